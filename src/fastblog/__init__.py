@@ -1,0 +1,1 @@
+"""fastblog: an async-first blog on FastAPI and async SQLAlchemy."""

@@ -1,0 +1,136 @@
+"""Engine, sessions and the declarative base; nothing here runs at import time."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from fastblog.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+# 64-bit ids on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is already 64-bit and is
+# the rowid alias that autoincrements, which BIGINT would not be.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL keeps the offset itself; SQLite stores text without one, so values
+    are normalised to UTC on the way in and marked as UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    connect_args: dict[str, Any] = {}
+    if settings.is_sqlite:
+        # The Python-side lock wait; the PRAGMA below sets SQLite's own busy handler.
+        connect_args["timeout"] = settings.sqlite_busy_timeout_ms / 1000
+    else:
+        connect_args["command_timeout"] = settings.db_timeout_seconds
+        connect_args["timeout"] = settings.db_timeout_seconds
+    engine = create_async_engine(
+        settings.database_url,
+        echo=settings.echo_sql,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_timeout_seconds,
+        # A connection killed by a database restart is detected and replaced.
+        pool_pre_ping=not settings.is_sqlite,
+        connect_args=connect_args,
+    )
+    if settings.is_sqlite:
+        _tune_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers go on while one writer writes; NORMAL is durable in WAL
+        # except for the last transactions on power loss, and much faster than FULL.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after commit without a hidden
+    # refresh, which in async code would be an implicit (and forbidden) await.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Take SQLite's write lock before the first read of a write transaction.
+
+    SQLite's default deferred transaction reads from a snapshot and fails at once
+    with "database is locked" if it later tries to write after another writer has
+    committed; busy_timeout cannot help there. BEGIN IMMEDIATE waits for the lock
+    up front instead. PostgreSQL needs nothing of the kind.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(text("BEGIN IMMEDIATE"))
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for routes that write.
+
+    On SQLite, writers of this process queue on an asyncio lock before they ask
+    SQLite for its single write lock: they then wait on the event loop rather
+    than in a driver thread polling the busy handler. Other processes are kept
+    in order by busy_timeout.
+    """
+    state = request.app.state
+    async with state.write_lock, state.sessionmaker() as session:
+        await begin_write(session)
+        yield session

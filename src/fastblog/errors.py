@@ -1,0 +1,79 @@
+"""Errors answer in the client's language: JSON under /api, an HTML page elsewhere."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from fastblog.templating import templates
+
+logger = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/api", "/health", "/ready", "/metrics", "/lab", "/openapi.json", "/docs")
+
+TITLES = {
+    400: "Bad request",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Too large",
+    422: "That doesn't look right",
+    429: "Slow down",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith(JSON_PREFIXES)
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    title = TITLES.get(status_code, "Error")
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status_code": status_code, "title": title, "message": message},
+        status_code=status_code,
+    )
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if wants_json(request):
+        return await http_exception_handler(request, exc)
+    message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+    response = error_page(request, exc.status_code, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if wants_json(request):
+        return await request_validation_exception_handler(request, exc)
+    fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
+    return error_page(request, 422, f"Invalid value for: {fields}.")
+
+
+async def on_unhandled_error(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the log, never to the client.
+    logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if wants_json(request):
+        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+    return error_page(request, 500, "The error has been logged. Please try again later.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, on_http_exception)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(Exception, on_unhandled_error)

@@ -1,0 +1,7 @@
+"""Every model in one import, so the mapper registry and Alembic see them all."""
+
+from fastblog.database import Base
+from fastblog.posts.models import Post
+from fastblog.users.models import User
+
+__all__ = ["Base", "Post", "User"]

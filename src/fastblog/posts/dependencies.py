@@ -1,0 +1,31 @@
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.dependencies import SessionDep, WriteSessionDep
+from fastblog.params import MAX_ID
+from fastblog.posts import service
+from fastblog.posts.models import Post
+
+PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="The post's id.")]
+
+
+async def _post_or_404(session: AsyncSession, post_id: int) -> Post:
+    post = await service.get_post(session, post_id)
+    if post is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
+    return post
+
+
+async def get_post_or_404(session: SessionDep, post_id: PostId) -> Post:
+    return await _post_or_404(session, post_id)
+
+
+async def get_post_for_write(session: WriteSessionDep, post_id: PostId) -> Post:
+    """The same post, loaded in the write transaction that will change it."""
+    return await _post_or_404(session, post_id)
+
+
+PostDep = Annotated[Post, Depends(get_post_or_404)]
+PostForWriteDep = Annotated[Post, Depends(get_post_for_write)]

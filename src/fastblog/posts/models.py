@@ -1,0 +1,29 @@
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fastblog.database import Base, BigId, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from fastblog.users.models import User
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        # Newest-first listing: ORDER BY date_posted DESC, id DESC walks this index.
+        Index("ix_posts_date_posted_id", "date_posted", "id"),
+        # A user's posts, newest first; also serves the foreign key's lookups.
+        Index("ix_posts_user_id_date_posted_id", "user_id", "date_posted", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    # Named date_posted (not *_at) to keep the course's API field name.
+    date_posted: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+
+    author: Mapped["User"] = relationship(back_populates="posts", lazy="raise")

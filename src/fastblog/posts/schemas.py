@@ -1,0 +1,78 @@
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fastblog.users.schemas import UserPublic
+
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it as bad input.
+Title = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=NO_NUL, examples=["Why async pays off"])
+]
+Content = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100_000,
+        pattern=NO_NUL,
+        examples=["When a request waits on I/O..."],
+    ),
+]
+
+
+class PostBase(BaseModel):
+    title: Title
+    content: Content
+
+
+class PostCreate(PostBase):
+    user_id: int = Field(ge=1, le=2**63 - 1, examples=[1])
+
+
+class PostReplace(PostBase):
+    """PUT: every field is required."""
+
+
+class PostUpdate(BaseModel):
+    """PATCH: only the fields sent are changed; an explicit null is refused."""
+
+    title: Title | None = None
+    content: Content | None = None
+
+    @field_validator("title", "content")
+    @classmethod
+    def not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("may be left out, but not set to null")
+        return value
+
+
+class PostPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    content: str
+    user_id: int
+    date_posted: datetime
+    author: UserPublic
+
+
+class PostPage(BaseModel):
+    posts: list[PostPublic]
+    total: int
+    skip: int
+    limit: int
+    has_more: bool
+
+
+def page_of(posts: Sequence[object], *, total: int, skip: int, limit: int) -> PostPage:
+    """Wrap one page of ORM posts with the numbers a client needs to fetch the next."""
+    return PostPage(
+        posts=[PostPublic.model_validate(post) for post in posts],
+        total=total,
+        skip=skip,
+        limit=limit,
+        has_more=skip + len(posts) < total,
+    )

@@ -1,0 +1,25 @@
+from typing import TYPE_CHECKING
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fastblog.database import Base, BigId
+
+if TYPE_CHECKING:
+    from fastblog.posts.models import Post
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    email: Mapped[str] = mapped_column(String(120), unique=True)
+    image_file: Mapped[str | None] = mapped_column(String(200), default=None)
+
+    # lazy="raise": touching user.posts without eager loading fails loudly in tests
+    # instead of attempting hidden I/O. passive_deletes lets the database's
+    # ON DELETE CASCADE remove the posts rather than loading them first.
+    posts: Mapped[list["Post"]] = relationship(
+        back_populates="author", lazy="raise", passive_deletes=True
+    )

@@ -1,0 +1,53 @@
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
+
+DEFAULT_AVATAR_PATH = "/static/img/default-avatar.png"
+MEDIA_URL_PREFIX = "/media"
+
+Username = Annotated[
+    str, Field(min_length=1, max_length=50, examples=["corey"], pattern=r"^[^\x00]+$")
+]
+Email = Annotated[EmailStr, Field(max_length=120, examples=["corey@example.com"])]
+
+
+def picture_url(image_file: str | None) -> str:
+    if image_file is None:
+        return DEFAULT_AVATAR_PATH
+    return f"{MEDIA_URL_PREFIX}/profile_pics/{image_file}"
+
+
+class UserCreate(BaseModel):
+    username: Username
+    email: Email
+
+
+class UserUpdate(BaseModel):
+    """Only the fields sent are changed; an explicit null is refused."""
+
+    username: Username | None = None
+    email: Email | None = None
+
+    @field_validator("username", "email")
+    @classmethod
+    def not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("may be left out, but not set to null")
+        return value
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    image_file: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def image_path(self) -> str:
+        return picture_url(self.image_file)
+
+
+class UserPrivate(UserPublic):
+    email: str

@@ -1,0 +1,80 @@
+"""Users: every query about users lives here; routes only call these functions."""
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.users.models import User
+from fastblog.users.schemas import UserCreate, UserUpdate
+
+
+class DuplicateUserError(Exception):
+    """The username or email already belongs to another account."""
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def _ensure_available(
+    session: AsyncSession, *, username: str | None, email: str | None, exclude_id: int | None
+) -> None:
+    conditions = []
+    if username is not None:
+        conditions.append(func.lower(User.username) == username.lower())
+    if email is not None:
+        conditions.append(User.email == email)
+    if not conditions:
+        return
+    stmt = select(User.username, User.email).where(or_(*conditions))
+    if exclude_id is not None:
+        stmt = stmt.where(User.id != exclude_id)
+    for taken_username, taken_email in (await session.execute(stmt.limit(2))).all():
+        if username is not None and taken_username.lower() == username.lower():
+            raise DuplicateUserError("Username already taken")
+        if email is not None and taken_email == email:
+            raise DuplicateUserError("Email already registered")
+
+
+async def _commit_unique(session: AsyncSession) -> None:
+    """Commit; a unique-constraint race lost to a concurrent writer becomes a 400, not a 500."""
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise DuplicateUserError("Username or email already registered") from exc
+
+
+async def create_user(session: AsyncSession, *, data: UserCreate) -> User:
+    email = normalize_email(data.email)
+    await _ensure_available(session, username=data.username, email=email, exclude_id=None)
+    user = User(username=data.username, email=email)
+    session.add(user)
+    await _commit_unique(session)
+    return user
+
+
+async def update_user(session: AsyncSession, *, user: User, data: UserUpdate) -> User:
+    changes = data.model_dump(exclude_unset=True)
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+    await _ensure_available(
+        session,
+        username=changes.get("username"),
+        email=changes.get("email"),
+        exclude_id=user.id,
+    )
+    for field, value in changes.items():
+        setattr(user, field, value)
+    await _commit_unique(session)
+    return user
+
+
+async def delete_user(session: AsyncSession, *, user: User) -> None:
+    # The database's ON DELETE CASCADE removes the posts in the same statement.
+    await session.delete(user)
+    await session.commit()

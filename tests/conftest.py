@@ -1,0 +1,137 @@
+"""Fixtures: one real database per backend, one app per test session, a clean slate per test.
+
+The suite runs every database test twice: on a SQLite file and on PostgreSQL. PostgreSQL tests
+need a server on 127.0.0.1:5432 (DATABASE_TEST_ADMIN_URL to change it); without one they are
+skipped, except in CI, where an unreachable server fails the run.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.cli import upgrade_database
+from fastblog.config import Settings
+from fastblog.main import create_app
+from fastblog.models import Base
+from tests.factories import StatementCounter
+
+PG_ADMIN_URL = os.environ.get(
+    "DATABASE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _pg_admin(sql: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def _postgres_or_skip() -> None:
+    try:
+        asyncio.run(_pg_admin("SELECT 1"))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc!r}"
+        if IN_CI:
+            pytest.fail(message + " (CI requires it)", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "fastblog.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this run, dropped afterwards."""
+    _postgres_or_skip()
+    name = f"fastblog_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    url = f"{base}/{name}"
+    try:
+        upgrade_database(url)
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(
+    scope="session",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(database_url, tmp_path_factory.mktemp("media"))
+
+
+def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "media_dir": media_dir,
+        **overrides,
+    }
+    return Settings.model_validate(values)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def reset_database(app: FastAPI) -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    async with app.state.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(tables)
+            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    await reset_database(app)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def session(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[AsyncSession]:
+    """A session on the app's own engine, for arranging data (after the reset)."""
+    async with app.state.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def count_statements(app: FastAPI) -> StatementCounter:
+    return StatementCounter(app.state.engine)
