@@ -27,6 +27,7 @@ from tests.factories import StatementCounter
 PG_ADMIN_URL = os.environ.get(
     "DATABASE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -94,6 +95,8 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
     values: dict[str, object] = {
         "database_url": database_url,
         "media_dir": media_dir,
+        "secret_key": TEST_SECRET_KEY,
+        "process_pool_workers": 1,
         **overrides,
     }
     return Settings.model_validate(values)

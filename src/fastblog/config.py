@@ -1,7 +1,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./fastblog.db"
@@ -21,6 +21,40 @@ class Settings(BaseSettings):
     # How long SQLite waits for another writer's lock before it gives up.
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     echo_sql: bool = False
+
+    # Accounts. With no SECRET_KEY, one is generated on first run and kept in
+    # SECRET_KEY_FILE (default: beside the SQLite database) so sessions survive restarts.
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    access_token_minutes: int = Field(default=60, ge=1)
+    session_max_age_days: int = Field(default=14, ge=1)
+    # Served over HTTPS: session cookies get Secure and responses get HSTS.
+    https: bool = False
+    # Password hashing is ~100 ms of CPU; at most this many run at once, in threads
+    # (argon2 releases the GIL), so a burst of logins cannot starve the thread pool.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+
+    # Login throttling; shared by all workers through Redis when REDIS_URL is set.
+    redis_url: str | None = None
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=20, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+
+    # Email for password resets. With no SMTP_HOST the message goes to the log.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "fastblog <no-reply@localhost>"
+    # The site's address in emailed links; by default, the address the request came to.
+    public_base_url: str | None = None
+    password_reset_minutes: int = Field(default=30, ge=1)
+
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # Worker processes for CPU-bound work (image resizing); 0 means one per core.
+    process_pool_workers: int = Field(default=0, ge=0)
 
     posts_per_page: int = Field(default=10, ge=1, le=100)
     site_name: str = "fastblog"

@@ -1,6 +1,7 @@
 """Engine, sessions and the declarative base; nothing here runs at import time."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from starlette.datastructures import State
 
 from fastblog.config import Settings
 
@@ -122,15 +124,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for routes that write.
+@asynccontextmanager
+async def write_session(state: State) -> AsyncIterator[AsyncSession]:
+    """A session for a write transaction.
 
     On SQLite, writers of this process queue on an asyncio lock before they ask
     SQLite for its single write lock: they then wait on the event loop rather
     than in a driver thread polling the busy handler. Other processes are kept
-    in order by busy_timeout.
+    in order by busy_timeout. Do slow work (password hashing) before entering.
     """
-    state = request.app.state
     async with state.write_lock, state.sessionmaker() as session:
         await begin_write(session)
+        yield session
+
+
+async def get_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with write_session(request.app.state) as session:
         yield session

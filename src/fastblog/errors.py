@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from fastblog.templating import templates
+from fastblog.web import LoginRequiredError, flash, login_redirect
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,14 @@ async def on_unhandled_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 500, "The error has been logged. Please try again later.")
 
 
+async def on_login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequiredError)
+    flash(request, "Please log in to see that page.", "info")
+    return login_redirect(exc.next_url)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequiredError, on_login_required)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unhandled_error)

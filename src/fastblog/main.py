@@ -3,16 +3,28 @@
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+from starlette.middleware.sessions import SessionMiddleware
 
 from fastblog import health
+from fastblog.auth import api as auth_api
+from fastblog.auth import views as auth_views
+from fastblog.auth.passwords import PasswordHasher
+from fastblog.auth.signing_key import resolve_secret_key
+from fastblog.auth.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
 from fastblog.config import Settings, get_settings
 from fastblog.database import create_engine, create_sessionmaker
 from fastblog.errors import install_error_handlers
+from fastblog.limits import BodySizeLimitMiddleware
+from fastblog.mail import Mailer
 from fastblog.posts import api as posts_api
 from fastblog.posts import views as posts_views
 from fastblog.users import api as users_api
@@ -24,24 +36,56 @@ DESCRIPTION = """
 The JSON API of fastblog: users and their posts.
 
 Lists are paginated with `skip` and `limit` (at most 100) and always say whether there is more.
+Writes need a bearer token: `POST /api/users/token` with your email (or username) and password,
+or the **Authorize** button above.
 """
+
+
+def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
+    workers = settings.process_pool_workers or os.cpu_count() or 1
+    # "spawn": a fresh interpreter per worker. Forking a process that already runs
+    # threads (the database driver's, the thread pool's) can copy a held lock and hang.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def create_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
+    counter: FailureCounter
+    if redis is not None:
+        counter = RedisCounter(redis, settings.login_window_seconds)
+    else:
+        counter = MemoryCounter(settings.login_window_seconds)
+    return LoginThrottle(
+        counter,
+        per_account=settings.login_failures_per_account,
+        per_address=settings.login_failures_per_address,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    secret_key = resolve_secret_key(settings)  # refuses a placeholder before serving anything
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
         engine = create_engine(settings)
-        app.state.engine = engine
-        app.state.sessionmaker = create_sessionmaker(engine)
+        state.engine = engine
+        state.sessionmaker = create_sessionmaker(engine)
         # SQLite has one writer at a time: this process's writers queue here, on the
         # event loop. PostgreSQL locks rows itself, so no queue is needed there.
-        app.state.write_lock = asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
+        state.write_lock = asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
+        state.process_pool = create_process_pool(settings)
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        state.login_throttle = create_throttle(settings, redis)
+        state.password_hasher = PasswordHasher(settings.password_hash_concurrency)
+        state.mailer = Mailer(settings)
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         try:
             yield
         finally:
+            state.process_pool.shutdown(wait=True, cancel_futures=True)
+            if redis is not None:
+                await redis.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -52,13 +96,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.secret_key = secret_key
     install_error_handlers(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key,
+        session_cookie="fastblog_session",
+        max_age=settings.session_max_age_days * 24 * 3600,
+        same_site="lax",
+        https_only=settings.https,
+    )
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     for router in (
+        auth_api.router,
         users_api.router,
         posts_api.router,
         health.router,
+        auth_views.router,
         posts_views.router,
         users_views.router,
     ):

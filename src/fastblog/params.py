@@ -13,7 +13,10 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many posts to 
 PageNumber = Annotated[int, Query(ge=1, le=MAX_SKIP, description="Page number, from 1.")]
 
 
-def responses(**described: str) -> dict[int | str, dict[str, Any]]:
+Responses = dict[int | str, dict[str, Any]]  # a route's documented error responses
+
+
+def responses(**described: str) -> Responses:
     """OpenAPI error responses, e.g. responses(not_found="Post not found")."""
     codes = {"bad_request": 400, "not_found": 404, "unavailable": 503}
     return {codes[name]: {"description": text} for name, text in described.items()}

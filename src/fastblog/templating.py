@@ -2,10 +2,13 @@
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from fastblog.users.schemas import picture_url
+from fastblog.web import csrf_token, pop_flashes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -15,8 +18,19 @@ def readable_date(value: datetime) -> str:
     return f"{value:%B} {value.day}, {value.year}"
 
 
+def page_context(request: Request) -> dict[str, Any]:
+    """What every page may show: who is logged in, pending messages, the CSRF token."""
+    has_session = "session" in request.scope
+    return {
+        "current_user": getattr(request.state, "user", None),
+        "flashes": pop_flashes(request) if has_session else [],
+        # A function, so only pages with a form create a token (and a session cookie).
+        "csrf_token": (lambda: csrf_token(request)) if has_session else (lambda: ""),
+    }
+
+
 def create_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[page_context])
     env = templates.env
     env.autoescape = True  # user-written text is always escaped
     env.filters["readable_date"] = readable_date

@@ -35,6 +35,12 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch mode rebuilds tables by copy-and-drop; with foreign keys enforced, dropping
+        # the old users table would cascade into posts. (SQLite ignores this inside a
+        # transaction, so it is issued before the migration transaction begins.)
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

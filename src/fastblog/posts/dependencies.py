@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.auth.dependencies import TokenUserIdDep, forbidden
 from fastblog.dependencies import SessionDep, WriteSessionDep
 from fastblog.params import MAX_ID
 from fastblog.posts import service
@@ -22,10 +23,22 @@ async def get_post_or_404(session: SessionDep, post_id: PostId) -> Post:
     return await _post_or_404(session, post_id)
 
 
+PostDep = Annotated[Post, Depends(get_post_or_404)]
+
+
 async def get_post_for_write(session: WriteSessionDep, post_id: PostId) -> Post:
     """The same post, loaded in the write transaction that will change it."""
     return await _post_or_404(session, post_id)
 
 
-PostDep = Annotated[Post, Depends(get_post_or_404)]
 PostForWriteDep = Annotated[Post, Depends(get_post_for_write)]
+
+
+async def get_owned_post(user_id: TokenUserIdDep, post: PostForWriteDep) -> Post:
+    """The post, for its author only: 401 without a valid token, then 404, then 403."""
+    if post.user_id != user_id:
+        raise forbidden("Only the author can change this post")
+    return post
+
+
+OwnedPostDep = Annotated[Post, Depends(get_owned_post)]

@@ -27,7 +27,7 @@ class PostBase(BaseModel):
 
 
 class PostCreate(PostBase):
-    user_id: int = Field(ge=1, le=2**63 - 1, examples=[1])
+    """The author is the logged-in user; a `user_id` in the body is ignored."""
 
 
 class PostReplace(PostBase):

@@ -1,22 +1,65 @@
-"""HTML pages for reading posts."""
+"""HTML pages for reading and writing posts."""
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from typing import Annotated
 
-from fastblog.dependencies import SessionDep, SettingsDep
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from fastblog.auth.dependencies import forbidden
+from fastblog.dependencies import SessionDep, SettingsDep, WriteSessionDep
 from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
 from fastblog.posts import service
-from fastblog.posts.dependencies import PostDep
+from fastblog.posts.dependencies import PostDep, PostForWriteDep
+from fastblog.posts.models import Post
+from fastblog.posts.schemas import PostReplace
 from fastblog.templating import templates
+from fastblog.web import (
+    CsrfProtected,
+    LoggedInDep,
+    LoggedInForWriteDep,
+    PageUserDep,
+    field_errors,
+    flash,
+    form_values,
+    redirect,
+)
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+async def get_own_post(user: LoggedInForWriteDep, post: PostForWriteDep) -> Post:
+    """The post, for its author: anyone else gets a 403 page."""
+    if post.user_id != user.id:
+        raise forbidden("Only the author can change this post.")
+    return post
+
+
+OwnPostDep = Annotated[Post, Depends(get_own_post)]
+
+
+def post_form(
+    request: Request,
+    *,
+    action: str,
+    heading: str,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {"action": action, "heading": heading, "values": values, "errors": errors or {}}
+    return templates.TemplateResponse(request, "posts/form.html", context, status_code=status_code)
 
 
 @router.get("/", name="home")
 @router.get("/posts", name="posts")
 async def home(
-    request: Request, session: SessionDep, settings: SettingsDep, page: PageNumber = 1
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    viewer: PageUserDep,
+    page: PageNumber = 1,
 ) -> HTMLResponse:
     """The newest posts, a page at a time."""
     per_page = settings.posts_per_page
@@ -28,7 +71,76 @@ async def home(
     )
 
 
+@router.get("/posts/new", name="new_post")
+async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
+    """The form to write a post."""
+    return post_form(request, action="/posts/new", heading="New post", values={})
+
+
+@router.post("/posts/new", dependencies=[CsrfProtected])
+async def create_post(
+    request: Request, user: LoggedInForWriteDep, session: WriteSessionDep
+) -> Response:
+    """Publish the post and show it."""
+    values = form_values(await request.form(), "title", "content")
+    try:
+        data = PostReplace.model_validate(values)
+    except ValidationError as exc:
+        return post_form(
+            request,
+            action="/posts/new",
+            heading="New post",
+            values=values,
+            errors=field_errors(exc),
+            status_code=422,
+        )
+    post = await service.create_post(session, title=data.title, content=data.content, author=user)
+    flash(request, "Your post is published.")
+    return redirect(f"/posts/{post.id}")
+
+
 @router.get("/posts/{post_id}", name="post_detail")
-async def post_detail(request: Request, post: PostDep) -> HTMLResponse:
+async def post_detail(request: Request, post: PostDep, viewer: PageUserDep) -> HTMLResponse:
     """One post on its own page."""
     return templates.TemplateResponse(request, "posts/detail.html", {"post": post})
+
+
+@router.get("/posts/{post_id}/edit", name="edit_post")
+async def edit_post_form(request: Request, post: OwnPostDep) -> HTMLResponse:
+    """The form to change your post."""
+    values = {"title": post.title, "content": post.content}
+    return post_form(request, action=f"/posts/{post.id}/edit", heading="Edit post", values=values)
+
+
+@router.post("/posts/{post_id}/edit", dependencies=[CsrfProtected])
+async def edit_post(request: Request, post: OwnPostDep, session: WriteSessionDep) -> Response:
+    """Save the changes and show the post."""
+    values = form_values(await request.form(), "title", "content")
+    try:
+        data = PostReplace.model_validate(values)
+    except ValidationError as exc:
+        return post_form(
+            request,
+            action=f"/posts/{post.id}/edit",
+            heading="Edit post",
+            values=values,
+            errors=field_errors(exc),
+            status_code=422,
+        )
+    await service.update_post(session, post=post, changes=data.model_dump())
+    flash(request, "Your post is updated.")
+    return redirect(f"/posts/{post.id}")
+
+
+@router.get("/posts/{post_id}/delete", name="delete_post")
+async def delete_post_confirm(request: Request, post: OwnPostDep) -> HTMLResponse:
+    """Ask before deleting."""
+    return templates.TemplateResponse(request, "posts/delete.html", {"post": post})
+
+
+@router.post("/posts/{post_id}/delete", dependencies=[CsrfProtected])
+async def delete_post(request: Request, post: OwnPostDep, session: WriteSessionDep) -> Response:
+    """Delete the post and go home."""
+    await service.delete_post(session, post=post)
+    flash(request, "Your post is deleted.", "info")
+    return redirect("/")

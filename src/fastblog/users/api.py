@@ -1,52 +1,136 @@
-from fastapi import APIRouter, HTTPException, Response, status
+from typing import Annotated
 
-from fastblog.dependencies import SessionDep, WriteSessionDep
-from fastblog.params import Limit, Skip, responses
+from fastapi import APIRouter, Depends, File, HTTPException, Request, Response, UploadFile, status
+
+from fastblog.auth.dependencies import (
+    CurrentUserDep,
+    HasherDep,
+    TokenUserIdDep,
+    forbidden,
+)
+from fastblog.database import write_session
+from fastblog.dependencies import SessionDep, SettingsDep, WriteSessionDep
+from fastblog.params import Limit, Responses, Skip
 from fastblog.posts import service as posts_service
 from fastblog.posts.schemas import PostPage, page_of
-from fastblog.users import service
+from fastblog.users import pictures, service
 from fastblog.users.dependencies import UserDep, UserForWriteDep
-from fastblog.users.schemas import UserCreate, UserPrivate, UserPublic, UserUpdate
+from fastblog.users.models import User
+from fastblog.users.schemas import (
+    PasswordChange,
+    UserCreate,
+    UserPrivate,
+    UserPublic,
+    UserUpdate,
+)
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 
-NOT_FOUND = responses(not_found="User not found")
-DUPLICATE = responses(bad_request="Username or email already taken")
-NOT_FOUND_OR_DUPLICATE = NOT_FOUND | DUPLICATE
+E400: Responses = {status.HTTP_400_BAD_REQUEST: {"description": "Username or email already taken"}}
+E401: Responses = {
+    status.HTTP_401_UNAUTHORIZED: {"description": "Missing, invalid or expired token"}
+}
+E403: Responses = {status.HTTP_403_FORBIDDEN: {"description": "Not your account"}}
+E404: Responses = {status.HTTP_404_NOT_FOUND: {"description": "User not found"}}
+E413: Responses = {
+    status.HTTP_413_CONTENT_TOO_LARGE: {"description": "The picture is over the size limit"}
+}
+E422: Responses = {
+    status.HTTP_422_UNPROCESSABLE_CONTENT: {"description": "Invalid input or not an image"}
+}
 
 
-@router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=UserPrivate, responses=DUPLICATE
-)
-async def create_user(data: UserCreate, session: WriteSessionDep) -> UserPrivate:
-    """Create a user account."""
+async def hash_new_account(data: UserCreate, hasher: HasherDep) -> tuple[UserCreate, str]:
+    """Validate the body and hash its password before the route takes the write lock."""
+    return data, await hasher.hash(data.password)
+
+
+async def get_own_account(user_id: TokenUserIdDep, user: UserForWriteDep) -> User:
+    """The account in the path, only if it is the caller's own."""
+    if user.id != user_id:
+        raise forbidden("You can only change your own account")
+    return user
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPrivate, responses=E400)
+async def create_user(
+    new_account: Annotated[tuple[UserCreate, str], Depends(hash_new_account)],
+    session: WriteSessionDep,
+) -> UserPrivate:
+    """Create an account."""
+    data, password_hash = new_account
     try:
-        user = await service.create_user(session, data=data)
+        user = await service.create_user(session, data=data, password_hash=password_hash)
     except service.DuplicateUserError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
     return UserPrivate.model_validate(user)
 
 
-@router.get("/{user_id}", response_model=UserPublic, responses=NOT_FOUND)
+@router.get("/me", response_model=UserPrivate, responses=E401)
+async def get_me(user: CurrentUserDep) -> UserPrivate:
+    """Your own profile, with your email."""
+    return UserPrivate.model_validate(user)
+
+
+@router.patch(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=E401 | {status.HTTP_400_BAD_REQUEST: {"description": "Wrong current password"}},
+)
+async def change_password(
+    request: Request, data: PasswordChange, user: CurrentUserDep, hasher: HasherDep
+) -> Response:
+    """Change your password; the current one is required."""
+    if not await hasher.verify(data.current_password, user.password_hash):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Current password is incorrect")
+    password_hash = await hasher.hash(data.new_password)
+    async with write_session(request.app.state) as session:
+        account = await session.get(User, user.id)
+        if account is not None:
+            await service.set_password_hash(session, user=account, password_hash=password_hash)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch("/me/picture", response_model=UserPrivate, responses=E401 | E413 | E422)
+async def upload_picture(
+    request: Request,
+    user_id: TokenUserIdDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="A JPEG, PNG, GIF or WebP image, 5 MB at most")],
+) -> UserPrivate:
+    """Upload a profile picture; it is cropped to a square."""
+    data = await pictures.read_upload(file, max_bytes=settings.max_upload_bytes)
+    user = await pictures.replace_picture(request.app.state, user_id=user_id, data=data)
+    return UserPrivate.model_validate(user)
+
+
+@router.delete("/me/picture", response_model=UserPrivate, responses=E401)
+async def delete_picture(request: Request, user_id: TokenUserIdDep) -> UserPrivate:
+    """Remove your profile picture and go back to the default avatar."""
+    user = await pictures.clear_picture(request.app.state, user_id=user_id)
+    return UserPrivate.model_validate(user)
+
+
+@router.get("/{user_id}", response_model=UserPublic, responses=E404)
 async def get_user(user: UserDep) -> UserPublic:
-    """Get a user's public profile."""
+    """A user's public profile (never the email)."""
     return UserPublic.model_validate(user)
 
 
-@router.get("/{user_id}/posts", response_model=PostPage, responses=NOT_FOUND)
+@router.get("/{user_id}/posts", response_model=PostPage, responses=E404)
 async def get_user_posts(
     user: UserDep, session: SessionDep, skip: Skip = 0, limit: Limit = 10
 ) -> PostPage:
-    """List a user's posts, newest first."""
+    """A user's posts, newest first."""
     posts, total = await posts_service.list_posts(session, skip=skip, limit=limit, user_id=user.id)
     return page_of(posts, total=total, skip=skip, limit=limit)
 
 
-@router.patch("/{user_id}", response_model=UserPrivate, responses=NOT_FOUND_OR_DUPLICATE)
+@router.patch("/{user_id}", response_model=UserPrivate, responses=E400 | E401 | E403 | E404)
 async def update_user(
-    user: UserForWriteDep, data: UserUpdate, session: WriteSessionDep
+    user: Annotated[User, Depends(get_own_account)], data: UserUpdate, session: WriteSessionDep
 ) -> UserPrivate:
-    """Change a user's username or email; only the fields sent are changed."""
+    """Change your username or email; only the fields sent are changed."""
     try:
         user = await service.update_user(session, user=user, data=data)
     except service.DuplicateUserError as exc:
@@ -54,8 +138,12 @@ async def update_user(
     return UserPrivate.model_validate(user)
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
-async def delete_user(user: UserForWriteDep, session: WriteSessionDep) -> Response:
-    """Delete a user and all of their posts."""
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=E401 | E403 | E404)
+async def delete_user(
+    request: Request, user: Annotated[User, Depends(get_own_account)], session: WriteSessionDep
+) -> Response:
+    """Delete your account and all of your posts."""
+    picture = user.image_file
     await service.delete_user(session, user=user)
+    await pictures.remove_picture(request.app.state, picture)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -16,6 +16,8 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(50), unique=True)
     email: Mapped[str] = mapped_column(String(120), unique=True)
     image_file: Mapped[str | None] = mapped_column(String(200), default=None)
+    # An argon2 hash (never the password); never part of any response schema.
+    password_hash: Mapped[str] = mapped_column(String(255))
 
     # lazy="raise": touching user.posts without eager loading fails loudly in tests
     # instead of attempting hidden I/O. passive_deletes lets the database's

@@ -17,9 +17,23 @@ def picture_url(image_file: str | None) -> str:
     return f"{MEDIA_URL_PREFIX}/profile_pics/{image_file}"
 
 
+Password = Annotated[
+    str,
+    Field(min_length=8, max_length=128, json_schema_extra={"format": "password"}),
+]
+
+
 class UserCreate(BaseModel):
     username: Username
     email: Email
+    password: Password
+
+
+class PasswordChange(BaseModel):
+    current_password: Annotated[
+        str, Field(max_length=128, json_schema_extra={"format": "password"})
+    ]
+    new_password: Password
 
 
 class UserUpdate(BaseModel):

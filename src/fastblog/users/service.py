@@ -49,10 +49,20 @@ async def _commit_unique(session: AsyncSession) -> None:
         raise DuplicateUserError("Username or email already registered") from exc
 
 
-async def create_user(session: AsyncSession, *, data: UserCreate) -> User:
+async def get_user_by_login(session: AsyncSession, identifier: str) -> User | None:
+    """The account a login names, by email or by username."""
+    identifier = identifier.strip()
+    if "@" in identifier:
+        condition = User.email == normalize_email(identifier)
+    else:
+        condition = func.lower(User.username) == identifier.lower()
+    return (await session.scalars(select(User).where(condition))).one_or_none()
+
+
+async def create_user(session: AsyncSession, *, data: UserCreate, password_hash: str) -> User:
     email = normalize_email(data.email)
     await _ensure_available(session, username=data.username, email=email, exclude_id=None)
-    user = User(username=data.username, email=email)
+    user = User(username=data.username, email=email, password_hash=password_hash)
     session.add(user)
     await _commit_unique(session)
     return user
@@ -72,6 +82,19 @@ async def update_user(session: AsyncSession, *, user: User, data: UserUpdate) ->
         setattr(user, field, value)
     await _commit_unique(session)
     return user
+
+
+async def set_password_hash(session: AsyncSession, *, user: User, password_hash: str) -> None:
+    user.password_hash = password_hash
+    await session.commit()
+
+
+async def set_picture(session: AsyncSession, *, user: User, image_file: str | None) -> str | None:
+    """Point the user at a new picture; returns the file it replaces, for removal."""
+    previous = user.image_file
+    user.image_file = image_file
+    await session.commit()
+    return previous
 
 
 async def delete_user(session: AsyncSession, *, user: User) -> None:

@@ -1,0 +1,88 @@
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from fastblog.auth import service
+from fastblog.auth.dependencies import HasherDep, ThrottleDep, client_address
+from fastblog.auth.schemas import ForgotPassword, Message, ResetPassword, Token
+from fastblog.auth.tokens import create_access_token
+from fastblog.dependencies import SessionDep, SettingsDep
+from fastblog.params import Responses, responses
+
+router = APIRouter(prefix="/api/users", tags=["auth"])
+
+BAD_LOGIN: Responses = {
+    status.HTTP_401_UNAUTHORIZED: {"description": "Wrong email, username or password"},
+    status.HTTP_429_TOO_MANY_REQUESTS: {"description": "Too many failures; see Retry-After"},
+}
+
+
+@router.post("/token", response_model=Token, responses=BAD_LOGIN)
+async def login_for_token(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+    hasher: HasherDep,
+    throttle: ThrottleDep,
+) -> Token:
+    """Log in with email (or username) and password; returns a bearer token."""
+    try:
+        user = await service.authenticate(
+            session,
+            identifier=form.username,
+            password=form.password,
+            address=client_address(request),
+            hasher=hasher,
+            throttle=throttle,
+        )
+    except service.LoginThrottledError as exc:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="Too many failed logins. Try again later.",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from exc
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="Incorrect email, username or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = create_access_token(
+        user.id,
+        secret=request.app.state.secret_key,
+        lifetime=timedelta(minutes=settings.access_token_minutes),
+    )
+    return Token(access_token=token)
+
+
+@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Message)
+async def forgot_password(
+    request: Request, data: ForgotPassword, background: BackgroundTasks, settings: SettingsDep
+) -> Message:
+    """Email a single-use reset link; the answer is the same whether or not the account exists."""
+    base_url = settings.public_base_url or str(request.base_url)
+    background.add_task(
+        service.email_reset_link, request.app.state, email=data.email, base_url=base_url
+    )
+    return Message(detail="If an account uses that email, a reset link is on its way.")
+
+
+@router.post(
+    "/reset-password",
+    response_model=Message,
+    responses=responses(bad_request="The reset link is invalid, used or expired"),
+)
+async def reset_password(request: Request, data: ResetPassword, hasher: HasherDep) -> Message:
+    """Choose a new password with the token from the reset email."""
+    password_hash = await hasher.hash(data.new_password)  # before the write lock: it is slow
+    user = await service.reset_password(
+        request.app.state, token=data.token, password_hash=password_hash
+    )
+    if user is None:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, detail="The reset link is invalid, used or expired"
+        )
+    return Message(detail="Password updated. You can log in with the new one.")
