@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # Worker processes for CPU-bound work (image resizing); 0 means one per core.
     process_pool_workers: int = Field(default=0, ge=0)
 
+    # /docs, /redoc and /openapi.json; switch off to hide the API description in production.
+    docs_enabled: bool = True
+
     posts_per_page: int = Field(default=10, ge=1, le=100)
     site_name: str = "fastblog"
     media_dir: Path = Path("media")

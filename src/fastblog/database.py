@@ -1,13 +1,15 @@
 """Engine, sessions and the declarative base; nothing here runs at import time."""
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -99,6 +101,27 @@ def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+class DatabaseNotWritableError(RuntimeError):
+    pass
+
+
+def check_sqlite_writable(database_url: str) -> None:
+    """Refuse to start on a SQLite file we could not write, rather than fail every write later.
+
+    SQLite needs the folder too: WAL mode creates -wal and -shm files beside the database.
+    """
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database).resolve()
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseNotWritableError(f"SQLite folder {folder} does not exist")
+    for target in (folder, path) if path.exists() else (folder,):
+        if not os.access(target, os.W_OK):
+            raise DatabaseNotWritableError(f"SQLite database {target} is not writable")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

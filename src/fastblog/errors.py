@@ -9,6 +9,7 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -74,6 +75,37 @@ async def on_unhandled_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 500, "The error has been logged. Please try again later.")
 
 
+DATABASE_UNAVAILABLE = "The database is unavailable right now. Please try again in a moment."
+RETRY_AFTER_SECONDS = "5"
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Connection refused, lost or timed out, pool exhausted, disk trouble: not a bug to fix
+    in code, but a state the client should retry after."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(exc, sa_exc.TimeoutError | ConnectionError | TimeoutError)
+
+
+async def on_database_error(request: Request, exc: Exception) -> Response:
+    if not is_database_unavailable(exc):
+        return await on_unhandled_error(request, exc)
+    logger.warning(
+        "Database unavailable on %s %s: %s",
+        request.method,
+        request.url.path,
+        exc.__class__.__name__,
+    )
+    headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    if wants_json(request):
+        return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=503, headers=headers)
+    response = error_page(request, 503, DATABASE_UNAVAILABLE)
+    response.headers.update(headers)
+    return response
+
+
 async def on_login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequiredError)
     flash(request, "Please log in to see that page.", "info")
@@ -84,4 +116,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequiredError, on_login_required)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    for database_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
+        app.add_exception_handler(database_error, on_database_error)
     app.add_exception_handler(Exception, on_unhandled_error)

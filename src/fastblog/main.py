@@ -21,12 +21,14 @@ from fastblog.auth.passwords import PasswordHasher
 from fastblog.auth.signing_key import resolve_secret_key
 from fastblog.auth.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
 from fastblog.config import Settings, get_settings
-from fastblog.database import create_engine, create_sessionmaker
+from fastblog.database import check_sqlite_writable, create_engine, create_sessionmaker
+from fastblog.docs import install_docs
 from fastblog.errors import install_error_handlers
 from fastblog.limits import BodySizeLimitMiddleware
 from fastblog.mail import Mailer
 from fastblog.posts import api as posts_api
 from fastblog.posts import views as posts_views
+from fastblog.security import SecurityHeadersMiddleware
 from fastblog.users import api as users_api
 from fastblog.users import views as users_views
 
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
+        if settings.is_sqlite:
+            check_sqlite_writable(settings.database_url)
         engine = create_engine(settings)
         state.engine = engine
         state.sessionmaker = create_sessionmaker(engine)
@@ -94,6 +98,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.secret_key = secret_key
@@ -106,11 +114,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.https,
     )
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    if settings.docs_enabled:
+        install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     for router in (

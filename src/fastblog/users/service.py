@@ -52,6 +52,8 @@ async def _commit_unique(session: AsyncSession) -> None:
 async def get_user_by_login(session: AsyncSession, identifier: str) -> User | None:
     """The account a login names, by email or by username."""
     identifier = identifier.strip()
+    if not identifier or "\x00" in identifier:  # no account has one; PostgreSQL rejects NUL
+        return None
     if "@" in identifier:
         condition = User.email == normalize_email(identifier)
     else:
