@@ -3,6 +3,7 @@
 import random
 from datetime import timedelta
 
+from pwdlib import PasswordHash
 from sqlalchemy import func, insert, select
 
 from fastblog.config import Settings
@@ -17,6 +18,8 @@ WORDS = (
 )
 VOCABULARY = WORDS.split()
 BATCH = 5_000
+# Every seeded writer can log in with this password (demo and benchmark data only).
+DEMO_PASSWORD = "fastblog-demo"
 
 
 def sentence(rng: random.Random, words: int) -> str:
@@ -30,8 +33,13 @@ async def seed(settings: Settings, *, users: int, posts: int, rng_seed: int = 7)
     try:
         async with engine.begin() as connection:
             start = (await connection.scalar(select(func.max(User.id)))) or 0
+            password_hash = PasswordHash.recommended().hash(DEMO_PASSWORD)  # once, shared
             user_rows = [
-                {"username": f"writer{start + n}", "email": f"writer{start + n}@example.com"}
+                {
+                    "username": f"writer{start + n}",
+                    "email": f"writer{start + n}@example.com",
+                    "password_hash": password_hash,
+                }
                 for n in range(1, users + 1)
             ]
             if user_rows:
