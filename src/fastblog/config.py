@@ -1,7 +1,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AnyHttpUrl, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./fastblog.db"
@@ -26,6 +26,20 @@ class Settings(BaseSettings):
     site_name: str = "fastblog"
     media_dir: Path = Path("media")
     log_level: str = "INFO"
+
+    # The async lab (fastblog.lab) and the event-loop monitor (fastblog.observability).
+    lab_enabled: bool = True
+    # What /lab/fetch calls, with `?ms=` appended; unset: this server's own /lab/io/async.
+    lab_upstream_url: AnyHttpUrl | None = None
+    # Above the largest `ms` (5 s), so a slow but healthy upstream is not cut off.
+    lab_upstream_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Worker processes for /lab/cpu/process; unset: one per core.
+    lab_process_workers: int | None = Field(default=None, ge=1, le=64)
+    loop_lag_interval_ms: int = Field(default=50, ge=1, le=1000)
+    loop_lag_warning_ms: int = Field(default=100, ge=1)
+    # Thread pools: see fastblog.threadpools for the trade-off behind these defaults.
+    to_thread_workers: int = Field(default=40, ge=1, le=1000)
+    sync_route_threads: int = Field(default=40, ge=1, le=1000)
 
     @property
     def is_sqlite(self) -> bool:
