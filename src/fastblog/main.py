@@ -13,8 +13,12 @@ from fastblog import health
 from fastblog.config import Settings, get_settings
 from fastblog.database import create_engine, create_sessionmaker
 from fastblog.errors import install_error_handlers
+from fastblog.lab import api as lab_api
+from fastblog.lab.resources import lab_resources
+from fastblog.observability import install_observability, observing
 from fastblog.posts import api as posts_api
 from fastblog.posts import views as posts_views
+from fastblog.threadpools import sized_thread_pools
 from fastblog.users import api as users_api
 from fastblog.users import views as users_views
 
@@ -40,7 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.write_lock = asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         try:
-            yield
+            async with (
+                sized_thread_pools(settings),
+                observing(app, settings),
+                lab_resources(app, settings),
+            ):
+                yield
         finally:
             await engine.dispose()
 
@@ -53,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_observability(app)
+    if settings.lab_enabled:
+        app.include_router(lab_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     for router in (
