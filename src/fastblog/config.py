@@ -1,7 +1,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AnyHttpUrl, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./fastblog.db"
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
-    # Worker processes for CPU-bound work (image resizing); 0 means one per core.
+    # Worker processes for CPU-bound work (image resizing, /lab/cpu/process); 0: one per core.
     process_pool_workers: int = Field(default=0, ge=0)
 
     # /docs, /redoc and /openapi.json; switch off to hide the API description in production.
@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     site_name: str = "fastblog"
     media_dir: Path = Path("media")
     log_level: str = "INFO"
+
+    # The async lab (fastblog.lab) and the event-loop monitor (fastblog.observability).
+    lab_enabled: bool = True
+    # What /lab/fetch calls, with `?ms=` appended; unset: this server's own /lab/io/async.
+    lab_upstream_url: AnyHttpUrl | None = None
+    # Above the largest `ms` (5 s), so a slow but healthy upstream is not cut off.
+    lab_upstream_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    loop_lag_interval_ms: int = Field(default=50, ge=1, le=1000)
+    loop_lag_warning_ms: int = Field(default=100, ge=1)
+    # Thread pools: see fastblog.threadpools for the trade-off behind these defaults.
+    to_thread_workers: int = Field(default=40, ge=1, le=1000)
+    sync_route_threads: int = Field(default=40, ge=1, le=1000)
 
     @property
     def is_sqlite(self) -> bool:

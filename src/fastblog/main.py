@@ -24,11 +24,15 @@ from fastblog.config import Settings, get_settings
 from fastblog.database import check_sqlite_writable, create_engine, create_sessionmaker
 from fastblog.docs import install_docs
 from fastblog.errors import install_error_handlers
+from fastblog.lab import api as lab_api
+from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware
 from fastblog.mail import Mailer
+from fastblog.observability import install_observability, observing
 from fastblog.posts import api as posts_api
 from fastblog.posts import views as posts_views
 from fastblog.security import SecurityHeadersMiddleware
+from fastblog.threadpools import sized_thread_pools
 from fastblog.users import api as users_api
 from fastblog.users import views as users_views
 
@@ -47,6 +51,7 @@ def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
     workers = settings.process_pool_workers or os.cpu_count() or 1
     # "spawn": a fresh interpreter per worker. Forking a process that already runs
     # threads (the database driver's, the thread pool's) can copy a held lock and hang.
+    # Workers start on first use, so an app that never resizes a picture pays nothing.
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
@@ -85,9 +90,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.mailer = Mailer(settings)
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         try:
-            yield
+            async with (
+                sized_thread_pools(settings),
+                observing(app, settings),
+                lab_resources(app, settings),
+            ):
+                yield
         finally:
-            state.process_pool.shutdown(wait=True, cancel_futures=True)
+            # Joining the workers blocks, so it happens off the loop; queued work is dropped.
+            await asyncio.to_thread(state.process_pool.shutdown, wait=True, cancel_futures=True)
             if redis is not None:
                 await redis.aclose()
             await engine.dispose()
@@ -122,6 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.docs_enabled:
         install_docs(app)
+    install_observability(app)
+    if settings.lab_enabled:
+        app.include_router(lab_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     for router in (

@@ -19,7 +19,7 @@ WORDS = (
 VOCABULARY = WORDS.split()
 BATCH = 5_000
 # Every seeded writer can log in with this password (demo and benchmark data only).
-DEMO_PASSWORD = "fastblog-demo"
+DEMO_PASSWORD = "fastblog-demo"  # noqa: S105 (documented demo data)
 
 
 def sentence(rng: random.Random, words: int) -> str:
