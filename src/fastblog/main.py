@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from starlette.middleware.sessions import SessionMiddleware
@@ -37,6 +38,15 @@ from fastblog.users import api as users_api
 from fastblog.users import views as users_views
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+OPENAPI_TAGS = [
+    {"name": "posts", "description": "Read anyone's posts; write your own."},
+    {"name": "users", "description": "Accounts, profiles and profile pictures."},
+    {"name": "auth", "description": "Tokens and password resets."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+    {"name": "monitoring", "description": "Prometheus metrics."},
+    {"name": "lab", "description": "Experiments that show when async pays off (`LAB_ENABLED`)."},
+]
 
 DESCRIPTION = """
 The JSON API of fastblog: users and their posts.
@@ -113,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
         swagger_ui_oauth2_redirect_url=None,
+        openapi_tags=OPENAPI_TAGS,
     )
     app.state.settings = settings
     app.state.secret_key = secret_key
@@ -135,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_docs(app)
     install_observability(app)
     if settings.lab_enabled:
-        app.include_router(lab_api.router)
+        app.include_router(summarize_routes(lab_api.router))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
     for router in (
@@ -147,8 +158,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_views.router,
         users_views.router,
     ):
-        app.include_router(router)
+        app.include_router(summarize_routes(router))
     return app
+
+
+def summarize_routes(router: APIRouter) -> APIRouter:
+    """Each route's docstring's first paragraph becomes its summary line in /docs."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.summary is None and route.description:
+            first_paragraph = route.description.strip().split("\n\n")[0]
+            route.summary = " ".join(first_paragraph.split()).rstrip(".")
+    return router
 
 
 def configure_logging(level: str) -> None:
