@@ -1,11 +1,12 @@
 """Test data builders and a SQL statement counter."""
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -42,6 +43,35 @@ async def make_posts(
     session.add_all(posts)
     await session.commit()
     return posts
+
+
+# Pass as a field's value to leave that field out of the request body.
+OMIT: Any = object()
+
+
+def _body(defaults: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {**defaults, **fields}
+    return {name: value for name, value in merged.items() if value is not OMIT}
+
+
+async def api_create_user(client: httpx.AsyncClient, **fields: Any) -> httpx.Response:
+    """POST /api/users with valid defaults; `fields` override them (OMIT leaves one out)."""
+    n = next(_sequence)
+    defaults = {"username": f"writer{n}", "email": f"writer{n}@example.com"}
+    return await client.post("/api/users", json=_body(defaults, fields))
+
+
+async def api_create_post(
+    client: httpx.AsyncClient, author: User | Mapping[str, Any], **fields: Any
+) -> httpx.Response:
+    """POST /api/posts as `author` (a User or a user as the API returned it).
+
+    The one place that knows how a post gets its author: `user_id` in the body for now;
+    the accounts issue replaces it with the logged-in author, and only this should change.
+    """
+    author_id = author.id if isinstance(author, User) else author["id"]
+    defaults = {"title": "A title", "content": "Some words.", "user_id": author_id}
+    return await client.post("/api/posts", json=_body(defaults, fields))
 
 
 class StatementCounter:
