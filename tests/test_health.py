@@ -1,0 +1,59 @@
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fastblog.main import create_app
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_health_says_the_process_is_up(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_says_the_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def unused_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def unreachable_database(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'fastblog.db'}"
+    # Nothing listens on this port: connections are refused.
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{unused_loopback_port()}/fastblog"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_ready_is_503_when_the_database_does_not_answer(kind: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        unreachable_database(kind, tmp_path), tmp_path / "media", db_timeout_seconds=5
+    )
+    app = create_app(settings)
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
+        ready = await client.get("/ready")
+        health = await client.get("/health")
+
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "unavailable", "database": "unreachable"}
+    assert health.status_code == 200, "liveness does not depend on the database"
