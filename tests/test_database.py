@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import InvalidRequestError, StatementError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.database import create_engine
@@ -74,3 +74,12 @@ async def test_a_naive_date_is_refused(session: AsyncSession) -> None:
 
     with pytest.raises(StatementError, match="naive datetimes are ambiguous"):
         await session.commit()
+
+
+async def test_the_database_refuses_a_username_that_differs_only_in_case(
+    session: AsyncSession,
+) -> None:
+    await make_user(session, username="corey")
+
+    with pytest.raises(IntegrityError):
+        await make_user(session, username="COREY")

@@ -1,3 +1,4 @@
+import anyio
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -285,3 +286,23 @@ async def test_a_deleted_users_name_can_be_taken_again(
     response = await api_create_user(client, username="corey", email="corey@example.com")
 
     assert response.status_code == 201
+
+
+async def test_simultaneous_signups_for_one_username_make_one_account(
+    client: httpx.AsyncClient,
+) -> None:
+    """However the race between sign-ups falls, and whatever the case of the name."""
+    responses: list[httpx.Response] = []
+
+    async def sign_up(n: int) -> None:
+        username = ("corey", "Corey", "COREY")[n % 3]
+        responses.append(
+            await api_create_user(client, username=username, email=f"corey{n}@example.com")
+        )
+
+    async with anyio.create_task_group() as group:
+        for n in range(12):
+            group.start_soon(sign_up, n)
+
+    assert sorted(response.status_code for response in responses) == [201] + [400] * 11
+    assert all(response.json()["detail"] for response in responses if response.status_code == 400)
