@@ -1,4 +1,3 @@
-import socket
 from pathlib import Path
 
 import httpx
@@ -6,6 +5,7 @@ import pytest
 
 from fastblog.main import create_app
 from tests.conftest import make_settings
+from tests.processes import unused_loopback_port
 
 pytestmark = pytest.mark.anyio
 
@@ -22,13 +22,6 @@ async def test_ready_says_the_database_answers(client: httpx.AsyncClient) -> Non
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
-
-
-def unused_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def unreachable_database(kind: str, tmp_path: Path) -> str:
