@@ -1,4 +1,5 @@
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -84,9 +85,11 @@ def failing_app(tmp_path: Path) -> FastAPI:
 
 
 @pytest.fixture
-async def failing_client(failing_app: FastAPI) -> httpx.AsyncClient:
+async def failing_client(failing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    # raise_app_exceptions=False: the client gets the 500 response a real server would send.
     transport = httpx.ASGITransport(app=failing_app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
 
 
 def assert_logged_with_traceback(caplog: pytest.LogCaptureFixture, path: str) -> None:
@@ -100,8 +103,7 @@ def assert_logged_with_traceback(caplog: pytest.LogCaptureFixture, path: str) ->
 async def test_an_unhandled_error_on_a_page_is_the_html_500_page_without_traceback(
     failing_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with failing_client:
-        response = await failing_client.get("/explode")
+    response = await failing_client.get("/explode")
 
     assert response.status_code == 500
     page = read_page(response)
@@ -114,8 +116,7 @@ async def test_an_unhandled_error_on_a_page_is_the_html_500_page_without_traceba
 async def test_an_unhandled_error_under_api_is_json_500_without_traceback(
     failing_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with failing_client:
-        response = await failing_client.get("/api/explode")
+    response = await failing_client.get("/api/explode")
 
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error"}
