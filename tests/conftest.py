@@ -9,6 +9,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -22,12 +23,11 @@ from fastblog.cli import upgrade_database
 from fastblog.config import Settings
 from fastblog.main import create_app
 from fastblog.models import Base
-from tests.factories import StatementCounter
+from tests.factories import TEST_SECRET_KEY, StatementCounter
 
 PG_ADMIN_URL = os.environ.get(
     "DATABASE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -62,19 +62,35 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this run, dropped afterwards."""
+@contextmanager
+def throwaway_postgres_database() -> Iterator[str]:
+    """An empty PostgreSQL database (skipped, or failed in CI, without a server), then dropped."""
     _postgres_or_skip()
     name = f"fastblog_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    url = f"{base}/{name}"
     try:
-        upgrade_database(url)
-        yield url
+        yield f"{base}/{name}"
     finally:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this run, dropped afterwards."""
+    with throwaway_postgres_database() as url:
+        upgrade_database(url)
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own (no tables), for tests of migrations, the CLI and a server."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    else:
+        with throwaway_postgres_database() as url:
+            yield url
 
 
 @pytest.fixture(

@@ -1,7 +1,7 @@
 """Test data builders and a SQL statement counter."""
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -12,12 +12,14 @@ from pwdlib import PasswordHash
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from fastblog.auth.tokens import create_access_token
 from fastblog.posts.models import Post
 from fastblog.users.models import User
 
 _sequence = itertools.count(1)
 
 PASSWORD = "correct horse battery staple"
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
 
 @lru_cache
@@ -40,19 +42,30 @@ async def make_user(session: AsyncSession, **overrides: Any) -> User:
     return user
 
 
-async def login(client: httpx.AsyncClient, user: User, password: str = PASSWORD) -> dict[str, str]:
-    """Bearer headers for `user`, through the real token endpoint."""
+async def login(
+    client: httpx.AsyncClient, user: User | Mapping[str, Any], password: str = PASSWORD
+) -> dict[str, str]:
+    """Bearer headers for `user` (a User, or a user as the API returned it).
+
+    Minted with the app's own token function and the test secret rather than through
+    POST /api/users/token: the endpoint has tests of its own, and an argon2 verify per
+    test would slow the whole suite by minutes. `client` and `password` keep the call
+    shape of a real login.
+    """
+    user_id = user.id if isinstance(user, User) else user["id"]
+    token = create_access_token(user_id, secret=TEST_SECRET_KEY, lifetime=timedelta(minutes=5))
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def login_through_endpoint(
+    client: httpx.AsyncClient, identifier: str, password: str = PASSWORD
+) -> dict[str, str]:
+    """Bearer headers from the real token endpoint."""
     response = await client.post(
-        "/api/users/token", data={"username": user.email, "password": password}
+        "/api/users/token", data={"username": identifier, "password": password}
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
-async def api_create_post(client: httpx.AsyncClient, author: User, **fields: Any) -> httpx.Response:
-    """POST /api/posts as `author`: the one place that knows how posts are authored."""
-    body = {"title": "A title", "content": "Some content", **fields}
-    return await client.post("/api/posts", json=body, headers=await login(client, author))
 
 
 async def make_posts(
@@ -72,6 +85,32 @@ async def make_posts(
     session.add_all(posts)
     await session.commit()
     return posts
+
+
+# Pass as a field's value to leave that field out of the request body.
+OMIT: Any = object()
+
+
+def _body(defaults: dict[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {**defaults, **fields}
+    return {name: value for name, value in merged.items() if value is not OMIT}
+
+
+async def api_create_user(client: httpx.AsyncClient, **fields: Any) -> httpx.Response:
+    """POST /api/users with valid defaults; `fields` override them (OMIT leaves one out)."""
+    n = next(_sequence)
+    defaults = {"username": f"writer{n}", "email": f"writer{n}@example.com", "password": PASSWORD}
+    return await client.post("/api/users", json=_body(defaults, fields))
+
+
+async def api_create_post(
+    client: httpx.AsyncClient, author: User | Mapping[str, Any], **fields: Any
+) -> httpx.Response:
+    """POST /api/posts as `author` (a User or a user as the API returned it), logged in
+    through the token endpoint: the one place that knows how a post gets its author."""
+    defaults = {"title": "A title", "content": "Some words."}
+    headers = await login(client, author)
+    return await client.post("/api/posts", json=_body(defaults, fields), headers=headers)
 
 
 class StatementCounter:

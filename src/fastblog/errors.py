@@ -35,7 +35,9 @@ TITLES = {
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith(JSON_PREFIXES)
+    # Whole path segments: /api and /api/... are JSON, /apiary is a page.
+    path = request.url.path
+    return any(path == prefix or path.startswith(f"{prefix}/") for prefix in JSON_PREFIXES)
 
 
 def error_page(request: Request, status_code: int, message: str) -> Response:

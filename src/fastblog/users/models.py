@@ -1,6 +1,6 @@
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String
+from sqlalchemy import Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fastblog.database import Base, BigId
@@ -25,3 +25,8 @@ class User(Base):
     posts: Mapped[list["Post"]] = relationship(
         back_populates="author", lazy="raise", passive_deletes=True
     )
+
+
+# Usernames are unique whatever their case: the service checks first, and this index
+# settles the race between two simultaneous sign-ups as "corey" and "Corey".
+Index("uq_users_username_lower", func.lower(User.username), unique=True)

@@ -19,7 +19,12 @@ def picture_url(image_file: str | None) -> str:
 
 Password = Annotated[
     str,
-    Field(min_length=8, max_length=128, json_schema_extra={"format": "password"}),
+    Field(
+        min_length=8,
+        max_length=128,
+        examples=["a long passphrase"],
+        json_schema_extra={"format": "password"},
+    ),
 ]
 
 

@@ -1,0 +1,78 @@
+"""The installed `fastblog` command, run as a newcomer would, on a database of its own."""
+
+import subprocess
+from pathlib import Path
+
+import anyio
+import pytest
+from sqlalchemy import inspect, pool, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from fastblog.models import Base, Post, User
+from tests.processes import FASTBLOG, count_rows, fastblog_env
+
+pytestmark = pytest.mark.anyio
+
+
+async def fastblog(database_url: str, cwd: Path, *args: str) -> str:
+    """Run `fastblog *args` and return what it printed; a failure shows its stderr."""
+    result = await anyio.run_process(
+        [FASTBLOG, *args], env=fastblog_env(database_url), cwd=cwd, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode()
+
+
+async def table_names(database_url: str) -> set[str]:
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    return set(names)
+
+
+async def test_db_upgrade_creates_the_schema_on_a_clean_database(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    await fastblog(fresh_database_url, tmp_path, "db", "upgrade")
+
+    assert await table_names(fresh_database_url) == {"alembic_version", *Base.metadata.tables}
+    assert await count_rows(fresh_database_url) == (0, 0)
+
+    await fastblog(fresh_database_url, tmp_path, "db", "upgrade")  # again: nothing to do
+    assert await table_names(fresh_database_url) == {"alembic_version", *Base.metadata.tables}
+
+
+async def test_seed_fills_exactly_what_was_asked(fresh_database_url: str, tmp_path: Path) -> None:
+    await fastblog(fresh_database_url, tmp_path, "db", "upgrade")
+
+    output = await fastblog(fresh_database_url, tmp_path, "seed", "--users", "3", "--posts", "50")
+
+    assert output.strip() == "Seeded 3 users and 50 posts."
+    assert await count_rows(fresh_database_url) == (3, 50)
+    engine = create_async_engine(fresh_database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            user_ids = set((await connection.scalars(select(User.id))).all())
+            authors = set((await connection.scalars(select(Post.user_id).distinct())).all())
+            dates = (await connection.scalars(select(Post.date_posted))).all()
+    finally:
+        await engine.dispose()
+    assert authors <= user_ids
+    assert len(authors) > 1, "the posts are spread among the users"
+    assert len(set(dates)) == 50
+
+    # Seeding again adds to what is there, with new usernames.
+    await fastblog(fresh_database_url, tmp_path, "seed", "--users", "2", "--posts", "10")
+    assert await count_rows(fresh_database_url) == (5, 60)
+
+
+async def test_an_unknown_command_is_refused_with_usage(tmp_path: Path) -> None:
+    result = await anyio.run_process(
+        [FASTBLOG, "frobnicate"], cwd=tmp_path, check=False, stderr=subprocess.PIPE
+    )
+
+    assert result.returncode == 2
+    assert b"usage: fastblog" in result.stderr

@@ -1,0 +1,95 @@
+"""An N+1 regression fails here: each page costs the same few statements however many authors."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.posts.models import Post
+from fastblog.users.models import User
+from tests.factories import StatementCounter, make_posts, make_user
+
+pytestmark = pytest.mark.anyio
+
+AUTHORS = 5
+
+
+async def many_authors(session: AsyncSession) -> tuple[list[User], list[Post]]:
+    """Five authors whose 4 posts each interleave, so any page shows several of them."""
+    users = [await make_user(session, username=f"author{n}") for n in range(AUTHORS)]
+    posts = []
+    for n, user in enumerate(users):
+        start = datetime(2026, 3, 3, 9, 0, tzinfo=UTC) + timedelta(seconds=n)
+        posts += await make_posts(session, user, 4, start=start)
+    return users, posts
+
+
+async def measure(
+    client: httpx.AsyncClient, count_statements: StatementCounter, url: str
+) -> tuple[httpx.Response, list[str]]:
+    with count_statements() as statements:
+        response = await client.get(url)
+    assert response.status_code == 200, response.text
+    return response, list(statements)
+
+
+async def test_api_page_of_posts_with_authors_takes_two_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    await many_authors(session)
+
+    response, statements = await measure(client, count_statements, "/api/posts?limit=20")
+
+    assert {post["author"]["username"] for post in response.json()["posts"]} == {
+        f"author{n}" for n in range(AUTHORS)
+    }
+    assert len(statements) <= 2, statements
+
+
+async def test_api_one_post_takes_at_most_two_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    _, posts = await many_authors(session)
+
+    response, statements = await measure(client, count_statements, f"/api/posts/{posts[0].id}")
+
+    assert response.json()["author"]["username"] == "author0"
+    assert len(statements) <= 2, statements
+
+
+@pytest.mark.parametrize("path", ["/", "/posts", "/posts?page=2"])
+async def test_home_page_takes_at_most_three_statements(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    count_statements: StatementCounter,
+    path: str,
+) -> None:
+    await many_authors(session)
+
+    response, statements = await measure(client, count_statements, path)
+
+    assert sum(f"author{n}</span>" in response.text for n in range(AUTHORS)) == AUTHORS
+    assert len(statements) <= 3, statements
+
+
+async def test_post_page_takes_at_most_two_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    _, posts = await many_authors(session)
+
+    response, statements = await measure(client, count_statements, f"/posts/{posts[5].id}")
+
+    assert "author1" in response.text
+    assert len(statements) <= 2, statements
+
+
+async def test_user_pages_take_at_most_three_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    users, _ = await many_authors(session)
+
+    for url in (f"/users/{users[2].id}/posts", f"/api/users/{users[2].id}/posts"):
+        response, statements = await measure(client, count_statements, url)
+        assert "author2" in response.text
+        assert len(statements) <= 3, (url, statements)
