@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")  # before pyplot: a headless machine has no display
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 
 
 def route_bars(
@@ -52,19 +53,26 @@ def throughput_lines(
     *,
     title: str,
     series: dict[str, tuple[Sequence[int], Sequence[float]]],
+    reference: tuple[Sequence[int], Sequence[float]] | None = None,
 ) -> None:
-    """Requests/s against concurrency, one line per mode, log scale: they span 1000x."""
-    figure, axes = plt.subplots(figsize=(8, 5), layout="constrained")
+    """Requests/s against concurrency, one line per mode, log scale: they span 1000x.
+
+    `reference`, dashed, is the ideal of the waiting modes (concurrency ÷ wait).
+    """
+    figure, axes = plt.subplots(figsize=(9.5, 5), layout="constrained")
+    if reference is not None:
+        axes.plot(*reference, linestyle="--", color="black", label="ideal: concurrency ÷ wait")
     for mode, (concurrency, requests_per_s) in series.items():
         axes.plot(concurrency, [max(v, 0.1) for v in requests_per_s], marker="o", label=mode)
     axes.set_xscale("log")
     axes.set_yscale("log")
     every_level = sorted({c for levels, _ in series.values() for c in levels})
     axes.set_xticks(every_level, [str(c) for c in every_level])
+    axes.xaxis.set_minor_formatter(NullFormatter())  # only the measured levels are labelled
     axes.set_xlabel("concurrent connections")
     axes.set_ylabel("requests/s")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     axes.set_title(title, fontsize=10)
     figure.savefig(path, dpi=110)
     plt.close(figure)
