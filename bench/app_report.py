@@ -62,6 +62,7 @@ class WriteCheck:
 TABLE_HEADER = (
     "route",
     "requests/s",
+    "ceiling",
     "p50 ms",
     "p99 ms",
     "non-2xx",
@@ -78,6 +79,7 @@ def table_rows(rows: Sequence[RouteResult]) -> list[list[str]]:
         [
             row.route,
             f"{row.result.requests_per_s:,.0f}",
+            f"{row.ceiling_rps:,.0f}",
             f"{row.result.p50_ms:.1f}",
             f"{row.result.p99_ms:.1f}",
             str(row.result.non_2xx),
@@ -97,10 +99,10 @@ def results_table(rows: Sequence[RouteResult]) -> str:
 
 def ceiling_line(ceiling_runs: Sequence[LoadResult]) -> str:
     figures = ", ".join(f"{run.requests_per_s:,.0f}" for run in ceiling_runs)
-    mean = sum(run.requests_per_s for run in ceiling_runs) / len(ceiling_runs)
     return (
-        f"Ceiling measured {len(ceiling_runs)}x (before and after the routes): {figures} "
-        f"requests/s; ratios use the mean, {mean:,.0f}. A wide spread means a noisy machine."
+        f"Ceiling runs, in order, one before the first route and one after each: {figures} "
+        "requests/s. Each route's ratio divides its requests/s by the mean of the two "
+        "ceiling runs around it (the `ceiling` column)."
     )
 
 

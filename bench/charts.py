@@ -18,10 +18,10 @@ def route_bars(
     labels: Sequence[str],
     requests_per_s: Sequence[float],
     ratios: Sequence[float],
-    targets: Sequence[float | None],
+    target_rps: Sequence[float | None],
     ceiling_rps: float,
 ) -> None:
-    """Requests/s per route beside the ceiling, each bar marked with its target."""
+    """Requests/s per route beside the ceiling's mean, each bar marked with its target."""
     figure, axes = plt.subplots(figsize=(9, 4.5), layout="constrained")
     names = ["ceiling", *labels]
     values = [ceiling_rps, *requests_per_s]
@@ -37,12 +37,11 @@ def route_bars(
             va="center",
             fontsize=8,
         )
-    for index, target in enumerate(targets, start=1):
-        if target is not None:
-            x = target * ceiling_rps
+    for index, x in enumerate(target_rps, start=1):
+        if x is not None:
             axes.plot([x, x], [index - 0.4, index + 0.4], color="#d62728", linewidth=2)
-    axes.set_xlabel("requests/s (red tick: the target share of the ceiling)")
-    axes.set_xlim(0, ceiling_rps * 1.35)
+    axes.set_xlabel("requests/s (red tick: the target share of the ceiling around the route)")
+    axes.set_xlim(0, max(values) * 1.35)
     axes.set_title(title, fontsize=10)
     figure.savefig(path, dpi=110)
     plt.close(figure)
