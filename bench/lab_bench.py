@@ -4,7 +4,8 @@ Environment: LAB_SECONDS (5 per mode and level), LAB_CONCURRENCY ("10,50,200"),
 LAB_MS (100: the wait of the I/O modes), LAB_CPU_MS (50: the CPU time per call the
 calibration aims at) or LAB_CPU_N (skip the calibration), LAB_TIMEOUT (30 s per
 request), LAB_DB_URL (PostgreSQL for the pool scenario; default the local server),
-LAB_APP (the ASGI factory; default fastblog's), BENCH_TOOL=asyncio.
+LAB_APP (the ASGI factory; default fastblog's), LAB_MODES (a comma-separated subset,
+e.g. "async,blocking"; default all), BENCH_TOOL=asyncio.
 """
 
 import contextlib
@@ -13,6 +14,7 @@ import json
 import os
 import statistics
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from bench.db import fresh_database, migrate_and_seed
 from bench.lab_report import LabPoint, render_report, results_table
 from bench.load import LoadSettings, Scenario, run_load, tool_description
 from bench.report import results_paths, run_metadata
-from bench.server import Server, install_cleanup, serving, wait_until_idle
+from bench.server import Server, install_cleanup, serving
 
 CORES = os.cpu_count() or 1
 DEFAULT_DB_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -52,6 +54,10 @@ class LabConfig:
     timeout: float
     app: str
     db_url: str
+    modes: frozenset[str] | None  # None: every mode
+
+    def wants(self, mode: str) -> bool:
+        return self.modes is None or mode in self.modes
 
     @classmethod
     def from_env(cls) -> "LabConfig":
@@ -65,6 +71,7 @@ class LabConfig:
             timeout=float(env.get("LAB_TIMEOUT", "30")),
             app=env.get("LAB_APP", "fastblog.main:create_app"),
             db_url=env.get("LAB_DB_URL", DEFAULT_DB_URL),
+            modes=frozenset(env["LAB_MODES"].split(",")) if env.get("LAB_MODES") else None,
         )
 
 
@@ -72,6 +79,23 @@ def probe(server: Server, path: str) -> tuple[int, dict[str, float]]:
     """One request alone: its status and, on success, the JSON the lab answers."""
     status, body = server.get(path, timeout=60)
     return status, json.loads(body) if status == 200 else {}
+
+
+def wait_for_drain(server: Server, path: str, solo_s: float, timeout: float = 120) -> bool:
+    """Wait until one request of this mode answers about as fast as it does alone.
+
+    After a run, work whose clients have left goes on: a blocked loop's queue, the thread
+    or process pool's backlog, the HTTP client's pool. /health would answer at once while
+    a pool is still busy, so the mode itself is asked. False if it never drained.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sent = time.monotonic()
+        status, _ = probe(server, path)
+        if status == 200 and time.monotonic() - sent < 3 * solo_s + 0.1:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def sweep(
@@ -82,11 +106,12 @@ def sweep(
     service_s: float,
     ideal: Callable[[int], float],
     config: LabConfig,
+    notes: list[str],
 ) -> list[LabPoint]:
     points = []
     for concurrency in config.levels:
-        # A blocked loop keeps serving requests whose client has left: wait them out.
-        wait_until_idle(server)
+        if not wait_for_drain(server, path, service_s):
+            notes.append(f"{mode} at {concurrency}: the previous run's backlog never drained.")
         settings = LoadSettings(concurrency, config.seconds, timeout_seconds=config.timeout)
         result = run_load(server.base_url, Scenario(mode, path), settings)
         point = LabPoint(mode, concurrency, result, ideal(concurrency), service_s)
@@ -124,6 +149,8 @@ def run_app_modes(
     wait_s = config.wait_ms / 1000
     points = []
     for mode, template in WAIT_MODES.items():
+        if not config.wants(mode):
+            continue
         path = template.format(ms=config.wait_ms)
         status, data = probe(server, path)
         if status != 200:
@@ -132,16 +159,24 @@ def run_app_modes(
         if mode == "concurrent":
             context["gather_elapsed_ms"] = data["elapsed_ms"]
         ideal = lambda c: c / wait_s  # noqa: E731
-        points += sweep(server, mode, path, service_s=wait_s, ideal=ideal, config=config)
+        points += sweep(
+            server, mode, path, service_s=wait_s, ideal=ideal, config=config, notes=notes
+        )
+    if not (config.wants("cpu-inline") or config.wants("cpu-process")):
+        return points
     if probe(server, CPU_MODES["cpu-inline"].format(n=1_000))[0] != 200:
         notes.append("cpu modes: `GET /lab/cpu/inline` is missing; not measured on this build.")
         return points
     n, cpu_s = calibrate_cpu(server, config)
     notes.append(f"CPU modes: n={n}, one inline call alone takes {cpu_s * 1000:.0f} ms.")
     for mode, template in CPU_MODES.items():
+        if not config.wants(mode):
+            continue
         ideal = lambda c: min(c, CORES) / cpu_s  # noqa: E731
         path = template.format(n=n)
-        points += sweep(server, mode, path, service_s=cpu_s, ideal=ideal, config=config)
+        points += sweep(
+            server, mode, path, service_s=cpu_s, ideal=ideal, config=config, notes=notes
+        )
     inline = [p.result.requests_per_s for p in points if p.mode == "cpu-inline"]
     context["inline_rps_max"] = max(inline, default=0.0)
     return points
@@ -151,6 +186,8 @@ def run_db_pool(config: LabConfig, context: dict[str, float], notes: list[str]) 
     """The pool limit, on a throwaway PostgreSQL database; skipped without a server."""
     wait_s = config.wait_ms / 1000
     path = DB_MODE_PATH.format(ms=config.wait_ms)
+    if not config.wants("db-pool"):
+        return []
     with contextlib.ExitStack() as stack:
         try:
             url = stack.enter_context(fresh_database(config.db_url))
@@ -166,7 +203,9 @@ def run_db_pool(config: LabConfig, context: dict[str, float], notes: list[str]) 
             return []
         context["pool_capacity"] = data["pool_capacity"]
         ideal = lambda c: c / wait_s  # noqa: E731
-        return sweep(server, "db-pool", path, service_s=wait_s, ideal=ideal, config=config)
+        return sweep(
+            server, "db-pool", path, service_s=wait_s, ideal=ideal, config=config, notes=notes
+        )
     raise AssertionError("unreachable")  # ExitStack may swallow exceptions, as far as mypy knows
 
 

@@ -164,22 +164,6 @@ def serving(
         yield server
 
 
-def wait_until_idle(server: Server, path: str = "/health", timeout: float = 60) -> float:
-    """Wait until `path` answers quickly, after a run left a queue of work behind.
-
-    A blocking route keeps working through requests whose client already left; the
-    next measurement must not inherit that backlog. Returns the seconds waited.
-    """
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        sent = time.monotonic()
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            if server.get(path, timeout=timeout)[0] == 200 and time.monotonic() - sent < 0.05:
-                break
-        time.sleep(0.2)
-    return time.monotonic() - started
-
-
 def stop_all() -> None:
     for server in list(_running):
         server.stop()
