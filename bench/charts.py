@@ -1,6 +1,6 @@
 """The PNG charts of both reports (matplotlib, Agg: no display needed)."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -51,7 +51,7 @@ def throughput_lines(
     path: Path,
     *,
     title: str,
-    series: dict[str, tuple[Sequence[int], Sequence[float]]],
+    series: Mapping[str, tuple[Sequence[int], Sequence[float]]],
     reference: tuple[Sequence[int], Sequence[float]] | None = None,
 ) -> None:
     """Requests/s against concurrency, one line per mode, log scale: they span 1000x.

@@ -119,7 +119,7 @@ def probe_router() -> APIRouter:
         async with state.raw_lock:  # opened once, on first use, by one request
             if state.raw is None:
                 database = make_url(state.settings.database_url).database
-                state.raw = await aiosqlite.connect(database)
+                state.raw = await aiosqlite.connect(database or ":memory:")
         rows = await state.raw.execute_fetchall(ONE_POST_SQL, (post_id,))
         if not rows:
             raise HTTPException(404)
