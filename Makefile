@@ -53,5 +53,11 @@ format: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
+bench: $(VENV)/.installed-dev ## load-test the routes against a bare-FastAPI ceiling (BENCH_SECONDS=10 WORKERS=1 DATABASE_URL=sqlite)
+	$(BIN)/python -m bench.app_bench
+
+bench-lab: $(VENV)/.installed-dev ## the async lab under load: throughput vs concurrency per mode (LAB_SECONDS=5)
+	$(BIN)/python -m bench.lab_bench
+
 clean: ## remove the venv and caches (keeps the database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

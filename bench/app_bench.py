@@ -1,0 +1,260 @@
+"""`make bench` (issue 6): the blog's routes against the framework's ceiling, in one run.
+
+Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (64),
+WORKERS (1), DATABASE_URL (a PostgreSQL server to run on: a throwaway database is
+created on it and dropped), BENCH_USERS (100), BENCH_POSTS (10000), BENCH_TOOL=asyncio
+to use our generator even where wrk is installed.
+"""
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench import charts
+from bench.app_report import RouteResult, WriteCheck, render_report, results_table
+from bench.db import (
+    backend_name,
+    fresh_database,
+    migrate_and_seed,
+    settled_post_count,
+    table_facts,
+)
+from bench.load import LoadResult, LoadSettings, Scenario, run_load, tool_description
+from bench.report import mebibytes, results_paths, run_metadata
+from bench.server import Server, install_cleanup, serving
+from fastblog.seed import DEMO_PASSWORD
+
+# Issue 6's targets: the share of the ceiling's requests/s, same run, SQLite, one worker.
+TARGETS: dict[str, float | None] = {
+    "GET /api/posts/{id}": 0.30,
+    "GET /api/posts?limit=20": 0.15,
+    "GET /": 0.10,
+    "GET /posts/{id}": None,
+    "POST /api/posts": 0.08,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    seconds: float
+    warmup_seconds: float
+    connections: int
+    workers: int
+    database_url: str | None
+    users: int
+    posts: int
+
+    @classmethod
+    def from_env(cls) -> "Config":
+        env = os.environ
+        return cls(
+            seconds=float(env.get("BENCH_SECONDS", "10")),
+            warmup_seconds=float(env.get("BENCH_WARMUP_SECONDS", "2")),
+            connections=int(env.get("BENCH_CONNECTIONS", "64")),
+            workers=int(env.get("WORKERS", "1")),
+            database_url=env.get("DATABASE_URL") or None,
+            users=int(env.get("BENCH_USERS", "100")),
+            posts=int(env.get("BENCH_POSTS", "10000")),
+        )
+
+
+def write_auth_headers(base_url: str) -> dict[str, str]:
+    """A bearer token for one seeded writer, from the real login route, logged in once:
+    every write of the run reuses it (the benchmark measures writing, not argon2)."""
+    response = httpx.post(
+        f"{base_url}/api/users/token",
+        data={"username": "writer1", "password": DEMO_PASSWORD},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+# "{id}" is replaced by a number drawn on every request, so the posts differ.
+WRITE_BODY = json.dumps(
+    {
+        "title": "Benchmark post number {id}",
+        "content": "Written by make bench to measure the write path. " * 8,
+    }
+)
+
+
+def read_scenarios(post_ids: range) -> dict[str, Scenario]:
+    return {
+        "GET /api/posts/{id}": Scenario("api-post", "/api/posts/{id}", ids=post_ids),
+        "GET /api/posts?limit=20": Scenario("api-list", "/api/posts?limit=20"),
+        "GET /": Scenario("home", "/"),
+        "GET /posts/{id}": Scenario("post-page", "/posts/{id}", ids=post_ids),
+    }
+
+
+def write_scenario(base_url: str, user_ids: range) -> Scenario:
+    headers = {"Content-Type": "application/json", **write_auth_headers(base_url)}
+    return Scenario("create-post", "/api/posts", "POST", WRITE_BODY, headers, user_ids)
+
+
+def warm_up(server: Server, scenario: Scenario, config: Config) -> None:
+    """Fill the pool and the compiled-SQL and template caches before anything is measured."""
+    if config.warmup_seconds > 0:
+        run_load(server.base_url, scenario, LoadSettings(config.connections, config.warmup_seconds))
+
+
+def measure(server: Server, scenario: Scenario, config: Config) -> LoadResult:
+    result = run_load(server.base_url, scenario, LoadSettings(config.connections, config.seconds))
+    print(
+        f"  {scenario.name:<12} {result.requests_per_s:>9,.0f} requests/s  "
+        f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
+        f"failures {result.failures}",
+        flush=True,
+    )
+    return result
+
+
+def warm_and_measure(server: Server, scenario: Scenario, config: Config) -> LoadResult:
+    warm_up(server, scenario, config)
+    return measure(server, scenario, config)
+
+
+@dataclass
+class Measurements:
+    results: dict[str, LoadResult]
+    # ceiling_runs[i] ran just before route i and ceiling_runs[i + 1] just after it.
+    ceiling_runs: list[LoadResult]
+    write_check: WriteCheck
+    peak_rss: dict[str, list[int]]
+
+    def bracketing_ceiling(self, index: int) -> float:
+        """The mean of the ceiling runs just before and after route `index`.
+
+        Other work on the machine drifts over minutes; a route compared with the
+        ceiling measured around it, not once at the start, keeps its ratio honest.
+        """
+        pair = self.ceiling_runs[index : index + 2]
+        return sum(run.requests_per_s for run in pair) / len(pair)
+
+
+def measure_routes(app: Server, top: Server, url: str, config: Config) -> Measurements:
+    """Ceiling, then each route followed by the ceiling again, then the write check."""
+    facts = table_facts(url)
+    post_ids = range(facts["first_post"], facts["last_post"] + 1)
+    user_ids = range(facts["first_user"], facts["last_user"] + 1)
+    ceiling_scenario = Scenario("ceiling", "/api/posts/{id}", ids=post_ids)
+    ceiling_runs = [warm_and_measure(top, ceiling_scenario, config)]
+    results = {}
+    for route, scenario in read_scenarios(post_ids).items():
+        results[route] = warm_and_measure(app, scenario, config)
+        ceiling_runs.append(measure(top, ceiling_scenario, config))
+    writes = write_scenario(app.base_url, user_ids)
+    warm_up(app, writes, config)
+    before = settled_post_count(url)  # after the warm-up's rows have landed
+    results["POST /api/posts"] = measure(app, writes, config)
+    write_check = WriteCheck(
+        acknowledged=results["POST /api/posts"].ok,
+        rows_added=settled_post_count(url) - before,
+    )
+    ceiling_runs.append(measure(top, ceiling_scenario, config))
+    peak_rss = {
+        "app": list(app.peak_rss_bytes().values()),
+        "ceiling": list(top.peak_rss_bytes().values()),
+    }
+    return Measurements(results, ceiling_runs, write_check, peak_rss)
+
+
+def ceiling_body(app: Server, url: str) -> bytes:
+    """What the app itself returns for a post in the middle of the table."""
+    facts = table_facts(url)
+    status, body = app.get(f"/api/posts/{(facts['first_post'] + facts['last_post']) // 2}")
+    if status != 200:
+        raise RuntimeError(f"the app answered {status} for the ceiling's post: {body[:200]!r}")
+    return body
+
+
+def run(config: Config) -> Path:
+    tool = tool_description()
+    meta = run_metadata(tool)
+    print(f"fastblog bench: {tool}, {config.connections} connections, {config.seconds:g} s each")
+    with fresh_database(config.database_url) as url, tempfile.TemporaryDirectory() as scratch:
+        backend = backend_name(url)
+        print(f"  seeding {config.users} users and {config.posts} posts ({backend})")
+        migrate_and_seed(url, users=config.users, posts=config.posts)
+        app_env = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "MEDIA_DIR": f"{scratch}/media"}
+        with serving("fastblog.main:create_app", env=app_env, workers=config.workers) as app:
+            body_file = Path(scratch, "post.json")
+            body_file.write_bytes(ceiling_body(app, url))
+            ceiling_env = {"BENCH_CEILING_BODY_FILE": str(body_file)}
+            ceiling_app = "bench.ceiling:create_app"
+            with serving(ceiling_app, env=ceiling_env, workers=config.workers) as top:
+                measured = measure_routes(app, top, url, config)
+    return publish(config, meta, backend, measured)
+
+
+def variant_name(backend: str, workers: int) -> str:
+    """'' for the reference setup (SQLite, one worker), else e.g. 'postgresql-w2'."""
+    parts = [backend] if backend != "sqlite" else []
+    if workers != 1:
+        parts.append(f"w{workers}")
+    return "-".join(parts)
+
+
+NOTES = (
+    "Targets are issue 6's: SQLite, one worker. Every route must also keep p99 under "
+    "250 ms with no failed request.",
+    "Each route's ratio uses the ceiling measured just before and just after it, so slow "
+    "drift from other work on the machine cancels out; a wide spread between ceiling runs "
+    "still means a noisy machine: rerun before trusting a difference of a few percent.",
+)
+
+
+def publish(config: Config, meta: dict[str, str], backend: str, measured: Measurements) -> Path:
+    """Print the table and write the report and its chart under bench/results/."""
+    runs = measured.ceiling_runs
+    rows = [
+        RouteResult(route, result, measured.bracketing_ceiling(index), TARGETS[route])
+        for index, (route, result) in enumerate(measured.results.items())
+    ]
+    today = dt.date.today()
+    report_path, chart_path = results_paths("bench", today, variant_name(backend, config.workers))
+    title = (
+        f"make bench, {today.isoformat()}: {backend}, {config.workers} worker(s), "
+        f"{config.connections} connections, {config.seconds:g} s per route"
+    )
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    charts.route_bars(
+        chart_path,
+        title=title,
+        labels=[row.route for row in rows],
+        requests_per_s=[row.result.requests_per_s for row in rows],
+        ratios=[row.ratio for row in rows],
+        target_rps=[row.target * row.ceiling_rps if row.target else None for row in rows],
+        ceiling_rps=sum(r.requests_per_s for r in runs) / len(runs),
+    )
+    report = render_report(
+        title=title,
+        meta={**meta, "database": f"{backend}, {config.users} users, {config.posts} posts"},
+        rows=rows,
+        ceiling_runs=runs,
+        write_check=measured.write_check,
+        peak_rss=measured.peak_rss,
+        chart_name=chart_path.name,
+        notes=NOTES,
+    )
+    report_path.write_text(report)
+    print(f"\n{results_table(rows)}\n\nWrites: {measured.write_check.describe()}.")
+    for name, sizes in measured.peak_rss.items():
+        print(f"Peak RSS per {name} worker: " + ", ".join(mebibytes(s) for s in sizes))
+    print(f"\nReport: {report_path}\nChart:  {chart_path}")
+    return report_path
+
+
+def main() -> None:
+    install_cleanup()
+    run(Config.from_env())
+
+
+if __name__ == "__main__":
+    main()
