@@ -153,4 +153,4 @@ async def session(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[Asyn
 
 @pytest.fixture
 def count_statements(app: FastAPI) -> StatementCounter:
-    return StatementCounter(app.state.engine)
+    return StatementCounter(app.state.engine, app.state.direct)

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from fastblog.auth.tokens import create_access_token
+from fastblog.direct import DirectDatabase
 from fastblog.posts.models import Post
 from fastblog.users.models import User
 
@@ -114,10 +115,12 @@ async def api_create_post(
 
 
 class StatementCounter:
-    """Counts the SQL statements an engine sends while the block runs."""
+    """Counts the SQL statements the app sends while the block runs: through its
+    SQLAlchemy engine and through its hot path (fastblog.direct)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, direct: DirectDatabase) -> None:
         self.engine = engine
+        self.direct = direct
         self.statements: list[str] = []
 
     @contextmanager
@@ -129,7 +132,9 @@ class StatementCounter:
 
         target = self.engine.sync_engine
         event.listen(target, "before_cursor_execute", before_cursor_execute)
+        self.direct.listeners.append(self.statements.append)
         try:
             yield self.statements
         finally:
             event.remove(target, "before_cursor_execute", before_cursor_execute)
+            self.direct.listeners.remove(self.statements.append)

@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     db_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long SQLite waits for another writer's lock before it gives up.
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    # Read-only SQLite connections of the hot path (fastblog.direct), each with its own thread.
+    sqlite_read_connections: int = Field(default=2, ge=1, le=32)
     echo_sql: bool = False
 
     # Accounts. With no SECRET_KEY, one is generated on first run and kept in

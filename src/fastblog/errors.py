@@ -13,6 +13,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from fastblog.direct import DatabaseUnavailableError
 from fastblog.templating import templates
 from fastblog.web import LoginRequiredError, flash, login_redirect
 
@@ -88,7 +89,9 @@ def is_database_unavailable(exc: BaseException) -> bool:
         return exc.connection_invalidated or isinstance(
             exc, sa_exc.OperationalError | sa_exc.InterfaceError
         )
-    return isinstance(exc, sa_exc.TimeoutError | ConnectionError | TimeoutError)
+    return isinstance(
+        exc, DatabaseUnavailableError | sa_exc.TimeoutError | ConnectionError | TimeoutError
+    )
 
 
 async def on_database_error(request: Request, exc: Exception) -> Response:
@@ -118,6 +121,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequiredError, on_login_required)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
-    for database_error in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
+    for database_error in (
+        DatabaseUnavailableError,
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        ConnectionError,
+        TimeoutError,
+    ):
         app.add_exception_handler(database_error, on_database_error)
     app.add_exception_handler(Exception, on_unhandled_error)

@@ -23,6 +23,7 @@ from fastblog.auth.signing_key import resolve_secret_key
 from fastblog.auth.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
 from fastblog.config import Settings, get_settings
 from fastblog.database import check_sqlite_writable, create_engine, create_sessionmaker
+from fastblog.direct import create_direct_database
 from fastblog.docs import install_docs
 from fastblog.errors import install_error_handlers
 from fastblog.lab import api as lab_api
@@ -32,6 +33,7 @@ from fastblog.mail import Mailer
 from fastblog.observability import install_observability, observing
 from fastblog.posts import api as posts_api
 from fastblog.posts import views as posts_views
+from fastblog.posts.queries import PostQueries
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
 from fastblog.users import api as users_api
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         state.engine = engine
         state.sessionmaker = create_sessionmaker(engine)
+        state.direct = create_direct_database(settings, engine.dialect)
+        state.post_queries = PostQueries.compile(engine.dialect)
         # SQLite has one writer at a time: this process's writers queue here, on the
         # event loop. PostgreSQL locks rows itself, so no queue is needed there.
         state.write_lock = asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
@@ -111,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(state.process_pool.shutdown, wait=True, cancel_futures=True)
             if redis is not None:
                 await redis.aclose()
+            await state.direct.close()
             await engine.dispose()
 
     app = FastAPI(

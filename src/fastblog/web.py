@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.dependencies import SessionDep, WriteSessionDep
+from fastblog.dependencies import WriteSessionDep
 from fastblog.users.models import User
 
 SESSION_USER = "user_id"
@@ -109,9 +109,14 @@ async def _session_user(request: Request, session: AsyncSession) -> User | None:
     return user
 
 
-async def get_page_user(request: Request, session: SessionDep) -> User | None:
-    """The logged-in user, if any; also shown in the header of every page."""
-    user = await _session_user(request, session)
+async def get_page_user(request: Request) -> User | None:
+    """The logged-in user, if any; also shown in the header of every page.
+
+    Anonymous visitors (most page views) cost no database session at all."""
+    user = None
+    if SESSION_USER in request.session:
+        async with request.app.state.sessionmaker() as session:
+            user = await _session_user(request, session)
     request.state.user = user
     return user
 
@@ -125,8 +130,8 @@ async def require_page_user(request: Request, session: WriteSessionDep) -> User:
     return user
 
 
-async def require_page_user_to_read(request: Request, session: SessionDep) -> User:
-    user = await get_page_user(request, session)
+async def require_page_user_to_read(request: Request) -> User:
+    user = await get_page_user(request)
     if user is None:
         raise LoginRequiredError(request.url.path)
     return user

@@ -61,12 +61,12 @@ CurrentUserDep = Annotated[User, Depends(get_current_user)]
 CurrentUserForWriteDep = Annotated[User, Depends(get_current_user_for_write)]
 
 
-def get_hasher(request: Request) -> PasswordHasher:
+async def get_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.password_hasher
     return hasher
 
 
-def get_throttle(request: Request) -> LoginThrottle:
+async def get_throttle(request: Request) -> LoginThrottle:
     throttle: LoginThrottle = request.app.state.login_throttle
     return throttle
 

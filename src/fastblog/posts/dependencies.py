@@ -1,13 +1,14 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.auth.dependencies import TokenUserIdDep, forbidden
-from fastblog.dependencies import SessionDep, WriteSessionDep
+from fastblog.dependencies import DirectDep, PostQueriesDep, WriteSessionDep
 from fastblog.params import MAX_ID
 from fastblog.posts import service
 from fastblog.posts.models import Post
+from fastblog.posts.queries import fetch_post
 
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="The post's id.")]
 
@@ -19,11 +20,17 @@ async def _post_or_404(session: AsyncSession, post_id: int) -> Post:
     return post
 
 
-async def get_post_or_404(session: SessionDep, post_id: PostId) -> Post:
-    return await _post_or_404(session, post_id)
+async def get_post_or_404(
+    direct: DirectDep, queries: PostQueriesDep, post_id: PostId
+) -> dict[str, Any]:
+    """The post with its author, read on the hot path (fastblog.direct), or 404."""
+    post = await fetch_post(direct, queries, post_id)
+    if post is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
+    return post
 
 
-PostDep = Annotated[Post, Depends(get_post_or_404)]
+PostDep = Annotated[dict[str, Any], Depends(get_post_or_404)]
 
 
 async def get_post_for_write(session: WriteSessionDep, post_id: PostId) -> Post:

@@ -1,6 +1,6 @@
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -67,12 +67,15 @@ class PostPage(BaseModel):
     has_more: bool
 
 
-def page_of(posts: Sequence[object], *, total: int, skip: int, limit: int) -> PostPage:
-    """Wrap one page of ORM posts with the numbers a client needs to fetch the next."""
-    return PostPage(
-        posts=[PostPublic.model_validate(post) for post in posts],
-        total=total,
-        skip=skip,
-        limit=limit,
-        has_more=skip + len(posts) < total,
-    )
+def page_of(
+    posts: Sequence[dict[str, Any]], *, total: int, skip: int, limit: int
+) -> dict[str, Any]:
+    """A page of posts (as fastblog.posts.queries returns them) with the numbers a client
+    needs to fetch the next; the route's response model validates it, once."""
+    return {
+        "posts": posts,
+        "total": total,
+        "skip": skip,
+        "limit": limit,
+        "has_more": skip + len(posts) < total,
+    }

@@ -7,12 +7,13 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from fastblog.auth.dependencies import forbidden
-from fastblog.dependencies import SessionDep, SettingsDep, WriteSessionDep
+from fastblog.dependencies import DirectDep, PostQueriesDep, SettingsDep, WriteSessionDep
 from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
 from fastblog.posts import service
 from fastblog.posts.dependencies import PostDep, PostForWriteDep
 from fastblog.posts.models import Post
+from fastblog.posts.queries import fetch_page
 from fastblog.posts.schemas import PostReplace
 from fastblog.templating import templates
 from fastblog.web import (
@@ -56,7 +57,8 @@ def post_form(
 @router.get("/posts", name="posts")
 async def home(
     request: Request,
-    session: SessionDep,
+    direct: DirectDep,
+    queries: PostQueriesDep,
     settings: SettingsDep,
     viewer: PageUserDep,
     page: PageNumber = 1,
@@ -64,7 +66,7 @@ async def home(
     """The newest posts, a page at a time."""
     per_page = settings.posts_per_page
     skip = (page - 1) * per_page
-    posts, total = await service.list_posts(session, skip=skip, limit=per_page)
+    posts, total = await fetch_page(direct, queries, skip=skip, limit=per_page)
     links = PageLinks(number=page, per_page=per_page, total=total)
     return templates.TemplateResponse(
         request, "posts/list.html", {"posts": posts, "links": links, "heading": "Latest posts"}

@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, Response, UploadFile, status
 
@@ -9,9 +9,9 @@ from fastblog.auth.dependencies import (
     forbidden,
 )
 from fastblog.database import write_session
-from fastblog.dependencies import SessionDep, SettingsDep, WriteSessionDep
+from fastblog.dependencies import DirectDep, PostQueriesDep, SettingsDep, WriteSessionDep
 from fastblog.params import Limit, Responses, Skip
-from fastblog.posts import service as posts_service
+from fastblog.posts.queries import fetch_page
 from fastblog.posts.schemas import PostPage, page_of
 from fastblog.users import pictures, service
 from fastblog.users.dependencies import UserDep, UserForWriteDep
@@ -119,10 +119,10 @@ async def get_user(user: UserDep) -> UserPublic:
 
 @router.get("/{user_id}/posts", response_model=PostPage, responses=E404)
 async def get_user_posts(
-    user: UserDep, session: SessionDep, skip: Skip = 0, limit: Limit = 10
-) -> PostPage:
+    user: UserDep, direct: DirectDep, queries: PostQueriesDep, skip: Skip = 0, limit: Limit = 10
+) -> dict[str, Any]:
     """A user's posts, newest first."""
-    posts, total = await posts_service.list_posts(session, skip=skip, limit=limit, user_id=user.id)
+    posts, total = await fetch_page(direct, queries, skip=skip, limit=limit, user_id=user.id)
     return page_of(posts, total=total, skip=skip, limit=limit)
 
 

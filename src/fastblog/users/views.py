@@ -8,10 +8,10 @@ from pydantic import ValidationError
 
 from fastblog.auth.dependencies import HasherDep
 from fastblog.database import write_session
-from fastblog.dependencies import SessionDep, SettingsDep, WriteSessionDep
+from fastblog.dependencies import DirectDep, PostQueriesDep, SettingsDep, WriteSessionDep
 from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
-from fastblog.posts import service as posts_service
+from fastblog.posts.queries import fetch_page
 from fastblog.templating import templates
 from fastblog.users import pictures, service
 from fastblog.users.dependencies import UserDep
@@ -36,7 +36,8 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 async def user_posts(
     request: Request,
     user: UserDep,
-    session: SessionDep,
+    direct: DirectDep,
+    queries: PostQueriesDep,
     settings: SettingsDep,
     viewer: PageUserDep,
     page: PageNumber = 1,
@@ -44,9 +45,7 @@ async def user_posts(
     """Everything one user has written, newest first."""
     per_page = settings.posts_per_page
     skip = (page - 1) * per_page
-    posts, total = await posts_service.list_posts(
-        session, skip=skip, limit=per_page, user_id=user.id
-    )
+    posts, total = await fetch_page(direct, queries, skip=skip, limit=per_page, user_id=user.id)
     links = PageLinks(number=page, per_page=per_page, total=total)
     return templates.TemplateResponse(
         request, "users/posts.html", {"user": user, "posts": posts, "links": links}

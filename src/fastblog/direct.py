@@ -1,0 +1,246 @@
+"""The hot path: SQLAlchemy Core statements, compiled once, run on the driver's own connections.
+
+Why it exists (measured with `make bench` and `python -m bench.probes`, see bench/README.md):
+on a one-post read, an ORM session over SQLAlchemy's async pool made six trips to
+aiosqlite's thread and spent most of the event loop's time in session and result
+machinery, for ~0.05 of a bare FastAPI route. The same query on the driver's connection
+is one trip (`execute_fetchall`) and no per-request session. So the few statements that
+every page view and every new post run go through here; everything else (sign-up, edits,
+deletes, password resets: the multi-statement transactions) keeps the ORM and its sessions.
+
+The statements are still SQLAlchemy Core, written against the models, compiled for the
+engine's dialect; results go through the column types' own result processors, so values
+come back exactly as the ORM would return them (e.g. timezone-aware `date_posted`).
+
+Every statement runs in autocommit: one statement, one transaction. On SQLite one writer
+connection executes writes in order on its thread (no lock is held across the event
+loop while other requests run), and a few `query_only` connections read in parallel.
+On PostgreSQL, an asyncpg pool serves both.
+"""
+
+import asyncio
+import itertools
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiosqlite
+import asyncpg
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+
+from fastblog.config import Settings
+
+Row = tuple[Any, ...]
+StatementListener = Callable[[str], None]
+
+
+class DatabaseUnavailableError(Exception):
+    """The database cannot be reached or cannot do the work right now (answered with 503)."""
+
+
+class ConstraintViolationError(Exception):
+    """The statement broke a constraint (e.g. its foreign key's row was just deleted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A statement compiled for one dialect: SQL text, parameter order, result processors."""
+
+    sql: str
+    parameter_names: tuple[str, ...]
+    bind_processors: tuple[Callable[[Any], Any] | None, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            values[name] if processor is None else processor(values[name])
+            for name, processor in zip(self.parameter_names, self.bind_processors, strict=True)
+        )
+
+    def process(self, row: Sequence[Any]) -> Row:
+        return tuple(
+            value if processor is None else processor(value)
+            for value, processor in zip(row, self.processors, strict=True)
+        )
+
+
+def compile_query(statement: ClauseElement, dialect: Dialect) -> Query:
+    """Compile once; values are converted by the column types both ways, as SQLAlchemy would."""
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    names = tuple(compiled.positiontup or ())
+    bind_processors = tuple(
+        compiled.binds[name].type._cached_bind_processor(dialect) for name in names
+    )
+    # A SELECT's columns, or an INSERT … RETURNING's.
+    columns: Sequence[Any] = (
+        getattr(statement, "selected_columns", None) or getattr(statement, "_returning", None) or ()
+    )
+    processors = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
+    return Query(compiled.string, names, bind_processors, processors)
+
+
+class DirectDatabase(Protocol):
+    dialect: Dialect
+    listeners: list[StatementListener]
+
+    async def fetch(
+        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+    ) -> list[Row]:
+        """Run one statement in its own transaction and return its processed rows."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SQLiteDirect:
+    def __init__(self, dialect: Dialect, path: str, *, readers: int, busy_timeout_ms: int) -> None:
+        self.dialect = dialect
+        self.listeners: list[StatementListener] = []
+        self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._reader_count = readers
+        self._readers: list[aiosqlite.Connection] = []
+        self._next_reader = itertools.cycle(range(readers))
+        self._writer: aiosqlite.Connection | None = None
+        self._opening = asyncio.Lock()
+
+    async def _open(self) -> None:
+        # On first use rather than at start-up: like the PostgreSQL pool, so a broken
+        # database file gives 503s (and a "not ready") instead of a server that won't start.
+        async with self._opening:
+            if self._writer is not None:
+                return
+            connections: list[aiosqlite.Connection] = []
+            try:
+                for query_only in (False, *[True] * self._reader_count):
+                    connections.append(await self._connect(query_only=query_only))
+            except BaseException:
+                for connection in connections:
+                    await connection.close()
+                raise
+            self._writer, *self._readers = connections
+
+    async def _connect(self, *, query_only: bool) -> aiosqlite.Connection:
+        # isolation_level=None: true autocommit, so a statement never leaves a transaction
+        # (or SQLite's write lock) open between two trips to the connection's thread.
+        connection = await aiosqlite.connect(
+            self._path, isolation_level=None, timeout=self._busy_timeout_ms / 1000
+        )
+        try:
+            for pragma in (
+                "journal_mode=WAL",
+                "synchronous=NORMAL",
+                f"busy_timeout={int(self._busy_timeout_ms)}",
+                "foreign_keys=ON",
+                f"query_only={'ON' if query_only else 'OFF'}",
+            ):
+                await connection.execute(f"PRAGMA {pragma}")
+        except BaseException:
+            await connection.close()  # else its thread outlives the app
+            raise
+        return connection
+
+    async def fetch(
+        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+    ) -> list[Row]:
+        for listener in self.listeners:
+            listener(query.sql)
+        try:
+            if self._writer is None:
+                await self._open()
+            connection = self._writer if write else self._readers[next(self._next_reader)]
+            assert connection is not None
+            rows = await connection.execute_fetchall(query.sql, query.parameters(values))
+        except sqlite3.IntegrityError as exc:
+            raise ConstraintViolationError(str(exc)) from exc
+        except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, I/O
+            raise DatabaseUnavailableError(str(exc)) from exc
+        return [query.process(row) for row in rows]
+
+    async def close(self) -> None:
+        connections = [*self._readers, *([self._writer] if self._writer else [])]
+        self._writer, self._readers = None, []
+        for connection in connections:
+            await connection.close()
+
+
+# A connection that died under us (server restart, pg_terminate_backend) or a server that
+# does not answer: the pool replaces the connection; the request gets a 503 or a retry.
+PG_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    OSError,
+    TimeoutError,
+)
+
+
+class PostgresDirect:
+    def __init__(self, dialect: Dialect, url: str, *, pool_size: int, timeout: float) -> None:
+        self.dialect = dialect
+        self.listeners: list[StatementListener] = []
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pool_size = pool_size
+        self._timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+
+    async def _pool_or_connect(self) -> asyncpg.Pool:
+        # Created on first use, so the app starts (and says "not ready") while the
+        # database is down, and recovers by itself when it is back.
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self._dsn,
+                min_size=1,
+                max_size=self._pool_size,
+                timeout=self._timeout,
+                command_timeout=self._timeout,
+            )
+        return self._pool
+
+    async def fetch(
+        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+    ) -> list[Row]:
+        for listener in self.listeners:
+            listener(query.sql)
+        parameters = query.parameters(values)
+        # A read is safe to repeat once on a fresh connection; a write is not.
+        for attempt in range(1 if write else 2):
+            try:
+                async with asyncio.timeout(self._timeout * 2):
+                    pool = await self._pool_or_connect()
+                    rows = await pool.fetch(query.sql, *parameters)
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                raise ConstraintViolationError(str(exc)) from exc
+            except PG_UNAVAILABLE as exc:
+                if write or attempt == 1:
+                    raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc
+                continue
+            return [query.process(row) for row in rows]
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+
+def create_direct_database(settings: Settings, dialect: Dialect) -> DirectDatabase:
+    if settings.is_sqlite:
+        path = make_url(settings.database_url).database
+        if not path or path == ":memory:":
+            raise ValueError("fastblog needs a SQLite file, not an in-memory database")
+        return SQLiteDirect(
+            dialect,
+            path,
+            readers=settings.sqlite_read_connections,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        )
+    return PostgresDirect(
+        dialect,
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        timeout=settings.db_timeout_seconds,
+    )
