@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Worker processes for CPU-bound work (image resizing, /lab/cpu/process); 0: one per core.
     process_pool_workers: int = Field(default=0, ge=0)
 
+    # FastAPI's built-in OpenTelemetry (spans, metrics, logs). Off by default: /metrics
+    # already serves Prometheus, and the per-request checks cost ~3% of a fast route.
+    opentelemetry: bool = False
     # /docs, /redoc and /openapi.json; switch off to hide the API description in production.
     docs_enabled: bool = True
 

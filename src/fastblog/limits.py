@@ -10,6 +10,7 @@ from fastapi import HTTPException, status
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MULTIPART_OVERHEAD = 64 * 1024  # form fields and part headers around an uploaded file
+BODILESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class BodySizeLimitMiddleware:
@@ -28,8 +29,11 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self._limit(scope)
         declared = _content_length(scope)
+        if declared == 0 or (declared is None and scope["method"] in BODILESS_METHODS):
+            await self.app(scope, receive, send)  # nothing to count: most GETs
+            return
+        limit = self._limit(scope)
         received = 0
 
         async def limited_receive() -> Message:

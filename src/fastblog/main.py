@@ -12,8 +12,8 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
-from starlette.middleware.sessions import SessionMiddleware
 
 from fastblog import health
 from fastblog.auth import api as auth_api
@@ -30,7 +30,7 @@ from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware
 from fastblog.mail import Mailer
-from fastblog.observability import install_observability, observing
+from fastblog.observability import install_observability, metrics_router, observing
 from fastblog.posts import api as posts_api
 from fastblog.posts import views as posts_views
 from fastblog.posts.queries import PostQueries
@@ -38,8 +38,16 @@ from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
 from fastblog.users import api as users_api
 from fastblog.users import views as users_views
+from fastblog.web import PageSessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 OPENAPI_TAGS = [
     {"name": "posts", "description": "Read anyone's posts; write your own."},
@@ -129,12 +137,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
         swagger_ui_oauth2_redirect_url=None,
         openapi_tags=OPENAPI_TAGS,
+        telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
     )
     app.state.settings = settings
     app.state.secret_key = secret_key
     install_error_handlers(app)
     app.add_middleware(
-        SessionMiddleware,
+        PageSessionMiddleware,
         secret_key=secret_key,
         session_cookie="fastblog_session",
         max_age=settings.session_max_age_days * 24 * 3600,
@@ -147,23 +156,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
     )
+    install_observability(app)
+    # Routes are matched in the order they are added, and each miss costs time on every
+    # request: the routes most requests take (posts, pages) come first, files last.
+    routers = [
+        posts_api.router,
+        posts_views.router,
+        users_api.router,
+        auth_api.router,
+        users_views.router,
+        auth_views.router,
+        health.router,
+        metrics_router,
+    ]
+    if settings.lab_enabled:
+        routers.append(lab_api.router)
+    for router in routers:
+        app.include_router(summarize_routes(router))
     if settings.docs_enabled:
         install_docs(app)
-    install_observability(app)
-    if settings.lab_enabled:
-        app.include_router(summarize_routes(lab_api.router))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
-    for router in (
-        auth_api.router,
-        users_api.router,
-        posts_api.router,
-        health.router,
-        auth_views.router,
-        posts_views.router,
-        users_views.router,
-    ):
-        app.include_router(summarize_routes(router))
     return app
 
 

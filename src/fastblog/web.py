@@ -15,6 +15,8 @@ from fastapi import Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Receive, Scope, Send
 
 from fastblog.dependencies import WriteSessionDep
 from fastblog.users.models import User
@@ -23,6 +25,30 @@ SESSION_USER = "user_id"
 SESSION_FINGERPRINT = "auth"
 SESSION_CSRF = "csrf"
 SESSION_FLASHES = "flashes"
+
+
+# Paths that never read the browser session: the JSON API (bearer tokens), files, probes.
+SESSIONLESS_PREFIXES = (
+    "/api/",
+    "/static/",
+    "/media/",
+    "/docs-assets/",
+    "/lab/",
+    "/metrics",
+    "/health",
+    "/ready",
+)
+
+
+class PageSessionMiddleware(SessionMiddleware):
+    """Starlette's signed-cookie session, for the HTML pages only: the JSON API and static
+    files skip the cookie's decoding and re-signing."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(SESSIONLESS_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 class LoginRequiredError(Exception):

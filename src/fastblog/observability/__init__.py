@@ -7,18 +7,21 @@ from fastapi import FastAPI
 
 from fastblog.config import Settings
 from fastblog.observability import loop_monitor
-from fastblog.observability.metrics import Metrics, router
+from fastblog.observability.metrics import Metrics
+from fastblog.observability.metrics import router as metrics_router
 from fastblog.observability.requests import RequestObserver, RequestTracker
+
+__all__ = ["install_observability", "metrics_router", "observing"]
 
 
 def install_observability(app: FastAPI) -> None:
-    """Add the request middleware and `/metrics`; the objects live on `app.state`."""
+    """Add the request middleware; the objects live on `app.state`. (`/metrics` is
+    `metrics_router`, included by create_app with the other routers.)"""
     app.state.metrics = Metrics()
     app.state.requests_in_flight = RequestTracker()
     app.add_middleware(
         RequestObserver, tracker=app.state.requests_in_flight, metrics=app.state.metrics
     )
-    app.include_router(router)
 
 
 @contextlib.asynccontextmanager

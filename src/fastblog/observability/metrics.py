@@ -24,6 +24,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._lag_max = 0.0
+        # labels() validates and locks on every call; a request only needs the child once.
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.loop_lag = Histogram(
             "fastblog_event_loop_lag_seconds",
             "How late the event loop woke a short sleep: time it was blocked.",
@@ -60,9 +62,15 @@ class Metrics:
             self.loop_lag_max.set(seconds)
 
     def observe_request(self, *, method: str, route: str, status: int, seconds: float) -> None:
-        labels = {"method": method, "route": route, "status": str(status)}
-        self.requests.labels(**labels).inc()
-        self.request_seconds.labels(**labels).observe(seconds)
+        key = (method, route, status)
+        children = self._request_children.get(key)
+        if children is None:
+            labels = {"method": method, "route": route, "status": str(status)}
+            children = (self.requests.labels(**labels), self.request_seconds.labels(**labels))
+            self._request_children[key] = children
+        count, duration = children
+        count.inc()
+        duration.observe(seconds)
 
     def watch_pool(self, engine: AsyncEngine) -> None:
         """Read the pool's checked-out count at each scrape (QueuePool only; others report 0)."""
