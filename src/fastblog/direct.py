@@ -19,19 +19,18 @@ On PostgreSQL, an asyncpg pool serves both.
 """
 
 import asyncio
-import itertools
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import aiosqlite
 import asyncpg
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 from fastblog.config import Settings
+from fastblog.direct_sqlite import BatchingLane, SQLiteConnection
 
 Row = tuple[Any, ...]
 StatementListener = Callable[[str], None]
@@ -97,75 +96,41 @@ class DirectDatabase(Protocol):
 
 
 class SQLiteDirect:
+    """A writer connection (writes go in order on its thread) and a few query_only readers;
+    see fastblog.direct_sqlite for why statements travel in batches."""
+
     def __init__(self, dialect: Dialect, path: str, *, readers: int, busy_timeout_ms: int) -> None:
         self.dialect = dialect
         self.listeners: list[StatementListener] = []
-        self._path = path
-        self._busy_timeout_ms = busy_timeout_ms
-        self._reader_count = readers
-        self._readers: list[aiosqlite.Connection] = []
-        self._next_reader = itertools.cycle(range(readers))
-        self._writer: aiosqlite.Connection | None = None
-        self._opening = asyncio.Lock()
 
-    async def _open(self) -> None:
-        # On first use rather than at start-up: like the PostgreSQL pool, so a broken
-        # database file gives 503s (and a "not ready") instead of a server that won't start.
-        async with self._opening:
-            if self._writer is not None:
-                return
-            connections: list[aiosqlite.Connection] = []
-            try:
-                for query_only in (False, *[True] * self._reader_count):
-                    connections.append(await self._connect(query_only=query_only))
-            except BaseException:
-                for connection in connections:
-                    await connection.close()
-                raise
-            self._writer, *self._readers = connections
+        def connections(count: int, *, query_only: bool) -> list[SQLiteConnection]:
+            return [
+                SQLiteConnection(path, query_only=query_only, busy_timeout_ms=busy_timeout_ms)
+                for _ in range(count)
+            ]
 
-    async def _connect(self, *, query_only: bool) -> aiosqlite.Connection:
-        # isolation_level=None: true autocommit, so a statement never leaves a transaction
-        # (or SQLite's write lock) open between two trips to the connection's thread.
-        connection = await aiosqlite.connect(
-            self._path, isolation_level=None, timeout=self._busy_timeout_ms / 1000
-        )
-        try:
-            for pragma in (
-                "journal_mode=WAL",
-                "synchronous=NORMAL",
-                f"busy_timeout={int(self._busy_timeout_ms)}",
-                "foreign_keys=ON",
-                f"query_only={'ON' if query_only else 'OFF'}",
-            ):
-                await connection.execute(f"PRAGMA {pragma}")
-        except BaseException:
-            await connection.close()  # else its thread outlives the app
-            raise
-        return connection
+        # Connections open on first use, in their threads: a broken database file gives
+        # 503s (and "not ready") instead of a server that will not start.
+        self._writes = BatchingLane(connections(1, query_only=False))
+        self._reads = BatchingLane(connections(readers, query_only=True))
 
     async def fetch(
         self, query: Query, values: Mapping[str, Any], *, write: bool = False
     ) -> list[Row]:
         for listener in self.listeners:
             listener(query.sql)
+        lane = self._writes if write else self._reads
         try:
-            if self._writer is None:
-                await self._open()
-            connection = self._writer if write else self._readers[next(self._next_reader)]
-            assert connection is not None
-            rows = await connection.execute_fetchall(query.sql, query.parameters(values))
+            rows = await lane.execute(query.sql, query.parameters(values))
         except sqlite3.IntegrityError as exc:
             raise ConstraintViolationError(str(exc)) from exc
-        except sqlite3.OperationalError as exc:  # locked past busy_timeout, disk full, I/O
+        except sqlite3.Error as exc:  # locked past busy_timeout, disk full, I/O, not a database
             raise DatabaseUnavailableError(str(exc)) from exc
         return [query.process(row) for row in rows]
 
     async def close(self) -> None:
-        connections = [*self._readers, *([self._writer] if self._writer else [])]
-        self._writer, self._readers = None, []
-        for connection in connections:
-            await connection.close()
+        await self._writes.close()
+        await self._reads.close()
 
 
 # A connection that died under us (server restart, pg_terminate_backend) or a server that
