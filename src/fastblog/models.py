@@ -2,7 +2,7 @@
 
 from fastblog.auth.models import PasswordResetToken
 from fastblog.database import Base
-from fastblog.posts.models import Post
+from fastblog.posts.models import Post, PostCount
 from fastblog.users.models import User
 
-__all__ = ["Base", "PasswordResetToken", "Post", "User"]
+__all__ = ["Base", "PasswordResetToken", "Post", "PostCount", "User"]

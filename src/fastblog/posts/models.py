@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fastblog.database import Base, BigId, UTCDateTime, utcnow
@@ -27,3 +27,18 @@ class Post(Base):
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
 
     author: Mapped["User"] = relationship(back_populates="posts", lazy="raise")
+
+
+class PostCount(Base):
+    """How many posts there are, kept by database triggers (migration 0004), so a page of
+    posts does not count the whole table on every request (on PostgreSQL that count was
+    ~1 ms of server CPU per page). Spread over a few slots (post id modulo COUNT_SLOTS) so
+    concurrent inserts do not queue on one row; the total is the sum of the slots."""
+
+    __tablename__ = "post_counts"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(BigInteger)
+
+
+COUNT_SLOTS = 8
