@@ -207,6 +207,18 @@ async def test_the_header_shows_who_is_logged_in(client: httpx.AsyncClient, user
     assert 'href="/login"' not in logged_in
 
 
+async def test_the_header_shows_who_is_logged_in_on_a_missing_page_too(
+    client: httpx.AsyncClient, user: User
+) -> None:
+    await browser_login(client, user)
+
+    for url in ("/posts/9999", "/users/9999/posts"):
+        response = await client.get(url)
+        assert response.status_code == 404
+        assert 'href="/account"' in response.text, url
+        assert 'href="/login"' not in response.text, url
+
+
 EVIL_NEXTS = [
     "https://evil.example/",
     "//evil.example/",
