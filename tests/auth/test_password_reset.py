@@ -19,7 +19,7 @@ from fastblog.auth.models import PasswordResetToken
 from fastblog.database import utcnow
 from fastblog.users.models import User
 from tests.accounts import browser, browser_login, read_form, submit
-from tests.auth.conftest import AppFactory, Mailbox
+from tests.auth.conftest import AppFactory, Mailbox, free_port
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.anyio
@@ -232,3 +232,21 @@ async def test_without_smtp_the_reset_email_goes_to_the_log(
     (record,) = [r for r in caplog.records if r.name == "fastblog.mail"]
     assert "kim@example.com" in record.getMessage()
     assert "http://testserver/reset-password?token=" in record.getMessage()
+
+
+async def test_an_unreachable_smtp_server_is_logged_not_raised(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = await make_app(smtp_host="127.0.0.1", smtp_port=free_port())  # nothing listens there
+    async with app.state.sessionmaker() as session:
+        await make_user(session, email="kim@example.com")
+
+    async with browser(app) as client:
+        response = await client.post(
+            "/api/users/forgot-password", json={"email": "kim@example.com"}
+        )
+
+    assert response.status_code == 202
+    (record,) = [r for r in caplog.records if r.name == "fastblog.mail"]
+    assert record.levelno == logging.ERROR
+    assert "Could not send email to kim@example.com" in record.getMessage()
