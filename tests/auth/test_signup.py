@@ -1,5 +1,6 @@
 """Sign-up through the API: password rules, duplicates, and no password or hash ever shown."""
 
+import anyio
 import httpx
 import pytest
 from sqlalchemy import select
@@ -117,3 +118,23 @@ async def test_a_taken_username_or_email_is_refused(
     assert response.status_code == 400
     assert response.json() == {"detail": message}
     assert len((await session.scalars(select(User))).all()) == 1
+
+
+async def test_simultaneous_sign_ups_differing_only_in_case_make_one_account(
+    client: httpx.AsyncClient,
+) -> None:
+    statuses: list[int] = []
+
+    async def sign_up(n: int, username: str) -> None:
+        body = {"username": username, "email": f"{n}@example.com", "password": "long enough"}
+        statuses.append((await client.post("/api/users", json=body)).status_code)
+
+    async with anyio.create_task_group() as group:
+        for n, username in enumerate(("Alice", "alice", "ALICE")):
+            group.start_soon(sign_up, n, username)
+
+    assert sorted(statuses) == [201, 400, 400]
+    token = await client.post(
+        "/api/users/token", data={"username": "aLiCe", "password": "long enough"}
+    )
+    assert token.status_code == 200
