@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.cli import upgrade_database
 from fastblog.config import Settings
-from fastblog.main import create_app
+from fastblog.main import create_app, create_throttle
 from fastblog.models import Base
 from tests.factories import TEST_SECRET_KEY, StatementCounter
 
@@ -139,6 +139,8 @@ async def reset_database(app: FastAPI) -> None:
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     await reset_database(app)
+    # Failed logins are counted per client address: a test must not inherit earlier ones.
+    app.state.login_throttle = create_throttle(app.state.settings, None)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client

@@ -3,10 +3,8 @@
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
@@ -65,7 +63,10 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if wants_json(request):
-        return await request_validation_exception_handler(request, exc)
+        # FastAPI's default answer repeats each invalid value ("input"), and for a missing
+        # field the whole body: a sign-up error would send the password back. Leave it out.
+        errors = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
     fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
     return error_page(request, 422, f"Invalid value for: {fields}.")
 

@@ -33,8 +33,12 @@ class PasswordHasher:
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         """Compare in constant work: an unknown account costs the same as a wrong password."""
-        target = password_hash or _dummy_hash()
-        matches = await anyio.to_thread.run_sync(
-            _hasher().verify, password, target, limiter=self.limiter
+        return await anyio.to_thread.run_sync(
+            _verify, password, password_hash, limiter=self.limiter
         )
-        return matches and password_hash is not None
+
+
+def _verify(password: str, password_hash: str | None) -> bool:
+    # In the worker thread, with the dummy hash: it is made on first use, itself a slow hash.
+    matches = _hasher().verify(password, password_hash or _dummy_hash())
+    return matches and password_hash is not None

@@ -33,15 +33,17 @@ async def authenticate(
     throttle: LoginThrottle,
 ) -> User | None:
     """The account if the password matches; None otherwise. Raises when throttled."""
-    retry_after = await throttle.retry_after(identifier, address)
+    user = await get_user_by_login(session, identifier)
+    # One count per account, whether the login names it by email or by username.
+    account = user.email if user else identifier
+    retry_after = await throttle.retry_after(account, address)
     if retry_after is not None:
         raise LoginThrottledError(retry_after)
-    user = await get_user_by_login(session, identifier)
     # Verify even for an unknown account, so timing does not reveal which accounts exist.
     if not await hasher.verify(password, user.password_hash if user else None):
-        await throttle.failed(identifier, address)
+        await throttle.failed(account, address)
         return None
-    await throttle.succeeded(identifier, address)
+    await throttle.succeeded(account, address)
     return user
 
 

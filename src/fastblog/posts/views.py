@@ -102,8 +102,9 @@ async def create_post(
 
 
 @router.get("/posts/{post_id}", name="post_detail")
-async def post_detail(request: Request, post: PostDep, viewer: PageUserDep) -> HTMLResponse:
+async def post_detail(request: Request, viewer: PageUserDep, post: PostDep) -> HTMLResponse:
     """One post on its own page."""
+    # The viewer is loaded first, so a 404 page still shows who is logged in.
     return templates.TemplateResponse(request, "posts/detail.html", {"post": post})
 
 

@@ -35,11 +35,11 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 @router.get("/users/{user_id}/posts", name="user_posts")
 async def user_posts(
     request: Request,
+    viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
     user: UserDep,
     direct: DirectDep,
     queries: PostQueriesDep,
     settings: SettingsDep,
-    viewer: PageUserDep,
     page: PageNumber = 1,
 ) -> HTMLResponse:
     """Everything one user has written, newest first."""
