@@ -16,7 +16,10 @@ def create_http_client(settings: Settings) -> httpx.AsyncClient:
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         # Keep as many idle connections as may be open, so a busy lab reuses them instead of
         # reconnecting (and piling up sockets in TIME_WAIT).
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+        # 400: room for `make bench-lab`'s 200 concurrent /lab/concurrent requests, two
+        # upstream calls each. Past the pool's size calls wait for a free connection: the
+        # pool is a limit like any other (at httpx's default of 100, fetch fell at 200).
+        limits=httpx.Limits(max_connections=400, max_keepalive_connections=400),
         # The upstream is named explicitly; a proxy from the environment would send even the
         # loopback self-call elsewhere.
         trust_env=False,
