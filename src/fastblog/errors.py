@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.responses import Response
+from starlette.routing import Route
 
 from fastblog.templating import templates
 from fastblog.web import LoginRequiredError, flash, login_redirect
@@ -48,8 +50,33 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
     )
 
 
+def unreadable_body(exc: StarletteHTTPException) -> RequestValidationError | None:
+    """FastAPI answers 400 to a body it cannot parse: JSON that is not UTF-8, a multipart body
+    without a boundary. That is invalid input like any other, so it gets the same 422."""
+    cause = exc.__cause__ or exc.__context__  # FastAPI chains it; Starlette raises in except
+    if exc.status_code != 400 or not isinstance(cause, UnicodeDecodeError | MultiPartException):
+        return None
+    message = "Body is not valid UTF-8" if isinstance(cause, UnicodeDecodeError) else str(cause)
+    return RequestValidationError(
+        [{"type": "body_unreadable", "loc": ("body",), "msg": message, "input": None}]
+    )
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (validation_error := unreadable_body(exc)) is not None:
+        return await on_validation_error(request, validation_error)
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
     if wants_json(request):
         return await http_exception_handler(request, exc)
     message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
