@@ -3,6 +3,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from fastblog.users.schemas import UserPublic
 
@@ -37,8 +38,9 @@ class PostReplace(PostBase):
 class PostUpdate(BaseModel):
     """PATCH: only the fields sent are changed; an explicit null is refused."""
 
-    title: Title | None = None
-    content: Content | None = None
+    # SkipJsonSchema: the schema says what is accepted, a string, not null.
+    title: Title | SkipJsonSchema[None] = None
+    content: Content | SkipJsonSchema[None] = None
 
     @field_validator("title", "content")
     @classmethod

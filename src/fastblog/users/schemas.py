@@ -1,6 +1,9 @@
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from fastblog.params import NO_NUL
 
 DEFAULT_AVATAR_PATH = "/static/img/default-avatar.png"
 MEDIA_URL_PREFIX = "/media"
@@ -19,7 +22,7 @@ def picture_url(image_file: str | None) -> str:
 
 Password = Annotated[
     str,
-    Field(min_length=8, max_length=128, json_schema_extra={"format": "password"}),
+    Field(min_length=8, max_length=128, pattern=NO_NUL, json_schema_extra={"format": "password"}),
 ]
 
 
@@ -31,7 +34,7 @@ class UserCreate(BaseModel):
 
 class PasswordChange(BaseModel):
     current_password: Annotated[
-        str, Field(max_length=128, json_schema_extra={"format": "password"})
+        str, Field(max_length=128, pattern=NO_NUL, json_schema_extra={"format": "password"})
     ]
     new_password: Password
 
@@ -39,8 +42,9 @@ class PasswordChange(BaseModel):
 class UserUpdate(BaseModel):
     """Only the fields sent are changed; an explicit null is refused."""
 
-    username: Username | None = None
-    email: Email | None = None
+    # SkipJsonSchema: the schema says what is accepted, a string, not null.
+    username: Username | SkipJsonSchema[None] = None
+    email: Email | SkipJsonSchema[None] = None
 
     @field_validator("username", "email")
     @classmethod
