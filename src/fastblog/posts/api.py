@@ -2,7 +2,7 @@ from fastapi import APIRouter, Response, status
 
 from fastblog.auth.dependencies import CurrentUserForWriteDep
 from fastblog.dependencies import SessionDep, WriteSessionDep
-from fastblog.params import Limit, Responses, Skip
+from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
 from fastblog.posts.dependencies import OwnedPostDep, PostDep
 from fastblog.posts.schemas import (
@@ -14,13 +14,11 @@ from fastblog.posts.schemas import (
     page_of,
 )
 
-router = APIRouter(prefix="/api/posts", tags=["posts"])
+router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
 
-E401: Responses = {
-    status.HTTP_401_UNAUTHORIZED: {"description": "Missing, invalid or expired token"}
-}
-E403: Responses = {status.HTTP_403_FORBIDDEN: {"description": "Only the author may do this"}}
-E404: Responses = {status.HTTP_404_NOT_FOUND: {"description": "Post not found"}}
+E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
+E403: Responses = {status.HTTP_403_FORBIDDEN: error("Only the author may do this")}
+E404: Responses = {status.HTTP_404_NOT_FOUND: error("Post not found")}
 OWNER_ONLY: Responses = E401 | E403 | E404
 
 
@@ -31,7 +29,12 @@ async def list_posts(session: SessionDep, skip: Skip = 0, limit: Limit = 10) -> 
     return page_of(posts, total=total, skip=skip, limit=limit)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PostPublic, responses=E401)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostPublic,
+    responses=E401 | TOO_LARGE,
+)
 async def create_post(
     data: PostCreate, author: CurrentUserForWriteDep, session: WriteSessionDep
 ) -> PostPublic:
@@ -46,7 +49,7 @@ async def get_post(post: PostDep) -> PostPublic:
     return PostPublic.model_validate(post)
 
 
-@router.put("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY)
+@router.put("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
 async def replace_post(
     post: OwnedPostDep, data: PostReplace, session: WriteSessionDep
 ) -> PostPublic:
@@ -55,7 +58,7 @@ async def replace_post(
     return PostPublic.model_validate(post)
 
 
-@router.patch("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY)
+@router.patch("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
 async def update_post(post: OwnedPostDep, data: PostUpdate, session: WriteSessionDep) -> PostPublic:
     """Change some of your post's fields; only the fields sent are changed."""
     changes = data.model_dump(exclude_unset=True)
