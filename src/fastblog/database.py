@@ -142,6 +142,16 @@ async def begin_write(session: AsyncSession) -> None:
         await session.execute(text("BEGIN IMMEDIATE"))
 
 
+# Row locks for what a write transaction loads and then changes or relies on. On PostgreSQL,
+# without them a row deleted by a concurrent transaction after our SELECT makes our UPDATE
+# match nothing (StaleDataError: a 500) or our single-use token usable twice; with them, the
+# other transaction waits, or we see the row gone (a clean 404). SQLite's BEGIN IMMEDIATE
+# already runs writers one at a time, and SQLAlchemy renders no FOR UPDATE there.
+RowLock = bool | dict[str, bool] | None  # SQLAlchemy's with_for_update argument
+FOR_UPDATE: RowLock = True  # SELECT ... FOR UPDATE: we will change the row
+FOR_KEY_SHARE: RowLock = {"read": True, "key_share": True}  # it must not vanish: rows point to it
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
         yield session

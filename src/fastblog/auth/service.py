@@ -12,7 +12,7 @@ from starlette.datastructures import State
 from fastblog.auth.models import PasswordResetToken
 from fastblog.auth.passwords import PasswordHasher
 from fastblog.auth.throttle import LoginThrottle
-from fastblog.database import utcnow, write_session
+from fastblog.database import FOR_UPDATE, utcnow, write_session
 from fastblog.users.models import User
 from fastblog.users.service import get_user_by_login
 
@@ -64,12 +64,17 @@ async def create_reset_token(session: AsyncSession, *, user: User, lifetime: tim
 
 async def redeem_reset_token(session: AsyncSession, *, token: str) -> User | None:
     """The user a valid, unused, unexpired token belongs to; the token is spent."""
-    stmt = select(PasswordResetToken).where(PasswordResetToken.token_hash == _digest(token))
+    # Locked: of two requests redeeming one token at once, the second sees it used.
+    stmt = (
+        select(PasswordResetToken)
+        .where(PasswordResetToken.token_hash == _digest(token))
+        .with_for_update()
+    )
     reset = (await session.scalars(stmt)).one_or_none()
     if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
         return None
     reset.used_at = utcnow()
-    return await session.get(User, reset.user_id)
+    return await session.get(User, reset.user_id, with_for_update=FOR_UPDATE)
 
 
 RESET_SUBJECT = "Reset your fastblog password"

@@ -8,7 +8,7 @@ from fastblog.auth.dependencies import (
     TokenUserIdDep,
     forbidden,
 )
-from fastblog.database import write_session
+from fastblog.database import FOR_UPDATE, write_session
 from fastblog.dependencies import SessionDep, SettingsDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service as posts_service
@@ -99,7 +99,7 @@ async def change_password(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Current password is incorrect")
     password_hash = await hasher.hash(data.new_password)
     async with write_session(request.app.state) as session:
-        account = await session.get(User, user.id)
+        account = await session.get(User, user.id, with_for_update=FOR_UPDATE)
         if account is not None:
             await service.set_password_hash(session, user=account, password_hash=password_hash)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
