@@ -15,6 +15,7 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fastblog.database import is_database_unavailable
 from fastblog.templating import templates
 from fastblog.web import LoginRequiredError, flash, login_redirect
 
@@ -42,6 +43,10 @@ def wants_json(request: Request) -> bool:
 
 def error_page(request: Request, status_code: int, message: str) -> Response:
     title = TITLES.get(status_code, "Error")
+    if status_code >= 500:
+        # The failed transaction was rolled back: the user loaded in it is expired and its
+        # session closed, so showing it in the header would fail again. The page shows none.
+        request.state.user = None
     return templates.TemplateResponse(
         request,
         "error.html",
@@ -104,16 +109,6 @@ async def on_unhandled_error(request: Request, exc: Exception) -> Response:
 
 DATABASE_UNAVAILABLE = "The database is unavailable right now. Please try again in a moment."
 RETRY_AFTER_SECONDS = "5"
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """Connection refused, lost or timed out, pool exhausted, disk trouble: not a bug to fix
-    in code, but a state the client should retry after."""
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError
-        )
-    return isinstance(exc, sa_exc.TimeoutError | ConnectionError | TimeoutError)
 
 
 async def on_database_error(request: Request, exc: Exception) -> Response:
