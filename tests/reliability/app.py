@@ -11,17 +11,20 @@ from sqlalchemy import text
 
 from fastblog.main import create_app as create_fastblog_app
 
+SLOW_STARTED = "slow-request-started"  # a file in MEDIA_DIR
+
 
 def create_app() -> FastAPI:
     app = create_fastblog_app()
 
     @app.get("/test/slow", include_in_schema=False)
-    async def slow(seconds: float = Query(1.0, ge=0, le=30)) -> dict[str, float]:
-        """A request that stays in flight for a while, without the database."""
+    async def slow(request: Request, seconds: float = Query(1.0, ge=0, le=30)) -> dict[str, float]:
+        """A request that stays in flight for a while; it says when it has started."""
+        (request.app.state.settings.media_dir / SLOW_STARTED).touch()
         await asyncio.sleep(seconds)
         return {"slept": seconds}
 
-    @app.get("/test/db-sleep", include_in_schema=False)
+    @app.get("/api/test/db-sleep", include_in_schema=False)
     async def db_sleep(
         request: Request, seconds: float = Query(1.0, ge=0, le=30)
     ) -> dict[str, str]:

@@ -16,3 +16,9 @@ def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         return
     with postgres_database() as name:
         yield postgres_dsn(name)
+
+
+@pytest.fixture
+def sqlite_file_url(tmp_path: Path) -> str:
+    """A new, migrated SQLite file (migrations run outside the test's event loop)."""
+    return sqlite_database(tmp_path)

@@ -52,3 +52,23 @@ async def terminate_connections(database: str) -> int:
     finally:
         await connection.close()
     return sum(1 for row in rows if row[0])
+
+
+async def wait_for_query(database: str, fragment: str) -> None:
+    """Until a query containing `fragment` runs on `database`."""
+    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        for _ in range(200):
+            running = await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = $1 AND state = 'active' AND query LIKE '%' || $2 || '%' "
+                "AND pid <> pg_backend_pid()",
+                database,
+                fragment,
+            )
+            if running:
+                return
+            await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
+    raise TimeoutError(f"no query with {fragment!r} on {database}")
