@@ -16,6 +16,16 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many posts to 
 PageNumber = Annotated[int, Query(ge=1, le=MAX_SKIP, description="Page number, from 1.")]
 
 
+def never_null(schema: dict[str, Any]) -> None:
+    """For PATCH bodies (json_schema_extra): a field may be left out but is never null, so the
+    schema offers only the value itself. The model's validator refuses an explicit null."""
+    for field in schema.get("properties", {}).values():
+        choices = field.pop("anyOf", None)
+        if choices is not None:
+            field.update(next(choice for choice in choices if choice.get("type") != "null"))
+        field.pop("default", None)
+
+
 class ErrorMessage(BaseModel):
     """The body of every error but a validation error (422)."""
 

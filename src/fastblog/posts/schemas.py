@@ -3,8 +3,8 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.json_schema import SkipJsonSchema
 
+from fastblog.params import never_null
 from fastblog.users.schemas import UserPublic
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it as bad input.
@@ -38,9 +38,10 @@ class PostReplace(PostBase):
 class PostUpdate(BaseModel):
     """PATCH: only the fields sent are changed; an explicit null is refused."""
 
-    # SkipJsonSchema: the schema says what is accepted, a string, not null.
-    title: Title | SkipJsonSchema[None] = None
-    content: Content | SkipJsonSchema[None] = None
+    model_config = ConfigDict(json_schema_extra=never_null)
+
+    title: Title | None = None
+    content: Content | None = None
 
     @field_validator("title", "content")
     @classmethod

@@ -1,9 +1,8 @@
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
-from pydantic.json_schema import SkipJsonSchema
 
-from fastblog.params import NO_NUL
+from fastblog.params import NO_NUL, never_null
 
 DEFAULT_AVATAR_PATH = "/static/img/default-avatar.png"
 MEDIA_URL_PREFIX = "/media"
@@ -42,9 +41,10 @@ class PasswordChange(BaseModel):
 class UserUpdate(BaseModel):
     """Only the fields sent are changed; an explicit null is refused."""
 
-    # SkipJsonSchema: the schema says what is accepted, a string, not null.
-    username: Username | SkipJsonSchema[None] = None
-    email: Email | SkipJsonSchema[None] = None
+    model_config = ConfigDict(json_schema_extra=never_null)
+
+    username: Username | None = None
+    email: Email | None = None
 
     @field_validator("username", "email")
     @classmethod
