@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Mount
 
 from fastblog.database import is_database_unavailable
 from fastblog.templating import templates
@@ -67,21 +67,29 @@ def unreadable_body(exc: StarletteHTTPException) -> RequestValidationError | Non
     )
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(request: Request) -> str:
-    """Every method some route accepts at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.path_regex.match(request.url.path):
-            methods |= route.methods
-    return ", ".join(sorted(methods))
+    """Every method some route accepts at this path: Starlette's Allow names only the
+    methods of the first route that matched the path, and each method is a route here."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if (validation_error := unreadable_body(exc)) is not None:
         return await on_validation_error(request, validation_error)
-    if exc.status_code == 405:
-        exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
+    if exc.status_code == 405 and (allowed := allowed_methods(request)):
+        exc.headers = {**(exc.headers or {}), "Allow": allowed}
     if wants_json(request):
         return await http_exception_handler(request, exc)
     message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
