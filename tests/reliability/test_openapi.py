@@ -16,6 +16,7 @@ from fastblog.main import create_app
 from fastblog.params import MAX_ID
 from tests.conftest import make_settings
 
+OURS = r"^/(api/|health$|ready$)"  # the JSON API and the probes; the lab is tested on its own
 WITHOUT_DATABASE = {("GET", "/health"), ("POST", "/api/users/forgot-password")}
 
 
@@ -26,6 +27,7 @@ def operations() -> list[tuple[str, str, dict[str, Any]]]:
         (method.upper(), path, operation)
         for path, methods in paths.items()
         for method, operation in methods.items()
+        if re.match(OURS, path)
     ]
 
 
