@@ -141,7 +141,10 @@ async def test_killed_connections_are_replaced(app_behind_proxy: tuple[App, TcpP
 
     assert await terminate_connections(app.database) > 0
 
-    # The pool's pre-ping finds them dead and reconnects: the next requests simply work.
+    # The pool's pre-ping finds them dead and reconnects: the very next requests just work.
+    for _ in range(3):
+        assert (await app.client.get("/api/posts")).status_code == 200
+        assert (await app.client.get("/")).status_code == 200
     await app.assert_recovers()
 
 
