@@ -87,6 +87,11 @@ class App:
             assert page.headers["content-type"].startswith("text/html")
             assert DATABASE_UNAVAILABLE in page.text
             assert seconds < ANSWER_WITHIN, (url, seconds)
+        # No account enumeration: the same 202 as always; the mail cannot go (logged).
+        forgot = await self.client.post(
+            "/api/users/forgot-password", json={"email": "faults@example.com"}
+        )
+        assert forgot.status_code == 202
         ready, seconds = await self.timed("GET", "/ready")
         assert ready.status_code == 503
         assert ready.json() == {"status": "unavailable", "database": "unreachable"}
