@@ -56,8 +56,8 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
 
 
 def unreadable_body(exc: StarletteHTTPException) -> RequestValidationError | None:
-    """FastAPI answers 400 to a body it cannot parse: JSON that is not UTF-8, a multipart body
-    without a boundary. That is invalid input like any other, so it gets the same 422."""
+    """FastAPI answers 400 to a body it cannot parse: JSON that is not UTF-8, a malformed
+    multipart body. That is invalid input like any other, so it gets the same 422."""
     cause = exc.__cause__ or exc.__context__  # FastAPI chains it; Starlette raises in except
     if exc.status_code != 400 or not isinstance(cause, UnicodeDecodeError | MultiPartException):
         return None
