@@ -44,6 +44,10 @@ seed: $(VENV)/.installed-app ## add demo data (USERS=10 POSTS=100)
 test: $(VENV)/.installed-dev ## the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+fuzz: $(VENV)/.installed-dev ## long property-based API run with schemathesis (FUZZ_EXAMPLES=300 per operation)
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),300) FUZZ_COVERAGE=1 \
+		$(BIN)/python -m pytest tests/reliability/test_fuzz.py -s $(PYTEST_ARGS)
+
 lint: $(VENV)/.installed-dev ## ruff and mypy
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench

@@ -134,6 +134,8 @@ async def reset_database(app: FastAPI) -> None:
         else:
             for table in tables:
                 await connection.execute(text(f"DELETE FROM {table}"))
+            # AUTOINCREMENT tables keep their counter here; restart it, as PostgreSQL does.
+            await connection.execute(text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture

@@ -24,12 +24,15 @@ def upgrade_database(database_url: str | None = None) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
-def serve(host: str, port: int, workers: int, reload: bool) -> None:
+def serve(
+    host: str, port: int, workers: int, reload: bool, *, app: str = "fastblog.main:create_app"
+) -> None:
+    """Serve `app` (an import string naming an app factory) as production does."""
     import uvicorn
 
     settings = get_settings()
     uvicorn.run(
-        "fastblog.main:create_app",
+        app,
         factory=True,
         host=host,
         port=port,

@@ -1,6 +1,7 @@
 """Engine, sessions and the declarative base; nothing here runs at import time."""
 
-import os
+import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +23,9 @@ from sqlalchemy.types import TypeDecorator
 from starlette.datastructures import State
 
 from fastblog.config import Settings
+from fastblog.direct import DatabaseUnavailableError
+
+logger = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -111,6 +116,7 @@ def check_sqlite_writable(database_url: str) -> None:
     """Refuse to start on a SQLite file we could not write, rather than fail every write later.
 
     SQLite needs the folder too: WAL mode creates -wal and -shm files beside the database.
+    Both are tried for real (permissions say nothing to root, nor about a read-only mount).
     """
     database = make_url(database_url).database
     if not database or database == ":memory:":
@@ -119,9 +125,20 @@ def check_sqlite_writable(database_url: str) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise DatabaseNotWritableError(f"SQLite folder {folder} does not exist")
-    for target in (folder, path) if path.exists() else (folder,):
-        if not os.access(target, os.W_OK):
-            raise DatabaseNotWritableError(f"SQLite database {target} is not writable")
+    if path.exists() and not path.is_file():
+        raise DatabaseNotWritableError(f"SQLite database {path} is not a file")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass  # SQLite will create its -wal and -shm files here
+        if path.exists():
+            with path.open("r+b"):
+                pass  # opened for writing, nothing written
+    except OSError as exc:
+        target = path if path.exists() and exc.filename == str(path) else folder
+        raise DatabaseNotWritableError(
+            f"SQLite database {path} is not writable: cannot write in {target} "
+            f"({exc.strerror or exc})"
+        ) from exc
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -142,8 +159,51 @@ async def begin_write(session: AsyncSession) -> None:
         await session.execute(text("BEGIN IMMEDIATE"))
 
 
+# Row locks for what a write transaction loads and then changes or relies on. On PostgreSQL,
+# without them a row deleted by a concurrent transaction after our SELECT makes our UPDATE
+# match nothing (StaleDataError: a 500) or our single-use token usable twice; with them, the
+# other transaction waits, or we see the row gone (a clean 404). SQLite's BEGIN IMMEDIATE
+# already runs writers one at a time, and SQLAlchemy renders no FOR UPDATE there.
+RowLock = bool | dict[str, bool] | None  # SQLAlchemy's with_for_update argument
+FOR_UPDATE: RowLock = True  # SELECT ... FOR UPDATE: we will change the row
+FOR_KEY_SHARE: RowLock = {"read": True, "key_share": True}  # it must not vanish: rows point to it
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Connection refused, lost or timed out, pool exhausted, disk trouble: not a bug to fix
+    in code, but a state the client should retry after."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(
+        exc, DatabaseUnavailableError | sa_exc.TimeoutError | ConnectionError | TimeoutError
+    )
+
+
+@asynccontextmanager
+async def open_session(state: State) -> AsyncIterator[AsyncSession]:
+    """A session that is closed even when its connection died under it.
+
+    Closing rolls back; on a connection the database or the network cut, that rollback
+    fails. The transaction went with the connection and the pool discards it, so the
+    failure is only noted: raised, it would replace the request's own error (answered
+    with a 503) or, after the response has started, crash the request in the server log.
+    """
+    session = state.sessionmaker()
+    try:
+        yield session
+    finally:
+        try:
+            await session.close()
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                raise
+            logger.warning("Discarded a broken database connection: %s", exc.__class__.__name__)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    async with open_session(request.app.state) as session:
         yield session
 
 
@@ -156,7 +216,7 @@ async def write_session(state: State) -> AsyncIterator[AsyncSession]:
     than in a driver thread polling the busy handler. Other processes are kept
     in order by busy_timeout. Do slow work (password hashing) before entering.
     """
-    async with state.write_lock, state.sessionmaker() as session:
+    async with state.write_lock, open_session(state) as session:
         await begin_write(session)
         yield session
 

@@ -102,10 +102,18 @@ class SQLiteDirect:
     def __init__(self, dialect: Dialect, path: str, *, readers: int, busy_timeout_ms: int) -> None:
         self.dialect = dialect
         self.listeners: list[StatementListener] = []
+        # Called with each new sqlite3 connection, in its thread (like SQLAlchemy's
+        # "connect" event on the engine).
+        self.on_connect: list[Callable[[sqlite3.Connection], None]] = []
 
         def connections(count: int, *, query_only: bool) -> list[SQLiteConnection]:
             return [
-                SQLiteConnection(path, query_only=query_only, busy_timeout_ms=busy_timeout_ms)
+                SQLiteConnection(
+                    path,
+                    query_only=query_only,
+                    busy_timeout_ms=busy_timeout_ms,
+                    on_connect=self.on_connect,
+                )
                 for _ in range(count)
             ]
 
@@ -138,6 +146,7 @@ class SQLiteDirect:
 PG_UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.exceptions.OperatorInterventionError,
     OSError,
     TimeoutError,
@@ -156,23 +165,32 @@ class PostgresDirect:
         self._pool_size = pool_size
         self._timeout = timeout
         self._pool: asyncpg.Pool | None = None
+        self._creating = asyncio.Lock()
 
     async def _pool_or_connect(self) -> asyncpg.Pool:
         # Created on first use, so the app starts (and says "not ready") while the
         # database is down, and recovers by itself when it is back.
-        if self._pool is None:
-            self._pool = await asyncpg.create_pool(
-                self._dsn,
-                min_size=1,
-                max_size=self._pool_size,
-                timeout=self._timeout,
-                command_timeout=self._timeout,
-                # By default a released connection gets RESET ALL, UNLISTEN, … : one more
-                # round trip per statement. The hot path's single autocommit statements
-                # change no session state, so only an open transaction (none) is rolled back.
-                reset=_keep_session,
-            )
+        if self._pool is not None:
+            return self._pool
+        async with self._creating:  # one pool, however many first requests arrive at once
+            if self._pool is None:
+                self._pool = await self._create_pool()
         return self._pool
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            self._dsn,
+            # No floor of idle connections: asyncpg would keep re-dialing a database
+            # that is down, with a traceback in the log each time.
+            min_size=0,
+            max_size=self._pool_size,
+            timeout=self._timeout,
+            command_timeout=self._timeout,
+            # By default a released connection gets RESET ALL, UNLISTEN, … : one more
+            # round trip per statement. The hot path's single autocommit statements
+            # change no session state, so only an open transaction (none) is rolled back.
+            reset=_keep_session,
+        )
 
     async def fetch(
         self, query: Query, values: Mapping[str, Any], *, write: bool = False
@@ -183,9 +201,11 @@ class PostgresDirect:
         # A read is safe to repeat once on a fresh connection; a write is not.
         for attempt in range(1 if write else 2):
             try:
-                async with asyncio.timeout(self._timeout * 2):
-                    pool = await self._pool_or_connect()
-                    rows = await pool.fetch(query.sql, *parameters)
+                pool = await self._pool_or_connect()
+                # asyncpg's own timeouts, not a cancellation from outside: a connection
+                # cancelled mid-statement could go back to the pool still busy.
+                async with pool.acquire(timeout=self._timeout) as connection:
+                    rows = await connection.fetch(query.sql, *parameters, timeout=self._timeout)
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise ConstraintViolationError(str(exc)) from exc
             except PG_UNAVAILABLE as exc:

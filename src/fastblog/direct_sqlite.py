@@ -15,7 +15,7 @@ is its own transaction and never holds SQLite's write lock across a trip.
 import asyncio
 import functools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,8 +26,16 @@ MAX_BATCH = 64
 class SQLiteConnection:
     """One sqlite3 connection and the one thread that opens, uses and closes it."""
 
-    def __init__(self, path: str, *, query_only: bool, busy_timeout_ms: int) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        query_only: bool,
+        busy_timeout_ms: int,
+        on_connect: list[Callable[[sqlite3.Connection], None]],
+    ) -> None:
         self._path = path
+        self._on_connect = on_connect
         self._query_only = query_only
         self._busy_timeout_ms = busy_timeout_ms
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastblog-sqlite")
@@ -61,6 +69,8 @@ class SQLiteConnection:
                 f"query_only={'ON' if self._query_only else 'OFF'}",
             ):
                 connection.execute(f"PRAGMA {pragma}")
+            for hook in self._on_connect:
+                hook(connection)
         except sqlite3.Error:
             connection.close()
             raise

@@ -9,8 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 
+from fastblog.database import is_database_unavailable
 from fastblog.direct import DatabaseUnavailableError
 from fastblog.templating import templates
 from fastblog.web import LoginRequiredError, flash, login_redirect
@@ -41,6 +44,10 @@ def wants_json(request: Request) -> bool:
 
 def error_page(request: Request, status_code: int, message: str) -> Response:
     title = TITLES.get(status_code, "Error")
+    if status_code >= 500:
+        # The failed transaction was rolled back: the user loaded in it is expired and its
+        # session closed, so showing it in the header would fail again. The page shows none.
+        request.state.user = None
     return templates.TemplateResponse(
         request,
         "error.html",
@@ -49,8 +56,41 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
     )
 
 
+def unreadable_body(exc: StarletteHTTPException) -> RequestValidationError | None:
+    """FastAPI answers 400 to a body it cannot parse: JSON that is not UTF-8, a malformed
+    multipart body. That is invalid input like any other, so it gets the same 422."""
+    cause = exc.__cause__ or exc.__context__  # FastAPI chains it; Starlette raises in except
+    if exc.status_code != 400 or not isinstance(cause, UnicodeDecodeError | MultiPartException):
+        return None
+    message = "Body is not valid UTF-8" if isinstance(cause, UnicodeDecodeError) else str(cause)
+    return RequestValidationError(
+        [{"type": "body_unreadable", "loc": ("body",), "msg": message, "input": None}]
+    )
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts at this path: Starlette's Allow names only the
+    methods of the first route that matched the path, and each method is a route here."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (validation_error := unreadable_body(exc)) is not None:
+        return await on_validation_error(request, validation_error)
+    if exc.status_code == 405 and (allowed := allowed_methods(request)):
+        exc.headers = {**(exc.headers or {}), "Allow": allowed}
     if wants_json(request):
         return await http_exception_handler(request, exc)
     message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
@@ -81,18 +121,6 @@ async def on_unhandled_error(request: Request, exc: Exception) -> Response:
 
 DATABASE_UNAVAILABLE = "The database is unavailable right now. Please try again in a moment."
 RETRY_AFTER_SECONDS = "5"
-
-
-def is_database_unavailable(exc: BaseException) -> bool:
-    """Connection refused, lost or timed out, pool exhausted, disk trouble: not a bug to fix
-    in code, but a state the client should retry after."""
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError
-        )
-    return isinstance(
-        exc, DatabaseUnavailableError | sa_exc.TimeoutError | ConnectionError | TimeoutError
-    )
 
 
 async def on_database_error(request: Request, exc: Exception) -> Response:

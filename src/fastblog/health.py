@@ -4,11 +4,15 @@ import asyncio
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
-from fastblog.params import responses
-
 router = APIRouter(tags=["health"])
+
+
+class Readiness(BaseModel):
+    status: str
+    database: str
 
 
 @router.get("/health")
@@ -19,7 +23,13 @@ async def health() -> dict[str, str]:
 
 @router.get(
     "/ready",
-    responses=responses(unavailable="The database does not answer"),
+    response_model=Readiness,
+    responses={
+        status.HTTP_503_SERVICE_UNAVAILABLE: {
+            "description": "The database does not answer",
+            "model": Readiness,
+        }
+    },
 )
 async def ready(request: Request) -> JSONResponse:
     """The database answers a trivial query in time."""

@@ -1,22 +1,61 @@
-"""Path and query parameters shared by several routers, bounded so absurd values get a 422."""
+"""Path and query parameters shared by several routers, bounded so absurd values get a 422,
+and the error responses routes document so the OpenAPI schema lists every status they return."""
 
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, status
+from pydantic import BaseModel
 
 MAX_ID = 2**63 - 1  # the largest BIGINT; anything above can name no row
 MAX_SKIP = 10_000_000
 MAX_LIMIT = 100
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; a NUL in any text field is bad input
 
 Skip = Annotated[int, Query(ge=0, le=MAX_SKIP, description="How many posts to pass over.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many posts to return.")]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_SKIP, description="Page number, from 1.")]
 
 
+def never_null(schema: dict[str, Any]) -> None:
+    """For PATCH bodies (json_schema_extra): a field may be left out but is never null, so the
+    schema offers only the value itself. The model's validator refuses an explicit null."""
+    for field in schema.get("properties", {}).values():
+        choices = field.pop("anyOf", None)
+        if choices is not None:
+            field.update(next(choice for choice in choices if choice.get("type") != "null"))
+        field.pop("default", None)
+
+
+class ErrorMessage(BaseModel):
+    """The body of every error but a validation error (422)."""
+
+    detail: str
+
+
 Responses = dict[int | str, dict[str, Any]]  # a route's documented error responses
+
+RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "string"}}
+}
+
+
+def error(description: str, **extra: Any) -> dict[str, Any]:
+    return {"description": description, "model": ErrorMessage, **extra}
 
 
 def responses(**described: str) -> Responses:
     """OpenAPI error responses, e.g. responses(not_found="Post not found")."""
     codes = {"bad_request": 400, "not_found": 404, "unavailable": 503}
-    return {codes[name]: {"description": text} for name, text in described.items()}
+    return {codes[name]: error(text) for name, text in described.items()}
+
+
+# Every route that reads or writes the database may answer this when the database is down.
+UNAVAILABLE: Responses = {
+    status.HTTP_503_SERVICE_UNAVAILABLE: error(
+        "The database is unavailable; retry after a moment", headers=RETRY_AFTER
+    )
+}
+# Every route with a request body: refused before it is read when over the limit.
+TOO_LARGE: Responses = {
+    status.HTTP_413_CONTENT_TOO_LARGE: error("The request body is over the size limit")
+}

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
 
+from fastblog.database import FOR_UPDATE, RowLock
 from fastblog.dependencies import WriteSessionDep
 from fastblog.users.models import User
 
@@ -122,11 +123,13 @@ def log_out(request: Request) -> None:
     request.session.clear()
 
 
-async def _session_user(request: Request, session: AsyncSession) -> User | None:
+async def _session_user(
+    request: Request, session: AsyncSession, lock: RowLock = None
+) -> User | None:
     user_id = request.session.get(SESSION_USER)
     if not isinstance(user_id, int):
         return None
-    user = await session.get(User, user_id)
+    user = await session.get(User, user_id, with_for_update=lock)
     if user is None or not hmac.compare_digest(
         request.session.get(SESSION_FINGERPRINT, ""), _fingerprint(request, user)
     ):
@@ -149,7 +152,7 @@ async def get_page_user(request: Request) -> User | None:
 
 async def require_page_user(request: Request, session: WriteSessionDep) -> User:
     """The logged-in user, loaded in the write transaction of a form that changes data."""
-    user = await _session_user(request, session)
+    user = await _session_user(request, session, FOR_UPDATE)
     if user is None:
         raise LoginRequiredError(request.url.path)
     request.state.user = user

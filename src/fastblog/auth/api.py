@@ -1,7 +1,7 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from fastblog.auth import service
@@ -9,20 +9,47 @@ from fastblog.auth.dependencies import HasherDep, ThrottleDep, client_address
 from fastblog.auth.schemas import ForgotPassword, Message, ResetPassword, Token
 from fastblog.auth.tokens import create_access_token
 from fastblog.dependencies import SessionDep, SettingsDep
-from fastblog.params import Responses, responses
+from fastblog.params import NO_NUL, RETRY_AFTER, TOO_LARGE, UNAVAILABLE, Responses, error, responses
 
-router = APIRouter(prefix="/api/users", tags=["auth"])
+router = APIRouter(prefix="/api/users", tags=["auth"], responses=TOO_LARGE)
 
 BAD_LOGIN: Responses = {
-    status.HTTP_401_UNAUTHORIZED: {"description": "Wrong email, username or password"},
-    status.HTTP_429_TOO_MANY_REQUESTS: {"description": "Too many failures; see Retry-After"},
+    status.HTTP_401_UNAUTHORIZED: error("Wrong email, username or password"),
+    status.HTTP_429_TOO_MANY_REQUESTS: error(
+        "Too many failures; see Retry-After", headers=RETRY_AFTER
+    ),
 }
 
+LoginField = Annotated[str, Form(min_length=1, max_length=200, pattern=NO_NUL)]
 
-@router.post("/token", response_model=Token, responses=BAD_LOGIN)
+
+class LoginForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, with bounded fields: a NUL or a megabyte is a 422, not a login."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: LoginField,
+        password: LoginField,
+        scope: Annotated[str, Form(max_length=1000)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[str | None, Form(max_length=200)] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
+
+@router.post("/token", response_model=Token, responses=BAD_LOGIN | UNAVAILABLE)
 async def login_for_token(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     hasher: HasherDep,
@@ -73,7 +100,7 @@ async def forgot_password(
 @router.post(
     "/reset-password",
     response_model=Message,
-    responses=responses(bad_request="The reset link is invalid, used or expired"),
+    responses=responses(bad_request="The reset link is invalid, used or expired") | UNAVAILABLE,
 )
 async def reset_password(request: Request, data: ResetPassword, hasher: HasherDep) -> Message:
     """Choose a new password with the token from the reset email."""

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.auth.passwords import PasswordHasher
 from fastblog.auth.throttle import LoginThrottle
 from fastblog.auth.tokens import user_id_from_token
+from fastblog.database import FOR_KEY_SHARE, RowLock
 from fastblog.dependencies import SessionDep, WriteSessionDep
 from fastblog.users.models import User
 
@@ -41,8 +42,8 @@ async def get_token_user_id(
 TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
 
 
-async def _existing_user(session: AsyncSession, user_id: int) -> User:
-    user = await session.get(User, user_id)
+async def _existing_user(session: AsyncSession, user_id: int, lock: RowLock = None) -> User:
+    user = await session.get(User, user_id, with_for_update=lock)
     if user is None:  # deleted since the token was issued
         raise unauthorized("Invalid or expired token")
     return user
@@ -53,8 +54,9 @@ async def get_current_user(user_id: TokenUserIdDep, session: SessionDep) -> User
 
 
 async def get_current_user_for_write(user_id: TokenUserIdDep, session: WriteSessionDep) -> User:
-    """The same user, in the write transaction (the token is checked before the lock)."""
-    return await _existing_user(session, user_id)
+    """The same user, in the write transaction (the token is checked before the lock), kept
+    from being deleted until the transaction ends: what it writes will point to the user."""
+    return await _existing_user(session, user_id, FOR_KEY_SHARE)
 
 
 CurrentUserDep = Annotated[User, Depends(get_current_user)]

@@ -11,6 +11,7 @@ from fastblog.auth.dependencies import HasherDep, ThrottleDep, client_address
 from fastblog.auth.schemas import ForgotPassword, ResetPassword
 from fastblog.database import write_session
 from fastblog.dependencies import SessionDep, SettingsDep
+from fastblog.params import NO_NUL
 from fastblog.templating import templates
 from fastblog.users import service as users_service
 from fastblog.users.schemas import UserCreate
@@ -80,8 +81,8 @@ async def login(
     hasher: HasherDep,
     throttle: ThrottleDep,
     user: PageUserDep,
-    email: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[str, Form(max_length=200, pattern=NO_NUL)] = "",
+    password: Annotated[str, Form(max_length=200, pattern=NO_NUL)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the credentials and start a browser session."""

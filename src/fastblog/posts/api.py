@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response, status
 from fastblog.auth.dependencies import TokenUserIdDep, unauthorized
 from fastblog.database import utcnow
 from fastblog.dependencies import DirectDep, PostQueriesDep, WriteSessionDep
-from fastblog.params import Limit, Responses, Skip
+from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
 from fastblog.posts.dependencies import OwnedPostDep, PostDep
 from fastblog.posts.queries import fetch_page, insert_post
@@ -18,13 +18,11 @@ from fastblog.posts.schemas import (
     page_of,
 )
 
-router = APIRouter(prefix="/api/posts", tags=["posts"])
+router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
 
-E401: Responses = {
-    status.HTTP_401_UNAUTHORIZED: {"description": "Missing, invalid or expired token"}
-}
-E403: Responses = {status.HTTP_403_FORBIDDEN: {"description": "Only the author may do this"}}
-E404: Responses = {status.HTTP_404_NOT_FOUND: {"description": "Post not found"}}
+E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
+E403: Responses = {status.HTTP_403_FORBIDDEN: error("Only the author may do this")}
+E404: Responses = {status.HTTP_404_NOT_FOUND: error("Post not found")}
 OWNER_ONLY: Responses = E401 | E403 | E404
 
 
@@ -37,7 +35,12 @@ async def list_posts(
     return page_of(posts, total=total, skip=skip, limit=limit)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PostPublic, responses=E401)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostPublic,
+    responses=E401 | TOO_LARGE,
+)
 async def create_post(
     data: PostCreate, author_id: TokenUserIdDep, direct: DirectDep, queries: PostQueriesDep
 ) -> dict[str, Any]:
@@ -61,7 +64,7 @@ async def get_post(post: PostDep) -> dict[str, Any]:
     return post
 
 
-@router.put("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY)
+@router.put("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
 async def replace_post(
     post: OwnedPostDep, data: PostReplace, session: WriteSessionDep
 ) -> PostPublic:
@@ -70,7 +73,7 @@ async def replace_post(
     return PostPublic.model_validate(post)
 
 
-@router.patch("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY)
+@router.patch("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
 async def update_post(post: OwnedPostDep, data: PostUpdate, session: WriteSessionDep) -> PostPublic:
     """Change some of your post's fields; only the fields sent are changed."""
     changes = data.model_dump(exclude_unset=True)

@@ -13,8 +13,8 @@ from fastblog.posts.queries import fetch_post
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="The post's id.")]
 
 
-async def _post_or_404(session: AsyncSession, post_id: int) -> Post:
-    post = await service.get_post(session, post_id)
+async def _post_or_404(session: AsyncSession, post_id: int, *, lock: bool = False) -> Post:
+    post = await service.get_post(session, post_id, lock=lock)
     if post is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
     return post
@@ -34,8 +34,8 @@ PostDep = Annotated[dict[str, Any], Depends(get_post_or_404)]
 
 
 async def get_post_for_write(session: WriteSessionDep, post_id: PostId) -> Post:
-    """The same post, loaded in the write transaction that will change it."""
-    return await _post_or_404(session, post_id)
+    """The same post, loaded (and locked) in the write transaction that will change it."""
+    return await _post_or_404(session, post_id, lock=True)
 
 
 PostForWriteDep = Annotated[Post, Depends(get_post_for_write)]

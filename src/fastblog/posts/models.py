@@ -17,6 +17,8 @@ class Post(Base):
         Index("ix_posts_date_posted_id", "date_posted", "id"),
         # A user's posts, newest first; also serves the foreign key's lookups.
         Index("ix_posts_user_id_date_posted_id", "user_id", "date_posted", "id"),
+        # Ids only grow on SQLite too: a link to a deleted post never shows another one.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

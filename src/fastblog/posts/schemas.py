@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fastblog.params import never_null
 from fastblog.users.schemas import UserPublic
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it as bad input.
@@ -36,6 +37,8 @@ class PostReplace(PostBase):
 
 class PostUpdate(BaseModel):
     """PATCH: only the fields sent are changed; an explicit null is refused."""
+
+    model_config = ConfigDict(json_schema_extra=never_null)
 
     title: Title | None = None
     content: Content | None = None

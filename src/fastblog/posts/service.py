@@ -32,8 +32,11 @@ async def list_posts(
     return posts, total
 
 
-async def get_post(session: AsyncSession, post_id: int) -> Post | None:
+async def get_post(session: AsyncSession, post_id: int, *, lock: bool = False) -> Post | None:
+    """The post with its author; `lock` locks the post's row in a write transaction."""
     stmt = _with_author(select(Post)).where(Post.id == post_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Post)
     return (await session.scalars(stmt)).one_or_none()
 
 

@@ -8,9 +8,9 @@ from fastblog.auth.dependencies import (
     TokenUserIdDep,
     forbidden,
 )
-from fastblog.database import write_session
+from fastblog.database import FOR_UPDATE, write_session
 from fastblog.dependencies import DirectDep, PostQueriesDep, SettingsDep, WriteSessionDep
-from fastblog.params import Limit, Responses, Skip
+from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts.queries import fetch_page
 from fastblog.posts.schemas import PostPage, page_of
 from fastblog.users import pictures, service
@@ -24,19 +24,28 @@ from fastblog.users.schemas import (
     UserUpdate,
 )
 
-router = APIRouter(prefix="/api/users", tags=["users"])
+router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 
-E400: Responses = {status.HTTP_400_BAD_REQUEST: {"description": "Username or email already taken"}}
-E401: Responses = {
-    status.HTTP_401_UNAUTHORIZED: {"description": "Missing, invalid or expired token"}
-}
-E403: Responses = {status.HTTP_403_FORBIDDEN: {"description": "Not your account"}}
-E404: Responses = {status.HTTP_404_NOT_FOUND: {"description": "User not found"}}
-E413: Responses = {
-    status.HTTP_413_CONTENT_TOO_LARGE: {"description": "The picture is over the size limit"}
-}
+E400: Responses = {status.HTTP_400_BAD_REQUEST: error("Username or email already taken")}
+E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
+E403: Responses = {status.HTTP_403_FORBIDDEN: error("Not your account")}
+E404: Responses = {status.HTTP_404_NOT_FOUND: error("User not found")}
+E413: Responses = {status.HTTP_413_CONTENT_TOO_LARGE: error("The picture is over the size limit")}
+# Either FastAPI's validation error (no file sent) or our message (not an image, empty file).
 E422: Responses = {
-    status.HTTP_422_UNPROCESSABLE_CONTENT: {"description": "Invalid input or not an image"}
+    status.HTTP_422_UNPROCESSABLE_CONTENT: {
+        "description": "Invalid input or not an image",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/HTTPValidationError"},
+                        {"$ref": "#/components/schemas/ErrorMessage"},
+                    ]
+                }
+            }
+        },
+    }
 }
 
 
@@ -52,7 +61,12 @@ async def get_own_account(user_id: TokenUserIdDep, user: UserForWriteDep) -> Use
     return user
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPrivate, responses=E400)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPrivate,
+    responses=E400 | TOO_LARGE,
+)
 async def create_user(
     new_account: Annotated[tuple[UserCreate, str], Depends(hash_new_account)],
     session: WriteSessionDep,
@@ -75,7 +89,7 @@ async def get_me(user: CurrentUserDep) -> UserPrivate:
 @router.patch(
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=E401 | {status.HTTP_400_BAD_REQUEST: {"description": "Wrong current password"}},
+    responses=E401 | TOO_LARGE | {status.HTTP_400_BAD_REQUEST: error("Wrong current password")},
 )
 async def change_password(
     request: Request, data: PasswordChange, user: CurrentUserDep, hasher: HasherDep
@@ -85,7 +99,7 @@ async def change_password(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Current password is incorrect")
     password_hash = await hasher.hash(data.new_password)
     async with write_session(request.app.state) as session:
-        account = await session.get(User, user.id)
+        account = await session.get(User, user.id, with_for_update=FOR_UPDATE)
         if account is not None:
             await service.set_password_hash(session, user=account, password_hash=password_hash)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -126,7 +140,9 @@ async def get_user_posts(
     return page_of(posts, total=total, skip=skip, limit=limit)
 
 
-@router.patch("/{user_id}", response_model=UserPrivate, responses=E400 | E401 | E403 | E404)
+@router.patch(
+    "/{user_id}", response_model=UserPrivate, responses=E400 | E401 | E403 | E404 | TOO_LARGE
+)
 async def update_user(
     user: Annotated[User, Depends(get_own_account)], data: UserUpdate, session: WriteSessionDep
 ) -> UserPrivate:

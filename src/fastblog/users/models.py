@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 class User(Base):
     __tablename__ = "users"
+    # Ids only grow on SQLite too: a token or link to a deleted account never names a new one.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)

@@ -17,7 +17,7 @@ from fastapi import HTTPException, UploadFile, status
 from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.datastructures import State
 
-from fastblog.database import write_session
+from fastblog.database import FOR_UPDATE, write_session
 from fastblog.users.models import User
 from fastblog.users.service import set_picture
 
@@ -108,7 +108,7 @@ async def replace_picture(state: State, *, user_id: int, data: bytes) -> User:
     name = await store_picture(state, data)  # slow part first, outside the write lock
     try:
         async with write_session(state) as session:
-            user = await session.get(User, user_id)
+            user = await session.get(User, user_id, with_for_update=FOR_UPDATE)
             if user is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
             previous = await set_picture(session, user=user, image_file=name)
@@ -122,7 +122,7 @@ async def replace_picture(state: State, *, user_id: int, data: bytes) -> User:
 async def clear_picture(state: State, *, user_id: int) -> User:
     """Back to the default avatar; the uploaded file is deleted."""
     async with write_session(state) as session:
-        user = await session.get(User, user_id)
+        user = await session.get(User, user_id, with_for_update=FOR_UPDATE)
         if user is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
         previous = await set_picture(session, user=user, image_file=None)

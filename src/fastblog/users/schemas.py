@@ -2,6 +2,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
 
+from fastblog.params import NO_NUL, never_null
+
 DEFAULT_AVATAR_PATH = "/static/img/default-avatar.png"
 MEDIA_URL_PREFIX = "/media"
 
@@ -22,6 +24,7 @@ Password = Annotated[
     Field(
         min_length=8,
         max_length=128,
+        pattern=NO_NUL,
         examples=["a long passphrase"],
         json_schema_extra={"format": "password"},
     ),
@@ -36,13 +39,15 @@ class UserCreate(BaseModel):
 
 class PasswordChange(BaseModel):
     current_password: Annotated[
-        str, Field(max_length=128, json_schema_extra={"format": "password"})
+        str, Field(max_length=128, pattern=NO_NUL, json_schema_extra={"format": "password"})
     ]
     new_password: Password
 
 
 class UserUpdate(BaseModel):
     """Only the fields sent are changed; an explicit null is refused."""
+
+    model_config = ConfigDict(json_schema_extra=never_null)
 
     username: Username | None = None
     email: Email | None = None

@@ -4,6 +4,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.database import RowLock
 from fastblog.users.models import User
 from fastblog.users.schemas import UserCreate, UserUpdate
 
@@ -16,8 +17,9 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def get_user(session: AsyncSession, user_id: int) -> User | None:
-    return await session.get(User, user_id)
+async def get_user(session: AsyncSession, user_id: int, *, lock: RowLock = None) -> User | None:
+    """The user; `lock` (database.FOR_UPDATE...) locks the row in a write transaction."""
+    return await session.get(User, user_id, with_for_update=lock)
 
 
 async def _ensure_available(

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from fastblog.auth.dependencies import HasherDep
-from fastblog.database import write_session
+from fastblog.database import FOR_UPDATE, write_session
 from fastblog.dependencies import DirectDep, PostQueriesDep, SettingsDep, WriteSessionDep
 from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
@@ -137,7 +137,7 @@ async def change_password(
         return account_page(request, user, status_code=400, errors=errors)
     password_hash = await hasher.hash(data.new_password)
     async with write_session(request.app.state) as session:
-        account = await session.get(User, user.id)
+        account = await session.get(User, user.id, with_for_update=FOR_UPDATE)
         if account is not None:
             await service.set_password_hash(session, user=account, password_hash=password_hash)
             log_in(request, account)  # this browser stays logged in with the new fingerprint

@@ -1,7 +1,7 @@
 """post counts kept by triggers
 
 Revision ID: 3c8e1f0a7b42
-Revises: 5d0b7c2e91a4
+Revises: 3b8f2d6c1e07
 Create Date: 2026-11-26 01:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "3c8e1f0a7b42"
-down_revision: str | None = "5d0b7c2e91a4"
+down_revision: str | None = "3b8f2d6c1e07"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,90 @@
+"""The OpenAPI schema is honest: it documents every status code each route can return.
+
+Schemathesis checks the codes it sees; these are the ones it cannot provoke on its own: a
+413 for every body, a 503 for every route that needs the database, a 401 wherever a token
+is required, each with the body the client will get.
+"""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fastblog.main import create_app
+from fastblog.params import MAX_ID
+from tests.conftest import make_settings
+
+OURS = r"^/(api/|health$|ready$)"  # the JSON API and the probes; the lab is tested on its own
+WITHOUT_DATABASE = {("GET", "/health"), ("POST", "/api/users/forgot-password")}
+
+
+def operations() -> list[tuple[str, str, dict[str, Any]]]:
+    app = create_app(make_settings("sqlite+aiosqlite:///:memory:", Path("media")))
+    paths: dict[str, dict[str, Any]] = app.openapi()["paths"]
+    return [
+        (method.upper(), path, operation)
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+        if re.match(OURS, path)
+    ]
+
+
+OPERATIONS = operations()
+IDS = [f"{method} {path}" for method, path, _ in OPERATIONS]
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=IDS)
+def test_every_status_is_documented(method: str, path: str, operation: dict[str, Any]) -> None:
+    documented = set(operation["responses"])
+    if "requestBody" in operation:
+        assert {"413", "422"} <= documented
+    if operation.get("security"):
+        assert "401" in documented
+    if (method, path) not in WITHOUT_DATABASE:
+        assert "503" in documented
+    if operation.get("parameters"):
+        assert "422" in documented
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=IDS)
+def test_every_error_has_a_body_schema(method: str, path: str, operation: dict[str, Any]) -> None:
+    for status, response in operation["responses"].items():
+        if int(status) >= 400:
+            assert response["content"]["application/json"]["schema"], status
+    if "503" in operation["responses"] and path.startswith("/api"):
+        assert "Retry-After" in operation["responses"]["503"]["headers"]
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=IDS)
+def test_every_number_is_bounded(method: str, path: str, operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        schema = parameter["schema"]
+        if schema.get("type") == "integer":
+            assert "minimum" in schema, parameter["name"]
+            assert "maximum" in schema, parameter["name"]
+            assert schema["maximum"] <= MAX_ID
+
+
+@pytest.mark.anyio
+async def test_allow_lists_exactly_the_documented_methods(client: httpx.AsyncClient) -> None:
+    """A 405 names every method the URL accepts (each method is a route of its own here):
+    those of its path, and those of a templated path it also matches (/api/users/token is
+    also /api/users/{user_id}, whose GET answers 422: not an id)."""
+    documented: dict[str, set[str]] = {}
+    for method, path, _ in OPERATIONS:
+        documented.setdefault(path, set()).add(method)
+    for path, methods in documented.items():
+        url = path.replace("{post_id}", "1").replace("{user_id}", "1")
+        also = set().union(
+            *(
+                others
+                for template, others in documented.items()
+                if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), url)
+            )
+        )
+        response = await client.options(url)
+        assert response.status_code == 405, path
+        allowed = set(response.headers["allow"].split(", ")) - {"HEAD"}
+        assert methods <= allowed <= also, path

@@ -1,0 +1,155 @@
+"""SQLite that cannot be written: a clear error at start-up, or a 503 — never silent loss.
+
+A missing folder, a folder or file that cannot be written (read-only for root too: the
+immutable flag), a directory where the file should be: the app refuses to start and says
+which path and why. A disk that fills up while serving (SQLite's page limit stands in for
+it) answers 503, and the write that did not fit is not half there.
+"""
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, func, select
+
+from fastblog.database import DatabaseNotWritableError
+from fastblog.errors import DATABASE_UNAVAILABLE
+from fastblog.main import create_app
+from fastblog.posts.models import Post
+from tests.conftest import make_settings
+from tests.reliability.browser import browser_login
+from tests.reliability.server import running_server, server_env
+
+pytestmark = pytest.mark.anyio
+
+
+def url_of(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def start(database: Path, tmp_path: Path) -> None:
+    app = create_app(make_settings(url_of(database), tmp_path / "media"))
+    async with app.router.lifespan_context(app):
+        pytest.fail("the app started on a database it cannot write")
+
+
+def writable(path: Path) -> bool:
+    try:
+        if path.is_dir():
+            with tempfile.TemporaryFile(dir=path):
+                return True
+        with path.open("r+b"):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """No write bits; for root (who ignores them), the immutable flag as well."""
+    mode = path.stat().st_mode
+    immutable = os.geteuid() == 0 and shutil.which("chattr") is not None
+    path.chmod(mode & 0o555)
+    if immutable:
+        subprocess.run(["chattr", "+i", str(path)], check=False, capture_output=True)
+    try:
+        if writable(path):
+            pytest.skip(f"cannot make {path} read-only on this machine")
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=False, capture_output=True)
+        path.chmod(mode)
+
+
+async def test_a_missing_folder_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseNotWritableError, match=r"SQLite folder .*missing does not exist"):
+        await start(tmp_path / "missing" / "fastblog.db", tmp_path)
+
+
+async def test_a_read_only_folder_stops_the_start(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with read_only(folder), pytest.raises(DatabaseNotWritableError, match=r"is not writable"):
+        await start(folder / "fastblog.db", tmp_path)
+
+
+async def test_a_read_only_database_file_stops_the_start(
+    sqlite_file_url: str, tmp_path: Path
+) -> None:
+    database = tmp_path / "fastblog.db"
+    assert sqlite_file_url.endswith(str(database))
+    message = rf"{database} is not writable: cannot write in {database}"
+    with read_only(database), pytest.raises(DatabaseNotWritableError, match=message):
+        await start(database, tmp_path)
+
+
+async def test_a_directory_in_place_of_the_database_stops_the_start(tmp_path: Path) -> None:
+    (tmp_path / "fastblog.db").mkdir()
+    with pytest.raises(DatabaseNotWritableError, match="is not a file"):
+        await start(tmp_path / "fastblog.db", tmp_path)
+
+
+def test_the_server_exits_saying_why(tmp_path: Path) -> None:
+    """What an operator sees: the process stops at once, and its log names the problem."""
+    database = tmp_path / "missing" / "fastblog.db"
+    env = server_env(url_of(database), tmp_path / "media")
+    with (
+        pytest.raises(RuntimeError, match="server exited at start-up") as failed,
+        running_server(env, tmp_path / "server.log"),
+    ):
+        pass
+    assert f"SQLite folder {database.parent} does not exist" in str(failed.value)
+
+
+async def test_a_full_disk_is_a_503_and_nothing_half_stored(
+    sqlite_file_url: str, tmp_path: Path
+) -> None:
+    app = create_app(make_settings(sqlite_file_url, tmp_path / "media"))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        body = {"username": "full", "email": "full@example.com", "password": "full-password"}
+        assert (await client.post("/api/users", json=body)).status_code == 201
+        token = await client.post(
+            "/api/users/token", data={"username": body["email"], "password": body["password"]}
+        )
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        engine = app.state.engine
+        async with engine.connect() as connection:
+            pages = (await connection.exec_driver_sql("PRAGMA page_count")).scalar_one()
+        await engine.dispose()
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def disk_full(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.cursor().execute(f"PRAGMA max_page_count = {pages + 1}")
+
+        # The hot path's own connections (fastblog.direct) open on first use: after this.
+        app.state.direct.on_connect.append(lambda connection: disk_full(connection, None))
+
+        post = {"title": "too big", "content": "x" * 90_000}
+        response = await client.post("/api/posts", json=post, headers=headers)
+
+        assert response.status_code == 503
+        assert response.json() == {"detail": DATABASE_UNAVAILABLE}
+        assert "retry-after" in response.headers
+
+        class User:  # browser_login needs only the email
+            email = body["email"]
+
+        csrf = await browser_login(client, User(), body["password"])  # type: ignore[arg-type]
+        page = await client.post("/posts/new", data={**post, "csrf_token": csrf})
+        assert page.status_code == 503
+        assert DATABASE_UNAVAILABLE in page.text
+
+        async with app.state.sessionmaker() as session:
+            assert await session.scalar(select(func.count()).select_from(Post)) == 0
