@@ -24,6 +24,7 @@ from starlette.datastructures import State
 
 from fastblog.config import Settings
 from fastblog.direct import DatabaseUnavailableError
+from fastblog.direct_sqlite import tuning_pragmas
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +100,8 @@ def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        # WAL lets readers go on while one writer writes; NORMAL is durable in WAL
-        # except for the last transactions on power loss, and much faster than FULL.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        for pragma in tuning_pragmas(busy_timeout_ms):
+            cursor.execute(pragma)
         cursor.close()
 
 

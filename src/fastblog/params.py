@@ -43,12 +43,6 @@ def error(description: str, **extra: Any) -> dict[str, Any]:
     return {"description": description, "model": ErrorMessage, **extra}
 
 
-def responses(**described: str) -> Responses:
-    """OpenAPI error responses, e.g. responses(not_found="Post not found")."""
-    codes = {"bad_request": 400, "not_found": 404, "unavailable": 503}
-    return {codes[name]: error(text) for name, text in described.items()}
-
-
 # Every route that reads or writes the database may answer this when the database is down.
 UNAVAILABLE: Responses = {
     status.HTTP_503_SERVICE_UNAVAILABLE: error(

@@ -9,9 +9,13 @@ from fastblog.auth.dependencies import HasherDep, ThrottleDep, client_address
 from fastblog.auth.schemas import ForgotPassword, Message, ResetPassword, Token
 from fastblog.auth.tokens import create_access_token
 from fastblog.dependencies import SessionDep, SettingsDep
-from fastblog.params import NO_NUL, RETRY_AFTER, TOO_LARGE, UNAVAILABLE, Responses, error, responses
+from fastblog.params import NO_NUL, RETRY_AFTER, TOO_LARGE, UNAVAILABLE, Responses, error
 
 router = APIRouter(prefix="/api/users", tags=["auth"], responses=TOO_LARGE)
+
+BAD_RESET_LINK: Responses = {
+    status.HTTP_400_BAD_REQUEST: error("The reset link is invalid, used or expired")
+}
 
 BAD_LOGIN: Responses = {
     status.HTTP_401_UNAUTHORIZED: error("Wrong email, username or password"),
@@ -100,7 +104,7 @@ async def forgot_password(
 @router.post(
     "/reset-password",
     response_model=Message,
-    responses=responses(bad_request="The reset link is invalid, used or expired") | UNAVAILABLE,
+    responses=BAD_RESET_LINK | UNAVAILABLE,
 )
 async def reset_password(request: Request, data: ResetPassword, hasher: HasherDep) -> Message:
     """Choose a new password with the token from the reset email."""
