@@ -48,10 +48,11 @@ fuzz: $(VENV)/.installed-dev ## long property-based API run with schemathesis (F
 	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),300) FUZZ_COVERAGE=1 \
 		$(BIN)/python -m pytest tests/reliability/test_fuzz.py -s $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed-dev ## ruff and mypy
+lint: $(VENV)/.installed-dev ## ruff, mypy and the import contract (packages form a one-way chain)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from fastblog.config import Settings
-from fastblog.database import create_engine
+from fastblog.db.engine import create_engine
 from fastblog.posts.models import Post
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 
 SETTLE_STEP_SECONDS = 0.5
 FASTBLOG = str(Path(sys.executable).with_name("fastblog"))

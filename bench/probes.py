@@ -33,7 +33,7 @@ from fastblog.dependencies import SessionDep
 from fastblog.main import create_app as create_fastblog
 from fastblog.posts.models import Post
 from fastblog.posts.schemas import PostPublic
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 
 # One query with the join, as a lean read path would run it.
 ONE_POST = (

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import func, pool, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from fastblog.accounts.models import User
 from fastblog.posts.models import Post
-from fastblog.users.models import User
 from tests.factories import TEST_SECRET_KEY
 
 # The console script installed next to this interpreter (.venv/bin/fastblog).
