@@ -1,4 +1,5 @@
-# fastblog — every command a newcomer needs. The venv is created on first use.
+# fastblog — every command a newcomer needs. The venv is created on first use, with the exact
+# versions in uv.lock (`uv lock` after editing the dependencies in pyproject.toml).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,6 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 export HOST PORT WORKERS
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# uv from PATH, else one installed with pip beside the venv (python3 and pip are all it needs).
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(VENV)/.uv/bin/uv)
 
 .DEFAULT_GOAL := help
 .PHONY: help run dev test lint format migrate seed bench bench-lab fuzz clean
@@ -13,17 +17,20 @@ export HOST PORT WORKERS
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(VENV)/.uv/bin/uv:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(VENV)/.uv 'uv>=0.13'
 
-# The app alone (for `make run`), and the app with its development tools.
-$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(BIN)/python: | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+
+# The app alone (for `make run`), and the app with its development tools. --inexact keeps the
+# tools that `make test` installed; the dev sync removes anything uv.lock does not list.
+$(VENV)/.installed-app: pyproject.toml uv.lock | $(BIN)/python
+	$(UV) sync --quiet --locked --inexact
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml uv.lock | $(BIN)/python
+	$(UV) sync --quiet --locked --extra dev
 	@touch $@ $(VENV)/.installed-app
 
 run: $(VENV)/.installed-app ## serve on http://$(HOST):$(PORT) (production mode, migrations applied)
