@@ -31,7 +31,8 @@ help: ## list the commands
 	@echo "Change any for one run, e.g. make run PORT=9000 (the app's settings may also live in .env)."
 
 $(VENV)/.uv/bin/uv:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(VENV)/.uv 'uv>=0.13'
+	PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --disable-pip-version-check \
+		--target $(VENV)/.uv 'uv>=0.13'
 
 $(BIN)/python: | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
