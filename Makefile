@@ -1,5 +1,5 @@
 # fastblog — every command a newcomer needs. The venv is created on first use, with the exact
-# versions in uv.lock (`uv lock` after editing the dependencies in pyproject.toml).
+# versions in uv.lock (`make lock` after editing the dependencies in pyproject.toml).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -18,7 +18,7 @@ DATABASE_URL_USED = $(or $(DATABASE_URL),$(shell sed -n 's/^DATABASE_URL=//p' .e
 	$(shell sed -n 's/^DEFAULT_DATABASE_URL = "\(.*\)"/\1/p' src/fastblog/config.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help run dev test lint format migrate seed bench bench-lab fuzz clean
+.PHONY: help run dev test lint format lock migrate seed bench bench-lab fuzz clean
 
 help: ## list the commands
 	@USERS=$(USERS) POSTS=$(POSTS) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) awk -F':.*## ' '/^[a-z-]+:.*## / { \
@@ -77,6 +77,9 @@ lint: $(VENV)/.installed-dev ## ruff and mypy
 format: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
+
+lock: | $(UV) ## update uv.lock after editing the dependencies in pyproject.toml (keeps other pins)
+	$(UV) lock
 
 bench: $(VENV)/.installed-dev ## load-test the routes against a bare-FastAPI ceiling (BENCH_SECONDS=10 WORKERS=1 DATABASE_URL=sqlite)
 	$(BIN)/python -m bench.app_bench
