@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.posts.models import Post
 from tests.factories import StatementCounter, make_posts, make_user
+from tests.reliability.browser import browser_login
 
 pytestmark = pytest.mark.anyio
 
@@ -73,15 +74,32 @@ async def test_home_page_takes_at_most_three_statements(
     assert 1 <= len(statements) <= 3, statements
 
 
-async def test_post_page_takes_at_most_two_statements(
+async def test_post_page_takes_two_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:
+    """The post with its author, then its neighbours and more by its author (one UNION ALL)."""
     _, posts = await many_authors(session)
 
     response, statements = await measure(client, count_statements, f"/posts/{posts[5].id}")
 
     assert "author1" in response.text
-    assert 1 <= len(statements) <= 2, statements
+    assert "Previous post" in response.text
+    assert "Next post" in response.text
+    assert "More by author1" in response.text
+    assert len(statements) == 2, statements
+
+
+async def test_post_page_for_a_logged_in_reader_takes_three_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    """One more than for anyone else: the reader shown in the header."""
+    users, posts = await many_authors(session)
+    await browser_login(client, users[0])
+
+    response, statements = await measure(client, count_statements, f"/posts/{posts[5].id}")
+
+    assert "More by author1" in response.text
+    assert len(statements) == 3, statements
 
 
 async def test_user_pages_take_at_most_three_statements(

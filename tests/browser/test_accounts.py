@@ -197,7 +197,7 @@ def test_pages_load_cleanly_with_the_local_stylesheet(page: Page, live_server: L
         visit(path)
 
     expect(page.get_by_role("main").get_by_role("button", name="Save")).to_have_css(
-        "background-color", "rgb(47, 111, 223)"
+        "background-color", "rgb(42, 101, 204)"
     )
     assert not problems, "\n".join(problems)
     assert not foreign, f"every asset comes from the site itself (no CDN): {foreign}"

@@ -19,11 +19,14 @@ from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
 from fastblog.posts import service
 from fastblog.posts.dependencies import PostDep, PostForWriteDep
+from fastblog.posts.meta import post_meta
 from fastblog.posts.models import Post
 from fastblog.posts.queries import fetch_page, insert_post
+from fastblog.posts.related import fetch_related
 from fastblog.posts.schemas import PostReplace
 from fastblog.web.session import CsrfProtected, field_errors, flash, form_values, redirect
 from fastblog.web.templating import templates
+from fastblog.web.urls import site_url
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -102,10 +105,17 @@ async def create_post(request: Request, user: LoggedInDep, db: DatabaseDep) -> R
 
 
 @router.get("/posts/{post_id}", name="post_detail")
-async def post_detail(request: Request, viewer: PageUserDep, post: PostDep) -> HTMLResponse:
-    """One post on its own page."""
+async def post_detail(
+    request: Request, viewer: PageUserDep, post: PostDep, db: DatabaseDep, settings: SettingsDep
+) -> HTMLResponse:
+    """One post on its own page, with its neighbours and more by its author."""
     # The viewer is loaded first, so a 404 page still shows who is logged in.
-    return templates.TemplateResponse(request, "posts/detail.html", {"post": post})
+    related = await fetch_related(
+        db, post_id=post["id"], user_id=post["user_id"], date_posted=post["date_posted"]
+    )
+    meta = post_meta(post, site=site_url(request, settings), site_name=settings.site_name)
+    context = {"post": post, "related": related, "meta": meta}
+    return templates.TemplateResponse(request, "posts/detail.html", context)
 
 
 @router.get("/posts/{post_id}/edit", name="edit_post")
