@@ -111,3 +111,19 @@ async def test_user_pages_take_at_most_three_statements(
         response, statements = await measure(client, count_statements, url)
         assert "author2" in response.text
         assert 1 <= len(statements) <= 3, (url, statements)
+
+
+@pytest.mark.parametrize("feed", ["site", "author"])
+async def test_a_feed_is_one_statement(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    count_statements: StatementCounter,
+    feed: str,
+) -> None:
+    users, _ = await many_authors(session)
+    url = "/feed.xml" if feed == "site" else f"/users/{users[1].id}/feed.xml"
+
+    response, statements = await measure(client, count_statements, url)
+
+    assert response.text.count("<entry>") == (20 if feed == "site" else 4)
+    assert len(statements) == 1, statements

@@ -32,11 +32,13 @@ from fastblog.mail import Mailer
 from fastblog.observability import install_observability, metrics_router, observing
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
+from fastblog.posts import syndication
 from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
 from fastblog.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
+from fastblog.web import root_files
 from fastblog.web.session import PageSessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -161,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_api.router,
         accounts_views.router,
         auth_views.router,
+        syndication.router,
+        root_files.router,
         health.router,
         metrics_router,
     ]

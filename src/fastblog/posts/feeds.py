@@ -1,0 +1,127 @@
+"""Atom feeds (RFC 4287): the site's, an author's and a tag's 20 latest posts, in full.
+
+Each feed is one compiled statement; the XML is built with xml.etree, which escapes every
+text and attribute, so no user-written text is ever pasted into markup.
+"""
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from fastblog.accounts.models import User
+from fastblog.db import Database, Row, utcnow
+from fastblog.posts.meta import author_path, describe, post_path
+from fastblog.posts.models import Post
+from fastblog.posts.queries import NEWEST_FIRST, POST_COLUMNS
+
+FEED_SIZE = 20
+ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
+ATOM_MEDIA_TYPE = "application/atom+xml; charset=utf-8"
+# Characters XML 1.0 cannot carry at all (not even escaped); a post may hold them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+# merge: AND the read-time published filter (status = 'published', published_at <= now) in
+# both, ordered by published_at if that becomes the reading order.
+LATEST = (
+    select(*POST_COLUMNS)
+    .join(User, User.id == Post.user_id)
+    .order_by(*NEWEST_FIRST)
+    .limit(bindparam("limit"))
+)
+# From the user, so a user without posts still gives one row (an empty feed, not a 404).
+LATEST_BY_AUTHOR = (
+    select(*POST_COLUMNS, User.id.label("author_id"))
+    .select_from(User)
+    .outerjoin(Post, Post.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(*NEWEST_FIRST)
+    .limit(bindparam("limit"))
+)
+
+
+async def fetch_latest(db: Database) -> list[Row]:
+    return await db.fetch(LATEST, {"limit": FEED_SIZE})
+
+
+async def fetch_latest_by_author(db: Database, user_id: int) -> tuple[str, list[Row]] | None:
+    """The author's name and latest posts, or None when there is no such user."""
+    rows = await db.fetch(LATEST_BY_AUTHOR, {"user_id": user_id, "limit": FEED_SIZE})
+    if not rows:
+        return None
+    return rows[0]["author_username"], [row for row in rows if row["id"] is not None]
+
+
+async def fetch_latest_with_tag(db: Database, tag: str) -> list[Row] | None:
+    """The latest posts with this tag, or None for a tag no post has.
+
+    merge: posts have no tags yet, so every tag is unknown (404); the tags branch replaces
+    this body with its one-statement query (the published posts having `tag`, newest first,
+    FEED_SIZE of them, shaped like LATEST's rows)."""
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    url: str  # the feed's own absolute address: its id and rel="self"
+    page_url: str  # the HTML page it follows
+    title: str
+    subtitle: str
+
+
+def plain_text_html(text: str) -> str:
+    """Plain post text as HTML: escaped, blank lines as paragraphs, line breaks kept.
+    merge: replaced by the post's stored, sanitized content_html."""
+    paragraphs = [part.strip("\n") for part in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))]
+    return "\n".join(
+        "<p>" + html.escape(part).replace("\n", "<br>\n") + "</p>" for part in paragraphs if part
+    )
+
+
+def _timestamp(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
+    if text is not None:
+        element.text = _NOT_XML.sub("", text)
+    return element
+
+
+def _entry(feed: ET.Element, post: Mapping[str, Any], site: str) -> None:
+    entry = _add(feed, "entry")
+    # The id never changes, even if the post's address does (slugs): feed readers key on it.
+    _add(entry, "id", f"{site}/posts/{post['id']}")
+    _add(entry, "title", post["title"])
+    _add(entry, "link", rel="alternate", type="text/html", href=site + post_path(post))
+    _add(entry, "published", _timestamp(post["date_posted"]))
+    _add(entry, "updated", _timestamp(post["date_posted"]))  # merge: updated_at
+    author = _add(entry, "author")
+    _add(author, "name", post["author_username"])
+    _add(author, "uri", site + author_path(post["user_id"]))
+    _add(entry, "summary", describe(post["content"]))  # merge: the excerpt
+    _add(entry, "content", plain_text_html(post["content"]), type="html")
+
+
+def atom_feed(feed: Feed, posts: Iterable[Mapping[str, Any]], *, site: str) -> bytes:
+    posts = list(posts)
+    root = ET.Element("feed", {"xmlns": ATOM_NAMESPACE})
+    _add(root, "id", feed.url)
+    _add(root, "title", feed.title)
+    _add(root, "subtitle", feed.subtitle)
+    newest = max((post["date_posted"] for post in posts), default=None)
+    _add(root, "updated", _timestamp(newest or utcnow()))
+    _add(root, "link", rel="self", type="application/atom+xml", href=feed.url)
+    _add(root, "link", rel="alternate", type="text/html", href=feed.page_url)
+    _add(root, "generator", "fastblog")
+    _add(root, "icon", f"{site}/favicon.ico")
+    for post in posts:
+        _entry(root, post, site)
+    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml

@@ -1,0 +1,141 @@
+"""What feed readers and search engines read: Atom feeds and sitemaps."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+
+from fastblog.accounts.dependencies import UserId
+from fastblog.dependencies import DatabaseDep, SettingsDep
+from fastblog.posts.feeds import (
+    ATOM_MEDIA_TYPE,
+    Feed,
+    atom_feed,
+    fetch_latest,
+    fetch_latest_by_author,
+    fetch_latest_with_tag,
+)
+from fastblog.posts.meta import author_path
+from fastblog.posts.sitemap import (
+    SITEMAP_LIMIT,
+    XML_MEDIA_TYPE,
+    Kind,
+    Url,
+    fetch_urls,
+    highest_ids,
+    sitemap_count,
+    sitemap_index,
+    urlset,
+)
+from fastblog.web.urls import site_url
+
+router = APIRouter(include_in_schema=False)
+
+Tag = Annotated[str, Path(min_length=1, max_length=30, description="The tag.")]
+SitemapNumber = Annotated[int, Path(ge=1, le=10**9, description="Which range of ids.")]
+
+
+def atom(xml: bytes) -> Response:
+    return Response(xml, media_type=ATOM_MEDIA_TYPE)
+
+
+@router.get("/feed.xml")
+async def site_feed(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The site's 20 latest posts, as Atom."""
+    site = site_url(request, settings)
+    feed = Feed(f"{site}/feed.xml", f"{site}/", settings.site_name, "The latest posts")
+    return atom(atom_feed(feed, await fetch_latest(db), site=site))
+
+
+@router.get("/users/{user_id}/feed.xml")
+async def author_feed(
+    request: Request, user_id: UserId, db: DatabaseDep, settings: SettingsDep
+) -> Response:
+    """One author's 20 latest posts, as Atom."""
+    found = await fetch_latest_by_author(db, user_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
+    username, posts = found
+    site = site_url(request, settings)
+    title = f"Posts by {username} · {settings.site_name}"
+    feed = Feed(f"{site}/users/{user_id}/feed.xml", site + author_path(user_id), title, title)
+    return atom(atom_feed(feed, posts, site=site))
+
+
+@router.get("/tags/{tag}/feed.xml")
+async def tag_feed(request: Request, tag: Tag, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The 20 latest posts with one tag, as Atom."""
+    posts = await fetch_latest_with_tag(db, tag)
+    if posts is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Tag not found")
+    site = site_url(request, settings)
+    title = f"Posts tagged {tag} · {settings.site_name}"
+    feed = Feed(f"{site}/tags/{tag}/feed.xml", f"{site}/tags/{tag}", title, title)
+    return atom(atom_feed(feed, posts, site=site))
+
+
+def get_sitemap_limit() -> int:
+    """URLs per sitemap (the protocol's maximum); tests override it to see the split."""
+    return SITEMAP_LIMIT
+
+
+SitemapLimitDep = Annotated[int, Depends(get_sitemap_limit)]
+
+
+@router.get("/sitemap.xml")
+async def sitemap(
+    request: Request, db: DatabaseDep, settings: SettingsDep, limit: SitemapLimitDep
+) -> Response:
+    """Every post and author page; a sitemap index once they may be more than one holds."""
+    site = site_url(request, settings)
+    posts, authors = await highest_ids(db)
+    if posts + authors + 1 <= limit:  # + 1: the home page
+        urls = [Url("/")]
+        urls += await fetch_urls(db, "posts", number=1, limit=limit) if posts else []
+        urls += await fetch_urls(db, "authors", number=1, limit=limit) if authors else []
+        return Response(urlset(urls, site=site), media_type=XML_MEDIA_TYPE)
+    paths = ["/sitemaps/pages.xml"]
+    paths += [f"/sitemaps/posts-{n}.xml" for n in range(1, sitemap_count(posts, limit) + 1)]
+    paths += [f"/sitemaps/authors-{n}.xml" for n in range(1, sitemap_count(authors, limit) + 1)]
+    return Response(sitemap_index(paths, site=site), media_type=XML_MEDIA_TYPE)
+
+
+async def _part(
+    request: Request, db: DatabaseDep, settings: SettingsDep, kind: Kind, number: int, limit: int
+) -> Response:
+    posts, authors = await highest_ids(db)
+    if number > sitemap_count(posts if kind == "posts" else authors, limit):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No such sitemap")
+    urls = await fetch_urls(db, kind, number=number, limit=limit)
+    return Response(urlset(urls, site=site_url(request, settings)), media_type=XML_MEDIA_TYPE)
+
+
+@router.get("/sitemaps/pages.xml")
+async def pages_sitemap(request: Request, settings: SettingsDep) -> Response:
+    """The pages that are neither a post nor an author's, in a sitemap index."""
+    # merge: the tag pages join the home page here (or get ranges of their own if many).
+    urls = [Url("/")]
+    return Response(urlset(urls, site=site_url(request, settings)), media_type=XML_MEDIA_TYPE)
+
+
+@router.get("/sitemaps/posts-{number}.xml")
+async def posts_sitemap(
+    request: Request,
+    number: SitemapNumber,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    limit: SitemapLimitDep,
+) -> Response:
+    """One range of post ids, in a sitemap index."""
+    return await _part(request, db, settings, "posts", number, limit)
+
+
+@router.get("/sitemaps/authors-{number}.xml")
+async def authors_sitemap(
+    request: Request,
+    number: SitemapNumber,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    limit: SitemapLimitDep,
+) -> Response:
+    """One range of author ids, in a sitemap index."""
+    return await _part(request, db, settings, "authors", number, limit)
