@@ -2,14 +2,18 @@
 
 import re
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 from io import BytesIO
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.factories import make_posts, make_user
 from tests.html import read_page
+from tests.reliability.browser import browser_login
 
 pytestmark = pytest.mark.anyio
 
@@ -52,9 +56,9 @@ async def test_the_first_thing_tab_reaches_is_a_skip_link(
 
     first = page.focusable[0]
     assert first["tag"] == "a"
-    assert first["href"] == "#content"
+    assert first["href"] == "#main"
     assert page.links[0].text == "Skip to content"
-    assert re.search(r'<main id="content"[^>]*tabindex="-1"', response.text)
+    assert re.search(r'<main id="main"[^>]*tabindex="-1"', response.text)
 
 
 # -- contrast, computed from the stylesheet itself (WCAG 2.x relative luminance) ----------------
@@ -128,3 +132,27 @@ def test_text_meets_wcag_aa(what: str, foreground: tuple[str, str], background: 
     backgrounds = {**variables(), "--header": header}
     ratio = contrast(declared(*foreground), backgrounds[background])
     assert ratio >= AA, f"{what}: {ratio:.2f}:1"
+
+
+class Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.ids += [value or "" for name, value in attrs if name == "id"]
+
+
+async def test_ids_are_unique_so_labels_and_the_skip_link_find_their_element(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The skip link's target once shared its id with the post form's Content field, whose
+    label then named the <main> element instead."""
+    [post] = await make_posts(session, author := await make_user(session), 1)
+    await browser_login(client, author)
+
+    for path in ("/", "/posts/new", f"/posts/{post.id}", f"/posts/{post.id}/edit", "/account"):
+        parser = Ids()
+        parser.feed((await client.get(path)).text)
+        assert "main" in parser.ids, path
+        assert len(parser.ids) == len(set(parser.ids)), (path, parser.ids)
