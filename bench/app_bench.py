@@ -35,6 +35,7 @@ TARGETS: dict[str, float | None] = {
     "GET /api/posts?limit=20": 0.15,
     "GET /": 0.10,
     "GET /posts/{id}": None,
+    "GET /feed.xml": 0.10,  # issue 10: the 20 latest posts in full, as Atom
     "POST /api/posts": 0.08,
 }
 
@@ -90,6 +91,7 @@ def read_scenarios(post_ids: range) -> dict[str, Scenario]:
         "GET /api/posts?limit=20": Scenario("api-list", "/api/posts?limit=20"),
         "GET /": Scenario("home", "/"),
         "GET /posts/{id}": Scenario("post-page", "/posts/{id}", ids=post_ids),
+        "GET /feed.xml": Scenario("site-feed", "/feed.xml"),
     }
 
 

@@ -158,12 +158,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [
         posts_api.router,
         posts_views.router,
+        syndication.router,
         posts_api.by_user_router,
         accounts_api.router,
         auth_api.router,
         accounts_views.router,
         auth_views.router,
-        syndication.router,
         root_files.router,
         health.router,
         metrics_router,

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, exists, func, select
 
 from fastblog.accounts.models import User
 from fastblog.db import Database
+from fastblog.posts.feeds import XML_DECLARATION
 from fastblog.posts.meta import author_path, post_path
 from fastblog.posts.models import Post
 
@@ -87,8 +88,7 @@ def _document(root_tag: str, item_tag: str, items: Iterable[tuple[str, datetime 
         ET.SubElement(item, "loc").text = location
         if lastmod is not None:
             ET.SubElement(item, "lastmod").text = _date(lastmod)
-    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return xml
+    return (XML_DECLARATION + ET.tostring(root, encoding="unicode")).encode()
 
 
 def urlset(urls: Iterable[Url], *, site: str) -> bytes:
