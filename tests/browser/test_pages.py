@@ -134,3 +134,72 @@ def test_the_skip_link_is_the_first_stop_and_jumps_to_the_content(page: Page) ->
     expect(page.locator("main")).to_be_focused()
     page.keyboard.press("Tab")
     expect(page.get_by_label("Email")).to_be_focused()  # the form, past the navigation
+
+
+# What a Markdown renderer produces (markdown-it-py / mistune with GitHub's extensions), with
+# the longest line, widest table and largest image a post may hold.
+MARKDOWN_HTML = """
+<h2>A heading</h2>
+<p>A paragraph with <strong>bold</strong>, <em>emphasis</em>, <code>inline code</code> and
+<a href="/">a link</a>.</p>
+<ul><li>one</li><li>two<ul><li>nested</li></ul></li></ul>
+<ol><li>first</li><li>second</li></ol>
+<blockquote><p>A quotation.</p></blockquote>
+<pre><code class="language-python">def f(x):
+    if x:
+        return "a very long line that goes on and on and on and on and on and on and on and on"
+</code></pre>
+<table><thead><tr><th>a</th><th>b</th><th>c</th><th>d</th><th>e</th><th>f</th></tr></thead>
+<tbody><tr><td>supercalifragilistic</td><td>supercalifragilistic</td><td>supercalifragilistic</td>
+<td>supercalifragilistic</td><td>supercalifragilistic</td><td>supercalifragilistic</td></tr>
+</tbody></table>
+<p><img src="/static/img/default-avatar.png" alt="A picture" width="2000" height="2000"></p>
+<hr>
+"""
+
+
+@pytest.mark.parametrize("width", [1024, 390])
+def test_markdown_typography_keeps_code_and_stays_in_the_column(
+    browser: Browser, live_server: LiveServer, width: int
+) -> None:
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport={"width": width, "height": 800},
+    )
+    try:
+        page = context.new_page()
+        page.goto("/")  # the site's origin and stylesheet, then an article's markup
+        page.evaluate(
+            """html => { document.querySelector("main").innerHTML =
+                `<article class="article"><div class="prose">${html}</div></article>`; }""",
+            MARKDOWN_HTML,
+        )
+        prose = page.locator(".prose")
+        column = prose.bounding_box()
+        assert column is not None
+        font_size = float(prose.evaluate("e => getComputedStyle(e).fontSize")[:-2])
+        assert column["width"] <= 70 * font_size  # a reading column, not the whole screen
+
+        code = prose.locator("pre code")
+        assert '\n    if x:\n        return "a very' in code.inner_text()
+        assert code.evaluate("e => getComputedStyle(e.parentElement).whiteSpace") == "pre"
+        assert prose.locator("pre").evaluate("e => getComputedStyle(e).overflowX") == "auto"
+        for selector in ("pre", "table", "img", "h2", "blockquote", "ul"):
+            box = prose.locator(selector).first.bounding_box()
+            assert box is not None, selector
+            assert box["x"] + box["width"] <= column["x"] + column["width"] + 1, selector
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= width, "the page scrolls sideways"
+
+        h2_size = prose.locator("h2").evaluate("e => getComputedStyle(e).fontSize")
+        assert float(h2_size[:-2]) > font_size
+        quote = prose.locator("blockquote")
+        assert quote.evaluate("e => getComputedStyle(e).borderLeftStyle") == "solid"
+        assert (
+            prose.locator("ul").first.evaluate("e => getComputedStyle(e).listStyleType") == "disc"
+        )
+        assert prose.locator("ol").evaluate("e => getComputedStyle(e).listStyleType") == "decimal"
+        cell = prose.locator("td").first
+        assert cell.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+    finally:
+        context.close()
