@@ -193,3 +193,22 @@ async def test_a_page_links_the_feeds_it_belongs_to(
 )
 def test_plain_text_becomes_escaped_paragraphs(text: str, html: str) -> None:
     assert plain_text_html(text) == html
+
+
+async def test_a_reader_that_has_the_feed_gets_304(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ada = await make_user(session)
+    await make_posts(session, ada, 2)
+    first = await client.get("/feed.xml")
+    etag = first.headers["etag"]
+
+    again = await client.get("/feed.xml", headers={"If-None-Match": etag})
+
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    await make_posts(session, ada, 1, start=START + timedelta(days=1))
+    changed = await client.get("/feed.xml", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag

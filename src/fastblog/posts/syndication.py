@@ -1,5 +1,6 @@
 """What feed readers and search engines read: Atom feeds and sitemaps."""
 
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
@@ -34,8 +35,22 @@ Tag = Annotated[str, Path(min_length=1, max_length=30, description="The tag.")]
 SitemapNumber = Annotated[int, Path(ge=1, le=10**9, description="Which range of ids.")]
 
 
-def atom(xml: bytes) -> Response:
-    return Response(xml, media_type=ATOM_MEDIA_TYPE)
+def xml_response(request: Request, xml: bytes, media_type: str) -> Response:
+    """The document with an ETag; 304 and no body when the client already has it (feed
+    readers poll, and most polls find nothing new)."""
+    etag = f'"{hashlib.blake2b(xml, digest_size=16).hexdigest()}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}  # may be kept, but asked again
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(xml, media_type=media_type, headers=headers)
+
+
+def atom(request: Request, xml: bytes) -> Response:
+    return xml_response(request, xml, ATOM_MEDIA_TYPE)
+
+
+def sitemap_response(request: Request, xml: bytes) -> Response:
+    return xml_response(request, xml, XML_MEDIA_TYPE)
 
 
 @router.get("/feed.xml")
@@ -43,7 +58,7 @@ async def site_feed(request: Request, db: DatabaseDep, settings: SettingsDep) ->
     """The site's 20 latest posts, as Atom."""
     site = site_url(request, settings)
     feed = Feed(f"{site}/feed.xml", f"{site}/", settings.site_name, "The latest posts")
-    return atom(atom_feed(feed, await fetch_latest(db), site=site))
+    return atom(request, atom_feed(feed, await fetch_latest(db), site=site))
 
 
 @router.get("/users/{user_id}/feed.xml")
@@ -58,7 +73,7 @@ async def author_feed(
     site = site_url(request, settings)
     title = f"Posts by {username} · {settings.site_name}"
     feed = Feed(f"{site}/users/{user_id}/feed.xml", site + author_path(user_id), title, title)
-    return atom(atom_feed(feed, posts, site=site))
+    return atom(request, atom_feed(feed, posts, site=site))
 
 
 @router.get("/tags/{tag}/feed.xml")
@@ -70,7 +85,7 @@ async def tag_feed(request: Request, tag: Tag, db: DatabaseDep, settings: Settin
     site = site_url(request, settings)
     title = f"Posts tagged {tag} · {settings.site_name}"
     feed = Feed(f"{site}/tags/{tag}/feed.xml", f"{site}/tags/{tag}", title, title)
-    return atom(atom_feed(feed, posts, site=site))
+    return atom(request, atom_feed(feed, posts, site=site))
 
 
 def get_sitemap_limit() -> int:
@@ -92,11 +107,11 @@ async def sitemap(
         urls = [Url("/")]
         urls += await fetch_urls(db, "posts", number=1, limit=limit) if posts else []
         urls += await fetch_urls(db, "authors", number=1, limit=limit) if authors else []
-        return Response(urlset(urls, site=site), media_type=XML_MEDIA_TYPE)
+        return sitemap_response(request, urlset(urls, site=site))
     paths = ["/sitemaps/pages.xml"]
     paths += [f"/sitemaps/posts-{n}.xml" for n in range(1, sitemap_count(posts, limit) + 1)]
     paths += [f"/sitemaps/authors-{n}.xml" for n in range(1, sitemap_count(authors, limit) + 1)]
-    return Response(sitemap_index(paths, site=site), media_type=XML_MEDIA_TYPE)
+    return sitemap_response(request, sitemap_index(paths, site=site))
 
 
 async def _part(
@@ -106,7 +121,7 @@ async def _part(
     if number > sitemap_count(posts if kind == "posts" else authors, limit):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No such sitemap")
     urls = await fetch_urls(db, kind, number=number, limit=limit)
-    return Response(urlset(urls, site=site_url(request, settings)), media_type=XML_MEDIA_TYPE)
+    return sitemap_response(request, urlset(urls, site=site_url(request, settings)))
 
 
 @router.get("/sitemaps/pages.xml")
@@ -114,7 +129,7 @@ async def pages_sitemap(request: Request, settings: SettingsDep) -> Response:
     """The pages that are neither a post nor an author's, in a sitemap index."""
     # merge: the tag pages join the home page here (or get ranges of their own if many).
     urls = [Url("/")]
-    return Response(urlset(urls, site=site_url(request, settings)), media_type=XML_MEDIA_TYPE)
+    return sitemap_response(request, urlset(urls, site=site_url(request, settings)))
 
 
 @router.get("/sitemaps/posts-{number}.xml")
