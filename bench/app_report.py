@@ -1,10 +1,10 @@
-"""The `make bench` report: the table, the verdicts against issue 6, the markdown file."""
+"""The `make bench` report: the table, the verdicts against the targets, the markdown file."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.load import LoadResult
 from bench.report import markdown_table, mebibytes, metadata_lines
+from bench.wrk import LoadResult
 
 P99_LIMIT_MS = 250.0
 
@@ -14,14 +14,14 @@ class RouteResult:
     route: str
     result: LoadResult
     ceiling_rps: float
-    target: float | None  # the share of the ceiling issue 6 asks for, if any
+    target: float | None  # the share of the ceiling asked for, if any
 
     @property
     def ratio(self) -> float:
         return self.result.requests_per_s / self.ceiling_rps if self.ceiling_rps else 0.0
 
     def shortfalls(self) -> list[str]:
-        """Why the route misses issue 6's bar; empty when it meets it."""
+        """Why the route misses its bar; empty when it meets it."""
         found = []
         if self.target is not None and self.ratio < self.target:
             found.append(f"ratio < {self.target:.2f}")

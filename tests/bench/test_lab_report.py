@@ -1,7 +1,7 @@
 import pytest
 
 from bench.lab_report import LabPoint, claim, render_report
-from bench.load import LoadResult
+from bench.wrk import LoadResult
 
 WAIT_S = 0.1
 
@@ -68,7 +68,7 @@ def test_report_has_a_sentence_per_family_and_says_when_a_claim_fails() -> None:
 
     report = render_report(
         title="lab",
-        meta={"load generator": "bench.asyncgen"},
+        meta={"load generator": "wrk"},
         points=points,
         context={"wait_ms": 100},
         chart_name="lab.png",

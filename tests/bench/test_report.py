@@ -3,8 +3,8 @@ from pathlib import Path
 from bench.app_bench import Measurements, variant_name
 from bench.app_report import RouteResult, WriteCheck, render_report
 from bench.charts import route_bars, throughput_lines
-from bench.load import LoadResult
 from bench.report import markdown_table
+from bench.wrk import LoadResult
 
 
 def result(rps: float, *, p99_ms: float = 20.0, non_2xx: int = 0) -> LoadResult:
