@@ -27,7 +27,7 @@ RESERVED_PORTS = {8000}  # the developers' own `make run`
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FASTBLOG = str(Path(sys.executable).with_name("fastblog"))  # the console script of this venv
 START_TIMEOUT = 60.0  # two shared cores: starting Python and importing the app can be slow
-STOP_TIMEOUT = 30.0
+STOP_TIMEOUT = 45.0  # above `fastblog serve`'s 30 s graceful shutdown
 
 # Every server still running, so an exception, Ctrl-C or SIGTERM cannot leak one.
 _running: set["LiveServer"] = set()
@@ -128,6 +128,11 @@ class LiveServer:
         """SIGTERM, what a process manager sends; the server shuts down gracefully."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float = STOP_TIMEOUT) -> int:
+        """The exit code, once the server has exited."""
+        assert self.process is not None, "start() first"
+        return self.process.wait(timeout)
 
     def stop(self) -> None:
         _running.discard(self)

@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.live import free_port
 from fastblog.auth.models import PasswordResetToken
 from fastblog.database import utcnow
 from fastblog.users.models import User
 from tests.accounts import browser, browser_login, read_form, submit
-from tests.auth.conftest import AppFactory, Mailbox, free_port
+from tests.auth.conftest import AppFactory, Mailbox
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.anyio

@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bench.live import free_port
 from fastblog.main import create_app
 from tests.conftest import make_settings
 
@@ -80,10 +81,7 @@ def failing_server() -> Iterator[str]:
 @pytest.fixture
 def closed_port_url() -> str:
     """A loopback URL nobody listens on: connecting is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/lab/io/async"
+    return f"http://127.0.0.1:{free_port()}/lab/io/async"
 
 
 @contextlib.asynccontextmanager
