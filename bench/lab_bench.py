@@ -160,6 +160,8 @@ def run_app_modes(
         points += sweep(
             server, mode, path, service_s=wait_s, ideal=ideal, config=config, notes=notes
         )
+        if mode == "async":
+            context["async_rps_max"] = points[-1].result.requests_per_s
     if not (config.wants("cpu-inline") or config.wants("cpu-process")):
         return points
     if probe(server, CPU_MODES["cpu-inline"].format(n=1_000))[0] != 200:
@@ -227,6 +229,10 @@ def run(config: LabConfig) -> Path:
     notes.append(
         "Latencies count only requests completed within the window: where a mode saturates, "
         "the requests queued longest never finish in time, so real waits exceed its p99."
+    )
+    notes.append(
+        "fetch and concurrent call bench/upstream.py, a process of its own that waits and "
+        "answers, through the lab's one shared HTTP client (src/fastblog/lab/upstream.py)."
     )
     notes.append(
         "db-pool runs on bench/pool_app.py: the lab has no database route yet; it uses "

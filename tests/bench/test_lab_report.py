@@ -26,6 +26,17 @@ def test_async_near_ideal_holds() -> None:
     assert held
 
 
+def test_fetch_needs_half_the_ideal_and_shows_the_async_mode_beside_it() -> None:
+    points = [point("fetch", 200, 1100)]
+
+    statement, evidence, held = claim("fetch", points, {"async_rps_max": 1500})
+
+    assert statement == "at least half the ideal at 200 connections"
+    assert evidence == "0.55 of it (1,100 requests/s; the async mode, no client at all, made 1,500)"
+    assert held
+    assert not claim("fetch", [point("fetch", 200, 900)], {})[2]
+
+
 def test_sync_plateau_is_judged_at_the_highest_concurrency() -> None:
     plateau = [point("sync", 10, 99), point("sync", 200, 400)]
     no_plateau = [point("sync", 10, 99), point("sync", 200, 1900)]
