@@ -26,7 +26,9 @@ def create_http_client(settings: Settings) -> aiohttp.ClientSession:
         # 400: room for `make bench-lab`'s 200 concurrent /lab/concurrent requests, two
         # upstream calls each. Past it calls wait for a free connection: the pool is a
         # limit like any other. Idle connections are kept and reused, not reopened.
-        connector=aiohttp.TCPConnector(limit=400, limit_per_host=400),
+        # An idle connection is dropped after 4 s, before the upstream's own keep-alive ends
+        # (uvicorn's is 5 s): reusing one the server is closing would fail the call.
+        connector=aiohttp.TCPConnector(limit=400, limit_per_host=400, keepalive_timeout=4),
         # The upstream is named explicitly; a proxy from the environment would send even the
         # loopback self-call elsewhere.
         trust_env=False,
