@@ -6,8 +6,8 @@ from sqlalchemy import func, pool, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.live import FASTBLOG
+from fastblog.accounts.models import User
 from fastblog.posts.models import Post
-from fastblog.users.models import User
 from tests.factories import TEST_SECRET_KEY
 
 __all__ = ["FASTBLOG", "count_rows", "fastblog_env"]

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bench.live import free_port
 from fastblog.main import create_app
+from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 
 # The lab is off by default: every app here switches it on explicitly. The monitor wakes
@@ -90,9 +91,9 @@ async def lab_client(
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """A fresh app with lab settings, its lifespan running, and an ASGI client to it."""
     app = create_app(make_settings(database_url, media_dir, **{**LAB_OVERRIDES, **overrides}))
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with (
-        app.router.lifespan_context(app),
+        started(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
     ):
         yield app, client

@@ -2,7 +2,6 @@
 
 import asyncio
 import threading
-import time
 from pathlib import Path
 
 import anyio.to_thread
@@ -19,10 +18,8 @@ async def test_the_lab_is_off_by_default(client: httpx.AsyncClient) -> None:
     """`make run` with defaults: nobody can freeze the server through the lab."""
     assert Settings.model_fields["lab_enabled"].default is False
     for path in ("/lab/io/blocking", "/lab/cpu/inline", "/lab/io/async", "/lab/fetch"):
-        started = time.perf_counter()
         response = await client.get(path, params={"ms": 2000, "n": 1_000_000})
-        assert response.status_code == 404, path
-        assert time.perf_counter() - started < 1.0
+        assert response.status_code == 404, path  # no such route: nothing waits
     assert not any(
         path.startswith("/lab") for path in (await client.get("/openapi.json")).json()["paths"]
     )

@@ -31,7 +31,7 @@ async def get_http_client(request: Request) -> aiohttp.ClientSession:
 
 async def get_process_pool(request: Request) -> ProcessPoolExecutor:
     """The app's process pool (made in the lifespan in main.py), shared with picture resizing."""
-    pool: ProcessPoolExecutor = request.app.state.process_pool
+    pool: ProcessPoolExecutor = request.state.resources.process_pool
     return pool
 
 

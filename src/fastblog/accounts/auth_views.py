@@ -6,26 +6,28 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from fastblog.auth import service
-from fastblog.auth.dependencies import HasherDep, ThrottleDep, client_address
-from fastblog.auth.schemas import ForgotPassword, ResetPassword
-from fastblog.database import write_session
-from fastblog.dependencies import SessionDep, SettingsDep
-from fastblog.params import NO_NUL
-from fastblog.templating import templates
-from fastblog.users import service as users_service
-from fastblog.users.schemas import UserCreate
-from fastblog.web import (
-    CsrfProtected,
+from fastblog.accounts import auth_service as service
+from fastblog.accounts import service as users_service
+from fastblog.accounts.dependencies import (
+    HasherDep,
     PageUserDep,
+    ThrottleDep,
+    client_address,
+    log_in,
+    log_out,
+)
+from fastblog.accounts.schemas import ForgotPassword, ResetPassword, UserCreate
+from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
+from fastblog.params import NO_NUL
+from fastblog.web.session import (
+    CsrfProtected,
     field_errors,
     flash,
     form_values,
-    log_in,
-    log_out,
     redirect,
     safe_next,
 )
+from fastblog.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -43,7 +45,9 @@ async def register_form(request: Request, user: PageUserDep) -> Response:
 
 
 @router.post("/register", dependencies=[CsrfProtected])
-async def register(request: Request, hasher: HasherDep, user: PageUserDep) -> Response:
+async def register(
+    request: Request, db: DatabaseDep, hasher: HasherDep, user: PageUserDep
+) -> Response:
     """Create the account, log in and go to the home page."""
     form = await request.form()
     values = form_values(form, "username", "email", "password")
@@ -53,13 +57,12 @@ async def register(request: Request, hasher: HasherDep, user: PageUserDep) -> Re
         return render(request, "auth/register.html", 422, values=values, errors=field_errors(exc))
     password_hash = await hasher.hash(data.password)  # slow: before the write lock
     try:
-        async with write_session(request.app.state) as session:
+        async with db.transaction() as session:
             account = await users_service.create_user(
                 session, data=data, password_hash=password_hash
             )
     except users_service.DuplicateUserError as exc:
-        field = "email" if "mail" in str(exc) else "username"
-        errors = {field: str(exc)}
+        errors = {exc.field or "username": exc.message}
         return render(request, "auth/register.html", 400, values=values, errors=errors)
     log_in(request, account)
     flash(request, f"Welcome, {account.username}! Your account is ready.")
@@ -139,7 +142,7 @@ async def forgot_password_form(request: Request, user: PageUserDep) -> Response:
 async def forgot_password(
     request: Request,
     background: BackgroundTasks,
-    settings: SettingsDep,
+    resources: ResourcesDep,
     user: PageUserDep,
     email: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -149,9 +152,15 @@ async def forgot_password(
     except ValidationError as exc:
         errors = field_errors(exc)
         return render(request, "auth/forgot.html", 422, values={"email": email}, errors=errors)
+    settings = resources.settings
     base_url = settings.public_base_url or str(request.base_url)
     background.add_task(
-        service.email_reset_link, request.app.state, email=data.email, base_url=base_url
+        service.email_reset_link,
+        resources.database,
+        resources.mailer,
+        settings,
+        email=data.email,
+        base_url=base_url,
     )
     flash(request, "If an account uses that email, a reset link is on its way.", "info")
     return redirect("/login")
@@ -166,6 +175,7 @@ async def reset_password_form(request: Request, user: PageUserDep, token: str = 
 @router.post("/reset-password", dependencies=[CsrfProtected])
 async def reset_password(
     request: Request,
+    db: DatabaseDep,
     hasher: HasherDep,
     user: PageUserDep,
     token: Annotated[str, Form(max_length=200)] = "",
@@ -177,9 +187,7 @@ async def reset_password(
     except ValidationError as exc:
         return render(request, "auth/reset.html", 422, token=token, errors=field_errors(exc))
     password_hash = await hasher.hash(data.new_password)
-    account = await service.reset_password(
-        request.app.state, token=data.token, password_hash=password_hash
-    )
+    account = await service.reset_password(db, token=data.token, password_hash=password_hash)
     if account is None:
         errors = {"token": "This reset link is invalid, already used or expired."}
         return render(request, "auth/reset.html", 400, token=token, errors=errors)

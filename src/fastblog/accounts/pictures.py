@@ -10,25 +10,26 @@ import asyncio
 import secrets
 import warnings
 from io import BytesIO
-from pathlib import Path
 
 import anyio
-from fastapi import HTTPException, UploadFile, status
+from fastapi import UploadFile
 from PIL import Image, ImageOps, UnidentifiedImageError
-from starlette.datastructures import State
 
-from fastblog.database import FOR_UPDATE, write_session
-from fastblog.users.models import User
-from fastblog.users.service import set_picture
+from fastblog.accounts.models import User
+from fastblog.accounts.service import get_user, set_picture
+from fastblog.db import FOR_UPDATE
+from fastblog.exceptions import InvalidInputError, NotFoundError, TooLargeError
+from fastblog.media import picture_folder
+from fastblog.resources import Resources
 
 PICTURE_SIZE = 256
-PICTURES_SUBDIR = "profile_pics"
 ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 MAX_PIXELS = 50_000_000  # refuse decompression bombs: a small file that unpacks to gigabytes
 
 
-class InvalidPictureError(ValueError):
-    pass
+class InvalidPictureError(InvalidInputError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="picture")
 
 
 def make_square_picture(data: bytes, size: int = PICTURE_SIZE) -> bytes:
@@ -71,60 +72,54 @@ def _on_white(image: Image.Image) -> Image.Image:
 async def read_upload(upload: UploadFile, *, max_bytes: int) -> bytes:
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE,
-            detail=f"The picture is larger than {max_bytes // (1024 * 1024)} MB",
+        raise TooLargeError(
+            f"The picture is larger than {max_bytes // (1024 * 1024)} MB", field="picture"
         )
     if not data:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="The file is empty")
+        raise InvalidInputError("The file is empty", field="picture")
     return data
 
 
-async def store_picture(state: State, data: bytes) -> str:
+async def store_picture(resources: Resources, data: bytes) -> str:
     """Process the upload in the process pool and save it; returns the new file name."""
     loop = asyncio.get_running_loop()
-    try:
-        jpeg = await loop.run_in_executor(state.process_pool, make_square_picture, data)
-    except InvalidPictureError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    # Decoding and resizing is CPU work: in the process pool, never on the event loop.
+    jpeg = await loop.run_in_executor(resources.process_pool, make_square_picture, data)
     name = f"{secrets.token_urlsafe(16)}.jpg"
-    folder = anyio.Path(picture_folder(state.settings.media_dir))
+    folder = anyio.Path(picture_folder(resources.settings.media_dir))
     await folder.mkdir(parents=True, exist_ok=True)
     await (folder / name).write_bytes(jpeg)
     return name
 
 
-async def remove_picture(state: State, name: str | None) -> None:
+async def remove_picture(resources: Resources, name: str | None) -> None:
     if name:
-        await anyio.Path(picture_folder(state.settings.media_dir) / name).unlink(missing_ok=True)
+        path = picture_folder(resources.settings.media_dir) / name
+        await anyio.Path(path).unlink(missing_ok=True)
 
 
-def picture_folder(media_dir: Path) -> Path:
-    return media_dir / PICTURES_SUBDIR
-
-
-async def replace_picture(state: State, *, user_id: int, data: bytes) -> User:
+async def replace_picture(resources: Resources, *, user_id: int, data: bytes) -> User:
     """Store the new picture, point the account at it, then delete the old file."""
-    name = await store_picture(state, data)  # slow part first, outside the write lock
+    name = await store_picture(resources, data)  # slow part first, outside the write lock
     try:
-        async with write_session(state) as session:
-            user = await session.get(User, user_id, with_for_update=FOR_UPDATE)
+        async with resources.database.transaction() as session:
+            user = await get_user(session, user_id, lock=FOR_UPDATE)
             if user is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
+                raise NotFoundError("User not found")
             previous = await set_picture(session, user=user, image_file=name)
     except BaseException:
-        await remove_picture(state, name)
+        await remove_picture(resources, name)
         raise
-    await remove_picture(state, previous)
+    await remove_picture(resources, previous)
     return user
 
 
-async def clear_picture(state: State, *, user_id: int) -> User:
+async def clear_picture(resources: Resources, *, user_id: int) -> User:
     """Back to the default avatar; the uploaded file is deleted."""
-    async with write_session(state) as session:
-        user = await session.get(User, user_id, with_for_update=FOR_UPDATE)
+    async with resources.database.transaction() as session:
+        user = await get_user(session, user_id, lock=FOR_UPDATE)
         if user is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
+            raise NotFoundError("User not found")
         previous = await set_picture(session, user=user, image_file=None)
-    await remove_picture(state, previous)
+    await remove_picture(resources, previous)
     return user

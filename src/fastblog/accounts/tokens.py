@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import jwt
 
-from fastblog.database import utcnow
+from fastblog.db import utcnow
 
 ALGORITHM = "HS256"
 

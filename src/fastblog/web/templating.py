@@ -11,10 +11,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from fastblog.users.schemas import picture_url
-from fastblog.web import csrf_token, pop_flashes
+from fastblog.media import picture_url
+from fastblog.web.session import csrf_token, pop_flashes
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 
 
 def readable_date(value: datetime) -> str:

@@ -1,28 +1,26 @@
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Response, UploadFile, status
 
-from fastblog.auth.dependencies import (
+from fastblog.accounts import pictures, service
+from fastblog.accounts.dependencies import (
     CurrentUserDep,
     HasherDep,
     TokenUserIdDep,
+    UserDep,
+    UserForWriteDep,
     forbidden,
 )
-from fastblog.database import FOR_UPDATE, write_session
-from fastblog.dependencies import DirectDep, PostQueriesDep, SettingsDep, WriteSessionDep
-from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
-from fastblog.posts.queries import fetch_page
-from fastblog.posts.schemas import PostPage, page_of
-from fastblog.users import pictures, service
-from fastblog.users.dependencies import UserDep, UserForWriteDep
-from fastblog.users.models import User
-from fastblog.users.schemas import (
+from fastblog.accounts.models import User
+from fastblog.accounts.schemas import (
     PasswordChange,
     UserCreate,
     UserPrivate,
     UserPublic,
     UserUpdate,
 )
+from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
+from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 
@@ -73,10 +71,7 @@ async def create_user(
 ) -> UserPrivate:
     """Create an account."""
     data, password_hash = new_account
-    try:
-        user = await service.create_user(session, data=data, password_hash=password_hash)
-    except service.DuplicateUserError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
+    user = await service.create_user(session, data=data, password_hash=password_hash)
     return UserPrivate.model_validate(user)
 
 
@@ -92,36 +87,35 @@ async def get_me(user: CurrentUserDep) -> UserPrivate:
     responses=E401 | TOO_LARGE | {status.HTTP_400_BAD_REQUEST: error("Wrong current password")},
 )
 async def change_password(
-    request: Request, data: PasswordChange, user: CurrentUserDep, hasher: HasherDep
+    data: PasswordChange, user: CurrentUserDep, db: DatabaseDep, hasher: HasherDep
 ) -> Response:
     """Change your password; the current one is required."""
-    if not await hasher.verify(data.current_password, user.password_hash):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="Current password is incorrect")
-    password_hash = await hasher.hash(data.new_password)
-    async with write_session(request.app.state) as session:
-        account = await session.get(User, user.id, with_for_update=FOR_UPDATE)
-        if account is not None:
-            await service.set_password_hash(session, user=account, password_hash=password_hash)
+    await service.change_password(
+        db,
+        hasher,
+        user=user,
+        current_password=data.current_password,
+        new_password=data.new_password,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/me/picture", response_model=UserPrivate, responses=E401 | E413 | E422)
 async def upload_picture(
-    request: Request,
     user_id: TokenUserIdDep,
-    settings: SettingsDep,
+    resources: ResourcesDep,
     file: Annotated[UploadFile, File(description="A JPEG, PNG, GIF or WebP image, 5 MB at most")],
 ) -> UserPrivate:
     """Upload a profile picture; it is cropped to a square."""
-    data = await pictures.read_upload(file, max_bytes=settings.max_upload_bytes)
-    user = await pictures.replace_picture(request.app.state, user_id=user_id, data=data)
+    data = await pictures.read_upload(file, max_bytes=resources.settings.max_upload_bytes)
+    user = await pictures.replace_picture(resources, user_id=user_id, data=data)
     return UserPrivate.model_validate(user)
 
 
 @router.delete("/me/picture", response_model=UserPrivate, responses=E401)
-async def delete_picture(request: Request, user_id: TokenUserIdDep) -> UserPrivate:
+async def delete_picture(user_id: TokenUserIdDep, resources: ResourcesDep) -> UserPrivate:
     """Remove your profile picture and go back to the default avatar."""
-    user = await pictures.clear_picture(request.app.state, user_id=user_id)
+    user = await pictures.clear_picture(resources, user_id=user_id)
     return UserPrivate.model_validate(user)
 
 
@@ -131,15 +125,6 @@ async def get_user(user: UserDep) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.get("/{user_id}/posts", response_model=PostPage, responses=E404)
-async def get_user_posts(
-    user: UserDep, direct: DirectDep, queries: PostQueriesDep, skip: Skip = 0, limit: Limit = 10
-) -> dict[str, Any]:
-    """A user's posts, newest first."""
-    posts, total = await fetch_page(direct, queries, skip=skip, limit=limit, user_id=user.id)
-    return page_of(posts, total=total, skip=skip, limit=limit)
-
-
 @router.patch(
     "/{user_id}", response_model=UserPrivate, responses=E400 | E401 | E403 | E404 | TOO_LARGE
 )
@@ -147,19 +132,18 @@ async def update_user(
     user: Annotated[User, Depends(get_own_account)], data: UserUpdate, session: WriteSessionDep
 ) -> UserPrivate:
     """Change your username or email; only the fields sent are changed."""
-    try:
-        user = await service.update_user(session, user=user, data=data)
-    except service.DuplicateUserError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc)) from exc
+    user = await service.update_user(session, user=user, data=data)
     return UserPrivate.model_validate(user)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=E401 | E403 | E404)
 async def delete_user(
-    request: Request, user: Annotated[User, Depends(get_own_account)], session: WriteSessionDep
+    user: Annotated[User, Depends(get_own_account)],
+    session: WriteSessionDep,
+    resources: ResourcesDep,
 ) -> Response:
     """Delete your account and all of your posts."""
     picture = user.image_file
     await service.delete_user(session, user=user)
-    await pictures.remove_picture(request.app.state, picture)
+    await pictures.remove_picture(resources, picture)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,14 +8,14 @@ from urllib.parse import urlencode
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import State
 
-from fastblog.auth.models import PasswordResetToken
-from fastblog.auth.passwords import PasswordHasher
-from fastblog.auth.throttle import LoginThrottle
-from fastblog.database import FOR_UPDATE, is_database_unavailable, utcnow, write_session
-from fastblog.users.models import User
-from fastblog.users.service import get_user_by_login
+from fastblog.accounts.models import PasswordResetToken, User
+from fastblog.accounts.service import get_user_by_login
+from fastblog.config import Settings
+from fastblog.db import FOR_UPDATE, Database, is_database_unavailable, utcnow
+from fastblog.mail import Mailer
+from fastblog.passwords import PasswordHasher
+from fastblog.throttle import LoginThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +94,13 @@ If you did not ask for this, ignore this email: your password stays as it is.
 """
 
 
-async def email_reset_link(state: State, *, email: str, base_url: str) -> None:
+async def email_reset_link(
+    db: Database, mailer: Mailer, settings: Settings, *, email: str, base_url: str
+) -> None:
     """Runs after the response (a background task), so the answer to the request
     is the same whether or not the account exists."""
-    settings = state.settings
     try:
-        async with write_session(state) as session:
+        async with db.transaction() as session:
             user = await get_user_by_login(session, email)
             if user is None or "@" not in email:
                 return
@@ -115,12 +116,12 @@ async def email_reset_link(state: State, *, email: str, base_url: str) -> None:
     body = RESET_BODY.format(
         username=user.username, minutes=settings.password_reset_minutes, link=link
     )
-    await state.mailer.send(to=user.email, subject=RESET_SUBJECT, body=body)
+    await mailer.send(to=user.email, subject=RESET_SUBJECT, body=body)
 
 
-async def reset_password(state: State, *, token: str, password_hash: str) -> User | None:
+async def reset_password(db: Database, *, token: str, password_hash: str) -> User | None:
     """Spend the token and set the new password; None if the token is not valid."""
-    async with write_session(state) as session:
+    async with db.transaction() as session:
         user = await redeem_reset_token(session, token=token)
         if user is None:
             return None

@@ -5,7 +5,6 @@ HTTPS). It holds the user id, a fingerprint of the password hash (changing the p
 logs out every other browser), the CSRF token and pending flash messages.
 """
 
-import hashlib
 import hmac
 import secrets
 from typing import Annotated, Any
@@ -14,13 +13,8 @@ from urllib.parse import quote
 from fastapi import Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
-
-from fastblog.database import FOR_UPDATE, RowLock
-from fastblog.dependencies import WriteSessionDep
-from fastblog.users.models import User
 
 SESSION_USER = "user_id"
 SESSION_FINGERPRINT = "auth"
@@ -103,72 +97,6 @@ async def verify_csrf(request: Request, csrf_token: Annotated[str, Form()] = "")
 
 
 CsrfProtected = Depends(verify_csrf)
-
-
-def _fingerprint(request: Request, user: User) -> str:
-    key = request.app.state.secret_key.encode()
-    return hmac.new(key, user.password_hash.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def log_in(request: Request, user: User) -> None:
-    csrf = request.session.get(SESSION_CSRF)
-    request.session.clear()  # a fresh session: nothing carried over from before login
-    request.session[SESSION_USER] = user.id
-    request.session[SESSION_FINGERPRINT] = _fingerprint(request, user)
-    if csrf:
-        request.session[SESSION_CSRF] = csrf
-
-
-def log_out(request: Request) -> None:
-    request.session.clear()
-
-
-async def _session_user(
-    request: Request, session: AsyncSession, lock: RowLock = None
-) -> User | None:
-    user_id = request.session.get(SESSION_USER)
-    if not isinstance(user_id, int):
-        return None
-    user = await session.get(User, user_id, with_for_update=lock)
-    if user is None or not hmac.compare_digest(
-        request.session.get(SESSION_FINGERPRINT, ""), _fingerprint(request, user)
-    ):
-        log_out(request)  # account deleted, or password changed elsewhere
-        return None
-    return user
-
-
-async def get_page_user(request: Request) -> User | None:
-    """The logged-in user, if any; also shown in the header of every page.
-
-    Anonymous visitors (most page views) cost no database session at all."""
-    user = None
-    if SESSION_USER in request.session:
-        async with request.app.state.sessionmaker() as session:
-            user = await _session_user(request, session)
-    request.state.user = user
-    return user
-
-
-async def require_page_user(request: Request, session: WriteSessionDep) -> User:
-    """The logged-in user, loaded in the write transaction of a form that changes data."""
-    user = await _session_user(request, session, FOR_UPDATE)
-    if user is None:
-        raise LoginRequiredError(request.url.path)
-    request.state.user = user
-    return user
-
-
-async def require_page_user_to_read(request: Request) -> User:
-    user = await get_page_user(request)
-    if user is None:
-        raise LoginRequiredError(request.url.path)
-    return user
-
-
-PageUserDep = Annotated[User | None, Depends(get_page_user)]
-LoggedInDep = Annotated[User, Depends(require_page_user_to_read)]
-LoggedInForWriteDep = Annotated[User, Depends(require_page_user)]
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:

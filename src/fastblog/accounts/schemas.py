@@ -2,21 +2,13 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
 
+from fastblog.media import picture_url
 from fastblog.params import NO_NUL, never_null
-
-DEFAULT_AVATAR_PATH = "/static/img/default-avatar.png"
-MEDIA_URL_PREFIX = "/media"
 
 Username = Annotated[
     str, Field(min_length=1, max_length=50, examples=["corey"], pattern=r"^[^\x00]+$")
 ]
 Email = Annotated[EmailStr, Field(max_length=120, examples=["corey@example.com"])]
-
-
-def picture_url(image_file: str | None) -> str:
-    if image_file is None:
-        return DEFAULT_AVATAR_PATH
-    return f"{MEDIA_URL_PREFIX}/profile_pics/{image_file}"
 
 
 Password = Annotated[
@@ -75,3 +67,21 @@ class UserPublic(BaseModel):
 
 class UserPrivate(UserPublic):
     email: str
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
+
+
+class ForgotPassword(BaseModel):
+    email: EmailStr
+
+
+class ResetPassword(BaseModel):
+    token: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
+    new_password: Password
+
+
+class Message(BaseModel):
+    detail: str

@@ -4,11 +4,11 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from fastblog.auth import service
-from fastblog.auth.dependencies import HasherDep, ThrottleDep, client_address
-from fastblog.auth.schemas import ForgotPassword, Message, ResetPassword, Token
-from fastblog.auth.tokens import create_access_token
-from fastblog.dependencies import SessionDep, SettingsDep
+from fastblog.accounts import auth_service as service
+from fastblog.accounts.dependencies import HasherDep, ThrottleDep, client_address
+from fastblog.accounts.schemas import ForgotPassword, Message, ResetPassword, Token
+from fastblog.accounts.tokens import create_access_token
+from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
 from fastblog.params import NO_NUL, RETRY_AFTER, TOO_LARGE, UNAVAILABLE, Responses, error
 
 router = APIRouter(prefix="/api/users", tags=["auth"], responses=TOO_LARGE)
@@ -55,7 +55,7 @@ async def login_for_token(
     request: Request,
     form: Annotated[LoginForm, Depends()],
     session: SessionDep,
-    settings: SettingsDep,
+    resources: ResourcesDep,
     hasher: HasherDep,
     throttle: ThrottleDep,
 ) -> Token:
@@ -83,20 +83,26 @@ async def login_for_token(
         )
     token = create_access_token(
         user.id,
-        secret=request.app.state.secret_key,
-        lifetime=timedelta(minutes=settings.access_token_minutes),
+        secret=resources.secret_key,
+        lifetime=timedelta(minutes=resources.settings.access_token_minutes),
     )
     return Token(access_token=token)
 
 
 @router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Message)
 async def forgot_password(
-    request: Request, data: ForgotPassword, background: BackgroundTasks, settings: SettingsDep
+    request: Request, data: ForgotPassword, background: BackgroundTasks, resources: ResourcesDep
 ) -> Message:
     """Email a single-use reset link; the answer is the same whether or not the account exists."""
+    settings = resources.settings
     base_url = settings.public_base_url or str(request.base_url)
     background.add_task(
-        service.email_reset_link, request.app.state, email=data.email, base_url=base_url
+        service.email_reset_link,
+        resources.database,
+        resources.mailer,
+        settings,
+        email=data.email,
+        base_url=base_url,
     )
     return Message(detail="If an account uses that email, a reset link is on its way.")
 
@@ -106,12 +112,10 @@ async def forgot_password(
     response_model=Message,
     responses=BAD_RESET_LINK | UNAVAILABLE,
 )
-async def reset_password(request: Request, data: ResetPassword, hasher: HasherDep) -> Message:
+async def reset_password(data: ResetPassword, db: DatabaseDep, hasher: HasherDep) -> Message:
     """Choose a new password with the token from the reset email."""
     password_hash = await hasher.hash(data.new_password)  # before the write lock: it is slow
-    user = await service.reset_password(
-        request.app.state, token=data.token, password_hash=password_hash
-    )
+    user = await service.reset_password(db, token=data.token, password_hash=password_hash)
     if user is None:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, detail="The reset link is invalid, used or expired"

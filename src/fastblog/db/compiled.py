@@ -1,21 +1,19 @@
-"""The hot path: SQLAlchemy Core statements, compiled once, run on the driver's own connections.
+"""The compiled-statement road: SQLAlchemy Core statements compiled once per dialect and run
+on the driver's own connections, one statement per transaction.
 
-Why it exists (measured with `make bench` and `python -m bench.probes`, see bench/README.md):
-on a one-post read, an ORM session over SQLAlchemy's async pool made six trips to
-aiosqlite's thread and spent most of the event loop's time in session and result
-machinery, for ~0.05 of a bare FastAPI route. The same query on the driver's connection
-is one trip (`execute_fetchall`) and no per-request session. So the few statements that
-every page view and every new post run go through here; everything else (sign-up, edits,
-deletes, password resets: the multi-statement transactions) keeps the ORM and its sessions.
+Why it exists (measured, see docs/performance.md): an ORM session over SQLAlchemy's async pool
+made six trips to aiosqlite's thread for a one-post read and spent most of the event loop's
+time in session and result machinery. The same statement on the driver's connection is one
+trip and no per-request session.
 
-The statements are still SQLAlchemy Core, written against the models, compiled for the
-engine's dialect; results go through the column types' own result processors, so values
-come back exactly as the ORM would return them (e.g. timezone-aware `date_posted`).
+Only public SQLAlchemy APIs: `compiled.positiontup` for the parameter order, the column
+types' `dialect_impl(dialect).bind_processor(...)` / `.result_processor(...)` for values
+(so a UTCDateTime comes back timezone-aware, as from the ORM), and `exported_columns` for the
+names of a SELECT's or a RETURNING's columns. Rows come back as dicts keyed by those names.
 
-Every statement runs in autocommit: one statement, one transaction. On SQLite one writer
-connection executes writes in order on its thread (no lock is held across the event
-loop while other requests run), and a few `query_only` connections read in parallel.
-On PostgreSQL, an asyncpg pool serves both.
+On SQLite one writer connection runs writes in order on its thread and a few `query_only`
+connections read in parallel (fastblog.db.sqlite_threads); on PostgreSQL an asyncpg pool
+serves both.
 """
 
 import asyncio
@@ -26,13 +24,12 @@ from typing import Any, Protocol
 
 import asyncpg
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.sql.expression import Executable
 
 from fastblog.config import Settings
-from fastblog.direct_sqlite import BatchingLane, SQLiteConnection
+from fastblog.db.sqlite_threads import BatchingLane, SQLiteConnection
 
-Row = tuple[Any, ...]
+Row = dict[str, Any]
 StatementListener = Callable[[str], None]
 
 
@@ -44,45 +41,59 @@ class ConstraintViolationError(Exception):
     """The statement broke a constraint (e.g. its foreign key's row was just deleted)."""
 
 
+Processor = Callable[[Any], Any] | None
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A statement compiled for one dialect: SQL text, parameter order, result processors."""
+    """A statement compiled for one dialect: SQL text, parameter order, value converters."""
 
     sql: str
     parameter_names: tuple[str, ...]
-    bind_processors: tuple[Callable[[Any], Any] | None, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    bind_processors: tuple[Processor, ...]
+    column_names: tuple[str, ...]
+    result_processors: tuple[Processor, ...]
+    # Values written into the statement itself (`.values(title="x")`); the caller's win.
+    defaults: Mapping[str, Any]
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = {**self.defaults, **values} if self.defaults else values
         return tuple(
             values[name] if processor is None else processor(values[name])
             for name, processor in zip(self.parameter_names, self.bind_processors, strict=True)
         )
 
-    def process(self, row: Sequence[Any]) -> Row:
-        return tuple(
-            value if processor is None else processor(value)
-            for value, processor in zip(row, self.processors, strict=True)
-        )
+    def row(self, values: Sequence[Any]) -> Row:
+        return {
+            name: value if processor is None else processor(value)
+            for name, value, processor in zip(
+                self.column_names, values, self.result_processors, strict=True
+            )
+        }
 
 
-def compile_query(statement: ClauseElement, dialect: Dialect) -> Query:
+def compile_query(statement: Executable, dialect: Dialect) -> Query:
     """Compile once; values are converted by the column types both ways, as SQLAlchemy would."""
-    compiled = statement.compile(dialect=dialect)
-    assert isinstance(compiled, SQLCompiler)
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
     names = tuple(compiled.positiontup or ())
     bind_processors = tuple(
-        compiled.binds[name].type._cached_bind_processor(dialect) for name in names
+        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     )
-    # A SELECT's columns, or an INSERT … RETURNING's.
-    columns: Sequence[Any] = (
-        getattr(statement, "selected_columns", None) or getattr(statement, "_returning", None) or ()
+    # A SELECT's columns, or an INSERT/UPDATE/DELETE's RETURNING columns: none without one.
+    columns = list(getattr(statement, "exported_columns", ()))
+    keys = tuple(getattr(statement, "exported_columns", {}).keys()) if columns else ()
+    processors = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     )
-    processors = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
-    return Query(compiled.string, names, bind_processors, processors)
+    defaults = {
+        name: compiled.binds[name].effective_value
+        for name in names
+        if not compiled.binds[name].required
+    }
+    return Query(compiled.string, names, bind_processors, keys, processors, defaults)
 
 
-class DirectDatabase(Protocol):
+class StatementRunner(Protocol):
     dialect: Dialect
     listeners: list[StatementListener]
 
@@ -95,9 +106,9 @@ class DirectDatabase(Protocol):
     async def close(self) -> None: ...
 
 
-class SQLiteDirect:
+class SQLiteRunner:
     """A writer connection (writes go in order on its thread) and a few query_only readers;
-    see fastblog.direct_sqlite for why statements travel in batches."""
+    see fastblog.db.sqlite_threads for why statements travel in batches."""
 
     def __init__(self, dialect: Dialect, path: str, *, readers: int, busy_timeout_ms: int) -> None:
         self.dialect = dialect
@@ -134,7 +145,7 @@ class SQLiteDirect:
             raise ConstraintViolationError(str(exc)) from exc
         except sqlite3.Error as exc:  # locked past busy_timeout, disk full, I/O, not a database
             raise DatabaseUnavailableError(str(exc)) from exc
-        return [query.process(row) for row in rows]
+        return [query.row(row) for row in rows]
 
     async def close(self) -> None:
         await self._writes.close()
@@ -157,7 +168,7 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
     return None
 
 
-class PostgresDirect:
+class PostgresRunner:
     def __init__(self, dialect: Dialect, url: str, *, pool_size: int, timeout: float) -> None:
         self.dialect = dialect
         self.listeners: list[StatementListener] = []
@@ -212,7 +223,7 @@ class PostgresDirect:
                 if write or attempt == 1:
                     raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc
                 continue
-            return [query.process(row) for row in rows]
+            return [query.row(row) for row in rows]
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
@@ -220,18 +231,18 @@ class PostgresDirect:
             await self._pool.close()
 
 
-def create_direct_database(settings: Settings, dialect: Dialect) -> DirectDatabase:
+def create_runner(settings: Settings, dialect: Dialect) -> StatementRunner:
     if settings.is_sqlite:
         path = make_url(settings.database_url).database
         if not path or path == ":memory:":
             raise ValueError("fastblog needs a SQLite file, not an in-memory database")
-        return SQLiteDirect(
+        return SQLiteRunner(
             dialect,
             path,
             readers=settings.sqlite_read_connections,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         )
-    return PostgresDirect(
+    return PostgresRunner(
         dialect,
         settings.database_url,
         pool_size=settings.db_pool_size,
