@@ -4,6 +4,16 @@ Two uvicorn workers (so on SQLite two processes share one file, as in production
 clients that create and edit posts for a bounded time, with reads in between, each client
 authenticated with a token from the real endpoint. Then the database itself is read: every
 write that was acknowledged is there, and nothing else.
+
+Each client has its own connection, as separate users would, and drops it after a second
+idle. This test once failed with a single `ReadError('')`, from the client, not the server:
+the writers shared one httpx pool whose busiest connections kept it busy while others sat
+idle up to uvicorn's keep-alive timeout (5 s, httpx's default expiry is 5 s too). A request
+sent on such a connection as uvicorn closed it was answered with a reset (one run counted 59
+connections the server had closed under the pool). A shared pool can also close an idle
+connection from one task after another task has just been given it (encode/httpcore#1110).
+Neither happens to a client that owns its connection and lets it go long before the server
+would.
 """
 
 import asyncio
@@ -25,6 +35,14 @@ pytestmark = pytest.mark.anyio
 WRITERS = 64
 ACCOUNTS = 16  # four writers share each account, and its token
 SECONDS = float(os.environ.get("WRITERS_SECONDS", "10"))
+# A client drops a connection idle this long, well before uvicorn's keep-alive timeout (5 s)
+# closes it from the other end; see the module docstring.
+LIMITS = httpx.Limits(max_connections=1, keepalive_expiry=1.0)
+
+
+def own_client(url: str) -> httpx.AsyncClient:
+    """One user's client: its own connection, never shared with another task."""
+    return httpx.AsyncClient(base_url=url, timeout=60, limits=LIMITS)
 
 
 @dataclass
@@ -35,16 +53,26 @@ class Tally:
     reads: int = 0
 
 
-async def register(client: httpx.AsyncClient, n: int) -> dict[str, str]:
+async def register(url: str, n: int) -> dict[str, str]:
     email, password = f"writer{n}@example.com", f"writer-password-{n}"
     body = {"username": f"writer{n}", "email": email, "password": password}
-    assert (await client.post("/api/users", json=body)).status_code == 201
-    token = await client.post("/api/users/token", data={"username": email, "password": password})
+    async with own_client(url) as client:
+        assert (await client.post("/api/users", json=body)).status_code == 201
+        token = await client.post(
+            "/api/users/token", data={"username": email, "password": password}
+        )
     assert token.status_code == 200, token.text
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 async def writer(
+    url: str, number: int, headers: dict[str, str], deadline: float, tally: Tally
+) -> None:
+    async with own_client(url) as client:
+        await write(client, number, headers, deadline, tally)
+
+
+async def write(
     client: httpx.AsyncClient, number: int, headers: dict[str, str], deadline: float, tally: Tally
 ) -> None:
     n = 0
@@ -99,15 +127,12 @@ async def test_concurrent_writers_lose_nothing(fresh_database_url: str, tmp_path
         db_timeout_seconds=30,
     )
     tally = Tally()
-    limits = httpx.Limits(max_connections=WRITERS + 8)
-    async with (
-        serving(env, tmp_path / "server.log", workers=2) as server,
-        httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client,
-    ):
-        accounts = await asyncio.gather(*(register(client, n) for n in range(ACCOUNTS)))
+    async with serving(env, tmp_path / "server.log", workers=2) as server:
+        url = server.url
+        accounts = await asyncio.gather(*(register(url, n) for n in range(ACCOUNTS)))
         deadline = time.monotonic() + SECONDS
         await asyncio.gather(
-            *(writer(client, n, accounts[n % ACCOUNTS], deadline, tally) for n in range(WRITERS))
+            *(writer(url, n, accounts[n % ACCOUNTS], deadline, tally) for n in range(WRITERS))
         )
     log = server.log()
     stored = await stored_posts(fresh_database_url)
