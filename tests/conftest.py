@@ -2,7 +2,8 @@
 
 The suite runs every database test twice: on a SQLite file and on PostgreSQL. PostgreSQL tests
 need a server on 127.0.0.1:5432 (DATABASE_TEST_ADMIN_URL to change it); without one they are
-skipped, except in CI, where an unreachable server fails the run.
+skipped, except in CI, where an unreachable server fails the run. In CI (CI=true) no test may
+be skipped for any reason: a skip is reported as a failure, with its reason.
 """
 
 import asyncio
@@ -29,6 +30,30 @@ PG_ADMIN_URL = os.environ.get(
     "DATABASE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _failed_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """A skip in CI is a test that did not run: report it as a failure, saying why."""
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport() -> Iterator[None]:
+    report: pytest.TestReport = yield
+    _failed_in_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report() -> Iterator[None]:
+    report: pytest.CollectReport = yield
+    _failed_in_ci(report)
+    return report
 
 
 @pytest.fixture(scope="session")
