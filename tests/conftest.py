@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -132,6 +133,22 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return make_settings(database_url, tmp_path_factory.mktemp("media"))
 
 
+class ExplicitSettings(Settings):
+    """The app's settings from the values given and the defaults, nothing else: no environment
+    variable and no `.env` file, so a developer's configuration cannot change a test."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
@@ -140,7 +157,7 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
         "process_pool_workers": 1,
         **overrides,
     }
-    return Settings.model_validate(values)
+    return ExplicitSettings(**values)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ import anyio
 import httpx
 
 from tests.conftest import TEST_SECRET_KEY
+from tests.processes import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0  # 2 shared cores: starting Python and importing the app can be slow
@@ -34,18 +35,17 @@ def free_port() -> int:
 
 
 def server_env(database_url: str, media_dir: Path, **settings: object) -> dict[str, str]:
-    """The environment of a server process: its settings, as an operator would set them."""
+    """The environment of a server process: its settings, as an operator would set them, and
+    nothing else (tests.processes.clean_env)."""
     values: dict[str, object] = {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "MEDIA_DIR": media_dir,
-        "PROCESS_POOL_WORKERS": 1,
-        "LOG_LEVEL": "WARNING",
-        **{name.upper(): value for name, value in settings.items()},
+        "database_url": database_url,
+        "secret_key": TEST_SECRET_KEY,
+        "media_dir": media_dir,
+        "process_pool_workers": 1,
+        "log_level": "WARNING",
+        **settings,
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-    env.update({name: str(value) for name, value in values.items()})
-    return env
+    return clean_env(**values)
 
 
 @dataclass
@@ -75,8 +75,10 @@ def _start(env: dict[str, str], log_path: Path, workers: int) -> Server:
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.reliability.serve", str(port), str(workers)],
-            cwd=ROOT,
-            env=env,
+            # In the test's temporary folder, not the repository (where a .env may be); the
+            # test app is imported from the repository.
+            cwd=log_path.parent,
+            env={**env, "PYTHONPATH": str(ROOT)},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, workers included
