@@ -57,6 +57,12 @@ def pytest_make_collect_report() -> Iterator[None]:
     return report
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if IN_CI:
+        skipped = len(terminalreporter.stats.get("skipped", []))
+        terminalreporter.write_line(f"CI: {skipped} skipped (a skip in CI is a failure)")
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
