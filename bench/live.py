@@ -173,8 +173,9 @@ async def live_server_async(
     app: str | None = None,
     workers: int = 1,
     log_path: Path | None = None,
+    cwd: Path = REPO_ROOT,
 ) -> AsyncIterator[LiveServer]:
-    server = LiveServer(env, app=app, workers=workers, log_path=log_path)
+    server = LiveServer(env, app=app, workers=workers, log_path=log_path, cwd=cwd)
     try:
         server.start()
         await server.wait_ready_async()

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from bench import live
 from bench.live import FASTBLOG, LiveServer
 from tests.conftest import IN_CI, TEST_SECRET_KEY
+from tests.processes import clean_env
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 # Without the background-networking flags Chromium tries to reach the internet (closed here).
@@ -52,16 +53,13 @@ def live_server(
         database_url = f"sqlite+aiosqlite:///{workdir / 'fastblog.db'}"
     else:
         database_url = request.getfixturevalue("postgres_url")  # skips when unreachable
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "MEDIA_DIR": str(workdir / "media"),
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "PROCESS_POOL_WORKERS": "1",
-    }
-    env.pop("REDIS_URL", None)
-    env.pop("LOG_LEVEL", None)
-    env.pop("SMTP_HOST", None)
+    env = clean_env(
+        database_url=database_url,
+        media_dir=workdir / "media",
+        secret_key=TEST_SECRET_KEY,
+        process_pool_workers=1,
+        log_level="WARNING",
+    )
     # The working directory is the temp dir, so a developer's .env is not read.
     migrate = subprocess.run(
         [FASTBLOG, "db", "upgrade"],
