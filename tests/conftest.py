@@ -2,7 +2,8 @@
 
 The suite runs every database test twice: on a SQLite file and on PostgreSQL. PostgreSQL tests
 need a server on 127.0.0.1:5432 (DATABASE_TEST_ADMIN_URL to change it); without one they are
-skipped, except in CI, where an unreachable server fails the run.
+skipped, except in CI, where an unreachable server fails the run. In CI (CI=true) no test may
+be skipped for any reason: a skip is reported as a failure, with its reason.
 """
 
 import asyncio
@@ -16,6 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +33,36 @@ PG_ADMIN_URL = os.environ.get(
     "DATABASE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _failed_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
+    """A skip in CI is a test that did not run: report it as a failure, saying why."""
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {reason}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport() -> Iterator[None]:
+    report: pytest.TestReport = yield
+    _failed_in_ci(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report() -> Iterator[None]:
+    report: pytest.CollectReport = yield
+    _failed_in_ci(report)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if IN_CI:
+        skipped = len(terminalreporter.stats.get("skipped", []))
+        terminalreporter.write_line(f"CI: {skipped} skipped (a skip in CI is a failure)")
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +141,22 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return make_settings(database_url, tmp_path_factory.mktemp("media"))
 
 
+class ExplicitSettings(Settings):
+    """The app's settings from the values given and the defaults, nothing else: no environment
+    variable and no `.env` file, so a developer's configuration cannot change a test."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
 def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
@@ -117,7 +165,7 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
         "process_pool_workers": 1,
         **overrides,
     }
-    return Settings.model_validate(values)
+    return ExplicitSettings(**values)
 
 
 @pytest.fixture(scope="session")

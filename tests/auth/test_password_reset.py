@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.live import free_port
 from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.db import utcnow
 from tests.accounts import browser, browser_login, read_form, submit
 from tests.asgi import resources_of
-from tests.auth.conftest import AppFactory, Mailbox, free_port
+from tests.auth.conftest import AppFactory, Mailbox
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.anyio
@@ -210,11 +211,14 @@ async def test_a_reset_logs_out_the_browsers_using_the_old_password(
     async with browser(mail_app) as intruder:
         await browser_login(intruder, user)
         await mail_client.post("/api/users/forgot-password", json={"email": user.email})
-        await reset(mail_client, reset_token(mailbox.messages[-1]))
+        assert (await reset(mail_client, reset_token(mailbox.messages[-1]))).status_code == 200
 
         response = await intruder.get("/account")
 
         assert response.status_code == 303
+        assert response.headers["location"] == "/login?next=/account"
+        assert await can_log_in(mail_client, NEW_PASSWORD)
+        assert not await can_log_in(mail_client, PASSWORD)
 
 
 async def test_without_smtp_the_reset_email_goes_to_the_log(

@@ -131,6 +131,7 @@ async def test_a_token_made_with_the_app_key_works(client: httpx.AsyncClient, al
     response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
 
     assert response.status_code == 200
+    assert (response.json()["id"], response.json()["email"]) == (alice.id, alice.email)
 
 
 async def test_me_is_private_and_a_profile_is_public(

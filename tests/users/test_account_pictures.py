@@ -219,6 +219,10 @@ async def test_a_picture_of_exactly_5_mb_is_not_refused_for_size(
     response = await upload(app, client, user, exactly)
 
     assert response.status_code == 200, response.text
+    image_path = response.json()["image_path"]
+    with Image.open(stored(app, image_path)) as picture:
+        assert (picture.format, picture.size) == ("JPEG", (256, 256))
+    assert (await client.get(f"/api/users/{user.id}")).json()["image_path"] == image_path
 
 
 async def test_picture_routes_need_a_token(client: httpx.AsyncClient) -> None:
