@@ -212,3 +212,30 @@ async def test_a_reader_that_has_the_feed_gets_304(
     changed = await client.get("/feed.xml", headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["etag"] != etag
+
+
+async def test_an_edit_or_a_deletion_shows_at_once(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Feeds are kept in memory while their posts stay the same: any change is a new feed."""
+    ada = await make_user(session, username="ada")
+    first, second = await make_posts(session, ada, 2)
+    assert [e.title for e in (await read_feed(client, "/feed.xml")).entries] == [
+        second.title,
+        first.title,
+    ]
+
+    second.content = "Changed words."
+    first.title = "A new title"
+    await session.commit()
+    entries = (await read_feed(client, "/feed.xml")).entries
+    assert [entry.title for entry in entries] == [second.title, "A new title"]
+    assert entries[0].content[0].value == "<p>Changed words.</p>"
+
+    await session.delete(second)
+    await session.commit()
+    author_feed = await read_feed(client, f"/users/{ada.id}/feed.xml")
+    assert [entry.title for entry in author_feed.entries] == ["A new title"]
+    assert [entry.title for entry in (await read_feed(client, "/feed.xml")).entries] == [
+        "A new title"
+    ]

@@ -4,6 +4,7 @@ Each feed is one compiled statement; the XML is built with xml.etree, which esca
 text and attribute, so no user-written text is ever pasted into markup.
 """
 
+import functools
 import html
 import re
 import xml.etree.ElementTree as ET
@@ -115,8 +116,24 @@ def _entry(feed: ET.Element, post: Mapping[str, Any], site: str) -> None:
     _add(entry, "content", xml_text(plain_text_html(post["content"])), type="html")
 
 
+# What an entry shows. A feed is a function of these values, its Feed and the site's address
+# only, so a feed whose posts have not changed since it was last built is served from memory:
+# building and serializing 20 posts costs several times the one statement that reads them.
+# merge: + "content_html" and "updated_at" (the entry's content and <updated>).
+ENTRY_FIELDS = ("id", "title", "content", "user_id", "date_posted", "author_username")
+Entries = tuple[tuple[Any, ...], ...]
+
+
 def atom_feed(feed: Feed, posts: Iterable[Mapping[str, Any]], *, site: str) -> bytes:
-    posts = list(posts)
+    entries = tuple(tuple(post[name] for name in ENTRY_FIELDS) for post in posts)
+    return _atom_feed(feed, entries, site)
+
+
+# The key holds every value the document is made of (compared in full on a hash match), so
+# an edit, a deletion or a new post is a different key: nothing stale can be served.
+@functools.lru_cache(maxsize=64)
+def _atom_feed(feed: Feed, entries: Entries, site: str) -> bytes:
+    posts = [dict(zip(ENTRY_FIELDS, values, strict=True)) for values in entries]
     root = ET.Element("feed", {"xmlns": ATOM_NAMESPACE})
     _add(root, "id", feed.url)
     _add(root, "title", xml_text(feed.title))
