@@ -45,13 +45,16 @@ def a_version(post: dict[str, Any], author: User, versions: Versions) -> bool:
     )
 
 
-def on_page(page: Page, post_id: int, versions: Versions) -> bool:
-    """A page shows the post: a link to it titled as it was, with the text it had then."""
-    return any(
-        content in page.text
-        and any(link.text == title and link.path == f"/posts/{post_id}" for link in page.links)
-        for title, content in versions[post_id]
-    )
+def on_page(page: Page, post_id: int, versions: Versions, *, its_own: bool = False) -> bool:
+    """A page shows the post, with the title and text it had at one moment: on a list, a link
+    to it with that title; on its own page, that title as the page's."""
+
+    def titled(title: str) -> bool:
+        if its_own:
+            return page.title == f"{title} · fastblog"
+        return any(link.text == title and link.path == f"/posts/{post_id}" for link in page.links)
+
+    return any(content in page.text and titled(title) for title, content in versions[post_id])
 
 
 def as_it_was(
@@ -73,7 +76,9 @@ def as_it_was(
         everyone = {post["id"] for post in posts} == set(versions)
         return everyone and all(a_version(post, author, versions) for post in posts)
     page = read_page(response)
-    shown = [post_id] if label == "page read" else list(versions)
+    if label == "page read":
+        return author.username in page.text and on_page(page, post_id, versions, its_own=True)
+    shown = list(versions)
     return author.username in page.text and all(on_page(page, i, versions) for i in shown)
 
 
