@@ -39,6 +39,7 @@ def serve(
         workers=None if reload else workers,
         reload=reload,
         log_level=settings.log_level.lower(),
+        access_log=settings.access_log if settings.access_log is not None else reload,
         proxy_headers=True,
         # Finish in-flight requests on SIGTERM, within a bound.
         timeout_graceful_shutdown=30,
