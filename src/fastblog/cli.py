@@ -89,7 +89,7 @@ def tune_gc_after_startup(app: "Starlette") -> None:
             # The youngest generation was collected whenever 700 more objects were alive than
             # at the last collection. The requests in flight at 64 connections hold more than
             # that, so it ran every ~8 requests, promoting their objects to be walked again:
-            # ~9% of the CPU. Above what requests in flight hold, it runs only once garbage
+            # 6-10% of the time. Above what requests in flight hold, it runs only once garbage
             # has really accumulated: seconds apart, ~1 ms per 50k live young objects.
             gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
             yield state
