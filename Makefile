@@ -1,67 +1,92 @@
-# fastblog — every command a newcomer needs. The venv is created on first use.
+# fastblog — every command a newcomer needs. The venv is created on first use, with the exact
+# versions in uv.lock (`make lock` after editing the dependencies in pyproject.toml).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+USERS ?= 10
+POSTS ?= 100
+FUZZ_EXAMPLES ?= 300
 export HOST PORT WORKERS
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+# uv from PATH, else one installed with pip beside the venv (python3 and pip are all it needs).
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(VENV)/.uv/bin/uv)
+# What `make run` will use: the environment, else .env, else the built-in default.
+DATABASE_URL_USED = $(or $(DATABASE_URL),$(shell sed -n 's/^DATABASE_URL=//p' .env 2>/dev/null),\
+	$(shell sed -n 's/^DEFAULT_DATABASE_URL = "\(.*\)"/\1/p' src/fastblog/config.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help run dev test lint format migrate seed bench bench-lab fuzz clean
+.PHONY: help run dev test lint format lock migrate seed bench bench-lab fuzz clean
 
 help: ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@USERS=$(USERS) POSTS=$(POSTS) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) awk -F':.*## ' '/^[a-z-]+:.*## / { \
+		text = $$2; out = ""; \
+		while (match(text, /\$$\([A-Z_]+\)/)) { \
+			out = out substr(text, 1, RSTART - 1) ENVIRON[substr(text, RSTART + 2, RLENGTH - 3)]; \
+			text = substr(text, RSTART + RLENGTH) } \
+		printf "  make %-10s %s\n", $$1, out text }' $(MAKEFILE_LIST)
+	@echo "Settings: HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) DATABASE_URL=$(DATABASE_URL_USED)"
+	@echo "Change any for one run, e.g. make run PORT=9000 (the app's settings may also live in .env)."
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(VENV)/.uv/bin/uv:
+	PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --disable-pip-version-check \
+		--target $(VENV)/.uv 'uv>=0.13'
 
-# The app alone (for `make run`), and the app with its development tools.
-$(VENV)/.installed-app: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(BIN)/python: | $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+
+# The app alone (for `make run`), and the app with its development tools. --inexact keeps the
+# tools that `make test` installed; the dev sync removes anything uv.lock does not list.
+$(VENV)/.installed-app: pyproject.toml uv.lock | $(BIN)/python
+	$(UV) sync --quiet --locked --inexact
 	@touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml uv.lock | $(BIN)/python
+	$(UV) sync --quiet --locked --extra dev
 	@touch $@ $(VENV)/.installed-app
 
 run: $(VENV)/.installed-app ## serve on http://$(HOST):$(PORT) (production mode, migrations applied)
 	$(BIN)/fastblog db upgrade
 	$(BIN)/fastblog serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-dev: $(VENV)/.installed-app ## serve with auto-reload
+dev: $(VENV)/.installed-app ## serve with auto-reload and the async lab (/lab) switched on
 	$(BIN)/fastblog db upgrade
-	$(BIN)/fastblog serve --host $(HOST) --port $(PORT) --reload
+	LAB_ENABLED=true $(BIN)/fastblog serve --host $(HOST) --port $(PORT) --reload
 
 migrate: $(VENV)/.installed-app ## upgrade the database to the latest migration
 	$(BIN)/fastblog db upgrade
 
-seed: $(VENV)/.installed-app ## add demo data (USERS=10 POSTS=100)
+seed: $(VENV)/.installed-app ## add demo data (USERS=$(USERS) POSTS=$(POSTS))
 	$(BIN)/fastblog db upgrade
-	$(BIN)/fastblog seed --users $(or $(USERS),10) --posts $(or $(POSTS),100)
+	$(BIN)/fastblog seed --users $(USERS) --posts $(POSTS)
 
 test: $(VENV)/.installed-dev ## the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-fuzz: $(VENV)/.installed-dev ## long property-based API run with schemathesis (FUZZ_EXAMPLES=300 per operation)
-	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),300) FUZZ_COVERAGE=1 \
+fuzz: $(VENV)/.installed-dev ## long property-based API run with schemathesis (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) per operation)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=1 \
 		$(BIN)/python -m pytest tests/reliability/test_fuzz.py -s $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed-dev ## ruff and mypy
+lint: $(VENV)/.installed-dev ## ruff, mypy and the import contract (packages form a one-way chain)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
+lock: | $(UV) ## update uv.lock after editing the dependencies in pyproject.toml (keeps other pins)
+	$(UV) lock
+
 bench: $(VENV)/.installed-dev ## load-test the routes against a bare-FastAPI ceiling (BENCH_SECONDS=10 WORKERS=1 DATABASE_URL=sqlite)
 	$(BIN)/python -m bench.app_bench
 
 bench-lab: $(VENV)/.installed-dev ## the async lab under load: throughput vs concurrency per mode (LAB_SECONDS=5)
-	$(BIN)/python -m bench.lab_bench
+	LAB_ENABLED=true $(BIN)/python -m bench.lab_bench
 
 clean: ## remove the venv and caches (keeps the database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Query
 from sqlalchemy import text
 
 from fastblog.config import Settings
-from fastblog.database import create_engine
+from fastblog.db.engine import create_engine
 
 MAX_MS = 5_000
 

@@ -11,8 +11,9 @@ import httpx
 from fastapi import FastAPI
 from PIL import Image
 
-from fastblog.auth.tokens import create_access_token
-from fastblog.users.models import User
+from fastblog.accounts.models import User
+from fastblog.accounts.tokens import create_access_token
+from tests.asgi import asgi_transport, resources_of
 from tests.factories import PASSWORD
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -23,14 +24,15 @@ def bearer(app: FastAPI, user: User) -> dict[str, str]:
 
     The token endpoint itself is covered in tests/auth/test_tokens.py.
     """
-    token = create_access_token(user.id, secret=app.state.secret_key, lifetime=timedelta(hours=1))
+    secret = resources_of(app).secret_key
+    token = create_access_token(user.id, secret=secret, lifetime=timedelta(hours=1))
     return {"Authorization": f"Bearer {token}"}
 
 
 @asynccontextmanager
 async def browser(app: FastAPI, address: str = "127.0.0.1") -> AsyncIterator[httpx.AsyncClient]:
     """Another browser: a client with a cookie jar of its own, calling from `address`."""
-    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    transport = asgi_transport(app, client=(address, 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 

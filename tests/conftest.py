@@ -23,6 +23,8 @@ from fastblog.cli import upgrade_database
 from fastblog.config import Settings
 from fastblog.main import create_app, create_throttle
 from fastblog.models import Base
+from fastblog.resources import Resources
+from tests.asgi import asgi_transport, resources_of, started
 from tests.factories import TEST_SECRET_KEY, StatementCounter
 
 PG_ADMIN_URL = os.environ.get(
@@ -121,13 +123,19 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with started(app):
         yield app
+
+
+@pytest.fixture
+def resources(app: FastAPI) -> Resources:
+    """What the app's lifespan opened: its database, settings, mailer, throttle."""
+    return resources_of(app)
 
 
 async def reset_database(app: FastAPI) -> None:
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
-    async with app.state.engine.begin() as connection:
+    async with resources_of(app).database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             names = ", ".join(tables)
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -142,8 +150,9 @@ async def reset_database(app: FastAPI) -> None:
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     await reset_database(app)
     # Failed logins are counted per client address: a test must not inherit earlier ones.
-    app.state.login_throttle = create_throttle(app.state.settings, None)
-    transport = httpx.ASGITransport(app=app)
+    resources = resources_of(app)
+    resources.login_throttle = create_throttle(resources.settings, None)
+    transport = asgi_transport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
@@ -151,10 +160,10 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def session(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[AsyncSession]:
     """A session on the app's own engine, for arranging data (after the reset)."""
-    async with app.state.sessionmaker() as session:
+    async with resources_of(app).database.session() as session:
         yield session
 
 
 @pytest.fixture
 def count_statements(app: FastAPI) -> StatementCounter:
-    return StatementCounter(app.state.engine, app.state.direct)
+    return StatementCounter(resources_of(app).database)

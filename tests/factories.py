@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 from pwdlib import PasswordHash
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.auth.tokens import create_access_token
-from fastblog.direct import DirectDatabase
+from fastblog.accounts.models import User
+from fastblog.accounts.tokens import create_access_token
+from fastblog.db import Database
 from fastblog.posts.models import Post
-from fastblog.users.models import User
 
 _sequence = itertools.count(1)
 
@@ -61,7 +61,8 @@ async def login(
 async def login_through_endpoint(
     client: httpx.AsyncClient, identifier: str, password: str = PASSWORD
 ) -> dict[str, str]:
-    """Bearer headers from the real token endpoint."""
+    """Bearer headers from the real token endpoint, through any async client (in-process or
+    to a live server; bench.live.bearer_headers is the synchronous twin)."""
     response = await client.post(
         "/api/users/token", data={"username": identifier, "password": password}
     )
@@ -115,12 +116,12 @@ async def api_create_post(
 
 
 class StatementCounter:
-    """Counts the SQL statements the app sends while the block runs: through its
-    SQLAlchemy engine and through its hot path (fastblog.direct)."""
+    """Counts the SQL statements the app sends while the block runs: on both roads of
+    fastblog.db, its SQLAlchemy engine and its compiled statements."""
 
-    def __init__(self, engine: AsyncEngine, direct: DirectDatabase) -> None:
-        self.engine = engine
-        self.direct = direct
+    def __init__(self, database: Database) -> None:
+        self.engine = database.engine
+        self.direct = database.runner
         self.statements: list[str] = []
 
     @contextmanager

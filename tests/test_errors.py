@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from fastblog.main import create_app
+from tests.asgi import asgi_transport
 from tests.conftest import make_settings
 from tests.html import read_page
 
@@ -87,7 +88,7 @@ def failing_app(tmp_path: Path) -> FastAPI:
 @pytest.fixture
 async def failing_client(failing_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     # raise_app_exceptions=False: the client gets the 500 response a real server would send.
-    transport = httpx.ASGITransport(app=failing_app, raise_app_exceptions=False)
+    transport = asgi_transport(failing_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 

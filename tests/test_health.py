@@ -3,10 +3,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fastblog.database import DatabaseNotWritableError
+from bench.live import free_port
+from fastblog.db import DatabaseNotWritableError
 from fastblog.main import create_app
+from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
-from tests.processes import unused_loopback_port
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +33,7 @@ def unreachable_database(kind: str, tmp_path: Path) -> str:
         garbage.write_bytes(b"this is not a SQLite database, just some bytes " * 100)
         return f"sqlite+aiosqlite:///{garbage}"
     # Nothing listens on this port: connections are refused.
-    return f"postgresql+asyncpg://postgres@127.0.0.1:{unused_loopback_port()}/fastblog"
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/fastblog"
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
@@ -43,10 +44,8 @@ async def test_ready_is_503_when_the_database_does_not_answer(kind: str, tmp_pat
     app = create_app(settings)
 
     async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as client,
+        started(app),
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
     ):
         ready = await client.get("/ready")
         health = await client.get("/health")
@@ -61,5 +60,5 @@ async def test_a_sqlite_database_in_a_missing_folder_refuses_to_start(tmp_path: 
     app = create_app(make_settings(f"sqlite+aiosqlite:///{missing}", tmp_path / "media"))
 
     with pytest.raises(DatabaseNotWritableError, match="does not exist"):
-        async with app.router.lifespan_context(app):
+        async with started(app):
             pass

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.accounts.models import User
 from fastblog.posts.models import Post
-from fastblog.users.models import User
 from tests.factories import StatementCounter, make_posts, make_user
 
 pytestmark = pytest.mark.anyio

@@ -1,33 +1,50 @@
-"""Annotated aliases that routes declare to get what they need."""
+"""The Annotated aliases routes declare to get what the lifespan opened (fastblog.resources)."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
-from fastblog.database import get_session, get_write_session
-from fastblog.direct import DirectDatabase
-from fastblog.posts.queries import PostQueries
+from fastblog.db import Database
+from fastblog.resources import Resources
 
 
-async def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+async def get_resources(request: Request) -> Resources:
+    resources: Resources = request.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+async def get_database(request: Request) -> Database:
+    database: Database = request.state.resources.database
+    return database
+
+
+async def get_settings_of_app(request: Request) -> Settings:
+    settings: Settings = request.state.resources.settings
     return settings
 
 
-async def get_direct(request: Request) -> DirectDatabase:
-    direct: DirectDatabase = request.app.state.direct
-    return direct
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
 
 
-async def get_post_queries(request: Request) -> PostQueries:
-    queries: PostQueries = request.app.state.post_queries
-    return queries
+async def get_session(db: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """A read session for the request (the ORM road, for reads that need ORM objects)."""
+    async with db.session() as session:
+        yield session
+
+
+async def get_write_session(db: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """The request's write transaction, for dependencies that load and lock the rows a route
+    will change (401, then 404, then 403 come before any change). The service commits."""
+    async with db.transaction() as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-DirectDep = Annotated[DirectDatabase, Depends(get_direct)]
-PostQueriesDep = Annotated[PostQueries, Depends(get_post_queries)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -13,10 +13,10 @@ from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
 
-from fastblog.database import is_database_unavailable
-from fastblog.direct import DatabaseUnavailableError
-from fastblog.templating import templates
-from fastblog.web import LoginRequiredError, flash, login_redirect
+from fastblog.db import DatabaseUnavailableError, is_database_unavailable
+from fastblog.exceptions import DomainError
+from fastblog.web.session import LoginRequiredError, flash, login_redirect
+from fastblog.web.templating import templates
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +140,13 @@ async def on_database_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    if wants_json(request):
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+    return error_page(request, exc.status_code, exc.message)
+
+
 async def on_login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequiredError)
     flash(request, "Please log in to see that page.", "info")
@@ -148,6 +155,7 @@ async def on_login_required(request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LoginRequiredError, on_login_required)
+    app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     for database_error in (

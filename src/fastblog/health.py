@@ -2,10 +2,11 @@
 
 import asyncio
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
+
+from fastblog.dependencies import ResourcesDep
 
 router = APIRouter(tags=["health"])
 
@@ -31,13 +32,11 @@ async def health() -> dict[str, str]:
         }
     },
 )
-async def ready(request: Request) -> JSONResponse:
-    """The database answers a trivial query in time."""
-    state = request.app.state
+async def ready(resources: ResourcesDep) -> JSONResponse:
+    """The database answers a trivial query in time, on both of its roads."""
     try:
-        async with asyncio.timeout(state.settings.db_timeout_seconds):
-            async with state.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(resources.settings.db_timeout_seconds):
+            await resources.database.ping()
     except Exception:  # any failure, driver or timeout, means "not ready"
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable"},

@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -16,14 +17,12 @@ from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
 
 from fastblog import health
-from fastblog.auth import api as auth_api
-from fastblog.auth import views as auth_views
-from fastblog.auth.passwords import PasswordHasher
-from fastblog.auth.signing_key import resolve_secret_key
-from fastblog.auth.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
+from fastblog.accounts import api as accounts_api
+from fastblog.accounts import auth_api, auth_views
+from fastblog.accounts import views as accounts_views
+from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.config import Settings, get_settings
-from fastblog.database import check_sqlite_writable, create_engine, create_sessionmaker
-from fastblog.direct import create_direct_database
+from fastblog.db import Database
 from fastblog.docs import install_docs
 from fastblog.errors import install_error_handlers
 from fastblog.lab import api as lab_api
@@ -31,14 +30,14 @@ from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware
 from fastblog.mail import Mailer
 from fastblog.observability import install_observability, metrics_router, observing
+from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
 from fastblog.posts import views as posts_views
-from fastblog.posts.queries import PostQueries
+from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
-from fastblog.users import api as users_api
-from fastblog.users import views as users_views
-from fastblog.web import PageSessionMiddleware
+from fastblog.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
+from fastblog.web.session import PageSessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -93,38 +92,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     secret_key = resolve_secret_key(settings)  # refuses a placeholder before serving anything
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = app.state
-        if settings.is_sqlite:
-            check_sqlite_writable(settings.database_url)
-        engine = create_engine(settings)
-        state.engine = engine
-        state.sessionmaker = create_sessionmaker(engine)
-        state.direct = create_direct_database(settings, engine.dialect)
-        state.post_queries = PostQueries.compile(engine.dialect)
-        # SQLite has one writer at a time: this process's writers queue here, on the
-        # event loop. PostgreSQL locks rows itself, so no queue is needed there.
-        state.write_lock = asyncio.Lock() if settings.is_sqlite else contextlib.nullcontext()
-        state.process_pool = create_process_pool(settings)
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        database = Database.open(settings)
+        process_pool = create_process_pool(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
-        state.login_throttle = create_throttle(settings, redis)
-        state.password_hasher = PasswordHasher(settings.password_hash_concurrency)
-        state.mailer = Mailer(settings)
+        resources = Resources(
+            settings=settings,
+            secret_key=secret_key,
+            database=database,
+            password_hasher=PasswordHasher(settings.password_hash_concurrency),
+            login_throttle=create_throttle(settings, redis),
+            mailer=Mailer(settings),
+            process_pool=process_pool,
+        )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         try:
             async with (
                 sized_thread_pools(settings),
-                observing(app, settings),
+                observing(app, settings, database.engine),
                 lab_resources(app, settings),
             ):
-                yield
+                # Starlette's lifespan state: every request sees it as request.state.
+                yield {"resources": resources}
         finally:
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
-            await asyncio.to_thread(state.process_pool.shutdown, wait=True, cancel_futures=True)
+            await asyncio.to_thread(process_pool.shutdown, wait=True, cancel_futures=True)
             if redis is not None:
                 await redis.aclose()
-            await state.direct.close()
-            await engine.dispose()
+            await database.close()
 
     app = FastAPI(
         title="fastblog",
@@ -139,8 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=OPENAPI_TAGS,
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
     )
-    app.state.settings = settings
-    app.state.secret_key = secret_key
+    app.state.settings = settings  # for the lab and tests that build the app themselves
     install_error_handlers(app)
     app.add_middleware(
         PageSessionMiddleware,
@@ -166,9 +160,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         posts_api.router,
         posts_views.router,
-        users_api.router,
+        posts_api.by_user_router,
+        accounts_api.router,
         auth_api.router,
-        users_views.router,
+        accounts_views.router,
         auth_views.router,
         metrics_router,
     ]

@@ -1,6 +1,5 @@
 """Fixtures for the account tests: apps with their own settings, a real SMTP server, Redis."""
 
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from email import message_from_bytes, policy
@@ -13,7 +12,9 @@ import redis
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 
+from bench.live import free_port
 from fastblog.main import create_app
+from tests.asgi import started
 from tests.conftest import IN_CI, make_settings, reset_database
 
 AppFactory = Callable[..., Awaitable[FastAPI]]
@@ -26,26 +27,19 @@ async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactor
     The database is emptied when the first one starts, as the `client` fixture does.
     """
     async with AsyncExitStack() as stack:
-        started: list[FastAPI] = []
+        apps: list[FastAPI] = []
 
         async def start(**overrides: Any) -> FastAPI:
             media_dir = overrides.pop("media_dir", tmp_path / "media")
             settings = make_settings(database_url, media_dir, **overrides)
             app = create_app(settings)
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            if not started:
+            await stack.enter_async_context(started(app))
+            if not apps:
                 await reset_database(app)
-            started.append(app)
+            apps.append(app)
             return app
 
         yield start
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Mailbox:

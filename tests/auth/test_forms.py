@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 from tests.accounts import (
     browser,
     browser_login,

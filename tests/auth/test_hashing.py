@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.auth import passwords
+from fastblog import passwords
 from tests.factories import PASSWORD, make_user, password_hash
 
 pytestmark = pytest.mark.anyio

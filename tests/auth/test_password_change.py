@@ -5,7 +5,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 from tests.accounts import bearer, browser, browser_login, read_form, submit
 from tests.factories import PASSWORD, make_user
 
@@ -36,7 +36,7 @@ async def test_api_wrong_current_password_is_400_and_nothing_changes(
     )
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "Current password is incorrect"}
+    assert response.json() == {"detail": "That is not your current password."}
     assert await token_status(client, PASSWORD) == 200
 
 

@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.auth.models import PasswordResetToken
-from fastblog.database import utcnow
-from fastblog.users.models import User
+from bench.live import free_port
+from fastblog.accounts.models import PasswordResetToken, User
+from fastblog.db import utcnow
 from tests.accounts import browser, browser_login, read_form, submit
-from tests.auth.conftest import AppFactory, Mailbox, free_port
+from tests.asgi import resources_of
+from tests.auth.conftest import AppFactory, Mailbox
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +49,7 @@ async def mail_client(mail_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def user(mail_app: FastAPI) -> User:
-    async with mail_app.state.sessionmaker() as session:
+    async with resources_of(mail_app).database.session() as session:
         return await make_user(session, username="kim", email="kim@example.com")
 
 
@@ -136,7 +137,7 @@ async def test_an_expired_token_is_refused(
 ) -> None:
     await mail_client.post("/api/users/forgot-password", json={"email": user.email})
     token = reset_token(mailbox.messages[-1])
-    async with mail_app.state.sessionmaker() as session:
+    async with resources_of(mail_app).database.session() as session:
         expiry = (await session.scalars(select(PasswordResetToken.expires_at))).one()
         assert timedelta(minutes=29) < expiry - utcnow() <= timedelta(minutes=30)
         await session.execute(
@@ -167,7 +168,7 @@ async def test_only_a_hash_of_the_token_is_stored(
     await mail_client.post("/api/users/forgot-password", json={"email": user.email})
     token = reset_token(mailbox.messages[-1])
 
-    async with mail_app.state.sessionmaker() as session:
+    async with resources_of(mail_app).database.session() as session:
         rows = (await session.execute(select(PasswordResetToken.__table__))).all()
 
     (row,) = rows
@@ -238,7 +239,7 @@ async def test_an_unreachable_smtp_server_is_logged_not_raised(
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = await make_app(smtp_host="127.0.0.1", smtp_port=free_port())  # nothing listens there
-    async with app.state.sessionmaker() as session:
+    async with resources_of(app).database.session() as session:
         await make_user(session, email="kim@example.com")
 
     async with browser(app) as client:

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from fastblog.auth.signing_key import InsecureSecretKeyError
+from fastblog.accounts.signing_key import InsecureSecretKeyError
 from fastblog.main import create_app
 from fastblog.models import Base
 from tests.accounts import CSRF_FIELD, browser, browser_login
+from tests.asgi import resources_of, started
 from tests.conftest import make_settings
 from tests.factories import make_user
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.anyio
 
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
-    async with app.router.lifespan_context(app):
+    async with started(app):
         yield app
 
 
@@ -34,12 +35,13 @@ async def test_without_a_secret_key_one_is_kept_beside_the_database(tmp_path: Pa
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(key_file.read_text()) >= 32
     second = create_app(settings)  # a restart
-    assert second.state.secret_key == first.state.secret_key == key_file.read_text()
 
     async with running(first), running(second):
-        async with first.state.engine.begin() as connection:
+        kept = key_file.read_text()
+        assert resources_of(second).secret_key == resources_of(first).secret_key == kept
+        async with resources_of(first).database.engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
-        async with first.state.sessionmaker() as session:
+        async with resources_of(first).database.session() as session:
             user = await make_user(session, username="mallory")
         async with browser(first) as before_restart:
             await browser_login(before_restart, user)
@@ -59,14 +61,13 @@ async def test_another_key_does_not_accept_the_session(tmp_path: Path) -> None:
         create_app(make_settings(f"sqlite+aiosqlite:///{db}", tmp_path, secret_key=None))
         for db in databases
     ]
-    assert apps[0].state.secret_key != apps[1].state.secret_key
-
     async with (
         running(apps[0]),
         running(apps[1]),
         browser(apps[0]) as one,
         browser(apps[1]) as two,
     ):
+        assert resources_of(apps[0]).secret_key != resources_of(apps[1]).secret_key
         form = await one.get("/forgot-password")  # a session with a CSRF token
         two.cookies.set("fastblog_session", one.cookies["fastblog_session"])
         token = CSRF_FIELD.search(form.text)
@@ -97,9 +98,10 @@ def test_a_placeholder_or_short_secret_key_refuses_to_start(tmp_path: Path, key:
         create_app(settings)
 
 
-def test_a_long_random_key_is_accepted(tmp_path: Path) -> None:
+async def test_a_long_random_key_is_accepted(tmp_path: Path) -> None:
     key = "k" * 32
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", tmp_path, secret_key=key)
 
-    assert create_app(settings).state.secret_key == key
+    async with started(create_app(settings)) as resources:
+        assert resources.secret_key == key
     assert not (tmp_path / "x.db.secret").exists()

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 from tests.factories import make_user
 
 pytestmark = pytest.mark.anyio

@@ -8,8 +8,9 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 from tests.accounts import browser, csrf_token, read_form
+from tests.asgi import resources_of
 from tests.auth.conftest import AppFactory
 from tests.factories import PASSWORD, make_user
 
@@ -30,7 +31,7 @@ def assert_throttled(response: httpx.Response, window: int) -> None:
 
 
 async def new_user(app: FastAPI, **overrides: str) -> User:
-    async with app.state.sessionmaker() as session:
+    async with resources_of(app).database.session() as session:
         return await make_user(session, **overrides)
 
 

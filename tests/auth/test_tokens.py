@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 from tests.accounts import bearer
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import PASSWORD, login, make_user

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 from tests.accounts import bearer, browser, browser_login, is_login_redirect, submit
 from tests.factories import make_posts, make_user
 

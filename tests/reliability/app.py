@@ -20,7 +20,7 @@ def create_app() -> FastAPI:
     @app.get("/test/slow", include_in_schema=False)
     async def slow(request: Request, seconds: float = Query(1.0, ge=0, le=30)) -> dict[str, float]:
         """A request that stays in flight for a while; it says when it has started."""
-        (request.app.state.settings.media_dir / SLOW_STARTED).touch()
+        (request.state.resources.settings.media_dir / SLOW_STARTED).touch()
         await asyncio.sleep(seconds)
         return {"slept": seconds}
 
@@ -29,7 +29,7 @@ def create_app() -> FastAPI:
         request: Request, seconds: float = Query(1.0, ge=0, le=30)
     ) -> dict[str, str]:
         """A query that keeps a PostgreSQL connection busy, to kill it mid-flight."""
-        async with request.app.state.sessionmaker() as session:
+        async with request.state.resources.database.session() as session:
             await session.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": seconds})
         return {"status": "done"}
 

@@ -4,7 +4,7 @@ import re
 
 import httpx
 
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 from tests.factories import PASSWORD
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

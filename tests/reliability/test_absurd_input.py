@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.accounts.models import User
 from fastblog.posts.models import Post
-from fastblog.users.models import User
 from tests.factories import PASSWORD, login, make_posts, make_user
 from tests.reliability.browser import browser_login, csrf_token
 

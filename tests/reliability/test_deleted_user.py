@@ -13,8 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.accounts.models import User
 from fastblog.posts.models import Post
-from fastblog.users.models import User
+from tests.asgi import asgi_transport
 from tests.factories import login, make_posts, make_user
 from tests.reliability.browser import browser_login
 
@@ -26,7 +27,7 @@ POSTS = 6
 
 def app_client(app: FastAPI) -> httpx.AsyncClient:
     """A client that sees a 500 as a response, as a browser would, instead of an exception."""
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    transport = asgi_transport(app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
 from fastblog.main import create_app
+from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 from tests.factories import login, make_posts, make_user
 
@@ -101,14 +102,14 @@ async def test_every_kind_of_response_has_the_headers(
 @pytest.fixture
 async def https_app(settings: Settings, tmp_path: Path) -> AsyncIterator[FastAPI]:
     app = create_app(make_settings(settings.database_url, tmp_path, https=True))
-    async with app.router.lifespan_context(app):
+    async with started(app):
         yield app
 
 
 async def test_hsts_only_over_https(
     https_app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    transport = httpx.ASGITransport(app=https_app)
+    transport = asgi_transport(https_app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as secure:
         for kind, response in (await every_kind_of_response(secure, session)).items():
             try:
@@ -181,9 +182,9 @@ async def test_docs_work_offline(client: httpx.AsyncClient) -> None:
 
 async def test_docs_can_be_switched_off(settings: Settings, tmp_path: Path) -> None:
     app = create_app(make_settings(settings.database_url, tmp_path, docs_enabled=False))
-    transport = httpx.ASGITransport(app=app)
+    transport = asgi_transport(app)
     async with (
-        app.router.lifespan_context(app),
+        started(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
     ):
         for path in ("/docs", "/redoc", "/openapi.json", "/docs-assets/swagger-ui-bundle.js"):

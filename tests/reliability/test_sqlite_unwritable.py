@@ -19,11 +19,13 @@ import httpx
 import pytest
 from sqlalchemy import event, func, select
 
-from fastblog.database import DatabaseNotWritableError
+from fastblog.db import DatabaseNotWritableError
 from fastblog.errors import DATABASE_UNAVAILABLE
 from fastblog.main import create_app
 from fastblog.posts.models import Post
+from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings
+from tests.factories import login_through_endpoint
 from tests.reliability.browser import browser_login
 from tests.reliability.server import running_server, server_env
 
@@ -36,7 +38,7 @@ def url_of(path: Path) -> str:
 
 async def start(database: Path, tmp_path: Path) -> None:
     app = create_app(make_settings(url_of(database), tmp_path / "media"))
-    async with app.router.lifespan_context(app):
+    async with started(app):
         pytest.fail("the app started on a database it cannot write")
 
 
@@ -113,18 +115,16 @@ async def test_a_full_disk_is_a_503_and_nothing_half_stored(
     sqlite_file_url: str, tmp_path: Path
 ) -> None:
     app = create_app(make_settings(sqlite_file_url, tmp_path / "media"))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    transport = asgi_transport(app, raise_app_exceptions=False)
     async with (
-        app.router.lifespan_context(app),
+        started(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
     ):
         body = {"username": "full", "email": "full@example.com", "password": "full-password"}
         assert (await client.post("/api/users", json=body)).status_code == 201
-        token = await client.post(
-            "/api/users/token", data={"username": body["email"], "password": body["password"]}
-        )
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        engine = app.state.engine
+        headers = await login_through_endpoint(client, body["email"], body["password"])
+        database = resources_of(app).database
+        engine = database.engine
         async with engine.connect() as connection:
             pages = (await connection.exec_driver_sql("PRAGMA page_count")).scalar_one()
         await engine.dispose()
@@ -133,8 +133,10 @@ async def test_a_full_disk_is_a_503_and_nothing_half_stored(
         def disk_full(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.cursor().execute(f"PRAGMA max_page_count = {pages + 1}")
 
-        # The hot path's own connections (fastblog.direct) open on first use: after this.
-        app.state.direct.on_connect.append(lambda connection: disk_full(connection, None))
+        # The compiled road's own connections open on first use: after this.
+        database.runner.on_connect.append(  # type: ignore[attr-defined]
+            lambda connection: disk_full(connection, None)
+        )
 
         post = {"title": "too big", "content": "x" * 90_000}
         response = await client.post("/api/posts", json=post, headers=headers)
@@ -151,5 +153,5 @@ async def test_a_full_disk_is_a_503_and_nothing_half_stored(
         assert page.status_code == 503
         assert DATABASE_UNAVAILABLE in page.text
 
-        async with app.state.sessionmaker() as session:
+        async with resources_of(app).database.session() as session:
             assert await session.scalar(select(func.count()).select_from(Post)) == 0

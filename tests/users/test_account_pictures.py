@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.users.models import User
+from fastblog.accounts.models import User
 from tests.accounts import bearer, browser_login, image_bytes, read_form, submit
 from tests.factories import make_user
 

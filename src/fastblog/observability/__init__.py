@@ -4,6 +4,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from fastblog.config import Settings
 from fastblog.observability import loop_monitor
@@ -25,10 +26,10 @@ def install_observability(app: FastAPI) -> None:
 
 
 @contextlib.asynccontextmanager
-async def observing(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+async def observing(app: FastAPI, settings: Settings, engine: AsyncEngine) -> AsyncIterator[None]:
     """Lifespan part: watch the database pool and run the loop-lag monitor."""
     metrics: Metrics = app.state.metrics
-    metrics.watch_pool(app.state.engine)
+    metrics.watch_pool(engine)
     monitor = loop_monitor.LoopLagMonitor(
         interval=settings.loop_lag_interval_ms / 1000,
         warning=settings.loop_lag_warning_ms / 1000,

@@ -2,9 +2,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from fastblog.auth.dependencies import TokenUserIdDep, unauthorized
-from fastblog.database import utcnow
-from fastblog.dependencies import DirectDep, PostQueriesDep, WriteSessionDep
+from fastblog.accounts.api import E404 as USER_NOT_FOUND
+from fastblog.accounts.dependencies import TokenUserIdDep, UserDep, unauthorized
+from fastblog.db import utcnow
+from fastblog.dependencies import DatabaseDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
 from fastblog.posts.dependencies import OwnedPostDep, PostDep
@@ -19,6 +20,8 @@ from fastblog.posts.schemas import (
 )
 
 router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
+# A user's posts live with the posts: accounts know nothing of posts.
+by_user_router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 E403: Responses = {status.HTTP_403_FORBIDDEN: error("Only the author may do this")}
@@ -27,11 +30,9 @@ OWNER_ONLY: Responses = E401 | E403 | E404
 
 
 @router.get("", response_model=PostPage)
-async def list_posts(
-    direct: DirectDep, queries: PostQueriesDep, skip: Skip = 0, limit: Limit = 10
-) -> dict[str, Any]:
+async def list_posts(db: DatabaseDep, skip: Skip = 0, limit: Limit = 10) -> dict[str, Any]:
     """List posts, newest first, one page at a time."""
-    posts, total = await fetch_page(direct, queries, skip=skip, limit=limit)
+    posts, total = await fetch_page(db, skip=skip, limit=limit)
     return page_of(posts, total=total, skip=skip, limit=limit)
 
 
@@ -42,12 +43,11 @@ async def list_posts(
     responses=E401 | TOO_LARGE,
 )
 async def create_post(
-    data: PostCreate, author_id: TokenUserIdDep, direct: DirectDep, queries: PostQueriesDep
+    data: PostCreate, author_id: TokenUserIdDep, db: DatabaseDep
 ) -> dict[str, Any]:
     """Publish a post as the logged-in user."""
     post = await insert_post(
-        direct,
-        queries,
+        db,
         title=data.title,
         content=data.content,
         author_id=author_id,
@@ -86,3 +86,12 @@ async def delete_post(post: OwnedPostDep, session: WriteSessionDep) -> Response:
     """Delete your post."""
     await service.delete_post(session, post=post)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@by_user_router.get("/{user_id}/posts", response_model=PostPage, responses=USER_NOT_FOUND)
+async def get_user_posts(
+    user: UserDep, db: DatabaseDep, skip: Skip = 0, limit: Limit = 10
+) -> dict[str, Any]:
+    """A user's posts, newest first."""
+    posts, total = await fetch_page(db, skip=skip, limit=limit, user_id=user.id)
+    return page_of(posts, total=total, skip=skip, limit=limit)

@@ -3,8 +3,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.auth.dependencies import TokenUserIdDep, forbidden
-from fastblog.dependencies import DirectDep, PostQueriesDep, WriteSessionDep
+from fastblog.accounts.dependencies import TokenUserIdDep, forbidden
+from fastblog.dependencies import DatabaseDep, WriteSessionDep
 from fastblog.params import MAX_ID
 from fastblog.posts import service
 from fastblog.posts.models import Post
@@ -20,11 +20,9 @@ async def _post_or_404(session: AsyncSession, post_id: int, *, lock: bool = Fals
     return post
 
 
-async def get_post_or_404(
-    direct: DirectDep, queries: PostQueriesDep, post_id: PostId
-) -> dict[str, Any]:
-    """The post with its author, read on the hot path (fastblog.direct), or 404."""
-    post = await fetch_post(direct, queries, post_id)
+async def get_post_or_404(db: DatabaseDep, post_id: PostId) -> dict[str, Any]:
+    """The post with its author (one compiled statement), or 404."""
+    post = await fetch_post(db, post_id)
     if post is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
     return post

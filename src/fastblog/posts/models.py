@@ -1,13 +1,10 @@
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from fastblog.database import Base, BigId, UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    from fastblog.users.models import User
+from fastblog.accounts.models import User
+from fastblog.db import Base, BigId, UTCDateTime, utcnow
 
 
 class Post(Base):
@@ -28,7 +25,9 @@ class Post(Base):
     date_posted: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
 
-    author: Mapped["User"] = relationship(back_populates="posts", lazy="raise")
+    # lazy="raise": reading post.author without eager loading fails loudly in tests instead
+    # of attempting hidden I/O (MissingGreenlet in async code).
+    author: Mapped[User] = relationship(lazy="raise")
 
 
 class PostCount(Base):

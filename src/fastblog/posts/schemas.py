@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fastblog.accounts.schemas import UserPublic
 from fastblog.params import never_null
-from fastblog.users.schemas import UserPublic
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it as bad input.
 Title = Annotated[

@@ -1,5 +1,5 @@
-"""Posts through the ORM: the writes, and the reads they start from (page views and new
-posts take the hot path in fastblog.posts.queries)."""
+"""Posts through the ORM road: the writes that load, lock and change a post, and the reads
+they start from. (Page views and new posts are single statements: fastblog.posts.queries.)"""
 
 from typing import Any
 
@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from fastblog.posts.models import Post
-from fastblog.users.models import User
 
 
 def _with_author(stmt: Select[Post]) -> Select[Post]:
@@ -22,13 +21,6 @@ async def get_post(session: AsyncSession, post_id: int, *, lock: bool = False) -
     if lock:
         stmt = stmt.with_for_update(of=Post)
     return (await session.scalars(stmt)).one_or_none()
-
-
-async def create_post(session: AsyncSession, *, title: str, content: str, author: User) -> Post:
-    post = Post(title=title, content=content, author=author)
-    session.add(post)
-    await session.commit()
-    return post
 
 
 async def update_post(session: AsyncSession, *, post: Post, changes: dict[str, Any]) -> Post:

@@ -6,26 +6,24 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from fastblog.auth.dependencies import forbidden
-from fastblog.dependencies import DirectDep, PostQueriesDep, SettingsDep, WriteSessionDep
+from fastblog.accounts.dependencies import (
+    LoggedInDep,
+    LoggedInForWriteDep,
+    PageUserDep,
+    UserDep,
+    forbidden,
+)
+from fastblog.db import utcnow
+from fastblog.dependencies import DatabaseDep, SettingsDep, WriteSessionDep
 from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
 from fastblog.posts import service
 from fastblog.posts.dependencies import PostDep, PostForWriteDep
 from fastblog.posts.models import Post
-from fastblog.posts.queries import fetch_page
+from fastblog.posts.queries import fetch_page, insert_post
 from fastblog.posts.schemas import PostReplace
-from fastblog.templating import templates
-from fastblog.web import (
-    CsrfProtected,
-    LoggedInDep,
-    LoggedInForWriteDep,
-    PageUserDep,
-    field_errors,
-    flash,
-    form_values,
-    redirect,
-)
+from fastblog.web.session import CsrfProtected, field_errors, flash, form_values, redirect
+from fastblog.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -57,8 +55,7 @@ def post_form(
 @router.get("/posts", name="posts")
 async def home(
     request: Request,
-    direct: DirectDep,
-    queries: PostQueriesDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     viewer: PageUserDep,
     page: PageNumber = 1,
@@ -66,7 +63,7 @@ async def home(
     """The newest posts, a page at a time."""
     per_page = settings.posts_per_page
     skip = (page - 1) * per_page
-    posts, total = await fetch_page(direct, queries, skip=skip, limit=per_page)
+    posts, total = await fetch_page(db, skip=skip, limit=per_page)
     links = PageLinks(number=page, per_page=per_page, total=total)
     return templates.TemplateResponse(
         request, "posts/list.html", {"posts": posts, "links": links, "heading": "Latest posts"}
@@ -80,9 +77,7 @@ async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
 
 
 @router.post("/posts/new", dependencies=[CsrfProtected])
-async def create_post(
-    request: Request, user: LoggedInForWriteDep, session: WriteSessionDep
-) -> Response:
+async def create_post(request: Request, user: LoggedInDep, db: DatabaseDep) -> Response:
     """Publish the post and show it."""
     values = form_values(await request.form(), "title", "content")
     try:
@@ -96,9 +91,14 @@ async def create_post(
             errors=field_errors(exc),
             status_code=422,
         )
-    post = await service.create_post(session, title=data.title, content=data.content, author=user)
+    # The same single statement as POST /api/posts.
+    post = await insert_post(
+        db, title=data.title, content=data.content, author_id=user.id, now=utcnow()
+    )
+    if post is None:  # the account was deleted meanwhile
+        raise forbidden("Your account no longer exists.")
     flash(request, "Your post is published.")
-    return redirect(f"/posts/{post.id}")
+    return redirect(f"/posts/{post['id']}")
 
 
 @router.get("/posts/{post_id}", name="post_detail")
@@ -147,3 +147,22 @@ async def delete_post(request: Request, post: OwnPostDep, session: WriteSessionD
     await service.delete_post(session, post=post)
     flash(request, "Your post is deleted.", "info")
     return redirect("/")
+
+
+@router.get("/users/{user_id}/posts", name="user_posts")
+async def user_posts(
+    request: Request,
+    viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
+    user: UserDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    """Everything one user has written, newest first."""
+    per_page = settings.posts_per_page
+    skip = (page - 1) * per_page
+    posts, total = await fetch_page(db, skip=skip, limit=per_page, user_id=user.id)
+    links = PageLinks(number=page, per_page=per_page, total=total)
+    return templates.TemplateResponse(
+        request, "users/posts.html", {"user": user, "posts": posts, "links": links}
+    )

@@ -1,0 +1,1 @@
+"""Accounts: users, sign-up and login, tokens and browser sessions, passwords, pictures."""

@@ -1,0 +1,149 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Response, UploadFile, status
+
+from fastblog.accounts import pictures, service
+from fastblog.accounts.dependencies import (
+    CurrentUserDep,
+    HasherDep,
+    TokenUserIdDep,
+    UserDep,
+    UserForWriteDep,
+    forbidden,
+)
+from fastblog.accounts.models import User
+from fastblog.accounts.schemas import (
+    PasswordChange,
+    UserCreate,
+    UserPrivate,
+    UserPublic,
+    UserUpdate,
+)
+from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
+from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
+
+router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
+
+E400: Responses = {status.HTTP_400_BAD_REQUEST: error("Username or email already taken")}
+E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
+E403: Responses = {status.HTTP_403_FORBIDDEN: error("Not your account")}
+E404: Responses = {status.HTTP_404_NOT_FOUND: error("User not found")}
+E413: Responses = {status.HTTP_413_CONTENT_TOO_LARGE: error("The picture is over the size limit")}
+# Either FastAPI's validation error (no file sent) or our message (not an image, empty file).
+E422: Responses = {
+    status.HTTP_422_UNPROCESSABLE_CONTENT: {
+        "description": "Invalid input or not an image",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/HTTPValidationError"},
+                        {"$ref": "#/components/schemas/ErrorMessage"},
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+async def hash_new_account(data: UserCreate, hasher: HasherDep) -> tuple[UserCreate, str]:
+    """Validate the body and hash its password before the route takes the write lock."""
+    return data, await hasher.hash(data.password)
+
+
+async def get_own_account(user_id: TokenUserIdDep, user: UserForWriteDep) -> User:
+    """The account in the path, only if it is the caller's own."""
+    if user.id != user_id:
+        raise forbidden("You can only change your own account")
+    return user
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPrivate,
+    responses=E400 | TOO_LARGE,
+)
+async def create_user(
+    new_account: Annotated[tuple[UserCreate, str], Depends(hash_new_account)],
+    session: WriteSessionDep,
+) -> UserPrivate:
+    """Create an account."""
+    data, password_hash = new_account
+    user = await service.create_user(session, data=data, password_hash=password_hash)
+    return UserPrivate.model_validate(user)
+
+
+@router.get("/me", response_model=UserPrivate, responses=E401)
+async def get_me(user: CurrentUserDep) -> UserPrivate:
+    """Your own profile, with your email."""
+    return UserPrivate.model_validate(user)
+
+
+@router.patch(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=E401 | TOO_LARGE | {status.HTTP_400_BAD_REQUEST: error("Wrong current password")},
+)
+async def change_password(
+    data: PasswordChange, user: CurrentUserDep, db: DatabaseDep, hasher: HasherDep
+) -> Response:
+    """Change your password; the current one is required."""
+    await service.change_password(
+        db,
+        hasher,
+        user=user,
+        current_password=data.current_password,
+        new_password=data.new_password,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.patch("/me/picture", response_model=UserPrivate, responses=E401 | E413 | E422)
+async def upload_picture(
+    user_id: TokenUserIdDep,
+    resources: ResourcesDep,
+    file: Annotated[UploadFile, File(description="A JPEG, PNG, GIF or WebP image, 5 MB at most")],
+) -> UserPrivate:
+    """Upload a profile picture; it is cropped to a square."""
+    data = await pictures.read_upload(file, max_bytes=resources.settings.max_upload_bytes)
+    user = await pictures.replace_picture(resources, user_id=user_id, data=data)
+    return UserPrivate.model_validate(user)
+
+
+@router.delete("/me/picture", response_model=UserPrivate, responses=E401)
+async def delete_picture(user_id: TokenUserIdDep, resources: ResourcesDep) -> UserPrivate:
+    """Remove your profile picture and go back to the default avatar."""
+    user = await pictures.clear_picture(resources, user_id=user_id)
+    return UserPrivate.model_validate(user)
+
+
+@router.get("/{user_id}", response_model=UserPublic, responses=E404)
+async def get_user(user: UserDep) -> UserPublic:
+    """A user's public profile (never the email)."""
+    return UserPublic.model_validate(user)
+
+
+@router.patch(
+    "/{user_id}", response_model=UserPrivate, responses=E400 | E401 | E403 | E404 | TOO_LARGE
+)
+async def update_user(
+    user: Annotated[User, Depends(get_own_account)], data: UserUpdate, session: WriteSessionDep
+) -> UserPrivate:
+    """Change your username or email; only the fields sent are changed."""
+    user = await service.update_user(session, user=user, data=data)
+    return UserPrivate.model_validate(user)
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=E401 | E403 | E404)
+async def delete_user(
+    user: Annotated[User, Depends(get_own_account)],
+    session: WriteSessionDep,
+    resources: ResourcesDep,
+) -> Response:
+    """Delete your account and all of your posts."""
+    picture = user.image_file
+    await service.delete_user(session, user=user)
+    await pictures.remove_picture(resources, picture)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

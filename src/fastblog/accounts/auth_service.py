@@ -1,0 +1,130 @@
+"""Logging in, and resetting a forgotten password."""
+
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.accounts.models import PasswordResetToken, User
+from fastblog.accounts.service import get_user_by_login
+from fastblog.config import Settings
+from fastblog.db import FOR_UPDATE, Database, is_database_unavailable, utcnow
+from fastblog.mail import Mailer
+from fastblog.passwords import PasswordHasher
+from fastblog.throttle import LoginThrottle
+
+logger = logging.getLogger(__name__)
+
+
+class LoginThrottledError(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many failed logins; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
+async def authenticate(
+    session: AsyncSession,
+    *,
+    identifier: str,
+    password: str,
+    address: str,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+) -> User | None:
+    """The account if the password matches; None otherwise. Raises when throttled."""
+    user = await get_user_by_login(session, identifier)
+    # One count per account, whether the login names it by email or by username.
+    account = user.email if user else identifier
+    retry_after = await throttle.retry_after(account, address)
+    if retry_after is not None:
+        raise LoginThrottledError(retry_after)
+    # Verify even for an unknown account, so timing does not reveal which accounts exist.
+    if not await hasher.verify(password, user.password_hash if user else None):
+        await throttle.failed(account, address)
+        return None
+    await throttle.succeeded(account, address)
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_reset_token(session: AsyncSession, *, user: User, lifetime: timedelta) -> str:
+    """A new single-use token for the user; earlier ones stop working."""
+    token = secrets.token_urlsafe(32)
+    await session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id))
+    session.add(
+        PasswordResetToken(
+            token_hash=_digest(token), user_id=user.id, expires_at=utcnow() + lifetime
+        )
+    )
+    await session.commit()
+    return token
+
+
+async def redeem_reset_token(session: AsyncSession, *, token: str) -> User | None:
+    """The user a valid, unused, unexpired token belongs to; the token is spent."""
+    # Locked: of two requests redeeming one token at once, the second sees it used.
+    stmt = (
+        select(PasswordResetToken)
+        .where(PasswordResetToken.token_hash == _digest(token))
+        .with_for_update()
+    )
+    reset = (await session.scalars(stmt)).one_or_none()
+    if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+        return None
+    reset.used_at = utcnow()
+    return await session.get(User, reset.user_id, with_for_update=FOR_UPDATE)
+
+
+RESET_SUBJECT = "Reset your fastblog password"
+RESET_BODY = """Hello {username},
+
+Someone (hopefully you) asked to reset the password of your fastblog account.
+Open this link within {minutes} minutes to choose a new one:
+
+{link}
+
+If you did not ask for this, ignore this email: your password stays as it is.
+"""
+
+
+async def email_reset_link(
+    db: Database, mailer: Mailer, settings: Settings, *, email: str, base_url: str
+) -> None:
+    """Runs after the response (a background task), so the answer to the request
+    is the same whether or not the account exists."""
+    try:
+        async with db.transaction() as session:
+            user = await get_user_by_login(session, email)
+            if user is None or "@" not in email:
+                return
+            lifetime = timedelta(minutes=settings.password_reset_minutes)
+            token = await create_reset_token(session, user=user, lifetime=lifetime)
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        # The client already has its 202: say in the log why no mail went out.
+        logger.error("No reset link sent: the database is unavailable (%s)", type(exc).__name__)
+        return
+    link = f"{base_url.rstrip('/')}/reset-password?{urlencode({'token': token})}"
+    body = RESET_BODY.format(
+        username=user.username, minutes=settings.password_reset_minutes, link=link
+    )
+    await mailer.send(to=user.email, subject=RESET_SUBJECT, body=body)
+
+
+async def reset_password(db: Database, *, token: str, password_hash: str) -> User | None:
+    """Spend the token and set the new password; None if the token is not valid."""
+    async with db.transaction() as session:
+        user = await redeem_reset_token(session, token=token)
+        if user is None:
+            return None
+        user.password_hash = password_hash
+        await session.commit()
+        return user

@@ -1,0 +1,193 @@
+"""Who is asking, and which account a route is about: bearer tokens for the API, the session
+cookie for pages, the account in the path. Each dependency loads or refuses, in the order
+401, then 404, then 403."""
+
+import hashlib
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.accounts import service
+from fastblog.accounts.models import User
+from fastblog.accounts.tokens import user_id_from_token
+from fastblog.db import FOR_KEY_SHARE, FOR_UPDATE, RowLock
+from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep, WriteSessionDep
+from fastblog.params import MAX_ID
+from fastblog.passwords import PasswordHasher
+from fastblog.throttle import LoginThrottle
+from fastblog.web.session import (
+    SESSION_CSRF,
+    SESSION_FINGERPRINT,
+    SESSION_USER,
+    LoginRequiredError,
+)
+
+# auto_error=False: we raise our own 401 so every failure carries the same header.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/users/token", auto_error=False)
+
+
+def unauthorized(detail: str = "Not authenticated") -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def forbidden(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=detail)
+
+
+# -- the API: bearer tokens ---------------------------------------------------------------
+
+
+async def get_token_user_id(
+    resources: ResourcesDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int:
+    """The user id a valid bearer token names; no database access."""
+    if not token:
+        raise unauthorized()
+    user_id = user_id_from_token(token, secret=resources.secret_key)
+    if user_id is None:
+        raise unauthorized("Invalid or expired token")
+    return user_id
+
+
+TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
+
+
+async def _existing_user(session: AsyncSession, user_id: int, lock: RowLock = None) -> User:
+    user = await service.get_user(session, user_id, lock=lock)
+    if user is None:  # deleted since the token was issued
+        raise unauthorized("Invalid or expired token")
+    return user
+
+
+async def get_current_user(user_id: TokenUserIdDep, session: SessionDep) -> User:
+    return await _existing_user(session, user_id)
+
+
+async def get_current_user_for_write(user_id: TokenUserIdDep, session: WriteSessionDep) -> User:
+    """The same user, in the write transaction (the token is checked before the lock), kept
+    from being deleted until the transaction ends: what it writes will point to the user."""
+    return await _existing_user(session, user_id, FOR_KEY_SHARE)
+
+
+CurrentUserDep = Annotated[User, Depends(get_current_user)]
+CurrentUserForWriteDep = Annotated[User, Depends(get_current_user_for_write)]
+
+
+# -- the account a path names ---------------------------------------------------------------
+
+UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id.")]
+
+
+async def _user_or_404(session: AsyncSession, user_id: int, lock: RowLock = None) -> User:
+    user = await service.get_user(session, user_id, lock=lock)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
+    return user
+
+
+async def get_user_or_404(session: SessionDep, user_id: UserId) -> User:
+    return await _user_or_404(session, user_id)
+
+
+async def get_user_for_write(session: WriteSessionDep, user_id: UserId) -> User:
+    """The same user, loaded (and locked) in the write transaction that will change it."""
+    return await _user_or_404(session, user_id, FOR_UPDATE)
+
+
+UserDep = Annotated[User, Depends(get_user_or_404)]
+UserForWriteDep = Annotated[User, Depends(get_user_for_write)]
+
+
+# -- pages: the browser session -------------------------------------------------------------
+
+
+def _fingerprint(secret_key: str, user: User) -> str:
+    """Changes with the password hash: a password change logs out every other browser."""
+    digest = hmac.new(secret_key.encode(), user.password_hash.encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def log_in(request: Request, user: User) -> None:
+    csrf = request.session.get(SESSION_CSRF)
+    request.session.clear()  # a fresh session: nothing carried over from before login
+    request.session[SESSION_USER] = user.id
+    request.session[SESSION_FINGERPRINT] = _fingerprint(request.state.resources.secret_key, user)
+    if csrf:
+        request.session[SESSION_CSRF] = csrf
+
+
+def log_out(request: Request) -> None:
+    request.session.clear()
+
+
+async def _session_user(
+    request: Request, session: AsyncSession, lock: RowLock = None
+) -> User | None:
+    user_id = request.session.get(SESSION_USER)
+    if not isinstance(user_id, int):
+        return None
+    user = await service.get_user(session, user_id, lock=lock)
+    expected = _fingerprint(request.state.resources.secret_key, user) if user else ""
+    if user is None or not hmac.compare_digest(
+        request.session.get(SESSION_FINGERPRINT, ""), expected
+    ):
+        log_out(request)  # account deleted, or password changed elsewhere
+        return None
+    return user
+
+
+async def get_page_user(request: Request, db: DatabaseDep) -> User | None:
+    """The logged-in user, if any; also shown in the header of every page.
+
+    Anonymous visitors (most page views) cost no database session at all."""
+    user = None
+    if SESSION_USER in request.session:
+        async with db.session() as session:
+            user = await _session_user(request, session)
+    request.state.user = user
+    return user
+
+
+async def require_page_user(request: Request, session: WriteSessionDep) -> User:
+    """The logged-in user, loaded in the write transaction of a form that changes data."""
+    user = await _session_user(request, session, FOR_UPDATE)
+    if user is None:
+        raise LoginRequiredError(request.url.path)
+    request.state.user = user
+    return user
+
+
+async def require_page_user_to_read(request: Request, db: DatabaseDep) -> User:
+    user = await get_page_user(request, db)
+    if user is None:
+        raise LoginRequiredError(request.url.path)
+    return user
+
+
+PageUserDep = Annotated[User | None, Depends(get_page_user)]
+LoggedInDep = Annotated[User, Depends(require_page_user_to_read)]
+LoggedInForWriteDep = Annotated[User, Depends(require_page_user)]
+
+
+# -- what the lifespan opened, for the account routes ------------------------------------------
+
+
+async def get_hasher(resources: ResourcesDep) -> PasswordHasher:
+    return resources.password_hasher
+
+
+async def get_throttle(resources: ResourcesDep) -> LoginThrottle:
+    return resources.login_throttle
+
+
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

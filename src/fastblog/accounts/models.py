@@ -1,0 +1,42 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fastblog.db import Base, BigId, UTCDateTime, utcnow
+
+
+class User(Base):
+    __tablename__ = "users"
+    # Ids only grow on SQLite too: a token or link to a deleted account never names a new one.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    email: Mapped[str] = mapped_column(String(120), unique=True)
+    image_file: Mapped[str | None] = mapped_column(String(200), default=None)
+    # An argon2 hash (never the password); never part of any response schema.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # No `posts` relationship: accounts know nothing of the packages above them. The posts'
+    # foreign key has ON DELETE CASCADE, so deleting a user removes their posts.
+
+
+# Usernames are unique whatever their case: the service checks first, and this index
+# settles the race between two simultaneous sign-ups as "corey" and "Corey".
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
+
+
+class PasswordResetToken(Base):
+    """A single-use reset link. Only a SHA-256 of the token is stored: a leaked
+    database does not let anyone reset a password."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -1,0 +1,87 @@
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
+
+from fastblog.media import picture_url
+from fastblog.params import NO_NUL, never_null
+
+Username = Annotated[
+    str, Field(min_length=1, max_length=50, examples=["corey"], pattern=r"^[^\x00]+$")
+]
+Email = Annotated[EmailStr, Field(max_length=120, examples=["corey@example.com"])]
+
+
+Password = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=128,
+        pattern=NO_NUL,
+        examples=["a long passphrase"],
+        json_schema_extra={"format": "password"},
+    ),
+]
+
+
+class UserCreate(BaseModel):
+    username: Username
+    email: Email
+    password: Password
+
+
+class PasswordChange(BaseModel):
+    current_password: Annotated[
+        str, Field(max_length=128, pattern=NO_NUL, json_schema_extra={"format": "password"})
+    ]
+    new_password: Password
+
+
+class UserUpdate(BaseModel):
+    """Only the fields sent are changed; an explicit null is refused."""
+
+    model_config = ConfigDict(json_schema_extra=never_null)
+
+    username: Username | None = None
+    email: Email | None = None
+
+    @field_validator("username", "email")
+    @classmethod
+    def not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("may be left out, but not set to null")
+        return value
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    image_file: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def image_path(self) -> str:
+        return picture_url(self.image_file)
+
+
+class UserPrivate(UserPublic):
+    email: str
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 (the OAuth2 token type, not a secret)
+
+
+class ForgotPassword(BaseModel):
+    email: EmailStr
+
+
+class ResetPassword(BaseModel):
+    token: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
+    new_password: Password
+
+
+class Message(BaseModel):
+    detail: str

@@ -1,0 +1,250 @@
+"""The compiled-statement road: SQLAlchemy Core statements compiled once per dialect and run
+on the driver's own connections, one statement per transaction.
+
+Why it exists (measured, see docs/performance.md): an ORM session over SQLAlchemy's async pool
+made six trips to aiosqlite's thread for a one-post read and spent most of the event loop's
+time in session and result machinery. The same statement on the driver's connection is one
+trip and no per-request session.
+
+Only public SQLAlchemy APIs: `compiled.positiontup` for the parameter order, the column
+types' `dialect_impl(dialect).bind_processor(...)` / `.result_processor(...)` for values
+(so a UTCDateTime comes back timezone-aware, as from the ORM), and `exported_columns` for the
+names of a SELECT's or a RETURNING's columns. Rows come back as dicts keyed by those names.
+
+On SQLite one writer connection runs writes in order on its thread and a few `query_only`
+connections read in parallel (fastblog.db.sqlite_threads); on PostgreSQL an asyncpg pool
+serves both.
+"""
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.sql.expression import Executable
+
+from fastblog.config import Settings
+from fastblog.db.sqlite_threads import BatchingLane, SQLiteConnection
+
+Row = dict[str, Any]
+StatementListener = Callable[[str], None]
+
+
+class DatabaseUnavailableError(Exception):
+    """The database cannot be reached or cannot do the work right now (answered with 503)."""
+
+
+class ConstraintViolationError(Exception):
+    """The statement broke a constraint (e.g. its foreign key's row was just deleted)."""
+
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A statement compiled for one dialect: SQL text, parameter order, value converters."""
+
+    sql: str
+    parameter_names: tuple[str, ...]
+    bind_processors: tuple[Processor, ...]
+    column_names: tuple[str, ...]
+    result_processors: tuple[Processor, ...]
+    # Values written into the statement itself (`.values(title="x")`); the caller's win.
+    defaults: Mapping[str, Any]
+
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        values = {**self.defaults, **values} if self.defaults else values
+        return tuple(
+            values[name] if processor is None else processor(values[name])
+            for name, processor in zip(self.parameter_names, self.bind_processors, strict=True)
+        )
+
+    def row(self, values: Sequence[Any]) -> Row:
+        return {
+            name: value if processor is None else processor(value)
+            for name, value, processor in zip(
+                self.column_names, values, self.result_processors, strict=True
+            )
+        }
+
+
+def compile_query(statement: Executable, dialect: Dialect) -> Query:
+    """Compile once; values are converted by the column types both ways, as SQLAlchemy would."""
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    names = tuple(compiled.positiontup or ())
+    bind_processors = tuple(
+        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
+    # A SELECT's columns, or an INSERT/UPDATE/DELETE's RETURNING columns: none without one.
+    columns = list(getattr(statement, "exported_columns", ()))
+    keys = tuple(getattr(statement, "exported_columns", {}).keys()) if columns else ()
+    processors = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    )
+    defaults = {
+        name: compiled.binds[name].effective_value
+        for name in names
+        if not compiled.binds[name].required
+    }
+    return Query(compiled.string, names, bind_processors, keys, processors, defaults)
+
+
+class StatementRunner(Protocol):
+    dialect: Dialect
+    listeners: list[StatementListener]
+
+    async def fetch(
+        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+    ) -> list[Row]:
+        """Run one statement in its own transaction and return its processed rows."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SQLiteRunner:
+    """A writer connection (writes go in order on its thread) and a few query_only readers;
+    see fastblog.db.sqlite_threads for why statements travel in batches."""
+
+    def __init__(self, dialect: Dialect, path: str, *, readers: int, busy_timeout_ms: int) -> None:
+        self.dialect = dialect
+        self.listeners: list[StatementListener] = []
+        # Called with each new sqlite3 connection, in its thread (like SQLAlchemy's
+        # "connect" event on the engine).
+        self.on_connect: list[Callable[[sqlite3.Connection], None]] = []
+
+        def connections(count: int, *, query_only: bool) -> list[SQLiteConnection]:
+            return [
+                SQLiteConnection(
+                    path,
+                    query_only=query_only,
+                    busy_timeout_ms=busy_timeout_ms,
+                    on_connect=self.on_connect,
+                )
+                for _ in range(count)
+            ]
+
+        # Connections open on first use, in their threads: a broken database file gives
+        # 503s (and "not ready") instead of a server that will not start.
+        self._writes = BatchingLane(connections(1, query_only=False))
+        self._reads = BatchingLane(connections(readers, query_only=True))
+
+    async def fetch(
+        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+    ) -> list[Row]:
+        for listener in self.listeners:
+            listener(query.sql)
+        lane = self._writes if write else self._reads
+        try:
+            rows = await lane.execute(query.sql, query.parameters(values))
+        except sqlite3.IntegrityError as exc:
+            raise ConstraintViolationError(str(exc)) from exc
+        except sqlite3.Error as exc:  # locked past busy_timeout, disk full, I/O, not a database
+            raise DatabaseUnavailableError(str(exc)) from exc
+        return [query.row(row) for row in rows]
+
+    async def close(self) -> None:
+        await self._writes.close()
+        await self._reads.close()
+
+
+# A connection that died under us (server restart, pg_terminate_backend) or a server that
+# does not answer: the pool replaces the connection; the request gets a 503 or a retry.
+PG_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,
+    OSError,
+    TimeoutError,
+)
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    return None
+
+
+class PostgresRunner:
+    def __init__(self, dialect: Dialect, url: str, *, pool_size: int, timeout: float) -> None:
+        self.dialect = dialect
+        self.listeners: list[StatementListener] = []
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pool_size = pool_size
+        self._timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+        self._creating = asyncio.Lock()
+
+    async def _pool_or_connect(self) -> asyncpg.Pool:
+        # Created on first use, so the app starts (and says "not ready") while the
+        # database is down, and recovers by itself when it is back.
+        if self._pool is not None:
+            return self._pool
+        async with self._creating:  # one pool, however many first requests arrive at once
+            if self._pool is None:
+                self._pool = await self._create_pool()
+        return self._pool
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        return await asyncpg.create_pool(
+            self._dsn,
+            # No floor of idle connections: asyncpg would keep re-dialing a database
+            # that is down, with a traceback in the log each time.
+            min_size=0,
+            max_size=self._pool_size,
+            timeout=self._timeout,
+            command_timeout=self._timeout,
+            # By default a released connection gets RESET ALL, UNLISTEN, … : one more
+            # round trip per statement. The hot path's single autocommit statements
+            # change no session state, so only an open transaction (none) is rolled back.
+            reset=_keep_session,
+        )
+
+    async def fetch(
+        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+    ) -> list[Row]:
+        for listener in self.listeners:
+            listener(query.sql)
+        parameters = query.parameters(values)
+        # A read is safe to repeat once on a fresh connection; a write is not.
+        for attempt in range(1 if write else 2):
+            try:
+                pool = await self._pool_or_connect()
+                # asyncpg's own timeouts, not a cancellation from outside: a connection
+                # cancelled mid-statement could go back to the pool still busy.
+                async with pool.acquire(timeout=self._timeout) as connection:
+                    rows = await connection.fetch(query.sql, *parameters, timeout=self._timeout)
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                raise ConstraintViolationError(str(exc)) from exc
+            except PG_UNAVAILABLE as exc:
+                if write or attempt == 1:
+                    raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc
+                continue
+            return [query.row(row) for row in rows]
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+
+def create_runner(settings: Settings, dialect: Dialect) -> StatementRunner:
+    if settings.is_sqlite:
+        path = make_url(settings.database_url).database
+        if not path or path == ":memory:":
+            raise ValueError("fastblog needs a SQLite file, not an in-memory database")
+        return SQLiteRunner(
+            dialect,
+            path,
+            readers=settings.sqlite_read_connections,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        )
+    return PostgresRunner(
+        dialect,
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        timeout=settings.db_timeout_seconds,
+    )

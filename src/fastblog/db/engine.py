@@ -1,0 +1,95 @@
+"""Engines: SQLAlchemy's async engine for sessions, its SQLite tuning, and the checks
+that tell a broken database from a bug."""
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from fastblog.config import Settings
+from fastblog.db.compiled import DatabaseUnavailableError
+from fastblog.db.sqlite_threads import tuning_pragmas
+
+logger = logging.getLogger(__name__)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    connect_args: dict[str, Any] = {}
+    if settings.is_sqlite:
+        # The Python-side lock wait; the PRAGMA below sets SQLite's own busy handler.
+        connect_args["timeout"] = settings.sqlite_busy_timeout_ms / 1000
+    else:
+        connect_args["command_timeout"] = settings.db_timeout_seconds
+        connect_args["timeout"] = settings.db_timeout_seconds
+    engine = create_async_engine(
+        settings.database_url,
+        echo=settings.echo_sql,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_timeout_seconds,
+        # A connection killed by a database restart is detected and replaced.
+        pool_pre_ping=not settings.is_sqlite,
+        connect_args=connect_args,
+    )
+    if settings.is_sqlite:
+        _tune_sqlite(engine, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in tuning_pragmas(busy_timeout_ms):
+            cursor.execute(pragma)
+        cursor.close()
+
+
+class DatabaseNotWritableError(RuntimeError):
+    pass
+
+
+def check_sqlite_writable(database_url: str) -> None:
+    """Refuse to start on a SQLite file we could not write, rather than fail every write later.
+
+    SQLite needs the folder too: WAL mode creates -wal and -shm files beside the database.
+    Both are tried for real (permissions say nothing to root, nor about a read-only mount).
+    """
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database).resolve()
+    folder = path.parent
+    if not folder.is_dir():
+        raise DatabaseNotWritableError(f"SQLite folder {folder} does not exist")
+    if path.exists() and not path.is_file():
+        raise DatabaseNotWritableError(f"SQLite database {path} is not a file")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass  # SQLite will create its -wal and -shm files here
+        if path.exists():
+            with path.open("r+b"):
+                pass  # opened for writing, nothing written
+    except OSError as exc:
+        target = path if path.exists() and exc.filename == str(path) else folder
+        raise DatabaseNotWritableError(
+            f"SQLite database {path} is not writable: cannot write in {target} "
+            f"({exc.strerror or exc})"
+        ) from exc
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Connection refused, lost or timed out, pool exhausted, disk trouble: not a bug to fix
+    in code, but a state the client should retry after."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return isinstance(
+        exc, DatabaseUnavailableError | sa_exc.TimeoutError | ConnectionError | TimeoutError
+    )

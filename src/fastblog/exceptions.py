@@ -1,0 +1,33 @@
+"""The errors services raise. They say what went wrong, and which field when a field did;
+they know nothing of HTTP. fastblog.errors answers each kind with its status code (JSON
+under /api, an HTML page elsewhere); a form that can show the message beside its field
+catches the error first."""
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFoundError(DomainError):
+    status_code = 404
+
+
+class ForbiddenError(DomainError):
+    status_code = 403
+
+
+class ConflictError(DomainError):
+    """The value is taken (answered 400, as the API always has)."""
+
+
+class InvalidInputError(DomainError):
+    status_code = 422
+
+
+class TooLargeError(DomainError):
+    status_code = 413

@@ -1,0 +1,27 @@
+"""What the app opens at start-up and closes at shutdown, as one typed object.
+
+The lifespan (fastblog.main) yields `{"resources": Resources(...)}` as Starlette's lifespan
+state; every request sees it as `request.state.resources`, and `ResourcesDep`
+(fastblog.dependencies) hands it to routes. Nothing here is created at import time.
+"""
+
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from fastblog.config import Settings
+from fastblog.db import Database
+from fastblog.mail import Mailer
+from fastblog.passwords import PasswordHasher
+from fastblog.throttle import LoginThrottle
+
+
+@dataclass(slots=True)
+class Resources:
+    settings: Settings
+    secret_key: str
+    database: Database
+    password_hasher: PasswordHasher
+    login_throttle: LoginThrottle
+    mailer: Mailer
+    # CPU-bound work (picture resizing) runs here, never on the event loop.
+    process_pool: ProcessPoolExecutor

@@ -1,0 +1,77 @@
+"""The compiled road returns what the ORM returns, on SQLite and PostgreSQL alike."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.accounts.models import User
+from fastblog.db import ConstraintViolationError
+from fastblog.posts import queries
+from fastblog.posts.models import Post
+from fastblog.resources import Resources
+from tests.factories import make_user
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_post_read_on_the_compiled_road_equals_the_orm_object(
+    resources: Resources, session: AsyncSession
+) -> None:
+    author = await make_user(session, username="ada")
+    post = Post(title="Über", content="line one\nline two", user_id=author.id)
+    session.add(post)
+    await session.commit()
+
+    row = await resources.database.fetch_one(queries.ONE, {"post_id": post.id})
+
+    assert row is not None
+    session.expunge_all()  # read back from the database, not the identity map
+    loaded = await session.get(Post, post.id)
+    assert loaded is not None
+    assert row["id"] == loaded.id
+    assert row["title"] == loaded.title == "Über"
+    assert row["content"] == loaded.content
+    assert row["user_id"] == loaded.user_id == author.id
+    assert row["date_posted"] == loaded.date_posted
+    assert row["date_posted"].tzinfo is not None  # aware, as the ORM's UTCDateTime gives
+    assert row["author_username"] == "ada"
+
+
+async def test_rows_are_keyed_by_column_name(resources: Resources, session: AsyncSession) -> None:
+    await make_user(session, username="grace", email="grace@example.com")
+    statement = select(User.email, User.username.label("name")).where(
+        User.username == bindparam("username")
+    )
+
+    rows = await resources.database.fetch(statement, {"username": "grace"})
+
+    assert rows == [{"email": "grace@example.com", "name": "grace"}]
+
+
+async def test_insert_returning_converts_values_like_the_orm(
+    resources: Resources, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC) + timedelta(microseconds=8)
+
+    inserted = await queries.insert_post(
+        resources.database, title="t", content="c", author_id=author.id, now=when
+    )
+
+    assert inserted is not None
+    assert inserted["date_posted"] == when
+    session.expunge_all()
+    stored = await session.get(Post, inserted["id"])
+    assert stored is not None
+    assert stored.date_posted == when
+
+
+async def test_a_broken_constraint_is_its_own_error(resources: Resources) -> None:
+    orphan = insert(Post).values(
+        title="t", content="c", user_id=bindparam("user_id"), date_posted=bindparam("at")
+    )
+
+    with pytest.raises(ConstraintViolationError):
+        await resources.database.write(orphan, {"user_id": 999_999, "at": datetime.now(UTC)})
