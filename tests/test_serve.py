@@ -92,3 +92,17 @@ async def test_served_app_freezes_the_heap_once_started(monkeypatch: pytest.Monk
         assert STARTED["frozen during start-up"] == 0
         assert gc.get_freeze_count() > 10_000  # at least the modules and classes
         assert gc.get_threshold()[0] == cli.YOUNG_GC_THRESHOLD
+
+
+async def bare_asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+def bare_app() -> Any:
+    return bare_asgi_app
+
+
+def test_served_app_serves_a_bare_asgi_callable_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cli.SERVED_APP_ENV, "tests.test_serve:bare_app")
+
+    assert cli.served_app() is bare_asgi_app

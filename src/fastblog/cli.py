@@ -19,6 +19,7 @@ from fastblog.config import get_settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+    from starlette.types import ASGIApp
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The app factory `serve` was asked for; read by `served_app` in each worker process
@@ -79,13 +80,17 @@ def serve(
     )
 
 
-def served_app() -> "Starlette":
+def served_app() -> "ASGIApp":
     """The factory uvicorn calls in each worker process: the app `serve` was given, with the
     garbage collector tuned for serving once the app has started."""
+    from starlette.applications import Starlette
+
     module, _, name = os.environ[SERVED_APP_ENV].partition(":")
-    factory: Callable[[], Starlette] = getattr(importlib.import_module(module), name)
+    factory: Callable[[], ASGIApp] = getattr(importlib.import_module(module), name)
     app = factory()
-    tune_gc_after_startup(app)
+    # A bare ASGI callable (bench's upstream) has no lifespan to wrap; it is served as given.
+    if isinstance(app, Starlette):
+        tune_gc_after_startup(app)
     return app
 
 
