@@ -4,9 +4,12 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import gc
+import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -14,7 +17,15 @@ from sqlalchemy.engine import make_url
 
 from fastblog.config import get_settings
 
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.types import ASGIApp
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The app factory `serve` was asked for; read by `served_app` in each worker process
+# (uvicorn spawns its workers and reloader afresh, and they inherit the environment).
+SERVED_APP_ENV = "FASTBLOG_SERVED_APP"
+YOUNG_GC_THRESHOLD = 50_000  # the default is 700; see tune_gc_after_startup
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -53,18 +64,62 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    os.environ[SERVED_APP_ENV] = app
     uvicorn.run(
-        app,
+        f"{__name__}:served_app",
         factory=True,
         host=host,
         port=port,
         workers=None if reload else workers,
         reload=reload,
         log_level=settings.log_level.lower(),
+        access_log=settings.access_log if settings.access_log is not None else reload,
         proxy_headers=True,
         # Finish in-flight requests on SIGTERM, within a bound.
         timeout_graceful_shutdown=30,
     )
+
+
+def served_app() -> "ASGIApp":
+    """The factory uvicorn calls in each worker process: the app `serve` was given, with the
+    garbage collector tuned for serving once the app has started."""
+    from starlette.applications import Starlette
+
+    module, _, name = os.environ[SERVED_APP_ENV].partition(":")
+    factory: Callable[[], ASGIApp] = getattr(importlib.import_module(module), name)
+    app = factory()
+    # A bare ASGI callable (bench's upstream) has no lifespan to wrap; it is served as given.
+    if isinstance(app, Starlette):
+        tune_gc_after_startup(app)
+    return app
+
+
+def tune_gc_after_startup(app: "Starlette") -> None:
+    """Once the lifespan has started, freeze what start-up built and collect young objects
+    less often. Only a served process does this: tests make an app per test, and a frozen
+    app would never be freed.
+    """
+    started = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: "Starlette") -> AsyncIterator[Any]:
+        async with started(app) as state:
+            # ~145k objects (modules, classes, the app, SQLAlchemy and pydantic structures)
+            # live as long as the process. A full collection walked them all, ~100 ms of CPU
+            # during which no request was answered, every few seconds under load: that set
+            # the p99. Frozen, they are never walked again (a full collection then takes well
+            # under 1 ms); start-up's garbage is collected first so that it is not frozen.
+            gc.collect()
+            gc.freeze()
+            # The youngest generation was collected whenever 700 more objects were alive than
+            # at the last collection. The requests in flight at 64 connections hold more than
+            # that, so it ran every ~8 requests, promoting their objects to be walked again:
+            # 6-10% of the time. Above what requests in flight hold, it runs only once garbage
+            # has really accumulated: seconds apart, ~1 ms per 50k live young objects.
+            gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
+            yield state
+
+    app.router.lifespan_context = lifespan
 
 
 def main(argv: list[str] | None = None) -> None:

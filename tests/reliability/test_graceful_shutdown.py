@@ -24,7 +24,8 @@ async def test_a_request_in_flight_completes_on_sigterm(
     sqlite_file_url: str, tmp_path: Path
 ) -> None:
     media = tmp_path / "media"
-    env = server_env(sqlite_file_url, media, log_level="INFO")  # uvicorn says what it does
+    # uvicorn says what it does, and logs each request
+    env = server_env(sqlite_file_url, media, log_level="INFO", access_log="true")
     async with (
         serving(env, tmp_path / "server.log") as server,
         httpx.AsyncClient(base_url=server.url, timeout=30) as client,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
 from tests.accounts import bearer, browser_login, image_bytes, read_form, submit
+from tests.asgi import resources_of
 from tests.factories import make_user
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +29,7 @@ async def user(session: AsyncSession) -> User:
 
 def stored(app: FastAPI, image_path: str) -> Path:
     assert image_path.startswith("/media/")
-    return Path(app.state.settings.media_dir) / image_path.removeprefix("/media/")
+    return Path(resources_of(app).settings.media_dir) / image_path.removeprefix("/media/")
 
 
 async def upload(

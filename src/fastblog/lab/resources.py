@@ -7,25 +7,26 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Annotated
 
 import aiohttp
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, Request
 
 from fastblog.config import Settings
 from fastblog.lab.upstream import create_http_client
 
+LAB_HTTP_CLIENT = "lab_http_client"  # its key in the lifespan state
+
 
 @contextlib.asynccontextmanager
-async def lab_resources(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
-    """Lifespan part: the shared HTTP client, when the lab is on."""
+async def lab_resources(settings: Settings) -> AsyncIterator[dict[str, aiohttp.ClientSession]]:
+    """Lifespan part: the shared HTTP client when the lab is on, for the lifespan state."""
     if not settings.lab_enabled:
-        yield
+        yield {}
         return
     async with create_http_client(settings) as client:
-        app.state.lab_http_client = client
-        yield
+        yield {LAB_HTTP_CLIENT: client}
 
 
 async def get_http_client(request: Request) -> aiohttp.ClientSession:
-    client: aiohttp.ClientSession = request.app.state.lab_http_client
+    client: aiohttp.ClientSession = getattr(request.state, LAB_HTTP_CLIENT)
     return client
 
 

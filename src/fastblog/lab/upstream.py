@@ -41,7 +41,7 @@ def upstream_url(request: Request) -> str:
     The server's own socket address (the ASGI `server`), not the Host header: behind a proxy
     the Host names the proxy, while the socket always reaches this process.
     """
-    configured = request.app.state.settings.lab_upstream_url
+    configured = request.state.resources.settings.lab_upstream_url
     if configured is not None:
         return str(configured)
     path = request.app.url_path_for("io_async")

@@ -98,30 +98,32 @@ def client_allowed(client: tuple[str, int] | None, networks: list[IPNetwork]) ->
     return any(address in network for network in networks)
 
 
-async def require_allowed_client(request: Request) -> None:
-    """Refuse clients outside METRICS_ALLOWED_NETWORKS (by default: loopback only).
+def create_metrics_router(metrics: Metrics, allowed_networks: list[IPNetwork]) -> APIRouter:
+    """`GET /metrics` for this worker's `metrics`, to clients in `allowed_networks` only."""
 
-    Behind a reverse proxy on this machine, uvicorn's proxy headers make the client the
-    proxy's client, so a request from the internet is refused even though the proxy is local.
-    """
-    networks = request.app.state.settings.metrics_allowed_networks
-    if not client_allowed(request.scope.get("client"), networks):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            detail="Metrics are served to the networks in METRICS_ALLOWED_NETWORKS only.",
-        )
+    async def require_allowed_client(request: Request) -> None:
+        """Refuse clients outside METRICS_ALLOWED_NETWORKS (by default: loopback only).
 
+        Behind a reverse proxy on this machine, uvicorn's proxy headers make the client the
+        proxy's client, so a request from the internet is refused even though the proxy is
+        local.
+        """
+        if not client_allowed(request.scope.get("client"), allowed_networks):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail="Metrics are served to the networks in METRICS_ALLOWED_NETWORKS only.",
+            )
 
-router = APIRouter(tags=["monitoring"])
+    router = APIRouter(tags=["monitoring"])
 
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        dependencies=[Depends(require_allowed_client)],
+        responses={403: {"description": "The client is not in METRICS_ALLOWED_NETWORKS"}},
+    )
+    async def serve_metrics() -> Response:
+        """Prometheus metrics of this worker process, in the text exposition format."""
+        return Response(metrics.exposition(), media_type=TEXT_FORMAT)
 
-@router.get(
-    "/metrics",
-    response_class=Response,
-    dependencies=[Depends(require_allowed_client)],
-    responses={403: {"description": "The client is not in METRICS_ALLOWED_NETWORKS"}},
-)
-async def metrics(request: Request) -> Response:
-    """Prometheus metrics of this worker process, in the text exposition format."""
-    body = request.app.state.metrics.exposition()
-    return Response(body, media_type=TEXT_FORMAT)
+    return router

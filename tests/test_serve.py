@@ -1,0 +1,108 @@
+"""`fastblog serve`: the uvicorn options it passes and what it does to the served process."""
+
+import contextlib
+import gc
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from fastblog import cli
+from fastblog.config import get_settings
+
+STARTED: dict[str, Any] = {}
+
+
+@pytest.fixture
+def uvicorn_options(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """What `serve` hands to uvicorn.run, which is not called."""
+    options: dict[str, Any] = {}
+
+    def run(app: str, **kwargs: Any) -> None:
+        options.update(kwargs, app=app)
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setenv(cli.SERVED_APP_ENV, "restored after the test")
+    get_settings.cache_clear()
+    yield options
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("access_log_env", "reload", "expected"),
+    [(None, False, False), (None, True, True), ("true", False, True), ("false", True, False)],
+)
+def test_the_access_log_is_off_unless_reloading_or_asked_for(
+    uvicorn_options: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    access_log_env: str | None,
+    reload: bool,
+    expected: bool,
+) -> None:
+    if access_log_env is None:
+        monkeypatch.delenv("ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("ACCESS_LOG", access_log_env)
+
+    cli.serve("127.0.0.1", 8000, 1, reload)
+
+    assert uvicorn_options["access_log"] is expected
+
+
+def test_serve_runs_the_given_factory_through_served_app(
+    uvicorn_options: dict[str, Any],
+) -> None:
+    cli.serve("127.0.0.1", 8000, 2, False, app="tests.test_serve:small_app")
+
+    assert uvicorn_options["app"] == "fastblog.cli:served_app"
+    assert uvicorn_options["factory"] is True
+    assert uvicorn_options["workers"] == 2
+    assert os.environ[cli.SERVED_APP_ENV] == "tests.test_serve:small_app"
+
+
+def small_app() -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        STARTED["frozen during start-up"] = gc.get_freeze_count()
+        yield {"resource": "made at start-up"}
+
+    return Starlette(lifespan=lifespan)
+
+
+@pytest.fixture
+def restored_gc() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("restored_gc")
+async def test_served_app_freezes_the_heap_once_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cli.SERVED_APP_ENV, "tests.test_serve:small_app")
+    gc.unfreeze()
+    app = cli.served_app()
+
+    async with app.router.lifespan_context(app) as state:
+        assert state == {"resource": "made at start-up"}  # the app's own state, untouched
+        assert STARTED["frozen during start-up"] == 0
+        assert gc.get_freeze_count() > 10_000  # at least the modules and classes
+        assert gc.get_threshold()[0] == cli.YOUNG_GC_THRESHOLD
+
+
+async def bare_asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+def bare_app() -> Any:
+    return bare_asgi_app
+
+
+def test_served_app_serves_a_bare_asgi_callable_as_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cli.SERVED_APP_ENV, "tests.test_serve:bare_app")
+
+    assert cli.served_app() is bare_asgi_app
