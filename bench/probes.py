@@ -28,12 +28,12 @@ from bench.db import fresh_database, migrate_and_seed, table_facts
 from bench.load import LoadSettings, Scenario, run_load
 from bench.report import markdown_table
 from bench.server import install_cleanup, serving
+from fastblog.accounts.models import User
 from fastblog.config import Settings
 from fastblog.dependencies import SessionDep
 from fastblog.main import create_app as create_fastblog
 from fastblog.posts.models import Post
 from fastblog.posts.schemas import PostPublic
-from fastblog.accounts.models import User
 
 # One query with the join, as a lean read path would run it.
 ONE_POST = (

@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_api.router,
         posts_views.router,
         posts_api.by_user_router,
+        posts_api.tags_router,
         accounts_api.router,
         auth_api.router,
         accounts_views.router,

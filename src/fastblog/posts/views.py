@@ -1,9 +1,11 @@
 """HTML pages for reading and writing posts."""
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from fastblog.accounts.dependencies import (
@@ -14,28 +16,59 @@ from fastblog.accounts.dependencies import (
     forbidden,
 )
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, SettingsDep, WriteSessionDep
+from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
 from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
 from fastblog.posts import service
-from fastblog.posts.dependencies import PostDep, PostForWriteDep
-from fastblog.posts.models import Post
-from fastblog.posts.queries import fetch_page, insert_post
-from fastblog.posts.schemas import PostReplace
+from fastblog.posts.api import TagFilter, tag_or_none
+from fastblog.posts.dependencies import PostForWriteDep, PostId, visible_post
+from fastblog.posts.models import DRAFT, PUBLISHED, Post
+from fastblog.posts.queries import fetch_drafts, fetch_page, is_visible
+from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import CsrfProtected, field_errors, flash, form_values, redirect
 from fastblog.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
+FORM_FIELDS = ("title", "content", "tags", "published_at")
+# The form's buttons: <button name="action" value="...">.
+PREVIEW, SAVE_DRAFT = "preview", "draft"
+
+
+def canonical_url(post: dict[str, Any]) -> str:
+    return f"/posts/{post['id']}/{post['slug']}"
+
+
+def moved(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status.HTTP_301_MOVED_PERMANENTLY)
+
 
 async def get_own_post(user: LoggedInForWriteDep, post: PostForWriteDep) -> Post:
-    """The post, for its author: anyone else gets a 403 page."""
+    """The post, locked, for its author: anyone else gets a 403 page (a 404 for a draft)."""
     if post.user_id != user.id:
+        if not is_visible({"status": post.status, "published_at": post.published_at}, utcnow()):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
+        raise forbidden("Only the author can change this post.")
+    return post
+
+
+async def get_own_post_to_edit(
+    user: LoggedInDep, db: DatabaseDep, post_id: PostId
+) -> dict[str, Any]:
+    """The post for its author, not locked: an edit renders the Markdown before it locks."""
+    post = await visible_post(db, post_id, user.id)
+    if post["user_id"] != user.id:
         raise forbidden("Only the author can change this post.")
     return post
 
 
 OwnPostDep = Annotated[Post, Depends(get_own_post)]
+OwnPostToEditDep = Annotated[dict[str, Any], Depends(get_own_post_to_edit)]
+
+
+def _minute(moment: datetime | None) -> str:
+    """A datetime-local input's value (UTC)."""
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M}" if moment else ""
 
 
 def post_form(
@@ -45,10 +78,78 @@ def post_form(
     heading: str,
     values: dict[str, str],
     errors: dict[str, str] | None = None,
+    preview: str | None = None,
+    published: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {"action": action, "heading": heading, "values": values, "errors": errors or {}}
+    context = {
+        "action": action,
+        "heading": heading,
+        "values": values,
+        "errors": errors or {},
+        "preview": preview,
+        "published": published,
+    }
     return templates.TemplateResponse(request, "posts/form.html", context, status_code=status_code)
+
+
+def parse_form(values: dict[str, str], button: str, *, keep: datetime | None = None) -> PostWrite:
+    """The form as a post to write. `keep`: the post's publication date, which the form shows
+    to the minute: sent back unchanged, it stays exact."""
+    status_ = DRAFT if button == SAVE_DRAFT else PUBLISHED
+    published_at: str | None = values["published_at"].strip() or None
+    if status_ == DRAFT or (published_at and published_at == _minute(keep)):
+        published_at = None
+    elif published_at and published_at[-1:] != "Z" and "+" not in published_at:
+        published_at += "Z"  # the form asks for UTC
+    return PostWrite.model_validate(
+        {
+            "title": values["title"],
+            "content": values["content"],
+            "tags": [tag for tag in values["tags"].split(",") if tag.strip()],
+            "status": status_,
+            "published_at": published_at,
+        }
+    )
+
+
+async def _submitted(request: Request) -> tuple[dict[str, str], str]:
+    form = await request.form()
+    return form_values(form, *FORM_FIELDS), str(form.get("action", ""))
+
+
+async def _preview(resources: ResourcesDep, values: dict[str, str]) -> str:
+    # The same rendering as a saved post (sanitized, off the loop when long); nothing is saved.
+    return (await service.render_content(resources.process_pool, values["content"])).html
+
+
+def _saved_message(post: dict[str, Any]) -> str:
+    if post["status"] == DRAFT:
+        return "Your draft is saved. Only you can see it."
+    if post["published_at"] > utcnow():
+        return f"Your post is scheduled for {post['published_at']:%Y-%m-%d %H:%M} UTC."
+    return "Your post is published."
+
+
+async def _page_of_posts(
+    db: DatabaseDep,
+    *,
+    page: int,
+    per_page: int,
+    tag: str | None = None,
+    user_id: int | None = None,
+) -> dict[str, Any]:
+    """A page of excerpts, and the links to the pages around it."""
+    posts, total = await fetch_page(
+        db,
+        now=utcnow(),
+        skip=(page - 1) * per_page,
+        limit=per_page,
+        user_id=user_id,
+        tag=tag,
+        full=False,
+    )
+    return {"posts": posts, "links": PageLinks(number=page, per_page=per_page, total=total)}
 
 
 @router.get("/", name="home")
@@ -59,14 +160,60 @@ async def home(
     settings: SettingsDep,
     viewer: PageUserDep,
     page: PageNumber = 1,
+    tag: TagFilter = None,
 ) -> HTMLResponse:
-    """The newest posts, a page at a time."""
+    """The newest posts, a page at a time (?tag= for one tag's)."""
+    wanted = tag_or_none(tag) if tag else None
+    context = await _page_of_posts(
+        db,
+        page=page,
+        per_page=settings.posts_per_page,
+        # A text no tag can be matches nothing, like a tag nobody uses.
+        tag=wanted or ("" if tag else None),
+    )
+    context["heading"] = f"Posts tagged “{wanted or tag}”" if tag else "Latest posts"
+    context["page_query"] = f"tag={quote(tag)}&" if tag else ""
+    return templates.TemplateResponse(request, "posts/list.html", context)
+
+
+@router.get("/tags/{tag}", name="tag")
+async def tag_page(
+    request: Request,
+    tag: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    viewer: PageUserDep,
+    page: PageNumber = 1,
+) -> Response:
+    """The posts of one tag; 404 for a tag no published post has."""
+    wanted = tag_or_none(tag)
+    if wanted is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No post has this tag.")
+    if wanted != tag:
+        return moved(f"/tags/{quote(wanted)}")
+    context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, tag=wanted)
+    if context["links"].total == 0:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No post has this tag.")
+    context |= {"heading": f"Posts tagged “{wanted}”", "page_query": ""}
+    return templates.TemplateResponse(request, "posts/list.html", context)
+
+
+@router.get("/drafts", name="drafts")
+async def drafts(
+    request: Request,
+    user: LoggedInDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    """Your drafts and scheduled posts: only you can see them."""
     per_page = settings.posts_per_page
-    skip = (page - 1) * per_page
-    posts, total = await fetch_page(db, skip=skip, limit=per_page)
+    posts, total = await fetch_drafts(
+        db, user_id=user.id, now=utcnow(), skip=(page - 1) * per_page, limit=per_page
+    )
     links = PageLinks(number=page, per_page=per_page, total=total)
     return templates.TemplateResponse(
-        request, "posts/list.html", {"posts": posts, "links": links, "heading": "Latest posts"}
+        request, "posts/drafts.html", {"posts": posts, "links": links, "page_query": ""}
     )
 
 
@@ -77,62 +224,82 @@ async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
 
 
 @router.post("/posts/new", dependencies=[CsrfProtected])
-async def create_post(request: Request, user: LoggedInDep, db: DatabaseDep) -> Response:
-    """Publish the post and show it."""
-    values = form_values(await request.form(), "title", "content")
+async def create_post(request: Request, user: LoggedInDep, resources: ResourcesDep) -> Response:
+    """Save the post (published, scheduled or a draft) and show it; or preview it."""
+    values, button = await _submitted(request)
+    form: dict[str, Any] = {"action": "/posts/new", "heading": "New post", "values": values}
     try:
-        data = PostReplace.model_validate(values)
+        data = parse_form(values, button)
     except ValidationError as exc:
-        return post_form(
-            request,
-            action="/posts/new",
-            heading="New post",
-            values=values,
-            errors=field_errors(exc),
-            status_code=422,
-        )
-    # The same single statement as POST /api/posts.
-    post = await insert_post(
-        db, title=data.title, content=data.content, author_id=user.id, now=utcnow()
+        return post_form(request, **form, errors=field_errors(exc), status_code=422)
+    if button == PREVIEW:
+        return post_form(request, **form, preview=await _preview(resources, values))
+    post = await service.create_post(
+        resources.database, resources.process_pool, data=data, author_id=user.id, now=utcnow()
     )
     if post is None:  # the account was deleted meanwhile
         raise forbidden("Your account no longer exists.")
-    flash(request, "Your post is published.")
-    return redirect(f"/posts/{post['id']}")
+    flash(request, _saved_message(post))
+    return redirect(canonical_url(post))
 
 
-@router.get("/posts/{post_id}", name="post_detail")
-async def post_detail(request: Request, viewer: PageUserDep, post: PostDep) -> HTMLResponse:
-    """One post on its own page."""
-    # The viewer is loaded first, so a 404 page still shows who is logged in.
-    return templates.TemplateResponse(request, "posts/detail.html", {"post": post})
+@router.get("/posts/{post_id}")
+async def post_by_id(
+    viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
+    db: DatabaseDep,
+    post_id: PostId,
+) -> Response:
+    """A post's short address: moved for good to the one with its slug."""
+    post = await visible_post(db, post_id, viewer.id if viewer else None)
+    return moved(canonical_url(post))
 
 
 @router.get("/posts/{post_id}/edit", name="edit_post")
-async def edit_post_form(request: Request, post: OwnPostDep) -> HTMLResponse:
+async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLResponse:
     """The form to change your post."""
-    values = {"title": post.title, "content": post.content}
-    return post_form(request, action=f"/posts/{post.id}/edit", heading="Edit post", values=values)
+    values = {
+        "title": post["title"],
+        "content": post["content"],
+        "tags": ", ".join(post["tags"]),
+        "published_at": _minute(post["published_at"]),
+    }
+    return post_form(
+        request,
+        action=f"/posts/{post['id']}/edit",
+        heading="Edit post",
+        values=values,
+        published=post["status"] == PUBLISHED,
+    )
 
 
 @router.post("/posts/{post_id}/edit", dependencies=[CsrfProtected])
-async def edit_post(request: Request, post: OwnPostDep, session: WriteSessionDep) -> Response:
-    """Save the changes and show the post."""
-    values = form_values(await request.form(), "title", "content")
+async def edit_post(request: Request, post: OwnPostToEditDep, resources: ResourcesDep) -> Response:
+    """Save the changes and show the post; or preview them."""
+    values, button = await _submitted(request)
+    form: dict[str, Any] = {
+        "action": f"/posts/{post['id']}/edit",
+        "heading": "Edit post",
+        "values": values,
+        "published": post["status"] == PUBLISHED,
+    }
     try:
-        data = PostReplace.model_validate(values)
+        data = parse_form(values, button, keep=post["published_at"])
     except ValidationError as exc:
-        return post_form(
-            request,
-            action=f"/posts/{post.id}/edit",
-            heading="Edit post",
-            values=values,
-            errors=field_errors(exc),
-            status_code=422,
-        )
-    await service.update_post(session, post=post, changes=data.model_dump())
-    flash(request, "Your post is updated.")
-    return redirect(f"/posts/{post.id}")
+        return post_form(request, **form, errors=field_errors(exc), status_code=422)
+    if button == PREVIEW:
+        return post_form(request, **form, preview=await _preview(resources, values))
+    edited = await service.edit_post(
+        resources.database,
+        resources.process_pool,
+        post=post,
+        changes=data.model_dump(),
+        now=utcnow(),
+    )
+    flash(
+        request,
+        "Your post is updated." if edited["status"] == PUBLISHED else _saved_message(edited),
+    )
+    return redirect(canonical_url(edited))
 
 
 @router.get("/posts/{post_id}/delete", name="delete_post")
@@ -149,6 +316,24 @@ async def delete_post(request: Request, post: OwnPostDep, session: WriteSessionD
     return redirect("/")
 
 
+@router.get("/posts/{post_id}/{slug}", name="post_detail")
+async def post_detail(
+    request: Request,
+    viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
+    db: DatabaseDep,
+    post_id: PostId,
+    slug: str,
+) -> Response:
+    """One post on its own page; an old slug moves to the current one."""
+    post = await visible_post(db, post_id, viewer.id if viewer else None)
+    if slug != post["slug"]:
+        return moved(canonical_url(post))
+    scheduled = post["status"] == PUBLISHED and not is_visible(post, utcnow())
+    return templates.TemplateResponse(
+        request, "posts/detail.html", {"post": post, "scheduled": scheduled}
+    )
+
+
 @router.get("/users/{user_id}/posts", name="user_posts")
 async def user_posts(
     request: Request,
@@ -158,11 +343,7 @@ async def user_posts(
     settings: SettingsDep,
     page: PageNumber = 1,
 ) -> HTMLResponse:
-    """Everything one user has written, newest first."""
-    per_page = settings.posts_per_page
-    skip = (page - 1) * per_page
-    posts, total = await fetch_page(db, skip=skip, limit=per_page, user_id=user.id)
-    links = PageLinks(number=page, per_page=per_page, total=total)
-    return templates.TemplateResponse(
-        request, "users/posts.html", {"user": user, "posts": posts, "links": links}
-    )
+    """Everything one user has published, newest first."""
+    context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, user_id=user.id)
+    context |= {"user": user, "page_query": ""}
+    return templates.TemplateResponse(request, "users/posts.html", context)
