@@ -67,12 +67,13 @@ def _published_at(value: datetime | None, info: ValidationInfo) -> datetime | No
         return None
     if info.data.get("status") == "draft":
         raise ValueError("A draft has no publication date: leave published_at out.")
+    out_of_range = ValueError("The publication date must be between 1970 and 9000.")
     try:
         in_utc = value.astimezone(UTC)
     except OverflowError:
-        in_utc = EARLIEST
+        raise out_of_range from None
     if not EARLIEST <= in_utc < LATEST:
-        raise ValueError("The publication date must be between 1970 and 9000.")
+        raise out_of_range
     return in_utc
 
 
