@@ -182,7 +182,8 @@ async def test_tags_are_normalized_shown_and_filtered(
     home = read_page(await client.get("/"))
     assert home.has_link("#python")
     filtered = read_page(await client.get("/", params={"tag": "machine-learning"}))
-    assert filtered.has_link("First") and not filtered.has_link("Second")
+    assert filtered.has_link("First")
+    assert not filtered.has_link("Second")
     assert (await client.get("/tags/secret")).status_code == 404
     assert (await client.get("/tags/nothing-here")).status_code == 404
     moved = await client.get("/tags/Python")
