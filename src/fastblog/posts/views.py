@@ -295,10 +295,9 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
         changes=data.model_dump(),
         now=utcnow(),
     )
-    flash(
-        request,
-        "Your post is updated." if edited["status"] == PUBLISHED else _saved_message(edited),
-    )
+    still_published = post["status"] == edited["status"] == PUBLISHED
+    live = still_published and is_visible(edited, utcnow())
+    flash(request, "Your post is updated." if live else _saved_message(edited))
     return redirect(canonical_url(edited))
 
 
