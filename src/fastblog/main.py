@@ -32,6 +32,7 @@ from fastblog.mail import Mailer
 from fastblog.observability import install_observability, metrics_router, observing
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
+from fastblog.posts import markdown
 from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
@@ -106,6 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             process_pool=process_pool,
         )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
+        # In a thread, while the server starts: a first post rendered on the loop would
+        # otherwise pay for it (see fastblog.posts.markdown.warm_up).
+        warming = asyncio.get_running_loop().run_in_executor(None, markdown.warm_up)
         try:
             async with (
                 sized_thread_pools(settings),
@@ -116,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield {"resources": resources}
         finally:
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
+            await warming
             await asyncio.to_thread(process_pool.shutdown, wait=True, cancel_futures=True)
             if redis is not None:
                 await redis.aclose()

@@ -34,7 +34,7 @@ Tags = Annotated[
     # Bounded before normalizing (each tag is trimmed, so it may arrive a little longer).
     list[Annotated[str, Field(max_length=4 * MAX_TAG_CHARS)]],
     Field(
-        max_length=4 * MAX_TAGS,
+        max_length=MAX_TAGS,
         description=(
             f"Up to {MAX_TAGS} tags: letters of any script, digits and '-', "
             f"1-{MAX_TAG_CHARS} characters; stored trimmed, lower-case, '-' for spaces."
@@ -49,8 +49,13 @@ PublishedAt = Annotated[
         "Sending it with no status publishes the post.",
     ),
 ]
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _at_most_five(value: Any) -> Any:
+    # Before the list's own max_length check: a plain message, as for any other bad tag.
+    if isinstance(value, list) and len(value) > MAX_TAGS:
+        raise ValueError(f"A post has at most {MAX_TAGS} tags.")
+    return value
 
 
 def _tags(value: list[str] | None) -> list[str] | None:
@@ -67,14 +72,10 @@ def _published_at(value: datetime | None, info: ValidationInfo) -> datetime | No
         return None
     if info.data.get("status") == "draft":
         raise ValueError("A draft has no publication date: leave published_at out.")
-    out_of_range = ValueError("The publication date must be between 1970 and 9000.")
     try:
-        in_utc = value.astimezone(UTC)
-    except OverflowError:
-        raise out_of_range from None
-    if not EARLIEST <= in_utc < LATEST:
-        raise out_of_range
-    return in_utc
+        return value.astimezone(UTC)
+    except OverflowError:  # a moment before the year 1 (or after 9999) in UTC
+        raise ValueError("The publication date is out of range.") from None
 
 
 class PostBase(BaseModel):
@@ -87,6 +88,7 @@ class PostWrite(PostBase):
     status: Status = "published"
     published_at: PublishedAt | None = None
 
+    _five_tags = field_validator("tags", mode="before")(_at_most_five)
     _normal_tags = field_validator("tags")(_tags)
     _checked_published_at = field_validator("published_at")(_published_at)
 
@@ -118,6 +120,7 @@ class PostUpdate(BaseModel):
             raise ValueError("may be left out, but not set to null")
         return value
 
+    _five_tags = field_validator("tags", mode="before")(_at_most_five)
     _normal_tags = field_validator("tags")(_tags)
     _checked_published_at = field_validator("published_at")(_published_at)
 
