@@ -206,8 +206,10 @@ def normalize_tags(raw: list[str]) -> list[str]:
     return tags
 
 
-COMMON_LANGUAGES = ("python", "javascript", "typescript", "bash", "json", "yaml", "html", "css")
-COMMON_LANGUAGES += ("sql", "go", "rust", "java", "c", "cpp", "toml", "diff", "text")
+COMMON_LANGUAGES = (
+    *("python", "javascript", "typescript", "bash", "json", "yaml", "html", "css"),
+    *("sql", "go", "rust", "java", "c", "cpp", "toml", "diff", "text"),
+)
 
 
 def warm_up() -> None:
