@@ -1,5 +1,6 @@
 """Drafts, scheduled posts, tags, slugs and the edited marker, through the API and the pages."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -368,3 +369,21 @@ async def test_the_form_refuses_bad_tags_beside_the_field(
 
     assert response.status_code == 422
     assert "A post has at most 5 tags." in read_page(response).text
+
+
+async def test_writers_adding_the_same_new_tag_at_once_all_succeed(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    authors = [await make_user(session) for _ in range(4)]
+
+    responses = await asyncio.gather(
+        *(
+            api_create_post(client, author, tags=["brand-new", f"own{n}"])
+            for n, author in enumerate(authors)
+        )
+    )
+
+    assert [response.status_code for response in responses] == [201] * 4
+    assert (await client.get("/api/tags", params={"limit": 1})).json() == {
+        "tags": [{"name": "brand-new", "posts": 4}]
+    }

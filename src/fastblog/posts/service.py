@@ -78,7 +78,8 @@ async def _tag_ids(session: AsyncSession, names: list[str]) -> list[int]:
     upsert = postgresql.insert(Tag) if dialect == "postgresql" else sqlite.insert(Tag)
     await session.execute(
         upsert.on_conflict_do_nothing(index_elements=["name"]),
-        [{"name": name} for name in names],
+        # In one order for every writer: two posts adding the same new tags cannot deadlock.
+        [{"name": name} for name in sorted(names)],
     )
     return list((await session.scalars(select(Tag.id).where(Tag.name.in_(names)))).all())
 
