@@ -29,7 +29,10 @@ Content = Annotated[
         examples=["When a request **waits** on I/O..."],
     ),
 ]
-Status = Literal["draft", "published"]
+Status = Annotated[
+    Literal["draft", "published"],
+    Field(description="A draft is seen by its author only.", examples=["published"]),
+]
 Tags = Annotated[
     # Bounded before normalizing (each tag is trimmed, so it may arrive a little longer).
     list[Annotated[str, Field(max_length=4 * MAX_TAG_CHARS)]],
@@ -47,6 +50,7 @@ PublishedAt = Annotated[
     Field(
         description="When readers may see it (in the future: scheduled). Default: now. "
         "Sending it with no status publishes the post.",
+        examples=["2026-12-24T09:00:00Z"],
     ),
 ]
 
