@@ -1,6 +1,5 @@
 """HTML pages for reading and writing posts."""
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -22,17 +21,21 @@ from fastblog.params import PageNumber
 from fastblog.posts import service
 from fastblog.posts.api import TagFilter, tag_or_none
 from fastblog.posts.dependencies import PostForWriteDep, PostId, visible_post
-from fastblog.posts.models import DRAFT, PUBLISHED, Post
+from fastblog.posts.forms import (
+    PREVIEW,
+    minute,
+    parse_form,
+    post_form,
+    preview_html,
+    saved_message,
+    submitted,
+)
+from fastblog.posts.models import PUBLISHED, Post
 from fastblog.posts.queries import fetch_drafts, fetch_page, is_visible
-from fastblog.posts.schemas import PostWrite
-from fastblog.web.session import CsrfProtected, field_errors, flash, form_values, redirect
+from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
-
-FORM_FIELDS = ("title", "content", "tags", "published_at")
-# The form's buttons: <button name="action" value="...">.
-PREVIEW, SAVE_DRAFT = "preview", "draft"
 
 
 def canonical_url(post: dict[str, Any]) -> str:
@@ -64,71 +67,6 @@ async def get_own_post_to_edit(
 
 OwnPostDep = Annotated[Post, Depends(get_own_post)]
 OwnPostToEditDep = Annotated[dict[str, Any], Depends(get_own_post_to_edit)]
-
-
-def _minute(moment: datetime | None) -> str:
-    """A datetime-local input's value (UTC)."""
-    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M}" if moment else ""
-
-
-def post_form(
-    request: Request,
-    *,
-    action: str,
-    heading: str,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-    preview: str | None = None,
-    published: bool = False,
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {
-        "action": action,
-        "heading": heading,
-        "values": values,
-        "errors": errors or {},
-        "preview": preview,
-        "published": published,
-    }
-    return templates.TemplateResponse(request, "posts/form.html", context, status_code=status_code)
-
-
-def parse_form(values: dict[str, str], button: str, *, keep: datetime | None = None) -> PostWrite:
-    """The form as a post to write. `keep`: the post's publication date, which the form shows
-    to the minute: sent back unchanged, it stays exact."""
-    status_ = DRAFT if button == SAVE_DRAFT else PUBLISHED
-    published_at: str | None = values["published_at"].strip() or None
-    if status_ == DRAFT or (published_at and published_at == _minute(keep)):
-        published_at = None
-    elif published_at and published_at[-1:] != "Z" and "+" not in published_at:
-        published_at += "Z"  # the form asks for UTC
-    return PostWrite.model_validate(
-        {
-            "title": values["title"],
-            "content": values["content"],
-            "tags": [tag for tag in values["tags"].split(",") if tag.strip()],
-            "status": status_,
-            "published_at": published_at,
-        }
-    )
-
-
-async def _submitted(request: Request) -> tuple[dict[str, str], str]:
-    form = await request.form()
-    return form_values(form, *FORM_FIELDS), str(form.get("action", ""))
-
-
-async def _preview(resources: ResourcesDep, values: dict[str, str]) -> str:
-    # The same rendering as a saved post (sanitized, off the loop when long); nothing is saved.
-    return (await service.render_content(resources.process_pool, values["content"])).html
-
-
-def _saved_message(post: dict[str, Any]) -> str:
-    if post["status"] == DRAFT:
-        return "Your draft is saved. Only you can see it."
-    if post["published_at"] > utcnow():
-        return f"Your post is scheduled for {post['published_at']:%Y-%m-%d %H:%M} UTC."
-    return "Your post is published."
 
 
 async def _page_of_posts(
@@ -226,20 +164,20 @@ async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
 @router.post("/posts/new", dependencies=[CsrfProtected])
 async def create_post(request: Request, user: LoggedInDep, resources: ResourcesDep) -> Response:
     """Save the post (published, scheduled or a draft) and show it; or preview it."""
-    values, button = await _submitted(request)
+    values, button = await submitted(request)
     form: dict[str, Any] = {"action": "/posts/new", "heading": "New post", "values": values}
     try:
         data = parse_form(values, button)
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
-        return post_form(request, **form, preview=await _preview(resources, values))
+        return post_form(request, **form, preview=await preview_html(resources, values))
     post = await service.create_post(
         resources.database, resources.process_pool, data=data, author_id=user.id, now=utcnow()
     )
     if post is None:  # the account was deleted meanwhile
         raise forbidden("Your account no longer exists.")
-    flash(request, _saved_message(post))
+    flash(request, saved_message(post))
     return redirect(canonical_url(post))
 
 
@@ -261,7 +199,7 @@ async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLRespon
         "title": post["title"],
         "content": post["content"],
         "tags": ", ".join(post["tags"]),
-        "published_at": _minute(post["published_at"]),
+        "published_at": minute(post["published_at"]),
     }
     return post_form(
         request,
@@ -275,7 +213,7 @@ async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLRespon
 @router.post("/posts/{post_id}/edit", dependencies=[CsrfProtected])
 async def edit_post(request: Request, post: OwnPostToEditDep, resources: ResourcesDep) -> Response:
     """Save the changes and show the post; or preview them."""
-    values, button = await _submitted(request)
+    values, button = await submitted(request)
     form: dict[str, Any] = {
         "action": f"/posts/{post['id']}/edit",
         "heading": "Edit post",
@@ -287,7 +225,7 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
-        return post_form(request, **form, preview=await _preview(resources, values))
+        return post_form(request, **form, preview=await preview_html(resources, values))
     edited = await service.edit_post(
         resources.database,
         resources.process_pool,
@@ -297,7 +235,7 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
     )
     still_published = post["status"] == edited["status"] == PUBLISHED
     live = still_published and is_visible(edited, utcnow())
-    flash(request, "Your post is updated." if live else _saved_message(edited))
+    flash(request, "Your post is updated." if live else saved_message(edited))
     return redirect(canonical_url(edited))
 
 
