@@ -8,8 +8,13 @@ from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
-from fastblog.posts.dependencies import OwnedPostDep, PostDep, PostToEditDep
-from fastblog.posts.markdown import MAX_TAG_CHARS, InvalidTagError, normalize_tag
+from fastblog.posts.dependencies import (
+    OwnedPostDep,
+    PostDep,
+    PostToEditDep,
+    TagFilter,
+    tag_or_none,
+)
 from fastblog.posts.queries import fetch_page, fetch_tag_counts
 from fastblog.posts.schemas import (
     PostCreate,
@@ -33,23 +38,6 @@ E404: Responses = {
     status.HTTP_404_NOT_FOUND: error("Post not found (or a draft or scheduled post not yours)")
 }
 OWNER_ONLY: Responses = E401 | E403 | E404
-
-TagFilter = Annotated[
-    str | None,
-    Query(
-        max_length=4 * MAX_TAG_CHARS,
-        description="Only posts with this tag (normalized as tags are: 'Machine Learning' is "
-        "machine-learning).",
-    ),
-]
-
-
-def tag_or_none(tag: str) -> str | None:
-    """The tag as stored, or None for a text no tag can be (which matches no post)."""
-    try:
-        return normalize_tag(tag)
-    except InvalidTagError:
-        return None
 
 
 async def _page(

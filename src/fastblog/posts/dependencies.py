@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, status
+from fastapi import Depends, HTTPException, Path, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.dependencies import OptionalTokenUserIdDep, TokenUserIdDep, forbidden
@@ -8,6 +8,7 @@ from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, WriteSessionDep
 from fastblog.params import MAX_ID
 from fastblog.posts import service
+from fastblog.posts.markdown import MAX_TAG_CHARS, InvalidTagError, normalize_tag
 from fastblog.posts.models import Post
 from fastblog.posts.queries import fetch_post, is_visible
 
@@ -79,3 +80,21 @@ async def get_owned_post(user_id: TokenUserIdDep, post: PostForWriteDep) -> Post
 
 
 OwnedPostDep = Annotated[Post, Depends(get_owned_post)]
+
+
+TagFilter = Annotated[
+    str | None,
+    Query(
+        max_length=4 * MAX_TAG_CHARS,
+        description="Only posts with this tag (normalized as tags are: 'Machine Learning' is "
+        "machine-learning).",
+    ),
+]
+
+
+def tag_or_none(tag: str) -> str | None:
+    """The tag as stored, or None for a text no tag can be (which matches no post)."""
+    try:
+        return normalize_tag(tag)
+    except InvalidTagError:
+        return None

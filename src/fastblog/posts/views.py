@@ -19,8 +19,13 @@ from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteS
 from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
 from fastblog.posts import service
-from fastblog.posts.api import TagFilter, tag_or_none
-from fastblog.posts.dependencies import PostForWriteDep, PostId, visible_post
+from fastblog.posts.dependencies import (
+    PostForWriteDep,
+    PostId,
+    TagFilter,
+    tag_or_none,
+    visible_post,
+)
 from fastblog.posts.forms import (
     PREVIEW,
     minute,
