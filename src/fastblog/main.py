@@ -32,7 +32,7 @@ from fastblog.mail import Mailer
 from fastblog.observability import install_observability
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
-from fastblog.posts import syndication
+from fastblog.posts import markdown, syndication
 from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
@@ -108,6 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             process_pool=process_pool,
         )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
+        # In a thread, while the server starts: a first post rendered on the loop would
+        # otherwise pay for it (see fastblog.posts.markdown.warm_up).
+        warming = asyncio.get_running_loop().run_in_executor(None, markdown.warm_up)
         try:
             async with (
                 sized_thread_pools(settings),
@@ -118,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield {"resources": resources, **lab}
         finally:
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
+            await warming
             await asyncio.to_thread(process_pool.shutdown, wait=True, cancel_futures=True)
             if redis is not None:
                 await redis.aclose()
@@ -163,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_views.router,
         syndication.router,
         posts_api.by_user_router,
+        posts_api.tags_router,
         accounts_api.router,
         auth_api.router,
         accounts_views.router,

@@ -38,8 +38,8 @@ async def test_home_shows_the_newest_posts_with_their_authors(
     assert "Latest posts" in page.text
     assert post_titles(page.text, posts) == ["Post 1 by bob", "Post 2 by ada", "Post 1 by ada"]
     for post in posts:
-        assert page.link(post.title).path == f"/posts/{post.id}"
-        assert post.content in page.text
+        assert page.link(post.title).path == f"/posts/{post.id}/{post.slug}"
+        assert post.excerpt in page.text
     assert [link.path for link in page.links if link.text == "ada"] == [
         f"/users/{ada.id}/posts"
     ] * 2
@@ -134,7 +134,7 @@ async def test_post_page_shows_the_post(client: httpx.AsyncClient, session: Asyn
     author = await make_user(session, username="ada")
     [post] = await make_posts(session, author, 1)
 
-    response = await client.get(f"/posts/{post.id}")
+    response = await client.get(f"/posts/{post.id}/{post.slug}")
 
     assert response.status_code == 200
     page = read_page(response)
@@ -175,7 +175,7 @@ async def test_user_written_text_is_escaped_everywhere(
     await session.commit()
 
     for path in ("/", f"/posts/{post.id}", f"/users/{author.id}/posts"):
-        response = await client.get(path)
+        response = await client.get(path, follow_redirects=True)
         assert response.status_code == 200
         html = response.text
         assert "<script>" not in html, path

@@ -2,7 +2,8 @@
 
 Posts (and a username) full of script tags, javascript: links, event handlers and template
 syntax are shown on every page that shows them: the home page, the post, the author's page,
-the edit form. The pages are parsed as a browser would: no script element, no event handler
+the edit form. (The Markdown renderer's own corpus of attacks: tests/posts/test_xss.py.)
+The pages are parsed as a browser would: no script element, no event handler
 attribute, no javascript: URL, and the template syntax shown as typed, not evaluated.
 """
 
@@ -97,8 +98,11 @@ async def test_hostile_posts_are_inert_on_every_page(
     post_id = created.json()["id"]
     assert created.json()["content"] == HOSTILE_CONTENT  # the API returns the data as written
 
-    for path in ("/", "/posts", f"/posts/{post_id}", f"/users/{author.id}/posts"):
-        assert_inert(await client.get(path), HOSTILE_TITLE, HOSTILE_CONTENT, author.username)
+    post_page = f"/posts/{post_id}/{created.json()['slug']}"
+    for path in ("/", "/posts", post_page, f"/users/{author.id}/posts"):
+        assert_inert(await client.get(path), HOSTILE_TITLE, author.username)
+    # The content is Markdown: rendered, with the raw HTML in it shown as text.
+    assert_inert(await client.get(post_page), SCRIPT, LINK)
 
     await browser_login(client, author)
     edit_form = await client.get(f"/posts/{post_id}/edit")

@@ -5,7 +5,6 @@ text and attribute, so no user-written text is ever pasted into markup.
 """
 
 import functools
-import html
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -13,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from fastblog.accounts.models import User
 from fastblog.db import Database, Row, utcnow
 from fastblog.posts.meta import author_path, post_path
 from fastblog.posts.models import Post
-from fastblog.posts.queries import NEWEST_FIRST, POST_COLUMNS
+from fastblog.posts.queries import BY_TAG, NEWEST_FIRST, VISIBLE
 
 FEED_SIZE = 20
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
@@ -28,19 +27,30 @@ XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
 # Characters XML 1.0 cannot carry at all (not even escaped); a post may hold them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-# merge: AND the read-time published filter (status = 'published', published_at <= now) in
-# both, ordered by published_at if that becomes the reading order.
+# What readers see (published, due), newest first in the reading order.
+ENTRY_COLUMNS = (
+    Post.id,
+    Post.title,
+    Post.slug,
+    Post.content_html,
+    Post.user_id,
+    Post.published_at,
+    Post.updated_at,
+    User.username.label("author_username"),
+)
 LATEST = (
-    select(*POST_COLUMNS)
+    select(*ENTRY_COLUMNS)
     .join(User, User.id == Post.user_id)
+    .where(VISIBLE)
     .order_by(*NEWEST_FIRST)
     .limit(bindparam("limit"))
 )
+LATEST_WITH_TAG = LATEST.where(BY_TAG)
 # From the user, so a user without posts still gives one row (an empty feed, not a 404).
 LATEST_BY_AUTHOR = (
-    select(*POST_COLUMNS, User.id.label("author_id"))
+    select(*ENTRY_COLUMNS, User.id.label("author_id"))
     .select_from(User)
-    .outerjoin(Post, Post.user_id == User.id)
+    .outerjoin(Post, and_(Post.user_id == User.id, VISIBLE))
     .where(User.id == bindparam("user_id"))
     .order_by(*NEWEST_FIRST)
     .limit(bindparam("limit"))
@@ -48,24 +58,23 @@ LATEST_BY_AUTHOR = (
 
 
 async def fetch_latest(db: Database) -> list[Row]:
-    return await db.fetch(LATEST, {"limit": FEED_SIZE})
+    return await db.fetch(LATEST, {"limit": FEED_SIZE, "now": utcnow()})
 
 
 async def fetch_latest_by_author(db: Database, user_id: int) -> tuple[str, list[Row]] | None:
     """The author's name and latest posts, or None when there is no such user."""
-    rows = await db.fetch(LATEST_BY_AUTHOR, {"user_id": user_id, "limit": FEED_SIZE})
+    values = {"user_id": user_id, "limit": FEED_SIZE, "now": utcnow()}
+    rows = await db.fetch(LATEST_BY_AUTHOR, values)
     if not rows:
         return None
     return rows[0]["author_username"], [row for row in rows if row["id"] is not None]
 
 
 async def fetch_latest_with_tag(db: Database, tag: str) -> list[Row] | None:
-    """The latest posts with this tag, or None for a tag no post has.
-
-    merge: posts have no tags yet, so every tag is unknown (404); the tags branch replaces
-    this body with its one-statement query (the published posts having `tag`, newest first,
-    FEED_SIZE of them, shaped like LATEST's rows)."""
-    return None
+    """The latest posts with this tag, or None when no published post has it (a 404, as
+    the tag's page)."""
+    rows = await db.fetch(LATEST_WITH_TAG, {"tag": tag, "limit": FEED_SIZE, "now": utcnow()})
+    return rows or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,15 +83,6 @@ class Feed:
     page_url: str  # the HTML page it follows
     title: str
     subtitle: str
-
-
-def plain_text_html(text: str) -> str:
-    """Plain post text as HTML: escaped, blank lines as paragraphs, line breaks kept.
-    merge: replaced by the post's stored, sanitized content_html."""
-    paragraphs = [part.strip("\n") for part in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))]
-    return "\n".join(
-        "<p>" + html.escape(part).replace("\n", "<br>\n") + "</p>" for part in paragraphs if part
-    )
 
 
 def _timestamp(value: datetime) -> str:
@@ -107,20 +107,29 @@ def _entry(feed: ET.Element, post: Mapping[str, Any], site: str) -> None:
     _add(entry, "id", f"{site}/posts/{post['id']}")
     _add(entry, "title", xml_text(post["title"]))
     _add(entry, "link", rel="alternate", type="text/html", href=site + post_path(post))
-    _add(entry, "published", _timestamp(post["date_posted"]))
-    _add(entry, "updated", _timestamp(post["date_posted"]))  # merge: updated_at
+    _add(entry, "published", _timestamp(post["published_at"]))
+    _add(entry, "updated", _timestamp(max(post["published_at"], post["updated_at"])))
     author = _add(entry, "author")
     _add(author, "name", xml_text(post["author_username"]))
     _add(author, "uri", site + author_path(post["user_id"]))
     # No <summary>: with the full content inline, Atom needs none and readers show the content.
-    _add(entry, "content", xml_text(plain_text_html(post["content"])), type="html")
+    # Rendered from Markdown and sanitized (nh3) when the post was written.
+    _add(entry, "content", xml_text(post["content_html"]), type="html")
 
 
 # What an entry shows. A feed is a function of these values, its Feed and the site's address
 # only, so a feed whose posts have not changed since it was last built is served from memory:
 # building and serializing 20 posts costs several times the one statement that reads them.
-# merge: + "content_html" and "updated_at" (the entry's content and <updated>).
-ENTRY_FIELDS = ("id", "title", "content", "user_id", "date_posted", "author_username")
+ENTRY_FIELDS = (
+    "id",
+    "title",
+    "slug",
+    "content_html",
+    "user_id",
+    "published_at",
+    "updated_at",
+    "author_username",
+)
 Entries = tuple[tuple[Any, ...], ...]
 
 
@@ -138,7 +147,7 @@ def _atom_feed(feed: Feed, entries: Entries, site: str) -> bytes:
     _add(root, "id", feed.url)
     _add(root, "title", xml_text(feed.title))
     _add(root, "subtitle", xml_text(feed.subtitle))
-    newest = max((post["date_posted"] for post in posts), default=None)
+    newest = max((max(post["published_at"], post["updated_at"]) for post in posts), default=None)
     _add(root, "updated", _timestamp(newest or utcnow()))
     _add(root, "link", rel="self", type="application/atom+xml", href=feed.url)
     _add(root, "link", rel="alternate", type="text/html", href=feed.page_url)

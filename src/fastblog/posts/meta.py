@@ -19,8 +19,8 @@ _JSON_IN_HTML = str.maketrans(
 
 
 def post_path(post: Mapping[str, Any]) -> str:
-    """The post's canonical path (merge: `/posts/{id}/{slug}` once posts have slugs)."""
-    return f"/posts/{post['id']}"
+    """The post's canonical path: its id, then its slug (a stale slug answers 301 to this)."""
+    return f"/posts/{post['id']}/{post['slug']}"
 
 
 def author_path(user_id: int) -> str:
@@ -57,11 +57,10 @@ def post_meta(post: Mapping[str, Any], *, site: str, site_name: str) -> PostMeta
     """`site` is the site's absolute address without a trailing slash (fastblog.web.urls)."""
     author = post["author"]
     url = site + post_path(post)
-    # merge: the excerpt, computed at write time, instead of the start of the content.
-    description = describe(post["content"])
+    description = describe(post["excerpt"])  # computed when the post was written
     author_url = site + author_path(author["id"])
     image_url = site + picture_url(author["image_file"])
-    published = post["date_posted"].isoformat()
+    published = (post["published_at"] or post["updated_at"]).isoformat()  # a draft: its save
     posting = {
         "@context": "https://schema.org",
         "@type": "BlogPosting",
@@ -70,7 +69,7 @@ def post_meta(post: Mapping[str, Any], *, site: str, site_name: str) -> PostMeta
         "url": url,
         "mainEntityOfPage": {"@type": "WebPage", "@id": url},
         "datePublished": published,
-        "dateModified": published,  # merge: updated_at
+        "dateModified": post["updated_at"].isoformat(),
         "author": {"@type": "Person", "name": author["username"], "url": author_url},
         "image": image_url,
         "publisher": {"@type": "Organization", "name": site_name, "url": site + "/"},

@@ -1,27 +1,28 @@
 """What a post page links to besides the post: the previous and next post on the site and a few
 more by the same author, in one compiled statement (three index walks joined by UNION ALL).
 
-Each walk starts from the post's own place in an index (`ix_posts_date_posted_id`, and
-`ix_posts_user_id_date_posted_id` for the author's), so the cost does not grow with the blog.
+Each walk starts from the post's own place in the reading order, an index on
+(published_at, id) (and on (user_id, published_at, id) for the author's), and sees published
+posts only, so the cost does not grow with the blog.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, literal_column, select, tuple_, union_all
 
-from fastblog.db import Database, Row, UTCDateTime
+from fastblog.db import Database, Row, UTCDateTime, utcnow
 from fastblog.posts.models import Post
+from fastblog.posts.queries import VISIBLE
 
 MORE_BY_AUTHOR = 4
 
-_COLUMNS = (Post.id, Post.title, Post.date_posted)
+_COLUMNS = (Post.id, Post.title, Post.slug, Post.published_at)
 # Where the post sits in the newest-first order; the route already has these values.
 _HERE = tuple_(
-    bindparam("date_posted", type_=UTCDateTime()), bindparam("post_id", type_=Post.id.type)
+    bindparam("published_at", type_=UTCDateTime()), bindparam("post_id", type_=Post.id.type)
 )
-_PLACE = tuple_(Post.date_posted, Post.id)
+_PLACE = tuple_(Post.published_at, Post.id)
 
 
 def _walk(kind: str, *where: Any, order: Any, limit: Any) -> Any:
@@ -31,16 +32,16 @@ def _walk(kind: str, *where: Any, order: Any, limit: Any) -> Any:
     return select(literal_column(f"'{kind}'", String).label("kind"), *part.c)
 
 
-# merge: the published filter (status/published_at <= now) goes into each walk's WHERE, and
-# the order switches to published_at if that becomes the reading order.
+NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
 RELATED = union_all(
-    _walk("previous", _PLACE < _HERE, order=(Post.date_posted.desc(), Post.id.desc()), limit=1),
-    _walk("next", _PLACE > _HERE, order=(Post.date_posted.asc(), Post.id.asc()), limit=1),
+    _walk("previous", VISIBLE, _PLACE < _HERE, order=NEWEST_FIRST, limit=1),
+    _walk("next", VISIBLE, _PLACE > _HERE, order=(Post.published_at.asc(), Post.id.asc()), limit=1),
     _walk(
         "by_author",
+        VISIBLE,
         Post.user_id == bindparam("user_id"),
         Post.id != bindparam("post_id"),
-        order=(Post.date_posted.desc(), Post.id.desc()),
+        order=NEWEST_FIRST,
         limit=bindparam("more"),
     ),
 )
@@ -53,13 +54,13 @@ class Related:
     by_author: list[Row] = field(default_factory=list)
 
 
-async def fetch_related(
-    db: Database, *, post_id: int, user_id: int, date_posted: datetime
-) -> Related:
+async def fetch_related(db: Database, post: Row) -> Related:
+    """The published post's neighbours in the reading order and more by its author."""
     values = {
-        "post_id": post_id,
-        "user_id": user_id,
-        "date_posted": date_posted,
+        "post_id": post["id"],
+        "user_id": post["user_id"],
+        "published_at": post["published_at"],
+        "now": utcnow(),
         "more": MORE_BY_AUTHOR,
     }
     rows = await db.fetch(RELATED, values)

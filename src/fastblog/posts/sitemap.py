@@ -17,10 +17,11 @@ from typing import Literal
 from sqlalchemy import bindparam, exists, func, select
 
 from fastblog.accounts.models import User
-from fastblog.db import Database
+from fastblog.db import Database, utcnow
 from fastblog.posts.feeds import XML_DECLARATION
 from fastblog.posts.meta import author_path, post_path
 from fastblog.posts.models import Post
+from fastblog.posts.queries import VISIBLE
 
 SITEMAP_LIMIT = 50_000
 SITEMAP_NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -32,20 +33,22 @@ HIGHEST_IDS = select(
     select(func.max(Post.id)).scalar_subquery().label("posts"),
     select(func.max(User.id)).scalar_subquery().label("authors"),
 )
-# merge: AND the read-time published filter.
+# What readers see only: published posts whose time has come.
 POSTS_IN_RANGE = (
-    select(Post.id, Post.date_posted.label("lastmod"))
-    .where(Post.id.between(bindparam("first"), bindparam("last")))
+    select(Post.id, Post.slug, Post.updated_at.label("lastmod"))
+    .where(Post.id.between(bindparam("first"), bindparam("last")), VISIBLE)
     .order_by(Post.id)
 )
-# An author's page changes when they post: its last change is their newest post's date, read
-# from the (user_id, date_posted) index. merge: count published posts only.
-_NEWEST = select(func.max(Post.date_posted)).where(Post.user_id == User.id).scalar_subquery()
+# An author's page changes when they publish: its last change is their newest post's date,
+# read from the (user_id, published_at) index.
+_NEWEST = (
+    select(func.max(Post.published_at)).where(Post.user_id == User.id, VISIBLE).scalar_subquery()
+)
 AUTHORS_IN_RANGE = (
     select(User.id, _NEWEST.label("lastmod"))
     .where(
         User.id.between(bindparam("first"), bindparam("last")),
-        exists().where(Post.user_id == User.id),
+        exists().where(Post.user_id == User.id, VISIBLE),
     )
     .order_by(User.id)
 )
@@ -69,7 +72,7 @@ def sitemap_count(highest: int, limit: int) -> int:
 
 async def fetch_urls(db: Database, kind: Kind, *, number: int, limit: int) -> list[Url]:
     """The URLs of one id range: ids (number - 1) * limit + 1 … number * limit."""
-    values = {"first": (number - 1) * limit + 1, "last": number * limit}
+    values = {"first": (number - 1) * limit + 1, "last": number * limit, "now": utcnow()}
     if kind == "posts":
         rows = await db.fetch(POSTS_IN_RANGE, values)
         return [Url(post_path(row), row["lastmod"]) for row in rows]

@@ -2,10 +2,12 @@
 
 import hashlib
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
 from fastblog.accounts.dependencies import UserId
+from fastblog.db import Database, utcnow
 from fastblog.dependencies import DatabaseDep, SettingsDep
 from fastblog.posts.feeds import (
     ATOM_MEDIA_TYPE,
@@ -16,6 +18,7 @@ from fastblog.posts.feeds import (
     fetch_latest_with_tag,
 )
 from fastblog.posts.meta import author_path
+from fastblog.posts.queries import fetch_tag_counts
 from fastblog.posts.sitemap import (
     SITEMAP_LIMIT,
     XML_MEDIA_TYPE,
@@ -103,8 +106,9 @@ async def sitemap(
     """Every post and author page; a sitemap index once they may be more than one holds."""
     site = site_url(request, settings)
     posts, authors = await highest_ids(db)
-    if posts + authors + 1 <= limit:  # + 1: the home page
-        urls = [Url("/")]
+    pages = await site_pages(db)
+    if posts + authors + len(pages) <= limit:
+        urls = list(pages)
         urls += await fetch_urls(db, "posts", number=1, limit=limit) if posts else []
         urls += await fetch_urls(db, "authors", number=1, limit=limit) if authors else []
         return sitemap_response(request, urlset(urls, site=site))
@@ -124,11 +128,19 @@ async def _part(
     return sitemap_response(request, urlset(urls, site=site_url(request, settings)))
 
 
+MAX_TAG_PAGES = 1000  # the most used tags; a blog's tags number in the hundreds
+
+
+async def site_pages(db: Database) -> list[Url]:
+    """The home page and the pages of the tags published posts carry, most used first."""
+    tags = await fetch_tag_counts(db, now=utcnow(), limit=MAX_TAG_PAGES)
+    return [Url("/"), *(Url(f"/tags/{quote(tag['name'])}") for tag in tags)]
+
+
 @router.get("/sitemaps/pages.xml")
-async def pages_sitemap(request: Request, settings: SettingsDep) -> Response:
-    """The pages that are neither a post nor an author's, in a sitemap index."""
-    # merge: the tag pages join the home page here (or get ranges of their own if many).
-    urls = [Url("/")]
+async def pages_sitemap(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The pages that are neither a post nor an author's (home, tags), in a sitemap index."""
+    urls = await site_pages(db)
     return sitemap_response(request, urlset(urls, site=site_url(request, settings)))
 
 
