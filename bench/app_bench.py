@@ -75,7 +75,7 @@ WRITE_BODY = json.dumps(
 )
 
 
-def post_page_path(app: Server, post_id: int) -> str:
+def post_page_path(app: LiveServer, post_id: int) -> str:
     """A post's page is /posts/{id}/{slug} (/posts/{id} answers 301 to it): ask the API."""
     status, body = app.get(f"/api/posts/{post_id}")
     if status != 200:
@@ -83,7 +83,7 @@ def post_page_path(app: Server, post_id: int) -> str:
     return f"/posts/{post_id}/{json.loads(body)['slug']}"
 
 
-def read_scenarios(app: Server, post_ids: range) -> dict[str, Scenario]:
+def read_scenarios(app: LiveServer, post_ids: range) -> dict[str, Scenario]:
     middle = (post_ids.start + post_ids.stop) // 2
     return {
         "GET /health": Scenario("health", "/health"),

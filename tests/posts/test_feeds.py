@@ -9,7 +9,6 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.posts.feeds import plain_text_html
 from fastblog.posts.models import Post
 from tests.factories import make_posts, make_user
 from tests.html import read_page
@@ -179,20 +178,6 @@ async def test_a_page_links_the_feeds_it_belongs_to(
         assert alternates == feeds, path
         for feed in alternates:  # each one a working feed
             await read_feed(client, feed)
-
-
-@pytest.mark.parametrize(
-    ("text", "html"),
-    [
-        ("One line.", "<p>One line.</p>"),
-        ("a\nb\n\nc", "<p>a<br>\nb</p>\n<p>c</p>"),
-        ("a\r\n\r\n\r\nb", "<p>a</p>\n<p>b</p>"),
-        ("  indented\n    code", "<p>  indented<br>\n    code</p>"),
-        ("<b>&</b>", "<p>&lt;b&gt;&amp;&lt;/b&gt;</p>"),
-    ],
-)
-def test_plain_text_becomes_escaped_paragraphs(text: str, html: str) -> None:
-    assert plain_text_html(text) == html
 
 
 async def test_a_reader_that_has_the_feed_gets_304(

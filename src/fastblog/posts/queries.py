@@ -12,10 +12,11 @@ index on (published_at, id) serves every list newest first.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select
+from sqlalchemy import and_, bindparam, exists, func, insert, literal_column, or_, select
 
 from fastblog.accounts.models import User
 from fastblog.db import ConstraintViolationError, Database, Row
+from fastblog.exceptions import NotFoundError
 from fastblog.posts.models import DRAFT, PUBLISHED, Post, PostCount, PostTag, Tag
 
 NOW = bindparam("now", type_=Post.published_at.type)
@@ -106,6 +107,16 @@ PAGES = {
     for by_user in (False, True)
     for by_tag in (False, True)
     for full in (False, True)
+}
+# A user's empty page: their count, and whether they still exist. A route found the user
+# before it read the page; a deletion committed in between leaves an empty page in a later
+# snapshot, which must be a 404 (the user is gone), not "this user has no posts".
+USER_TOTALS = {
+    by_tag: select(
+        TOTALS[True, by_tag].scalar_subquery().label("total"),
+        exists().where(User.id == bindparam("user_id")).label("user_exists"),
+    )
+    for by_tag in (False, True)
 }
 # An author's drafts and scheduled posts (the /drafts page), latest first.
 DRAFTS = (
@@ -202,8 +213,13 @@ async def fetch_page(
     rows = await db.fetch(PAGES[(*key, full)], values)
     if rows:
         return [_post(row) for row in rows], int(rows[0]["total"])
-    count = await db.fetch_one(TOTALS[key], values)
-    return [], int(count["total"]) if count else 0
+    if user_id is None:
+        count = await db.fetch_one(TOTALS[key], values)
+        return [], int(count["total"]) if count else 0
+    count = await db.fetch_one(USER_TOTALS[tag is not None], values)
+    if count is None or not count["user_exists"]:
+        raise NotFoundError("User not found")
+    return [], int(count["total"])
 
 
 async def fetch_drafts(
