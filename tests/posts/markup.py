@@ -13,6 +13,9 @@ class Markup:
     rels: list[str] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
     scripts: int = 0
+    # <script type="application/ld+json">: data a browser never runs (a page's JSON-LD). A
+    # title that broke out of it would start elements of its own, counted above.
+    data_blocks: int = 0
     handlers: list[str] = field(default_factory=list)  # on* attributes
     dangerous_urls: list[str] = field(default_factory=list)  # javascript:, data:, vbscript:
     styles: list[str] = field(default_factory=list)
@@ -28,7 +31,9 @@ class _Reader(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         markup = self.markup
         markup.tags.append(tag)
-        if tag in ("script", "iframe", "object", "embed"):
+        if tag == "script" and dict(attrs).get("type") == "application/ld+json":
+            markup.data_blocks += 1
+        elif tag in ("script", "iframe", "object", "embed"):
             markup.scripts += 1
         for name, value in attrs:
             value = value or ""

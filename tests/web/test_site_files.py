@@ -151,7 +151,8 @@ async def test_ids_are_unique_so_labels_and_the_skip_link_find_their_element(
     [post] = await make_posts(session, author := await make_user(session), 1)
     await browser_login(client, author)
 
-    for path in ("/", "/posts/new", f"/posts/{post.id}", f"/posts/{post.id}/edit", "/account"):
+    post_page = f"/posts/{post.id}/{post.slug}"
+    for path in ("/", "/posts/new", post_page, f"/posts/{post.id}/edit", "/account"):
         parser = Ids()
         parser.feed((await client.get(path)).text)
         assert "main" in parser.ids, path
