@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # GET /ready gives each dependency (database, Redis) this long to answer, all at once.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
 
     # Email for password resets. With no SMTP_HOST the message goes to the log.
     smtp_host: str | None = None

@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             password_hasher=PasswordHasher(settings.password_hash_concurrency),
             login_throttle=create_throttle(settings, redis),
             mailer=Mailer(settings),
+            redis=redis,
             process_pool=process_pool,
         )
         settings.media_dir.mkdir(parents=True, exist_ok=True)

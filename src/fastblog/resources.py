@@ -8,6 +8,8 @@ state; every request sees it as `request.state.resources`, and `ResourcesDep`
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from fastblog.config import Settings
 from fastblog.db import Database
 from fastblog.mail import Mailer
@@ -23,5 +25,7 @@ class Resources:
     password_hasher: PasswordHasher
     login_throttle: LoginThrottle
     mailer: Mailer
+    # With REDIS_URL: the client every worker and host shares state through.
+    redis: Redis | None
     # CPU-bound work (picture resizing) runs here, never on the event loop.
     process_pool: ProcessPoolExecutor
