@@ -2,8 +2,10 @@
 
 import contextlib
 import gc
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,3 +108,48 @@ def test_served_app_serves_a_bare_asgi_callable_as_given(monkeypatch: pytest.Mon
     monkeypatch.setenv(cli.SERVED_APP_ENV, "tests.test_serve:bare_app")
 
     assert cli.served_app() is bare_asgi_app
+
+
+@pytest.fixture
+def no_redis_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no `.env` here
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
+PER_PROCESS = "no REDIS_URL: login failures (and rate limits) are counted in each process"
+
+
+@pytest.mark.usefixtures("no_redis_url")
+def test_several_workers_without_redis_are_warned_about_at_start_up(
+    uvicorn_options: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="fastblog.cli"):
+        cli.serve("127.0.0.1", 8000, 3, False)
+
+    [record] = [record for record in caplog.records if PER_PROCESS in record.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "Serving with 3 worker processes" in record.getMessage()
+    assert "up to 3 times the limit" in record.getMessage()
+
+
+@pytest.mark.usefixtures("no_redis_url")
+@pytest.mark.parametrize(
+    ("workers", "reload", "redis_url"),
+    [(1, False, None), (2, True, None), (2, False, "redis://127.0.0.1:6379/13")],
+    ids=["one-worker", "reload", "with-redis"],
+)
+def test_no_warning_when_the_counts_are_shared(
+    uvicorn_options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    reload: bool,
+    redis_url: str | None,
+) -> None:
+    if redis_url is not None:
+        monkeypatch.setenv("REDIS_URL", redis_url)
+
+    with caplog.at_level(logging.WARNING, logger="fastblog.cli"):
+        cli.serve("127.0.0.1", 8000, workers, reload)
+
+    assert PER_PROCESS not in caplog.text

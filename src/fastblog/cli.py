@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import gc
 import importlib
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from fastblog.config import get_settings
+from fastblog.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -26,6 +27,8 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # (uvicorn spawns its workers and reloader afresh, and they inherit the environment).
 SERVED_APP_ENV = "FASTBLOG_SERVED_APP"
 YOUNG_GC_THRESHOLD = 50_000  # the default is 700; see tune_gc_after_startup
+
+logger = logging.getLogger(__name__)
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -64,6 +67,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    warn_about_per_process_counts(settings, workers=1 if reload else workers)
     os.environ[SERVED_APP_ENV] = app
     uvicorn.run(
         f"{__name__}:served_app",
@@ -78,6 +82,18 @@ def serve(
         # Finish in-flight requests on SIGTERM, within a bound.
         timeout_graceful_shutdown=30,
     )
+
+
+def warn_about_per_process_counts(settings: Settings, *, workers: int) -> None:
+    """Said once, before the workers start: without Redis, each process counts on its own."""
+    if workers > 1 and settings.redis_url is None:
+        logger.warning(
+            "Serving with %d worker processes and no REDIS_URL: login failures (and rate "
+            "limits) are counted in each process, so a client gets up to %d times the limit. "
+            "Set REDIS_URL to count them across workers and hosts.",
+            workers,
+            workers,
+        )
 
 
 def served_app() -> "ASGIApp":
