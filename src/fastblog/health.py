@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from fastblog.dependencies import ResourcesDep
+from fastblog.media import S3MediaStore
 from fastblog.resources import Resources
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,8 @@ class Readiness(BaseModel):
     checks: dict[str, CheckResult] = Field(
         description=(
             "Each dependency this host is configured with: `database` always, `redis` with "
-            "REDIS_URL. `unreachable`: it answered with an error or refused the connection; "
-            "`timeout`: no answer within READY_TIMEOUT_SECONDS."
+            "REDIS_URL, `storage` with S3_BUCKET. `unreachable`: it answered with an error or "
+            "refused the connection; `timeout`: no answer within READY_TIMEOUT_SECONDS."
         )
     )
 
@@ -61,7 +62,8 @@ async def health() -> dict[str, str]:
 async def ready(resources: ResourcesDep) -> JSONResponse:
     """Every dependency this host is configured with answers in time, checked at once.
 
-    The database on both of its roads, and Redis when REDIS_URL is set, each within
+    The database on both of its roads, Redis when REDIS_URL is set and the bucket when
+    S3_BUCKET is, each within
     READY_TIMEOUT_SECONDS; a 503 names the one that failed.
     """
     probes = dependency_probes(resources)
@@ -82,6 +84,8 @@ def dependency_probes(resources: Resources) -> dict[str, Probe]:
     probes: dict[str, Probe] = {"database": resources.database.ping}
     if resources.redis is not None:
         probes["redis"] = redis_probe(resources.redis)
+    if isinstance(resources.media, S3MediaStore):
+        probes["storage"] = resources.media.ping
     return probes
 
 
