@@ -36,7 +36,8 @@ TARGETS: dict[str, float | None] = {
     "GET /api/posts/{id}": 0.30,
     "GET /api/posts?limit=20": 0.18,
     "GET /": 0.12,
-    "GET /posts/{id}": None,
+    "GET /posts/{id}/{slug}": None,
+    "GET /feed.xml": 0.10,  # issue 10: the 20 latest posts in full, as Atom
     "POST /api/posts": 0.15,
 }
 
@@ -74,13 +75,24 @@ WRITE_BODY = json.dumps(
 )
 
 
-def read_scenarios(post_ids: range) -> dict[str, Scenario]:
+def post_page_path(app: Server, post_id: int) -> str:
+    """A post's page is /posts/{id}/{slug} (/posts/{id} answers 301 to it): ask the API."""
+    status, body = app.get(f"/api/posts/{post_id}")
+    if status != 200:
+        raise RuntimeError(f"the app answered {status} for post {post_id}: {body[:200]!r}")
+    return f"/posts/{post_id}/{json.loads(body)['slug']}"
+
+
+def read_scenarios(app: Server, post_ids: range) -> dict[str, Scenario]:
+    middle = (post_ids.start + post_ids.stop) // 2
     return {
         "GET /health": Scenario("health", "/health"),
         "GET /api/posts/{id}": Scenario("api-post", "/api/posts/{id}", ids=post_ids),
         "GET /api/posts?limit=20": Scenario("api-list", "/api/posts?limit=20"),
         "GET /": Scenario("home", "/"),
-        "GET /posts/{id}": Scenario("post-page", "/posts/{id}", ids=post_ids),
+        # One post: its address holds its slug, which the load tools cannot draw per request.
+        "GET /posts/{id}/{slug}": Scenario("post-page", post_page_path(app, middle)),
+        "GET /feed.xml": Scenario("site-feed", "/feed.xml"),
     }
 
 
@@ -140,7 +152,7 @@ def measure_routes(app: LiveServer, top: LiveServer, url: str, config: Config) -
     ceiling_scenario = Scenario("ceiling", "/api/posts/{id}", ids=post_ids)
     ceiling_runs = [warm_and_measure(top, ceiling_scenario, config)]
     results = {}
-    for route, scenario in read_scenarios(post_ids).items():
+    for route, scenario in read_scenarios(app, post_ids).items():
         results[route] = warm_and_measure(app, scenario, config)
         ceiling_runs.append(measure(top, ceiling_scenario, config))
     writes = write_scenario(app.url, user_ids)

@@ -21,6 +21,7 @@ API_ROUTES = {
     ("PUT", "/api/posts/{post_id}"),
     ("PATCH", "/api/posts/{post_id}"),
     ("DELETE", "/api/posts/{post_id}"),
+    ("GET", "/api/tags"),
     ("GET", "/api/users/me"),
     ("PATCH", "/api/users/me/password"),
     ("PATCH", "/api/users/me/picture"),

@@ -1,6 +1,7 @@
 """The migrations build exactly the schema the models describe, on both backends."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -9,12 +10,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, pool
+from sqlalchemy import func, inspect, pool, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastblog.cli import alembic_config, upgrade_database
-from fastblog.models import Base
+from fastblog.models import Base, Post, PostCount
 
 pytestmark = [
     pytest.mark.anyio,
@@ -101,3 +102,53 @@ async def test_downgrade_to_base_then_upgrade_again(fresh_database_url: str) -> 
 
     await upgrade(fresh_database_url)
     assert_matches_the_models(await inspect_database(fresh_database_url))
+
+
+async def test_existing_posts_are_rendered_as_they_looked(fresh_database_url: str) -> None:
+    """Posts written before Markdown keep their line breaks, and are published when written."""
+    config = alembic_config(fresh_database_url)
+    await anyio.to_thread.run_sync(command.upgrade, config, "3c8e1f0a7b42")  # before publishing
+    written = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    engine = create_async_engine(fresh_database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO users (username, email, password_hash) VALUES ('a', 'a@x', 'h')")
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO posts (title, content, date_posted, user_id) "
+                    "VALUES (:title, :content, :written, 1)"
+                ),
+                {
+                    "title": "Über uns",
+                    "content": "line one\nline two\n\n<b>not bold</b>",
+                    "written": written
+                    if "postgresql" in fresh_database_url
+                    else "2026-03-03 09:00:00.000000",
+                },
+            )
+
+        await upgrade(fresh_database_url)
+
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(
+                        Post.slug,
+                        Post.content_html,
+                        Post.excerpt,
+                        Post.status,
+                        Post.published_at,
+                        Post.updated_at,
+                    )
+                )
+            ).one()
+            counted = await connection.scalar(select(func.sum(PostCount.posts)))
+    finally:
+        await engine.dispose()
+    assert row.slug == "uber-uns"
+    assert row.content_html == "<p>line one<br>\nline two</p>\n<p>&lt;b&gt;not bold&lt;/b&gt;</p>\n"
+    assert row.excerpt == "line one line two"
+    assert (row.status, row.published_at, row.updated_at) == ("published", written, written)
+    assert counted == 1

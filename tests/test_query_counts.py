@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from fastblog.posts.models import Post
+from fastblog.posts.models import Post, PostTag, Tag
 from tests.factories import StatementCounter, make_posts, make_user
+from tests.reliability.browser import browser_login
 
 pytestmark = pytest.mark.anyio
 
@@ -16,12 +17,22 @@ AUTHORS = 5
 
 
 async def many_authors(session: AsyncSession) -> tuple[list[User], list[Post]]:
-    """Five authors whose 4 posts each interleave, so any page shows several of them."""
+    """Five authors whose 4 posts each interleave, so any page shows several of them; every
+    post has two tags of its own and one they share."""
     users = [await make_user(session, username=f"author{n}") for n in range(AUTHORS)]
     posts = []
     for n, user in enumerate(users):
         start = datetime(2026, 3, 3, 9, 0, tzinfo=UTC) + timedelta(seconds=n)
         posts += await make_posts(session, user, 4, start=start)
+    tags = [Tag(name=f"tag{n}") for n in range(2 * len(posts))] + [Tag(name="shared")]
+    session.add_all(tags)
+    await session.flush()
+    session.add_all(
+        PostTag(post_id=post.id, tag_id=tag.id)
+        for n, post in enumerate(posts)
+        for tag in (tags[2 * n], tags[2 * n + 1], tags[-1])
+    )
+    await session.commit()
     return users, posts
 
 
@@ -44,7 +55,31 @@ async def test_api_page_of_posts_with_authors_takes_two_statements(
     assert {post["author"]["username"] for post in response.json()["posts"]} == {
         f"author{n}" for n in range(AUTHORS)
     }
+    assert all(len(post["tags"]) == 3 for post in response.json()["posts"])
     assert 1 <= len(statements) <= 2, statements
+
+
+@pytest.mark.parametrize("url", ["/api/posts?tag=shared&limit=20", "/tags/shared", "/?tag=shared"])
+async def test_a_tags_page_takes_at_most_three_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter, url: str
+) -> None:
+    await many_authors(session)
+
+    response, statements = await measure(client, count_statements, url)
+
+    assert "author3" in response.text
+    assert 1 <= len(statements) <= (2 if url.startswith("/api") else 3), statements
+
+
+async def test_the_tag_list_takes_one_statement(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    await many_authors(session)
+
+    response, statements = await measure(client, count_statements, "/api/tags")
+
+    assert response.json()["tags"][0] == {"name": "shared", "posts": 4 * AUTHORS}
+    assert len(statements) == 1, statements
 
 
 async def test_api_one_post_takes_at_most_two_statements(
@@ -70,18 +105,37 @@ async def test_home_page_takes_at_most_three_statements(
     response, statements = await measure(client, count_statements, path)
 
     assert sum(f"author{n}</span>" in response.text for n in range(AUTHORS)) == AUTHORS
+    assert "#shared" in response.text
     assert 1 <= len(statements) <= 3, statements
 
 
-async def test_post_page_takes_at_most_two_statements(
+async def test_post_page_takes_two_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:
+    """The post with its author, then its neighbours and more by its author (one UNION ALL)."""
     _, posts = await many_authors(session)
+
+    url = f"/posts/{posts[5].id}/{posts[5].slug}"
+    response, statements = await measure(client, count_statements, url)
+
+    assert "author1" in response.text
+    assert "Previous post" in response.text
+    assert "Next post" in response.text
+    assert "More by author1" in response.text
+    assert len(statements) == 2, statements
+
+
+async def test_post_page_for_a_logged_in_reader_takes_three_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    """One more than for anyone else: the reader shown in the header."""
+    users, posts = await many_authors(session)
+    await browser_login(client, users[0])
 
     response, statements = await measure(client, count_statements, f"/posts/{posts[5].id}")
 
-    assert "author1" in response.text
-    assert 1 <= len(statements) <= 2, statements
+    assert "More by author1" in response.text
+    assert len(statements) == 3, statements
 
 
 async def test_user_pages_take_at_most_three_statements(
@@ -93,3 +147,19 @@ async def test_user_pages_take_at_most_three_statements(
         response, statements = await measure(client, count_statements, url)
         assert "author2" in response.text
         assert 1 <= len(statements) <= 3, (url, statements)
+
+
+@pytest.mark.parametrize("feed", ["site", "author"])
+async def test_a_feed_is_one_statement(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    count_statements: StatementCounter,
+    feed: str,
+) -> None:
+    users, _ = await many_authors(session)
+    url = "/feed.xml" if feed == "site" else f"/users/{users[1].id}/feed.xml"
+
+    response, statements = await measure(client, count_statements, url)
+
+    assert response.text.count("<entry>") == (20 if feed == "site" else 4)
+    assert len(statements) == 1, statements

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
 
     posts_per_page: int = Field(default=10, ge=1, le=100)
     site_name: str = "fastblog"
+    # The meta description of pages that have none of their own (forms, errors).
+    site_description: str = "Posts and their authors, on an async-first blog."
     media_dir: Path = Path("media")
     # S3-compatible object storage for uploads, shared by every app host; unset: MEDIA_DIR.
     s3_bucket: str | None = None

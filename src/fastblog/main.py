@@ -33,11 +33,13 @@ from fastblog.media import open_media_store
 from fastblog.observability import install_observability
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
+from fastblog.posts import markdown, syndication
 from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
 from fastblog.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
+from fastblog.web import root_files
 from fastblog.web.session import PageSessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -110,6 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             process_pool=process_pool,
         )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
+        # In a thread, while the server starts: a first post rendered on the loop would
+        # otherwise pay for it (see fastblog.posts.markdown.warm_up).
+        warming = asyncio.get_running_loop().run_in_executor(None, markdown.warm_up)
         try:
             async with (
                 sized_thread_pools(settings),
@@ -120,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield {"resources": resources, **lab}
         finally:
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
+            await warming
             await asyncio.to_thread(process_pool.shutdown, wait=True, cancel_futures=True)
             if redis is not None:
                 await redis.aclose()
@@ -164,11 +170,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health.router,
         posts_api.router,
         posts_views.router,
+        syndication.router,
         posts_api.by_user_router,
+        posts_api.tags_router,
         accounts_api.router,
         auth_api.router,
         accounts_views.router,
         auth_views.router,
+        root_files.router,
         observability.router,
     ]
     if settings.lab_enabled:

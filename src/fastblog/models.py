@@ -2,6 +2,6 @@
 
 from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.db import Base
-from fastblog.posts.models import Post, PostCount
+from fastblog.posts.models import Post, PostCount, PostTag, Tag
 
-__all__ = ["Base", "PasswordResetToken", "Post", "PostCount", "User"]
+__all__ = ["Base", "PasswordResetToken", "Post", "PostCount", "PostTag", "Tag", "User"]

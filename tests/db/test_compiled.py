@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.db import ConstraintViolationError
 from fastblog.posts import queries
+from fastblog.posts.markdown import render
 from fastblog.posts.models import Post
+from fastblog.posts.service import new_post_values
 from fastblog.resources import Resources
 from tests.factories import make_user
 
@@ -56,9 +58,15 @@ async def test_insert_returning_converts_values_like_the_orm(
     author = await make_user(session)
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC) + timedelta(microseconds=8)
 
-    inserted = await queries.insert_post(
-        resources.database, title="t", content="c", author_id=author.id, now=when
+    values = new_post_values(
+        title="t",
+        content="c",
+        rendered=render("c"),
+        status="published",
+        published_at=None,
+        now=when,
     )
+    inserted = await queries.insert_post(resources.database, values=values, author_id=author.id)
 
     assert inserted is not None
     assert inserted["date_posted"] == when

@@ -26,7 +26,14 @@ async def test_create_post_returns_it_with_its_author(client: httpx.AsyncClient)
     assert post == {
         "id": post["id"],
         "title": "Hello",
+        "slug": "hello",
         "content": "World",
+        "content_html": "<p>World</p>\n",
+        "excerpt": "World",
+        "tags": [],
+        "status": "published",
+        "published_at": post["date_posted"],
+        "updated_at": post["date_posted"],
         "user_id": author["id"],
         "date_posted": post["date_posted"],
         "author": {

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.posts.markdown import slug_of
 from tests.accounts import bearer, browser, browser_login, is_login_redirect, submit
 from tests.factories import make_posts, make_user
 
@@ -179,7 +180,7 @@ async def test_forms_let_the_author_edit_and_delete(
 
     edited = await send(client, *edit)
     assert edited.status_code == 303
-    assert edited.headers["location"] == f"/posts/{post_id}"
+    assert edited.headers["location"] == f"/posts/{post_id}/{slug_of(edit[2]['title'])}"
     assert await current_post(client, post_id) == edit[2]
 
     confirmation = await send(client, *confirm)
@@ -214,7 +215,7 @@ async def test_edit_and_delete_controls_only_for_the_author(
     app: FastAPI, client: httpx.AsyncClient, post_id: int, owner: User, other: User
 ) -> None:
     controls = (f'href="/posts/{post_id}/edit"', f'href="/posts/{post_id}/delete"')
-    pages = ("/", f"/posts/{post_id}", f"/users/{owner.id}/posts")
+    pages = ("/", f"/posts/{post_id}/post-1-by-owner", f"/users/{owner.id}/posts")
 
     async with browser(app) as author, browser(app) as someone_else:
         await browser_login(author, owner)

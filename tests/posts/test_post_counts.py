@@ -1,9 +1,11 @@
 """The total of posts comes from trigger-kept counters: it must match a real count through
 every way posts appear and disappear."""
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.posts.models import Post
@@ -67,3 +69,33 @@ async def test_a_users_total_counts_only_their_posts(
 
     assert await listed_total(client, f"/api/users/{alice.id}/posts") == 4
     assert await listed_total(client) == 10
+
+
+async def test_the_total_counts_what_readers_see_through_status_changes(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The counters count published posts (triggers follow inserts, deletes and status
+    changes, one row or many at once); the total also leaves out posts scheduled for later."""
+    author = await make_user(session)
+    posts = await make_posts(session, author, 6)
+    ids = [post.id for post in posts]
+    assert await listed_total(client) == 6
+
+    # Many rows in one statement: back to draft, then published again (some in the future).
+    await session.execute(
+        update(Post).where(Post.id.in_(ids[:4])).values(status="draft", published_at=None)
+    )
+    await session.commit()
+    assert await listed_total(client) == 2
+    later = datetime.now(UTC) + timedelta(days=1)
+    await session.execute(
+        update(Post).where(Post.id.in_(ids[:2])).values(status="published", published_at=later)
+    )
+    await session.commit()
+    assert await listed_total(client) == 2  # scheduled: not yet
+    await session.execute(delete(Post).where(Post.id.in_([ids[2], ids[5]])))  # a draft, a post
+    await session.commit()
+
+    assert await listed_total(client) == 1
+    visible = select(func.count()).select_from(Post).where(Post.published_at <= datetime.now(UTC))
+    assert await session.scalar(visible) == 1

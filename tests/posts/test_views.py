@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.posts.models import Post
 from tests.factories import make_posts, make_user
 from tests.html import read_page
+from tests.reliability.browser import browser_login
 
 pytestmark = pytest.mark.anyio
 
@@ -37,8 +38,8 @@ async def test_home_shows_the_newest_posts_with_their_authors(
     assert "Latest posts" in page.text
     assert post_titles(page.text, posts) == ["Post 1 by bob", "Post 2 by ada", "Post 1 by ada"]
     for post in posts:
-        assert page.link(post.title).path == f"/posts/{post.id}"
-        assert post.content in page.text
+        assert page.link(post.title).path == f"/posts/{post.id}/{post.slug}"
+        assert post.excerpt in page.text
     assert [link.path for link in page.links if link.text == "ada"] == [
         f"/users/{ada.id}/posts"
     ] * 2
@@ -49,14 +50,27 @@ async def test_home_shows_the_newest_posts_with_their_authors(
     assert not page.has_link(OLDER)
 
 
-async def test_home_without_posts_says_so(client: httpx.AsyncClient) -> None:
+async def test_home_without_posts_invites_the_first(client: httpx.AsyncClient) -> None:
     response = await client.get("/")
 
     assert response.status_code == 200
     page = read_page(response)
     assert "No posts yet" in page.text
-    assert "Nothing has been written here so far." in page.text
+    assert "This blog is waiting for its first post." in page.text
+    assert page.link("Register to write the first post").path == "/register"
+    assert httpx.URL(page.link("Log in to write").href).params["next"] == "/posts/new"
     assert not page.has_link(OLDER)
+
+
+async def test_home_without_posts_invites_a_logged_in_reader_to_write(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await browser_login(client, await make_user(session))
+
+    page = read_page(await client.get("/"))
+
+    assert page.link("Write the first post").path == "/posts/new"
+    assert not page.has_link("Register to write the first post")
 
 
 async def test_home_pages_ten_posts_at_a_time(
@@ -103,7 +117,8 @@ async def test_a_page_past_the_end_is_empty_and_links_back(
 
     assert response.status_code == 200
     page = read_page(response)
-    assert "No posts yet" in page.text
+    assert "There are fewer pages than that." in page.text
+    assert "No posts yet" not in page.text
     assert page.has_link(NEWER)
 
 
@@ -119,7 +134,7 @@ async def test_post_page_shows_the_post(client: httpx.AsyncClient, session: Asyn
     author = await make_user(session, username="ada")
     [post] = await make_posts(session, author, 1)
 
-    response = await client.get(f"/posts/{post.id}")
+    response = await client.get(f"/posts/{post.id}/{post.slug}")
 
     assert response.status_code == 200
     page = read_page(response)
@@ -160,7 +175,7 @@ async def test_user_written_text_is_escaped_everywhere(
     await session.commit()
 
     for path in ("/", f"/posts/{post.id}", f"/users/{author.id}/posts"):
-        response = await client.get(path)
+        response = await client.get(path, follow_redirects=True)
         assert response.status_code == 200
         html = response.text
         assert "<script>" not in html, path

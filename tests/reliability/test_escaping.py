@@ -2,10 +2,12 @@
 
 Posts (and a username) full of script tags, javascript: links, event handlers and template
 syntax are shown on every page that shows them: the home page, the post, the author's page,
-the edit form. The pages are parsed as a browser would: no script element, no event handler
+the edit form. (The Markdown renderer's own corpus of attacks: tests/posts/test_xss.py.)
+The pages are parsed as a browser would: no script element, no event handler
 attribute, no javascript: URL, and the template syntax shown as typed, not evaluated.
 """
 
+import json
 from html.parser import HTMLParser
 
 import httpx
@@ -25,19 +27,30 @@ HOSTILE_TITLE = f"{SCRIPT}{TEMPLATE}"[:100]
 HOSTILE_CONTENT = "\n".join([SCRIPT, LINK, HANDLER, TEMPLATE, "</textarea>" + SCRIPT])
 
 
+# A script element of another type is a data block, which browsers never run (the post page's
+# JSON-LD); it is checked for what could end it early instead.
+DATA_BLOCK_TYPES = {"application/ld+json"}
+
+
 class Markup(HTMLParser):
     """What in a page could run: script elements, event handlers, javascript: URLs."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.scripts = 0
+        self.data_blocks: list[str] = []
+        self._in_data_block = False
         self.handlers: list[str] = []
         self.js_urls: list[str] = []
         self.text: list[str] = []  # what the reader sees: text, and the values of form fields
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "script":
-            self.scripts += 1
+            if dict(attrs).get("type") in DATA_BLOCK_TYPES:
+                self._in_data_block = True
+                self.data_blocks.append("")
+            else:
+                self.scripts += 1
         for name, value in attrs:
             if name.startswith("on"):
                 self.handlers.append(f"{tag} {name}={value}")
@@ -46,7 +59,14 @@ class Markup(HTMLParser):
             if tag == "input" and name == "value" and value:
                 self.text.append(value)
 
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_data_block = False
+
     def handle_data(self, data: str) -> None:
+        if self._in_data_block:
+            self.data_blocks[-1] += data
+            return
         self.text.append(data)
 
 
@@ -57,6 +77,9 @@ def assert_inert(page: httpx.Response, *shown: str) -> None:
     assert markup.scripts == 0
     assert markup.handlers == []
     assert markup.js_urls == []
+    for block in markup.data_blocks:
+        assert "<" not in block  # so nothing in it can close the element
+        json.loads(block)
     text = "".join(markup.text)
     for typed in shown:
         assert typed in text  # shown to the reader exactly as typed...
@@ -75,8 +98,11 @@ async def test_hostile_posts_are_inert_on_every_page(
     post_id = created.json()["id"]
     assert created.json()["content"] == HOSTILE_CONTENT  # the API returns the data as written
 
-    for path in ("/", "/posts", f"/posts/{post_id}", f"/users/{author.id}/posts"):
-        assert_inert(await client.get(path), HOSTILE_TITLE, HOSTILE_CONTENT, author.username)
+    post_page = f"/posts/{post_id}/{created.json()['slug']}"
+    for path in ("/", "/posts", post_page, f"/users/{author.id}/posts"):
+        assert_inert(await client.get(path), HOSTILE_TITLE, author.username)
+    # The content is Markdown: rendered, with the raw HTML in it shown as text.
+    assert_inert(await client.get(post_page), SCRIPT, LINK)
 
     await browser_login(client, author)
     edit_form = await client.get(f"/posts/{post_id}/edit")

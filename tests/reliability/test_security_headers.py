@@ -60,7 +60,8 @@ async def every_kind_of_response(
     assert upload.status_code == 200, upload.text
     responses = {
         "page": await client.get("/"),
-        "post page": await client.get(f"/posts/{post.id}"),
+        "post page": await client.get(f"/posts/{post.id}/{post.slug}"),
+        "moved": await client.get(f"/posts/{post.id}"),
         "form page": await client.get("/login"),
         "api json": await client.get("/api/posts"),
         "static file": await client.get("/static/css/main.css"),
@@ -84,6 +85,7 @@ async def every_kind_of_response(
     }
     expected = {"404 page": 404, "404 api": 404, "missing media": 404, "422 api": 422}
     expected |= {"422 page": 422, "401 api": 401, "405 api": 405, "413 api": 413, "redirect": 303}
+    expected |= {"moved": 301}
     for kind, response in responses.items():
         assert response.status_code == expected.get(kind, 200), (kind, response.status_code)
     return responses

@@ -57,6 +57,19 @@ async def get_token_user_id(
 TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
 
 
+async def get_optional_token_user_id(
+    resources: ResourcesDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int | None:
+    """Who is asking, when a route serves anyone but shows its author more (a draft): None
+    without a token; a token that is sent must be valid (401 otherwise)."""
+    if not token:
+        return None
+    return await get_token_user_id(resources, token)
+
+
+OptionalTokenUserIdDep = Annotated[int | None, Depends(get_optional_token_user_id)]
+
+
 async def _existing_user(session: AsyncSession, user_id: int, lock: RowLock = None) -> User:
     user = await service.get_user(session, user_id, lock=lock)
     if user is None:  # deleted since the token was issued

@@ -1,39 +1,63 @@
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from fastblog.accounts.api import E404 as USER_NOT_FOUND
 from fastblog.accounts.dependencies import TokenUserIdDep, UserDep, unauthorized
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, WriteSessionDep
+from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
-from fastblog.posts.dependencies import OwnedPostDep, PostDep
-from fastblog.posts.queries import fetch_page, insert_post
+from fastblog.posts.dependencies import (
+    OwnedPostDep,
+    PostDep,
+    PostToEditDep,
+    TagFilter,
+    tag_or_none,
+)
+from fastblog.posts.queries import fetch_page, fetch_tag_counts
 from fastblog.posts.schemas import (
     PostCreate,
     PostPage,
     PostPublic,
     PostReplace,
     PostUpdate,
+    TagList,
     page_of,
 )
 
 router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
 # A user's posts live with the posts: accounts know nothing of posts.
 by_user_router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
+tags_router = APIRouter(prefix="/api/tags", tags=["posts"], responses=UNAVAILABLE)
 
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
+E401_IF_SENT: Responses = {status.HTTP_401_UNAUTHORIZED: error("A token was sent, but not valid")}
 E403: Responses = {status.HTTP_403_FORBIDDEN: error("Only the author may do this")}
-E404: Responses = {status.HTTP_404_NOT_FOUND: error("Post not found")}
+E404: Responses = {
+    status.HTTP_404_NOT_FOUND: error("Post not found (or a draft or scheduled post not yours)")
+}
 OWNER_ONLY: Responses = E401 | E403 | E404
 
 
-@router.get("", response_model=PostPage)
-async def list_posts(db: DatabaseDep, skip: Skip = 0, limit: Limit = 10) -> dict[str, Any]:
-    """List posts, newest first, one page at a time."""
-    posts, total = await fetch_page(db, skip=skip, limit=limit)
+async def _page(
+    db: DatabaseDep, *, skip: int, limit: int, tag: str | None, user_id: int | None = None
+) -> dict[str, Any]:
+    wanted = tag_or_none(tag) if tag is not None else None
+    if tag is not None and wanted is None:
+        return page_of([], total=0, skip=skip, limit=limit)
+    posts, total = await fetch_page(
+        db, now=utcnow(), skip=skip, limit=limit, user_id=user_id, tag=wanted
+    )
     return page_of(posts, total=total, skip=skip, limit=limit)
+
+
+@router.get("", response_model=PostPage)
+async def list_posts(
+    db: DatabaseDep, skip: Skip = 0, limit: Limit = 10, tag: TagFilter = None
+) -> dict[str, Any]:
+    """List published posts, newest first, one page at a time."""
+    return await _page(db, skip=skip, limit=limit, tag=tag)
 
 
 @router.post(
@@ -43,42 +67,47 @@ async def list_posts(db: DatabaseDep, skip: Skip = 0, limit: Limit = 10) -> dict
     responses=E401 | TOO_LARGE,
 )
 async def create_post(
-    data: PostCreate, author_id: TokenUserIdDep, db: DatabaseDep
+    data: PostCreate, author_id: TokenUserIdDep, resources: ResourcesDep
 ) -> dict[str, Any]:
-    """Publish a post as the logged-in user."""
-    post = await insert_post(
-        db,
-        title=data.title,
-        content=data.content,
-        author_id=author_id,
-        now=utcnow(),
+    """Write a post as the logged-in user: published now by default, or a draft, or
+    scheduled (`published_at` in the future)."""
+    post = await service.create_post(
+        resources.database, resources.process_pool, data=data, author_id=author_id, now=utcnow()
     )
     if post is None:  # the token's account was deleted
         raise unauthorized("Invalid or expired token")
     return post
 
 
-@router.get("/{post_id}", response_model=PostPublic, responses=E404)
+@router.get("/{post_id}", response_model=PostPublic, responses=E401_IF_SENT | E404)
 async def get_post(post: PostDep) -> dict[str, Any]:
-    """Get one post with its author."""
+    """Get one post with its author (a draft or scheduled post: only with its author's token)."""
     return post
+
+
+async def _edit(
+    resources: ResourcesDep, post: dict[str, Any], changes: dict[str, Any]
+) -> dict[str, Any]:
+    return await service.edit_post(
+        resources.database, resources.process_pool, post=post, changes=changes, now=utcnow()
+    )
 
 
 @router.put("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
 async def replace_post(
-    post: OwnedPostDep, data: PostReplace, session: WriteSessionDep
-) -> PostPublic:
-    """Replace your post's title and content; both are required."""
-    post = await service.update_post(session, post=post, changes=data.model_dump())
-    return PostPublic.model_validate(post)
+    post: PostToEditDep, data: PostReplace, resources: ResourcesDep
+) -> dict[str, Any]:
+    """Replace your post: title and content are required; tags, status and publication date
+    take their defaults when left out."""
+    return await _edit(resources, post, data.model_dump())
 
 
 @router.patch("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
-async def update_post(post: OwnedPostDep, data: PostUpdate, session: WriteSessionDep) -> PostPublic:
+async def update_post(
+    post: PostToEditDep, data: PostUpdate, resources: ResourcesDep
+) -> dict[str, Any]:
     """Change some of your post's fields; only the fields sent are changed."""
-    changes = data.model_dump(exclude_unset=True)
-    post = await service.update_post(session, post=post, changes=changes)
-    return PostPublic.model_validate(post)
+    return await _edit(resources, post, data.model_dump(exclude_unset=True))
 
 
 @router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
@@ -90,8 +119,16 @@ async def delete_post(post: OwnedPostDep, session: WriteSessionDep) -> Response:
 
 @by_user_router.get("/{user_id}/posts", response_model=PostPage, responses=USER_NOT_FOUND)
 async def get_user_posts(
-    user: UserDep, db: DatabaseDep, skip: Skip = 0, limit: Limit = 10
+    user: UserDep, db: DatabaseDep, skip: Skip = 0, limit: Limit = 10, tag: TagFilter = None
 ) -> dict[str, Any]:
-    """A user's posts, newest first."""
-    posts, total = await fetch_page(db, skip=skip, limit=limit, user_id=user.id)
-    return page_of(posts, total=total, skip=skip, limit=limit)
+    """A user's published posts, newest first."""
+    return await _page(db, skip=skip, limit=limit, tag=tag, user_id=user.id)
+
+
+TagLimit = Annotated[int, Query(ge=1, le=1000, description="How many tags to return.")]
+
+
+@tags_router.get("", response_model=TagList)
+async def list_tags(db: DatabaseDep, limit: TagLimit = 100) -> dict[str, Any]:
+    """Tags of published posts, most used first."""
+    return {"tags": await fetch_tag_counts(db, now=utcnow(), limit=limit)}

@@ -1,28 +1,89 @@
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fastblog.accounts.models import User
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
+from fastblog.posts.markdown import render, slug_of
+
+DRAFT = "draft"
+PUBLISHED = "published"
+
+
+def _row(context: DefaultExecutionContext) -> dict[str, Any]:
+    values: dict[str, Any] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return values
+
+
+# Column defaults for posts made outside the app's write path (tests, scripts): the app
+# renders (off the event loop when large) and passes every value itself.
+def _rendered(context: DefaultExecutionContext) -> str:
+    return render(_row(context)["content"]).html
+
+
+def _excerpt(context: DefaultExecutionContext) -> str:
+    return render(_row(context)["content"]).excerpt
+
+
+def _slug(context: DefaultExecutionContext) -> str:
+    return slug_of(_row(context)["title"])
+
+
+def _written_at(context: DefaultExecutionContext) -> datetime:
+    written: datetime | None = _row(context).get("date_posted")
+    return written or utcnow()
+
+
+def _published_at(context: DefaultExecutionContext) -> datetime | None:
+    if _row(context).get("status") == DRAFT:
+        return None
+    return _written_at(context)
 
 
 class Post(Base):
     __tablename__ = "posts"
     __table_args__ = (
-        # Newest-first listing: ORDER BY date_posted DESC, id DESC walks this index.
-        Index("ix_posts_date_posted_id", "date_posted", "id"),
+        # What readers see, newest first: published_at <= now ORDER BY published_at DESC,
+        # id DESC walks this index backwards from now (drafts have no published_at).
+        Index("ix_posts_published_at_id", "published_at", "id"),
         # A user's posts, newest first; also serves the foreign key's lookups.
-        Index("ix_posts_user_id_date_posted_id", "user_id", "date_posted", "id"),
+        Index("ix_posts_user_id_published_at_id", "user_id", "published_at", "id"),
+        CheckConstraint(
+            f"(status = '{DRAFT}' AND published_at IS NULL)"
+            f" OR (status = '{PUBLISHED}' AND published_at IS NOT NULL)",
+            name="status_published_at",
+        ),
         # Ids only grow on SQLite too: a link to a deleted post never shows another one.
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     title: Mapped[str] = mapped_column(String(100))
-    content: Mapped[str] = mapped_column(Text)
-    # Named date_posted (not *_at) to keep the course's API field name.
+    slug: Mapped[str] = mapped_column(String(100), default=_slug)
+    # When it was written; named date_posted (not *_at) to keep the course's API field name.
     date_posted: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The Markdown source, as written; content_html is it rendered and sanitized, once, when
+    # the post is written (never on a read); excerpt is the start of its text.
+    content: Mapped[str] = mapped_column(Text)
+    content_html: Mapped[str] = mapped_column(Text, default=_rendered)
+    excerpt: Mapped[str] = mapped_column(Text, default=_excerpt)
+    status: Mapped[str] = mapped_column(String(10), default=PUBLISHED)
+    # When readers may see it (may be in the future: scheduled); None for a draft.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=_published_at)
+    # When the title or content last changed ("edited" once that is after published_at).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_written_at)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
 
     # lazy="raise": reading post.author without eager loading fails loudly in tests instead
@@ -30,11 +91,35 @@ class Post(Base):
     author: Mapped[User] = relationship(lazy="raise")
 
 
+class Tag(Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(30))
+
+
+class PostTag(Base):
+    __tablename__ = "post_tags"
+    __table_args__ = (
+        # A tag's posts (the ?tag= filter, /tags/{tag}); the primary key serves a post's tags.
+        Index("ix_post_tags_tag_id_post_id", "tag_id", "post_id"),
+    )
+
+    post_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class PostCount(Base):
-    """How many posts there are, kept by database triggers (migration 0004), so a page of
-    posts does not count the whole table on every request (on PostgreSQL that count was
-    ~1 ms of server CPU per page). Spread over a few slots (post id modulo COUNT_SLOTS) so
-    concurrent inserts do not queue on one row; the total is the sum of the slots."""
+    """How many published posts there are, kept by database triggers (migrations 0005 and
+    0006), so a page of posts does not count the whole table on every request (on PostgreSQL
+    that count was ~1 ms of server CPU per page). Spread over a few slots (post id modulo
+    COUNT_SLOTS) so concurrent inserts do not queue on one row; the total is the sum of the
+    slots, less the (few) scheduled posts whose time has not come."""
 
     __tablename__ = "post_counts"
 

@@ -1,11 +1,19 @@
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from fastblog.accounts.schemas import UserPublic
 from fastblog.params import never_null
+from fastblog.posts.markdown import MAX_TAG_CHARS, MAX_TAGS, InvalidTagError, normalize_tags
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it as bad input.
 Title = Annotated[
@@ -17,9 +25,61 @@ Content = Annotated[
         min_length=1,
         max_length=100_000,
         pattern=NO_NUL,
-        examples=["When a request waits on I/O..."],
+        description="Markdown (CommonMark, with GitHub's tables, strikethrough and autolinks).",
+        examples=["When a request **waits** on I/O..."],
     ),
 ]
+Status = Annotated[
+    Literal["draft", "published"],
+    Field(description="A draft is seen by its author only.", examples=["published"]),
+]
+Tags = Annotated[
+    # Bounded before normalizing (each tag is trimmed, so it may arrive a little longer).
+    list[Annotated[str, Field(max_length=4 * MAX_TAG_CHARS)]],
+    Field(
+        max_length=MAX_TAGS,
+        description=(
+            f"Up to {MAX_TAGS} tags: letters of any script, digits and '-', "
+            f"1-{MAX_TAG_CHARS} characters; stored trimmed, lower-case, '-' for spaces."
+        ),
+        examples=[["python", "async"]],
+    ),
+]
+PublishedAt = Annotated[
+    AwareDatetime,
+    Field(
+        description="When readers may see it (in the future: scheduled). Default: now. "
+        "Sending it with no status publishes the post.",
+        examples=["2026-12-24T09:00:00Z"],
+    ),
+]
+
+
+def _at_most_five(value: Any) -> Any:
+    # Before the list's own max_length check: a plain message, as for any other bad tag.
+    if isinstance(value, list) and len(value) > MAX_TAGS:
+        raise ValueError(f"A post has at most {MAX_TAGS} tags.")
+    return value
+
+
+def _tags(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    try:
+        return normalize_tags(value)
+    except InvalidTagError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _published_at(value: datetime | None, info: ValidationInfo) -> datetime | None:
+    if value is None:
+        return None
+    if info.data.get("status") == "draft":
+        raise ValueError("A draft has no publication date: leave published_at out.")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # a moment before the year 1 (or after 9999) in UTC
+        raise ValueError("The publication date is out of range.") from None
 
 
 class PostBase(BaseModel):
@@ -27,12 +87,23 @@ class PostBase(BaseModel):
     content: Content
 
 
-class PostCreate(PostBase):
+class PostWrite(PostBase):
+    tags: Tags = []
+    status: Status = "published"
+    published_at: PublishedAt | None = None
+
+    _five_tags = field_validator("tags", mode="before")(_at_most_five)
+    _normal_tags = field_validator("tags")(_tags)
+    _checked_published_at = field_validator("published_at")(_published_at)
+
+
+class PostCreate(PostWrite):
     """The author is the logged-in user; a `user_id` in the body is ignored."""
 
 
-class PostReplace(PostBase):
-    """PUT: every field is required."""
+class PostReplace(PostWrite):
+    """PUT: title and content are required; tags, status and published_at take their
+    defaults when left out (no tags, published, at the time it was first published or now)."""
 
 
 class PostUpdate(BaseModel):
@@ -42,13 +113,20 @@ class PostUpdate(BaseModel):
 
     title: Title | None = None
     content: Content | None = None
+    tags: Tags | None = None
+    status: Status | None = None
+    published_at: PublishedAt | None = None
 
-    @field_validator("title", "content")
+    @field_validator("title", "content", "tags", "status", "published_at", mode="before")
     @classmethod
-    def not_null(cls, value: str | None) -> str:
+    def not_null(cls, value: Any) -> Any:
         if value is None:
             raise ValueError("may be left out, but not set to null")
         return value
+
+    _five_tags = field_validator("tags", mode="before")(_at_most_five)
+    _normal_tags = field_validator("tags")(_tags)
+    _checked_published_at = field_validator("published_at")(_published_at)
 
 
 class PostPublic(BaseModel):
@@ -56,9 +134,16 @@ class PostPublic(BaseModel):
 
     id: int
     title: str
-    content: str
+    slug: str = Field(description="The last part of the post's page: /posts/{id}/{slug}.")
+    content: str = Field(description="The Markdown source, as written.")
+    content_html: str = Field(description="The content rendered to sanitized HTML.")
+    excerpt: str = Field(description="The first paragraph or ~300 characters of plain text.")
+    tags: list[str]
+    status: Status
+    published_at: datetime | None = Field(description="None for a draft.")
+    updated_at: datetime = Field(description="When the title or content last changed.")
     user_id: int
-    date_posted: datetime
+    date_posted: datetime = Field(description="When the post was first written.")
     author: UserPublic
 
 
@@ -68,6 +153,15 @@ class PostPage(BaseModel):
     skip: int
     limit: int
     has_more: bool
+
+
+class TagCount(BaseModel):
+    name: str
+    posts: int = Field(description="How many published posts carry it.")
+
+
+class TagList(BaseModel):
+    tags: list[TagCount]
 
 
 def page_of(

@@ -1,9 +1,10 @@
 """HTML pages for reading and writing posts."""
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from fastblog.accounts.dependencies import (
@@ -14,41 +15,87 @@ from fastblog.accounts.dependencies import (
     forbidden,
 )
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, SettingsDep, WriteSessionDep
+from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
 from fastblog.pagination import PageLinks
 from fastblog.params import PageNumber
 from fastblog.posts import service
-from fastblog.posts.dependencies import PostDep, PostForWriteDep
-from fastblog.posts.models import Post
-from fastblog.posts.queries import fetch_page, insert_post
-from fastblog.posts.schemas import PostReplace
-from fastblog.web.session import CsrfProtected, field_errors, flash, form_values, redirect
+from fastblog.posts.dependencies import (
+    PostForWriteDep,
+    PostId,
+    TagFilter,
+    tag_or_none,
+    visible_post,
+)
+from fastblog.posts.forms import (
+    PREVIEW,
+    minute,
+    parse_form,
+    post_form,
+    preview_html,
+    saved_message,
+    submitted,
+)
+from fastblog.posts.meta import post_meta, post_path
+from fastblog.posts.models import PUBLISHED, Post
+from fastblog.posts.queries import fetch_drafts, fetch_page, is_visible
+from fastblog.posts.related import Related, fetch_related
+from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
+from fastblog.web.urls import site_url
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
+def canonical_url(post: dict[str, Any]) -> str:
+    return post_path(post)
+
+
+def moved(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=status.HTTP_301_MOVED_PERMANENTLY)
+
+
 async def get_own_post(user: LoggedInForWriteDep, post: PostForWriteDep) -> Post:
-    """The post, for its author: anyone else gets a 403 page."""
+    """The post, locked, for its author: anyone else gets a 403 page (a 404 for a draft)."""
     if post.user_id != user.id:
+        if not is_visible({"status": post.status, "published_at": post.published_at}, utcnow()):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
+        raise forbidden("Only the author can change this post.")
+    return post
+
+
+async def get_own_post_to_edit(
+    user: LoggedInDep, db: DatabaseDep, post_id: PostId
+) -> dict[str, Any]:
+    """The post for its author, not locked: an edit renders the Markdown before it locks."""
+    post = await visible_post(db, post_id, user.id)
+    if post["user_id"] != user.id:
         raise forbidden("Only the author can change this post.")
     return post
 
 
 OwnPostDep = Annotated[Post, Depends(get_own_post)]
+OwnPostToEditDep = Annotated[dict[str, Any], Depends(get_own_post_to_edit)]
 
 
-def post_form(
-    request: Request,
+async def _page_of_posts(
+    db: DatabaseDep,
     *,
-    action: str,
-    heading: str,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {"action": action, "heading": heading, "values": values, "errors": errors or {}}
-    return templates.TemplateResponse(request, "posts/form.html", context, status_code=status_code)
+    page: int,
+    per_page: int,
+    tag: str | None = None,
+    user_id: int | None = None,
+) -> dict[str, Any]:
+    """A page of excerpts, and the links to the pages around it."""
+    posts, total = await fetch_page(
+        db,
+        now=utcnow(),
+        skip=(page - 1) * per_page,
+        limit=per_page,
+        user_id=user_id,
+        tag=tag,
+        full=False,
+    )
+    return {"posts": posts, "links": PageLinks(number=page, per_page=per_page, total=total)}
 
 
 @router.get("/", name="home")
@@ -59,14 +106,60 @@ async def home(
     settings: SettingsDep,
     viewer: PageUserDep,
     page: PageNumber = 1,
+    tag: TagFilter = None,
 ) -> HTMLResponse:
-    """The newest posts, a page at a time."""
+    """The newest posts, a page at a time (?tag= for one tag's)."""
+    wanted = tag_or_none(tag) if tag else None
+    context = await _page_of_posts(
+        db,
+        page=page,
+        per_page=settings.posts_per_page,
+        # A text no tag can be matches nothing, like a tag nobody uses.
+        tag=wanted or ("" if tag else None),
+    )
+    context["heading"] = f"Posts tagged “{wanted or tag}”" if tag else "Latest posts"
+    context["page_query"] = f"tag={quote(tag)}&" if tag else ""
+    return templates.TemplateResponse(request, "posts/list.html", context)
+
+
+@router.get("/tags/{tag}", name="tag")
+async def tag_page(
+    request: Request,
+    tag: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    viewer: PageUserDep,
+    page: PageNumber = 1,
+) -> Response:
+    """The posts of one tag; 404 for a tag no published post has."""
+    wanted = tag_or_none(tag)
+    if wanted is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No post has this tag.")
+    if wanted != tag:
+        return moved(f"/tags/{quote(wanted)}")
+    context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, tag=wanted)
+    if context["links"].total == 0:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No post has this tag.")
+    context |= {"heading": f"Posts tagged “{wanted}”", "page_query": "", "tag": wanted}
+    return templates.TemplateResponse(request, "posts/list.html", context)
+
+
+@router.get("/drafts", name="drafts")
+async def drafts(
+    request: Request,
+    user: LoggedInDep,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    page: PageNumber = 1,
+) -> HTMLResponse:
+    """Your drafts and scheduled posts: only you can see them."""
     per_page = settings.posts_per_page
-    skip = (page - 1) * per_page
-    posts, total = await fetch_page(db, skip=skip, limit=per_page)
+    posts, total = await fetch_drafts(
+        db, user_id=user.id, now=utcnow(), skip=(page - 1) * per_page, limit=per_page
+    )
     links = PageLinks(number=page, per_page=per_page, total=total)
     return templates.TemplateResponse(
-        request, "posts/list.html", {"posts": posts, "links": links, "heading": "Latest posts"}
+        request, "posts/drafts.html", {"posts": posts, "links": links, "page_query": ""}
     )
 
 
@@ -77,62 +170,81 @@ async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
 
 
 @router.post("/posts/new", dependencies=[CsrfProtected])
-async def create_post(request: Request, user: LoggedInDep, db: DatabaseDep) -> Response:
-    """Publish the post and show it."""
-    values = form_values(await request.form(), "title", "content")
+async def create_post(request: Request, user: LoggedInDep, resources: ResourcesDep) -> Response:
+    """Save the post (published, scheduled or a draft) and show it; or preview it."""
+    values, button = await submitted(request)
+    form: dict[str, Any] = {"action": "/posts/new", "heading": "New post", "values": values}
     try:
-        data = PostReplace.model_validate(values)
+        data = parse_form(values, button)
     except ValidationError as exc:
-        return post_form(
-            request,
-            action="/posts/new",
-            heading="New post",
-            values=values,
-            errors=field_errors(exc),
-            status_code=422,
-        )
-    # The same single statement as POST /api/posts.
-    post = await insert_post(
-        db, title=data.title, content=data.content, author_id=user.id, now=utcnow()
+        return post_form(request, **form, errors=field_errors(exc), status_code=422)
+    if button == PREVIEW:
+        return post_form(request, **form, preview=await preview_html(resources, values))
+    post = await service.create_post(
+        resources.database, resources.process_pool, data=data, author_id=user.id, now=utcnow()
     )
     if post is None:  # the account was deleted meanwhile
         raise forbidden("Your account no longer exists.")
-    flash(request, "Your post is published.")
-    return redirect(f"/posts/{post['id']}")
+    flash(request, saved_message(post))
+    return redirect(canonical_url(post))
 
 
-@router.get("/posts/{post_id}", name="post_detail")
-async def post_detail(request: Request, viewer: PageUserDep, post: PostDep) -> HTMLResponse:
-    """One post on its own page."""
-    # The viewer is loaded first, so a 404 page still shows who is logged in.
-    return templates.TemplateResponse(request, "posts/detail.html", {"post": post})
+@router.get("/posts/{post_id}")
+async def post_by_id(
+    viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
+    db: DatabaseDep,
+    post_id: PostId,
+) -> Response:
+    """A post's short address: moved for good to the one with its slug."""
+    post = await visible_post(db, post_id, viewer.id if viewer else None)
+    return moved(canonical_url(post))
 
 
 @router.get("/posts/{post_id}/edit", name="edit_post")
-async def edit_post_form(request: Request, post: OwnPostDep) -> HTMLResponse:
+async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLResponse:
     """The form to change your post."""
-    values = {"title": post.title, "content": post.content}
-    return post_form(request, action=f"/posts/{post.id}/edit", heading="Edit post", values=values)
+    values = {
+        "title": post["title"],
+        "content": post["content"],
+        "tags": ", ".join(post["tags"]),
+        "published_at": minute(post["published_at"]),
+    }
+    return post_form(
+        request,
+        action=f"/posts/{post['id']}/edit",
+        heading="Edit post",
+        values=values,
+        published=post["status"] == PUBLISHED,
+    )
 
 
 @router.post("/posts/{post_id}/edit", dependencies=[CsrfProtected])
-async def edit_post(request: Request, post: OwnPostDep, session: WriteSessionDep) -> Response:
-    """Save the changes and show the post."""
-    values = form_values(await request.form(), "title", "content")
+async def edit_post(request: Request, post: OwnPostToEditDep, resources: ResourcesDep) -> Response:
+    """Save the changes and show the post; or preview them."""
+    values, button = await submitted(request)
+    form: dict[str, Any] = {
+        "action": f"/posts/{post['id']}/edit",
+        "heading": "Edit post",
+        "values": values,
+        "published": post["status"] == PUBLISHED,
+    }
     try:
-        data = PostReplace.model_validate(values)
+        data = parse_form(values, button, keep=post["published_at"])
     except ValidationError as exc:
-        return post_form(
-            request,
-            action=f"/posts/{post.id}/edit",
-            heading="Edit post",
-            values=values,
-            errors=field_errors(exc),
-            status_code=422,
-        )
-    await service.update_post(session, post=post, changes=data.model_dump())
-    flash(request, "Your post is updated.")
-    return redirect(f"/posts/{post.id}")
+        return post_form(request, **form, errors=field_errors(exc), status_code=422)
+    if button == PREVIEW:
+        return post_form(request, **form, preview=await preview_html(resources, values))
+    edited = await service.edit_post(
+        resources.database,
+        resources.process_pool,
+        post=post,
+        changes=data.model_dump(),
+        now=utcnow(),
+    )
+    still_published = post["status"] == edited["status"] == PUBLISHED
+    live = still_published and is_visible(edited, utcnow())
+    flash(request, "Your post is updated." if live else saved_message(edited))
+    return redirect(canonical_url(edited))
 
 
 @router.get("/posts/{post_id}/delete", name="delete_post")
@@ -149,6 +261,33 @@ async def delete_post(request: Request, post: OwnPostDep, session: WriteSessionD
     return redirect("/")
 
 
+@router.get("/posts/{post_id}/{slug}", name="post_detail")
+async def post_detail(
+    request: Request,
+    viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
+    db: DatabaseDep,
+    settings: SettingsDep,
+    post_id: PostId,
+    slug: str,
+) -> Response:
+    """One post on its own page, with its neighbours and more by its author; an old slug
+    moves to the current one."""
+    post = await visible_post(db, post_id, viewer.id if viewer else None)
+    if slug != post["slug"]:
+        return moved(canonical_url(post))
+    visible = is_visible(post, utcnow())
+    # A draft or a scheduled post (seen by its author only) has no place among the others yet.
+    related = await fetch_related(db, post) if visible else Related()
+    meta = post_meta(post, site=site_url(request, settings), site_name=settings.site_name)
+    context = {
+        "post": post,
+        "scheduled": post["status"] == PUBLISHED and not visible,
+        "related": related,
+        "meta": meta,
+    }
+    return templates.TemplateResponse(request, "posts/detail.html", context)
+
+
 @router.get("/users/{user_id}/posts", name="user_posts")
 async def user_posts(
     request: Request,
@@ -158,11 +297,7 @@ async def user_posts(
     settings: SettingsDep,
     page: PageNumber = 1,
 ) -> HTMLResponse:
-    """Everything one user has written, newest first."""
-    per_page = settings.posts_per_page
-    skip = (page - 1) * per_page
-    posts, total = await fetch_page(db, skip=skip, limit=per_page, user_id=user.id)
-    links = PageLinks(number=page, per_page=per_page, total=total)
-    return templates.TemplateResponse(
-        request, "users/posts.html", {"user": user, "posts": posts, "links": links}
-    )
+    """Everything one user has published, newest first."""
+    context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, user_id=user.id)
+    context |= {"user": user, "page_query": ""}
+    return templates.TemplateResponse(request, "users/posts.html", context)

@@ -32,6 +32,10 @@ SESSIONLESS_PREFIXES = (
     "/metrics",
     "/health",
     "/ready",
+    "/feed.xml",
+    "/sitemap",
+    "/robots.txt",
+    "/favicon.ico",
 )
 
 

@@ -23,9 +23,14 @@ def readable_date(value: datetime) -> str:
 
 
 def page_context(request: Request) -> dict[str, Any]:
-    """What every page may show: who is logged in, pending messages, the CSRF token."""
+    """What every page may show: the site's name, who is logged in, pending messages, the
+    CSRF token."""
     has_session = "session" in request.scope
+    resources = getattr(request.state, "resources", None)
+    settings = resources.settings if resources is not None else None
     return {
+        "site_name": settings.site_name if settings else "fastblog",
+        "site_description": settings.site_description if settings else "",
         "current_user": getattr(request.state, "user", None),
         "flashes": pop_flashes(request) if has_session else [],
         # A function, so only pages with a form create a token (and a session cookie).

@@ -1,0 +1,77 @@
+"""What a post says about itself to machines: its address, a short description, the share card
+(OpenGraph, Twitter) and JSON-LD. The one place that knows a post's URL."""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from fastblog.media import picture_url
+
+DESCRIPTION_LENGTH = 160
+# In a <script> element only "</" could end it early (and "<!--" confuse it); escaping every
+# "<", ">" and "&" as JSON's \u escapes keeps the data the same and the element closed.
+_JSON_IN_HTML = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def post_path(post: Mapping[str, Any]) -> str:
+    """The post's canonical path: its id, then its slug (a stale slug answers 301 to this)."""
+    return f"/posts/{post['id']}/{post['slug']}"
+
+
+def author_path(user_id: int) -> str:
+    return f"/users/{user_id}/posts"
+
+
+def describe(text: str, limit: int = DESCRIPTION_LENGTH) -> str:
+    """The text on one line, cut at a word boundary to at most `limit` characters."""
+    words = " ".join(text.split())
+    if len(words) <= limit:
+        return words
+    cut = words[: limit - 1]
+    if " " in cut and words[limit - 1] != " ":
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def json_for_script(data: Any) -> Markup:
+    """JSON safe to embed in a <script type="application/ld+json"> element."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.translate(_JSON_IN_HTML))  # noqa: S704 - nothing in it can close the element
+
+
+@dataclass(frozen=True, slots=True)
+class PostMeta:
+    url: str  # absolute, canonical
+    description: str
+    author_url: str
+    image_url: str
+    json_ld: Markup
+
+
+def post_meta(post: Mapping[str, Any], *, site: str, site_name: str) -> PostMeta:
+    """`site` is the site's absolute address without a trailing slash (fastblog.web.urls)."""
+    author = post["author"]
+    url = site + post_path(post)
+    description = describe(post["excerpt"])  # computed when the post was written
+    author_url = site + author_path(author["id"])
+    image_url = site + picture_url(author["image_file"])
+    published = (post["published_at"] or post["updated_at"]).isoformat()  # a draft: its save
+    posting = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post["title"],
+        "description": description,
+        "url": url,
+        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "datePublished": published,
+        "dateModified": post["updated_at"].isoformat(),
+        "author": {"@type": "Person", "name": author["username"], "url": author_url},
+        "image": image_url,
+        "publisher": {"@type": "Organization", "name": site_name, "url": site + "/"},
+    }
+    return PostMeta(url, description, author_url, image_url, json_for_script(posting))

@@ -1,0 +1,60 @@
+"""Parse rendered HTML as a browser would, to check what it holds (never by string search)."""
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "poster", "background"}
+
+
+@dataclass
+class Markup:
+    tags: list[str] = field(default_factory=list)
+    hrefs: list[str] = field(default_factory=list)
+    rels: list[str] = field(default_factory=list)
+    classes: set[str] = field(default_factory=set)
+    scripts: int = 0
+    handlers: list[str] = field(default_factory=list)  # on* attributes
+    dangerous_urls: list[str] = field(default_factory=list)  # javascript:, data:, vbscript:
+    styles: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.markup = Markup()
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        markup = self.markup
+        markup.tags.append(tag)
+        if tag in ("script", "iframe", "object", "embed"):
+            markup.scripts += 1
+        for name, value in attrs:
+            value = value or ""
+            if name.startswith("on"):
+                markup.handlers.append(f"{tag} {name}={value}")
+            if name in URL_ATTRIBUTES:
+                # Browsers ignore whitespace and control characters in a URL's scheme.
+                scheme = "".join(c for c in value if c > " ").lower()
+                if scheme.startswith(("javascript:", "data:", "vbscript:")):
+                    markup.dangerous_urls.append(f"{tag} {name}={value}")
+            if name == "href":
+                markup.hrefs.append(value)
+            if name == "rel":
+                markup.rels.append(value)
+            if name == "class":
+                markup.classes.update(value.split())
+            if name == "style":
+                markup.styles.append(value)
+
+    def handle_data(self, data: str) -> None:
+        self._text.append(data)
+
+
+def read_markup(html: str) -> Markup:
+    reader = _Reader()
+    reader.feed(html)
+    reader.close()
+    reader.markup.text = "".join(reader._text)
+    return reader.markup

@@ -1,0 +1,241 @@
+"""Atom feeds, read as a feed reader reads them (feedparser): valid, complete, and inert."""
+
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+
+import feedparser
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.posts.feeds import plain_text_html
+from fastblog.posts.models import Post
+from tests.factories import make_posts, make_user
+from tests.html import read_page
+
+pytestmark = pytest.mark.anyio
+
+START = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+
+async def read_feed(client: httpx.AsyncClient, path: str) -> Any:
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/atom+xml; charset=utf-8"
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    return feed
+
+
+async def test_the_site_feed_has_the_20_latest_posts_in_full(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ada = await make_user(session, username="ada")
+    posts = await make_posts(session, ada, 25)
+
+    feed = await read_feed(client, "/feed.xml")
+
+    assert feed.feed.title == "fastblog"
+    assert feed.feed.id == "http://testserver/feed.xml"
+    links = {link.rel: link.href for link in feed.feed.links}
+    assert links == {"self": "http://testserver/feed.xml", "alternate": "http://testserver/"}
+    newest_first = list(reversed(posts))[:20]
+    assert [entry.title for entry in feed.entries] == [post.title for post in newest_first]
+    entry, post = feed.entries[0], newest_first[0]
+    assert entry.id == f"http://testserver/posts/{post.id}"
+    assert entry.link == f"http://testserver/posts/{post.id}"
+    assert entry.author == "ada"
+    assert entry.author_detail.href == f"http://testserver/users/{ada.id}/posts"
+    assert entry.published_parsed[:5] == (2026, 3, 3, 9, 25)
+    assert entry.updated == entry.published
+    assert feed.feed.updated == entry.updated
+    assert entry.content[0].type == "text/html"
+    assert entry.content[0].value == f"<p>{post.content}</p>"
+
+
+async def test_an_empty_site_still_has_a_valid_feed(client: httpx.AsyncClient) -> None:
+    feed = await read_feed(client, "/feed.xml")
+
+    assert feed.entries == []
+    assert feed.feed.updated_parsed is not None
+
+
+async def test_an_authors_feed_has_only_their_posts(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ada = await make_user(session, username="ada")
+    bob = await make_user(session, username="bob")
+    await make_posts(session, ada, 3)
+    await make_posts(session, bob, 2, start=START + timedelta(hours=1))
+
+    feed = await read_feed(client, f"/users/{ada.id}/feed.xml")
+
+    assert feed.feed.title == "Posts by ada · fastblog"
+    assert feed.feed.id == f"http://testserver/users/{ada.id}/feed.xml"
+    assert feed.feed.link == f"http://testserver/users/{ada.id}/posts"
+    assert [entry.title for entry in feed.entries] == [f"Post {n} by ada" for n in (3, 2, 1)]
+
+
+async def test_an_author_without_posts_has_an_empty_feed(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ada = await make_user(session, username="ada")
+
+    feed = await read_feed(client, f"/users/{ada.id}/feed.xml")
+
+    assert feed.feed.title == "Posts by ada · fastblog"
+    assert feed.entries == []
+
+
+async def test_feeds_of_what_does_not_exist_are_404(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/users/987654/feed.xml")).status_code == 404
+    assert (await client.get("/users/abc/feed.xml")).status_code == 422
+    # No post has tags yet: every tag's feed is unknown.
+    assert (await client.get("/tags/python/feed.xml")).status_code == 404
+
+
+class Runnable(HTMLParser):
+    """What in HTML could run: script elements, event handlers, javascript:/data: URLs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self.found.append(tag)
+        for name, value in attrs:
+            url = (value or "").strip().lower()
+            if name.startswith("on") or url.startswith(("javascript:", "data:")):
+                self.found.append(f"{tag} {name}={value}")
+
+
+HOSTILE_TITLE = "<script>alert(1)</script> & ]]> </title>"
+HOSTILE_CONTENT = (
+    "<script>alert('x')</script>\n"
+    '<a href="javascript:alert(1)">link</a>\n\n'
+    '<img src=x onerror="alert(2)"> <svg onload=alert(3)>\n'
+    "]]><![CDATA[ <?xml-stylesheet?> &amp; &#x3C;script&#x3E;"
+)
+
+
+async def test_hostile_text_stays_text(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    author = await make_user(session, username="<b>eve</b>")
+    post = Post(title=HOSTILE_TITLE, content=HOSTILE_CONTENT, user_id=author.id, date_posted=START)
+    session.add(post)
+    await session.commit()
+
+    for path in ("/feed.xml", f"/users/{author.id}/feed.xml"):
+        [entry] = (await read_feed(client, path)).entries
+        assert entry.title == HOSTILE_TITLE
+        assert entry.author == "<b>eve</b>"
+        html = entry.content[0].value
+        runnable = Runnable()
+        runnable.feed(html)
+        assert runnable.found == []
+        text = HTMLParser()
+        seen: list[str] = []
+        text.handle_data = seen.append  # type: ignore[method-assign]
+        text.feed(html)
+        assert "".join(seen).replace("\n", "") == HOSTILE_CONTENT.replace("\n", "")
+
+
+async def test_characters_xml_cannot_carry_are_left_out(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    content = "bell\x07 vertical tab\x0b form feed\x0c escape\x1b end"
+    post = Post(title="Control\x01 characters", content=content, user_id=author.id)
+    session.add(post)
+    await session.commit()
+
+    [entry] = (await read_feed(client, "/feed.xml")).entries
+
+    assert entry.title == "Control characters"
+    assert entry.content[0].value == "<p>bell vertical tab form feed escape end</p>"
+
+
+async def test_a_page_links_the_feeds_it_belongs_to(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ada = await make_user(session, username="ada")
+    [post] = await make_posts(session, ada, 1)
+    ada_feed = f"/users/{ada.id}/feed.xml"
+
+    for path, feeds in [
+        ("/", ["/feed.xml"]),
+        ("/login", ["/feed.xml"]),
+        (f"/users/{ada.id}/posts", ["/feed.xml", ada_feed]),
+        (f"/posts/{post.id}", ["/feed.xml", ada_feed]),
+    ]:
+        page = read_page(await client.get(path))
+        alternates = [
+            link["href"]
+            for link in page.head_links
+            if link.get("rel") == "alternate" and link.get("type") == "application/atom+xml"
+        ]
+        assert alternates == feeds, path
+        for feed in alternates:  # each one a working feed
+            await read_feed(client, feed)
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("One line.", "<p>One line.</p>"),
+        ("a\nb\n\nc", "<p>a<br>\nb</p>\n<p>c</p>"),
+        ("a\r\n\r\n\r\nb", "<p>a</p>\n<p>b</p>"),
+        ("  indented\n    code", "<p>  indented<br>\n    code</p>"),
+        ("<b>&</b>", "<p>&lt;b&gt;&amp;&lt;/b&gt;</p>"),
+    ],
+)
+def test_plain_text_becomes_escaped_paragraphs(text: str, html: str) -> None:
+    assert plain_text_html(text) == html
+
+
+async def test_a_reader_that_has_the_feed_gets_304(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ada = await make_user(session)
+    await make_posts(session, ada, 2)
+    first = await client.get("/feed.xml")
+    etag = first.headers["etag"]
+
+    again = await client.get("/feed.xml", headers={"If-None-Match": etag})
+
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    await make_posts(session, ada, 1, start=START + timedelta(days=1))
+    changed = await client.get("/feed.xml", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+
+
+async def test_an_edit_or_a_deletion_shows_at_once(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Feeds are kept in memory while their posts stay the same: any change is a new feed."""
+    ada = await make_user(session, username="ada")
+    first, second = await make_posts(session, ada, 2)
+    assert [e.title for e in (await read_feed(client, "/feed.xml")).entries] == [
+        second.title,
+        first.title,
+    ]
+
+    second.content = "Changed words."
+    first.title = "A new title"
+    await session.commit()
+    entries = (await read_feed(client, "/feed.xml")).entries
+    assert [entry.title for entry in entries] == [second.title, "A new title"]
+    assert entries[0].content[0].value == "<p>Changed words.</p>"
+
+    await session.delete(second)
+    await session.commit()
+    author_feed = await read_feed(client, f"/users/{ada.id}/feed.xml")
+    assert [entry.title for entry in author_feed.entries] == ["A new title"]
+    assert [entry.title for entry in (await read_feed(client, "/feed.xml")).entries] == [
+        "A new title"
+    ]

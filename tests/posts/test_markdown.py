@@ -1,0 +1,135 @@
+"""The renderer on its own: what Markdown becomes, the excerpt, slugs in any script, tags."""
+
+import pytest
+
+from fastblog.posts.markdown import (
+    MAX_TAGS,
+    InvalidTagError,
+    normalize_tag,
+    normalize_tags,
+    render,
+    slug_of,
+)
+from tests.posts.markup import read_markup
+
+
+def test_commonmark_and_github_extensions() -> None:
+    source = "\n".join(
+        [
+            "# Heading",
+            "",
+            "Some **bold**, _italic_, ~~struck~~ and `code`; see https://example.com.",
+            "",
+            "- one",
+            "- two",
+            "",
+            "> quoted",
+            "",
+            "| a | b |",
+            "|---|--:|",
+            "| 1 | 2 |",
+        ]
+    )
+
+    markup = read_markup(render(source).html)
+
+    # The post's title is the page's <h1>: a heading in the body comes one level below.
+    assert {"h2", "strong", "em", "s", "code", "ul", "li", "blockquote", "table", "td"} <= set(
+        markup.tags
+    )
+    assert "h1" not in markup.tags
+    assert markup.hrefs == ["https://example.com"]
+    assert markup.rels == ["nofollow ugc noopener"]
+
+
+def test_fenced_code_keeps_its_indentation_and_gets_pygments_classes() -> None:
+    source = "```python\ndef f():\n    return 1\n```\n"
+
+    html = render(source).html
+    markup = read_markup(html)
+
+    assert markup.text.strip("\n") == "def f():\n    return 1"
+    assert "highlight" in markup.classes
+    assert "k" in markup.classes  # Pygments' class for a keyword, styled by code.css
+
+
+def test_a_code_block_in_an_unknown_language_is_plain_and_escaped() -> None:
+    html = render("```nosuchlanguage\n<b>x</b>\n```").html
+
+    assert read_markup(html).text.strip() == "<b>x</b>"
+    assert "<b>" not in html
+
+
+def test_raw_html_is_shown_as_text() -> None:
+    html = render("<b>bold?</b> <script>alert(1)</script>").html
+
+    markup = read_markup(html)
+    assert markup.tags == ["p"]
+    assert markup.text.strip() == "<b>bold?</b> <script>alert(1)</script>"
+
+
+def test_single_line_breaks_are_kept_for_legacy_posts_only() -> None:
+    assert "br" in read_markup(render("one\ntwo", breaks=True).html).tags
+    assert "br" not in read_markup(render("one\ntwo").html).tags
+
+
+def test_the_excerpt_is_the_first_paragraph_in_plain_text() -> None:
+    source = "# Title\n\nFirst **paragraph** with [a link](https://x.org).\n\nSecond one."
+
+    assert render(source).excerpt == "First paragraph with a link."
+
+
+def test_a_long_excerpt_is_cut_at_a_word() -> None:
+    excerpt = render("word " * 200).excerpt
+
+    assert len(excerpt) <= 301
+    assert excerpt.endswith("word…")
+
+
+def test_a_post_of_code_only_has_an_excerpt_too() -> None:
+    assert render("```\nprint(1)\n```").excerpt == "print(1)"
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("Why async pays off", "why-async-pays-off"),
+        ("Привет, мир", "privet-mir"),
+        ("Γειά σου Κόσμε", "geia-sou-kosme"),  # noqa: RUF001 (Greek, on purpose)
+        ("你好世界", "ni-hao-shi-jie"),
+        ("!!!", "post"),
+        ("Edit", "edit-post"),  # /posts/{id}/edit is the edit form
+    ],
+)
+def test_slugs_are_readable_in_any_script(title: str, slug: str) -> None:
+    assert slug_of(title) == slug
+
+
+def test_a_slug_is_at_most_80_characters() -> None:
+    assert len(slug_of("word " * 100)) <= 80
+
+
+@pytest.mark.parametrize(
+    ("raw", "tag"),
+    [
+        ("  Python ", "python"),
+        ("Machine Learning", "machine-learning"),
+        ("日本語", "日本語"),
+        ("हिंदी", "हिंदी"),
+        ("C-3PO", "c-3po"),
+    ],
+)
+def test_tags_are_normalized(raw: str, tag: str) -> None:
+    assert normalize_tag(raw) == tag
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "a_b", "c++", "x" * 31, "<script>", "a.b", "tag\x00"])
+def test_invalid_tags_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidTagError):
+        normalize_tag(raw)
+
+
+def test_duplicate_tags_count_once_and_six_are_too_many() -> None:
+    assert normalize_tags(["Python", "python ", "web"]) == ["python", "web"]
+    with pytest.raises(InvalidTagError, match="at most 5"):
+        normalize_tags([f"tag{n}" for n in range(MAX_TAGS + 1)])
