@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import text
@@ -33,6 +34,7 @@ PG_ADMIN_URL = os.environ.get(
     "DATABASE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REDIS_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/13")
 
 
 def _failed_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
@@ -86,6 +88,21 @@ def _postgres_or_skip() -> None:
         if IN_CI:
             pytest.fail(message + " (CI requires it)", pytrace=False)
         pytest.skip(message)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis database shared by the tests (keys of their own); skipped without a server,
+    except in CI."""
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as connection:
+            connection.ping()
+    except redis.RedisError as exc:
+        message = f"Redis unreachable at {REDIS_URL}: {exc!r}"
+        if IN_CI:
+            pytest.fail(message + " (CI requires it)", pytrace=False)
+        pytest.skip(message)
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,10 @@
 
 import contextlib
 import gc
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,10 +24,14 @@ def uvicorn_options(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]
     options: dict[str, Any] = {}
 
     def run(app: str, **kwargs: Any) -> None:
-        options.update(kwargs, app=app)
+        folder = os.environ.get(cli.MULTIPROCESS_DIR_ENV)
+        options.update(kwargs, app=app, metrics_dir=folder)
+        if folder is not None:
+            options["metrics_dir_files"] = sorted(path.name for path in Path(folder).iterdir())
 
     monkeypatch.setattr(uvicorn, "run", run)
     monkeypatch.setenv(cli.SERVED_APP_ENV, "restored after the test")
+    monkeypatch.delenv(cli.MULTIPROCESS_DIR_ENV, raising=False)
     get_settings.cache_clear()
     yield options
     get_settings.cache_clear()
@@ -106,3 +112,86 @@ def test_served_app_serves_a_bare_asgi_callable_as_given(monkeypatch: pytest.Mon
     monkeypatch.setenv(cli.SERVED_APP_ENV, "tests.test_serve:bare_app")
 
     assert cli.served_app() is bare_asgi_app
+
+
+@pytest.fixture
+def no_redis_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no `.env` here
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
+PER_PROCESS = "no REDIS_URL: login failures (and rate limits) are counted in each process"
+
+
+@pytest.mark.usefixtures("no_redis_url")
+def test_several_workers_without_redis_are_warned_about_at_start_up(
+    uvicorn_options: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="fastblog.cli"):
+        cli.serve("127.0.0.1", 8000, 3, False)
+
+    [record] = [record for record in caplog.records if PER_PROCESS in record.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "Serving with 3 worker processes" in record.getMessage()
+    assert "up to 3 times the limit" in record.getMessage()
+
+
+@pytest.mark.usefixtures("no_redis_url")
+@pytest.mark.parametrize(
+    ("workers", "reload", "redis_url"),
+    [(1, False, None), (2, True, None), (2, False, "redis://127.0.0.1:6379/13")],
+    ids=["one-worker", "reload", "with-redis"],
+)
+def test_no_warning_when_the_counts_are_shared(
+    uvicorn_options: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    reload: bool,
+    redis_url: str | None,
+) -> None:
+    if redis_url is not None:
+        monkeypatch.setenv("REDIS_URL", redis_url)
+
+    with caplog.at_level(logging.WARNING, logger="fastblog.cli"):
+        cli.serve("127.0.0.1", 8000, workers, reload)
+
+    assert PER_PROCESS not in caplog.text
+
+
+def test_several_workers_share_a_fresh_metrics_folder_removed_at_exit(
+    uvicorn_options: dict[str, Any],
+) -> None:
+    cli.serve("127.0.0.1", 8000, 2, False)
+
+    folder = uvicorn_options["metrics_dir"]
+    assert folder is not None, "the workers were started without PROMETHEUS_MULTIPROC_DIR"
+    assert uvicorn_options["metrics_dir_files"] == []
+    assert not Path(folder).exists()
+    assert cli.MULTIPROCESS_DIR_ENV not in os.environ
+
+
+@pytest.mark.parametrize("reload", [False, True])
+def test_one_process_keeps_its_metrics_in_memory(
+    uvicorn_options: dict[str, Any], reload: bool
+) -> None:
+    cli.serve("127.0.0.1", 8000, 1 if not reload else 4, reload)
+
+    assert uvicorn_options["metrics_dir"] is None
+
+
+def test_a_metrics_folder_the_operator_gives_is_emptied_and_kept(
+    uvicorn_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_4242.db").write_bytes(b"an earlier run's counts")
+    (folder / "README").write_text("not ours")
+    monkeypatch.setenv(cli.MULTIPROCESS_DIR_ENV, str(folder))
+
+    cli.serve("127.0.0.1", 8000, 2, False)
+
+    assert uvicorn_options["metrics_dir"] == str(folder)
+    assert uvicorn_options["metrics_dir_files"] == ["README"]
+    assert folder.is_dir()
+    assert os.environ[cli.MULTIPROCESS_DIR_ENV] == str(folder)

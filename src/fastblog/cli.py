@@ -6,7 +6,10 @@ import contextlib
 import fcntl
 import gc
 import importlib
+import logging
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from fastblog.config import get_settings
+from fastblog.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -25,7 +28,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The app factory `serve` was asked for; read by `served_app` in each worker process
 # (uvicorn spawns its workers and reloader afresh, and they inherit the environment).
 SERVED_APP_ENV = "FASTBLOG_SERVED_APP"
+# Read by prometheus_client in each worker (fastblog.observability.metrics).
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 YOUNG_GC_THRESHOLD = 50_000  # the default is 700; see tune_gc_after_startup
+
+logger = logging.getLogger(__name__)
 
 
 def alembic_config(database_url: str | None = None) -> Config:
@@ -61,10 +68,17 @@ def serve(
     host: str, port: int, workers: int, reload: bool, *, app: str = "fastblog.main:create_app"
 ) -> None:
     """Serve `app` (an import string naming an app factory) as production does."""
+    settings = get_settings()
+    processes = 1 if reload else workers
+    warn_about_per_process_counts(settings, workers=processes)
+    os.environ[SERVED_APP_ENV] = app
+    with metrics_across_workers(processes):
+        run_uvicorn(host, port, workers, reload, settings)
+
+
+def run_uvicorn(host: str, port: int, workers: int, reload: bool, settings: Settings) -> None:
     import uvicorn
 
-    settings = get_settings()
-    os.environ[SERVED_APP_ENV] = app
     uvicorn.run(
         f"{__name__}:served_app",
         factory=True,
@@ -78,6 +92,48 @@ def serve(
         # Finish in-flight requests on SIGTERM, within a bound.
         timeout_graceful_shutdown=30,
     )
+
+
+@contextlib.contextmanager
+def metrics_across_workers(workers: int) -> Iterator[None]:
+    """With several workers, prometheus_client's multiprocess mode: every worker writes its
+    metrics to files in one folder, which any worker's /metrics reads whole.
+
+    The folder must be known before the workers start (prometheus_client chooses its mode at
+    import) and must start empty (an earlier run's files would be counted again): a fresh
+    temporary folder, removed at exit, or PROMETHEUS_MULTIPROC_DIR if the operator set it
+    (then used even with one worker), emptied first.
+    """
+    given = os.environ.get(MULTIPROCESS_DIR_ENV)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    if workers <= 1:
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(prefix="fastblog-metrics-"))
+    os.environ[MULTIPROCESS_DIR_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROCESS_DIR_ENV]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def warn_about_per_process_counts(settings: Settings, *, workers: int) -> None:
+    """Said once, before the workers start: without Redis, each process counts on its own."""
+    if workers > 1 and settings.redis_url is None:
+        logger.warning(
+            "Serving with %d worker processes and no REDIS_URL: login failures (and rate "
+            "limits) are counted in each process, so a client gets up to %d times the limit. "
+            "Set REDIS_URL to count them across workers and hosts.",
+            workers,
+            workers,
+        )
 
 
 def served_app() -> "ASGIApp":

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     login_failures_per_account: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    # GET /ready gives each dependency (database, Redis) this long to answer, all at once.
+    ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
 
     # Email for password resets. With no SMTP_HOST the message goes to the log.
     smtp_host: str | None = None
@@ -71,6 +73,16 @@ class Settings(BaseSettings):
     # The meta description of pages that have none of their own (forms, errors).
     site_description: str = "Posts and their authors, on an async-first blog."
     media_dir: Path = Path("media")
+    # S3-compatible object storage for uploads, shared by every app host; unset: MEDIA_DIR.
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # MinIO, Ceph, ...; unset: AWS
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None  # unset: the AWS SDK's usual places (env, role)
+    s3_secret_access_key: SecretStr | None = None
+    # How long a picture's presigned URL is valid (browsers cache the redirect a bit less).
+    s3_presign_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # Where the bucket's objects are public (a CDN, a public bucket): redirect there instead.
+    media_url: str | None = None
     log_level: str = "INFO"
     # uvicorn's access log, one line per request. Unset: on with `--reload` (`make dev`, where
     # you watch your own requests), off otherwise. In production the reverse proxy in front

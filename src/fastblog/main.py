@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
 
-from fastblog import health
+from fastblog import health, media_routes
 from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views
 from fastblog.accounts import views as accounts_views
@@ -29,6 +29,7 @@ from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware
 from fastblog.mail import Mailer
+from fastblog.media import open_media_store
 from fastblog.observability import install_observability
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database.open(settings)
         process_pool = create_process_pool(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        media = await open_media_store(settings)
         resources = Resources(
             settings=settings,
             secret_key=secret_key,
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             password_hasher=PasswordHasher(settings.password_hash_concurrency),
             login_throttle=create_throttle(settings, redis),
             mailer=Mailer(settings),
+            redis=redis,
+            media=media,
             process_pool=process_pool,
         )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(process_pool.shutdown, wait=True, cancel_futures=True)
             if redis is not None:
                 await redis.aclose()
+            await media.aclose()
             await database.close()
 
     app = FastAPI(
@@ -177,12 +182,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     if settings.lab_enabled:
         routers.append(lab_api.router)
+    if settings.s3_bucket:
+        routers.append(media_routes.router)  # /media redirects to the bucket
     for router in routers:
         app.include_router(summarize_routes(router))
     if settings.docs_enabled:
         install_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
+    if not settings.s3_bucket:
+        app.mount(
+            "/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"
+        )
     return app
 
 

@@ -8,9 +8,12 @@ state; every request sees it as `request.state.resources`, and `ResourcesDep`
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
+
 from fastblog.config import Settings
 from fastblog.db import Database
 from fastblog.mail import Mailer
+from fastblog.media import MediaStore
 from fastblog.passwords import PasswordHasher
 from fastblog.throttle import LoginThrottle
 
@@ -23,5 +26,9 @@ class Resources:
     password_hasher: PasswordHasher
     login_throttle: LoginThrottle
     mailer: Mailer
+    # Uploaded pictures: MEDIA_DIR, or the bucket every host shares (S3_BUCKET).
+    media: MediaStore
+    # With REDIS_URL: the client every worker and host shares state through.
+    redis: Redis | None
     # CPU-bound work (picture resizing) runs here, never on the event loop.
     process_pool: ProcessPoolExecutor

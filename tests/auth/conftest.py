@@ -1,4 +1,4 @@
-"""Fixtures for the account tests: apps with their own settings, a real SMTP server, Redis."""
+"""Fixtures for the account tests: apps with their own settings, a real SMTP server."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 
 from bench.live import free_port
 from fastblog.main import create_app
 from tests.asgi import started
-from tests.conftest import IN_CI, make_settings, reset_database
+from tests.conftest import make_settings, reset_database
 
 AppFactory = Callable[..., Awaitable[FastAPI]]
 
@@ -65,20 +64,3 @@ def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
         yield controller, mailbox
     finally:
         controller.stop()
-
-
-REDIS_URL = "redis://127.0.0.1:6379/13"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """A Redis database for shared throttling; skipped without a server, except in CI."""
-    try:
-        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as connection:
-            connection.ping()
-    except redis.RedisError as exc:
-        message = f"Redis unreachable at {REDIS_URL}: {exc!r}"
-        if IN_CI:
-            pytest.fail(message + " (CI requires it)", pytrace=False)
-        pytest.skip(message)
-    return REDIS_URL

@@ -1,4 +1,5 @@
-"""Profile pictures: verified, oriented, cropped to a square and stored under MEDIA_DIR.
+"""Profile pictures: verified, oriented, cropped to a square and stored in the media store
+(MEDIA_DIR, or the bucket every host shares).
 
 Decoding and resizing an image is CPU-bound (tens of milliseconds for a phone photo).
 On the event loop it would stall every request; in a thread it would hold the GIL
@@ -11,7 +12,6 @@ import secrets
 import warnings
 from io import BytesIO
 
-import anyio
 from fastapi import UploadFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -19,7 +19,7 @@ from fastblog.accounts.models import User
 from fastblog.accounts.service import get_user, set_picture
 from fastblog.db import FOR_UPDATE
 from fastblog.exceptions import InvalidInputError, NotFoundError, TooLargeError
-from fastblog.media import picture_folder
+from fastblog.media import picture_key
 from fastblog.resources import Resources
 
 PICTURE_SIZE = 256
@@ -86,16 +86,13 @@ async def store_picture(resources: Resources, data: bytes) -> str:
     # Decoding and resizing is CPU work: in the process pool, never on the event loop.
     jpeg = await loop.run_in_executor(resources.process_pool, make_square_picture, data)
     name = f"{secrets.token_urlsafe(16)}.jpg"
-    folder = anyio.Path(picture_folder(resources.settings.media_dir))
-    await folder.mkdir(parents=True, exist_ok=True)
-    await (folder / name).write_bytes(jpeg)
+    await resources.media.save(picture_key(name), jpeg, content_type="image/jpeg")
     return name
 
 
 async def remove_picture(resources: Resources, name: str | None) -> None:
     if name:
-        path = picture_folder(resources.settings.media_dir) / name
-        await anyio.Path(path).unlink(missing_ok=True)
+        await resources.media.delete(picture_key(name))
 
 
 async def replace_picture(resources: Resources, *, user_id: int, data: bytes) -> User:

@@ -1,5 +1,6 @@
 """Production observability: the event-loop monitor, request tracking and `GET /metrics`."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from fastblog.observability.metrics import Metrics, create_metrics_router
 from fastblog.observability.requests import RequestObserver, RequestTracker
 
 __all__ = ["Observability", "install_observability"]
+
+POOL_SAMPLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +36,29 @@ class Observability:
             metrics=self.metrics,
             tracker=self.tracker,
         )
-        async with loop_monitor.running(monitor):
+        async with loop_monitor.running(monitor), self._sampling_pool():
             yield
+
+    @contextlib.asynccontextmanager
+    async def _sampling_pool(self) -> AsyncIterator[None]:
+        """Across workers, each writes its pool's count to its file every second (a gauge read
+        at scrape time would only describe the worker that answers the scrape)."""
+        if self.metrics.multiprocess_dir is None:
+            yield
+            return
+        task = asyncio.create_task(sample_every(self.metrics, POOL_SAMPLE_SECONDS))
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.wait([task])
+            self.metrics.worker_stopped()
+
+
+async def sample_every(metrics: Metrics, seconds: float) -> None:
+    while True:
+        metrics.sample_pool()
+        await asyncio.sleep(seconds)
 
 
 def install_observability(app: FastAPI, settings: Settings) -> Observability:

@@ -1,9 +1,14 @@
 """The app's Prometheus metrics and the `GET /metrics` route that exposes them."""
 
+import asyncio
 import ipaddress
+import os
+import re
+from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
@@ -13,19 +18,31 @@ REQUEST_LABELS = ("method", "route", "status")
 # What generate_latest() writes; spelled out because older clients name it differently.
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Set by `fastblog serve --workers N` (N > 1) before the workers start: prometheus_client then
+# keeps every worker's values in files there (its multiprocess mode), chosen at its import.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The files of gauges that count live workers only: gauge_livesum_<pid>.db and the like.
+LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+
+def multiprocess_dir() -> Path | None:
+    folder = os.environ.get(MULTIPROCESS_DIR_ENV)
+    return Path(folder) if folder else None
 
 
 class Metrics:
     """One app's collectors, in a registry of its own.
 
     Not the global registry: an app is created per test session and several apps can live in
-    one process; each would register the same names twice. Each worker process exposes only
-    its own numbers: aggregating several uvicorn workers (prometheus_client's multiprocess
-    mode) is out of scope, so scrape each worker or run one per container.
+    one process; each would register the same names twice. With several worker processes
+    (`multiprocess_dir()` set), each worker writes its values to files there and a scrape of
+    any worker reads them all: one scrape describes the whole host.
     """
 
     def __init__(self) -> None:
+        self.multiprocess_dir = multiprocess_dir()
         self.registry = CollectorRegistry()
+        self._pool: QueuePool | None = None
         self._lag_max = 0.0
         # labels() validates and locks on every call; a request only needs the child once.
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
@@ -37,8 +54,9 @@ class Metrics:
         )
         self.loop_lag_max = Gauge(
             "fastblog_event_loop_lag_seconds_max",
-            "The largest event-loop lag seen since the app started.",
+            "The largest event-loop lag seen since the app started (any worker).",
             registry=self.registry,
+            multiprocess_mode="max",
         )
         self.requests = Counter(
             "fastblog_http_requests",
@@ -54,8 +72,9 @@ class Metrics:
         )
         self.db_checked_out = Gauge(
             "fastblog_db_pool_checked_out_connections",
-            "Database connections currently lent out by the pool (in use).",
+            "Database connections currently lent out by the pool (in use; live workers).",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
 
     def observe_loop_lag(self, seconds: float) -> None:
@@ -76,13 +95,54 @@ class Metrics:
         duration.observe(seconds)
 
     def watch_pool(self, engine: AsyncEngine) -> None:
-        """Read the pool's checked-out count at each scrape (QueuePool only; others report 0)."""
+        """Report the pool's checked-out count (QueuePool only; others report 0): read at each
+        scrape, or, across workers, sampled into the worker's file by `sample_pool`."""
         pool = engine.pool
         if isinstance(pool, QueuePool):
-            self.db_checked_out.set_function(pool.checkedout)
+            self._pool = pool
+            if self.multiprocess_dir is None:
+                self.db_checked_out.set_function(pool.checkedout)
+
+    def sample_pool(self) -> None:
+        if self._pool is not None:
+            self.db_checked_out.set(self._pool.checkedout())
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        """This worker's metrics, or every worker's when they share a multiprocess folder."""
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        forget_dead_workers(self.multiprocess_dir)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+    def worker_stopped(self) -> None:
+        """A worker that stops drops its live gauges (its counters still count)."""
+        if self.multiprocess_dir is not None:
+            mark_process_dead(os.getpid(), str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
+
+
+def forget_dead_workers(folder: Path) -> None:
+    """Drop the live gauges of workers that died without stopping (SIGKILL, a crash): uvicorn
+    starts a new worker in their place, and their last values would be counted forever."""
+    pids = {
+        int(match[1])
+        for path in folder.iterdir()
+        if (match := LIVE_GAUGE_FILE.fullmatch(path.name))
+    }
+    for pid in pids:
+        if not process_exists(pid):
+            mark_process_dead(pid, str(folder))  # type: ignore[no-untyped-call]
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, the process is only looked up
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, as another user's process
+    return True
 
 
 def client_allowed(client: tuple[str, int] | None, networks: list[IPNetwork]) -> bool:
@@ -123,7 +183,10 @@ def create_metrics_router(metrics: Metrics, allowed_networks: list[IPNetwork]) -
         responses={403: {"description": "The client is not in METRICS_ALLOWED_NETWORKS"}},
     )
     async def serve_metrics() -> Response:
-        """Prometheus metrics of this worker process, in the text exposition format."""
-        return Response(metrics.exposition(), media_type=TEXT_FORMAT)
+        """Prometheus metrics of this host's worker processes, in the text exposition format."""
+        if metrics.multiprocess_dir is None:
+            return Response(metrics.exposition(), media_type=TEXT_FORMAT)
+        # Reading every worker's files is file I/O: in a thread, off the event loop.
+        return Response(await asyncio.to_thread(metrics.exposition), media_type=TEXT_FORMAT)
 
     return router
