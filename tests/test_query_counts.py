@@ -132,7 +132,9 @@ async def test_post_page_for_a_logged_in_reader_takes_three_statements(
     users, posts = await many_authors(session)
     await browser_login(client, users[0])
 
-    response, statements = await measure(client, count_statements, f"/posts/{posts[5].id}")
+    response, statements = await measure(
+        client, count_statements, f"/posts/{posts[5].id}/{posts[5].slug}"
+    )
 
     assert "More by author1" in response.text
     assert len(statements) == 3, statements

@@ -7,6 +7,7 @@ import feedparser
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from fastblog.posts.markdown import slug_of
 from tests.browser.conftest import ACTION_TIMEOUT_MS, LiveServer
 from tests.browser.test_accounts import flash, header, sign_up, unique
 
@@ -16,14 +17,15 @@ PHONE = {"width": 390, "height": 844}
 
 
 def write_post(page: Page, title: str, content: str) -> str:
-    """Publish a post as the logged-in user; returns its path."""
+    """Publish a post as the logged-in user; returns its path (its canonical one, with its slug,
+    where publishing lands)."""
     page.goto("/posts/new")
     page.get_by_label("Title").fill(title)
     page.get_by_label("Content").fill(content)
     page.get_by_role("button", name="Publish").click()
     expect(flash(page)).to_have_text("Your post is published.")
     path = re.sub(r"^https?://[^/]+", "", page.url)
-    assert re.fullmatch(r"/posts/\d+", path), path
+    assert re.fullmatch(rf"/posts/\d+/{re.escape(slug_of(title))}", path), path
     return path
 
 
@@ -47,7 +49,8 @@ def test_a_post_has_its_share_card_and_feed_link(page: Page, live_server: LiveSe
     assert meta(page, "og:type") == "article"
     assert meta(page, "og:title") == title
     assert meta(page, "og:url") == url
-    assert meta(page, "og:description") == "A first paragraph worth sharing. And a second one."
+    # The description is the excerpt: the first paragraph.
+    assert meta(page, "og:description") == "A first paragraph worth sharing."
     assert meta(page, "twitter:card") == "summary"
     assert meta(page, "description") == meta(page, "og:description")
     json_ld = page.locator('script[type="application/ld+json"]')
@@ -109,7 +112,7 @@ def test_the_navigation_fits_a_phone(browser: Browser, live_server: LiveServer) 
         page.get_by_role("button", name="Register").click()
         expect(flash(page)).to_contain_text("Welcome")
 
-        expect(nav_items(page)).to_have_count(5)
+        expect(nav_items(page)).to_have_count(6)  # Home, API, New post, Drafts, user, Log out
         assert_one_row_within(page, PHONE["width"])
         log_out = header(page).get_by_role("button", name="Log out")
         expect(log_out).to_be_in_viewport()

@@ -12,10 +12,9 @@ class Markup:
     hrefs: list[str] = field(default_factory=list)
     rels: list[str] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
-    scripts: int = 0
-    # <script type="application/ld+json">: data a browser never runs (a page's JSON-LD). A
-    # title that broke out of it would start elements of its own, counted above.
-    data_blocks: int = 0
+    scripts: int = 0  # elements that run or embed code
+    # <script type="application/ld+json">: a data block, which browsers never run; its text.
+    data_blocks: list[str] = field(default_factory=list)
     handlers: list[str] = field(default_factory=list)  # on* attributes
     dangerous_urls: list[str] = field(default_factory=list)  # javascript:, data:, vbscript:
     styles: list[str] = field(default_factory=list)
@@ -27,12 +26,15 @@ class _Reader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.markup = Markup()
         self._text: list[str] = []
+        self._in_data_block = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         markup = self.markup
         markup.tags.append(tag)
-        if tag == "script" and dict(attrs).get("type") == "application/ld+json":
-            markup.data_blocks += 1
+        kind = (dict(attrs).get("type") or "").strip().lower()
+        if tag == "script" and kind == "application/ld+json":
+            markup.data_blocks.append("")
+            self._in_data_block = True
         elif tag in ("script", "iframe", "object", "embed"):
             markup.scripts += 1
         for name, value in attrs:
@@ -53,7 +55,14 @@ class _Reader(HTMLParser):
             if name == "style":
                 markup.styles.append(value)
 
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_data_block = False
+
     def handle_data(self, data: str) -> None:
+        if self._in_data_block:
+            self.markup.data_blocks[-1] += data
+            return
         self._text.append(data)
 
 

@@ -24,8 +24,13 @@ pytestmark = pytest.mark.anyio
 START = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
 
+def path_of(post: Post) -> str:
+    """The post's canonical address: its id, then its slug (/posts/{id} answers 301 to it)."""
+    return f"/posts/{post.id}/{post.slug}"
+
+
 async def post_page(client: httpx.AsyncClient, post: Post) -> Page:
-    response = await client.get(f"/posts/{post.id}")
+    response = await client.get(path_of(post))
     assert response.status_code == 200, response.text
     return read_page(response)
 
@@ -63,7 +68,7 @@ async def test_the_post_is_the_pages_one_h1_with_its_author_and_date(
     ada = await make_user(session, username="ada")
     [post] = await make_posts(session, ada, 1)
 
-    response = await client.get(f"/posts/{post.id}")
+    response = await client.get(path_of(post))
 
     assert headings(response, "h1") == [post.title]
     page = read_page(response)
@@ -96,8 +101,8 @@ async def test_previous_next_and_more_by_the_author(
 
     page = await post_page(client, middle)
 
-    assert page.link("← Previous post Post 2").path == f"/posts/{posts[1].id}"
-    assert page.link("Next post → Post 4").path == f"/posts/{posts[3].id}"
+    assert page.link("← Previous post Post 2").path == path_of(posts[1])
+    assert page.link("Next post → Post 4").path == path_of(posts[3])
     assert "More by ada" in page.text
     more = [link.text for link in page.links if link.text in {p.title for p in posts}]
     assert more == ["Post 5", "Post 1"]  # ada's others, newest first; never the post itself
@@ -105,7 +110,7 @@ async def test_previous_next_and_more_by_the_author(
 
     first = await post_page(client, posts[0])
     assert not any(link.text.startswith("← Previous post") for link in first.links)
-    assert first.link("Next post → Post 2").path == f"/posts/{posts[1].id}"
+    assert first.link("Next post → Post 2").path == path_of(posts[1])
     last = await post_page(client, posts[-1])
     assert not any(link.text.startswith("Next post") for link in last.links)
 
@@ -124,8 +129,8 @@ async def test_posts_at_the_same_moment_still_have_neighbours(
 
     page = await post_page(client, posts[1])
 
-    assert page.link("← Previous post Same time 0").path == f"/posts/{posts[0].id}"
-    assert page.link("Next post → Same time 2").path == f"/posts/{posts[2].id}"
+    assert page.link("← Previous post Same time 0").path == path_of(posts[0])
+    assert page.link("Next post → Same time 2").path == path_of(posts[2])
 
 
 async def test_an_only_post_has_no_neighbours_and_no_more(
@@ -144,19 +149,21 @@ async def test_share_card_canonical_link_and_description(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     ada = await make_user(session, username="ada")
-    content = "First line of the post.\n\n" + "word " * 100
+    # The description is the excerpt (the first paragraph) cut to fit: a long first paragraph.
+    content = "First line of the post.\n" + "word " * 100 + "\n\nA second paragraph."
     post = Post(title="Typography matters", content=content, user_id=ada.id, date_posted=START)
     session.add(post)
     await session.commit()
 
     page = await post_page(client, post)
 
-    url = f"http://testserver/posts/{post.id}"
+    url = f"http://testserver{path_of(post)}"
     assert page.head_link("canonical")["href"] == url
     description = page.meta["description"]
     assert description.startswith("First line of the post. word word")
     assert len(description) <= 160
     assert description.endswith("…")
+    assert "second paragraph" not in description
     assert page.meta["og:type"] == "article"
     assert page.meta["og:title"] == "Typography matters"
     assert page.meta["og:description"] == description
@@ -183,13 +190,14 @@ async def test_json_ld_describes_the_blog_posting(
 
     [data] = [json.loads(text) for text in (await post_page(client, post)).json_ld]
 
-    url = f"http://testserver/posts/{post.id}"
+    url = f"http://testserver{path_of(post)}"
     assert data["@context"] == "https://schema.org"
     assert data["@type"] == "BlogPosting"
     assert data["headline"] == post.title
     assert data["url"] == url
     assert data["mainEntityOfPage"]["@id"] == url
-    assert data["datePublished"] == post.date_posted.isoformat()
+    assert post.published_at is not None
+    assert data["datePublished"] == post.published_at.isoformat()
     assert data["author"] == {
         "@type": "Person",
         "name": "ada",
@@ -209,7 +217,7 @@ async def test_a_title_cannot_close_the_json_ld_script(
     session.add(post)
     await session.commit()
 
-    response = await client.get(f"/posts/{post.id}")
+    response = await client.get(path_of(post))
     page = read_page(response)
 
     [text] = page.json_ld
@@ -256,9 +264,9 @@ async def test_the_canonical_address_is_the_public_one_when_set(
         started(app),
         httpx.AsyncClient(transport=asgi_transport(app), base_url="http://10.0.0.5:8000") as c,
     ):
-        page = read_page(await c.get(f"/posts/{post.id}"))
+        page = read_page(await c.get(path_of(post)))
 
-    url = f"https://blog.example.org/posts/{post.id}"
+    url = f"https://blog.example.org{path_of(post)}"
     assert page.head_link("canonical")["href"] == url
     assert page.meta["og:url"] == url
     assert json.loads(page.json_ld[0])["url"] == url

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.posts.models import Post
-from tests.factories import make_posts, make_user
+from tests.factories import login, make_posts, make_user
 from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
@@ -43,8 +43,10 @@ async def test_the_site_feed_has_the_20_latest_posts_in_full(
     newest_first = list(reversed(posts))[:20]
     assert [entry.title for entry in feed.entries] == [post.title for post in newest_first]
     entry, post = feed.entries[0], newest_first[0]
+    # The id stays the post's short address (it must never change); the link is its page.
     assert entry.id == f"http://testserver/posts/{post.id}"
-    assert entry.link == f"http://testserver/posts/{post.id}"
+    assert entry.link == f"http://testserver/posts/{post.id}/{post.slug}"
+    assert post.slug == "post-25-by-ada"
     assert entry.author == "ada"
     assert entry.author_detail.href == f"http://testserver/users/{ada.id}/posts"
     assert entry.published_parsed[:5] == (2026, 3, 3, 9, 25)
@@ -118,6 +120,9 @@ HOSTILE_CONTENT = (
     '<img src=x onerror="alert(2)"> <svg onload=alert(3)>\n'
     "]]><![CDATA[ <?xml-stylesheet?> &amp; &#x3C;script&#x3E;"
 )
+# What a reader sees of it: every character as written, except that Markdown decodes the
+# entity references the writer typed (as HTML would): "&amp;" is "&", "&#x3C;" is "<".
+HOSTILE_CONTENT_SEEN = HOSTILE_CONTENT.replace("&amp; &#x3C;script&#x3E;", "& <script>")
 
 
 async def test_hostile_text_stays_text(client: httpx.AsyncClient, session: AsyncSession) -> None:
@@ -138,7 +143,7 @@ async def test_hostile_text_stays_text(client: httpx.AsyncClient, session: Async
         seen: list[str] = []
         text.handle_data = seen.append  # type: ignore[method-assign]
         text.feed(html)
-        assert "".join(seen).replace("\n", "") == HOSTILE_CONTENT.replace("\n", "")
+        assert "".join(seen).replace("\n", "") == HOSTILE_CONTENT_SEEN.replace("\n", "")
 
 
 async def test_characters_xml_cannot_carry_are_left_out(
@@ -167,7 +172,7 @@ async def test_a_page_links_the_feeds_it_belongs_to(
         ("/", ["/feed.xml"]),
         ("/login", ["/feed.xml"]),
         (f"/users/{ada.id}/posts", ["/feed.xml", ada_feed]),
-        (f"/posts/{post.id}", ["/feed.xml", ada_feed]),
+        (f"/posts/{post.id}/{post.slug}", ["/feed.xml", ada_feed]),
     ]:
         page = read_page(await client.get(path))
         alternates = [
@@ -210,9 +215,12 @@ async def test_an_edit_or_a_deletion_shows_at_once(
         first.title,
     ]
 
-    second.content = "Changed words."
-    first.title = "A new title"
-    await session.commit()
+    # Through the API, as any edit: it renders the new content (the feeds show content_html).
+    headers = await login(client, ada)
+    edits = [(second, {"content": "Changed words."}), (first, {"title": "A new title"})]
+    for post, change in edits:
+        response = await client.patch(f"/api/posts/{post.id}", json=change, headers=headers)
+        assert response.status_code == 200, response.text
     entries = (await read_feed(client, "/feed.xml")).entries
     assert [entry.title for entry in entries] == [second.title, "A new title"]
     assert entries[0].content[0].value == "<p>Changed words.</p>"

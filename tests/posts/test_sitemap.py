@@ -2,6 +2,7 @@
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -9,7 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from fastblog.posts.models import Post
+from fastblog.db import utcnow
+from fastblog.posts.models import Post, PostTag, Tag
 from fastblog.posts.syndication import get_sitemap_limit
 from tests.factories import StatementCounter, make_posts, make_user
 
@@ -31,6 +33,19 @@ def locations(root: ET.Element, item: str = "url") -> list[str]:
     return [element.text or "" for element in root.findall(f"sm:{item}/sm:loc", NS)]
 
 
+def url_of(post: Post) -> str:
+    """A post's canonical address: its id, then its slug."""
+    return f"{SITE}/posts/{post.id}/{post.slug}"
+
+
+async def tag(session: AsyncSession, name: str, *posts: Post) -> None:
+    found = Tag(name=name)
+    session.add(found)
+    await session.flush()
+    session.add_all(PostTag(post_id=post.id, tag_id=found.id) for post in posts)
+    await session.commit()
+
+
 @pytest.fixture
 def small_sitemaps(app: FastAPI) -> Iterator[int]:
     """Three URLs a sitemap, so a few posts show the split that 50,000 would."""
@@ -45,16 +60,20 @@ async def test_one_sitemap_lists_home_posts_and_authors_with_posts(
     ada = await make_user(session, username="ada")
     await make_user(session, username="silent")  # no posts: no page worth listing
     posts = await make_posts(session, ada, 2)
+    await tag(session, "python", *posts)  # the most used tag first
+    await tag(session, "c++", posts[0])
 
     root = await read_xml(client, "/sitemap.xml")
 
     assert locations(root) == [
         f"{SITE}/",
-        *(f"{SITE}/posts/{post.id}" for post in posts),
+        f"{SITE}/tags/python",
+        f"{SITE}/tags/c%2B%2B",
+        *(url_of(post) for post in posts),
         f"{SITE}/users/{ada.id}/posts",
     ]
     lastmods = [element.text for element in root.findall("sm:url/sm:lastmod", NS)]
-    assert lastmods == [
+    assert lastmods == [  # none for the home and tag pages
         *(post.date_posted.isoformat() for post in posts),
         posts[-1].date_posted.isoformat(),  # the author's page changed with their newest post
     ]
@@ -70,6 +89,7 @@ async def test_past_the_limit_the_sitemap_is_an_index_of_id_ranges(
     ada = await make_user(session, username="ada")
     bob = await make_user(session, username="bob")
     posts = await make_posts(session, ada, 5) + await make_posts(session, bob, 2)
+    await tag(session, "python", posts[0])
     first_id = min(post.id for post in posts)
     highest_post = max(post.id for post in posts)
     ranges = -(-highest_post // small_sitemaps)
@@ -87,9 +107,11 @@ async def test_past_the_limit_the_sitemap_is_an_index_of_id_ranges(
         urls = locations(await read_xml(client, url.removeprefix(SITE)))
         assert len(urls) <= small_sitemaps
         listed += urls
+    assert [post.id for post in posts] == list(range(first_id, highest_post + 1))
     assert listed == [
         f"{SITE}/",
-        *(f"{SITE}/posts/{n}" for n in range(first_id, highest_post + 1)),
+        f"{SITE}/tags/python",
+        *(url_of(post) for post in posts),
         f"{SITE}/users/{ada.id}/posts",
         f"{SITE}/users/{bob.id}/posts",
     ]
@@ -117,7 +139,7 @@ async def test_deleted_posts_leave_a_range_short_not_wrong(
 
     urls = locations(await read_xml(client, f"/sitemaps/posts-{number}.xml"))
 
-    assert urls == [f"{SITE}/posts/{last}"]
+    assert urls == [url_of(posts[-1])]
 
 
 async def test_a_sitemap_of_a_range_is_one_index_walk(
@@ -133,8 +155,12 @@ async def test_a_sitemap_of_a_range_is_one_index_walk(
     assert len(statements) == 1, statements  # the highest ids: the index needs no count
     with count_statements() as statements:
         await read_xml(client, "/sitemaps/posts-1.xml")
-    assert len(statements) == 2, statements
+    assert len(statements) == 2, statements  # the highest ids, then the range
     assert all("OFFSET" not in statement.upper() for statement in statements)
+    # The range is one statement, that leaves out what readers cannot see yet.
+    [walk] = [statement for statement in statements if "BETWEEN" in statement.upper()]
+    assert "posts.status" in walk
+    assert "posts.published_at <=" in walk
 
 
 async def test_robots_txt_points_at_the_sitemap(client: httpx.AsyncClient) -> None:
@@ -164,3 +190,24 @@ async def test_sitemap_users_are_authors_only(
 
     assert f"{SITE}/users/{ada.id}/posts" in urls
     assert f"{SITE}/users/{silent.id}/posts" not in urls
+
+
+async def test_drafts_and_scheduled_posts_are_left_out(
+    client: httpx.AsyncClient, session: AsyncSession, small_sitemaps: int
+) -> None:
+    ada = await make_user(session, username="ada")
+    hidden = await make_user(session, username="hidden")  # only a draft and a scheduled post
+    [shown] = await make_posts(session, ada, 1)
+    draft = Post(title="Draft", content="x", user_id=hidden.id, status="draft")
+    scheduled = Post(
+        title="Later", content="x", user_id=hidden.id, published_at=utcnow() + timedelta(days=1)
+    )
+    session.add_all([draft, scheduled])
+    await session.commit()
+    await tag(session, "secret", draft, scheduled)
+
+    listed: list[str] = []
+    for url in locations(await read_xml(client, "/sitemap.xml"), "sitemap"):
+        listed += locations(await read_xml(client, url.removeprefix(SITE)))
+
+    assert listed == [f"{SITE}/", url_of(shown), f"{SITE}/users/{ada.id}/posts"]

@@ -1,8 +1,9 @@
 """A corpus of XSS payloads (after OWASP's filter-evasion cheat sheet) in titles, Markdown
 content, Markdown links and images, and tags: every page and the API's content_html stay inert.
 The HTML is parsed, as a browser would read it: no script element, no on* attribute, no
-javascript:/data:/vbscript: URL."""
+javascript:/data:/vbscript: URL; a JSON-LD data block is whole JSON (nothing ended it early)."""
 
+import json
 from urllib.parse import quote
 
 import httpx
@@ -84,6 +85,10 @@ CORPUS = PAYLOADS + MARKDOWN_PAYLOADS
 def assert_inert(html: str, where: str) -> None:
     markup = read_markup(html)
     assert markup.scripts == 0, where
+    # JSON-LD is data, not code: whole (nothing in it ended the element early) and JSON.
+    for block in markup.data_blocks:
+        assert "<" not in block, where
+        json.loads(block)
     assert markup.handlers == [], where
     assert markup.dangerous_urls == [], where
     assert not any("url(" in style or "expression" in style for style in markup.styles), where

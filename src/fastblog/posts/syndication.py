@@ -106,9 +106,9 @@ async def sitemap(
     """Every post and author page; a sitemap index once they may be more than one holds."""
     site = site_url(request, settings)
     posts, authors = await highest_ids(db)
-    pages = await site_pages(db)
-    if posts + authors + len(pages) <= limit:
-        urls = list(pages)
+    # A bound on the pages too (home and at most MAX_TAG_PAGES tags): the index needs no count.
+    if posts + authors + 1 + MAX_TAG_PAGES <= limit:
+        urls = await site_pages(db)
         urls += await fetch_urls(db, "posts", number=1, limit=limit) if posts else []
         urls += await fetch_urls(db, "authors", number=1, limit=limit) if authors else []
         return sitemap_response(request, urlset(urls, site=site))
