@@ -48,7 +48,7 @@ def test_draft_preview_publish_and_find_it_by_tag(
     expect(flash(page)).to_have_text("Your draft is saved. Only you can see it.")
     expect(page).to_have_url(re.compile(r"/posts/\d+/markdown-in-a-browser-bt-[0-9a-f]+$"))
     post_url = page.url
-    code = page.locator(".post-content pre.highlight")
+    code = page.locator(".prose pre.highlight")
     expect(code).to_contain_text('    return f"Hello, {name}"')  # indentation kept
     expect(code.locator("span.k").first).to_have_text("def")  # Pygments' classes
     expect(page.get_by_role("link", name=f"#{tag}")).to_be_visible()
@@ -76,7 +76,7 @@ def test_draft_preview_publish_and_find_it_by_tag(
         expect(other.get_by_role("heading", name=f"Posts tagged “{tag}”")).to_be_visible()
         other.get_by_role("link", name=title, exact=True).click()
         expect(other).to_have_url(post_url)
-        expect(other.locator(".post-content pre.highlight")).to_contain_text("def greet(name):")
+        expect(other.locator(".prose pre.highlight")).to_contain_text("def greet(name):")
         link = other.get_by_role("link", name="link", exact=True)
         expect(link).to_have_attribute("rel", "nofollow ugc noopener")
     finally:

@@ -93,7 +93,11 @@ class App:
         assert forgot.status_code == 202
         ready, seconds = await self.timed("GET", "/ready")
         assert ready.status_code == 503
-        assert ready.json() == {"status": "unavailable", "database": "unreachable"}
+        assert ready.json() == {
+            "status": "unavailable",
+            "database": "unreachable",
+            "checks": {"database": "unreachable"},
+        }
         assert seconds < ANSWER_WITHIN
         assert (await self.client.get("/health")).status_code == 200  # the process is alive
 
