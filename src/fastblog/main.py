@@ -36,7 +36,13 @@ from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
-from fastblog.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
+from fastblog.throttle import (
+    CounterStore,
+    MemoryStore,
+    RedisStore,
+    login_throttle,
+    mail_throttle,
+)
 from fastblog.web.session import PageSessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -74,17 +80,11 @@ def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def create_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
-    counter: FailureCounter
-    if redis is not None:
-        counter = RedisCounter(redis, settings.login_window_seconds)
-    else:
-        counter = MemoryCounter(settings.login_window_seconds)
-    return LoginThrottle(
-        counter,
-        per_account=settings.login_failures_per_account,
-        per_address=settings.login_failures_per_address,
-    )
+def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStore:
+    """Throttling counts: in Redis, shared by every worker, when REDIS_URL is set."""
+    if redis is None:
+        return MemoryStore()
+    return RedisStore(redis, prefix=f"{settings.redis_key_prefix}throttle:")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -96,12 +96,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database.open(settings)
         process_pool = create_process_pool(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        counters = create_counter_store(settings, redis)
         resources = Resources(
             settings=settings,
             secret_key=secret_key,
             database=database,
             password_hasher=PasswordHasher(settings.password_hash_concurrency),
-            login_throttle=create_throttle(settings, redis),
+            login_throttle=login_throttle(settings, counters),
+            mail_throttle=mail_throttle(settings, counters),
             mailer=Mailer(settings),
             process_pool=process_pool,
         )

@@ -12,7 +12,7 @@ from fastblog.config import Settings
 from fastblog.db import Database
 from fastblog.mail import Mailer
 from fastblog.passwords import PasswordHasher
-from fastblog.throttle import LoginThrottle
+from fastblog.throttle import LoginThrottle, MailThrottle
 
 
 @dataclass(slots=True)
@@ -22,6 +22,7 @@ class Resources:
     database: Database
     password_hasher: PasswordHasher
     login_throttle: LoginThrottle
+    mail_throttle: MailThrottle
     mailer: Mailer
     # CPU-bound work (picture resizing) runs here, never on the event loop.
     process_pool: ProcessPoolExecutor

@@ -126,6 +126,7 @@ def fuzz_server(
             database_url,
             folder / "media",
             # Generated logins fail by the hundred; throttling them would hide the routes behind.
+            login_failures_per_account_and_address=10**6,
             login_failures_per_address=10**6,
             login_failures_per_account=10**6,
         )

@@ -17,7 +17,7 @@ from fastblog.db import FOR_KEY_SHARE, FOR_UPDATE, RowLock
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep, WriteSessionDep
 from fastblog.params import MAX_ID
 from fastblog.passwords import PasswordHasher
-from fastblog.throttle import LoginThrottle
+from fastblog.throttle import LoginThrottle, MailThrottle
 from fastblog.web.session import (
     SESSION_CSRF,
     SESSION_FINGERPRINT,
@@ -185,8 +185,13 @@ async def get_throttle(resources: ResourcesDep) -> LoginThrottle:
     return resources.login_throttle
 
 
+async def get_mail_throttle(resources: ResourcesDep) -> MailThrottle:
+    return resources.mail_throttle
+
+
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+MailThrottleDep = Annotated[MailThrottle, Depends(get_mail_throttle)]
 
 
 def client_address(request: Request) -> str:
