@@ -143,7 +143,8 @@ async def on_database_error(request: Request, exc: Exception) -> Response:
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     if wants_json(request):
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
     return error_page(request, exc.status_code, exc.message)
 
 

@@ -57,7 +57,7 @@ async def test_insert_returning_converts_values_like_the_orm(
     when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC) + timedelta(microseconds=8)
 
     inserted = await queries.insert_post(
-        resources.database, title="t", content="c", author_id=author.id, now=when
+        resources.database, title="t", content="c", author_id=author.id, auth_version=0, now=when
     )
 
     assert inserted is not None

@@ -90,6 +90,7 @@ async def login_for_token(
         )
     token = create_access_token(
         user.id,
+        auth_version=user.auth_version,
         secret=resources.secret_key,
         lifetime=timedelta(minutes=resources.settings.access_token_minutes),
     )

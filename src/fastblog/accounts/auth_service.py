@@ -134,6 +134,7 @@ async def reset_password(
         if user is None:
             return None
         user.password_hash = password_hash
+        user.auth_version += 1  # every token and browser session of the account ends
         await session.commit()
     await throttle.clear_account(throttled_name(user, ""))
     return user

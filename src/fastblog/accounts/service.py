@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.accounts.schemas import UserCreate, UserUpdate
 from fastblog.db import FOR_UPDATE, Database, RowLock
-from fastblog.exceptions import ConflictError, DomainError, NotFoundError
+from fastblog.exceptions import ConflictError, DomainError, NotAuthenticatedError
 from fastblog.passwords import PasswordHasher
 
 
@@ -111,10 +111,38 @@ async def change_password(
     async with db.transaction() as session:
         account = await get_user(session, user.id, lock=FOR_UPDATE)
         if account is None:
-            raise NotFoundError("User not found")
+            raise NotAuthenticatedError("Your account no longer exists.")
         account.password_hash = password_hash
+        account.auth_version += 1  # every token and other browser session ends
         await session.commit()
     return account
+
+
+async def log_out_everywhere(db: Database, *, user: User) -> User:
+    """End every bearer token and browser session of the account."""
+    async with db.transaction() as session:
+        account = await get_user(session, user.id, lock=FOR_UPDATE)
+        if account is None:
+            raise NotAuthenticatedError("Your account no longer exists.")
+        account.auth_version += 1
+        await session.commit()
+    return account
+
+
+async def delete_account(
+    db: Database, hasher: PasswordHasher, *, user: User, password: str
+) -> str | None:
+    """Delete the account and its posts once the password confirms it; returns the picture
+    file to remove. The hash check (~100 ms, in a thread) comes before the write lock."""
+    if not await hasher.verify(password, user.password_hash):
+        raise WrongPasswordError("That is not your password.", field="password")
+    async with db.transaction() as session:
+        account = await get_user(session, user.id, lock=FOR_UPDATE)
+        if account is None:
+            raise NotAuthenticatedError("Your account no longer exists.")
+        picture = account.image_file
+        await delete_user(session, user=account)
+    return picture
 
 
 async def set_picture(session: AsyncSession, *, user: User, image_file: str | None) -> str | None:

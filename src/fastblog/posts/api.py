@@ -3,7 +3,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from fastblog.accounts.api import E404 as USER_NOT_FOUND
-from fastblog.accounts.dependencies import TokenUserIdDep, UserDep, unauthorized
+from fastblog.accounts.dependencies import TokenClaimsDep, UserDep, unauthorized
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
@@ -42,18 +42,17 @@ async def list_posts(db: DatabaseDep, skip: Skip = 0, limit: Limit = 10) -> dict
     response_model=PostPublic,
     responses=E401 | TOO_LARGE,
 )
-async def create_post(
-    data: PostCreate, author_id: TokenUserIdDep, db: DatabaseDep
-) -> dict[str, Any]:
+async def create_post(data: PostCreate, token: TokenClaimsDep, db: DatabaseDep) -> dict[str, Any]:
     """Publish a post as the logged-in user."""
     post = await insert_post(
         db,
         title=data.title,
         content=data.content,
-        author_id=author_id,
+        author_id=token.user_id,
+        auth_version=token.auth_version,  # checked by the INSERT itself: no extra read
         now=utcnow(),
     )
-    if post is None:  # the token's account was deleted
+    if post is None:  # the token's account was deleted, or the token revoked
         raise unauthorized("Invalid or expired token")
     return post
 

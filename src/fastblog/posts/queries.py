@@ -49,7 +49,9 @@ TOTAL_BY_USER = select(func.count().label("total")).select_from(Post).where(BY_U
 ONE = _with_author().where(Post.id == bindparam("post_id"))
 PAGE = _page(TOTAL)
 PAGE_BY_USER = _page(TOTAL_BY_USER).where(BY_USER)
-AUTHOR = select(User.username, User.image_file).where(User.id == bindparam("user_id"))
+# The author as a token names them: the account exists and its auth version is the token's.
+AUTHOR_NOW = (User.id == bindparam("user_id")) & (User.auth_version == bindparam("auth_version"))
+AUTHOR = select(User.username, User.image_file).where(AUTHOR_NOW)
 # INSERT … SELECT FROM users: the author's existence is checked by the same statement that
 # writes, so no transaction has to span two round trips.
 INSERT = (
@@ -61,7 +63,7 @@ INSERT = (
             bindparam("content", type_=Post.content.type),
             User.id,
             bindparam("date_posted", type_=Post.date_posted.type),
-        ).where(User.id == bindparam("user_id")),
+        ).where(AUTHOR_NOW),
     )
     .returning(Post.id, Post.date_posted)
 )
@@ -101,13 +103,20 @@ async def fetch_page(
 
 
 async def insert_post(
-    db: Database, *, title: str, content: str, author_id: int, now: datetime
+    db: Database, *, title: str, content: str, author_id: int, auth_version: int, now: datetime
 ) -> dict[str, Any] | None:
-    """The new post with its author, or None if the author does not exist (any more)."""
-    author = await db.fetch_one(AUTHOR, {"user_id": author_id})
+    """The new post with its author, or None if the author does not exist (any more) or has
+    moved past `auth_version` (the token was revoked)."""
+    author = await db.fetch_one(AUTHOR, {"user_id": author_id, "auth_version": auth_version})
     if author is None:
         return None
-    values = {"title": title, "content": content, "user_id": author_id, "date_posted": now}
+    values = {
+        "title": title,
+        "content": content,
+        "user_id": author_id,
+        "auth_version": auth_version,
+        "date_posted": now,
+    }
     try:
         inserted = await db.write(INSERT, values)
     except ConstraintViolationError:  # the author was deleted between the two statements

@@ -93,7 +93,12 @@ async def create_post(request: Request, user: LoggedInDep, db: DatabaseDep) -> R
         )
     # The same single statement as POST /api/posts.
     post = await insert_post(
-        db, title=data.title, content=data.content, author_id=user.id, now=utcnow()
+        db,
+        title=data.title,
+        content=data.content,
+        author_id=user.id,
+        auth_version=user.auth_version,
+        now=utcnow(),
     )
     if post is None:  # the account was deleted meanwhile
         raise forbidden("Your account no longer exists.")

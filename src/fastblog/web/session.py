@@ -20,6 +20,7 @@ SESSION_USER = "user_id"
 SESSION_FINGERPRINT = "auth"
 SESSION_CSRF = "csrf"
 SESSION_FLASHES = "flashes"
+SESSION_FORM_ERRORS = "form_errors"
 
 
 # Paths that never read the browser session: the JSON API (bearer tokens), files, probes.
@@ -76,6 +77,16 @@ def flash(request: Request, message: str, category: str = "success") -> None:
 def pop_flashes(request: Request) -> list[list[str]]:
     flashes: list[list[str]] = request.session.pop(SESSION_FLASHES, [])
     return flashes
+
+
+def stash_form_errors(request: Request, errors: dict[str, str]) -> None:
+    """For Post/Redirect/Get: the errors of a form whose page is shown at another address."""
+    request.session[SESSION_FORM_ERRORS] = errors
+
+
+def pop_form_errors(request: Request) -> dict[str, str]:
+    errors: dict[str, str] = request.session.pop(SESSION_FORM_ERRORS, {})
+    return errors
 
 
 def csrf_token(request: Request) -> str:
