@@ -25,6 +25,7 @@ from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
 from fastblog.errors import install_error_handlers
+from fastblog.head import HeadAsGetMiddleware
 from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings  # for the lab and tests that build the app themselves
     install_error_handlers(app)
+    app.add_middleware(HeadAsGetMiddleware)  # first added: innermost
     app.add_middleware(
         PageSessionMiddleware,
         secret_key=secret_key,
