@@ -63,7 +63,7 @@ async def register(
                 session, data=data, password_hash=password_hash
             )
     except users_service.DuplicateUserError as exc:
-        errors = {exc.field or "username": exc.message}
+        errors = exc.errors
         return render(request, "auth/register.html", 400, values=values, errors=errors)
     log_in(request, account)
     flash(request, f"Welcome, {account.username}! Your account is ready.")
@@ -117,7 +117,7 @@ async def login(
             "auth/login.html",
             status.HTTP_401_UNAUTHORIZED,
             values=values,
-            error="Incorrect email or password.",
+            error="Incorrect email, username or password.",
             next=safe_next(next),
         )
     log_in(request, account)

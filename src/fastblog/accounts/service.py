@@ -12,7 +12,13 @@ from fastblog.passwords import PasswordHasher
 
 
 class DuplicateUserError(ConflictError):
-    """The username or email already belongs to another account (`field` says which)."""
+    """The username or email already belongs to another account: `errors` has a message for
+    each field that is taken (a form shows them all at once)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        message = "; ".join(errors.values()) or "Username or email already registered"
+        super().__init__(message, field=next(iter(errors), None))
+        self.errors = errors or {"username": message}
 
 
 class WrongPasswordError(DomainError):
@@ -41,11 +47,16 @@ async def _ensure_available(
     stmt = select(User.username, User.email).where(or_(*conditions))
     if exclude_id is not None:
         stmt = stmt.where(User.id != exclude_id)
+    errors = {}
     for taken_username, taken_email in (await session.execute(stmt.limit(2))).all():
         if username is not None and taken_username.lower() == username.lower():
-            raise DuplicateUserError("Username already taken", field="username")
+            errors["username"] = "Username already taken"
         if email is not None and taken_email == email:
-            raise DuplicateUserError("Email already registered", field="email")
+            errors["email"] = "Email already registered"
+    if errors:
+        raise DuplicateUserError(
+            dict(sorted(errors.items(), key=lambda item: item[0] != "username"))
+        )
 
 
 async def _commit_unique(session: AsyncSession) -> None:
@@ -54,7 +65,7 @@ async def _commit_unique(session: AsyncSession) -> None:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise DuplicateUserError("Username or email already registered") from exc
+        raise DuplicateUserError({}) from exc
 
 
 async def get_user_by_login(session: AsyncSession, identifier: str) -> User | None:

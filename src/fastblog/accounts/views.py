@@ -73,7 +73,7 @@ async def update_profile(
     try:
         await service.update_user(session, user=user, data=data)
     except service.DuplicateUserError as exc:
-        errors = {exc.field or "username": exc.message}
+        errors = exc.errors
         return account_page(request, user, status_code=400, values=values, errors=errors)
     flash(request, "Your profile is updated.")
     return redirect("/account")
