@@ -97,7 +97,12 @@ async def login_for_token(
     return Token(access_token=token)
 
 
-@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Message)
+@router.post(
+    "/forgot-password",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Message,
+    responses=UNAVAILABLE,
+)
 async def forgot_password(
     request: Request,
     data: ForgotPassword,
