@@ -51,9 +51,9 @@ run: $(VENV)/.installed-app ## serve on http://$(HOST):$(PORT) (production mode,
 	$(BIN)/fastblog db upgrade
 	$(BIN)/fastblog serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-dev: $(VENV)/.installed-app ## serve with auto-reload
+dev: $(VENV)/.installed-app ## serve with auto-reload and the async lab (/lab) switched on
 	$(BIN)/fastblog db upgrade
-	$(BIN)/fastblog serve --host $(HOST) --port $(PORT) --reload
+	LAB_ENABLED=true $(BIN)/fastblog serve --host $(HOST) --port $(PORT) --reload
 
 migrate: $(VENV)/.installed-app ## upgrade the database to the latest migration
 	$(BIN)/fastblog db upgrade
@@ -86,7 +86,7 @@ bench: $(VENV)/.installed-dev ## load-test the routes against a bare-FastAPI cei
 	$(BIN)/python -m bench.app_bench
 
 bench-lab: $(VENV)/.installed-dev ## the async lab under load: throughput vs concurrency per mode (LAB_SECONDS=5)
-	$(BIN)/python -m bench.lab_bench
+	LAB_ENABLED=true $(BIN)/python -m bench.lab_bench
 
 clean: ## remove the venv and caches (keeps the database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

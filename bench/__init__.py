@@ -1,1 +1,1 @@
-"""Load benchmarks for fastblog: `make bench` (issue 6) and `make bench-lab` (issue 4)."""
+"""Load benchmarks for fastblog: `make bench` and `make bench-lab` (bench/README.md)."""

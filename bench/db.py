@@ -16,10 +16,10 @@ import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from fastblog.accounts.models import User
 from fastblog.config import Settings
 from fastblog.db.engine import create_engine
 from fastblog.posts.models import Post
-from fastblog.accounts.models import User
 
 SETTLE_STEP_SECONDS = 0.5
 FASTBLOG = str(Path(sys.executable).with_name("fastblog"))

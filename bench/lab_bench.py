@@ -1,11 +1,10 @@
-"""`make bench-lab` (issue 4): each lab mode under load at several concurrencies.
+"""`make bench-lab`: each lab mode under load at several concurrencies.
 
 Environment: LAB_SECONDS (5 per mode and level), LAB_CONCURRENCY ("10,50,200"),
 LAB_MS (100: the wait of the I/O modes), LAB_CPU_MS (50: the CPU time per call the
 calibration aims at) or LAB_CPU_N (skip the calibration), LAB_TIMEOUT (30 s per
 request), LAB_DB_URL (PostgreSQL for the pool scenario; default the local server),
-LAB_APP (the ASGI factory; default fastblog's), LAB_MODES (a comma-separated subset,
-e.g. "async,blocking"; default all), BENCH_TOOL=asyncio.
+LAB_MODES (a comma-separated subset, e.g. "async,fetch"; default all).
 """
 
 import contextlib
@@ -13,7 +12,6 @@ import datetime as dt
 import json
 import os
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,9 +22,9 @@ import asyncpg
 from bench import charts
 from bench.db import fresh_database, migrate_and_seed
 from bench.lab_report import LabPoint, render_report, results_table
-from bench.load import LoadSettings, Scenario, run_load, tool_description
+from bench.live import LiveServer, live_server, stop_servers_on_exit
 from bench.report import results_paths, run_metadata
-from bench.server import Server, install_cleanup, serving
+from bench.wrk import LoadSettings, Scenario, run_load, wrk_version
 
 CORES = os.cpu_count() or 1
 DEFAULT_DB_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -52,7 +50,6 @@ class LabConfig:
     cpu_ms: float
     cpu_n: int | None
     timeout: float
-    app: str
     db_url: str
     modes: frozenset[str] | None  # None: every mode
 
@@ -69,19 +66,18 @@ class LabConfig:
             cpu_ms=float(env.get("LAB_CPU_MS", "50")),
             cpu_n=int(env["LAB_CPU_N"]) if env.get("LAB_CPU_N") else None,
             timeout=float(env.get("LAB_TIMEOUT", "30")),
-            app=env.get("LAB_APP", "fastblog.main:create_app"),
             db_url=env.get("LAB_DB_URL", DEFAULT_DB_URL),
             modes=frozenset(env["LAB_MODES"].split(",")) if env.get("LAB_MODES") else None,
         )
 
 
-def probe(server: Server, path: str) -> tuple[int, dict[str, float]]:
+def probe(server: LiveServer, path: str) -> tuple[int, dict[str, float]]:
     """One request alone: its status and, on success, the JSON the lab answers."""
     status, body = server.get(path, timeout=60)
     return status, json.loads(body) if status == 200 else {}
 
 
-def wait_for_drain(server: Server, path: str, solo_s: float, timeout: float = 120) -> bool:
+def wait_for_drain(server: LiveServer, path: str, solo_s: float, timeout: float = 120) -> bool:
     """Wait until one request of this mode answers about as fast as it does alone.
 
     After a run, work whose clients have left goes on: a blocked loop's queue, the thread
@@ -99,7 +95,7 @@ def wait_for_drain(server: Server, path: str, solo_s: float, timeout: float = 12
 
 
 def sweep(
-    server: Server,
+    server: LiveServer,
     mode: str,
     path: str,
     *,
@@ -113,7 +109,7 @@ def sweep(
         if not wait_for_drain(server, path, service_s):
             notes.append(f"{mode} at {concurrency}: the previous run's backlog never drained.")
         settings = LoadSettings(concurrency, config.seconds, timeout_seconds=config.timeout)
-        result = run_load(server.base_url, Scenario(mode, path), settings)
+        result = run_load(server.url, Scenario(mode, path), settings)
         point = LabPoint(mode, concurrency, result, ideal(concurrency), service_s)
         print(
             f"  {mode:<12} c={concurrency:<4} {result.requests_per_s:>9,.1f} requests/s  "
@@ -125,7 +121,7 @@ def sweep(
     return points
 
 
-def calibrate_cpu(server: Server, config: LabConfig) -> tuple[int, float]:
+def calibrate_cpu(server: LiveServer, config: LabConfig) -> tuple[int, float]:
     """The work size n whose inline call takes about LAB_CPU_MS, and its median seconds.
 
     Doubling from a small n, because the lab's function and its bound on n are its own;
@@ -144,7 +140,7 @@ def calibrate_cpu(server: Server, config: LabConfig) -> tuple[int, float]:
 
 
 def run_app_modes(
-    server: Server, config: LabConfig, context: dict[str, float], notes: list[str]
+    server: LiveServer, config: LabConfig, context: dict[str, float], notes: list[str]
 ) -> list[LabPoint]:
     wait_s = config.wait_ms / 1000
     points = []
@@ -164,6 +160,8 @@ def run_app_modes(
         points += sweep(
             server, mode, path, service_s=wait_s, ideal=ideal, config=config, notes=notes
         )
+        if mode == "async":
+            context["async_rps_max"] = points[-1].result.requests_per_s
     if not (config.wants("cpu-inline") or config.wants("cpu-process")):
         return points
     if probe(server, CPU_MODES["cpu-inline"].format(n=1_000))[0] != 200:
@@ -196,9 +194,8 @@ def run_db_pool(config: LabConfig, context: dict[str, float], notes: list[str]) 
         except (OSError, asyncpg.PostgresError) as exc:
             notes.append(f"db-pool: PostgreSQL unreachable at {config.db_url} ({exc}); skipped.")
             return []
-        server = stack.enter_context(
-            serving("bench.pool_app:create_app", env={"DATABASE_URL": url})
-        )
+        env = {**os.environ, "DATABASE_URL": url}
+        server = stack.enter_context(live_server(env, app="bench.pool_app:create_app"))
         status, data = probe(server, path)
         if status != 200:
             notes.append(f"db-pool: `GET {path}` answered {status}; skipped.")
@@ -212,20 +209,30 @@ def run_db_pool(config: LabConfig, context: dict[str, float], notes: list[str]) 
 
 
 def run(config: LabConfig) -> Path:
-    tool = tool_description()
+    tool = wrk_version()
     meta = run_metadata(tool)
     print(f"fastblog bench-lab: {tool}; concurrency {config.levels}, {config.seconds:g} s each")
     context: dict[str, float] = {"wait_ms": config.wait_ms}
     notes: list[str] = []
-    with fresh_database(None) as url, tempfile.TemporaryDirectory() as scratch:
+    quiet = {**os.environ, "LOG_LEVEL": "WARNING"}
+    with (
+        fresh_database(None) as url,
+        live_server(quiet, app="bench.upstream:create_app") as upstream,
+    ):
         migrate_and_seed(url, users=0, posts=0)
-        env = {"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "MEDIA_DIR": f"{scratch}/media"}
-        with serving(config.app, env=env) as server:
+        # As `make dev` serves (the lab on), calling an upstream in a process of its own.
+        env = {**os.environ, "DATABASE_URL": url, "LAB_ENABLED": "true"}
+        env["LAB_UPSTREAM_URL"] = f"{upstream.url}/sleep"
+        with live_server(env) as server:
             points = run_app_modes(server, config, context, notes)
     points += run_db_pool(config, context, notes)
     notes.append(
         "Latencies count only requests completed within the window: where a mode saturates, "
         "the requests queued longest never finish in time, so real waits exceed its p99."
+    )
+    notes.append(
+        "fetch and concurrent call bench/upstream.py, a process of its own that waits and "
+        "answers, through the lab's one shared HTTP client (src/fastblog/lab/upstream.py)."
     )
     notes.append(
         "db-pool runs on bench/pool_app.py: the lab has no database route yet; it uses "
@@ -257,7 +264,7 @@ def publish(
     wait_ideal = (list(config.levels), [c * 1000 / config.wait_ms for c in config.levels])
     report_path.parent.mkdir(parents=True, exist_ok=True)
     charts.throughput_lines(chart_path, title=title, series=series, reference=wait_ideal)
-    meta = {**meta, "app": config.app, "lab timeout per request": f"{config.timeout:g} s"}
+    meta = {**meta, "lab timeout per request": f"{config.timeout:g} s"}
     report = render_report(
         title=title,
         meta=meta,
@@ -274,7 +281,7 @@ def publish(
 
 
 def main() -> None:
-    install_cleanup()
+    stop_servers_on_exit()
     run(LabConfig.from_env())
 
 

@@ -69,7 +69,7 @@ def run_metadata(tool: str) -> dict[str, str]:
         "python": platform.python_version(),
         "server": (
             f"uvicorn {_version('uvicorn')} (uvloop {_version('uvloop')}, "
-            f"httptools {_version('httptools')}), access log off"
+            f"httptools {_version('httptools')}), served by `fastblog serve` as `make run` does"
         ),
         "stack": (
             f"fastapi {_version('fastapi')}, starlette {_version('starlette')}, "

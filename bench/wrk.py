@@ -1,26 +1,83 @@
-"""Run wrk with bench/wrk_report.lua and read the one line its `done` hook prints."""
+"""The load tool: wrk, driven by bench/wrk_report.lua, and what every load run reports.
+
+`apt-get install wrk`. One wrk thread by default (BENCH_WRK_THREADS): on two cores, the
+other core is the server's. The Lua script varies `{id}` in the path and body, counts 2xx
+and other statuses (wrk itself only counts statuses above 399) and prints one JSON line.
+"""
 
 import json
 import math
 import os
+import shutil
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from bench.load import LoadResult, LoadSettings, Scenario
 
 LUA_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 RESULT_PREFIX = "wrk-result "
 
 
-def wrk_version(wrk: str) -> str:
+@dataclass(frozen=True)
+class Scenario:
+    """One kind of request, repeated with `{id}` in the path and body drawn from `ids`.
+
+    Spreading the ids over the table keeps the benchmark off a single hot row, whose
+    page would sit in every cache and flatter the database.
+    """
+
+    name: str
+    path: str
+    method: str = "GET"
+    body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    ids: range | None = None
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    connections: int
+    seconds: float
+    # A response slower than this counts as a timeout (and leaves wrk's latency histogram).
+    timeout_seconds: float = 5.0
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    tool: str
+    connections: int
+    duration_s: float
+    requests: int  # completed responses, whatever their status
+    ok: int  # 2xx responses
+    non_2xx: int
+    errors: int  # socket errors: connect, read, write
+    timeouts: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def failures(self) -> int:
+        return self.non_2xx + self.errors + self.timeouts
+
+
+def wrk_path() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk (or brew install wrk)")
+    return wrk
+
+
+def wrk_version() -> str:
     # `wrk -v` prints its version and exits non-zero; the first line is all we need.
-    done = subprocess.run([wrk, "-v"], capture_output=True, text=True, timeout=10, check=False)
+    done = subprocess.run([wrk_path(), "-v"], capture_output=True, text=True, timeout=10)
     first = (done.stdout or done.stderr).strip().splitlines()
-    return first[0] if first else "unknown version"
+    return f"wrk ({first[0] if first else 'unknown version'})"
 
 
 def wrk_command(wrk: str, base_url: str, scenario: Scenario, settings: LoadSettings) -> list[str]:
-    # One thread by default: on a 2-core machine the other core belongs to the server.
     threads = min(int(os.environ.get("BENCH_WRK_THREADS", "1")), settings.connections)
     ids = scenario.ids
     script_args = [
@@ -68,9 +125,9 @@ def parse_wrk_output(stdout: str, *, connections: int) -> LoadResult:
     )
 
 
-def run_wrk(wrk: str, base_url: str, scenario: Scenario, settings: LoadSettings) -> LoadResult:
-    command = wrk_command(wrk, base_url, scenario, settings)
-    # Bounded: wrk stops itself after --duration; the margin covers start-up and exit.
+def run_load(base_url: str, scenario: Scenario, settings: LoadSettings) -> LoadResult:
+    """One bounded run: wrk stops itself after --duration; the margin covers start and exit."""
+    command = wrk_command(wrk_path(), base_url, scenario, settings)
     done = subprocess.run(
         command,
         capture_output=True,

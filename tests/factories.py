@@ -61,7 +61,8 @@ async def login(
 async def login_through_endpoint(
     client: httpx.AsyncClient, identifier: str, password: str = PASSWORD
 ) -> dict[str, str]:
-    """Bearer headers from the real token endpoint."""
+    """Bearer headers from the real token endpoint, through any async client (in-process or
+    to a live server; bench.live.bearer_headers is the synchronous twin)."""
     response = await client.post(
         "/api/users/token", data={"username": identifier, "password": password}
     )

@@ -1,32 +1,22 @@
 """Running the installed `fastblog` command as its own process, and reading its database after."""
 
 import os
-import socket
-import sys
-from pathlib import Path
 
 from sqlalchemy import func, pool, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.live import FASTBLOG
 from fastblog.accounts.models import User
 from fastblog.posts.models import Post
 from tests.factories import TEST_SECRET_KEY
 
-# The console script installed next to this interpreter (.venv/bin/fastblog).
-FASTBLOG = str(Path(sys.executable).parent / "fastblog")
+__all__ = ["FASTBLOG", "count_rows", "fastblog_env"]
 
 
 def fastblog_env(database_url: str, **extra: str) -> dict[str, str]:
     """The environment for a `fastblog` process on `database_url`, signing tokens with the
     test secret so tests can mint them (tests.factories.login)."""
     return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET_KEY, **extra}
-
-
-def unused_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def count_rows(database_url: str) -> tuple[int, int]:

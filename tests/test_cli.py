@@ -76,3 +76,34 @@ async def test_an_unknown_command_is_refused_with_usage(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert b"usage: fastblog" in result.stderr
+
+
+async def test_hosts_upgrading_at_the_same_moment_end_with_one_schema(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """Every host runs `fastblog db upgrade` as it starts; four start together on an empty
+    database: all succeed, and the schema is the models' (no duplicate or failed DDL)."""
+    outputs: list[str] = []
+
+    async def upgrade() -> None:
+        outputs.append(await fastblog(fresh_database_url, tmp_path, "db", "upgrade"))
+
+    async with anyio.create_task_group() as hosts:
+        for _ in range(4):
+            hosts.start_soon(upgrade)
+
+    assert len(outputs) == 4
+    assert {table.name for table in Base.metadata.sorted_tables} <= await table_names(
+        fresh_database_url
+    )
+    assert await alembic_versions(fresh_database_url) == 1
+
+
+async def alembic_versions(database_url: str) -> int:
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.exec_driver_sql("SELECT count(*) FROM alembic_version")
+            return int(rows.scalar_one())
+    finally:
+        await engine.dispose()

@@ -3,11 +3,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.live import free_port
 from fastblog.db import DatabaseNotWritableError
 from fastblog.main import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
-from tests.processes import unused_loopback_port
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,7 @@ def unreachable_database(kind: str, tmp_path: Path) -> str:
         garbage.write_bytes(b"this is not a SQLite database, just some bytes " * 100)
         return f"sqlite+aiosqlite:///{garbage}"
     # Nothing listens on this port: connections are refused.
-    return f"postgresql+asyncpg://postgres@127.0.0.1:{unused_loopback_port()}/fastblog"
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/fastblog"
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])

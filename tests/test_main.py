@@ -31,19 +31,6 @@ API_ROUTES = {
     ("GET", "/health"),
     ("GET", "/ready"),
     ("GET", "/metrics"),
-    *(
-        ("GET", f"/lab/{name}")
-        for name in (
-            "io/async",
-            "io/sync",
-            "io/blocking",
-            "io/to-thread",
-            "cpu/inline",
-            "cpu/process",
-            "fetch",
-            "concurrent",
-        )
-    ),
 }
 
 

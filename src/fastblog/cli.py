@@ -2,11 +2,15 @@
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from fastblog.config import get_settings
 
@@ -21,7 +25,25 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 
 def upgrade_database(database_url: str | None = None) -> None:
-    command.upgrade(alembic_config(database_url), "head")
+    """Upgrade to the latest migration; safe when several processes or hosts do it at once."""
+    url = database_url or get_settings().database_url
+    with _sqlite_migration_lock(url):
+        command.upgrade(alembic_config(url), "head")
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(database_url: str) -> Iterator[None]:
+    """One upgrade at a time per SQLite file: a lock on a file beside it, held by this process
+    (released by the kernel if it dies). PostgreSQL uses an advisory lock (migrations/env.py)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    lock_path = Path(f"{url.database}.migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)  # blocks: a CLI command, no event loop here
+        yield
 
 
 def serve(

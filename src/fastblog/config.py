@@ -1,8 +1,10 @@
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./fastblog.db"
 
@@ -82,17 +84,30 @@ class Settings(BaseSettings):
     media_dir: Path = Path("media")
     log_level: str = "INFO"
 
-    # The async lab (fastblog.lab) and the event-loop monitor (fastblog.observability).
-    lab_enabled: bool = True
+    # The async lab (fastblog.lab): off unless asked for, because two of its routes block the
+    # event loop on purpose (`make dev` and `make bench-lab` switch it on).
+    lab_enabled: bool = False
     # What /lab/fetch calls, with `?ms=` appended; unset: this server's own /lab/io/async.
     lab_upstream_url: AnyHttpUrl | None = None
     # Above the largest `ms` (5 s), so a slow but healthy upstream is not cut off.
     lab_upstream_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Who may read GET /metrics: comma-separated networks; by default this machine only.
+    metrics_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=lambda: [ip_network("127.0.0.0/8"), ip_network("::1/128")]
+    )
+    # The event-loop monitor (fastblog.observability).
     loop_lag_interval_ms: int = Field(default=50, ge=1, le=1000)
     loop_lag_warning_ms: int = Field(default=100, ge=1)
     # Thread pools: see fastblog.threadpools for the trade-off behind these defaults.
     to_thread_workers: int = Field(default=40, ge=1, le=1000)
     sync_route_threads: int = Field(default=40, ge=1, le=1000)
+
+    @field_validator("metrics_allowed_networks", mode="before")
+    @classmethod
+    def split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def is_sqlite(self) -> bool:

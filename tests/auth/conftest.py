@@ -1,6 +1,5 @@
 """Fixtures for the account tests: apps with their own settings, a real SMTP server, Redis."""
 
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from email import message_from_bytes, policy
@@ -13,6 +12,7 @@ import redis
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 
+from bench.live import free_port
 from fastblog.main import create_app
 from tests.asgi import started
 from tests.conftest import IN_CI, make_settings, reset_database
@@ -40,13 +40,6 @@ async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactor
             return app
 
         yield start
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Mailbox:

@@ -15,11 +15,12 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.live import free_port
 from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.db import utcnow
 from tests.accounts import browser, browser_login, read_form, submit
 from tests.asgi import resources_of
-from tests.auth.conftest import AppFactory, Mailbox, free_port
+from tests.auth.conftest import AppFactory, Mailbox
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.anyio

@@ -1,7 +1,7 @@
 import pytest
 
 from bench.lab_report import LabPoint, claim, render_report
-from bench.load import LoadResult
+from bench.wrk import LoadResult
 
 WAIT_S = 0.1
 
@@ -24,6 +24,17 @@ def test_async_near_ideal_holds() -> None:
     assert statement == "near the ideal at 200 connections"
     assert evidence == "0.90 of it"
     assert held
+
+
+def test_fetch_needs_half_the_ideal_and_shows_the_async_mode_beside_it() -> None:
+    points = [point("fetch", 200, 1100)]
+
+    statement, evidence, held = claim("fetch", points, {"async_rps_max": 1500})
+
+    assert statement == "at least half the ideal at 200 connections"
+    assert evidence == "0.55 of it (1,100 requests/s; the async mode, no client at all, made 1,500)"
+    assert held
+    assert not claim("fetch", [point("fetch", 200, 900)], {})[2]
 
 
 def test_sync_plateau_is_judged_at_the_highest_concurrency() -> None:
@@ -68,7 +79,7 @@ def test_report_has_a_sentence_per_family_and_says_when_a_claim_fails() -> None:
 
     report = render_report(
         title="lab",
-        meta={"load generator": "bench.asyncgen"},
+        meta={"load generator": "wrk"},
         points=points,
         context={"wait_ms": 100},
         chart_name="lab.png",

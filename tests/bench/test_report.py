@@ -3,8 +3,8 @@ from pathlib import Path
 from bench.app_bench import Measurements, variant_name
 from bench.app_report import RouteResult, WriteCheck, render_report
 from bench.charts import route_bars, throughput_lines
-from bench.load import LoadResult
 from bench.report import markdown_table
+from bench.wrk import LoadResult
 
 
 def result(rps: float, *, p99_ms: float = 20.0, non_2xx: int = 0) -> LoadResult:
@@ -22,7 +22,13 @@ def test_route_passes_when_it_meets_every_bar() -> None:
 def test_route_lists_every_shortfall() -> None:
     row = RouteResult("GET /", result(400, p99_ms=300, non_2xx=2), ceiling_rps=8000, target=0.10)
 
-    assert row.verdict == "FAIL: ratio < 0.10, p99 ≥ 250 ms, 2 failed requests"
+    assert row.verdict == "FAIL: ratio < 0.10, p99 ≥ 60 ms, 2 failed requests"
+
+
+def test_only_reads_have_a_latency_bar() -> None:
+    slow = result(400, p99_ms=300)
+    assert RouteResult("POST /api/posts", slow, 8000, None).verdict == "pass"
+    assert RouteResult("GET /posts/{id}", slow, 8000, None).verdict == "FAIL: p99 ≥ 60 ms"
 
 
 def test_route_without_target_is_judged_on_latency_and_failures() -> None:

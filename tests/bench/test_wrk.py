@@ -1,7 +1,6 @@
 import pytest
 
-from bench.load import LoadSettings, Scenario
-from bench.wrk import LUA_SCRIPT, parse_wrk_output, wrk_command
+from bench.wrk import LUA_SCRIPT, LoadResult, LoadSettings, Scenario, parse_wrk_output, wrk_command
 
 WRK_STDOUT = """\
 Running 10s test @ http://127.0.0.1:40123
@@ -67,3 +66,10 @@ def test_command_without_ids_leaves_the_range_empty() -> None:
     command = wrk_command("wrk", "http://127.0.0.1:4000", Scenario("home", "/"), LoadSettings(8, 1))
 
     assert command[command.index("--") + 1 :] == ["GET", "/", "", "", ""]
+
+
+def test_result_rate_and_failures() -> None:
+    result = LoadResult("wrk", 64, 2.0, 1000, 990, 4, 3, 3, 1.0, 2.0)
+
+    assert result.requests_per_s == 500
+    assert result.failures == 10

@@ -1,25 +1,22 @@
 """Fixtures for the browser tests: the real app in its own process, driven by Debian's Chromium.
 
-The server is started the way a user starts it (uvicorn with the app factory, after
-`fastblog db upgrade`) on a fresh SQLite file, and on a throwaway PostgreSQL database when one
+The server is started the way a user starts it (`fastblog serve` after `fastblog db upgrade`,
+through bench.live) on a fresh SQLite file, and on a throwaway PostgreSQL database when one
 is reachable. Without /usr/bin/chromium the tests are skipped, except in CI, where they fail.
 A failing test leaves a screenshot and the page's HTML in tests/artifacts/.
 """
 
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
+from bench import live
+from bench.live import FASTBLOG, LiveServer
 from tests.conftest import IN_CI, TEST_SECRET_KEY
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -34,60 +31,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
-STARTUP_TIMEOUT_S = 60
 # Generous: the machine's two cores are shared, and argon2 takes its time.
 ACTION_TIMEOUT_MS = 30_000
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    log_file: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _fastblog_command() -> str:
-    # The console script installed beside this interpreter (the project's venv).
-    return str(Path(sys.executable).with_name("fastblog"))
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, server: LiveServer) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"the server exited with {process.returncode}:\n{server.log_tail()}", pytrace=False
-            )
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"the server did not answer /health in {STARTUP_TIMEOUT_S} s:\n{server.log_tail()}",
-        pytrace=False,
-    )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()  # uvicorn shuts down gracefully on SIGTERM
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture(
@@ -97,7 +42,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def live_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """The app served by uvicorn in a separate process, on a free loopback port.
+    """The app served by `fastblog serve` in a separate process, on a free loopback port.
 
     On PostgreSQL it shares the run's throwaway database with the in-process tests (which
     empty it before each of theirs); every browser test signs up its own, unique accounts.
@@ -113,13 +58,13 @@ def live_server(
         "MEDIA_DIR": str(workdir / "media"),
         "SECRET_KEY": TEST_SECRET_KEY,
         "PROCESS_POOL_WORKERS": "1",
-        "LOG_LEVEL": "WARNING",
     }
     env.pop("REDIS_URL", None)
+    env.pop("LOG_LEVEL", None)
     env.pop("SMTP_HOST", None)
     # The working directory is the temp dir, so a developer's .env is not read.
     migrate = subprocess.run(
-        [_fastblog_command(), "db", "upgrade"],
+        [FASTBLOG, "db", "upgrade"],
         cwd=workdir,
         env=env,
         capture_output=True,
@@ -129,31 +74,10 @@ def live_server(
     )
     if migrate.returncode != 0:
         pytest.fail(f"fastblog db upgrade failed:\n{migrate.stderr}", pytrace=False)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = LiveServer(url=url, log_file=workdir / "server.log")
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "fastblog.main:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "info",  # the access log: what the browser asked, shown when a test fails
-    ]
-    with server.log_file.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        _wait_until_healthy(process, url, server)
+    # `fastblog serve` as `make run` starts it; its access log shows what the browser asked
+    # when a test fails.
+    with live.live_server(env, log_path=workdir / "server.log", cwd=workdir) as server:
         yield server
-    finally:
-        _stop(process)
 
 
 @pytest.fixture(scope="session")

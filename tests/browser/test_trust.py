@@ -78,7 +78,7 @@ def test_a_strangers_guesses_do_not_stop_the_owner(page: Page, visitor: Page) ->
 
 def reset_link(server: LiveServer, email: str) -> str:
     """The link of the last reset mail to `email` (without SMTP the mail goes to the log)."""
-    log = server.log_file.read_text(errors="replace")
+    log = server.log_path.read_text(errors="replace")
     mails = log.split(f"email to {email} ")
     assert len(mails) > 1, server.log_tail()
     match = re.search(r"(http://\S+/reset-password\?token=[\w-]+)", mails[-1])

@@ -13,12 +13,14 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bench.live import free_port
 from fastblog.main import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 
-# The monitor wakes every 10 ms in tests, so a 300 ms block shows as a lag of ~290 ms or more.
-LAB_OVERRIDES = {"loop_lag_interval_ms": 10, "loop_lag_warning_ms": 100}
+# The lab is off by default: every app here switches it on explicitly. The monitor wakes
+# every 10 ms in tests, so a 300 ms block shows as a lag of ~290 ms or more.
+LAB_OVERRIDES = {"lab_enabled": True, "loop_lag_interval_ms": 10, "loop_lag_warning_ms": 100}
 
 
 class ServerThread:
@@ -63,7 +65,9 @@ async def answer_500(scope: Scope, receive: Receive, send: Send) -> None:
 @pytest.fixture(scope="session")
 def upstream_server(sqlite_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real fastblog (lab on, no LAB_UPSTREAM_URL) served over HTTP; yields its base URL."""
-    settings = make_settings(sqlite_url, tmp_path_factory.mktemp("upstream-media"))
+    settings = make_settings(
+        sqlite_url, tmp_path_factory.mktemp("upstream-media"), lab_enabled=True
+    )
     with ServerThread(create_app(settings)) as url:
         yield url
 
@@ -78,10 +82,7 @@ def failing_server() -> Iterator[str]:
 @pytest.fixture
 def closed_port_url() -> str:
     """A loopback URL nobody listens on: connecting is refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/lab/io/async"
+    return f"http://127.0.0.1:{free_port()}/lab/io/async"
 
 
 @contextlib.asynccontextmanager

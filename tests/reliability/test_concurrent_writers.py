@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.factories import login_through_endpoint
 from tests.reliability.server import server_env, serving
 
 pytestmark = pytest.mark.anyio
@@ -39,9 +40,7 @@ async def register(client: httpx.AsyncClient, n: int) -> dict[str, str]:
     email, password = f"writer{n}@example.com", f"writer-password-{n}"
     body = {"username": f"writer{n}", "email": email, "password": password}
     assert (await client.post("/api/users", json=body)).status_code == 201
-    token = await client.post("/api/users/token", data={"username": email, "password": password})
-    assert token.status_code == 200, token.text
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+    return await login_through_endpoint(client, email, password)
 
 
 async def writer(

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from fastblog.errors import DATABASE_UNAVAILABLE
 from tests.conftest import PG_ADMIN_URL
+from tests.factories import login_through_endpoint
 from tests.reliability.databases import (
     postgres_database,
     postgres_dsn,
@@ -56,9 +57,7 @@ class App:
     async def sign_up(self) -> None:
         body = {"username": "faults", "email": "faults@example.com", "password": "faults-password"}
         assert (await self.client.post("/api/users", json=body)).status_code == 201
-        form = {"username": body["email"], "password": body["password"]}
-        token = await self.client.post("/api/users/token", data=form)
-        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        self.headers = await login_through_endpoint(self.client, body["email"], body["password"])
 
     async def timed(self, method: str, url: str, **kwargs: object) -> tuple[httpx.Response, float]:
         start = time.monotonic()

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
+from bench.live import bearer_headers
 from fastblog.main import create_app
 from tests.accounts import image_bytes
 from tests.conftest import make_settings
@@ -97,12 +98,8 @@ class Account:
 
     def renew(self) -> None:
         body = {"username": "fuzzer", "email": "fuzzer@example.com", "password": self.PASSWORD}
-        form = {"username": body["email"], "password": self.PASSWORD}
-        with httpx.Client(base_url=self.base_url, timeout=30) as client:
-            client.post("/api/users", json=body)  # 400 if it still exists: fine
-            token = client.post("/api/users/token", data=form)
-            token.raise_for_status()
-        self.headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        httpx.post(f"{self.base_url}/api/users", json=body, timeout=30)  # 400 if it exists: fine
+        self.headers = bearer_headers(self.base_url, body["email"], self.PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from fastblog.main import create_app
 from fastblog.posts.models import Post
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings
+from tests.factories import login_through_endpoint
 from tests.reliability.browser import browser_login
 from tests.reliability.server import running_server, server_env
 
@@ -121,10 +122,7 @@ async def test_a_full_disk_is_a_503_and_nothing_half_stored(
     ):
         body = {"username": "full", "email": "full@example.com", "password": "full-password"}
         assert (await client.post("/api/users", json=body)).status_code == 201
-        token = await client.post(
-            "/api/users/token", data={"username": body["email"], "password": body["password"]}
-        )
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        headers = await login_through_endpoint(client, body["email"], body["password"])
         database = resources_of(app).database
         engine = database.engine
         async with engine.connect() as connection:

@@ -106,7 +106,7 @@ async def cpu_process(pool: ProcessPoolDep, n: PrimeLimit = 100_000) -> CpuResul
 
 @router.get("/fetch", responses=UPSTREAM_FAILED)
 async def fetch(request: Request, client: HttpClientDep, ms: Millis = 100) -> FetchResult:
-    """Call the upstream once through the app's shared `httpx.AsyncClient`."""
+    """Call the upstream once through the app's shared `aiohttp.ClientSession`."""
     started = time.perf_counter()
     url = upstream_url(request)
     await call_upstream(client, url, ms=ms)

@@ -1,4 +1,4 @@
-"""What the lab opens in the lifespan (HTTP client), and dependencies for it and the app's
+"""What the lab opens in the lifespan (its HTTP client), and dependencies for it and the app's
 process pool."""
 
 import contextlib
@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Annotated
 
-import httpx
+import aiohttp
 from fastapi import Depends, FastAPI, Request
 
 from fastblog.config import Settings
@@ -24,8 +24,8 @@ async def lab_resources(app: FastAPI, settings: Settings) -> AsyncIterator[None]
         yield
 
 
-async def get_http_client(request: Request) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = request.app.state.lab_http_client
+async def get_http_client(request: Request) -> aiohttp.ClientSession:
+    client: aiohttp.ClientSession = request.app.state.lab_http_client
     return client
 
 
@@ -35,5 +35,5 @@ async def get_process_pool(request: Request) -> ProcessPoolExecutor:
     return pool
 
 
-HttpClientDep = Annotated[httpx.AsyncClient, Depends(get_http_client)]
+HttpClientDep = Annotated[aiohttp.ClientSession, Depends(get_http_client)]
 ProcessPoolDep = Annotated[ProcessPoolExecutor, Depends(get_process_pool)]

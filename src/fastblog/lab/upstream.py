@@ -1,25 +1,34 @@
-"""The shared HTTP client and the one way the lab calls its upstream."""
+"""The shared HTTP client and the one way the lab calls its upstream.
+
+aiohttp rather than httpx: measured as the lab's shared client against an upstream in its
+own process (bench/README.md), httpx.AsyncClient fell from 0.8 of the ideal at 10
+connections to a few percent at 50 and 200 (encode/httpx#3215: its pool does not scale
+with concurrency), while aiohttp's kept up with the app itself.
+"""
 
 import time
 
-import httpx
+import aiohttp
 from fastapi import HTTPException, Request, status
 
 from fastblog.config import Settings
 
 
-def create_http_client(settings: Settings) -> httpx.AsyncClient:
-    """One client for the app's lifetime: its connection pool is reused by every request."""
+def create_http_client(settings: Settings) -> aiohttp.ClientSession:
+    """One session for the app's lifetime: its connection pool is reused by every request.
+
+    Made in the lifespan, on the running loop, and closed there.
+    """
     timeout = settings.lab_upstream_timeout_seconds
-    return httpx.AsyncClient(
-        # Every phase is bounded: connect, wait for a pooled connection, read, write.
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        # Keep as many idle connections as may be open, so a busy lab reuses them instead of
-        # reconnecting (and piling up sockets in TIME_WAIT).
+    return aiohttp.ClientSession(
+        # Bounded end to end (connection, pool wait, the whole response), and to connect.
+        timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0)),
         # 400: room for `make bench-lab`'s 200 concurrent /lab/concurrent requests, two
-        # upstream calls each. Past the pool's size calls wait for a free connection: the
-        # pool is a limit like any other (at httpx's default of 100, fetch fell at 200).
-        limits=httpx.Limits(max_connections=400, max_keepalive_connections=400),
+        # upstream calls each. Past it calls wait for a free connection: the pool is a
+        # limit like any other. Idle connections are kept and reused, not reopened.
+        # An idle connection is dropped after 4 s, before the upstream's own keep-alive ends
+        # (uvicorn's is 5 s): reusing one the server is closing would fail the call.
+        connector=aiohttp.TCPConnector(limit=400, limit_per_host=400, keepalive_timeout=4),
         # The upstream is named explicitly; a proxy from the environment would send even the
         # loopback self-call elsewhere.
         trust_env=False,
@@ -44,19 +53,18 @@ def upstream_url(request: Request) -> str:
     return f"http://{host}:{port}{path}"
 
 
-async def call_upstream(client: httpx.AsyncClient, url: str, *, ms: int) -> float:
+async def call_upstream(client: aiohttp.ClientSession, url: str, *, ms: int) -> float:
     """GET url?ms=..., return how long it took in ms; any failure is a 502 that says why."""
     started = time.perf_counter()
     try:
-        response = await client.get(url, params={"ms": ms})
-        response.raise_for_status()
-    except httpx.TimeoutException as exc:
+        async with client.get(url, params={"ms": ms}) as response:
+            await response.read()
+    except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors
         raise bad_gateway(f"Upstream {url} timed out ({type(exc).__name__})") from exc
-    except httpx.HTTPStatusError as exc:
-        code = exc.response.status_code
-        raise bad_gateway(f"Upstream {url} answered HTTP {code}") from exc
-    except httpx.HTTPError as exc:
+    except aiohttp.ClientError as exc:
         raise bad_gateway(f"Upstream {url} unreachable ({type(exc).__name__}: {exc})") from exc
+    if response.status >= 400:
+        raise bad_gateway(f"Upstream {url} answered HTTP {response.status}")
     return (time.perf_counter() - started) * 1000
 
 

@@ -17,6 +17,12 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 target_metadata = Base.metadata
 
+# Several hosts may run `fastblog db upgrade` at the same moment (each at start-up). On
+# PostgreSQL they take turns on this advisory lock, held by the migration's own transaction:
+# the next one in line then reads the version the first one committed and has nothing to do.
+# (SQLite is one machine: `upgrade_database` takes a file lock beside the database instead.)
+MIGRATION_LOCK_ID = 0x66617374626C6F67  # "fastblog"
+
 
 def database_url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().database_url
@@ -48,6 +54,8 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         context.run_migrations()
 
 

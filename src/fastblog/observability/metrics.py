@@ -1,6 +1,8 @@
 """The app's Prometheus metrics and the `GET /metrics` route that exposes them."""
 
-from fastapi import APIRouter, Request, Response
+import ipaddress
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
@@ -10,6 +12,7 @@ LOOP_LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 REQUEST_LABELS = ("method", "route", "status")
 # What generate_latest() writes; spelled out because older clients name it differently.
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Metrics:
@@ -82,10 +85,42 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+def client_allowed(client: tuple[str, int] | None, networks: list[IPNetwork]) -> bool:
+    """Is the client's address in one of `networks`? No address, or not an IP: no."""
+    if client is None:
+        return False
+    try:
+        address = ipaddress.ip_address(client[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    return any(address in network for network in networks)
+
+
+async def require_allowed_client(request: Request) -> None:
+    """Refuse clients outside METRICS_ALLOWED_NETWORKS (by default: loopback only).
+
+    Behind a reverse proxy on this machine, uvicorn's proxy headers make the client the
+    proxy's client, so a request from the internet is refused even though the proxy is local.
+    """
+    networks = request.app.state.settings.metrics_allowed_networks
+    if not client_allowed(request.scope.get("client"), networks):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="Metrics are served to the networks in METRICS_ALLOWED_NETWORKS only.",
+        )
+
+
 router = APIRouter(tags=["monitoring"])
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(require_allowed_client)],
+    responses={403: {"description": "The client is not in METRICS_ALLOWED_NETWORKS"}},
+)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this worker process, in the text exposition format."""
     body = request.app.state.metrics.exposition()
