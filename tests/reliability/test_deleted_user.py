@@ -39,27 +39,51 @@ async def read_and_edit(
     csrf: str,
     browser: httpx.AsyncClient,
 ) -> Counter[str]:
-    """Every kind of read and edit of the author's posts, many times, all at once."""
+    """Every kind of read and edit of the author's posts, many times, all at once: the first
+    two thirds start with the deletion, the last third as soon as it is answered (while the
+    first ones may still run), so some are served before the deletion and some after."""
     seen: Counter[str] = Counter()
+    deleted = asyncio.Event()
     async with app_client(app) as client:
 
-        async def call(label: str, method: str, url: str, **kwargs: object) -> None:
+        async def call(
+            label: str, method: str, url: str, *, late: bool = False, **kwargs: object
+        ) -> None:
+            if late:
+                await deleted.wait()
             on = browser if label.startswith("form") else client
             response = await on.request(method, url, **kwargs)  # type: ignore[arg-type]
             seen[f"{label} {response.status_code}"] += 1
+            if label == "delete":
+                deleted.set()
 
         calls = []
-        for n, post in enumerate(posts * 3):
+        rounds = posts * 3
+        for n, post in enumerate(rounds):
             body = {"title": f"edit {n}", "content": "edited"}
+            late = n >= len(rounds) * 2 // 3
             calls += [
-                call("api read", "GET", f"/api/posts/{post.id}"),
-                call("api list", "GET", f"/api/users/{author.id}/posts"),
-                call("page read", "GET", f"/posts/{post.id}"),
-                call("page list", "GET", f"/users/{author.id}/posts"),
-                call("api patch", "PATCH", f"/api/posts/{post.id}", json=body, headers=headers),
-                call("api put", "PUT", f"/api/posts/{post.id}", json=body, headers=headers),
+                call("api read", "GET", f"/api/posts/{post.id}", late=late),
+                call("api list", "GET", f"/api/users/{author.id}/posts", late=late),
+                call("page read", "GET", f"/posts/{post.id}", late=late),
+                call("page list", "GET", f"/users/{author.id}/posts", late=late),
                 call(
-                    "form edit", "POST", f"/posts/{post.id}/edit", data={**body, "csrf_token": csrf}
+                    "api patch",
+                    "PATCH",
+                    f"/api/posts/{post.id}",
+                    late=late,
+                    json=body,
+                    headers=headers,
+                ),
+                call(
+                    "api put", "PUT", f"/api/posts/{post.id}", late=late, json=body, headers=headers
+                ),
+                call(
+                    "form edit",
+                    "POST",
+                    f"/posts/{post.id}/edit",
+                    late=late,
+                    data={**body, "csrf_token": csrf},
                 ),
             ]
         calls.insert(
