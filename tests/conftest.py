@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.cli import upgrade_database
 from fastblog.config import Settings
-from fastblog.main import create_app, create_throttle
+from fastblog.main import create_app
 from fastblog.models import Base
 from fastblog.resources import Resources
+from fastblog.throttle import MemoryStore, login_throttle, mail_throttle
 from tests.asgi import asgi_transport, resources_of, started
 from tests.factories import TEST_SECRET_KEY, StatementCounter
 
@@ -214,9 +215,12 @@ async def reset_database(app: FastAPI) -> None:
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     await reset_database(app)
-    # Failed logins are counted per client address: a test must not inherit earlier ones.
+    # Failed logins and reset mails are counted per client address: a test must not inherit
+    # earlier ones.
     resources = resources_of(app)
-    resources.login_throttle = create_throttle(resources.settings, None)
+    counters = MemoryStore()
+    resources.login_throttle = login_throttle(resources.settings, counters)
+    resources.mail_throttle = mail_throttle(resources.settings, counters)
     transport = asgi_transport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client

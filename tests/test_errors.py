@@ -42,7 +42,7 @@ async def test_wrong_method_on_a_page_is_the_html_405_page(
     response = await client.request(method, path)
 
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
     assert "Method not allowed" in read_page(response).text
 
 

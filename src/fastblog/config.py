@@ -38,11 +38,24 @@ class Settings(BaseSettings):
     # (argon2 releases the GIL), so a burst of logins cannot starve the thread pool.
     password_hash_concurrency: int = Field(default=2, ge=1)
 
-    # Login throttling; shared by all workers through Redis when REDIS_URL is set.
+    # Login throttling (fastblog.throttle); shared by all workers through Redis when REDIS_URL
+    # is set. Free failures per account from one address, per address over all accounts, and
+    # per account from everywhere (the last resort: a stranger alone cannot lock the owner out).
+    # Past them each failure makes the next attempt wait: LOGIN_DELAY_SECONDS, then twice as
+    # long each time, up to LOGIN_MAX_DELAY_SECONDS. Counts are forgotten after
+    # LOGIN_FORGET_SECONDS without a failure, and cleared by a login or a password reset.
     redis_url: str | None = None
-    login_failures_per_account: int = Field(default=5, ge=1)
+    # Every key fastblog writes in Redis starts with this (several sites can share a server).
+    redis_key_prefix: str = "fastblog:"
+    login_failures_per_account_and_address: int = Field(default=5, ge=1)
     login_failures_per_address: int = Field(default=20, ge=1)
-    login_window_seconds: int = Field(default=900, ge=1)
+    login_failures_per_account: int = Field(default=100, ge=1)
+    login_delay_seconds: int = Field(default=60, ge=1)
+    login_max_delay_seconds: int = Field(default=3600, ge=1)
+    login_forget_seconds: int = Field(default=24 * 3600, ge=1)
+    # Password-reset mails: at most this many an hour to one inbox, and requests from one address.
+    reset_mails_per_inbox_per_hour: int = Field(default=3, ge=1)
+    reset_requests_per_address_per_hour: int = Field(default=10, ge=1)
     # GET /ready gives each dependency (database, Redis) this long to answer, all at once.
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
 

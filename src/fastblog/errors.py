@@ -68,12 +68,13 @@ def unreadable_body(exc: StarletteHTTPException) -> RequestValidationError | Non
     )
 
 
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def allowed_methods(request: Request) -> str:
     """Every method some route accepts at this path: Starlette's Allow names only the
-    methods of the first route that matched the path, and each method is a route here."""
+    methods of the first route that matched the path, and each method is a route here.
+    HEAD goes wherever GET does (fastblog.head)."""
     routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
     allowed = [
         method
@@ -82,6 +83,8 @@ def allowed_methods(request: Request) -> str:
             route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
         )
     ]
+    if "GET" in allowed:
+        allowed.insert(1, "HEAD")
     return ", ".join(allowed)
 
 
@@ -143,7 +146,8 @@ async def on_database_error(request: Request, exc: Exception) -> Response:
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     if wants_json(request):
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
     return error_page(request, exc.status_code, exc.message)
 
 

@@ -17,6 +17,12 @@ class NotFoundError(DomainError):
     status_code = 404
 
 
+class NotAuthenticatedError(DomainError):
+    """The account the request acts for is gone (deleted, or its token revoked)."""
+
+    status_code = 401
+
+
 class ForbiddenError(DomainError):
     status_code = 403
 

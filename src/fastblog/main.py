@@ -25,6 +25,7 @@ from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
 from fastblog.errors import install_error_handlers
+from fastblog.head import HeadAsGetMiddleware
 from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware
@@ -38,7 +39,13 @@ from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
-from fastblog.throttle import FailureCounter, LoginThrottle, MemoryCounter, RedisCounter
+from fastblog.throttle import (
+    CounterStore,
+    MemoryStore,
+    RedisStore,
+    login_throttle,
+    mail_throttle,
+)
 from fastblog.web import root_files
 from fastblog.web.session import PageSessionMiddleware
 
@@ -77,17 +84,11 @@ def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
-def create_throttle(settings: Settings, redis: Redis | None) -> LoginThrottle:
-    counter: FailureCounter
-    if redis is not None:
-        counter = RedisCounter(redis, settings.login_window_seconds)
-    else:
-        counter = MemoryCounter(settings.login_window_seconds)
-    return LoginThrottle(
-        counter,
-        per_account=settings.login_failures_per_account,
-        per_address=settings.login_failures_per_address,
-    )
+def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStore:
+    """Throttling counts: in Redis, shared by every worker, when REDIS_URL is set."""
+    if redis is None:
+        return MemoryStore()
+    return RedisStore(redis, prefix=f"{settings.redis_key_prefix}throttle:")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,12 +101,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         process_pool = create_process_pool(settings)
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         media = await open_media_store(settings)
+        counters = create_counter_store(settings, redis)
         resources = Resources(
             settings=settings,
             secret_key=secret_key,
             database=database,
             password_hasher=PasswordHasher(settings.password_hash_concurrency),
-            login_throttle=create_throttle(settings, redis),
+            login_throttle=login_throttle(settings, counters),
+            mail_throttle=mail_throttle(settings, counters),
             mailer=Mailer(settings),
             redis=redis,
             media=media,
@@ -146,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
     )
     install_error_handlers(app)
+    app.add_middleware(HeadAsGetMiddleware)  # first added: innermost
     app.add_middleware(
         PageSessionMiddleware,
         secret_key=secret_key,

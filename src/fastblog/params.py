@@ -4,12 +4,26 @@ and the error responses routes document so the OpenAPI schema lists every status
 from typing import Annotated, Any
 
 from fastapi import Query, status
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 MAX_ID = 2**63 - 1  # the largest BIGINT; anything above can name no row
 MAX_SKIP = 10_000_000
 MAX_LIMIT = 100
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; a NUL in any text field is bad input
+
+# Names and titles: the limits and the pattern apply to the text as sent (so the schema says
+# exactly what is accepted), then the text is trimmed of these. The patterns require something
+# besides blanks: a title of spaces is refused, "  a title " is stored as "a title".
+BLANK = " \t\n\r\x0b\x0c"
+NOT_BLANK = r"^[^\x00]*[^\x00 \t\n\r\x0b\x0c][^\x00]*$"  # some text besides blanks, no NUL
+
+
+def _trim(value: str) -> str:
+    return value.strip(BLANK)
+
+
+# After the Field: Annotated[str, Field(...), Trimmed].
+Trimmed = AfterValidator(_trim)
 
 Skip = Annotated[int, Query(ge=0, le=MAX_SKIP, description="How many posts to pass over.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many posts to return.")]

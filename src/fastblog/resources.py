@@ -15,7 +15,7 @@ from fastblog.db import Database
 from fastblog.mail import Mailer
 from fastblog.media import MediaStore
 from fastblog.passwords import PasswordHasher
-from fastblog.throttle import LoginThrottle
+from fastblog.throttle import LoginThrottle, MailThrottle
 
 
 @dataclass(slots=True)
@@ -25,6 +25,7 @@ class Resources:
     database: Database
     password_hasher: PasswordHasher
     login_throttle: LoginThrottle
+    mail_throttle: MailThrottle
     mailer: Mailer
     # Uploaded pictures: MEDIA_DIR, or the bucket every host shares (S3_BUCKET).
     media: MediaStore

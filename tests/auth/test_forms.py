@@ -142,7 +142,7 @@ async def test_a_wrong_password_in_the_form_keeps_the_email(
     response = await submit(client, "/login", {"email": user.email, "password": "not it"})
 
     assert response.status_code == 401
-    assert "Incorrect email or password." in response.text
+    assert "Incorrect email, username or password." in response.text
     form = read_form(response.text)
     assert form.values["email"] == "frank@example.com"
     assert form.values["password"] is None

@@ -79,7 +79,7 @@ def bad_authorizations(user_id: int) -> dict[str, dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     exp = hour_from_now()
-    good = forged({"sub": str(user_id), "exp": exp})
+    good = forged({"sub": str(user_id), "exp": exp, "ver": 0})
     return {
         "missing": {},
         "empty": {"Authorization": "Bearer "},
@@ -87,14 +87,17 @@ def bad_authorizations(user_id: int) -> dict[str, dict[str, str]]:
         "malformed": header("not.a.jwt"),
         "garbage": header("x" * 40),
         "truncated": header(good[:-5]),
-        "other-key": header(forged({"sub": str(user_id), "exp": exp}, "another-key" * 4)),
-        "alg-none": header(forged({"sub": str(user_id), "exp": exp}, "", "none")),
+        "other-key": header(forged({"sub": str(user_id), "exp": exp, "ver": 0}, "another-key" * 4)),
+        "alg-none": header(forged({"sub": str(user_id), "exp": exp, "ver": 0}, "", "none")),
         "expired": header(
-            forged({"sub": str(user_id), "exp": datetime.now(UTC) - timedelta(seconds=5)})
+            forged({"sub": str(user_id), "exp": datetime.now(UTC) - timedelta(seconds=5), "ver": 0})
         ),
-        "no-exp": header(forged({"sub": str(user_id)})),
-        "no-sub": header(forged({"exp": exp})),
-        "sub-not-a-number": header(forged({"sub": "alice", "exp": exp})),
+        "no-exp": header(forged({"sub": str(user_id), "ver": 0})),
+        "no-version": header(forged({"sub": str(user_id), "exp": exp})),
+        "version-not-a-number": header(forged({"sub": str(user_id), "exp": exp, "ver": "0"})),
+        "a-later-version": header(forged({"sub": str(user_id), "exp": exp, "ver": 1})),
+        "no-sub": header(forged({"exp": exp, "ver": 0})),
+        "sub-not-a-number": header(forged({"sub": "alice", "exp": exp, "ver": 0})),
     }
 
 
@@ -126,7 +129,7 @@ async def test_the_token_of_a_deleted_account_is_401(
 
 async def test_a_token_made_with_the_app_key_works(client: httpx.AsyncClient, alice: User) -> None:
     """The control for the test above: the same claims, correctly signed, are accepted."""
-    token = forged({"sub": str(alice.id), "exp": hour_from_now()})
+    token = forged({"sub": str(alice.id), "exp": hour_from_now(), "ver": 0})
 
     response = await client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
 

@@ -66,7 +66,9 @@ async def test_insert_returning_converts_values_like_the_orm(
         published_at=None,
         now=when,
     )
-    inserted = await queries.insert_post(resources.database, values=values, author_id=author.id)
+    inserted = await queries.insert_post(
+        resources.database, values=values, author_id=author.id, auth_version=author.auth_version
+    )
 
     assert inserted is not None
     assert inserted["date_posted"] == when

@@ -5,8 +5,14 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Re
 from fastapi.security import OAuth2PasswordRequestForm
 
 from fastblog.accounts import auth_service as service
-from fastblog.accounts.dependencies import HasherDep, ThrottleDep, client_address
+from fastblog.accounts.dependencies import (
+    HasherDep,
+    MailThrottleDep,
+    ThrottleDep,
+    client_address,
+)
 from fastblog.accounts.schemas import ForgotPassword, Message, ResetPassword, Token
+from fastblog.accounts.service import normalize_email
 from fastblog.accounts.tokens import create_access_token
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
 from fastblog.params import NO_NUL, RETRY_AFTER, TOO_LARGE, UNAVAILABLE, Responses, error
@@ -20,7 +26,8 @@ BAD_RESET_LINK: Responses = {
 BAD_LOGIN: Responses = {
     status.HTTP_401_UNAUTHORIZED: error("Wrong email, username or password"),
     status.HTTP_429_TOO_MANY_REQUESTS: error(
-        "Too many failures; see Retry-After", headers=RETRY_AFTER
+        "Too many failures: the message says when to try again, as does Retry-After",
+        headers=RETRY_AFTER,
     ),
 }
 
@@ -72,7 +79,7 @@ async def login_for_token(
     except service.LoginThrottledError as exc:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="Too many failed logins. Try again later.",
+            detail=exc.message,
             headers={"Retry-After": str(exc.retry_after)},
         ) from exc
     if user is None:
@@ -83,27 +90,39 @@ async def login_for_token(
         )
     token = create_access_token(
         user.id,
+        auth_version=user.auth_version,
         secret=resources.secret_key,
         lifetime=timedelta(minutes=resources.settings.access_token_minutes),
     )
     return Token(access_token=token)
 
 
-@router.post("/forgot-password", status_code=status.HTTP_202_ACCEPTED, response_model=Message)
+@router.post(
+    "/forgot-password",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Message,
+    responses=UNAVAILABLE,
+)
 async def forgot_password(
-    request: Request, data: ForgotPassword, background: BackgroundTasks, resources: ResourcesDep
+    request: Request,
+    data: ForgotPassword,
+    background: BackgroundTasks,
+    resources: ResourcesDep,
+    mail_throttle: MailThrottleDep,
 ) -> Message:
-    """Email a single-use reset link; the answer is the same whether or not the account exists."""
-    settings = resources.settings
-    base_url = settings.public_base_url or str(request.base_url)
-    background.add_task(
-        service.email_reset_link,
-        resources.database,
-        resources.mailer,
-        settings,
-        email=data.email,
-        base_url=base_url,
-    )
+    """Email a single-use reset link; the answer is the same whether or not the account exists
+    (and whether or not the hourly limit of mails to that inbox is reached)."""
+    if await mail_throttle.allow(normalize_email(data.email), client_address(request)):
+        settings = resources.settings
+        base_url = settings.public_base_url or str(request.base_url)
+        background.add_task(
+            service.email_reset_link,
+            resources.database,
+            resources.mailer,
+            settings,
+            email=data.email,
+            base_url=base_url,
+        )
     return Message(detail="If an account uses that email, a reset link is on its way.")
 
 
@@ -112,10 +131,12 @@ async def forgot_password(
     response_model=Message,
     responses=BAD_RESET_LINK | UNAVAILABLE,
 )
-async def reset_password(data: ResetPassword, db: DatabaseDep, hasher: HasherDep) -> Message:
+async def reset_password(
+    data: ResetPassword, db: DatabaseDep, hasher: HasherDep, throttle: ThrottleDep
+) -> Message:
     """Choose a new password with the token from the reset email."""
     password_hash = await hasher.hash(data.new_password)  # before the write lock: it is slow
-    user = await service.reset_password(db, token=data.token, password_hash=password_hash)
+    user = await service.reset_password(db, throttle, token=data.token, password_hash=password_hash)
     if user is None:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, detail="The reset link is invalid, used or expired"

@@ -15,15 +15,21 @@ from fastblog.config import Settings
 from fastblog.db import FOR_UPDATE, Database, is_database_unavailable, utcnow
 from fastblog.mail import Mailer
 from fastblog.passwords import PasswordHasher
-from fastblog.throttle import LoginThrottle
+from fastblog.throttle import LoginThrottle, wait_in_words
 
 logger = logging.getLogger(__name__)
 
 
 class LoginThrottledError(Exception):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins; retry in {retry_after} s")
         self.retry_after = retry_after
+        self.message = f"Too many failed logins. Try again in {wait_in_words(retry_after)}."
+        super().__init__(self.message)
+
+
+def throttled_name(user: User | None, identifier: str) -> str:
+    """What the throttle counts under: the account itself, whichever name a login gives it."""
+    return f"user:{user.id}" if user is not None else f"name:{identifier.strip().lower()}"
 
 
 async def authenticate(
@@ -37,8 +43,7 @@ async def authenticate(
 ) -> User | None:
     """The account if the password matches; None otherwise. Raises when throttled."""
     user = await get_user_by_login(session, identifier)
-    # One count per account, whether the login names it by email or by username.
-    account = user.email if user else identifier
+    account = throttled_name(user, identifier)
     retry_after = await throttle.retry_after(account, address)
     if retry_after is not None:
         raise LoginThrottledError(retry_after)
@@ -46,7 +51,7 @@ async def authenticate(
     if not await hasher.verify(password, user.password_hash if user else None):
         await throttle.failed(account, address)
         return None
-    await throttle.succeeded(account, address)
+    await throttle.clear_account(account)
     return user
 
 
@@ -119,12 +124,17 @@ async def email_reset_link(
     await mailer.send(to=user.email, subject=RESET_SUBJECT, body=body)
 
 
-async def reset_password(db: Database, *, token: str, password_hash: str) -> User | None:
-    """Spend the token and set the new password; None if the token is not valid."""
+async def reset_password(
+    db: Database, throttle: LoginThrottle, *, token: str, password_hash: str
+) -> User | None:
+    """Spend the token and set the new password; None if the token is not valid. The account's
+    failed logins are forgotten: its owner has just proved who they are."""
     async with db.transaction() as session:
         user = await redeem_reset_token(session, token=token)
         if user is None:
             return None
         user.password_hash = password_hash
+        user.auth_version += 1  # every token and browser session of the account ends
         await session.commit()
-        return user
+    await throttle.clear_account(throttled_name(user, ""))
+    return user

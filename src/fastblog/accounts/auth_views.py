@@ -10,6 +10,7 @@ from fastblog.accounts import auth_service as service
 from fastblog.accounts import service as users_service
 from fastblog.accounts.dependencies import (
     HasherDep,
+    MailThrottleDep,
     PageUserDep,
     ThrottleDep,
     client_address,
@@ -62,7 +63,7 @@ async def register(
                 session, data=data, password_hash=password_hash
             )
     except users_service.DuplicateUserError as exc:
-        errors = {exc.field or "username": exc.message}
+        errors = exc.errors
         return render(request, "auth/register.html", 400, values=values, errors=errors)
     log_in(request, account)
     flash(request, f"Welcome, {account.username}! Your account is ready.")
@@ -105,7 +106,7 @@ async def login(
             "auth/login.html",
             status.HTTP_429_TOO_MANY_REQUESTS,
             values=values,
-            error="Too many failed attempts. Wait a while before trying again.",
+            error=exc.message,
             next=safe_next(next),
         )
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -116,7 +117,7 @@ async def login(
             "auth/login.html",
             status.HTTP_401_UNAUTHORIZED,
             values=values,
-            error="Incorrect email or password.",
+            error="Incorrect email, username or password.",
             next=safe_next(next),
         )
     log_in(request, account)
@@ -143,6 +144,7 @@ async def forgot_password(
     request: Request,
     background: BackgroundTasks,
     resources: ResourcesDep,
+    mail_throttle: MailThrottleDep,
     user: PageUserDep,
     email: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -152,16 +154,19 @@ async def forgot_password(
     except ValidationError as exc:
         errors = field_errors(exc)
         return render(request, "auth/forgot.html", 422, values={"email": email}, errors=errors)
-    settings = resources.settings
-    base_url = settings.public_base_url or str(request.base_url)
-    background.add_task(
-        service.email_reset_link,
-        resources.database,
-        resources.mailer,
-        settings,
-        email=data.email,
-        base_url=base_url,
-    )
+    if await mail_throttle.allow(
+        users_service.normalize_email(data.email), client_address(request)
+    ):
+        settings = resources.settings
+        base_url = settings.public_base_url or str(request.base_url)
+        background.add_task(
+            service.email_reset_link,
+            resources.database,
+            resources.mailer,
+            settings,
+            email=data.email,
+            base_url=base_url,
+        )
     flash(request, "If an account uses that email, a reset link is on its way.", "info")
     return redirect("/login")
 
@@ -177,6 +182,7 @@ async def reset_password(
     request: Request,
     db: DatabaseDep,
     hasher: HasherDep,
+    throttle: ThrottleDep,
     user: PageUserDep,
     token: Annotated[str, Form(max_length=200)] = "",
     new_password: Annotated[str, Form(max_length=200)] = "",
@@ -187,7 +193,9 @@ async def reset_password(
     except ValidationError as exc:
         return render(request, "auth/reset.html", 422, token=token, errors=field_errors(exc))
     password_hash = await hasher.hash(data.new_password)
-    account = await service.reset_password(db, token=data.token, password_hash=password_hash)
+    account = await service.reset_password(
+        db, throttle, token=data.token, password_hash=password_hash
+    )
     if account is None:
         errors = {"token": "This reset link is invalid, already used or expired."}
         return render(request, "auth/reset.html", 400, token=token, errors=errors)

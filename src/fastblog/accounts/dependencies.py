@@ -12,12 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts import service
 from fastblog.accounts.models import User
-from fastblog.accounts.tokens import user_id_from_token
+from fastblog.accounts.queries import token_is_current
+from fastblog.accounts.tokens import TokenClaims, read_token
 from fastblog.db import FOR_KEY_SHARE, FOR_UPDATE, RowLock
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep, WriteSessionDep
 from fastblog.params import MAX_ID
 from fastblog.passwords import PasswordHasher
-from fastblog.throttle import LoginThrottle
+from fastblog.throttle import LoginThrottle, MailThrottle
 from fastblog.web.session import (
     SESSION_CSRF,
     SESSION_FINGERPRINT,
@@ -42,49 +43,62 @@ def forbidden(detail: str) -> HTTPException:
 # -- the API: bearer tokens ---------------------------------------------------------------
 
 
-async def get_token_user_id(
+async def get_token_claims(
     resources: ResourcesDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> int:
-    """The user id a valid bearer token names; no database access."""
+) -> TokenClaims:
+    """Who a valid bearer token names, with no database access: a route that takes only this
+    checks the account's auth version itself (POST /api/posts, in its one INSERT)."""
     if not token:
         raise unauthorized()
-    user_id = user_id_from_token(token, secret=resources.secret_key)
-    if user_id is None:
+    claims = read_token(token, secret=resources.secret_key)
+    if claims is None:
         raise unauthorized("Invalid or expired token")
-    return user_id
+    return claims
+
+
+TokenClaimsDep = Annotated[TokenClaims, Depends(get_token_claims)]
+
+
+async def get_token_user_id(claims: TokenClaimsDep, db: DatabaseDep) -> int:
+    """The user id of a token whose account exists and whose password (or "log out
+    everywhere") has not changed since it was issued: one indexed one-statement read."""
+    if not await token_is_current(db, claims):
+        raise unauthorized("Invalid or expired token")
+    return claims.user_id
 
 
 TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
 
 
 async def get_optional_token_user_id(
-    resources: ResourcesDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    resources: ResourcesDep, db: DatabaseDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> int | None:
     """Who is asking, when a route serves anyone but shows its author more (a draft): None
-    without a token; a token that is sent must be valid (401 otherwise)."""
+    without a token; a token that is sent must be valid and current (401 otherwise)."""
     if not token:
         return None
-    return await get_token_user_id(resources, token)
+    claims = await get_token_claims(resources, token)
+    return await get_token_user_id(claims, db)
 
 
 OptionalTokenUserIdDep = Annotated[int | None, Depends(get_optional_token_user_id)]
 
 
-async def _existing_user(session: AsyncSession, user_id: int, lock: RowLock = None) -> User:
-    user = await service.get_user(session, user_id, lock=lock)
-    if user is None:  # deleted since the token was issued
+async def _existing_user(session: AsyncSession, claims: TokenClaims, lock: RowLock = None) -> User:
+    user = await service.get_user(session, claims.user_id, lock=lock)
+    if user is None or user.auth_version != claims.auth_version:  # deleted, or token revoked
         raise unauthorized("Invalid or expired token")
     return user
 
 
-async def get_current_user(user_id: TokenUserIdDep, session: SessionDep) -> User:
-    return await _existing_user(session, user_id)
+async def get_current_user(claims: TokenClaimsDep, session: SessionDep) -> User:
+    return await _existing_user(session, claims)
 
 
-async def get_current_user_for_write(user_id: TokenUserIdDep, session: WriteSessionDep) -> User:
+async def get_current_user_for_write(claims: TokenClaimsDep, session: WriteSessionDep) -> User:
     """The same user, in the write transaction (the token is checked before the lock), kept
     from being deleted until the transaction ends: what it writes will point to the user."""
-    return await _existing_user(session, user_id, FOR_KEY_SHARE)
+    return await _existing_user(session, claims, FOR_KEY_SHARE)
 
 
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
@@ -120,8 +134,10 @@ UserForWriteDep = Annotated[User, Depends(get_user_for_write)]
 
 
 def _fingerprint(secret_key: str, user: User) -> str:
-    """Changes with the password hash: a password change logs out every other browser."""
-    digest = hmac.new(secret_key.encode(), user.password_hash.encode(), hashlib.sha256)
+    """Changes with the password hash and the auth version: a password change, a reset or "log
+    out everywhere" logs out every other browser."""
+    signed = f"{user.auth_version}:{user.password_hash}".encode()
+    digest = hmac.new(secret_key.encode(), signed, hashlib.sha256)
     return digest.hexdigest()[:32]
 
 
@@ -198,8 +214,13 @@ async def get_throttle(resources: ResourcesDep) -> LoginThrottle:
     return resources.login_throttle
 
 
+async def get_mail_throttle(resources: ResourcesDep) -> MailThrottle:
+    return resources.mail_throttle
+
+
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+MailThrottleDep = Annotated[MailThrottle, Depends(get_mail_throttle)]
 
 
 def client_address(request: Request) -> str:

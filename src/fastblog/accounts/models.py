@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, func
+from sqlalchemy import ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
@@ -17,6 +17,9 @@ class User(Base):
     image_file: Mapped[str | None] = mapped_column(String(200), default=None)
     # An argon2 hash (never the password); never part of any response schema.
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Part of every bearer token and browser session: a password change or reset, or "log out
+    # everywhere", adds one, and every token and session issued before stops working.
+    auth_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # No `posts` relationship: accounts know nothing of the packages above them. The posts'
     # foreign key has ON DELETE CASCADE, so deleting a user removes their posts.
 

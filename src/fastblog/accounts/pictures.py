@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fastblog.accounts.models import User
 from fastblog.accounts.service import get_user, set_picture
 from fastblog.db import FOR_UPDATE
-from fastblog.exceptions import InvalidInputError, NotFoundError, TooLargeError
+from fastblog.exceptions import InvalidInputError, NotAuthenticatedError, TooLargeError
 from fastblog.media import picture_key
 from fastblog.resources import Resources
 
@@ -101,8 +101,8 @@ async def replace_picture(resources: Resources, *, user_id: int, data: bytes) ->
     try:
         async with resources.database.transaction() as session:
             user = await get_user(session, user_id, lock=FOR_UPDATE)
-            if user is None:
-                raise NotFoundError("User not found")
+            if user is None:  # deleted since the request was authenticated
+                raise NotAuthenticatedError("Invalid or expired token")
             previous = await set_picture(session, user=user, image_file=name)
     except BaseException:
         await remove_picture(resources, name)
@@ -115,8 +115,8 @@ async def clear_picture(resources: Resources, *, user_id: int) -> User:
     """Back to the default avatar; the uploaded file is deleted."""
     async with resources.database.transaction() as session:
         user = await get_user(session, user_id, lock=FOR_UPDATE)
-        if user is None:
-            raise NotFoundError("User not found")
+        if user is None:  # deleted since the request was authenticated
+            raise NotAuthenticatedError("Invalid or expired token")
         previous = await set_picture(session, user=user, image_file=None)
     await remove_picture(resources, previous)
     return user

@@ -3,10 +3,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
 
 from fastblog.media import picture_url
-from fastblog.params import NO_NUL, never_null
+from fastblog.params import NO_NUL, Trimmed, never_null
 
+# Letters, digits, "_", "-" and ".": every author can be named and linked. Surrounding blanks
+# are trimmed (the pattern allows them, as the trimming does).
+USERNAME = r"^[ \t\n\r\x0b\x0c]*[A-Za-z0-9_.-]+[ \t\n\r\x0b\x0c]*$"
 Username = Annotated[
-    str, Field(min_length=1, max_length=50, examples=["corey"], pattern=r"^[^\x00]+$")
+    str, Field(min_length=1, max_length=50, examples=["corey"], pattern=USERNAME), Trimmed
 ]
 Email = Annotated[EmailStr, Field(max_length=120, examples=["corey@example.com"])]
 

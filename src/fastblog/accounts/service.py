@@ -7,12 +7,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.accounts.schemas import UserCreate, UserUpdate
 from fastblog.db import FOR_UPDATE, Database, RowLock
-from fastblog.exceptions import ConflictError, DomainError, NotFoundError
+from fastblog.exceptions import ConflictError, DomainError, NotAuthenticatedError
 from fastblog.passwords import PasswordHasher
 
 
 class DuplicateUserError(ConflictError):
-    """The username or email already belongs to another account (`field` says which)."""
+    """The username or email already belongs to another account: `errors` has a message for
+    each field that is taken (a form shows them all at once)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        message = "; ".join(errors.values()) or "Username or email already registered"
+        super().__init__(message, field=next(iter(errors), None))
+        self.errors = errors or {"username": message}
 
 
 class WrongPasswordError(DomainError):
@@ -41,11 +47,16 @@ async def _ensure_available(
     stmt = select(User.username, User.email).where(or_(*conditions))
     if exclude_id is not None:
         stmt = stmt.where(User.id != exclude_id)
+    errors = {}
     for taken_username, taken_email in (await session.execute(stmt.limit(2))).all():
         if username is not None and taken_username.lower() == username.lower():
-            raise DuplicateUserError("Username already taken", field="username")
+            errors["username"] = "Username already taken"
         if email is not None and taken_email == email:
-            raise DuplicateUserError("Email already registered", field="email")
+            errors["email"] = "Email already registered"
+    if errors:
+        raise DuplicateUserError(
+            dict(sorted(errors.items(), key=lambda item: item[0] != "username"))
+        )
 
 
 async def _commit_unique(session: AsyncSession) -> None:
@@ -54,7 +65,7 @@ async def _commit_unique(session: AsyncSession) -> None:
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise DuplicateUserError("Username or email already registered") from exc
+        raise DuplicateUserError({}) from exc
 
 
 async def get_user_by_login(session: AsyncSession, identifier: str) -> User | None:
@@ -111,10 +122,38 @@ async def change_password(
     async with db.transaction() as session:
         account = await get_user(session, user.id, lock=FOR_UPDATE)
         if account is None:
-            raise NotFoundError("User not found")
+            raise NotAuthenticatedError("Your account no longer exists.")
         account.password_hash = password_hash
+        account.auth_version += 1  # every token and other browser session ends
         await session.commit()
     return account
+
+
+async def log_out_everywhere(db: Database, *, user: User) -> User:
+    """End every bearer token and browser session of the account."""
+    async with db.transaction() as session:
+        account = await get_user(session, user.id, lock=FOR_UPDATE)
+        if account is None:
+            raise NotAuthenticatedError("Your account no longer exists.")
+        account.auth_version += 1
+        await session.commit()
+    return account
+
+
+async def delete_account(
+    db: Database, hasher: PasswordHasher, *, user: User, password: str
+) -> str | None:
+    """Delete the account and its posts once the password confirms it; returns the picture
+    file to remove. The hash check (~100 ms, in a thread) comes before the write lock."""
+    if not await hasher.verify(password, user.password_hash):
+        raise WrongPasswordError("That is not your password.", field="password")
+    async with db.transaction() as session:
+        account = await get_user(session, user.id, lock=FOR_UPDATE)
+        if account is None:
+            raise NotAuthenticatedError("Your account no longer exists.")
+        picture = account.image_file
+        await delete_user(session, user=account)
+    return picture
 
 
 async def set_picture(session: AsyncSession, *, user: User, image_file: str | None) -> str | None:

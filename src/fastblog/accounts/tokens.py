@@ -1,6 +1,8 @@
-"""Bearer tokens for the API: short-lived JWTs naming the user."""
+"""Bearer tokens for the API: short-lived JWTs naming the user and the account's auth version
+(`users.auth_version`): a token stops working when the version moves on."""
 
 from datetime import timedelta
+from typing import NamedTuple
 
 import jwt
 
@@ -9,19 +11,28 @@ from fastblog.db import utcnow
 ALGORITHM = "HS256"
 
 
-def create_access_token(user_id: int, *, secret: str, lifetime: timedelta) -> str:
+class TokenClaims(NamedTuple):
+    user_id: int
+    auth_version: int
+
+
+def create_access_token(
+    user_id: int, *, secret: str, lifetime: timedelta, auth_version: int = 0
+) -> str:
     now = utcnow()
-    claims = {"sub": str(user_id), "iat": now, "exp": now + lifetime}
+    claims = {"sub": str(user_id), "ver": auth_version, "iat": now, "exp": now + lifetime}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def user_id_from_token(token: str, *, secret: str) -> int | None:
-    """The user the token names, or None if it is malformed, tampered with or expired."""
+def read_token(token: str, *, secret: str) -> TokenClaims | None:
+    """Who the token names, or None if it is malformed, tampered with or expired."""
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]}
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "ver"]}
         )
-        user_id = int(claims["sub"])
+        user_id, version = int(claims["sub"]), claims["ver"]
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return None
-    return user_id if user_id > 0 else None
+    if user_id <= 0 or type(version) is not int or version < 0:
+        return None
+    return TokenClaims(user_id, version)

@@ -7,12 +7,26 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from fastblog.accounts import pictures, service
-from fastblog.accounts.dependencies import HasherDep, LoggedInDep, LoggedInForWriteDep, log_in
+from fastblog.accounts.dependencies import (
+    HasherDep,
+    LoggedInDep,
+    LoggedInForWriteDep,
+    log_in,
+    log_out,
+)
 from fastblog.accounts.models import User
 from fastblog.accounts.schemas import PasswordChange, UserUpdate
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
 from fastblog.exceptions import DomainError
-from fastblog.web.session import CsrfProtected, field_errors, flash, form_values, redirect
+from fastblog.web.session import (
+    CsrfProtected,
+    field_errors,
+    flash,
+    form_values,
+    pop_form_errors,
+    redirect,
+    stash_form_errors,
+)
 from fastblog.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -36,7 +50,14 @@ def account_page(
 @router.get("/account", name="account")
 async def account(request: Request, user: LoggedInDep) -> HTMLResponse:
     """Your account: profile, picture and password."""
-    return account_page(request, user)
+    errors = pop_form_errors(request)  # a failed picture upload redirects here
+    return account_page(request, user, errors=errors)
+
+
+@router.get("/account/{form}")
+async def account_form(form: str) -> Response:
+    """The account's forms post to these addresses; opening one shows the account page."""
+    return redirect("/account")
 
 
 @router.post("/account/profile", dependencies=[CsrfProtected])
@@ -52,7 +73,7 @@ async def update_profile(
     try:
         await service.update_user(session, user=user, data=data)
     except service.DuplicateUserError as exc:
-        errors = {exc.field or "username": exc.message}
+        errors = exc.errors
         return account_page(request, user, status_code=400, values=values, errors=errors)
     flash(request, "Your profile is updated.")
     return redirect("/account")
@@ -70,8 +91,9 @@ async def upload_picture(
         data = await pictures.read_upload(picture, max_bytes=resources.settings.max_upload_bytes)
         await pictures.replace_picture(resources, user_id=user.id, data=data)
     except DomainError as exc:
-        errors = {exc.field or "picture": exc.message}
-        return account_page(request, user, status_code=exc.status_code, errors=errors)
+        # Post/Redirect/Get: the page with the error is /account, which a reload shows again.
+        stash_form_errors(request, {exc.field or "picture": exc.message})
+        return redirect("/account")
     flash(request, "Your picture is updated.")
     return redirect("/account")
 
@@ -112,3 +134,34 @@ async def change_password(
     log_in(request, account)  # this browser stays logged in with the new fingerprint
     flash(request, "Your password is changed.")
     return redirect("/account")
+
+
+@router.post("/account/logout-everywhere", dependencies=[CsrfProtected])
+async def logout_everywhere(request: Request, user: LoggedInDep, db: DatabaseDep) -> Response:
+    """End every browser session and API token of your account, this one's too."""
+    await service.log_out_everywhere(db, user=user)
+    log_out(request)
+    flash(request, "You are logged out everywhere.", "info")
+    return redirect("/login")
+
+
+@router.post("/account/delete", dependencies=[CsrfProtected])
+async def delete_account(
+    request: Request,
+    user: LoggedInDep,
+    resources: ResourcesDep,
+    hasher: HasherDep,
+    password: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Delete your account and all of your posts; your password confirms it."""
+    try:
+        picture = await service.delete_account(
+            resources.database, hasher, user=user, password=password
+        )
+    except service.WrongPasswordError as exc:
+        errors = {exc.field or "password": exc.message}
+        return account_page(request, user, status_code=400, errors=errors)
+    await pictures.remove_picture(resources, picture)
+    log_out(request)
+    flash(request, "Your account and your posts are deleted.", "info")
+    return redirect("/")

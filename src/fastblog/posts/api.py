@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from fastblog.accounts.api import E404 as USER_NOT_FOUND
-from fastblog.accounts.dependencies import TokenUserIdDep, UserDep, unauthorized
+from fastblog.accounts.dependencies import TokenClaimsDep, UserDep, unauthorized
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
@@ -67,14 +67,19 @@ async def list_posts(
     responses=E401 | TOO_LARGE,
 )
 async def create_post(
-    data: PostCreate, author_id: TokenUserIdDep, resources: ResourcesDep
+    data: PostCreate, token: TokenClaimsDep, resources: ResourcesDep
 ) -> dict[str, Any]:
     """Write a post as the logged-in user: published now by default, or a draft, or
     scheduled (`published_at` in the future)."""
     post = await service.create_post(
-        resources.database, resources.process_pool, data=data, author_id=author_id, now=utcnow()
+        resources.database,
+        resources.process_pool,
+        data=data,
+        author_id=token.user_id,
+        auth_version=token.auth_version,  # checked by the INSERT itself: no extra read
+        now=utcnow(),
     )
-    if post is None:  # the token's account was deleted
+    if post is None:  # the token's account was deleted, or the token revoked
         raise unauthorized("Invalid or expired token")
     return post
 

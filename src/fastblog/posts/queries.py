@@ -138,7 +138,10 @@ TAG_COUNTS = (
     .order_by(func.count().desc(), Tag.name)
     .limit(bindparam("limit"))
 )
-AUTHOR = select(User.username, User.image_file).where(User.id == bindparam("user_id"))
+# The author as a token names them: the account exists and its auth version is the token's
+# (a password change, a reset or "log out everywhere" moves it on).
+AUTHOR_NOW = (User.id == bindparam("user_id")) & (User.auth_version == bindparam("auth_version"))
+AUTHOR = select(User.username, User.image_file).where(AUTHOR_NOW)
 
 INSERTED_COLUMNS = (
     "title",
@@ -160,7 +163,7 @@ INSERT = (
         select(
             *(bindparam(name, type_=Post.__table__.c[name].type) for name in INSERTED_COLUMNS),
             User.id,
-        ).where(User.id == bindparam("user_id")),
+        ).where(AUTHOR_NOW),
     )
     .returning(Post.id)
 )
@@ -235,15 +238,18 @@ async def fetch_tag_counts(db: Database, *, now: datetime, limit: int) -> list[R
 
 
 async def insert_post(
-    db: Database, *, values: dict[str, Any], author_id: int
+    db: Database, *, values: dict[str, Any], author_id: int, auth_version: int
 ) -> dict[str, Any] | None:
     """A post without tags, in one statement: the new post with its author, or None if the
-    author does not exist (any more). `values` holds every column of INSERTED_COLUMNS."""
-    author = await db.fetch_one(AUTHOR, {"user_id": author_id})
+    author does not exist (any more) or has moved past `auth_version` (the token was revoked).
+    `values` holds every column of INSERTED_COLUMNS."""
+    author = await db.fetch_one(AUTHOR, {"user_id": author_id, "auth_version": auth_version})
     if author is None:
         return None
     try:
-        inserted = await db.write(INSERT, {**values, "user_id": author_id})
+        inserted = await db.write(
+            INSERT, {**values, "user_id": author_id, "auth_version": auth_version}
+        )
     except ConstraintViolationError:  # the author was deleted between the two statements
         return None
     if not inserted:

@@ -12,12 +12,15 @@ from pydantic import (
 )
 
 from fastblog.accounts.schemas import UserPublic
-from fastblog.params import never_null
+from fastblog.params import NOT_BLANK, Trimmed, never_null
 from fastblog.posts.markdown import MAX_TAG_CHARS, MAX_TAGS, InvalidTagError, normalize_tags
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it as bad input.
+# Trimmed; a title of blanks is refused (it would make a post with no link to it).
 Title = Annotated[
-    str, Field(min_length=1, max_length=100, pattern=NO_NUL, examples=["Why async pays off"])
+    str,
+    Field(min_length=1, max_length=100, pattern=NOT_BLANK, examples=["Why async pays off"]),
+    Trimmed,
 ]
 Content = Annotated[
     str,

@@ -94,12 +94,13 @@ async def _set_tags(session: AsyncSession, post_id: int, names: list[str]) -> No
 
 
 async def create_post_with_tags(
-    db: Database, *, values: dict[str, Any], tags: list[str], author_id: int
+    db: Database, *, values: dict[str, Any], tags: list[str], author_id: int, auth_version: int
 ) -> int | None:
-    """A post and its tags, in one transaction; its id, or None if the author is gone."""
+    """A post and its tags, in one transaction; its id, or None if the author is gone (or
+    their token was revoked since: `auth_version` moved on)."""
     async with db.transaction() as session:
         author = await session.get(User, author_id, with_for_update=FOR_KEY_SHARE)
-        if author is None:
+        if author is None or author.auth_version != auth_version:
             return None
         post = Post(**values, user_id=author_id)
         session.add(post)
@@ -110,9 +111,16 @@ async def create_post_with_tags(
 
 
 async def create_post(
-    db: Database, pool: Executor, *, data: PostWrite, author_id: int, now: datetime
+    db: Database,
+    pool: Executor,
+    *,
+    data: PostWrite,
+    author_id: int,
+    auth_version: int,
+    now: datetime,
 ) -> dict[str, Any] | None:
-    """The new post as the API shows it, or None if its author is gone."""
+    """The new post as the API shows it, or None if its author is gone or the token (or
+    session) that names them was revoked."""
     rendered = await render_content(pool, data.content)
     values = new_post_values(
         title=data.title,
@@ -123,8 +131,12 @@ async def create_post(
         now=now,
     )
     if not data.tags:  # the common case stays one statement (and one round trip)
-        return await queries.insert_post(db, values=values, author_id=author_id)
-    post_id = await create_post_with_tags(db, values=values, tags=data.tags, author_id=author_id)
+        return await queries.insert_post(
+            db, values=values, author_id=author_id, auth_version=auth_version
+        )
+    post_id = await create_post_with_tags(
+        db, values=values, tags=data.tags, author_id=author_id, auth_version=auth_version
+    )
     return None if post_id is None else await queries.fetch_post(db, post_id)
 
 

@@ -181,7 +181,12 @@ async def create_post(request: Request, user: LoggedInDep, resources: ResourcesD
     if button == PREVIEW:
         return post_form(request, **form, preview=await preview_html(resources, values))
     post = await service.create_post(
-        resources.database, resources.process_pool, data=data, author_id=user.id, now=utcnow()
+        resources.database,
+        resources.process_pool,
+        data=data,
+        author_id=user.id,
+        auth_version=user.auth_version,
+        now=utcnow(),
     )
     if post is None:  # the account was deleted meanwhile
         raise forbidden("Your account no longer exists.")

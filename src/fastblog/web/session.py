@@ -20,6 +20,7 @@ SESSION_USER = "user_id"
 SESSION_FINGERPRINT = "auth"
 SESSION_CSRF = "csrf"
 SESSION_FLASHES = "flashes"
+SESSION_FORM_ERRORS = "form_errors"
 
 
 # Paths that never read the browser session: the JSON API (bearer tokens), files, probes.
@@ -82,6 +83,16 @@ def pop_flashes(request: Request) -> list[list[str]]:
     return flashes
 
 
+def stash_form_errors(request: Request, errors: dict[str, str]) -> None:
+    """For Post/Redirect/Get: the errors of a form whose page is shown at another address."""
+    request.session[SESSION_FORM_ERRORS] = errors
+
+
+def pop_form_errors(request: Request) -> dict[str, str]:
+    errors: dict[str, str] = request.session.pop(SESSION_FORM_ERRORS, {})
+    return errors
+
+
 def csrf_token(request: Request) -> str:
     token: str | None = request.session.get(SESSION_CSRF)
     if token is None:
@@ -103,13 +114,47 @@ async def verify_csrf(request: Request, csrf_token: Annotated[str, Form()] = "")
 CsrfProtected = Depends(verify_csrf)
 
 
+# What a person calls each form field, for "Please enter ...".
+FIELD_NAMES = {
+    "title": "a title",
+    "content": "some content",
+    "username": "a username",
+    "email": "your email address",
+    "password": "your password",
+    "current_password": "your current password",
+    "new_password": "a new password",
+    "picture": "a picture",
+}
+
+
+def plain_message(field: str, error: Any) -> str:
+    """A validation error as a person would say it."""
+    kind, context = error["type"], error.get("ctx") or {}
+    value = error.get("input")
+    blank = isinstance(value, str) and not value.strip()
+    name = FIELD_NAMES.get(field, "a value")
+    if kind == "missing" or blank or (kind == "string_too_short" and context["min_length"] == 1):
+        return f"Please enter {name}."
+    if kind == "string_too_short":
+        return f"Please use at least {context['min_length']} characters."
+    if kind == "string_too_long":
+        return f"Please use at most {context['max_length']} characters."
+    if field == "email" and kind == "value_error":
+        return "This doesn't look like an email address."
+    if field == "username" and kind == "string_pattern_mismatch":
+        return "A username can use only letters, digits, and the characters _ - and . (no spaces)."
+    if kind == "string_pattern_mismatch":
+        return "This contains a character that is not allowed."
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return message[:1].upper() + message[1:]
+
+
 def field_errors(exc: ValidationError) -> dict[str, str]:
-    """The first message for each field, worded for a person."""
+    """The first message for each field, worded for a person; every field at once."""
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        message = error["msg"].removeprefix("Value error, ")
-        errors.setdefault(field, message[:1].upper() + message[1:])
+        errors.setdefault(field, plain_message(field, error))
     return errors
 
 
