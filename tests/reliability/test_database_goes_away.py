@@ -93,11 +93,11 @@ class App:
         assert forgot.status_code == 202
         ready, seconds = await self.timed("GET", "/ready")
         assert ready.status_code == 503
-        assert ready.json() == {
-            "status": "unavailable",
-            "database": "unreachable",
-            "checks": {"database": "unreachable"},
-        }
+        # Refused at once, or still failing when the probe's own timeout ends: not ready.
+        body = ready.json()
+        assert body["status"] == "unavailable"
+        assert body["database"] in ("unreachable", "timeout")
+        assert body["checks"] == {"database": body["database"]}
         assert seconds < ANSWER_WITHIN
         assert (await self.client.get("/health")).status_code == 200  # the process is alive
 
