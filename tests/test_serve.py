@@ -58,6 +58,21 @@ def test_the_access_log_is_off_unless_reloading_or_asked_for(
     assert uvicorn_options["access_log"] is expected
 
 
+@pytest.mark.parametrize(("env", "expected"), [(None, 5), ("75", 75)])
+def test_idle_connections_are_kept_as_long_as_keep_alive_seconds_says(
+    uvicorn_options: dict[str, Any], monkeypatch: pytest.MonkeyPatch, env: str | None, expected: int
+) -> None:
+    """Behind a proxy it must outlast the proxy's idle timeout (see config.py)."""
+    if env is None:
+        monkeypatch.delenv("KEEP_ALIVE_SECONDS", raising=False)
+    else:
+        monkeypatch.setenv("KEEP_ALIVE_SECONDS", env)
+
+    cli.serve("127.0.0.1", 8000, 1, False)
+
+    assert uvicorn_options["timeout_keep_alive"] == expected
+
+
 def test_serve_runs_the_given_factory_through_served_app(
     uvicorn_options: dict[str, Any],
 ) -> None:

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     # and errors are logged either way; a second line per request, written on the event loop,
     # costs 15-20% of a fast route's throughput. Set ACCESS_LOG=true to serve without a proxy.
     access_log: bool | None = None
+    # How long an idle keep-alive connection stays open (uvicorn's default: 5 s). Behind a
+    # proxy that keeps upstream connections, make it longer than the proxy's own idle timeout:
+    # otherwise the server may close a connection just as the proxy sends a request on it,
+    # and that request fails (a 502 at the proxy).
+    keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
 
     # The async lab (fastblog.lab): off unless asked for, because two of its routes block the
     # event loop on purpose (`make dev` and `make bench-lab` switch it on).

@@ -13,7 +13,9 @@ sent on such a connection as uvicorn closed it was answered with a reset (one ru
 connections the server had closed under the pool). A shared pool can also close an idle
 connection from one task after another task has just been given it (encode/httpcore#1110).
 Neither happens to a client that owns its connection and lets it go long before the server
-would.
+would. Under heavy load the client's own event loop can stall for seconds after a response
+arrived, so its idle clock starts late; the server here keeps idle connections for 60 s
+(KEEP_ALIVE_SECONDS), as it should behind a proxy, so its close never races a request.
 """
 
 import asyncio
@@ -119,6 +121,7 @@ async def test_concurrent_writers_lose_nothing(fresh_database_url: str, tmp_path
         db_pool_size=5,
         db_max_overflow=5,
         db_timeout_seconds=30,
+        keep_alive_seconds=60,
     )
     tally = Tally()
     tls = ssl.create_default_context()
