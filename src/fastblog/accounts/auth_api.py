@@ -12,7 +12,6 @@ from fastblog.accounts.dependencies import (
     client_address,
 )
 from fastblog.accounts.schemas import ForgotPassword, Message, ResetPassword, Token
-from fastblog.accounts.service import normalize_email
 from fastblog.accounts.tokens import create_access_token
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
 from fastblog.params import NO_NUL, RETRY_AFTER, TOO_LARGE, UNAVAILABLE, Responses, error
@@ -112,17 +111,14 @@ async def forgot_password(
 ) -> Message:
     """Email a single-use reset link; the answer is the same whether or not the account exists
     (and whether or not the hourly limit of mails to that inbox is reached)."""
-    if await mail_throttle.allow(normalize_email(data.email), client_address(request)):
-        settings = resources.settings
-        base_url = settings.public_base_url or str(request.base_url)
-        background.add_task(
-            service.email_reset_link,
-            resources.database,
-            resources.mailer,
-            settings,
-            email=data.email,
-            base_url=base_url,
-        )
+    await service.queue_reset_link(
+        background,
+        resources,
+        mail_throttle,
+        email=data.email,
+        address=client_address(request),
+        request_base_url=str(request.base_url),
+    )
     return Message(detail="If an account uses that email, a reset link is on its way.")
 
 

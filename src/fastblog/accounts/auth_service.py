@@ -6,16 +6,18 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from fastapi import BackgroundTasks
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import PasswordResetToken, User
-from fastblog.accounts.service import get_user_by_login
+from fastblog.accounts.service import get_user_by_login, normalize_email
 from fastblog.config import Settings
 from fastblog.db import FOR_UPDATE, Database, is_database_unavailable, utcnow
 from fastblog.mail import Mailer
 from fastblog.passwords import PasswordHasher
-from fastblog.throttle import LoginThrottle, wait_in_words
+from fastblog.resources import Resources
+from fastblog.throttle import LoginThrottle, MailThrottle, wait_in_words
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +99,30 @@ Open this link within {minutes} minutes to choose a new one:
 
 If you did not ask for this, ignore this email: your password stays as it is.
 """
+
+
+async def queue_reset_link(
+    background: BackgroundTasks,
+    resources: Resources,
+    throttle: MailThrottle,
+    *,
+    email: str,
+    address: str,
+    request_base_url: str,
+) -> None:
+    """Send the reset link after the response, unless this inbox or address has had its
+    hourly share; the caller answers the same either way (no account enumeration)."""
+    if not await throttle.allow(normalize_email(email), address):
+        return
+    settings = resources.settings
+    background.add_task(
+        email_reset_link,
+        resources.database,
+        resources.mailer,
+        settings,
+        email=email,
+        base_url=settings.public_base_url or request_base_url,
+    )
 
 
 async def email_reset_link(

@@ -154,19 +154,14 @@ async def forgot_password(
     except ValidationError as exc:
         errors = field_errors(exc)
         return render(request, "auth/forgot.html", 422, values={"email": email}, errors=errors)
-    if await mail_throttle.allow(
-        users_service.normalize_email(data.email), client_address(request)
-    ):
-        settings = resources.settings
-        base_url = settings.public_base_url or str(request.base_url)
-        background.add_task(
-            service.email_reset_link,
-            resources.database,
-            resources.mailer,
-            settings,
-            email=data.email,
-            base_url=base_url,
-        )
+    await service.queue_reset_link(
+        background,
+        resources,
+        mail_throttle,
+        email=data.email,
+        address=client_address(request),
+        request_base_url=str(request.base_url),
+    )
     flash(request, "If an account uses that email, a reset link is on its way.", "info")
     return redirect("/login")
 
