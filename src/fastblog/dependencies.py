@@ -4,10 +4,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
 from fastblog.db import Database
+from fastblog.pagination import Keyset
+from fastblog.params import Cursor
 from fastblog.resources import Resources
 
 
@@ -48,3 +51,19 @@ async def get_write_session(db: DatabaseDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
+
+
+async def get_keyset(cursor: Cursor = None) -> Keyset | None:
+    """The `?cursor=` of a keyset-paginated list, decoded; a cursor we did not give out is a
+    422 on the `cursor` parameter, like any other bad query parameter."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        return Keyset.decode(cursor)
+    except ValueError as exc:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(exc), "input": cursor}]
+        ) from exc
+
+
+KeysetDep = Annotated[Keyset | None, Depends(get_keyset)]

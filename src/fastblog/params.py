@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel
 MAX_ID = 2**63 - 1  # the largest BIGINT; anything above can name no row
 MAX_SKIP = 10_000_000
 MAX_LIMIT = 100
+CURSOR_MAX_CHARS = 200  # far above any cursor fastblog.pagination gives out
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; a NUL in any text field is bad input
 
 # Names and titles: the limits and the pattern apply to the text as sent (so the schema says
@@ -27,6 +28,13 @@ Trimmed = AfterValidator(_trim)
 
 Skip = Annotated[int, Query(ge=0, le=MAX_SKIP, description="How many posts to pass over.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many posts to return.")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=CURSOR_MAX_CHARS,
+        description="Where the page starts: the `next_cursor` of the page before (opaque).",
+    ),
+]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_SKIP, description="Page number, from 1.")]
 
 
