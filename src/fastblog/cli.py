@@ -148,7 +148,30 @@ def served_app() -> "ASGIApp":
     # A bare ASGI callable (bench's upstream) has no lifespan to wrap; it is served as given.
     if isinstance(app, Starlette):
         tune_gc_after_startup(app)
+        drain_before_stopping(app)
     return app
+
+
+def drain_before_stopping(app: "Starlette") -> None:
+    """Once started, SIGTERM first makes /ready answer 503 for SHUTDOWN_GRACE_SECONDS, then
+    stops uvicorn (fastblog.shutdown). An app without fastblog's resources stops at once."""
+    from fastblog.resources import Resources
+    from fastblog.shutdown import drain_on_sigterm
+
+    started = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: "Starlette") -> AsyncIterator[Any]:
+        async with started(app) as state:
+            resources = (state or {}).get("resources")
+            if not isinstance(resources, Resources):
+                yield state
+                return
+            grace = resources.settings.shutdown_grace_seconds
+            with drain_on_sigterm(resources.shutdown, grace):
+                yield state
+
+    app.router.lifespan_context = lifespan
 
 
 def tune_gc_after_startup(app: "Starlette") -> None:

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
     # otherwise the server may close a connection just as the proxy sends a request on it,
     # and that request fails (a 502 at the proxy).
     keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+    # On SIGTERM, how long the server keeps serving with /ready answering 503 before it stops
+    # (fastblog.shutdown): long enough for the load balancer's health check to take the host
+    # out of rotation (HAProxy in deploy/: 2 failed checks 1 s apart, so 3 s). 0 (the
+    # default, right without a proxy): stop at once, as uvicorn does.
+    shutdown_grace_seconds: float = Field(default=0, ge=0, le=300)
 
     # The async lab (fastblog.lab): off unless asked for, because two of its routes block the
     # event loop on purpose (`make dev` and `make bench-lab` switch it on).

@@ -6,7 +6,7 @@ state; every request sees it as `request.state.resources`, and `ResourcesDep`
 """
 
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -15,6 +15,7 @@ from fastblog.db import Database
 from fastblog.mail import Mailer
 from fastblog.media import MediaStore
 from fastblog.passwords import PasswordHasher
+from fastblog.shutdown import Shutdown
 from fastblog.throttle import LoginThrottle, MailThrottle
 
 
@@ -33,3 +34,5 @@ class Resources:
     redis: Redis | None
     # CPU-bound work (picture resizing) runs here, never on the event loop.
     process_pool: ProcessPoolExecutor
+    # Set on SIGTERM in a served process (fastblog.shutdown): /ready then answers 503.
+    shutdown: Shutdown = field(default_factory=Shutdown)
