@@ -137,11 +137,17 @@ class Proxy:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def haproxy_path() -> str | None:
+    """Debian installs it in /usr/sbin, which is not on every user's PATH."""
+    found = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    return found if Path(found).exists() else None
+
+
 @contextlib.contextmanager
 def haproxy(bind: str, hosts: Mapping[str, str], workdir: Path) -> Iterator[Proxy]:
     """deploy/haproxy.cfg in the foreground, logging to a file; stopped on the way out."""
-    haproxy_bin = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    if not Path(haproxy_bin).exists():
+    haproxy_bin = haproxy_path()
+    if haproxy_bin is None:
         raise SystemExit("HAProxy is not installed: apt-get install haproxy")
     stats_socket = workdir / "haproxy.sock"
     env = {

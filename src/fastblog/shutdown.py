@@ -55,7 +55,8 @@ def drain_on_sigterm(shutdown: Shutdown, grace_seconds: float) -> Iterator[None]
         loop.call_soon_threadsafe(stop_later, signum, frame)
 
     def stop_later(signum: int, frame: FrameType | None) -> None:
-        logger.info(
+        # A warning: seen with fastblog's default logging, like uvicorn's own "Shutting down".
+        logger.warning(
             "SIGTERM: /ready answers 503 from now on; the server stops in %g s "
             "(SHUTDOWN_GRACE_SECONDS), finishing the requests in flight",
             grace_seconds,

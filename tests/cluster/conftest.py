@@ -6,13 +6,12 @@ One cluster for the whole run (starting it takes seconds of both cores); a test 
 host starts it again before it ends. Skipped without HAProxy, PostgreSQL or Redis, except in CI.
 """
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 import redis
 
-from bench.cluster import Cluster, cluster, shared_services
+from bench.cluster import Cluster, cluster, haproxy_path, shared_services
 from tests.conftest import IN_CI, REDIS_URL, throwaway_postgres_database
 
 
@@ -37,9 +36,7 @@ def redis_reachable() -> bool:
 def running_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Proxy and two hosts, started at the same moment on an EMPTY database: each host runs
     `fastblog db upgrade` as it starts, as its systemd unit does."""
-    require(
-        shutil.which("haproxy") is not None, "HAProxy is not installed (apt-get install haproxy)"
-    )
+    require(haproxy_path() is not None, "HAProxy is not installed (apt-get install haproxy)")
     require(redis_reachable(), f"Redis unreachable at {REDIS_URL}")
     workdir = tmp_path_factory.mktemp("cluster")
     with (
