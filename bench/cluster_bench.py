@@ -46,9 +46,13 @@ def scenarios(running: Cluster, url: str) -> dict[str, Scenario]:
     }
 
 
-def measure(running: Cluster, scenario: Scenario, config: Config) -> LoadResult:
+def warm_up(running: Cluster, scenario: Scenario, config: Config) -> None:
+    """Fill the pools and caches of both hosts before anything is measured."""
     if config.warmup_seconds > 0:
         run_load(running.url, scenario, LoadSettings(config.connections, config.warmup_seconds))
+
+
+def measure(running: Cluster, scenario: Scenario, config: Config) -> LoadResult:
     result = run_load(running.url, scenario, LoadSettings(config.connections, config.seconds))
     print(
         f"    {scenario.name:<9} {result.requests_per_s:>8,.0f} requests/s  "
@@ -84,7 +88,8 @@ def run(config: Config, most_hosts: int, redis_url: str) -> Path:
                     running.proxy.wait_status(name, "UP")
                 print(f"  through HAProxy to {hosts} host(s)")
                 for route, scenario in routes.items():
-                    before = settled_post_count(url) if scenario.method == "POST" else 0
+                    warm_up(running, scenario, config)
+                    before = settled_post_count(url)  # once the warm-up's writes have landed
                     results.setdefault(route, {})[hosts] = measure(running, scenario, config)
                     if scenario.method == "POST":
                         writes[hosts] = (results[route][hosts].ok, settled_post_count(url) - before)

@@ -69,4 +69,3 @@ def drain_on_sigterm(shutdown: Shutdown, grace_seconds: float) -> Iterator[None]
     finally:
         if signal.getsignal(signal.SIGTERM) is begin_draining:
             signal.signal(signal.SIGTERM, stop_serving)
-
