@@ -332,16 +332,22 @@ def cluster(
 
 @contextlib.contextmanager
 def shared_services(
-    database_url: str, redis_url: str, workdir: Path, *, secret_key: str | None = None
+    database_url: str,
+    redis_url: str,
+    workdir: Path,
+    *,
+    secret_key: str | None = None,
+    redis_key_prefix: str | None = None,
 ) -> Iterator[Shared]:
-    """moto's S3 with a fresh bucket; the database and Redis as given."""
+    """moto's S3 with a fresh bucket; the database and Redis as given (under a key prefix of
+    this cluster's own unless one is given)."""
     with moto_s3(workdir) as s3_url:
         bucket = f"fastblog-{uuid.uuid4().hex[:12]}"
         asyncio.run(create_bucket(s3_url, bucket))
         yield Shared(
             database_url=database_url,
             redis_url=redis_url,
-            redis_key_prefix=f"fastblog-cluster-{uuid.uuid4().hex[:8]}:",
+            redis_key_prefix=redis_key_prefix or f"fastblog-cluster-{uuid.uuid4().hex[:8]}:",
             s3_endpoint_url=s3_url,
             s3_bucket=bucket,
             secret_key=secret_key or uuid.uuid4().hex + uuid.uuid4().hex,
@@ -360,7 +366,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fastblog-cluster-"))
     try:
         with (
-            shared_services(database_url, redis_url, workdir) as shared,
+            shared_services(
+                database_url, redis_url, workdir, redis_key_prefix="fastblog-cluster:"
+            ) as shared,
             cluster(shared, workdir, bind=f"{PROXY_ADDRESS}:8080", host_port=8000) as running,
         ):
             print(f"fastblog through HAProxy: {running.url}/  (Ctrl-C stops everything)")
