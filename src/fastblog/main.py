@@ -32,6 +32,7 @@ from fastblog.limits import BodySizeLimitMiddleware
 from fastblog.mail import Mailer
 from fastblog.media import open_media_store
 from fastblog.observability import install_observability
+from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, syndication
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         media = await open_media_store(settings)
         counters = create_counter_store(settings, redis)
+        mailer = Mailer(settings)
+        outbox = OutboxSender(database, mailer, settings)
         resources = Resources(
             settings=settings,
             secret_key=secret_key,
@@ -109,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             password_hasher=PasswordHasher(settings.password_hash_concurrency),
             login_throttle=login_throttle(settings, counters),
             mail_throttle=mail_throttle(settings, counters),
-            mailer=Mailer(settings),
+            mailer=mailer,
+            outbox=outbox,
             redis=redis,
             media=media,
             process_pool=process_pool,
@@ -124,9 +128,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 observability.running(settings, database.engine),
                 lab_resources(settings) as lab,
             ):
+                outbox.start()
                 # Starlette's lifespan state: every request sees it as request.state.
                 yield {"resources": resources, **lab}
         finally:
+            await outbox.stop()  # before the database closes: the sends in flight finish
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
             await warming
             await asyncio.to_thread(process_pool.shutdown, wait=True, cancel_futures=True)
