@@ -35,6 +35,13 @@ def queue_mail(
     session.add(OutboxMail(recipient=to, subject=subject, body=body, expires_at=expires_at))
 
 
+def retry_delay(attempts: int, *, first_seconds: float) -> timedelta:
+    """How long to wait after the `attempts`-th failure: `first_seconds` after the first,
+    twice as long after each next one, at most MAX_RETRY_DELAY."""
+    doublings = min(attempts - 1, 20)  # past the cap already; keeps the number finite
+    return min(timedelta(seconds=first_seconds * 2**doublings), MAX_RETRY_DELAY)
+
+
 class OutboxSender:
     """Sends what the outbox holds: claims due mails, sends them, deletes them.
 
@@ -135,7 +142,7 @@ class OutboxSender:
         if attempts >= most:
             await self._give_up(mail, ours, f"{attempts} attempts failed; the last: {error}")
             return
-        delay = self.retry_delay(attempts)
+        delay = retry_delay(attempts, first_seconds=self.settings.outbox_retry_seconds)
         values = {**ours, "due_at": utcnow() + delay, "error": error[:500]}
         await self.database.write(queries.TRY_AGAIN, values)
         logger.warning(
@@ -146,12 +153,6 @@ class OutboxSender:
             delay.total_seconds(),
             error,
         )
-
-    def retry_delay(self, attempts: int) -> timedelta:
-        """OUTBOX_RETRY_SECONDS after the first failure, twice as long after each next one."""
-        doublings = min(attempts - 1, 20)  # past the cap anyway; keeps the number finite
-        delay = timedelta(seconds=self.settings.outbox_retry_seconds * 2**doublings)
-        return min(delay, MAX_RETRY_DELAY)
 
     async def _give_up(self, mail: Row, ours: dict[str, object], reason: str) -> None:
         values = {**ours, "now": utcnow(), "error": reason[:500]}
