@@ -37,6 +37,7 @@ from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, syndication
 from fastblog.posts import views as posts_views
+from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
@@ -95,6 +96,8 @@ def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStor
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)  # refuses a placeholder before serving anything
+    # Without Redis the counts are per process: said once if a proxy shows (fastblog.proxied).
+    proxy_warning = ProxyWarning() if settings.redis_url is None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -119,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             process_pool=process_pool,
         )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
+        if proxy_warning is not None:
+            proxy_warning.at_start_up(settings.forwarded_allow_ips)
         # In a thread, while the server starts: a first post rendered on the loop would
         # otherwise pay for it (see fastblog.posts.markdown.warm_up).
         warming = asyncio.get_running_loop().run_in_executor(None, markdown.warm_up)
@@ -171,6 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
     )
     observability = install_observability(app, settings)
+    if proxy_warning is not None:  # last added, outermost: it sees every request
+        app.add_middleware(ProxySeenWarningMiddleware, warning=proxy_warning)
     # Routes are matched in the order they are added, and each route passed over costs ~2 us
     # (FastAPI walks an included router's routes once to match, again to handle). The probes
     # come first: two routes, and a liveness check must stay cheap under load (behind the
