@@ -165,3 +165,24 @@ async def test_a_feed_is_one_statement(
 
     assert response.text.count("<entry>") == (20 if feed == "site" else 4)
     assert len(statements) == 1, statements
+
+
+async def test_a_reset_request_writes_the_token_and_its_mail_in_a_few_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    """The background task's too (it runs within the request here): a look-up, the earlier
+    tokens deleted, the token and its mail inserted, in one transaction (fastblog.outbox)."""
+    await make_user(session, email="kim@example.com")
+
+    with count_statements() as statements:
+        known = await client.post("/api/users/forgot-password", json={"email": "kim@example.com"})
+    known_statements = list(statements)
+    with count_statements() as statements:
+        unknown = await client.post("/api/users/forgot-password", json={"email": "x@example.com"})
+
+    assert known.status_code == unknown.status_code == 202
+    inserts = sorted(s.split()[2] for s in known_statements if s.startswith("INSERT"))
+    assert inserts == ["mail_outbox", "password_reset_tokens"], known_statements
+    assert len(known_statements) <= 5, known_statements  # with SQLite's BEGIN IMMEDIATE
+    assert not [s for s in statements if s.startswith(("INSERT", "DELETE"))], statements
+    assert len(statements) <= 2, statements

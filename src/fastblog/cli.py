@@ -89,6 +89,8 @@ def run_uvicorn(host: str, port: int, workers: int, reload: bool, settings: Sett
         log_level=settings.log_level.lower(),
         access_log=settings.access_log if settings.access_log is not None else reload,
         proxy_headers=True,
+        # None: uvicorn reads FORWARDED_ALLOW_IPS itself, else trusts 127.0.0.1.
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_keep_alive=settings.keep_alive_seconds,
         # Finish in-flight requests on SIGTERM, within a bound.
         timeout_graceful_shutdown=30,

@@ -2,6 +2,16 @@
 
 from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.db import Base
+from fastblog.outbox import OutboxMail
 from fastblog.posts.models import Post, PostCount, PostTag, Tag
 
-__all__ = ["Base", "PasswordResetToken", "Post", "PostCount", "PostTag", "Tag", "User"]
+__all__ = [
+    "Base",
+    "OutboxMail",
+    "PasswordResetToken",
+    "Post",
+    "PostCount",
+    "PostTag",
+    "Tag",
+    "User",
+]

@@ -14,6 +14,7 @@ from fastblog.config import Settings
 from fastblog.db import Database
 from fastblog.mail import Mailer
 from fastblog.media import MediaStore
+from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.shutdown import Shutdown
 from fastblog.throttle import LoginThrottle, MailThrottle
@@ -28,6 +29,8 @@ class Resources:
     login_throttle: LoginThrottle
     mail_throttle: MailThrottle
     mailer: Mailer
+    # Sends the mails the outbox holds (a password reset's, ...); started by the lifespan.
+    outbox: OutboxSender
     # Uploaded pictures: MEDIA_DIR, or the bucket every host shares (S3_BUCKET).
     media: MediaStore
     # With REDIS_URL: the client every worker and host shares state through.

@@ -97,7 +97,8 @@ async def test_a_token_from_before_a_reset_is_refused(
 ) -> None:
     old = await login_through_endpoint(client, "ivan")
     async with resources_of(app).database.transaction() as session:
-        link = await create_reset_token(session, user=user, lifetime=timedelta(minutes=5))
+        link, _ = await create_reset_token(session, user=user, lifetime=timedelta(minutes=5))
+        await session.commit()
     reset = await client.post(
         "/api/users/reset-password", json={"token": link, "new_password": NEW_PASSWORD}
     )
