@@ -10,9 +10,8 @@ from bench.live import REPO_ROOT
 from fastblog.config import Settings
 
 SERVICE = REPO_ROOT / "deploy" / "fastblog.service"
-# Read by `fastblog serve` (HOST, PORT, WORKERS), uvicorn (FORWARDED_ALLOW_IPS) and
-# prometheus_client, not by Settings.
-READ_ELSEWHERE = {"HOST", "PORT", "WORKERS", "FORWARDED_ALLOW_IPS", "PROMETHEUS_MULTIPROC_DIR"}
+# Read by `fastblog serve` (HOST, PORT, WORKERS) and prometheus_client, not by Settings.
+READ_ELSEWHERE = {"HOST", "PORT", "WORKERS", "PROMETHEUS_MULTIPROC_DIR"}
 GRACEFUL_SHUTDOWN_SECONDS = 30  # fastblog.cli.run_uvicorn: timeout_graceful_shutdown
 
 
