@@ -310,6 +310,8 @@ def cluster(
     starts as its systemd unit does: `fastblog db upgrade`, all at once, then `fastblog serve`.
     Ready once HAProxy sees every host UP; a host not started is disabled in HAProxy."""
     servers = app_hosts(shared, workdir, count=hosts, port=host_port, **host_settings)
+    # HAProxy's configuration names both servers; one not started gets a port where nothing
+    # listens (9, "discard") and is disabled below.
     addresses = {
         name: f"{HOST_ADDRESSES[i]}:{host_port or 9}" for i, name in enumerate(SERVER_NAMES)
     }
