@@ -1,0 +1,163 @@
+"""`fastblog seed` on a real database: what it writes is a blog the app serves, with every
+derived table (counters, tags, sequences, planner statistics) as the app would have it."""
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, pool, select
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from fastblog.cli import upgrade_database
+from fastblog.config import Settings
+from fastblog.main import create_app
+from fastblog.models import Post, PostCount, PostTag, Tag, User
+from fastblog.posts.models import COUNT_SLOTS, PUBLISHED
+from fastblog.seed import seed
+from fastblog.seed.vocabulary import TAGS
+from tests.asgi import asgi_transport, started
+from tests.conftest import make_settings, throwaway_postgres_database
+from tests.html import read_page
+
+pytestmark = pytest.mark.anyio
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(fresh_database_url: str, tmp_path: Path) -> Settings:
+    upgrade_database(fresh_database_url)
+    return make_settings(fresh_database_url, tmp_path / "media")
+
+
+@pytest.fixture
+async def connection(settings: Settings) -> AsyncIterator[AsyncConnection]:
+    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
+async def counters_and_recount(
+    connection: AsyncConnection,
+) -> tuple[dict[int, int], dict[int, int]]:
+    kept = {
+        slot: n for slot, n in await connection.execute(select(PostCount.slot, PostCount.posts))
+    }
+    slot = Post.id % COUNT_SLOTS
+    recount = {
+        slot: n
+        for slot, n in await connection.execute(
+            select(slot, func.count()).where(Post.status == PUBLISHED).group_by(slot)
+        )
+    }
+    return {slot: n for slot, n in kept.items() if n}, recount
+
+
+async def test_a_seeded_blog_has_counters_tags_and_ids_as_the_app_keeps_them(
+    settings: Settings, connection: AsyncConnection
+) -> None:
+    await seed(settings, users=4, posts=700, now=NOW, workers=1)
+
+    users = await connection.scalar(select(func.count()).select_from(User))
+    posts = await connection.scalar(select(func.count()).select_from(Post))
+    assert (users, posts) == (4, 700)
+    kept, recount = await counters_and_recount(connection)
+    assert kept == recount
+    assert (
+        sum(kept.values())
+        == await connection.scalar(
+            select(func.count()).select_from(Post).where(Post.status == PUBLISHED)
+        )
+        < 700
+    ), "a few are drafts"
+    tag_names = set((await connection.scalars(select(Tag.name))).all())
+    assert tag_names == set(TAGS)
+    per_post = (
+        await connection.execute(select(PostTag.post_id, func.count()).group_by(PostTag.post_id))
+    ).all()
+    assert 300 < len(per_post) < 700
+    assert max(count for _, count in per_post) <= 5
+    usernames = (await connection.scalars(select(User.username))).all()
+    assert all("writer" not in name for name in usernames)
+    await connection.rollback()
+
+    # Seeding again adds other posts after the first ones; the counters still agree.
+    await seed(settings, users=0, posts=300, now=NOW, workers=1)
+    kept, recount = await counters_and_recount(connection)
+    assert kept == recount
+    titles = (await connection.scalars(select(Post.title).order_by(Post.id))).all()
+    assert len(titles) == 1000
+    assert titles[:300] != titles[700:], "a second seed writes other posts"
+    assert set((await connection.scalars(select(Tag.name))).all()) == set(TAGS)
+    await connection.rollback()
+
+
+async def blog_rows(url: str) -> list[tuple[object, ...]]:
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(Post.id, Post.title, Post.content, Post.published_at, User.username)
+                .join(User)
+                .order_by(Post.id)
+            )
+            return [tuple(row) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def twin(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A second empty database on the same server."""
+    if settings.is_sqlite:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'twin.db'}"
+        upgrade_database(url)
+        yield make_settings(url, tmp_path / "twin-media")
+        return
+    with throwaway_postgres_database() as url:
+        upgrade_database(url)
+        yield make_settings(url, tmp_path / "twin-media")
+
+
+async def test_the_same_random_seed_gives_the_same_blog(settings: Settings, twin: Settings) -> None:
+    await seed(settings, users=3, posts=150, now=NOW, workers=1)
+    await seed(twin, users=3, posts=150, now=NOW, workers=1)
+
+    assert await blog_rows(settings.database_url) == await blog_rows(twin.database_url)
+
+
+async def test_the_seeded_blog_answers_its_pages_and_api(settings: Settings) -> None:
+    await seed(settings, users=5, posts=300, workers=1)
+    app = create_app(settings)
+    async with (
+        started(app),
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
+    ):
+        listed = await client.get("/api/posts", params={"limit": 5})
+        assert listed.status_code == 200
+        post = listed.json()["posts"][0]
+        assert listed.json()["total"] > 280
+        home = read_page(await client.get("/"))
+        assert home.has_link(post["title"])
+        article = await client.get(home.link(post["title"]).path)
+        assert article.status_code == 200
+        assert post["excerpt"][:40] in read_page(article).text
+        tags = (await client.get("/api/tags")).json()["tags"]
+        urls = [
+            f"/api/posts/{post['id']}",
+            f"/api/users/{post['user_id']}/posts",
+            f"/users/{post['user_id']}/posts",
+            "/posts?page=2",
+            "/feed.xml",
+            "/sitemap.xml",
+            f"/tags/{tags[0]['name']}",
+        ]
+        for url in urls:
+            assert (await client.get(url)).status_code == 200, url
+        assert {tag["name"] for tag in tags} <= set(TAGS)
+        assert len(tags) > 50
