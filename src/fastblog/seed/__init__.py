@@ -104,8 +104,8 @@ async def generated(
         initializer=start_worker,
         initargs=(blog,),
     )
+    ahead: deque[asyncio.Future[tuple[list[PostRow], list[PostTagRow]]]] = deque()
     try:
-        ahead: deque[asyncio.Future[tuple[list[PostRow], list[PostTagRow]]]] = deque()
         for chunk in range(blog.chunks):
             ahead.append(loop.run_in_executor(pool, worker_chunk, chunk))
             if len(ahead) > 2 * workers:
@@ -113,6 +113,8 @@ async def generated(
         while ahead:
             yield await ahead.popleft()
     finally:
+        for future in ahead:  # what a failed write leaves: its outcome no longer matters
+            future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -11,15 +11,18 @@ punctuation, nothing HTML escapes, nothing linkify would take for a link.
 The body is real Markdown: 1-8 paragraphs of 1-6 sentences of 3-30 words, now and then
 *emphasis*, **strong**, `code`, a [link](https://…), a list or a `##` heading.
 
-This is the seed's hot loop (~30 µs a post), hence its shape: every small decision of a post
-is a byte of one random buffer looked up in a 256-entry table, all the words of a post are
-drawn at once, and a paragraph is one join over its words.
+This is the seed's hot loop, hence its shape: every small decision of a post is a byte of
+one random buffer looked up in a 256-entry table, and a sentence is a slice of a long run
+of words drawn once (`corpus`).
 """
 
 import random
 import re
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from itertools import accumulate
 from typing import TypeVar
 
 from fastblog.posts.markdown import EXCERPT_CHARS, SLUG_CHARS, shorten, slug_of
@@ -34,6 +37,9 @@ SITES = (
     "https://www.postgresql.org/docs/current/",
 )
 MAX_TITLE_CHARS = 100  # posts.title is a VARCHAR(100)
+CORPUS_BITS = 22  # at most 4 million words; fewer for small blogs (corpus_bits)
+CORPUS_SEED = 20261201
+MAX_SLICE_WORDS = 30  # the longest sentence
 # At most 8 paragraphs of 6 sentences, 4 bytes each, plus lists and headings: well under this.
 DECISION_BYTES = 512
 _TAG = re.compile(r"<[^>]*>")
@@ -83,6 +89,33 @@ def draw_words(rng: random.Random, count: int) -> list[str]:
     return list(map(table.__getitem__, memoryview(rng.randbytes(2 * count)).cast("H")))
 
 
+def corpus_bits(posts: int) -> int:
+    """Corpus size (as a power of two) for a blog of `posts`: ~16 words a post, 64k-4M."""
+    return min(CORPUS_BITS, max(16, (16 * posts).bit_length()))
+
+
+@cache
+def corpus(bits: int = CORPUS_BITS) -> tuple[str, "array[int]"]:
+    """A run of 2**bits words drawn from the Zipf table, and where each word starts.
+
+    A sentence is a slice of it from a random word on: one copy of a few dozen characters
+    instead of a dozen lookups and a join (a post's words were most of its cost). Slices
+    at random starts keep every word's frequency; ~4 million words keep sentences from
+    repeating (a million posts use ~150 million words, so any word sequence recurs at
+    random places, as common phrases do, but not whole sentences)."""
+    words = draw_words(random.Random(CORPUS_SEED), (1 << bits) + MAX_SLICE_WORDS)
+    offsets = array("I", [0])
+    offsets.extend(accumulate(len(word) + 1 for word in words))
+    return " ".join(words) + " ", offsets
+
+
+def _slice(rng: random.Random, count: int, bits: int) -> str:
+    """`count` consecutive words of the corpus from a random one."""
+    text, offsets = corpus(bits)
+    first = rng.getrandbits(bits)
+    return text[offsets[first] : offsets[first + count] - 1]
+
+
 def _markup(word: str, after: str, kind: int, url: str) -> tuple[str, str, str, str]:
     """Markdown and HTML for a word (and the next one, for a link)."""
     if kind < 90:
@@ -100,97 +133,97 @@ def _markup(word: str, after: str, kind: int, url: str) -> tuple[str, str, str, 
     )
 
 
-def _paragraph(
-    words: list[str], lengths: list[int], byte: Callable[[], int]
-) -> tuple[str, str, bool]:
-    """Sentences of `lengths` words made from `words`: (Markdown, HTML, marked up?)."""
-    starts = []
-    start = 0
-    for length in lengths:
-        starts.append(start)
-        words[start] = words[start].capitalize()
-        start += length
-        words[start - 1] += ENDINGS[byte()]
-        if length > 8 and byte() < COMMA_BELOW:
-            words[start - length + length // 2] += ","
-    # Then the markup, on the Markdown's own copy of the words once there is some.
-    html = words
-    markdown: list[str] | None = None
-    for start, length in zip(starts, lengths, strict=True):
+def _paragraph(rng: random.Random, byte: Callable[[], int], bits: int) -> tuple[str, str, bool]:
+    """1-6 sentences: (Markdown, HTML, marked up?). Most sentences are a slice of the
+    corpus, capitalized and ended; a comma or markup needs the words apart."""
+    text, offsets = corpus(bits)
+    draw = rng.getrandbits
+    markdown: list[str] = []
+    html: list[str] = []
+    marked = False
+    for _ in range(SENTENCES[byte()]):
+        length = SENTENCE_WORDS[byte()]
+        first = draw(bits)
+        sentence = text[offsets[first] : offsets[first + length] - 1]
+        ending = ENDINGS[byte()]
+        comma = length > 8 and byte() < COMMA_BELOW
         if length >= 4 and byte() < MARKUP_BELOW:
-            at = start + 1 + byte() % (length - 3)
-            if words[at][-1] != "," and words[at + 1][-1] != ",":
-                if markdown is None:
-                    markdown = list(words)
-                markdown[at], html[at], markdown[at + 1], html[at + 1] = _markup(
-                    words[at], words[at + 1], byte(), SITES[byte() % len(SITES)]
-                )
-    html_text = " ".join(html)
-    markdown_text = html_text if markdown is None else " ".join(markdown)
-    return markdown_text, html_text, markdown is not None
+            sentence_md, sentence_html = _marked(sentence, ending, comma, byte)
+            markdown.append(sentence_md)
+            html.append(sentence_html)
+            marked = True
+            continue
+        if comma:
+            words = sentence.split(" ")
+            words[length // 2] += ","
+            sentence = " ".join(words)
+        sentence = sentence.capitalize() + ending  # the words are lower case
+        markdown.append(sentence)
+        html.append(sentence)
+    return " ".join(markdown), " ".join(html), marked
 
 
-def body(rng: random.Random) -> tuple[str, str, str]:
+def _marked(sentence: str, ending: str, comma: bool, byte: Callable[[], int]) -> tuple[str, str]:
+    """A sentence with a word in *emphasis*, **strong** or `code`, or two in a link."""
+    words = sentence.split(" ")
+    length = len(words)
+    words[0] = words[0].capitalize()
+    words[-1] += ending
+    if comma:
+        words[length // 2] += ","
+    markdown = list(words)
+    at = 1 + byte() % (length - 3)
+    if words[at][-1] != "," and words[at + 1][-1] != ",":
+        markdown[at], words[at], markdown[at + 1], words[at + 1] = _markup(
+            words[at], words[at + 1], byte(), SITES[byte() % len(SITES)]
+        )
+    return " ".join(markdown), " ".join(words)
+
+
+def _items(rng: random.Random, byte: Callable[[], int], kind: str, bits: int) -> tuple[str, str]:
+    items = [_slice(rng, ITEM_WORDS[byte()], bits).capitalize() for _ in range(ITEMS[byte()])]
+    if kind == "ol":
+        markdown = "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
+    else:
+        markdown = "\n".join(f"- {item}" for item in items)
+    html = "".join(f"<li>{item}</li>\n" for item in items)
+    return markdown, f"<{kind}>\n{html}</{kind}>\n"
+
+
+def body(rng: random.Random, bits: int = CORPUS_BITS) -> tuple[str, str, str]:
     """A post's Markdown, its HTML and its excerpt. It always opens with a paragraph (the
     excerpt is the first paragraph's text)."""
     byte = iter(rng.randbytes(DECISION_BYTES)).__next__
-    # The plan first (what blocks, how many words each), so that one draw gives every word.
-    plan: list[tuple[str, list[int]]] = []
-    for index in range(PARAGRAPHS[byte()]):
+    text, text_html, marked = _paragraph(rng, byte, bits)
+    excerpt = shorten(_TAG.sub("", text_html) if marked else text_html, EXCERPT_CHARS)
+    markdown = [text]
+    html = [f"<p>{text_html}</p>\n"]
+    for _ in range(1, PARAGRAPHS[byte()]):
         roll = byte()
-        if index and roll < LIST_BELOW:
-            kind = "ol" if roll < LIST_BELOW // 3 else "ul"
-            plan.append((kind, [ITEM_WORDS[byte()] for _ in range(ITEMS[byte()])]))
-        elif index and roll < HEADING_BELOW:
-            plan.append(("h", [HEADING_WORDS[byte()]]))
-        plan.append(("p", [SENTENCE_WORDS[byte()] for _ in range(SENTENCES[byte()])]))
-    words = draw_words(rng, sum(sum(lengths) for _, lengths in plan))
-    markdown: list[str] = []
-    html: list[str] = []
-    excerpt = ""
-    start = 0
-    for kind, lengths in plan:
-        if kind == "p":
-            end = start + sum(lengths)
-            text, text_html, marked = _paragraph(words[start:end], lengths, byte)
-            if not markdown:
-                excerpt = shorten(_TAG.sub("", text_html) if marked else text_html, EXCERPT_CHARS)
-            markdown.append(text)
-            html.append(f"<p>{text_html}</p>\n")
-        else:
-            items = []
-            end = start
-            for length in lengths:
-                items.append(" ".join(words[end : end + length]).capitalize())
-                end += length
-            if kind == "h":
-                # A `##` in the body is an <h3> on the page: the title is the page's <h1>,
-                # and the renderer moves every heading one level down.
-                markdown.append(f"## {items[0]}")
-                html.append(f"<h3>{items[0]}</h3>\n")
-            else:
-                ordered = kind == "ol"
-                markdown.append(
-                    "\n".join(
-                        f"{n}. {item}" if ordered else f"- {item}"
-                        for n, item in enumerate(items, 1)
-                    )
-                )
-                html.append(
-                    f"<{kind}>\n" + "".join(f"<li>{item}</li>\n" for item in items) + f"</{kind}>\n"
-                )
-        start = end
+        if roll < LIST_BELOW:
+            block, block_html = _items(rng, byte, "ol" if roll < LIST_BELOW // 3 else "ul", bits)
+            markdown.append(block)
+            html.append(block_html)
+        elif roll < HEADING_BELOW:
+            heading = _slice(rng, HEADING_WORDS[byte()], bits).capitalize()
+            # A `##` in the body is an <h3> on the page: the title is the page's <h1>,
+            # and the renderer moves every heading one level down.
+            markdown.append(f"## {heading}")
+            html.append(f"<h3>{heading}</h3>\n")
+        text, text_html, _ = _paragraph(rng, byte, bits)
+        markdown.append(text)
+        html.append(f"<p>{text_html}</p>\n")
     return "\n\n".join(markdown), "".join(html), excerpt
 
 
-def title(rng: random.Random) -> tuple[str, str]:
+def title(rng: random.Random, bits: int = CORPUS_BITS) -> tuple[str, str]:
     """A title of 3-12 words (fewer when they would not fit the column) and its slug."""
     count, question = rng.randbytes(2)
-    words = draw_words(rng, TITLE_WORDS[count])
-    while len(words) > 3 and sum(map(len, words)) + len(words) > MAX_TITLE_CHARS:
-        words.pop()
-    text = " ".join(words).capitalize()
-    slug = "-".join(words)
+    words = _slice(rng, TITLE_WORDS[count], bits)
+    while len(words) >= MAX_TITLE_CHARS and words.count(" ") > 2:
+        words = words.rsplit(" ", 1)[0]
+    text = words.capitalize()
+    slug = words.replace(" ", "-")
     # A long slug is cut at a word by python-slugify's own rule; a short one is just this.
     if len(slug) >= SLUG_CHARS:
         slug = slug_of(text)
@@ -207,7 +240,8 @@ def tags(rng: random.Random) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def post_text(rng: random.Random) -> Text:
-    heading, slug = title(rng)
-    content, content_html, excerpt = body(rng)
+def post_text(rng: random.Random, bits: int = CORPUS_BITS) -> Text:
+    """A post, its sentences sliced from the corpus of 2**bits words."""
+    heading, slug = title(rng, bits)
+    content, content_html, excerpt = body(rng, bits)
     return Text(heading, slug, content, content_html, excerpt, tags(rng))

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from fastblog.posts.models import DRAFT, PUBLISHED
-from fastblog.seed.prose import post_text
+from fastblog.seed.prose import corpus_bits, post_text
 from fastblog.seed.vocabulary import slot_table, zipf_weights
 
 CHUNK_POSTS = 5_000
@@ -34,10 +34,11 @@ POST_COLUMNS = (
 POST_TAG_COLUMNS = ("post_id", "tag_id")
 YEARS = 6  # the posts are spread over the last six years
 AUTHOR_ZIPF = 0.8  # a few prolific writers, many occasional ones
-# Out of 1,000 posts: drafts, posts scheduled for the coming weeks, posts edited later.
+# Out of 1,024 posts: drafts, posts scheduled for the coming weeks, posts edited later.
 DRAFTS = 8
 SCHEDULED = 3
 EDITED = 100
+SPECIAL = DRAFTS + SCHEDULED + EDITED
 
 PostRow = tuple[Any, ...]
 PostTagRow = tuple[int, int]
@@ -67,9 +68,13 @@ class Blog:
         return -(-self.posts // self.chunk_posts)
 
 
-def _timestamp(sqlite: bool, moment: datetime) -> Any:
-    # SQLAlchemy's SQLite DateTime text: naive UTC, always six digits of microseconds.
-    return moment.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else moment
+def _sqlite_text(moment: datetime) -> str:
+    # SQLAlchemy's SQLite DateTime text: UTC without the offset, six digits of microseconds.
+    return moment.isoformat(" ", "microseconds")[:26]
+
+
+def _as_is(moment: datetime) -> datetime:
+    return moment
 
 
 def chunk_rows(blog: Blog, chunk: int) -> tuple[list[PostRow], list[PostTagRow]]:
@@ -81,31 +86,35 @@ def chunk_rows(blog: Blog, chunk: int) -> tuple[list[PostRow], list[PostTagRow]]
     span = timedelta(days=365 * blog.years)
     start = blog.now - span
     step = span / max(blog.posts, 1)
+    stamp = _sqlite_text if blog.sqlite else _as_is
     authors = blog.authors
     author_bits = (len(authors) - 1).bit_length()
+    tag_ids = blog.tag_ids
+    bits = corpus_bits(blog.posts)
     posts: list[PostRow] = []
     post_tags: list[PostTagRow] = []
     for index in range(first, first + count):
         post_id = blog.first_post_id + index
-        text = post_text(rng)
+        text = post_text(rng, bits)
         written = start + step * (index + rng.random())
         status, published, updated = _publication(rng, blog.now, written)
+        written_at = stamp(written)
         posts.append(
             (
                 post_id,
                 text.title,
                 text.slug,
-                _timestamp(blog.sqlite, written),
+                written_at,
                 text.content,
                 text.content_html,
                 text.excerpt,
                 status,
-                None if published is None else _timestamp(blog.sqlite, published),
-                _timestamp(blog.sqlite, updated),
+                written_at if published is written else published and stamp(published),
+                written_at if updated is written else stamp(updated),
                 authors[rng.getrandbits(author_bits) % len(authors)],
             )
         )
-        post_tags.extend((post_id, blog.tag_ids[tag]) for tag in text.tags)
+        post_tags.extend((post_id, tag_ids[tag]) for tag in text.tags)
     return posts, post_tags
 
 
@@ -113,15 +122,15 @@ def _publication(
     rng: random.Random, now: datetime, written: datetime
 ) -> tuple[str, datetime | None, datetime]:
     """Status, publication time and last update of a post written at `written`."""
-    roll = rng.randrange(1000)
+    roll = rng.getrandbits(10)
+    if roll >= SPECIAL:
+        return PUBLISHED, written, written
     if roll < DRAFTS:
         return DRAFT, None, written
     if roll < DRAFTS + SCHEDULED:
         return PUBLISHED, now + timedelta(hours=rng.randint(1, 24 * 30)), written
-    if roll < DRAFTS + SCHEDULED + EDITED:
-        edited = written + timedelta(minutes=rng.randint(10, 60 * 24 * 90))
-        return PUBLISHED, written, min(edited, now)
-    return PUBLISHED, written, written
+    edited = written + timedelta(minutes=rng.randint(10, 60 * 24 * 90))
+    return PUBLISHED, written, min(edited, now)
 
 
 # -- worker processes: the blog is sent once, then only chunk numbers ---------------------
