@@ -19,6 +19,7 @@ from fastblog.seed import seed
 from fastblog.seed.vocabulary import TAGS
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings, throwaway_postgres_database
+from tests.factories import login
 from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
@@ -159,5 +160,48 @@ async def test_the_seeded_blog_answers_its_pages_and_api(settings: Settings) -> 
         ]
         for url in urls:
             assert (await client.get(url)).status_code == 200, url
+
+        # The counters' triggers are back: a new post counts, and takes the next id.
+        headers = await login(client, {"id": post["user_id"]})
+        created = await client.post(
+            "/api/posts", json={"title": "After the seed", "content": "Hello."}, headers=headers
+        )
+        assert created.status_code == 201
+        assert created.json()["id"] > max(p["id"] for p in listed.json()["posts"])
+        again = await client.get("/api/posts", params={"limit": 1})
+        assert again.json()["total"] == listed.json()["total"] + 1
         assert {tag["name"] for tag in tags} <= set(TAGS)
         assert len(tags) > 50
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt(written: int) -> None:
+    raise Interrupted(written)
+
+
+async def test_a_seed_that_fails_midway_leaves_the_database_as_it_was(
+    settings: Settings, connection: AsyncConnection
+) -> None:
+    await seed(settings, users=2, posts=30, workers=1)
+    before = await counters_and_recount(connection)
+    await connection.rollback()
+
+    with pytest.raises(Interrupted):
+        await seed(settings, users=2, posts=20, workers=1, progress=interrupt)
+
+    assert await connection.scalar(select(func.count()).select_from(Post)) == 30
+    assert await connection.scalar(select(func.count()).select_from(User)) == 2
+    assert await counters_and_recount(connection) == before
+    await connection.rollback()
+    # The suspended counter trigger is still there: a post written now is counted.
+    user_id = await connection.scalar(select(func.min(User.id)))
+    await connection.execute(
+        Post.__table__.insert().values(title="t", content="c", user_id=user_id)
+    )
+    await connection.commit()
+    kept, recount = await counters_and_recount(connection)
+    assert kept == recount
+    assert sum(kept.values()) == sum(before[0].values()) + 1
