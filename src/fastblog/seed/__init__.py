@@ -8,11 +8,12 @@ already made with the database's bulk road (fastblog.seed.bulk).
 """
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -74,11 +75,13 @@ async def seed(
                 sqlite=settings.is_sqlite,
             )
             written = 0
-            async for post_rows, post_tag_rows in generated(blog, workers or os.cpu_count() or 1):
-                await loader.write(post_rows, post_tag_rows)
-                written += len(post_rows)
-                if progress:
-                    progress(written)
+            chunks = generated(blog, workers or os.cpu_count() or 1)
+            async with contextlib.aclosing(chunks):  # its worker processes end with it
+                async for post_rows, post_tag_rows in chunks:
+                    await loader.write(post_rows, post_tag_rows)
+                    written += len(post_rows)
+                    if progress:
+                        progress(written)
             await loader.finish(blog.first_post_id + posts - 1)
     finally:
         await engine.dispose()
@@ -87,7 +90,7 @@ async def seed(
 
 async def generated(
     blog: Blog, workers: int
-) -> AsyncIterator[tuple[list[PostRow], list[PostTagRow]]]:
+) -> AsyncGenerator[tuple[list[PostRow], list[PostTagRow]], None]:
     """The blog's chunks in order. With several chunks, worker processes make them (the
     text is CPU work) a few ahead of the writes, which go on meanwhile."""
     if blog.chunks <= 1 or workers <= 1:
@@ -115,15 +118,16 @@ async def generated(
     finally:
         for future in ahead:  # what a failed write leaves: its outcome no longer matters
             future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        # Joining the workers blocks: in a thread.
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
 
 async def add_users(
     connection: AsyncConnection, count: int, password_hash: str, rng_seed: int
 ) -> list[int]:
     """`count` users named like people ("mara.okafor", "kenji_s", "elenagarcia"), unique
-    whatever their case; their emails are writer<n>@example.com, n going on from the
-    highest user id, as before realistic names."""
+    whatever their case; they log in as writer<n>@example.com, n going on from the highest
+    user id (benchmarks and the README rely on writer1@example.com)."""
     if not count:
         return []
     start = (await connection.scalar(select(func.max(User.id)))) or 0

@@ -3,7 +3,7 @@ fastblog.posts.markdown would derive from them, all written from one structure.
 
 Rendering a post through markdown-it and nh3 costs ~0.5-2.5 ms; a million of them would take
 longer than the seed's whole budget. So the generator writes each block twice as it goes, once
-as Markdown and once as the HTML `render()` makes of it (tests/test_seed.py checks, on a
+as Markdown and once as the HTML `render()` makes of it (tests/seed/test_prose.py checks, on a
 sample, that `render(content)` gives exactly this HTML and excerpt, and `slug_of(title)`
 this slug). That holds because the text is plain: lower-case ASCII words and ordinary
 punctuation, nothing HTML escapes, nothing linkify would take for a link.
@@ -40,7 +40,7 @@ MAX_TITLE_CHARS = 100  # posts.title is a VARCHAR(100)
 CORPUS_BITS = 22  # at most 4 million words; fewer for small blogs (corpus_bits)
 CORPUS_SEED = 20261201
 MAX_SLICE_WORDS = 30  # the longest sentence
-# At most 8 paragraphs of 6 sentences, 4 bytes each, plus lists and headings: well under this.
+# At most 8 paragraphs of 6 sentences of at most 6 bytes, with lists and headings: under this.
 DECISION_BYTES = 512
 _TAG = re.compile(r"<[^>]*>")
 T = TypeVar("T")

@@ -3,8 +3,9 @@
 The vocabulary is ~150 common English words (the glue of real sentences) followed by
 pronounceable pseudo-words built from syllables, 8,000 in all. Word frequencies follow Zipf's
 law (the word of rank r is used in proportion to 1/r), as in real text: a handful of words are
-in nearly every post, a few hundred in more than 2% of posts, and thousands are rare, which
-is what makes a search for a rare word cheap and one for a common word expensive. Shorter
+in nearly every post, ~150 in more than 10% of posts, 90% of them in under 2% (the rarest
+in ~0.2%), which is what makes a search for a rare word cheap and one for a common word
+expensive. Shorter
 pseudo-words get the higher ranks (frequent words are short in real languages too).
 
 Drawing words is the seed's hottest loop, so a draw is a lookup in a table of 65,536 slots
@@ -107,8 +108,8 @@ def word_share(word: str) -> float:
     return word_table().count(word) / (1 << TABLE_BITS)
 
 
-# ~200 tags, most used first: tag i is drawn in proportion to 1/(i+1)^1.1, so the top tags
-# are on tens of thousands of posts and the tail on a handful.
+# 244 tags, most used first: tag i is drawn in proportion to 1/(i+1)^1.1, so the top tags
+# are on hundreds of thousands of a million posts and the last ones on a few hundred.
 TAGS = words(
     "python life travel food programming books music photography web design",
     "javascript databases linux productivity writing cooking running history science art",
