@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, pool, select
+from sqlalchemy import func, inspect, pool, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from fastblog.cli import upgrade_database
@@ -15,7 +15,8 @@ from fastblog.config import Settings
 from fastblog.main import create_app
 from fastblog.models import Post, PostCount, PostTag, Tag, User
 from fastblog.posts.models import COUNT_SLOTS, PUBLISHED
-from fastblog.seed import seed
+from fastblog.seed import bulk, seed
+from fastblog.seed.bulk import Derived
 from fastblog.seed.vocabulary import TAGS
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings, throwaway_postgres_database
@@ -205,3 +206,64 @@ async def test_a_seed_that_fails_midway_leaves_the_database_as_it_was(
     kept, recount = await counters_and_recount(connection)
     assert kept == recount
     assert sum(kept.values()) == sum(before[0].values()) + 1
+
+
+PROBE_TABLES = (
+    "CREATE TABLE probe_log (post_id BIGINT)",
+    "CREATE TABLE probe_total (posts BIGINT)",
+    "CREATE INDEX ix_probe_posts_title ON posts (title)",
+)
+SQLITE_PROBE = """
+CREATE TRIGGER probe_on_insert AFTER INSERT ON posts BEGIN
+  INSERT INTO probe_log (post_id) VALUES (NEW.id);
+END
+"""
+POSTGRES_PROBE = (
+    """
+    CREATE FUNCTION probe_log_post() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN INSERT INTO probe_log (post_id) VALUES (NEW.id); RETURN NULL; END $$
+    """,
+    """
+    CREATE TRIGGER probe_on_insert AFTER INSERT ON posts
+    FOR EACH ROW EXECUTE FUNCTION probe_log_post()
+    """,
+)
+
+
+async def rebuild_probe(connection: AsyncConnection) -> None:
+    await connection.exec_driver_sql("DELETE FROM probe_total")
+    await connection.exec_driver_sql("INSERT INTO probe_total SELECT count(*) FROM posts")
+
+
+async def test_a_registered_structure_is_suspended_during_the_load_and_rebuilt_once(
+    settings: Settings, connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How the search index plugs in: a row trigger on posts (here one that logs every
+    insert) named in DERIVED does not fire for the seed's rows; its rebuild runs once after
+    the load, and the trigger is back for the posts written after."""
+    for statement in (
+        *PROBE_TABLES,
+        *((SQLITE_PROBE,) if settings.is_sqlite else POSTGRES_PROBE),
+    ):
+        await connection.exec_driver_sql(statement)
+    await connection.commit()
+    probe = Derived(
+        "probe",
+        triggers=(("posts", "probe_on_insert"),),
+        indexes=("ix_probe_posts_title",),
+        rebuild=rebuild_probe,
+    )
+    monkeypatch.setattr(bulk, "DERIVED", (*bulk.DERIVED, probe))
+
+    await seed(settings, users=2, posts=120, workers=1)
+
+    assert await connection.scalar(text("SELECT count(*) FROM probe_log")) == 0
+    assert await connection.scalar(text("SELECT posts FROM probe_total")) == 120
+    user_id = await connection.scalar(select(func.min(User.id)))
+    await connection.execute(
+        Post.__table__.insert().values(title="t", content="c", user_id=user_id)
+    )
+    await connection.commit()
+    assert await connection.scalar(text("SELECT count(*) FROM probe_log")) == 1
+    indexes = await connection.run_sync(lambda sync: inspect(sync).get_indexes("posts"))
+    assert ["title"] in [i["column_names"] for i in indexes if i["name"] == "ix_probe_posts_title"]
