@@ -99,7 +99,7 @@ def read_scenarios(app: LiveServer, post_ids: range) -> dict[str, Scenario]:
 def write_scenario(base_url: str, user_ids: range) -> Scenario:
     # One seeded writer, logged in once: every write reuses the token (this measures writing,
     # not argon2).
-    token = bearer_headers(base_url, "writer1", DEMO_PASSWORD)
+    token = bearer_headers(base_url, "writer1@example.com", DEMO_PASSWORD)
     headers = {"Content-Type": "application/json", **token}
     return Scenario("create-post", "/api/posts", "POST", WRITE_BODY, headers, user_ids)
 

@@ -217,9 +217,17 @@ def main(argv: list[str] | None = None) -> None:
     db_parser = commands.add_parser("db", help="database migrations")
     db_parser.add_argument("action", choices=["upgrade"], help="upgrade to the latest migration")
 
-    seed_parser = commands.add_parser("seed", help="fill the database with demo data")
-    seed_parser.add_argument("--users", type=int, default=10)
-    seed_parser.add_argument("--posts", type=int, default=100)
+    seed_parser = commands.add_parser(
+        "seed", help="add demo users and posts (a million posts take a few minutes)"
+    )
+    seed_parser.add_argument("--users", type=_count, default=10, help="users to add (10)")
+    seed_parser.add_argument("--posts", type=_count, default=100, help="posts to add (100)")
+    seed_parser.add_argument(
+        "--random-seed", type=int, default=None, help="the same number gives the same text"
+    )
+    seed_parser.add_argument(
+        "--workers", type=_count, default=None, help="processes writing text (one per CPU)"
+    )
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -227,7 +235,46 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "db":
         upgrade_database()
     elif args.command == "seed":
-        from fastblog.seed import seed
+        run_seed(args.users, args.posts, random_seed=args.random_seed, workers=args.workers)
 
-        users, posts = asyncio.run(seed(get_settings(), users=args.users, posts=args.posts))
-        print(f"Seeded {users} users and {posts} posts.")
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
+def run_seed(users: int, posts: int, *, random_seed: int | None, workers: int | None) -> None:
+    """Seed, telling how far it got on stderr (about once a second) and the rate at the end."""
+    import sys
+    import time
+
+    from fastblog.seed import DEFAULT_RNG_SEED, seed
+
+    started = time.perf_counter()
+    last_report = started
+
+    def progress(written: int) -> None:
+        nonlocal last_report
+        now = time.perf_counter()
+        if now - last_report >= 1 or written == posts:
+            last_report = now
+            rate = written / (now - started)
+            print(f"  {written:,} / {posts:,} posts ({rate:,.0f} posts/s)", file=sys.stderr)
+
+    seeded = asyncio.run(
+        seed(
+            get_settings(),
+            users=users,
+            posts=posts,
+            rng_seed=DEFAULT_RNG_SEED if random_seed is None else random_seed,
+            workers=workers,
+            progress=progress,
+        )
+    )
+    seconds = time.perf_counter() - started
+    print(
+        f"Seeded {seeded.users} users and {seeded.posts} posts in {seconds:.1f} s "
+        f"({seeded.posts / seconds:,.0f} posts/s)."
+    )
