@@ -1,7 +1,8 @@
 """Every model in one import, so the mapper registry and Alembic see them all."""
 
 from fastblog.accounts.models import PasswordResetToken, User
+from fastblog.comments.models import Comment
 from fastblog.db import Base
 from fastblog.posts.models import Post, PostCount, PostTag, Tag
 
-__all__ = ["Base", "PasswordResetToken", "Post", "PostCount", "PostTag", "Tag", "User"]
+__all__ = ["Base", "Comment", "PasswordResetToken", "Post", "PostCount", "PostTag", "Tag", "User"]
