@@ -196,6 +196,9 @@ async def _set_moderator(settings: Settings, email: str, *, is_moderator: bool) 
 def set_moderator_role(email: str, *, is_moderator: bool) -> int:
     """`fastblog users grant-moderator|revoke-moderator EMAIL`: the exit status. The app
     reads the role on every request, so it applies at once to sessions and tokens."""
+    from fastblog.accounts.service import normalize_email
+
+    email = normalize_email(email)  # as sign-up stored it
     username = asyncio.run(_set_moderator(get_settings(), email, is_moderator=is_moderator))
     if username is None:
         print(f"No account has the email address {email!r}.", file=sys.stderr)
