@@ -163,3 +163,35 @@ async def test_lists_show_the_comment_count(
         page = read_page(await client.get(url))
         link = page.link(f"3 comments on “{post.title}”")
         assert link.href == f"{page_url(post)}#comments"
+
+
+async def test_a_comment_past_the_first_page_lands_on_the_page_that_shows_it(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    await make_comments(session, post, reader, 20)
+    await browser_login(client, reader)
+
+    response = await submit(client, f"/posts/{post.id}/comments", {"body": "Twenty-first"})
+
+    assert response.status_code == 303
+    assert "?cursor=" in response.headers["location"]
+    page = read_page(await client.get(response.headers["location"]))
+    assert "Twenty-first" in page.text
+    assert "21 comments" in page.text
+    assert page.has_link("← First comments")
+
+
+async def test_a_draft_shows_its_author_no_comments_and_no_form(
+    client: httpx.AsyncClient, session: AsyncSession, author: User
+) -> None:
+    draft = Post(title="Unfinished", content="Later.", user_id=author.id, status="draft")
+    session.add(draft)
+    await session.commit()
+    await browser_login(client, author)
+
+    page = await client.get(f"/posts/{draft.id}/{draft.slug}")
+    refused = await submit(client, f"/posts/{draft.id}/comments", {"body": "Note to self"})
+
+    assert page.status_code == 200
+    assert "comments" not in read_page(page).text.lower()
+    assert refused.status_code == 404

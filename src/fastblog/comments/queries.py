@@ -110,10 +110,10 @@ INSERT = (
 
 
 def comment_of(row: Row, *, at: str = "created_at") -> dict[str, Any]:
-    """A row as CommentPublic reads it (author nested)."""
-    return {
+    """A row as CommentPublic reads it (author nested). The post page selects no `body`
+    (it shows the HTML only)."""
+    comment = {
         "id": row["id"],
-        "body": row.get("body"),
         "body_html": row["body_html"],
         "created_at": row[at],
         "author": {
@@ -122,6 +122,15 @@ def comment_of(row: Row, *, at: str = "created_at") -> dict[str, Any]:
             "image_file": row["author_image_file"],
         },
     }
+    if "body" in row:
+        comment["body"] = row["body"]
+    return comment
+
+
+def _neighbour(row: Row) -> Row:
+    """A row of the post page's statement that came from RELATED, in RELATED's shape."""
+    names = ("kind", "id", "title", "slug")
+    return {**{name: row[name] for name in names}, "published_at": row["at"]}
 
 
 def _keyset_values(after: Keyset | None) -> dict[str, Any]:
@@ -161,19 +170,7 @@ async def fetch_post_page(
         (comment_of(row, at="at") for row in rows if row["kind"] == "comment"),
         key=lambda comment: (comment["created_at"], comment["id"]),
     )
-    related = related_of(
-        [
-            {
-                "kind": row["kind"],
-                "id": row["id"],
-                "title": row["title"],
-                "slug": row["slug"],
-                "published_at": row["at"],
-            }
-            for row in rows
-            if row["kind"] != "comment"
-        ]
-    )
+    related = related_of([_neighbour(row) for row in rows if row["kind"] != "comment"])
     shown, next_cursor = _next(comments, limit)
     return related, shown, next_cursor
 

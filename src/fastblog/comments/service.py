@@ -67,7 +67,7 @@ async def create_comment(
     }
 
 
-CommentAuthor = aliased(User)
+Commenter = aliased(User)
 # The post, the comment if it is on that post (an outer join), and who wrote each: what the
 # authorization needs, and the moderation log.
 TO_DELETE = (
@@ -77,11 +77,11 @@ TO_DELETE = (
         Post.published_at,
         Comment.id.label("comment_id"),
         Comment.user_id.label("comment_author_id"),
-        CommentAuthor.username.label("comment_author"),
+        Commenter.username.label("comment_author"),
     )
     .select_from(Post)
     .outerjoin(Comment, (Comment.post_id == Post.id) & (Comment.id == bindparam("comment_id")))
-    .outerjoin(CommentAuthor, CommentAuthor.id == Comment.user_id)
+    .outerjoin(Commenter, Commenter.id == Comment.user_id)
     .where(Post.id == bindparam("post_id"))
 )
 
