@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from bench import charts
 from bench.app_report import RouteResult, WriteCheck, render_report, results_table
 from bench.db import (
@@ -37,6 +39,8 @@ TARGETS: dict[str, float | None] = {
     "GET /api/posts?limit=20": 0.18,
     "GET /": 0.12,
     "GET /posts/{id}/{slug}": None,
+    # Issue 12: a post page with 50 comments (its first page of 20, the form, the neighbours).
+    "GET /posts/{id}/{slug} (50 comments)": 0.10,
     "GET /feed.xml": 0.10,  # issue 10: the 20 latest posts in full, as Atom
     "POST /api/posts": 0.15,
 }
@@ -83,8 +87,24 @@ def post_page_path(app: LiveServer, post_id: int) -> str:
     return f"/posts/{post_id}/{json.loads(body)['slug']}"
 
 
+COMMENTS_ON_ONE_POST = 50
+
+
+def comment_on(app: LiveServer, post_id: int, count: int) -> None:
+    """`count` comments on the post, through the API as a reader writes them."""
+    headers = bearer_headers(app.url, "writer2", DEMO_PASSWORD)
+    with httpx.Client(base_url=app.url, headers=headers, trust_env=False, timeout=30) as client:
+        for n in range(count):
+            body = f"Comment {n + 1}: *thanks* for [this](https://example.com), `await` it."
+            response = client.post(f"/api/posts/{post_id}/comments", json={"body": body})
+            if response.status_code != 201:
+                raise RuntimeError(f"commenting answered {response.status_code}: {response.text}")
+
+
 def read_scenarios(app: LiveServer, post_ids: range) -> dict[str, Scenario]:
     middle = (post_ids.start + post_ids.stop) // 2
+    commented = middle + 1
+    comment_on(app, commented, COMMENTS_ON_ONE_POST)
     return {
         "GET /health": Scenario("health", "/health"),
         "GET /api/posts/{id}": Scenario("api-post", "/api/posts/{id}", ids=post_ids),
@@ -93,6 +113,9 @@ def read_scenarios(app: LiveServer, post_ids: range) -> dict[str, Scenario]:
         # One post: its address holds its slug, which the load tools cannot draw per request.
         "GET /posts/{id}/{slug}": Scenario("post-page", post_page_path(app, middle)),
         "GET /feed.xml": Scenario("site-feed", "/feed.xml"),
+        "GET /posts/{id}/{slug} (50 comments)": Scenario(
+            "commented", post_page_path(app, commented)
+        ),
     }
 
 

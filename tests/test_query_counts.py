@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.comments.models import Comment
 from fastblog.posts.models import Post, PostTag, Tag
 from tests.factories import StatementCounter, make_posts, make_user
 from tests.reliability.browser import browser_login
@@ -48,9 +49,12 @@ async def measure(
 async def test_api_page_of_posts_with_authors_takes_two_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:
-    await many_authors(session)
+    users, posts = await many_authors(session)
+    await comments_by_everyone(session, users, posts[-1])
 
     response, statements = await measure(client, count_statements, "/api/posts?limit=20")
+
+    assert [post["comments"] for post in response.json()["posts"]] == [25] + [0] * 19
 
     assert {post["author"]["username"] for post in response.json()["posts"]} == {
         f"author{n}" for n in range(AUTHORS)
@@ -100,24 +104,48 @@ async def test_home_page_takes_at_most_three_statements(
     count_statements: StatementCounter,
     path: str,
 ) -> None:
-    await many_authors(session)
+    users, posts = await many_authors(session)
+    await comments_by_everyone(session, users, posts[-1 if path != "/posts?page=2" else 0])
 
     response, statements = await measure(client, count_statements, path)
+
+    assert "25 comments" in response.text
 
     assert sum(f"author{n}</span>" in response.text for n in range(AUTHORS)) == AUTHORS
     assert "#shared" in response.text
     assert 1 <= len(statements) <= 3, statements
 
 
+async def comments_by_everyone(session: AsyncSession, users: list[User], post: Post) -> None:
+    """25 comments on the post, by every author in turn."""
+    start = datetime(2026, 4, 1, tzinfo=UTC)
+    session.add_all(
+        Comment(
+            post_id=post.id,
+            user_id=users[n % len(users)].id,
+            body=f"Comment {n}",
+            body_html=f"<p>Comment {n}</p>",
+            created_at=start + timedelta(seconds=n),
+        )
+        for n in range(25)
+    )
+    await session.commit()
+
+
 async def test_post_page_takes_two_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:
-    """The post with its author, then its neighbours and more by its author (one UNION ALL)."""
-    _, posts = await many_authors(session)
+    """The post with its author, then its neighbours, more by its author and its first
+    comments with theirs (one UNION ALL)."""
+    users, posts = await many_authors(session)
+    await comments_by_everyone(session, users, posts[5])
 
     url = f"/posts/{posts[5].id}/{posts[5].slug}"
     response, statements = await measure(client, count_statements, url)
 
+    assert "25 comments" in response.text
+    assert all(f"Comment {n}</p>" in response.text for n in range(20))
+    assert "More comments" in response.text
     assert "author1" in response.text
     assert "Previous post" in response.text
     assert "Next post" in response.text
@@ -128,8 +156,9 @@ async def test_post_page_takes_two_statements(
 async def test_post_page_for_a_logged_in_reader_takes_three_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:
-    """One more than for anyone else: the reader shown in the header."""
+    """One more than for anyone else: the reader shown in the header (and the comment form)."""
     users, posts = await many_authors(session)
+    await comments_by_everyone(session, users, posts[5])
     await browser_login(client, users[0])
 
     response, statements = await measure(
@@ -137,6 +166,8 @@ async def test_post_page_for_a_logged_in_reader_takes_three_statements(
     )
 
     assert "More by author1" in response.text
+    assert "Comment 19</p>" in response.text
+    assert 'action="/posts/' in response.text
     assert len(statements) == 3, statements
 
 

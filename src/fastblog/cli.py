@@ -1,4 +1,4 @@
-"""The `fastblog` command: serve, migrate, seed."""
+"""The `fastblog` command: serve, migrate, seed, manage moderators."""
 
 import argparse
 import asyncio
@@ -9,6 +9,7 @@ import importlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -204,6 +205,34 @@ def tune_gc_after_startup(app: "Starlette") -> None:
     app.router.lifespan_context = lifespan
 
 
+async def _set_moderator(settings: Settings, email: str, *, is_moderator: bool) -> str | None:
+    from fastblog.accounts.queries import set_moderator
+    from fastblog.accounts.service import normalize_email
+    from fastblog.db import Database
+
+    db = Database.open(settings)
+    try:
+        account = await set_moderator(db, email=normalize_email(email), is_moderator=is_moderator)
+    finally:
+        await db.close()
+    return None if account is None else str(account["username"])
+
+
+def set_moderator_role(email: str, *, is_moderator: bool) -> int:
+    """`fastblog users grant-moderator|revoke-moderator EMAIL`: the exit status. The app
+    reads the role on every request, so it applies at once to sessions and tokens."""
+    from fastblog.accounts.service import normalize_email
+
+    email = normalize_email(email)  # as sign-up stored it
+    username = asyncio.run(_set_moderator(get_settings(), email, is_moderator=is_moderator))
+    if username is None:
+        print(f"No account has the email address {email!r}.", file=sys.stderr)
+        return 1
+    done = "is now a moderator" if is_moderator else "is no longer a moderator"
+    print(f"{username} ({email}) {done}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fastblog", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +258,14 @@ def main(argv: list[str] | None = None) -> None:
         "--workers", type=_count, default=None, help="processes writing text (one per CPU)"
     )
 
+    users_parser = commands.add_parser("users", help="manage accounts' roles")
+    roles = users_parser.add_subparsers(dest="action", required=True)
+    for action, role_help in (
+        ("grant-moderator", "let the account delete any comment and any post"),
+        ("revoke-moderator", "take the moderator role back"),
+    ):
+        roles.add_parser(action, help=role_help).add_argument("email")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, args.workers, args.reload)
@@ -236,7 +273,9 @@ def main(argv: list[str] | None = None) -> None:
         upgrade_database()
     elif args.command == "seed":
         run_seed(args.users, args.posts, random_seed=args.random_seed, workers=args.workers)
-
+    elif args.command == "users":
+        grant = args.action == "grant-moderator"
+        sys.exit(set_moderator_role(args.email, is_moderator=grant))
 
 def _count(value: str) -> int:
     number = int(value)

@@ -21,6 +21,8 @@ from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.signing_key import resolve_secret_key
+from fastblog.comments import api as comments_api
+from fastblog.comments import views as comments_views
 from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
@@ -186,7 +188,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [
         health.router,
         posts_api.router,
+        comments_api.router,
         posts_views.router,
+        comments_views.router,  # after posts_views: the post page's /{slug} comes after /edit
         syndication.router,
         posts_api.by_user_router,
         posts_api.tags_router,

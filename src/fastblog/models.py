@@ -1,12 +1,14 @@
 """Every model in one import, so the mapper registry and Alembic see them all."""
 
 from fastblog.accounts.models import PasswordResetToken, User
+from fastblog.comments.models import Comment
 from fastblog.db import Base
 from fastblog.outbox import OutboxMail
 from fastblog.posts.models import Post, PostCount, PostTag, Tag
 
 __all__ = [
     "Base",
+    "Comment",
     "OutboxMail",
     "PasswordResetToken",
     "Post",

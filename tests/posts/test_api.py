@@ -36,6 +36,7 @@ async def test_create_post_returns_it_with_its_author(client: httpx.AsyncClient)
         "updated_at": post["date_posted"],
         "user_id": author["id"],
         "date_posted": post["date_posted"],
+        "comments": 0,
         "author": {
             "id": author["id"],
             "username": "corey",

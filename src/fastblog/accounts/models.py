@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
@@ -20,6 +20,10 @@ class User(Base):
     # Part of every bearer token and browser session: a password change or reset, or "log out
     # everywhere", adds one, and every token and session issued before stops working.
     auth_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # May delete anyone's comments and posts. Set only by `fastblog users grant-moderator`
+    # (no API), and read with the user on every request: granting or revoking it takes
+    # effect at once, also for tokens and sessions issued before.
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # No `posts` relationship: accounts know nothing of the packages above them. The posts'
     # foreign key has ON DELETE CASCADE, so deleting a user removes their posts.
 

@@ -3,14 +3,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from fastblog.accounts.api import E404 as USER_NOT_FOUND
-from fastblog.accounts.dependencies import TokenClaimsDep, UserDep, unauthorized
+from fastblog.accounts.dependencies import TokenClaimsDep, TokenUserIdDep, UserDep, unauthorized
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
-    OwnedPostDep,
     PostDep,
+    PostToDeleteDep,
     PostToEditDep,
     TagFilter,
     tag_or_none,
@@ -33,7 +33,9 @@ tags_router = APIRouter(prefix="/api/tags", tags=["posts"], responses=UNAVAILABL
 
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 E401_IF_SENT: Responses = {status.HTTP_401_UNAUTHORIZED: error("A token was sent, but not valid")}
-E403: Responses = {status.HTTP_403_FORBIDDEN: error("Only the author may do this")}
+E403: Responses = {
+    status.HTTP_403_FORBIDDEN: error("Only the author may do this (delete: or a moderator)")
+}
 E404: Responses = {
     status.HTTP_404_NOT_FOUND: error("Post not found (or a draft or scheduled post not yours)")
 }
@@ -116,9 +118,11 @@ async def update_post(
 
 
 @router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
-async def delete_post(post: OwnedPostDep, session: WriteSessionDep) -> Response:
-    """Delete your post."""
-    await service.delete_post(session, post=post)
+async def delete_post(
+    post: PostToDeleteDep, user_id: TokenUserIdDep, session: WriteSessionDep
+) -> Response:
+    """Delete your post (a moderator: any published post)."""
+    await service.delete_post(session, post=post, by_user_id=user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

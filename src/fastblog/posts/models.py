@@ -85,6 +85,10 @@ class Post(Base):
     # When the title or content last changed ("edited" once that is after published_at).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_written_at)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    # How many comments it has, kept by triggers on the comments table (migration 0010) in
+    # the transaction that writes or deletes a comment, however it is deleted (a user's
+    # cascade too): a page of posts reads the count, never counts rows.
+    comments: Mapped[int] = mapped_column(Integer, server_default="0")
 
     # lazy="raise": reading post.author without eager loading fails loudly in tests instead
     # of attempting hidden I/O (MissingGreenlet in async code).

@@ -53,6 +53,7 @@ SUMMARY_COLUMNS = (
     Post.date_posted,
     User.username.label("author_username"),
     User.image_file.label("author_image_file"),
+    Post.comments,  # kept by triggers (fastblog.comments.models): no counting on reads
     TAGS,
 )
 # Pages show lists as excerpts; the API's posts carry the source and the HTML too.
@@ -259,6 +260,7 @@ async def insert_post(
         "id": inserted[0]["id"],
         **values,
         "user_id": author_id,
+        "comments": 0,
         "tags": [],
         "author": author_of,
     }

@@ -147,6 +147,7 @@ class PostPublic(BaseModel):
     updated_at: datetime = Field(description="When the title or content last changed.")
     user_id: int
     date_posted: datetime = Field(description="When the post was first written.")
+    comments: int = Field(description="How many comments it has.")
     author: UserPublic
 
 

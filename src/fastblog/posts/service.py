@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from fastblog.accounts.models import User
+from fastblog.accounts.moderation import log_deletion
 from fastblog.db import FOR_KEY_SHARE, FOR_UPDATE, Database
 from fastblog.exceptions import NotFoundError
 from fastblog.posts import queries
@@ -195,6 +196,18 @@ async def edit_post(
     return edited
 
 
-async def delete_post(session: AsyncSession, *, post: Post) -> None:
+async def delete_post(session: AsyncSession, *, post: Post, by_user_id: int) -> None:
+    """Delete the post (its author checked, or a moderator: then the deletion is logged)."""
     await session.delete(post)
     await session.commit()
+    if by_user_id != post.user_id:
+        # Loaded by the check that allowed it, in this session: no query.
+        moderator = await session.get(User, by_user_id)
+        if moderator is not None:
+            log_deletion(
+                moderator,
+                kind="post",
+                item_id=post.id,
+                author_id=post.user_id,
+                author=post.author.username,
+            )

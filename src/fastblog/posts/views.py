@@ -38,7 +38,7 @@ from fastblog.posts.forms import (
 from fastblog.posts.meta import post_meta, post_path
 from fastblog.posts.models import PUBLISHED, Post
 from fastblog.posts.queries import fetch_drafts, fetch_page, is_visible
-from fastblog.posts.related import Related, fetch_related
+from fastblog.posts.related import Related
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
@@ -54,12 +54,14 @@ def moved(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=status.HTTP_301_MOVED_PERMANENTLY)
 
 
-async def get_own_post(user: LoggedInForWriteDep, post: PostForWriteDep) -> Post:
-    """The post, locked, for its author: anyone else gets a 403 page (a 404 for a draft)."""
+async def get_post_to_delete(user: LoggedInForWriteDep, post: PostForWriteDep) -> Post:
+    """The post, locked, for its author or a moderator (the role as it is now): anyone else
+    gets a 403 page (a 404 for a draft)."""
     if post.user_id != user.id:
         if not is_visible({"status": post.status, "published_at": post.published_at}, utcnow()):
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
-        raise forbidden("Only the author can change this post.")
+        if not user.is_moderator:
+            raise forbidden("Only the author or a moderator can delete this post.")
     return post
 
 
@@ -73,7 +75,7 @@ async def get_own_post_to_edit(
     return post
 
 
-OwnPostDep = Annotated[Post, Depends(get_own_post)]
+PostToDeleteDep = Annotated[Post, Depends(get_post_to_delete)]
 OwnPostToEditDep = Annotated[dict[str, Any], Depends(get_own_post_to_edit)]
 
 
@@ -253,44 +255,48 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
 
 
 @router.get("/posts/{post_id}/delete", name="delete_post")
-async def delete_post_confirm(request: Request, post: OwnPostDep) -> HTMLResponse:
+async def delete_post_confirm(request: Request, post: PostToDeleteDep) -> HTMLResponse:
     """Ask before deleting."""
     return templates.TemplateResponse(request, "posts/delete.html", {"post": post})
 
 
 @router.post("/posts/{post_id}/delete", dependencies=[CsrfProtected])
-async def delete_post(request: Request, post: OwnPostDep, session: WriteSessionDep) -> Response:
+async def delete_post(
+    request: Request, user: LoggedInForWriteDep, post: PostToDeleteDep, session: WriteSessionDep
+) -> Response:
     """Delete the post and go home."""
-    await service.delete_post(session, post=post)
-    flash(request, "Your post is deleted.", "info")
+    await service.delete_post(session, post=post, by_user_id=user.id)
+    flash(
+        request,
+        "Your post is deleted." if post.user_id == user.id else "The post is deleted.",
+        "info",
+    )
     return redirect("/")
 
 
-@router.get("/posts/{post_id}/{slug}", name="post_detail")
-async def post_detail(
+def post_page(
     request: Request,
-    viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
-    db: DatabaseDep,
     settings: SettingsDep,
-    post_id: PostId,
-    slug: str,
-) -> Response:
-    """One post on its own page, with its neighbours and more by its author; an old slug
-    moves to the current one."""
-    post = await visible_post(db, post_id, viewer.id if viewer else None)
-    if slug != post["slug"]:
-        return moved(canonical_url(post))
+    post: dict[str, Any],
+    *,
+    related: Related | None = None,
+    status_code: int = 200,
+    **more: Any,
+) -> HTMLResponse:
+    """One post on its own page. Its route is fastblog.comments.views.post_detail, a layer
+    up, which adds the comments (`more`) and fetches them with the neighbours (`related`)."""
     visible = is_visible(post, utcnow())
-    # A draft or a scheduled post (seen by its author only) has no place among the others yet.
-    related = await fetch_related(db, post) if visible else Related()
     meta = post_meta(post, site=site_url(request, settings), site_name=settings.site_name)
     context = {
         "post": post,
         "scheduled": post["status"] == PUBLISHED and not visible,
-        "related": related,
+        "related": related or Related(),
         "meta": meta,
+        **more,
     }
-    return templates.TemplateResponse(request, "posts/detail.html", context)
+    return templates.TemplateResponse(
+        request, "posts/detail.html", context, status_code=status_code
+    )
 
 
 @router.get("/users/{user_id}/posts", name="user_posts")

@@ -1,7 +1,7 @@
 """mail_outbox: mails written in the transaction that makes them necessary, sent by any process
 
 Revision ID: 921ab725de2d
-Revises: 8a1d4c6e2f90
+Revises: ecbf8e04216f
 Create Date: 2026-12-01 19:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "921ab725de2d"
-down_revision: str | None = "8a1d4c6e2f90"
+down_revision: str | None = "ecbf8e04216f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
