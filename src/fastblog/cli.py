@@ -277,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         grant = args.action == "grant-moderator"
         sys.exit(set_moderator_role(args.email, is_moderator=grant))
 
+
 def _count(value: str) -> int:
     number = int(value)
     if number < 0:
