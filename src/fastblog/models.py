@@ -3,7 +3,7 @@
 from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.db import Base
 from fastblog.outbox import OutboxMail
-from fastblog.posts.models import Post, PostCount, PostTag, Tag
+from fastblog.posts.models import Post, PostCount, PostTag, Tag, TagPostCount, UserPostCount
 
 __all__ = [
     "Base",
@@ -13,5 +13,7 @@ __all__ = [
     "PostCount",
     "PostTag",
     "Tag",
+    "TagPostCount",
     "User",
+    "UserPostCount",
 ]

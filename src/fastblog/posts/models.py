@@ -128,3 +128,29 @@ class PostCount(Base):
 
 
 COUNT_SLOTS = 8
+
+
+class UserPostCount(Base):
+    """How many published posts each user has, kept by database triggers (migration 0008) in
+    the post's transaction, so a user's page does not count their posts on every view. Spread
+    over COUNT_SLOTS rows per user like PostCount: one writer posting from many connections
+    does not queue on one row. No foreign key: a deleted user's rows are left at zero (ids
+    are never reused), which spares the cascade an ordering problem between triggers."""
+
+    __tablename__ = "user_post_counts"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(BigInteger)
+
+
+class TagPostCount(Base):
+    """How many published posts carry each tag, kept by triggers (migration 0008) through
+    tagging, untagging, publishing, taking back to draft and deleting, in COUNT_SLOTS rows
+    per tag (a popular tag is on many concurrent writes)."""
+
+    __tablename__ = "tag_post_counts"
+
+    tag_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,244 @@
+"""per-user and per-tag counts of published posts, kept by triggers
+
+A user's page and a tag's page show how many posts they have; counting them on every view
+costs O(posts of that user or tag). These counters follow every write in its own transaction,
+the way post_counts does for the site (migrations 0005 and 0006): inserts, deletes (one post,
+or a user's posts by cascade), publishing or taking back to draft, tagging and untagging. Like
+post_counts they count published posts; a reader's total subtracts the few scheduled ones whose
+time has not come (fastblog.posts.queries).
+
+Revision ID: c9903608ef76
+Revises: 8a1d4c6e2f90
+Create Date: 2026-12-01 19:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "c9903608ef76"
+down_revision: str | None = "8a1d4c6e2f90"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SLOTS = 8  # fastblog.posts.models.COUNT_SLOTS
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+USER_UPSERT = "ON CONFLICT (user_id, slot) DO UPDATE SET posts = user_post_counts.posts"
+TAG_UPSERT = "ON CONFLICT (tag_id, slot) DO UPDATE SET posts = tag_post_counts.posts"
+
+# SQLite: row triggers. A post's tags are gone (ON DELETE CASCADE) by the time its AFTER
+# DELETE trigger runs, so its tags are uncounted BEFORE the delete; the cascade's own deletes
+# from post_tags then find no post and change nothing. (An INSERT … SELECT upsert needs a
+# WHERE in SQLite, so the parser can tell ON CONFLICT from a join's ON.)
+SQLITE_TRIGGERS = [
+    f"""
+    CREATE TRIGGER user_posts_counted_on_insert AFTER INSERT ON posts
+    WHEN NEW.status = 'published' BEGIN
+      INSERT INTO user_post_counts (user_id, slot, posts) VALUES (NEW.user_id, NEW.id % {SLOTS}, 1)
+      {USER_UPSERT} + 1;
+    END
+    """,
+    f"""
+    CREATE TRIGGER user_posts_counted_on_delete AFTER DELETE ON posts
+    WHEN OLD.status = 'published' BEGIN
+      INSERT INTO user_post_counts (user_id, slot, posts) VALUES (OLD.user_id, OLD.id % {SLOTS}, -1)
+      {USER_UPSERT} - 1;
+    END
+    """,
+    f"""
+    CREATE TRIGGER tag_posts_counted_on_delete BEFORE DELETE ON posts
+    WHEN OLD.status = 'published' BEGIN
+      INSERT INTO tag_post_counts (tag_id, slot, posts)
+      SELECT tag_id, OLD.id % {SLOTS}, -1 FROM post_tags WHERE post_id = OLD.id
+      {TAG_UPSERT} - 1;
+    END
+    """,
+    f"""
+    CREATE TRIGGER user_and_tag_posts_counted_on_status AFTER UPDATE OF status ON posts
+    WHEN OLD.status <> NEW.status BEGIN
+      INSERT INTO user_post_counts (user_id, slot, posts)
+      VALUES (NEW.user_id, NEW.id % {SLOTS}, CASE WHEN NEW.status = 'published' THEN 1 ELSE -1 END)
+      {USER_UPSERT} + excluded.posts;
+      INSERT INTO tag_post_counts (tag_id, slot, posts)
+      SELECT tag_id, NEW.id % {SLOTS}, CASE WHEN NEW.status = 'published' THEN 1 ELSE -1 END
+      FROM post_tags WHERE post_id = NEW.id
+      {TAG_UPSERT} + excluded.posts;
+    END
+    """,
+    f"""
+    CREATE TRIGGER tag_posts_counted_on_tagging AFTER INSERT ON post_tags BEGIN
+      INSERT INTO tag_post_counts (tag_id, slot, posts)
+      SELECT NEW.tag_id, NEW.post_id % {SLOTS}, 1 FROM posts
+      WHERE id = NEW.post_id AND status = 'published'
+      {TAG_UPSERT} + 1;
+    END
+    """,
+    f"""
+    CREATE TRIGGER tag_posts_counted_on_untagging AFTER DELETE ON post_tags BEGIN
+      INSERT INTO tag_post_counts (tag_id, slot, posts)
+      SELECT OLD.tag_id, OLD.post_id % {SLOTS}, -1 FROM posts
+      WHERE id = OLD.post_id AND status = 'published'
+      {TAG_UPSERT} - 1;
+    END
+    """,
+]
+
+# PostgreSQL: statement triggers with transition tables (a bulk insert, or a user's cascade,
+# updates each counter row once), upserts in key order (concurrent writers lock counter rows
+# in one order). The one row trigger uncounts a deleted post's tags BEFORE the delete, as on
+# SQLite: by the time any AFTER trigger runs, the cascade has removed the post's tags.
+POSTGRES_TRIGGERS = [
+    f"""
+    CREATE FUNCTION user_posts_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO user_post_counts (user_id, slot, posts)
+      SELECT user_id, id % {SLOTS},
+             CASE WHEN TG_OP = 'INSERT' THEN count(*) ELSE -count(*) END
+      FROM changed WHERE status = 'published' GROUP BY 1, 2 ORDER BY 1, 2
+      {USER_UPSERT} + EXCLUDED.posts;
+      RETURN NULL;
+    END $$
+    """,
+    f"""
+    CREATE FUNCTION user_and_tag_posts_count_status_change() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+      -- Every UPDATE of posts comes here; only a change of status changes a count (a post
+      -- whose status stayed adds +1 and -1 to the same rows, which cancel out).
+      IF NOT EXISTS (
+        SELECT 1 FROM new_rows JOIN old_rows USING (id) WHERE new_rows.status <> old_rows.status
+      ) THEN
+        RETURN NULL;
+      END IF;
+      INSERT INTO user_post_counts (user_id, slot, posts)
+      SELECT user_id, slot, sum(change) FROM (
+        SELECT user_id, id % {SLOTS} AS slot, 1 AS change FROM new_rows WHERE status = 'published'
+        UNION ALL
+        SELECT user_id, id % {SLOTS}, -1 FROM old_rows WHERE status = 'published'
+      ) AS changes
+      GROUP BY 1, 2 HAVING sum(change) <> 0 ORDER BY 1, 2
+      {USER_UPSERT} + EXCLUDED.posts;
+      INSERT INTO tag_post_counts (tag_id, slot, posts)
+      SELECT post_tags.tag_id, changes.id % {SLOTS}, sum(change) FROM (
+        SELECT id, 1 AS change FROM new_rows WHERE status = 'published'
+        UNION ALL
+        SELECT id, -1 FROM old_rows WHERE status = 'published'
+      ) AS changes
+      JOIN post_tags ON post_tags.post_id = changes.id
+      GROUP BY 1, 2 HAVING sum(change) <> 0 ORDER BY 1, 2
+      {TAG_UPSERT} + EXCLUDED.posts;
+      RETURN NULL;
+    END $$
+    """,
+    f"""
+    CREATE FUNCTION tag_posts_uncount_deleted_post() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO tag_post_counts (tag_id, slot, posts)
+      SELECT tag_id, OLD.id % {SLOTS}, -1 FROM post_tags WHERE post_id = OLD.id ORDER BY 1
+      {TAG_UPSERT} + EXCLUDED.posts;
+      RETURN OLD;
+    END $$
+    """,
+    f"""
+    CREATE FUNCTION tag_posts_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      -- Only posts that still exist: a deleted post's tags were uncounted before it went.
+      INSERT INTO tag_post_counts (tag_id, slot, posts)
+      SELECT changed.tag_id, changed.post_id % {SLOTS},
+             CASE WHEN TG_OP = 'INSERT' THEN count(*) ELSE -count(*) END
+      FROM changed JOIN posts ON posts.id = changed.post_id
+      WHERE posts.status = 'published' GROUP BY 1, 2 ORDER BY 1, 2
+      {TAG_UPSERT} + EXCLUDED.posts;
+      RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER user_posts_counted_on_insert AFTER INSERT ON posts
+    REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION user_posts_count_change()
+    """,
+    """
+    CREATE TRIGGER user_posts_counted_on_delete AFTER DELETE ON posts
+    REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION user_posts_count_change()
+    """,
+    """
+    CREATE TRIGGER tag_posts_counted_on_delete BEFORE DELETE ON posts
+    FOR EACH ROW WHEN (OLD.status = 'published')
+    EXECUTE FUNCTION tag_posts_uncount_deleted_post()
+    """,
+    """
+    CREATE TRIGGER user_and_tag_posts_counted_on_status AFTER UPDATE ON posts
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION user_and_tag_posts_count_status_change()
+    """,
+    """
+    CREATE TRIGGER tag_posts_counted_on_tagging AFTER INSERT ON post_tags
+    REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION tag_posts_count_change()
+    """,
+    """
+    CREATE TRIGGER tag_posts_counted_on_untagging AFTER DELETE ON post_tags
+    REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION tag_posts_count_change()
+    """,
+]
+
+TRIGGERS = {
+    "user_posts_counted_on_insert": "posts",
+    "user_posts_counted_on_delete": "posts",
+    "tag_posts_counted_on_delete": "posts",
+    "user_and_tag_posts_counted_on_status": "posts",
+    "tag_posts_counted_on_tagging": "post_tags",
+    "tag_posts_counted_on_untagging": "post_tags",
+}
+FUNCTIONS = [
+    "user_posts_count_change",
+    "user_and_tag_posts_count_status_change",
+    "tag_posts_uncount_deleted_post",
+    "tag_posts_count_change",
+]
+
+
+def _is_sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
+def _counter_table(name: str, key: str) -> None:
+    op.create_table(
+        name,
+        sa.Column(key, BIG_ID, autoincrement=False, nullable=False),
+        sa.Column("slot", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("posts", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(key, "slot", name=op.f(f"pk_{name}")),
+    )
+
+
+def upgrade() -> None:
+    _counter_table("user_post_counts", "user_id")
+    _counter_table("tag_post_counts", "tag_id")
+    op.execute(
+        f"INSERT INTO user_post_counts (user_id, slot, posts) "
+        f"SELECT user_id, id % {SLOTS}, count(*) FROM posts WHERE status = 'published' "
+        f"GROUP BY user_id, id % {SLOTS}"
+    )
+    op.execute(
+        f"INSERT INTO tag_post_counts (tag_id, slot, posts) "
+        f"SELECT post_tags.tag_id, post_tags.post_id % {SLOTS}, count(*) FROM post_tags "
+        f"JOIN posts ON posts.id = post_tags.post_id WHERE posts.status = 'published' "
+        f"GROUP BY post_tags.tag_id, post_tags.post_id % {SLOTS}"
+    )
+    for statement in SQLITE_TRIGGERS if _is_sqlite() else POSTGRES_TRIGGERS:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    sqlite = _is_sqlite()
+    for trigger, table in TRIGGERS.items():
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger}" + ("" if sqlite else f" ON {table}"))
+    if not sqlite:
+        for function in FUNCTIONS:
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
+    op.drop_table("tag_post_counts")
+    op.drop_table("user_post_counts")
