@@ -84,17 +84,20 @@ SQLITE_TRIGGERS = [
     """,
 ]
 
-# PostgreSQL: statement triggers with transition tables (a bulk insert, or a user's cascade,
-# updates each counter row once), upserts in key order (concurrent writers lock counter rows
-# in one order). The one row trigger uncounts a deleted post's tags BEFORE the delete, as on
-# SQLite: by the time any AFTER trigger runs, the cascade has removed the post's tags.
+# PostgreSQL: statement triggers with transition tables (a bulk insert updates each counter row
+# once), upserts in key order. Every writer locks counter rows in one order, the site's
+# (post_counts) row, then the user's, then the tags' (by tag id), so two transactions cannot
+# deadlock on them: a new post counts the site and its author on INSERT (0006's trigger's name
+# sorts first), then its tags (fastblog.posts.service inserts them by tag id);
+# an edit locks what it will change first (service.lock_counters); a deleted post is uncounted
+# by one row trigger, author then tags, BEFORE the delete (as on SQLite: by the time an AFTER
+# trigger runs, the cascade has removed the post's tags).
 POSTGRES_TRIGGERS = [
     f"""
     CREATE FUNCTION user_posts_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       INSERT INTO user_post_counts (user_id, slot, posts)
-      SELECT user_id, id % {SLOTS},
-             CASE WHEN TG_OP = 'INSERT' THEN count(*) ELSE -count(*) END
+      SELECT user_id, id % {SLOTS}, count(*)
       FROM changed WHERE status = 'published' GROUP BY 1, 2 ORDER BY 1, 2
       {USER_UPSERT} + EXCLUDED.posts;
       RETURN NULL;
@@ -132,8 +135,14 @@ POSTGRES_TRIGGERS = [
     END $$
     """,
     f"""
-    CREATE FUNCTION tag_posts_uncount_deleted_post() RETURNS trigger LANGUAGE plpgsql AS $$
+    CREATE FUNCTION posts_uncount_deleted_post() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+      -- The site's counter row first (migration 0006's AFTER trigger changes it), as a new
+      -- post locks it first: its INSERT trigger runs before this migration's.
+      PERFORM 1 FROM post_counts WHERE slot = OLD.id % {SLOTS} FOR UPDATE;
+      INSERT INTO user_post_counts (user_id, slot, posts)
+      VALUES (OLD.user_id, OLD.id % {SLOTS}, -1)
+      {USER_UPSERT} + EXCLUDED.posts;
       INSERT INTO tag_post_counts (tag_id, slot, posts)
       SELECT tag_id, OLD.id % {SLOTS}, -1 FROM post_tags WHERE post_id = OLD.id ORDER BY 1
       {TAG_UPSERT} + EXCLUDED.posts;
@@ -159,14 +168,9 @@ POSTGRES_TRIGGERS = [
     FOR EACH STATEMENT EXECUTE FUNCTION user_posts_count_change()
     """,
     """
-    CREATE TRIGGER user_posts_counted_on_delete AFTER DELETE ON posts
-    REFERENCING OLD TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION user_posts_count_change()
-    """,
-    """
-    CREATE TRIGGER tag_posts_counted_on_delete BEFORE DELETE ON posts
+    CREATE TRIGGER posts_counted_on_delete_by_user_and_tag BEFORE DELETE ON posts
     FOR EACH ROW WHEN (OLD.status = 'published')
-    EXECUTE FUNCTION tag_posts_uncount_deleted_post()
+    EXECUTE FUNCTION posts_uncount_deleted_post()
     """,
     """
     CREATE TRIGGER user_and_tag_posts_counted_on_status AFTER UPDATE ON posts
@@ -187,8 +191,9 @@ POSTGRES_TRIGGERS = [
 
 TRIGGERS = {
     "user_posts_counted_on_insert": "posts",
-    "user_posts_counted_on_delete": "posts",
-    "tag_posts_counted_on_delete": "posts",
+    "user_posts_counted_on_delete": "posts",  # SQLite
+    "tag_posts_counted_on_delete": "posts",  # SQLite
+    "posts_counted_on_delete_by_user_and_tag": "posts",  # PostgreSQL
     "user_and_tag_posts_counted_on_status": "posts",
     "tag_posts_counted_on_tagging": "post_tags",
     "tag_posts_counted_on_untagging": "post_tags",
@@ -196,7 +201,7 @@ TRIGGERS = {
 FUNCTIONS = [
     "user_posts_count_change",
     "user_and_tag_posts_count_status_change",
-    "tag_posts_uncount_deleted_post",
+    "posts_uncount_deleted_post",
     "tag_posts_count_change",
 ]
 
