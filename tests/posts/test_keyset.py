@@ -338,3 +338,36 @@ async def test_totals_stay_right_on_every_page(
 
     assert first["total"] == second.json()["total"] == 15
     assert tagged["total"] == 4
+
+
+async def test_a_tags_list_follows_changed_publication_dates_and_drafts(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A tag's page reads post_tags' copy of published_at: it must follow every change."""
+    author = await make_user(session)
+    headers = await login(client, author)
+    made = []
+    for n in range(5):
+        at = (START + timedelta(days=n)).isoformat()
+        response = await client.post(
+            "/api/posts",
+            json={"title": f"T{n}", "content": "c", "tags": ["moving"], "published_at": at},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        made.append(response.json()["id"])
+
+    async def edit(post_id: int, **body: Any) -> None:
+        response = await client.patch(f"/api/posts/{post_id}", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+
+    await edit(made[4], published_at=(START - timedelta(days=1)).isoformat())  # newest to oldest
+    await edit(made[2], status="draft")
+    assert await walk(client, "/api/posts", tag="moving", limit=2) == [
+        made[3], made[1], made[0], made[4]
+    ]  # fmt: skip
+    await edit(made[2], status="published", published_at=(START + timedelta(days=9)).isoformat())
+    await edit(made[0], tags=["other", "moving"])  # tagged again: a fresh row
+    assert await walk(client, "/api/posts", tag="moving", limit=2) == [
+        made[2], made[3], made[1], made[0], made[4]
+    ]  # fmt: skip

@@ -61,6 +61,9 @@ PAGES = {
     "a user's": queries.PAGES[True, False, False, False],
     "a user's, api": queries.PAGES[True, False, True, False],
     "a user's, newer": queries.PAGES[True, False, False, True],
+    "a tag's": queries.PAGES[False, True, False, False],
+    "a tag's, api": queries.PAGES[False, True, True, False],
+    "a tag's, newer": queries.PAGES[False, True, False, True],
 }
 
 

@@ -102,8 +102,11 @@ class Tag(Base):
 class PostTag(Base):
     __tablename__ = "post_tags"
     __table_args__ = (
-        # A tag's posts (the ?tag= filter, /tags/{tag}); the primary key serves a post's tags.
+        # Whether a post has a tag (the ?tag= filter on a user's posts, search); the primary
+        # key serves a post's tags.
         Index("ix_post_tags_tag_id_post_id", "tag_id", "post_id"),
+        # A tag's page, newest first: an index range from the cursor, like the home page's.
+        Index("ix_post_tags_tag_id_published_at_post_id", "tag_id", "published_at", "post_id"),
     )
 
     post_id: Mapped[int] = mapped_column(
@@ -112,6 +115,9 @@ class PostTag(Base):
     tag_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
     )
+    # The post's published_at, copied by triggers (migration 0008) when the row is inserted
+    # without it and whenever the post's changes, so a tag's page needs no sort of its posts.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class PostCount(Base):

@@ -45,14 +45,12 @@ VISIBLE = and_(Post.status == PUBLISHED, Post.published_at <= NOW)
 USER_ID = bindparam("user_id", type_=Post.user_id.type)
 TAG = bindparam("tag", type_=Tag.name.type)
 BY_USER = Post.user_id == USER_ID
-BY_TAG = Post.id.in_(
-    select(PostTag.post_id).join(Tag, Tag.id == PostTag.tag_id).where(Tag.name == TAG)
-)
+TAG_ID = select(Tag.id).where(Tag.name == TAG).scalar_subquery()
+BY_TAG = Post.id.in_(select(PostTag.post_id).where(PostTag.tag_id == TAG_ID))
 # Where a page starts: the sort key of the row shown last (fastblog.pagination.Keyset).
 KEY_AT = bindparam("key_at", type_=Post.published_at.type)
 KEY_ID = bindparam("key_id", type_=Post.id.type)
-BEFORE_KEY = tuple_(Post.published_at, Post.id) < tuple_(KEY_AT, KEY_ID)
-AFTER_KEY = tuple_(Post.published_at, Post.id) > tuple_(KEY_AT, KEY_ID)
+
 # A post's tags in one string (a tag holds no comma): a correlated subquery per row, served
 # by post_tags' primary key, so a page and its tags are still one statement.
 TAGS = (
@@ -90,21 +88,30 @@ def _posts(columns: tuple[Any, ...], *extra: Any) -> Any:
     return select(*columns, *extra).join(User, User.id == Post.user_id)
 
 
-def _page(columns: tuple[Any, ...], total: Any, *where: Any, newer: bool = False) -> Any:
+def _page(
+    columns: tuple[Any, ...], total: Any, *where: Any, newer: bool = False, tagged: bool = False
+) -> Any:
     # Keyset pagination: the rows strictly past the key of the last row shown, as one
-    # row-value comparison that the (published_at, id) indexes serve as a range, so a page
-    # deep in the list costs what page one costs. The key is never later than now
+    # row-value comparison that an index on (published_at, id) serves as a range, so a page
+    # deep in the list costs what page one costs: posts' own indexes, or for a tag's page
+    # (`tagged`) post_tags' copy of published_at. The key is never later than now
     # (fetch_page clamps it), so it is also the only upper bound: SQLite ranges an index on
     # one upper bound, the first it meets, and `published_at <= now` there would make a deep
     # page walk every row from now down to its key. `newer` reads the other way (the page
     # before a key, for "Newer posts"), oldest first, up to now; the caller turns it round.
     # The total rides along as an uncorrelated scalar subquery: evaluated once per statement,
     # so a page and its count cost one round trip instead of two.
-    keyset = (AFTER_KEY, Post.published_at <= NOW) if newer else (BEFORE_KEY,)
+    at, row_id = (PostTag.published_at, PostTag.post_id) if tagged else (Post.published_at, Post.id)
+    key, cursor = tuple_(at, row_id), tuple_(KEY_AT, KEY_ID)
+    keyset = (key > cursor, at <= NOW) if newer else (key < cursor,)
+    statement = _posts(columns, total.scalar_subquery().label("total"))
+    if tagged:
+        statement = statement.join(PostTag, PostTag.post_id == Post.id).where(
+            PostTag.tag_id == TAG_ID
+        )
     return (
-        _posts(columns, total.scalar_subquery().label("total"))
-        .where(Post.status == PUBLISHED, *where, *keyset)
-        .order_by(*(OLDEST_FIRST if newer else NEWEST_FIRST))
+        statement.where(Post.status == PUBLISHED, *where, *keyset)
+        .order_by(*((at.asc(), row_id.asc()) if newer else (at.desc(), row_id.desc())))
         .limit(bindparam("limit"))
         .offset(bindparam("skip"))
     )
@@ -133,11 +140,14 @@ TOTAL = _counted(PostCount, scheduled=SCHEDULED)
 USER_TOTAL = _counted(
     UserPostCount, UserPostCount.user_id == USER_ID, scheduled=_scheduled(BY_USER)
 )
-TAG_TOTAL = _counted(
-    TagPostCount,
-    TagPostCount.tag_id == select(Tag.id).where(Tag.name == TAG).scalar_subquery(),
-    scheduled=_scheduled(BY_TAG),
+# (A tag's scheduled posts: a range of post_tags' (tag_id, published_at, post_id) index.)
+TAG_SCHEDULED = (
+    select(func.count())
+    .select_from(PostTag)
+    .where(PostTag.tag_id == TAG_ID, PostTag.published_at > NOW)
+    .scalar_subquery()
 )
+TAG_TOTAL = _counted(TagPostCount, TagPostCount.tag_id == TAG_ID, scheduled=TAG_SCHEDULED)
 
 
 def _filters(by_user: bool, by_tag: bool) -> tuple[Any, ...]:
@@ -158,8 +168,9 @@ PAGES = {
         FULL_COLUMNS if full else SUMMARY_COLUMNS,
         TOTALS[by_user, by_tag],
         *((BY_USER,) if by_user else ()),
-        *((BY_TAG,) if by_tag else ()),
+        *((BY_TAG,) if by_user and by_tag else ()),  # a user's posts with a tag: their index
         newer=newer,
+        tagged=by_tag and not by_user,
     )
     for by_user in (False, True)
     for by_tag in (False, True)

@@ -1,4 +1,4 @@
-"""per-user and per-tag counts of published posts, kept by triggers
+"""per-user and per-tag counts of published posts, kept by triggers; post_tags.published_at
 
 A user's page and a tag's page show how many posts they have; counting them on every view
 costs O(posts of that user or tag). These counters follow every write in its own transaction,
@@ -6,6 +6,11 @@ the way post_counts does for the site (migrations 0005 and 0006): inserts, delet
 or a user's posts by cascade), publishing or taking back to draft, tagging and untagging. Like
 post_counts they count published posts; a reader's total subtracts the few scheduled ones whose
 time has not come (fastblog.posts.queries).
+
+post_tags gets a copy of its post's published_at, kept by triggers (filled in when a row is
+inserted without it, followed when the post's changes), and an index on (tag_id, published_at,
+post_id): a tag's page is then an index range from its cursor instead of a sort of the tag's
+posts.
 
 Revision ID: c9903608ef76
 Revises: 8a1d4c6e2f90
@@ -24,6 +29,7 @@ depends_on: str | Sequence[str] | None = None
 
 SLOTS = 8  # fastblog.posts.models.COUNT_SLOTS
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+TIME = sa.DateTime(timezone=True)
 USER_UPSERT = "ON CONFLICT (user_id, slot) DO UPDATE SET posts = user_post_counts.posts"
 TAG_UPSERT = "ON CONFLICT (tag_id, slot) DO UPDATE SET posts = tag_post_counts.posts"
 
@@ -32,6 +38,19 @@ TAG_UPSERT = "ON CONFLICT (tag_id, slot) DO UPDATE SET posts = tag_post_counts.p
 # from post_tags then find no post and change nothing. (An INSERT … SELECT upsert needs a
 # WHERE in SQLite, so the parser can tell ON CONFLICT from a join's ON.)
 SQLITE_TRIGGERS = [
+    """
+    CREATE TRIGGER post_tags_take_published_at AFTER INSERT ON post_tags
+    WHEN NEW.published_at IS NULL BEGIN
+      UPDATE post_tags SET published_at = (SELECT published_at FROM posts WHERE id = NEW.post_id)
+      WHERE post_id = NEW.post_id AND tag_id = NEW.tag_id;
+    END
+    """,
+    """
+    CREATE TRIGGER post_tags_follow_published_at AFTER UPDATE OF published_at ON posts
+    WHEN OLD.published_at IS NOT NEW.published_at BEGIN
+      UPDATE post_tags SET published_at = NEW.published_at WHERE post_id = NEW.id;
+    END
+    """,
     f"""
     CREATE TRIGGER user_posts_counted_on_insert AFTER INSERT ON posts
     WHEN NEW.status = 'published' BEGIN
@@ -93,6 +112,32 @@ SQLITE_TRIGGERS = [
 # by one row trigger, author then tags, BEFORE the delete (as on SQLite: by the time an AFTER
 # trigger runs, the cascade has removed the post's tags).
 POSTGRES_TRIGGERS = [
+    """
+    CREATE FUNCTION post_tags_take_published_at() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      NEW.published_at := (SELECT published_at FROM posts WHERE id = NEW.post_id);
+      RETURN NEW;
+    END $$
+    """,
+    """
+    CREATE TRIGGER post_tags_take_published_at BEFORE INSERT ON post_tags
+    FOR EACH ROW WHEN (NEW.published_at IS NULL) EXECUTE FUNCTION post_tags_take_published_at()
+    """,
+    """
+    CREATE FUNCTION post_tags_follow_published_at() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      UPDATE post_tags SET published_at = new_rows.published_at
+      FROM new_rows JOIN old_rows USING (id)
+      WHERE post_tags.post_id = new_rows.id
+        AND new_rows.published_at IS DISTINCT FROM old_rows.published_at;
+      RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER post_tags_follow_published_at AFTER UPDATE ON posts
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION post_tags_follow_published_at()
+    """,
     f"""
     CREATE FUNCTION user_posts_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -190,6 +235,8 @@ POSTGRES_TRIGGERS = [
 ]
 
 TRIGGERS = {
+    "post_tags_take_published_at": "post_tags",
+    "post_tags_follow_published_at": "posts",
     "user_posts_counted_on_insert": "posts",
     "user_posts_counted_on_delete": "posts",  # SQLite
     "tag_posts_counted_on_delete": "posts",  # SQLite
@@ -199,6 +246,8 @@ TRIGGERS = {
     "tag_posts_counted_on_untagging": "post_tags",
 }
 FUNCTIONS = [
+    "post_tags_take_published_at",
+    "post_tags_follow_published_at",
     "user_posts_count_change",
     "user_and_tag_posts_count_status_change",
     "posts_uncount_deleted_post",
@@ -220,7 +269,27 @@ def _counter_table(name: str, key: str) -> None:
     )
 
 
+def _copy_published_at() -> None:
+    op.add_column("post_tags", sa.Column("published_at", TIME, nullable=True))
+    if _is_sqlite():
+        op.execute(
+            "UPDATE post_tags SET published_at = "
+            "(SELECT published_at FROM posts WHERE posts.id = post_tags.post_id)"
+        )
+    else:
+        op.execute(
+            "UPDATE post_tags SET published_at = posts.published_at "
+            "FROM posts WHERE posts.id = post_tags.post_id"
+        )
+    op.create_index(
+        "ix_post_tags_tag_id_published_at_post_id",
+        "post_tags",
+        ["tag_id", "published_at", "post_id"],
+    )
+
+
 def upgrade() -> None:
+    _copy_published_at()
     _counter_table("user_post_counts", "user_id")
     _counter_table("tag_post_counts", "tag_id")
     op.execute(
@@ -247,3 +316,5 @@ def downgrade() -> None:
             op.execute(f"DROP FUNCTION IF EXISTS {function}()")
     op.drop_table("tag_post_counts")
     op.drop_table("user_post_counts")
+    op.drop_index("ix_post_tags_tag_id_published_at_post_id", table_name="post_tags")
+    op.drop_column("post_tags", "published_at")
