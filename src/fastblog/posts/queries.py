@@ -81,7 +81,6 @@ SUMMARY_COLUMNS = (
 # Pages show lists as excerpts; the API's posts carry the source and the HTML too.
 FULL_COLUMNS = (*SUMMARY_COLUMNS, Post.content, Post.content_html)
 NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
-OLDEST_FIRST = (Post.published_at.asc(), Post.id.asc())
 
 
 def _posts(columns: tuple[Any, ...], *extra: Any) -> Any:
