@@ -13,7 +13,7 @@ post_id): a tag's page is then an index range from its cursor instead of a sort 
 posts.
 
 Revision ID: c9903608ef76
-Revises: 8a1d4c6e2f90
+Revises: 921ab725de2d
 Create Date: 2026-12-01 19:30:00.000000
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c9903608ef76"
-down_revision: str | None = "8a1d4c6e2f90"
+down_revision: str | None = "921ab725de2d"  # main's head (0012) when this was rebased
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
