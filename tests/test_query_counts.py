@@ -10,6 +10,7 @@ from fastblog.accounts.models import User
 from fastblog.comments.models import Comment
 from fastblog.posts.models import Post, PostTag, Tag
 from tests.factories import StatementCounter, make_posts, make_user
+from tests.html import read_page
 from tests.reliability.browser import browser_login
 
 pytestmark = pytest.mark.anyio
@@ -217,3 +218,25 @@ async def test_a_reset_request_writes_the_token_and_its_mail_in_a_few_statements
     assert len(known_statements) <= 5, known_statements  # with SQLite's BEGIN IMMEDIATE
     assert not [s for s in statements if s.startswith(("INSERT", "DELETE"))], statements
     assert len(statements) <= 2, statements
+
+
+async def test_a_page_by_cursor_costs_what_page_one_costs(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    users, _ = await many_authors(session)
+    first = (await client.get("/api/posts", params={"limit": 5})).json()
+    cursor = first["next_cursor"]
+    older = read_page(await client.get("/")).link("Older posts →").href
+    user_first = (await client.get(f"/api/users/{users[1].id}/posts", params={"limit": 2})).json()
+
+    for url, most in [
+        (f"/api/posts?limit=5&cursor={cursor}", 1),
+        (f"/api/posts?tag=shared&limit=5&cursor={cursor}", 1),
+        (f"/api/users/{users[1].id}/posts?limit=2&cursor={user_first['next_cursor']}", 2),
+        (older, 1),
+        (f"/users/{users[1].id}/posts?cursor={cursor}", 2),
+    ]:
+        response, statements = await measure(client, count_statements, url)
+        assert response.status_code == 200
+        assert "author" in response.text
+        assert len(statements) <= most, (url, statements)

@@ -74,7 +74,8 @@ OPENAPI_TAGS = [
 DESCRIPTION = """
 The JSON API of fastblog: users and their posts.
 
-Lists are paginated with `skip` and `limit` (at most 100) and always say whether there is more.
+Lists are paginated by cursor: each page answers `next_cursor`; send it back as `cursor` for
+the next page (null on the last). `limit` is at most 100; `skip` (up to 1,000) jumps ahead.
 Writes need a bearer token: `POST /api/users/token` with your email (or username) and password,
 or the **Authorize** button above.
 """

@@ -4,7 +4,7 @@ from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.comments.models import Comment
 from fastblog.db import Base
 from fastblog.outbox import OutboxMail
-from fastblog.posts.models import Post, PostCount, PostTag, Tag
+from fastblog.posts.models import Post, PostCount, PostTag, Tag, TagPostCount, UserPostCount
 
 __all__ = [
     "Base",
@@ -15,5 +15,7 @@ __all__ = [
     "PostCount",
     "PostTag",
     "Tag",
+    "TagPostCount",
     "User",
+    "UserPostCount",
 ]

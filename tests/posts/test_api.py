@@ -177,7 +177,14 @@ async def test_list_posts_with_no_posts(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/posts")
 
     assert response.status_code == 200
-    assert response.json() == {"posts": [], "total": 0, "skip": 0, "limit": 10, "has_more": False}
+    assert response.json() == {
+        "posts": [],
+        "total": 0,
+        "skip": 0,
+        "limit": 10,
+        "has_more": False,
+        "next_cursor": None,
+    }
 
 
 async def test_list_posts_pages_through_everything(
@@ -204,7 +211,14 @@ async def test_list_posts_past_the_end_is_empty(
 
     response = await client.get("/api/posts", params={"skip": 3})
 
-    assert response.json() == {"posts": [], "total": 3, "skip": 3, "limit": 10, "has_more": False}
+    assert response.json() == {
+        "posts": [],
+        "total": 3,
+        "skip": 3,
+        "limit": 10,
+        "has_more": False,
+        "next_cursor": None,
+    }
 
 
 async def test_list_posts_accepts_limit_1_and_100(

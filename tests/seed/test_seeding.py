@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from fastblog.cli import upgrade_database
 from fastblog.config import Settings
 from fastblog.main import create_app
-from fastblog.models import Post, PostCount, PostTag, Tag, User
+from fastblog.models import Post, PostCount, PostTag, Tag, TagPostCount, User, UserPostCount
 from fastblog.posts.models import COUNT_SLOTS, PUBLISHED
 from fastblog.seed import bulk, seed
 from fastblog.seed.bulk import Derived
@@ -60,6 +60,34 @@ async def counters_and_recount(
     return {slot: n for slot, n in kept.items() if n}, recount
 
 
+async def assert_user_and_tag_counts_agree(connection: AsyncConnection) -> None:
+    """The counters of migration 0008 against a recount, and post_tags' copy of published_at
+    against the posts'."""
+    published = Post.status == PUBLISHED
+    for counter, key, recount in [
+        (
+            UserPostCount,
+            UserPostCount.user_id,
+            select(Post.user_id, func.count()).where(published).group_by(Post.user_id),
+        ),
+        (
+            TagPostCount,
+            TagPostCount.tag_id,
+            select(PostTag.tag_id, func.count())
+            .join(Post, Post.id == PostTag.post_id)
+            .where(published)
+            .group_by(PostTag.tag_id),
+        ),
+    ]:
+        kept_rows = await connection.execute(select(key, func.sum(counter.posts)).group_by(key))
+        kept = {k: n for k, n in kept_rows.all() if n}
+        assert kept == dict((await connection.execute(recount)).all())
+    copies = select(func.count()).select_from(PostTag).join(Post, Post.id == PostTag.post_id)
+    differ = PostTag.published_at.is_distinct_from(Post.published_at)
+    assert await connection.scalar(copies.where(differ)) == 0
+    assert await connection.scalar(copies.where(PostTag.published_at.is_not(None))) > 0
+
+
 async def test_a_seeded_blog_has_counters_tags_and_ids_as_the_app_keeps_them(
     settings: Settings, connection: AsyncConnection
 ) -> None:
@@ -70,6 +98,7 @@ async def test_a_seeded_blog_has_counters_tags_and_ids_as_the_app_keeps_them(
     assert (users, posts) == (4, 700)
     kept, recount = await counters_and_recount(connection)
     assert kept == recount
+    await assert_user_and_tag_counts_agree(connection)
     assert (
         sum(kept.values())
         == await connection.scalar(
@@ -92,6 +121,7 @@ async def test_a_seeded_blog_has_counters_tags_and_ids_as_the_app_keeps_them(
     await seed(settings, users=0, posts=300, now=NOW, workers=1)
     kept, recount = await counters_and_recount(connection)
     assert kept == recount
+    await assert_user_and_tag_counts_agree(connection)
     titles = (await connection.scalars(select(Post.title).order_by(Post.id))).all()
     assert len(titles) == 1000
     assert titles[:300] != titles[700:], "a second seed writes other posts"

@@ -5,7 +5,8 @@ from fastapi import APIRouter, Query, Response, status
 from fastblog.accounts.api import E404 as USER_NOT_FOUND
 from fastblog.accounts.dependencies import TokenClaimsDep, TokenUserIdDep, UserDep, unauthorized
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
+from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep, WriteSessionDep
+from fastblog.pagination import Keyset
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
@@ -43,23 +44,34 @@ OWNER_ONLY: Responses = E401 | E403 | E404
 
 
 async def _page(
-    db: DatabaseDep, *, skip: int, limit: int, tag: str | None, user_id: int | None = None
+    db: DatabaseDep,
+    *,
+    skip: int,
+    limit: int,
+    tag: str | None,
+    cursor: Keyset | None,
+    user_id: int | None = None,
 ) -> dict[str, Any]:
     wanted = tag_or_none(tag) if tag is not None else None
     if tag is not None and wanted is None:
-        return page_of([], total=0, skip=skip, limit=limit)
-    posts, total = await fetch_page(
-        db, now=utcnow(), skip=skip, limit=limit, user_id=user_id, tag=wanted
+        return page_of([], total=0, skip=skip, limit=limit, older=None)
+    listing = await fetch_page(
+        db, now=utcnow(), skip=skip, limit=limit, after=cursor, user_id=user_id, tag=wanted
     )
-    return page_of(posts, total=total, skip=skip, limit=limit)
+    return page_of(listing.posts, total=listing.total, skip=skip, limit=limit, older=listing.older)
 
 
 @router.get("", response_model=PostPage)
 async def list_posts(
-    db: DatabaseDep, skip: Skip = 0, limit: Limit = 10, tag: TagFilter = None
+    db: DatabaseDep,
+    cursor: KeysetDep,
+    skip: Skip = 0,
+    limit: Limit = 10,
+    tag: TagFilter = None,
 ) -> dict[str, Any]:
-    """List published posts, newest first, one page at a time."""
-    return await _page(db, skip=skip, limit=limit, tag=tag)
+    """List published posts, newest first, one page at a time: follow `next_cursor`
+    (`?cursor=`) to the end; `skip` goes a little way from where a page starts."""
+    return await _page(db, skip=skip, limit=limit, tag=tag, cursor=cursor)
 
 
 @router.post(
@@ -128,10 +140,15 @@ async def delete_post(
 
 @by_user_router.get("/{user_id}/posts", response_model=PostPage, responses=USER_NOT_FOUND)
 async def get_user_posts(
-    user: UserDep, db: DatabaseDep, skip: Skip = 0, limit: Limit = 10, tag: TagFilter = None
+    user: UserDep,
+    db: DatabaseDep,
+    cursor: KeysetDep,
+    skip: Skip = 0,
+    limit: Limit = 10,
+    tag: TagFilter = None,
 ) -> dict[str, Any]:
-    """A user's published posts, newest first."""
-    return await _page(db, skip=skip, limit=limit, tag=tag, user_id=user.id)
+    """A user's published posts, newest first (paged like `GET /api/posts`)."""
+    return await _page(db, skip=skip, limit=limit, tag=tag, cursor=cursor, user_id=user.id)
 
 
 TagLimit = Annotated[int, Query(ge=1, le=1000, description="How many tags to return.")]

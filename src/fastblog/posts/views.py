@@ -16,8 +16,6 @@ from fastblog.accounts.dependencies import (
 )
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
-from fastblog.pagination import PageLinks
-from fastblog.params import PageNumber
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostForWriteDep,
@@ -37,6 +35,7 @@ from fastblog.posts.forms import (
 )
 from fastblog.posts.meta import post_meta, post_path
 from fastblog.posts.models import PUBLISHED, Post
+from fastblog.posts.paging import OlderPositionDep, Position, PositionDep, page_links
 from fastblog.posts.queries import fetch_drafts, fetch_page, is_visible
 from fastblog.posts.related import Related
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
@@ -80,24 +79,28 @@ OwnPostToEditDep = Annotated[dict[str, Any], Depends(get_own_post_to_edit)]
 
 
 async def _page_of_posts(
+    request: Request,
     db: DatabaseDep,
+    at: Position,
     *,
-    page: int,
-    per_page: int,
     tag: str | None = None,
     user_id: int | None = None,
+    query: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A page of excerpts, and the links to the pages around it."""
-    posts, total = await fetch_page(
+    listing = await fetch_page(
         db,
         now=utcnow(),
-        skip=(page - 1) * per_page,
-        limit=per_page,
+        skip=at.skip,
+        after=at.after,
+        before=at.before,
+        limit=at.per_page,
         user_id=user_id,
         tag=tag,
         full=False,
     )
-    return {"posts": posts, "links": PageLinks(number=page, per_page=per_page, total=total)}
+    links = page_links(listing, at, request.url.path, query)
+    return {"posts": listing.posts, "links": links}
 
 
 @router.get("/", name="home")
@@ -105,33 +108,27 @@ async def _page_of_posts(
 async def home(
     request: Request,
     db: DatabaseDep,
-    settings: SettingsDep,
     viewer: PageUserDep,
-    page: PageNumber = 1,
+    at: PositionDep,
     tag: TagFilter = None,
 ) -> HTMLResponse:
     """The newest posts, a page at a time (?tag= for one tag's)."""
     wanted = tag_or_none(tag) if tag else None
     context = await _page_of_posts(
+        request,
         db,
-        page=page,
-        per_page=settings.posts_per_page,
+        at,
         # A text no tag can be matches nothing, like a tag nobody uses.
         tag=wanted or ("" if tag else None),
+        query={"tag": tag} if tag else None,
     )
     context["heading"] = f"Posts tagged “{wanted or tag}”" if tag else "Latest posts"
-    context["page_query"] = f"tag={quote(tag)}&" if tag else ""
     return templates.TemplateResponse(request, "posts/list.html", context)
 
 
 @router.get("/tags/{tag}", name="tag")
 async def tag_page(
-    request: Request,
-    tag: str,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    viewer: PageUserDep,
-    page: PageNumber = 1,
+    request: Request, tag: str, db: DatabaseDep, viewer: PageUserDep, at: PositionDep
 ) -> Response:
     """The posts of one tag; 404 for a tag no published post has."""
     wanted = tag_or_none(tag)
@@ -139,29 +136,24 @@ async def tag_page(
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No post has this tag.")
     if wanted != tag:
         return moved(f"/tags/{quote(wanted)}")
-    context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, tag=wanted)
+    context = await _page_of_posts(request, db, at, tag=wanted)
     if context["links"].total == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No post has this tag.")
-    context |= {"heading": f"Posts tagged “{wanted}”", "page_query": "", "tag": wanted}
+    context |= {"heading": f"Posts tagged “{wanted}”", "tag": wanted}
     return templates.TemplateResponse(request, "posts/list.html", context)
 
 
 @router.get("/drafts", name="drafts")
 async def drafts(
-    request: Request,
-    user: LoggedInDep,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    page: PageNumber = 1,
+    request: Request, user: LoggedInDep, db: DatabaseDep, at: OlderPositionDep
 ) -> HTMLResponse:
     """Your drafts and scheduled posts: only you can see them."""
-    per_page = settings.posts_per_page
-    posts, total = await fetch_drafts(
-        db, user_id=user.id, now=utcnow(), skip=(page - 1) * per_page, limit=per_page
+    listing = await fetch_drafts(
+        db, user_id=user.id, now=utcnow(), skip=at.skip, after=at.after, limit=at.per_page
     )
-    links = PageLinks(number=page, per_page=per_page, total=total)
+    links = page_links(listing, at, request.url.path)
     return templates.TemplateResponse(
-        request, "posts/drafts.html", {"posts": posts, "links": links, "page_query": ""}
+        request, "posts/drafts.html", {"posts": listing.posts, "links": links}
     )
 
 
@@ -305,10 +297,9 @@ async def user_posts(
     viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
     user: UserDep,
     db: DatabaseDep,
-    settings: SettingsDep,
-    page: PageNumber = 1,
+    at: PositionDep,
 ) -> HTMLResponse:
     """Everything one user has published, newest first."""
-    context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, user_id=user.id)
-    context |= {"user": user, "page_query": ""}
+    context = await _page_of_posts(request, db, at, user_id=user.id)
+    context |= {"user": user}
     return templates.TemplateResponse(request, "users/posts.html", context)

@@ -26,7 +26,14 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fastblog.posts.models import COUNT_SLOTS, Post, PostCount
+from fastblog.posts.models import (
+    COUNT_SLOTS,
+    Post,
+    PostCount,
+    PostTag,
+    TagPostCount,
+    UserPostCount,
+)
 from fastblog.seed.rows import POST_COLUMNS, POST_TAG_COLUMNS, PostRow, PostTagRow
 
 Rebuild = Callable[[AsyncConnection], Awaitable[None]]
@@ -59,6 +66,23 @@ async def recount_posts(connection: AsyncConnection) -> None:
     )
 
 
+def _recount(model: type[Any], key: Any, post_id: Any, published: Any) -> list[Any]:
+    slot = (post_id % COUNT_SLOTS).label("slot")
+    rows = select(key, slot, func.count()).where(published.is_not(None)).group_by(key, slot)
+    return [delete(model), insert(model).from_select([key.key, "slot", "posts"], rows)]
+
+
+async def recount_users_and_tags(connection: AsyncConnection) -> None:
+    """user_post_counts and tag_post_counts as the triggers of migration 0008 keep them:
+    published posts (those with a published_at) by author and by tag, by slot; a tag's from
+    post_tags' own copy of published_at, with no join."""
+    for statement in (
+        *_recount(UserPostCount, Post.user_id, Post.id, Post.published_at),
+        *_recount(TagPostCount, PostTag.tag_id, PostTag.post_id, PostTag.published_at),
+    ):
+        await connection.execute(statement)
+
+
 # What the seed suspends while it loads and rebuilds after (after_bulk_load). The search
 # index belongs here too: its triggers on posts (and post_tags), its index on PostgreSQL,
 # and the search package's rebuild function, e.g.
@@ -68,6 +92,16 @@ DERIVED: tuple[Derived, ...] = (
         "post counts",
         triggers=(("posts", "posts_counted_on_insert"),),
         rebuild=recount_posts,
+    ),
+    Derived(
+        "user and tag counts",
+        triggers=(
+            ("posts", "user_posts_counted_on_insert"),
+            ("post_tags", "tag_posts_counted_on_tagging"),
+        ),
+        # A tag's page's index: built once after the load, not entry by entry in tag order.
+        indexes=("ix_post_tags_tag_id_published_at_post_id",),
+        rebuild=recount_users_and_tags,
     ),
 )
 
