@@ -226,7 +226,9 @@ def post_titles(page: Page) -> list[str]:
     return [
         link.text
         for link in page.links
-        if POST_LINK.match(link.path) and not link.text.startswith("Read more")
+        if POST_LINK.match(link.path)
+        and not link.text.startswith("Read more")
+        and not httpx.URL(link.href).fragment  # the comment count links to #comments
     ]
 
 
