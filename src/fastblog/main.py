@@ -37,6 +37,9 @@ from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, syndication
 from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
+from fastblog.search import api as search_api
+from fastblog.search import views as search_views
+from fastblog.search.engines import warn_if_degraded
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
 from fastblog.throttle import (
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             process_pool=process_pool,
         )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
+        warn_if_degraded(database)
         # In a thread, while the server starts: a first post rendered on the loop would
         # otherwise pay for it (see fastblog.posts.markdown.warm_up).
         warming = asyncio.get_running_loop().run_in_executor(None, markdown.warm_up)
@@ -175,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_api.router,
         posts_views.router,
         syndication.router,
+        search_api.router,
+        search_views.router,
         posts_api.by_user_router,
         posts_api.tags_router,
         accounts_api.router,

@@ -62,6 +62,7 @@ def new_post_values(
         "content": content,
         "content_html": rendered.html,
         "excerpt": rendered.excerpt,
+        "body_text": rendered.text,
         "status": status,
         "published_at": publication(status, published_at, was=None, now=now),
         "updated_at": now,
@@ -168,6 +169,7 @@ async def edit_post(
             "content": changes["content"],
             "content_html": rendered.html,
             "excerpt": rendered.excerpt,
+            "body_text": rendered.text,
         }
     if columns:
         columns["updated_at"] = now

@@ -1,0 +1,391 @@
+"""The two full-text engines (and the LIKE fallback) behind one interface: a page of ranked
+posts for a parsed query, each with its snippet still holding the engine's markers.
+
+Every statement of the full-text engines is a module-level Core statement (the compiled road
+of fastblog.db): the user's query is one bound value, written by fastblog.search.query so that
+every word in it is quoted. Ranking happens in an inner query that returns only the page's
+ids and scores; the snippets and the posts' columns are read for those rows only (a snippet
+computed for every match before the LIMIT would cost as much as the search).
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+
+from fastblog.accounts.models import User
+from fastblog.db import BigId, Database, Row
+from fastblog.posts.models import Post
+from fastblog.posts.queries import BY_TAG, BY_USER, FULL_COLUMNS, SUMMARY_COLUMNS, VISIBLE
+from fastblog.search import schema
+from fastblog.search.query import SearchQuery, Term, to_fts5, to_tsquery
+
+logger = logging.getLogger(__name__)
+
+# Around each matched word in a snippet, until fastblog.search.snippets swaps them for <mark>:
+# private-use characters (a query cannot hold them) around a secret of this process, so no
+# text a writer can type turns into markup.
+MARK_START = f"\ue000{secrets.token_hex(8)}\ue001"
+MARK_END = f"\ue001{secrets.token_hex(8)}\ue000"
+SNIPPET_WORDS = 32
+# bm25 weights per FTS5 column: a word in the title counts ten times one in the text; a tag,
+# five times.
+TITLE_WEIGHT, TEXT_WEIGHT, TAGS_WEIGHT = 10.0, 1.0, 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    user_id: int | None = None
+    tag: str | None = None
+
+    @property
+    def key(self) -> tuple[bool, bool]:
+        return (self.user_id is not None, self.tag is not None)
+
+    def where(self) -> tuple[Any, ...]:
+        by_user, by_tag = self.key
+        return (*((BY_USER,) if by_user else ()), *((BY_TAG,) if by_tag else ()))
+
+    def values(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "tag": self.tag}
+
+
+class Engine(Protocol):
+    name: str
+
+    async def page(
+        self,
+        db: Database,
+        query: SearchQuery,
+        *,
+        filters: Filters,
+        now: datetime,
+        skip: int,
+        limit: int,
+        full: bool,
+    ) -> list[Row]:
+        """Rows of the page's posts (SUMMARY or FULL columns, `snippet`), best first."""
+        ...
+
+    async def finds_any(
+        self, db: Database, query: SearchQuery, *, filters: Filters, now: datetime
+    ) -> bool: ...
+
+
+NEWEST = (Post.published_at.desc(), Post.id.desc())
+_VARIANTS = [(u, t, f) for u in (False, True) for t in (False, True) for f in (False, True)]
+
+
+def _where(by_user: bool, by_tag: bool) -> tuple[Any, ...]:
+    return Filters(1 if by_user else None, "" if by_tag else None).where()
+
+
+# -- SQLite FTS5 -------------------------------------------------------------------------
+
+_FTS = table(schema.FTS_TABLE, column("rowid", BigId))
+_FTS_ROWID = _FTS.c.rowid
+# The FTS5 table's hidden column of its own name: what MATCH and its functions take.
+_FTS_ITSELF: ColumnClause[Any] = literal_column(schema.FTS_TABLE)
+_MATCHES = _FTS_ITSELF.op("MATCH")(bindparam("match", type_=String))
+_BM25 = func.bm25(
+    _FTS_ITSELF, *(literal_column(repr(w)) for w in (TITLE_WEIGHT, TEXT_WEIGHT, TAGS_WEIGHT))
+)
+_SNIPPET = func.snippet(
+    _FTS_ITSELF,
+    literal_column("1"),  # the text column: the title is shown beside it anyway
+    bindparam("mark_start", type_=String),
+    bindparam("mark_end", type_=String),
+    literal_column("'…'"),
+    literal_column(str(SNIPPET_WORDS)),
+)
+
+
+def _fts5_page(by_user: bool, by_tag: bool, full: bool) -> Any:
+    ranked = (
+        select(Post.id.label("id"), _BM25.label("score"))
+        .select_from(_FTS)
+        .join(Post, Post.id == _FTS_ROWID)
+        .where(_MATCHES, VISIBLE, *_where(by_user, by_tag))
+        .order_by(_BM25, *NEWEST)  # bm25: lower is better
+        .limit(bindparam("limit"))
+        .offset(bindparam("skip"))
+        .subquery("ranked")
+    )
+    return (
+        select(*(FULL_COLUMNS if full else SUMMARY_COLUMNS), _SNIPPET.label("snippet"))
+        .select_from(ranked)
+        .join(_FTS, ranked.c.id == _FTS_ROWID)
+        .join(Post, Post.id == ranked.c.id)
+        .join(User, User.id == Post.user_id)
+        .where(_MATCHES)
+        .order_by(ranked.c.score, *NEWEST)
+    )
+
+
+def _fts5_any(by_user: bool, by_tag: bool) -> Any:
+    return (
+        select(Post.id)
+        .select_from(_FTS)
+        .join(Post, Post.id == _FTS_ROWID)
+        .where(_MATCHES, VISIBLE, *_where(by_user, by_tag))
+        .limit(1)
+    )
+
+
+FTS5_PAGES = {variant: _fts5_page(*variant) for variant in _VARIANTS}
+FTS5_ANY = {variant[:2]: _fts5_any(*variant[:2]) for variant in _VARIANTS}
+
+
+class FTS5Engine:
+    name = "sqlite-fts5"
+
+    async def page(
+        self,
+        db: Database,
+        query: SearchQuery,
+        *,
+        filters: Filters,
+        now: datetime,
+        skip: int,
+        limit: int,
+        full: bool,
+    ) -> list[Row]:
+        values = {
+            "match": to_fts5(query),
+            "now": now,
+            "skip": skip,
+            "limit": limit,
+            "mark_start": MARK_START,
+            "mark_end": MARK_END,
+            **filters.values(),
+        }
+        return await db.fetch(FTS5_PAGES[(*filters.key, full)], values)
+
+    async def finds_any(
+        self, db: Database, query: SearchQuery, *, filters: Filters, now: datetime
+    ) -> bool:
+        values = {"match": to_fts5(query), "now": now, **filters.values()}
+        return bool(await db.fetch(FTS5_ANY[filters.key], values))
+
+
+# -- PostgreSQL full text ----------------------------------------------------------------
+
+_CONFIG: ColumnClause[Any] = literal_column(f"'{schema.TS_CONFIG}'::regconfig")
+# The query, parsed once per statement (a one-row subquery joined to every row).
+_TSQUERY = select(
+    func.to_tsquery(_CONFIG, bindparam("match", type_=String)).label("query")
+).subquery("q")
+_VECTOR: ColumnClause[Any] = literal_column(f"posts.{schema.VECTOR_COLUMN}")
+_PG_MATCHES = _VECTOR.bool_op("@@")(_TSQUERY.c.query)
+_TS_RANK = func.ts_rank(_VECTOR, _TSQUERY.c.query)
+# ts_headline reads "<b>" or "&amp;" in the text as markup and leaves it out of the snippet;
+# stand-ins (private-use characters) keep such text as written, and are swapped back after.
+_STAND_INS = {"<": "\ue002", "&": "\ue003"}
+_BACK = str.maketrans({stand_in: original for original, stand_in in _STAND_INS.items()})
+_SHIELDED_TEXT: ColumnElement[str] = Post.__table__.c.body_text
+for _original, _stand_in in _STAND_INS.items():
+    _SHIELDED_TEXT = func.replace(
+        _SHIELDED_TEXT, literal_column(f"'{_original}'"), literal_column(f"'{_stand_in}'")
+    )
+_HEADLINE = func.ts_headline(
+    _CONFIG, _SHIELDED_TEXT, _TSQUERY.c.query, bindparam("headline_options", type_=String)
+)
+HEADLINE_OPTIONS = (
+    f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12, "
+    'ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "'
+)
+
+
+def _postgres_page(by_user: bool, by_tag: bool, full: bool) -> Any:
+    ranked = (
+        select(Post.id.label("id"), _TS_RANK.label("score"))
+        .select_from(Post)
+        .join(_TSQUERY, true())
+        .where(_PG_MATCHES, VISIBLE, *_where(by_user, by_tag))
+        .order_by(_TS_RANK.desc(), *NEWEST)
+        .limit(bindparam("limit"))
+        .offset(bindparam("skip"))
+        .subquery("ranked")
+    )
+    return (
+        select(*(FULL_COLUMNS if full else SUMMARY_COLUMNS), _HEADLINE.label("snippet"))
+        .select_from(ranked)
+        .join(Post, Post.id == ranked.c.id)
+        .join(User, User.id == Post.user_id)
+        .join(_TSQUERY, true())
+        .order_by(ranked.c.score.desc(), *NEWEST)
+    )
+
+
+def _postgres_any(by_user: bool, by_tag: bool) -> Any:
+    return (
+        select(Post.id)
+        .select_from(Post)
+        .join(_TSQUERY, true())
+        .where(_PG_MATCHES, VISIBLE, *_where(by_user, by_tag))
+        .limit(1)
+    )
+
+
+POSTGRES_PAGES = {variant: _postgres_page(*variant) for variant in _VARIANTS}
+POSTGRES_ANY = {variant[:2]: _postgres_any(*variant[:2]) for variant in _VARIANTS}
+
+
+class PostgresEngine:
+    name = "postgresql"
+
+    async def page(
+        self,
+        db: Database,
+        query: SearchQuery,
+        *,
+        filters: Filters,
+        now: datetime,
+        skip: int,
+        limit: int,
+        full: bool,
+    ) -> list[Row]:
+        values = {
+            "match": to_tsquery(query),
+            "now": now,
+            "skip": skip,
+            "limit": limit,
+            "headline_options": HEADLINE_OPTIONS,
+            **filters.values(),
+        }
+        rows = await db.fetch(POSTGRES_PAGES[(*filters.key, full)], values)
+        for row in rows:
+            row["snippet"] = (row["snippet"] or "").translate(_BACK)
+        return rows
+
+    async def finds_any(
+        self, db: Database, query: SearchQuery, *, filters: Filters, now: datetime
+    ) -> bool:
+        values = {"match": to_tsquery(query), "now": now, **filters.values()}
+        return bool(await db.fetch(POSTGRES_ANY[filters.key], values))
+
+
+# -- LIKE, for a SQLite without FTS5 -----------------------------------------------------
+
+SEARCHED = (Post.title, Post.body_text, Post.tag_names)
+
+
+def _like_pattern(term: Term) -> str:
+    text = " ".join(term.words)
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _contains(term: Term, columns: tuple[Any, ...] = SEARCHED) -> Any:
+    pattern = _like_pattern(term)
+    return or_(*(column.like(pattern, escape="\\") for column in columns))
+
+
+def _like_where(query: SearchQuery) -> Any:
+    required = [or_(*(_contains(term) for term in group)) for group in query.required]
+    return and_(*required, *(not_(_contains(term)) for term in query.excluded))
+
+
+def _like_snippet(text: str, query: SearchQuery) -> str:
+    """The text around the first word found, the words marked (case-insensitively)."""
+    words = sorted(
+        {w.casefold() for group in query.required for term in group for w in term.words},
+        key=len,
+        reverse=True,
+    )
+    folded = text.casefold()
+    found = [at for at in (folded.find(word) for word in words) if at >= 0]
+    start = max(0, min(found, default=0) - 60)
+    window = text[start : start + 8 * SNIPPET_WORDS]
+    if len(folded) != len(text):  # case folding changed lengths: no marks, the text only
+        return window
+    marked, at, lowered = [], 0, window.casefold()
+    while at < len(window):
+        word = next((w for w in words if lowered.startswith(w, at)), None)
+        if word is None:
+            marked.append(window[at])
+            at += 1
+        else:
+            marked.append(f"{MARK_START}{window[at : at + len(word)]}{MARK_END}")
+            at += len(word)
+    prefix = "…" if start else ""
+    suffix = "…" if start + len(window) < len(text) else ""
+    return prefix + "".join(marked) + suffix
+
+
+class LikeEngine:
+    """A full scan with LIKE: correct and slow, for a SQLite built without FTS5. Its
+    statements depend on the query's shape, so they take the session road (SQLAlchemy's
+    statement cache), not the compiled one (which compiles each statement object once)."""
+
+    name = "sqlite-like"
+
+    def _select(self, query: SearchQuery, filters: Filters, now: datetime, full: bool) -> Any:
+        in_title = or_(*(_contains(t, (Post.title,)) for g in query.required for t in g))
+        columns = FULL_COLUMNS if full else SUMMARY_COLUMNS
+        return (
+            select(*columns, Post.body_text.label("body_text"))
+            .join(User, User.id == Post.user_id)
+            .where(_like_where(query), VISIBLE, *filters.where())
+            .order_by(case((in_title, 0), else_=1), *NEWEST)
+            .params(now=now, **filters.values())
+        )
+
+    async def page(
+        self,
+        db: Database,
+        query: SearchQuery,
+        *,
+        filters: Filters,
+        now: datetime,
+        skip: int,
+        limit: int,
+        full: bool,
+    ) -> list[Row]:
+        statement = self._select(query, filters, now, full).limit(limit).offset(skip)
+        async with db.session() as session:
+            rows = [dict(row) for row in (await session.execute(statement)).mappings()]
+        for row in rows:
+            row["snippet"] = _like_snippet(row.pop("body_text"), query)
+        return rows
+
+    async def finds_any(
+        self, db: Database, query: SearchQuery, *, filters: Filters, now: datetime
+    ) -> bool:
+        statement = self._select(query, filters, now, full=False).limit(1)
+        async with db.session() as session:
+            return (await session.execute(statement)).first() is not None
+
+
+def engine_for(db: Database) -> Engine:
+    """PostgreSQL's full text, SQLite's FTS5, or LIKE on a SQLite without FTS5."""
+    if db.dialect.name == "postgresql":
+        return PostgresEngine()
+    return FTS5Engine() if schema.fts5_available() else LikeEngine()
+
+
+def warn_if_degraded(db: Database) -> None:
+    """At start-up: say so if search will scan every post."""
+    engine = engine_for(db)
+    if isinstance(engine, LikeEngine):
+        logger.warning(
+            "This SQLite has no FTS5: search falls back to LIKE, which reads every post "
+            "(slow on a large blog). Use a Python whose SQLite has FTS5, or PostgreSQL."
+        )
