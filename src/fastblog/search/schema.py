@@ -88,10 +88,15 @@ WHERE posts.id = names.post_id AND posts.tag_names IS NOT names.tag_names
 
 # -- PostgreSQL --------------------------------------------------------------------------
 
+# Concatenated tsvectors continue each other's positions, so "a phrase" could match the
+# title's last word and the text's first. A gap between the parts (a lexeme no query can
+# hold, one position further on) keeps phrases inside one part, as in FTS5's columns.
+# (Every statement here runs as a SQLAlchemy text(): "\\:" is how it writes a bare colon.)
+_GAP = "'§\\:2'::tsvector"
 POSTGRES_VECTOR = f"""
 ALTER TABLE posts ADD COLUMN {VECTOR_COLUMN} tsvector GENERATED ALWAYS AS (
-  setweight(to_tsvector('{TS_CONFIG}'::regconfig, title), 'A')
-  || setweight(to_tsvector('{TS_CONFIG}'::regconfig, tag_names), 'B')
+  setweight(to_tsvector('{TS_CONFIG}'::regconfig, title), 'A') || {_GAP}
+  || setweight(to_tsvector('{TS_CONFIG}'::regconfig, tag_names), 'B') || {_GAP}
   || setweight(to_tsvector('{TS_CONFIG}'::regconfig, body_text), 'D')
 ) STORED
 """
