@@ -295,7 +295,7 @@ def _like_pattern(term: Term) -> str:
 
 def _contains(term: Term, columns: tuple[Any, ...] = SEARCHED) -> Any:
     pattern = _like_pattern(term)
-    return or_(*(column.like(pattern, escape="\\") for column in columns))
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 def _like_where(query: SearchQuery) -> Any:

@@ -51,15 +51,28 @@ async def _run(db: Database, *statements: str) -> None:
         await session.commit()
 
 
+def _drops(db: Database) -> list[str]:
+    sqlite = _is_sqlite(db)
+    drops = [schema.drop_trigger(name, sqlite=sqlite) for name in _triggers(db)]
+    if not sqlite:
+        drops.append(f"DROP INDEX IF EXISTS {schema.VECTOR_INDEX}")
+    return drops
+
+
+def _rebuilt(db: Database) -> list[str]:
+    if not _is_sqlite(db):
+        return [schema.POSTGRES_TAG_NAMES_FIXED, schema.POSTGRES_VECTOR_INDEX]
+    return [schema.SQLITE_TAG_NAMES_FIXED, *([schema.SQLITE_REBUILD] if _fts5(db) else [])]
+
+
 async def rebuild(db: Database) -> None:
-    """The whole index from the posts table: tag names fixed, then the index rebuilt."""
+    """The whole index from the posts table, in one transaction: the triggers away (on
+    SQLite, fixing a tag_names through them would ask FTS5 to forget rows it may never have
+    indexed, which it cannot), tag names fixed, the triggers back, the index rebuilt."""
     started = time.perf_counter()
-    if _is_sqlite(db):
-        await _run(
-            db, schema.SQLITE_TAG_NAMES_FIXED, *([schema.SQLITE_REBUILD] if _fts5(db) else [])
-        )
-    else:
-        await _run(db, schema.POSTGRES_TAG_NAMES_FIXED, schema.POSTGRES_VECTOR_INDEX)
+    fixed, *rebuilt = _rebuilt(db)
+    await _run(db, *_drops(db), fixed, *_triggers(db).values(), *rebuilt)
+    if not _is_sqlite(db):
         await _run(db, "ANALYZE posts")
     logger.info("Search index rebuilt in %.1f s", time.perf_counter() - started)
 
@@ -68,13 +81,8 @@ async def rebuild(db: Database) -> None:
 async def suspended(db: Database) -> AsyncIterator[None]:
     """The index's triggers (and PostgreSQL's GIN index) away while the block bulk-loads;
     back and rebuilt after it, even if the block failed."""
-    sqlite = _is_sqlite(db)
-    drops = [schema.drop_trigger(name, sqlite=sqlite) for name in _triggers(db)]
-    if not sqlite:
-        drops.append(f"DROP INDEX IF EXISTS {schema.VECTOR_INDEX}")
-    await _run(db, *drops)
+    await _run(db, *_drops(db))
     try:
         yield
     finally:
-        await _run(db, *_triggers(db).values())
         await rebuild(db)
