@@ -22,6 +22,7 @@ API_ROUTES = {
     ("PATCH", "/api/posts/{post_id}"),
     ("DELETE", "/api/posts/{post_id}"),
     ("GET", "/api/tags"),
+    ("GET", "/api/search"),
     ("GET", "/api/users/me"),
     ("PATCH", "/api/users/me/password"),
     ("PATCH", "/api/users/me/picture"),
