@@ -203,3 +203,25 @@ async def test_the_migration_indexes_existing_posts(fresh_database_url: str) -> 
         await engine.dispose()
     assert tuple(row) == ("Some okra in a link.", "vegetables")
     assert hits == {"okra": [1], "vegetables": [1], "link": [1], "hidden": []}
+
+
+async def test_a_very_common_word_is_ranked_among_its_newest_matches(
+    client: httpx.AsyncClient, session: AsyncSession, resources: Resources
+) -> None:
+    """Past RANKED_MATCHES matches, only the newest are scored (the cost stays bounded):
+    the best of those comes first, and an older post is found with a rarer word."""
+    from fastblog.search.engines import RANKED_MATCHES
+
+    author = await make_user(session)
+    old = await write(client, author, title="Lettuce, the oldest", content="Lettuce.")
+    rows = post_rows(author.id, RANKED_MATCHES + 5, "lettuce")
+    async with resources.database.transaction() as loading:
+        await loading.execute(insert(Post), rows)
+        await loading.commit()
+    newest = await write(client, author, title="Lettuce, the newest", content="Romaine.")
+
+    page = await found(client, "lettuce", limit=5)
+
+    assert page[0] == newest["id"]  # its title matches: first among the scored
+    assert old["id"] not in await found(client, "lettuce", limit=100)
+    assert await found(client, "lettuce oldest") == [old["id"]]

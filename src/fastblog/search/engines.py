@@ -103,7 +103,7 @@ def _where(by_user: bool, by_tag: bool) -> tuple[Any, ...]:
 # ranked among its newest RANKED_MATCHES matches (those with the highest ids): the cut-off
 # id is found by walking the index newest first, which needs no score. Rarer queries (and
 # every query on a small blog) are ranked among all their matches.
-RANKED_MATCHES = 2_000
+RANKED_MATCHES = 1_000
 
 
 def _cutoff(newest_first: Any) -> Any:
