@@ -39,7 +39,7 @@ from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
 from fastblog.search import api as search_api
 from fastblog.search import views as search_views
-from fastblog.search.engines import warn_if_degraded
+from fastblog.search.like import warn_if_degraded
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
 from fastblog.throttle import (

@@ -17,8 +17,9 @@ from fastblog.posts.markdown import render
 from fastblog.posts.models import Post, PostTag, Tag
 from fastblog.posts.service import new_post_values
 from fastblog.resources import Resources
-from fastblog.search.engines import Filters, LikeEngine
+from fastblog.search.engines import Filters
 from fastblog.search.index import rebuild, suspended
+from fastblog.search.like import LikeEngine
 from fastblog.search.query import parse
 from fastblog.search.service import marked
 from tests.factories import make_user

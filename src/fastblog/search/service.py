@@ -17,7 +17,8 @@ from typing import Any
 from fastblog.db import Database
 from fastblog.pagination import BAD_CURSOR, decode_cursor, encode_cursor
 from fastblog.posts.queries import post_of
-from fastblog.search.engines import MARK_END, MARK_START, Engine, Filters, engine_for
+from fastblog.search.engines import MARK_END, MARK_START, Engine, Filters
+from fastblog.search.like import engine_for
 from fastblog.search.query import SearchQuery, parse, relaxations
 
 MAX_RESULTS = 1_000
