@@ -8,7 +8,6 @@ ids and scores; the snippets and the posts' columns are read for those rows only
 computed for every match before the LIMIT would cost as much as the search).
 """
 
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,9 +33,7 @@ from fastblog.posts.queries import BY_TAG, BY_USER, FULL_COLUMNS, SUMMARY_COLUMN
 from fastblog.search import schema
 from fastblog.search.query import SearchQuery, to_fts5, to_tsquery
 
-logger = logging.getLogger(__name__)
-
-# Around each matched word in a snippet, until fastblog.search.snippets swaps them for <mark>:
+# Around each matched word in a snippet, until fastblog.search.service.marked makes them <mark>:
 # private-use characters (a query cannot hold them) around a secret of this process, so no
 # text a writer can type turns into markup.
 MARK_START = f"\ue000{secrets.token_hex(8)}\ue001"
