@@ -25,6 +25,7 @@ API_ROUTES = {
     ("POST", "/api/posts/{post_id}/comments"),
     ("DELETE", "/api/posts/{post_id}/comments/{comment_id}"),
     ("GET", "/api/tags"),
+    ("GET", "/api/search"),
     ("GET", "/api/users/me"),
     ("PATCH", "/api/users/me/password"),
     ("PATCH", "/api/users/me/picture"),

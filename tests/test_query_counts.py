@@ -240,3 +240,30 @@ async def test_a_page_by_cursor_costs_what_page_one_costs(
         assert response.status_code == 200
         assert "author" in response.text
         assert len(statements) <= most, (url, statements)
+
+
+@pytest.mark.parametrize("url", ["/api/search?q=post&limit=20", "/search?q=post"])
+async def test_a_page_of_search_results_takes_one_statement(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter, url: str
+) -> None:
+    """Ranking, snippets, authors and tags: one statement, however many authors."""
+    await many_authors(session)
+
+    response, statements = await measure(client, count_statements, url)
+
+    assert sum(f"author{n}" in response.text for n in range(AUTHORS)) == AUTHORS
+    assert "shared" in response.text
+    assert len(statements) == 1, statements
+
+
+async def test_a_search_that_finds_nothing_tries_at_most_four_looser_ones(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    await many_authors(session)
+
+    response, statements = await measure(
+        client, count_statements, '/api/search?q="nothing here" -post'
+    )
+
+    assert response.json()["posts"] == []
+    assert len(statements) <= 1 + 4, statements

@@ -41,6 +41,9 @@ from fastblog.posts import markdown, syndication
 from fastblog.posts import views as posts_views
 from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
 from fastblog.resources import Resources
+from fastblog.search import api as search_api
+from fastblog.search import views as search_views
+from fastblog.search.like import warn_if_degraded
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
 from fastblog.throttle import (
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         if proxy_warning is not None:
             proxy_warning.at_start_up(settings.forwarded_allow_ips)
+        warn_if_degraded(database)
         # In a thread, while the server starts: a first post rendered on the loop would
         # otherwise pay for it (see fastblog.posts.markdown.warm_up).
         warming = asyncio.get_running_loop().run_in_executor(None, markdown.warm_up)
@@ -193,6 +197,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_views.router,
         comments_views.router,  # after posts_views: the post page's /{slug} comes after /edit
         syndication.router,
+        search_api.router,
+        search_views.router,
         posts_api.by_user_router,
         posts_api.tags_router,
         accounts_api.router,

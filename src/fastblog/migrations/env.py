@@ -2,6 +2,7 @@
 
 import asyncio
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy import pool
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastblog.config import get_settings
 from fastblog.models import Base
+from fastblog.search.schema import is_search_index
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -24,6 +26,11 @@ target_metadata = Base.metadata
 MIGRATION_LOCK_ID = 0x66617374626C6F67  # "fastblog"
 
 
+def _modelled(name: str | None, kind: Any, parents: Any) -> bool:
+    """What autogenerate compares: all but the search index, which no model describes."""
+    return not is_search_index(name, kind, parents)
+
+
 def database_url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().database_url
 
@@ -35,6 +42,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         render_as_batch=True,
+        include_name=_modelled,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -52,6 +60,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=_modelled,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

@@ -61,6 +61,7 @@ LINK_REL = "nofollow ugc noopener"
 class Rendered:
     html: str
     excerpt: str
+    text: str = ""  # all of the text, without Markdown syntax: what search indexes
 
 
 @cache
@@ -122,7 +123,7 @@ def render(source: str, *, breaks: bool = False) -> Rendered:
     md = _parser(breaks)
     tokens = md.parse(source)
     html = sanitize(md.renderer.render(tokens, md.options, {}))
-    return Rendered(html=html, excerpt=excerpt_of(tokens))
+    return Rendered(html=html, excerpt=excerpt_of(tokens), text=text_of(tokens))
 
 
 def _plain(inline: Token) -> str:
@@ -154,6 +155,17 @@ def excerpt_of(tokens: list[Token]) -> str:
         if token.type in ("inline", "fence", "code_block")
     )
     return shorten(" ".join(text.split()), EXCERPT_CHARS)
+
+
+def text_of(tokens: list[Token]) -> str:
+    """Every word a reader sees, one block per line: headings, paragraphs, list items, table
+    cells, link texts, image descriptions and code, with no Markdown syntax and no URL that
+    is not shown as text. Search indexes it (and cuts its snippets from it)."""
+    return "\n".join(
+        _plain(token) if token.type == "inline" else token.content.strip("\n")
+        for token in tokens
+        if token.type in ("inline", "fence", "code_block")
+    )
 
 
 def shorten(text: str, limit: int) -> str:

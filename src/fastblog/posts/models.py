@@ -37,6 +37,10 @@ def _excerpt(context: DefaultExecutionContext) -> str:
     return render(_row(context)["content"]).excerpt
 
 
+def _text(context: DefaultExecutionContext) -> str:
+    return render(_row(context)["content"]).text
+
+
 def _slug(context: DefaultExecutionContext) -> str:
     return slug_of(_row(context)["title"])
 
@@ -79,6 +83,16 @@ class Post(Base):
     content: Mapped[str] = mapped_column(Text)
     content_html: Mapped[str] = mapped_column(Text, default=_rendered)
     excerpt: Mapped[str] = mapped_column(Text, default=_excerpt)
+    # What search indexes (fastblog.search), beside the title: the content's text without
+    # Markdown syntax (written with content_html), and the post's tags, space-separated,
+    # kept by triggers on post_tags. Never read through the ORM: deferred, and loading them
+    # by accident raises.
+    body_text: Mapped[str] = mapped_column(
+        Text, default=_text, server_default="", deferred=True, deferred_raiseload=True
+    )
+    tag_names: Mapped[str] = mapped_column(
+        Text, server_default="", deferred=True, deferred_raiseload=True
+    )
     status: Mapped[str] = mapped_column(String(10), default=PUBLISHED)
     # When readers may see it (may be in the future: scheduled); None for a draft.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=_published_at)

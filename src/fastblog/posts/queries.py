@@ -224,6 +224,7 @@ INSERTED_COLUMNS = (
     "content",
     "content_html",
     "excerpt",
+    "body_text",
     "status",
     "published_at",
     "updated_at",
@@ -248,6 +249,12 @@ def is_visible(post: dict[str, Any], now: datetime) -> bool:
     """Whether readers may see it (its author always may)."""
     published_at: datetime | None = post["published_at"]
     return post["status"] == PUBLISHED and published_at is not None and published_at <= now
+
+
+def post_of(row: Row) -> dict[str, Any]:
+    """A post as the API shows it, from a row with SUMMARY_COLUMNS or FULL_COLUMNS (and more
+    columns, kept as they are): for lists built elsewhere (fastblog.search)."""
+    return _post(row)
 
 
 def _post(row: Row) -> dict[str, Any]:

@@ -74,6 +74,7 @@ def new_post_values(
         "content": content,
         "content_html": rendered.html,
         "excerpt": rendered.excerpt,
+        "body_text": rendered.text,
         "status": status,
         "published_at": publication(status, published_at, was=None, now=now),
         "updated_at": now,
@@ -213,6 +214,7 @@ async def edit_post(
             "content": changes["content"],
             "content_html": rendered.html,
             "excerpt": rendered.excerpt,
+            "body_text": rendered.text,
         }
     if columns:
         columns["updated_at"] = now

@@ -1,0 +1,88 @@
+"""Building the search index in one go, for bulk loads and repairs.
+
+Every write keeps the index current through triggers (fastblog.search.schema). A bulk loader
+writing a million posts need not pay for that row by row:
+
+    async with suspended(db):
+        ...insert posts (with body_text and, if it knows them, tag_names) and post_tags...
+
+drops the index's triggers (and, on PostgreSQL, the GIN index), and on leaving puts them back
+and calls `rebuild(db)`: the tags' names recomputed where they differ, then the whole index
+built from the posts table at once (FTS5's 'rebuild'; CREATE INDEX on PostgreSQL, where the
+generated tsvector column was computed by the inserts themselves). `rebuild(db)` alone also
+repairs an index in doubt. Both hold the write lock for their duration: run them with the
+blog stopped or quiet (writes made meanwhile from other processes are caught by the rebuild,
+which comes after the triggers are back).
+"""
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+
+from fastblog.db import Database
+from fastblog.search import schema
+
+logger = logging.getLogger(__name__)
+
+
+def _is_sqlite(db: Database) -> bool:
+    return db.dialect.name == "sqlite"
+
+
+def _fts5(db: Database) -> bool:
+    return _is_sqlite(db) and schema.fts5_available()
+
+
+def _triggers(db: Database) -> dict[str, str]:
+    if not _is_sqlite(db):
+        return schema.POSTGRES_TRIGGERS
+    if _fts5(db):
+        return schema.SQLITE_TRIGGERS
+    return {name: sql for name, sql in schema.SQLITE_TRIGGERS.items() if "tags_named" in name}
+
+
+async def _run(db: Database, *statements: str) -> None:
+    async with db.transaction() as session:
+        for statement in statements:
+            await session.execute(text(statement))
+        await session.commit()
+
+
+def _drops(db: Database) -> list[str]:
+    sqlite = _is_sqlite(db)
+    drops = [schema.drop_trigger(name, sqlite=sqlite) for name in _triggers(db)]
+    if not sqlite:
+        drops.append(f"DROP INDEX IF EXISTS {schema.VECTOR_INDEX}")
+    return drops
+
+
+def _rebuilt(db: Database) -> list[str]:
+    if not _is_sqlite(db):
+        return [schema.POSTGRES_TAG_NAMES_FIXED, schema.POSTGRES_VECTOR_INDEX]
+    return [schema.SQLITE_TAG_NAMES_FIXED, *([schema.SQLITE_REBUILD] if _fts5(db) else [])]
+
+
+async def rebuild(db: Database) -> None:
+    """The whole index from the posts table, in one transaction: the triggers away (on
+    SQLite, fixing a tag_names through them would ask FTS5 to forget rows it may never have
+    indexed, which it cannot), tag names fixed, the triggers back, the index rebuilt."""
+    started = time.perf_counter()
+    fixed, *rebuilt = _rebuilt(db)
+    await _run(db, *_drops(db), fixed, *_triggers(db).values(), *rebuilt)
+    if not _is_sqlite(db):
+        await _run(db, "ANALYZE posts")
+    logger.info("Search index rebuilt in %.1f s", time.perf_counter() - started)
+
+
+@contextlib.asynccontextmanager
+async def suspended(db: Database) -> AsyncIterator[None]:
+    """The index's triggers (and PostgreSQL's GIN index) away while the block bulk-loads;
+    back and rebuilt after it, even if the block failed."""
+    await _run(db, *_drops(db))
+    try:
+        yield
+    finally:
+        await rebuild(db)

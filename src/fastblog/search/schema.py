@@ -1,0 +1,162 @@
+"""The search index's tables, columns and triggers, for each database (migration 0009 makes
+them; fastblog.search.index drops and remakes the triggers around a bulk load).
+
+Both databases index three texts of a post: its title, `posts.body_text` (the content's text
+without Markdown syntax, written by the app with content_html) and `posts.tag_names` (its tags,
+space-separated, kept by triggers on post_tags so any writer keeps it right).
+
+- SQLite: an FTS5 table over posts (external content: it stores only the index, the text stays
+  in posts), kept by triggers on posts; the porter stemmer over unicode61 ("posts" finds
+  "post"; accents are folded).
+- PostgreSQL: a generated tsvector column (title weight A, tags B, text D) with a GIN index;
+  the English configuration (stems, drops stop words).
+"""
+
+import sqlite3
+from collections.abc import Mapping
+from functools import cache
+
+FTS_TABLE = "posts_search"
+VECTOR_COLUMN = "search_vector"
+VECTOR_INDEX = "ix_posts_search_vector"
+TS_CONFIG = "english"
+
+# -- SQLite ------------------------------------------------------------------------------
+
+SQLITE_FTS_TABLE = f"""
+CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
+  title, body_text, tag_names,
+  content='posts', content_rowid='id',
+  tokenize='porter unicode61 remove_diacritics 2'
+)
+"""
+_SQLITE_INDEXED = "title, body_text, tag_names"
+_SQLITE_ADD = (
+    f"INSERT INTO {FTS_TABLE} (rowid, {_SQLITE_INDEXED}) "
+    "VALUES (NEW.id, NEW.title, NEW.body_text, NEW.tag_names);"
+)
+# External content: FTS5 forgets a row given the very values it indexed, which OLD holds.
+_SQLITE_FORGET = (
+    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, {_SQLITE_INDEXED}) "
+    "VALUES ('delete', OLD.id, OLD.title, OLD.body_text, OLD.tag_names);"
+)
+_SQLITE_TAG_NAMES = (
+    "SELECT group_concat(tags.name, ' ') FROM post_tags JOIN tags ON tags.id = post_tags.tag_id "
+    "WHERE post_tags.post_id = {post}"
+)
+SQLITE_TRIGGERS = {
+    "posts_searched_on_insert": f"""
+    CREATE TRIGGER posts_searched_on_insert AFTER INSERT ON posts BEGIN
+      {_SQLITE_ADD}
+    END
+    """,
+    "posts_searched_on_delete": f"""
+    CREATE TRIGGER posts_searched_on_delete AFTER DELETE ON posts BEGIN
+      {_SQLITE_FORGET}
+    END
+    """,
+    # Only when an indexed text changes: publishing or scheduling re-indexes nothing.
+    "posts_searched_on_update": f"""
+    CREATE TRIGGER posts_searched_on_update AFTER UPDATE OF {_SQLITE_INDEXED} ON posts BEGIN
+      {_SQLITE_FORGET}
+      {_SQLITE_ADD}
+    END
+    """,
+    "post_tags_named_on_insert": f"""
+    CREATE TRIGGER post_tags_named_on_insert AFTER INSERT ON post_tags BEGIN
+      UPDATE posts SET tag_names = ({_SQLITE_TAG_NAMES.format(post="NEW.post_id")})
+      WHERE id = NEW.post_id;
+    END
+    """,
+    "post_tags_named_on_delete": f"""
+    CREATE TRIGGER post_tags_named_on_delete AFTER DELETE ON post_tags BEGIN
+      UPDATE posts SET tag_names = coalesce(({_SQLITE_TAG_NAMES.format(post="OLD.post_id")}), '')
+      WHERE id = OLD.post_id;
+    END
+    """,
+}
+SQLITE_REBUILD = f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('rebuild')"
+SQLITE_TAG_NAMES_FIXED = f"""
+UPDATE posts SET tag_names = names.tag_names
+FROM (
+  SELECT posts.id AS post_id,
+         coalesce(({_SQLITE_TAG_NAMES.format(post="posts.id")}), '') AS tag_names
+  FROM posts
+) AS names
+WHERE posts.id = names.post_id AND posts.tag_names IS NOT names.tag_names
+"""
+
+# -- PostgreSQL --------------------------------------------------------------------------
+
+# Concatenated tsvectors continue each other's positions, so "a phrase" could match the
+# title's last word and the text's first. A gap between the parts (a lexeme no query can
+# hold, one position further on) keeps phrases inside one part, as in FTS5's columns.
+# (Every statement here runs as a SQLAlchemy text(): "\\:" is how it writes a bare colon.)
+_GAP = "'§\\:2'::tsvector"
+POSTGRES_VECTOR = f"""
+ALTER TABLE posts ADD COLUMN {VECTOR_COLUMN} tsvector GENERATED ALWAYS AS (
+  setweight(to_tsvector('{TS_CONFIG}'::regconfig, title), 'A') || {_GAP}
+  || setweight(to_tsvector('{TS_CONFIG}'::regconfig, tag_names), 'B') || {_GAP}
+  || setweight(to_tsvector('{TS_CONFIG}'::regconfig, body_text), 'D')
+) STORED
+"""
+POSTGRES_VECTOR_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {VECTOR_INDEX} ON posts USING gin ({VECTOR_COLUMN})"
+)
+_POSTGRES_TAG_NAMES = (
+    "coalesce((SELECT string_agg(tags.name, ' ' ORDER BY tags.name) FROM post_tags "
+    "JOIN tags ON tags.id = post_tags.tag_id WHERE post_tags.post_id = posts.id), '')"
+)
+POSTGRES_TAG_NAMES_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION posts_tag_names_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- One UPDATE per statement, however many tags it added or removed (posts in id order).
+  UPDATE posts SET tag_names = {_POSTGRES_TAG_NAMES}
+  WHERE posts.id IN (SELECT DISTINCT post_id FROM changed);
+  RETURN NULL;
+END $$
+"""
+POSTGRES_TRIGGERS = {
+    "post_tags_named_on_insert": """
+    CREATE TRIGGER post_tags_named_on_insert AFTER INSERT ON post_tags
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT
+    EXECUTE FUNCTION posts_tag_names_change()
+    """,
+    "post_tags_named_on_delete": """
+    CREATE TRIGGER post_tags_named_on_delete AFTER DELETE ON post_tags
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT
+    EXECUTE FUNCTION posts_tag_names_change()
+    """,
+}
+POSTGRES_TAG_NAMES_FIXED = f"""
+UPDATE posts SET tag_names = {_POSTGRES_TAG_NAMES}
+WHERE tag_names IS DISTINCT FROM {_POSTGRES_TAG_NAMES}
+"""
+
+
+def drop_trigger(name: str, *, sqlite: bool) -> str:
+    table = "posts" if name.startswith("posts_") else "post_tags"
+    return f"DROP TRIGGER IF EXISTS {name}" + ("" if sqlite else f" ON {table}")
+
+
+@cache
+def fts5_available() -> bool:
+    """Whether this Python's SQLite has FTS5 (it is the library aiosqlite uses too)."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        connection.close()
+    return True
+
+
+def is_search_index(name: str | None, kind: str, parents: Mapping[str, str | None]) -> bool:
+    """Whether a table or column is the search index's (for Alembic's comparisons: the
+    models do not describe an FTS5 table or a dialect-specific generated column)."""
+    if kind == "table":
+        return bool(name) and (name == FTS_TABLE or str(name).startswith(f"{FTS_TABLE}_"))
+    if kind == "index":
+        return name == VECTOR_INDEX
+    return kind == "column" and name == VECTOR_COLUMN and parents.get("table_name") == "posts"

@@ -1,0 +1,36 @@
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+from fastblog.params import MAX_ID
+from fastblog.posts.schemas import PostPublic
+from fastblog.search.query import MAX_QUERY_CHARS
+
+QueryText = Annotated[
+    str,
+    Query(
+        max_length=MAX_QUERY_CHARS,
+        description='As on web search: words (all must match), "a quoted phrase", -excluded, '
+        "`or` between two terms; anything else is a plain word.",
+        examples=['async "event loop" -django'],
+    ),
+]
+AuthorFilter = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="Only posts by this user (their id).")
+]
+
+
+class SearchHit(PostPublic):
+    snippet: str = Field(
+        description="Plain text from the post with the matched words in <mark>…</mark>; "
+        "everything else is HTML-escaped, so it can be shown as HTML as it is."
+    )
+
+
+class SearchPage(BaseModel):
+    posts: list[SearchHit] = Field(description="Best match first.")
+    next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
+    suggestion: str | None = Field(
+        description="When nothing matched: a looser query that finds something, if any."
+    )

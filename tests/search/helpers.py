@@ -1,0 +1,59 @@
+"""Writing posts through the API and searching them, as a reader would."""
+
+from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+
+from fastblog.accounts.models import User
+from tests.factories import api_create_post, login
+
+
+async def write(client: httpx.AsyncClient, author: User, **fields: Any) -> dict[str, Any]:
+    response = await api_create_post(client, author, **fields)
+    assert response.status_code == 201, response.text
+    post: dict[str, Any] = response.json()
+    return post
+
+
+async def search(client: httpx.AsyncClient, q: str, **params: Any) -> dict[str, Any]:
+    response = await client.get("/api/search", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
+async def found(client: httpx.AsyncClient, q: str, **params: Any) -> list[int]:
+    """The ids a search finds, best first."""
+    return [post["id"] for post in (await search(client, q, **params))["posts"]]
+
+
+async def edit(client: httpx.AsyncClient, author: User, post_id: int, **changes: Any) -> None:
+    headers = await login(client, author)
+    response = await client.patch(f"/api/posts/{post_id}", json=changes, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+class Markup(HTMLParser):
+    """The elements and the text of a snippet, as a browser would read them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.marked: list[str] = []
+        self.text = ""
+        self._in_mark = 0
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self._in_mark += tag == "mark"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_mark -= tag == "mark"
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+        if self._in_mark:
+            self.marked.append(data)

@@ -1,0 +1,225 @@
+"""GET /api/search on both databases: what is found, in what order, and what is never found."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.factories import login, make_user
+from tests.search.helpers import Markup, edit, found, search, write
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_a_title_match_ranks_above_a_text_only_match(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    in_title = await write(client, author, title="Zephyr winds", content="Weather notes.")
+    in_text = await write(
+        client, author, title="Weather notes", content="A zephyr came, then another zephyr."
+    )
+    await write(client, author, title="Unrelated", content="Nothing to see.")
+
+    assert await found(client, "zephyr") == [in_title["id"], in_text["id"]]
+
+
+async def test_drafts_and_scheduled_posts_are_never_found(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    published = await write(client, author, title="Marmalade, published")
+    await write(client, author, title="Marmalade, a draft", status="draft")
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    await write(client, author, title="Marmalade, tomorrow", published_at=tomorrow)
+
+    assert await found(client, "marmalade") == [published["id"]]
+    # Not even for their author.
+    headers = await login(client, author)
+    response = await client.get("/api/search", params={"q": "marmalade"}, headers=headers)
+    assert [post["id"] for post in response.json()["posts"]] == [published["id"]]
+
+
+async def test_edits_and_deletes_are_searched_at_once(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    post = await write(client, author, title="Old title", content="Gooseberry jam.", tags=["fruit"])
+    assert await found(client, "gooseberry") == [post["id"]]
+    assert await found(client, "fruit") == [post["id"]]
+
+    await edit(client, author, post["id"], content="Quince jelly.", tags=["preserves"])
+    assert await found(client, "gooseberry") == []
+    assert await found(client, "fruit") == []
+    assert await found(client, "quince") == [post["id"]]
+    assert await found(client, "preserves") == [post["id"]]
+
+    await edit(client, author, post["id"], title="Sloe gin")
+    assert await found(client, "old title") == []
+    assert await found(client, "sloe") == [post["id"]]
+
+    await edit(client, author, post["id"], status="draft")
+    assert await found(client, "sloe") == []
+    await edit(client, author, post["id"], status="published")
+    assert await found(client, "sloe") == [post["id"]]
+
+    headers = await login(client, author)
+    assert (await client.delete(f"/api/posts/{post['id']}", headers=headers)).status_code == 204
+    assert await found(client, "sloe") == []
+    assert await found(client, "preserves") == []
+
+
+async def test_words_phrases_exclusions_and_or(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    red_fox = await write(client, author, title="One", content="The quick red fox ran.")
+    fox_red = await write(client, author, title="Two", content="A fox, red as rust, slept.")
+    grey = await write(client, author, title="Three", content="A grey wolf howled.")
+
+    assert set(await found(client, "fox red")) == {red_fox["id"], fox_red["id"]}
+    assert await found(client, '"red fox"') == [red_fox["id"]]
+    assert await found(client, "fox -rust") == [red_fox["id"]]
+    assert await found(client, 'fox -"red as rust"') == [red_fox["id"]]
+    assert set(await found(client, "wolf or rust")) == {grey["id"], fox_red["id"]}
+    assert set(await found(client, "wolf OR quick ran")) == {red_fox["id"]} | set()
+    assert await found(client, "wolf fox") == []
+    # Stemmed, on both databases: "foxes" finds "fox", "howling" finds "howled".
+    assert await found(client, "howling") == [grey["id"]]
+
+
+async def test_tag_and_author_filters(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    ann, bob = await make_user(session), await make_user(session)
+    ann_tea = await write(client, ann, title="Tea notes", tags=["tea"])
+    ann_other = await write(client, ann, title="More tea notes", tags=["coffee"])
+    bob_tea = await write(client, bob, title="Tea, by Bob", tags=["tea"])
+
+    assert set(await found(client, "tea", tag="tea")) == {ann_tea["id"], bob_tea["id"]}
+    assert set(await found(client, "tea", author=ann.id)) == {ann_tea["id"], ann_other["id"]}
+    assert await found(client, "tea", author=ann.id, tag="Tea") == [ann_tea["id"]]
+    assert await found(client, "tea", tag="no such tag!") == []
+    assert await found(client, "tea", author=10**9) == []
+
+
+async def test_a_cursor_walks_every_result_once(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    ids = {(await write(client, author, title=f"Walnut {n}"))["id"] for n in range(23)}
+
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 10, **({"cursor": cursor} if cursor else {})}
+        page = await search(client, "walnut", **params)
+        seen += [post["id"] for post in page["posts"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert pages == 3
+    assert sorted(seen) == sorted(ids)
+
+
+@pytest.mark.parametrize("cursor", ["nope", "eyJ2MSJd", "WyJ2MSIsInNlYXJjaCIsMTAwMDBd", "%00"])
+async def test_a_bad_cursor_is_422_on_cursor(
+    client: httpx.AsyncClient, session: AsyncSession, cursor: str
+) -> None:
+    response = await client.get("/api/search", params={"q": "x", "cursor": cursor})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+async def test_a_cursor_of_another_list_is_422(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    from fastblog.pagination import Keyset
+
+    cursor = Keyset(at=datetime.now(UTC), id=3).encode()
+    response = await client.get("/api/search", params={"q": "x", "cursor": cursor})
+
+    assert response.status_code == 422
+
+
+async def test_snippets_mark_the_words_and_escape_everything_else(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    await write(
+        client,
+        author,
+        title="<script>alert('title')</script> pumpkin",
+        content="Before <script>alert(1)</script> the **pumpkin** & <b>soup</b> after.",
+    )
+
+    post = (await search(client, "pumpkin"))["posts"][0]
+
+    snippet = Markup(post["snippet"])
+    assert set(snippet.tags) == {"mark"}
+    assert snippet.marked == ["pumpkin"]
+    assert "<script>alert(1)</script>" in snippet.text
+    assert "<b>soup</b>" in snippet.text
+    assert "**" not in snippet.text  # the text, not the Markdown
+    assert post["title"] == "<script>alert('title')</script> pumpkin"
+
+
+async def test_nothing_found_suggests_a_looser_query(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    await write(client, author, title="Apple pie", content="Bake the apple, then the crust.")
+
+    assert (await search(client, '"crust apple"'))["suggestion"] == "crust apple"
+    assert (await search(client, "apple -crust"))["suggestion"] == "apple"
+    assert (await search(client, "apple banana"))["suggestion"] == "apple or banana"
+    assert (await search(client, "banana"))["suggestion"] is None
+    assert (await search(client, "apple"))["suggestion"] is None
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        '""',
+        "*",
+        "-",
+        "NEAR(",
+        "AND OR NOT",
+        "title:secret",
+        "a:b",
+        "^",
+        "(",
+        ")",
+        "' OR 1=1 --",
+        "x" * 1000,
+        "word " * 200,
+        "nul\x00byte",
+        "😀 🎉",
+        "שלום עולם",
+        "مرحبا",
+        "\u0301",
+        "\ue000",
+        "or",
+        "-or",
+        "a or",
+    ],
+)
+async def test_any_query_is_safe(client: httpx.AsyncClient, session: AsyncSession, q: str) -> None:
+    author = await make_user(session)
+    await write(client, author, title="Secret title", content="Words, and more words.")
+
+    for path in ("/api/search", "/search"):
+        response = await client.get(path, params={"q": q})
+        assert response.status_code == 200, (path, response.text)
+
+
+async def test_a_query_over_the_limit_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/search", params={"q": "x" * 1001})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "q"]
+    assert (await client.get("/search", params={"q": "x" * 1001})).status_code == 422
