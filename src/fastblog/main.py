@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from fastblog import health, media_routes
 from fastblog.accounts import api as accounts_api
-from fastblog.accounts import auth_api, auth_views
+from fastblog.accounts import auth_api, auth_views, follow_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.config import Settings, get_settings
@@ -34,7 +34,7 @@ from fastblog.media import open_media_store
 from fastblog.observability import install_observability
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
-from fastblog.posts import markdown, syndication
+from fastblog.posts import markdown, social_api, social_views, syndication
 from fastblog.posts import views as posts_views
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
@@ -48,6 +48,7 @@ from fastblog.throttle import (
 )
 from fastblog.web import root_files
 from fastblog.web.session import PageSessionMiddleware
+from fastblog.write_limits import write_limiter
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -91,6 +92,13 @@ def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStor
     return RedisStore(redis, prefix=f"{settings.redis_key_prefix}throttle:")
 
 
+def create_write_counter_store(settings: Settings, redis: Redis | None) -> CounterStore:
+    """Writes per user and minute: in Redis, shared by every worker, when REDIS_URL is set."""
+    if redis is None:
+        return MemoryStore()
+    return RedisStore(redis, prefix=f"{settings.redis_key_prefix}writes:")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)  # refuses a placeholder before serving anything
@@ -109,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             password_hasher=PasswordHasher(settings.password_hash_concurrency),
             login_throttle=login_throttle(settings, counters),
             mail_throttle=mail_throttle(settings, counters),
+            write_limiter=write_limiter(settings, create_write_counter_store(settings, redis)),
             mailer=Mailer(settings),
             redis=redis,
             media=media,
@@ -177,9 +186,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         syndication.router,
         posts_api.by_user_router,
         posts_api.tags_router,
+        social_api.router,
+        social_api.feed_router,
         accounts_api.router,
         auth_api.router,
         accounts_views.router,
+        social_views.router,
+        follow_views.router,
         auth_views.router,
         root_files.router,
         observability.router,

@@ -1,7 +1,17 @@
 """Every model in one import, so the mapper registry and Alembic see them all."""
 
-from fastblog.accounts.models import PasswordResetToken, User
+from fastblog.accounts.models import Follow, PasswordResetToken, User
 from fastblog.db import Base
-from fastblog.posts.models import Post, PostCount, PostTag, Tag
+from fastblog.posts.models import Post, PostCount, PostLike, PostTag, Tag
 
-__all__ = ["Base", "PasswordResetToken", "Post", "PostCount", "PostTag", "Tag", "User"]
+__all__ = [
+    "Base",
+    "Follow",
+    "PasswordResetToken",
+    "Post",
+    "PostCount",
+    "PostLike",
+    "PostTag",
+    "Tag",
+    "User",
+]

@@ -16,6 +16,7 @@ from fastblog.mail import Mailer
 from fastblog.media import MediaStore
 from fastblog.passwords import PasswordHasher
 from fastblog.throttle import LoginThrottle, MailThrottle
+from fastblog.write_limits import WriteLimiter
 
 
 @dataclass(slots=True)
@@ -26,6 +27,8 @@ class Resources:
     password_hasher: PasswordHasher
     login_throttle: LoginThrottle
     mail_throttle: MailThrottle
+    # Posts, comments, likes and follows a minute, per user (WRITE_RATE_LIMITS).
+    write_limiter: WriteLimiter
     mailer: Mailer
     # Uploaded pictures: MEDIA_DIR, or the bucket every host shares (S3_BUCKET).
     media: MediaStore

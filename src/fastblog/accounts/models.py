@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
@@ -20,6 +20,12 @@ class User(Base):
     # Part of every bearer token and browser session: a password change or reset, or "log out
     # everywhere", adds one, and every token and session issued before stops working.
     auth_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Kept by database triggers (migration 0011) in the transaction of every write, cascades
+    # included, so a profile never counts rows: who follows the user, whom they follow, and
+    # their published posts (scheduled ones included, from the moment they are scheduled).
+    follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    following_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    post_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # No `posts` relationship: accounts know nothing of the packages above them. The posts'
     # foreign key has ON DELETE CASCADE, so deleting a user removes their posts.
 
@@ -43,3 +49,23 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Follow(Base):
+    """`follower_id` follows `followee_id`. Triggers keep both users' counts."""
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        # A user's followers (and the foreign key's lookups when a followee is deleted); the
+        # primary key serves whom a user follows (the feed) and "do I follow them?".
+        Index("ix_follows_followee_id_follower_id", "followee_id", "follower_id"),
+        CheckConstraint("follower_id <> followee_id", name="not_self"),
+    )
+
+    follower_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followee_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, exists, func, insert, literal_column, or
 from fastblog.accounts.models import User
 from fastblog.db import ConstraintViolationError, Database, Row
 from fastblog.exceptions import NotFoundError
-from fastblog.posts.models import DRAFT, PUBLISHED, Post, PostCount, PostTag, Tag
+from fastblog.posts.models import DRAFT, PUBLISHED, Post, PostCount, PostLike, PostTag, Tag
 
 NOW = bindparam("now", type_=Post.published_at.type)
 VISIBLE = and_(Post.status == PUBLISHED, Post.published_at <= NOW)
@@ -41,6 +41,17 @@ TAGS = (
     .label("tags")
 )
 
+# Whether the reader (`viewer_id`; None for anyone anonymous, which matches nothing) likes
+# the post: a probe of post_likes' primary key per row, in the same statement as the page.
+LIKED = (
+    exists()
+    .where(
+        PostLike.post_id == Post.id,
+        PostLike.user_id == bindparam("viewer_id", None, type_=PostLike.user_id.type),
+    )
+    .label("liked")
+)
+
 SUMMARY_COLUMNS = (
     Post.id,
     Post.title,
@@ -54,6 +65,8 @@ SUMMARY_COLUMNS = (
     User.username.label("author_username"),
     User.image_file.label("author_image_file"),
     TAGS,
+    Post.like_count.label("likes"),
+    LIKED,
 )
 # Pages show lists as excerpts; the API's posts carry the source and the HTML too.
 FULL_COLUMNS = (*SUMMARY_COLUMNS, Post.content, Post.content_html)
@@ -187,9 +200,15 @@ def _post(row: Row) -> dict[str, Any]:
     return post
 
 
-async def fetch_post(db: Database, post_id: int) -> dict[str, Any] | None:
-    """The post, whatever its status: the caller decides who may see it."""
-    row = await db.fetch_one(ONE, {"post_id": post_id})
+post_of = _post  # a row of SUMMARY_COLUMNS or FULL_COLUMNS, for lists built elsewhere
+
+
+async def fetch_post(
+    db: Database, post_id: int, *, viewer_id: int | None = None
+) -> dict[str, Any] | None:
+    """The post, whatever its status: the caller decides who may see it. `liked`: whether
+    `viewer_id` likes it."""
+    row = await db.fetch_one(ONE, {"post_id": post_id, "viewer_id": viewer_id})
     return _post(row) if row else None
 
 
@@ -202,10 +221,12 @@ async def fetch_page(
     user_id: int | None = None,
     tag: str | None = None,
     full: bool = True,
+    viewer_id: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of what readers see, newest first, and the total; one statement unless the
-    page is empty."""
+    page is empty. `liked`: whether `viewer_id` likes each post."""
     values: dict[str, Any] = {
+        "viewer_id": viewer_id,
         "now": now,
         "skip": skip,
         "limit": limit,

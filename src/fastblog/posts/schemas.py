@@ -148,6 +148,8 @@ class PostPublic(BaseModel):
     user_id: int
     date_posted: datetime = Field(description="When the post was first written.")
     author: UserPublic
+    likes: int = Field(0, description="How many readers like it.")
+    liked: bool = Field(False, description="Whether you (the token's user) like it.")
 
 
 class PostPage(BaseModel):
@@ -156,6 +158,20 @@ class PostPage(BaseModel):
     skip: int
     limit: int
     has_more: bool
+
+
+class FeedPage(BaseModel):
+    posts: list[PostPublic]
+    limit: int
+    has_more: bool
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last."
+    )
+
+
+class LikeState(BaseModel):
+    liked: bool
+    likes: int = Field(description="How many readers like the post now.")
 
 
 class TagCount(BaseModel):

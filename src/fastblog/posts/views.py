@@ -14,6 +14,7 @@ from fastblog.accounts.dependencies import (
     UserDep,
     forbidden,
 )
+from fastblog.accounts.follows import is_following
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
 from fastblog.pagination import PageLinks
@@ -304,5 +305,6 @@ async def user_posts(
 ) -> HTMLResponse:
     """Everything one user has published, newest first."""
     context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, user_id=user.id)
-    context |= {"user": user, "page_query": ""}
+    followed = viewer is not None and await is_following(db, user_id=viewer.id, followee_id=user.id)
+    context |= {"user": user, "page_query": "", "followed": followed}
     return templates.TemplateResponse(request, "users/posts.html", context)
