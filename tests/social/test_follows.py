@@ -78,7 +78,9 @@ async def test_post_counts_follow_publishing_and_deleting(
     draft = await client.post(
         "/api/posts", json={"title": "D", "content": "d", "status": "draft"}, headers=headers
     )
-    published = await client.post("/api/posts", json={"title": "P", "content": "p"}, headers=headers)
+    published = await client.post(
+        "/api/posts", json={"title": "P", "content": "p"}, headers=headers
+    )
     tagged = await client.post(
         "/api/posts", json={"title": "T", "content": "t", "tags": ["x"]}, headers=headers
     )
