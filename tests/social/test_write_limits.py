@@ -217,3 +217,22 @@ async def test_two_instances_share_the_budget_through_redis(
         transport=asgi_transport(two_instances[1]), base_url="http://testserver"
     ) as instance:
         assert (await new_post(instance, two_instances[1], writer)).status_code == 201
+
+
+@pytest.mark.usefixtures("limited")
+async def test_the_new_post_form_shares_the_posts_budget(
+    app: FastAPI, client: httpx.AsyncClient, users: list[User]
+) -> None:
+    writer = users[0]
+    for _ in range(9):
+        assert (await new_post(client, app, writer)).status_code == 201
+    await browser_login(client, writer)
+    form = {"title": "From the form", "content": "Words.", "action": "publish"}
+
+    tenth = await submit(client, "/posts/new", form)
+    eleventh = await submit(client, "/posts/new", form)
+
+    assert tenth.status_code == 303
+    assert eleventh.status_code == 429
+    assert eleventh.headers["retry-after"] == "60"
+    assert "Too many posts in a minute" in read_page(eleventh).text
