@@ -76,7 +76,7 @@ async def client_loop(
     token = create_access_token(user_id, secret=TEST_SECRET_KEY, lifetime=timedelta(hours=1))
     headers = {"Authorization": f"Bearer {token}"}
     others = [n for n in range(1, ACCOUNTS + 1) if n != user_id]
-    rng = random.Random(user_id)  # noqa: S311 (a workload, not a secret)
+    rng = random.Random(user_id)
     while time.monotonic() < deadline:
         method = rng.choice(("POST", "DELETE"))
         if rng.random() < 0.5:

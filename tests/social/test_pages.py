@@ -9,7 +9,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.accounts.models import User
 from tests.accounts import browser, browser_login, submit
 from tests.asgi import resources_of
 from tests.factories import make_posts, make_user
