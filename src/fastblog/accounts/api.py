@@ -31,6 +31,7 @@ router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 
 E400: Responses = {status.HTTP_400_BAD_REQUEST: error("Username or email already taken")}
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
+E401_IF_SENT: Responses = {status.HTTP_401_UNAUTHORIZED: error("A token was sent, but not valid")}
 E403: Responses = {status.HTTP_403_FORBIDDEN: error("Not your account")}
 E404: Responses = {status.HTTP_404_NOT_FOUND: error("User not found")}
 E429: Responses = {
@@ -127,7 +128,7 @@ async def delete_picture(user_id: TokenUserIdDep, resources: ResourcesDep) -> Us
     return UserPrivate.model_validate(user)
 
 
-@router.get("/{user_id}", response_model=UserProfile, responses=E404)
+@router.get("/{user_id}", response_model=UserProfile, responses=E401_IF_SENT | E404)
 async def get_user(
     user_id: UserId, db: DatabaseDep, viewer_id: OptionalTokenUserIdDep
 ) -> dict[str, object]:

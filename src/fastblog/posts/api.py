@@ -142,7 +142,9 @@ async def delete_post(post: OwnedPostDep, session: WriteSessionDep) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@by_user_router.get("/{user_id}/posts", response_model=PostPage, responses=USER_NOT_FOUND)
+@by_user_router.get(
+    "/{user_id}/posts", response_model=PostPage, responses=E401_IF_SENT | USER_NOT_FOUND
+)
 async def get_user_posts(
     user: UserDep,
     db: DatabaseDep,
