@@ -146,9 +146,9 @@ async def delete_post(post: OwnedPostDep, session: WriteSessionDep) -> Response:
     "/{user_id}/posts", response_model=PostPage, responses=E401_IF_SENT | USER_NOT_FOUND
 )
 async def get_user_posts(
+    viewer_id: OptionalTokenUserIdDep,  # first: a bad token is a 401 before any 404
     user: UserDep,
     db: DatabaseDep,
-    viewer_id: OptionalTokenUserIdDep,
     skip: Skip = 0,
     limit: Limit = 10,
     tag: TagFilter = None,
