@@ -48,7 +48,7 @@ from fastblog.throttle import (
 )
 from fastblog.web import root_files
 from fastblog.web.session import PageSessionMiddleware
-from fastblog.write_limits import write_limiter
+from fastblog.write_limits import MemoryCounts, RedisCounts, WriteCounts, write_limiter
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -92,11 +92,11 @@ def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStor
     return RedisStore(redis, prefix=f"{settings.redis_key_prefix}throttle:")
 
 
-def create_write_counter_store(settings: Settings, redis: Redis | None) -> CounterStore:
+def create_write_counts(settings: Settings, redis: Redis | None) -> WriteCounts:
     """Writes per user and minute: in Redis, shared by every worker, when REDIS_URL is set."""
     if redis is None:
-        return MemoryStore()
-    return RedisStore(redis, prefix=f"{settings.redis_key_prefix}writes:")
+        return MemoryCounts()
+    return RedisCounts(redis, prefix=f"{settings.redis_key_prefix}writes:")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             password_hasher=PasswordHasher(settings.password_hash_concurrency),
             login_throttle=login_throttle(settings, counters),
             mail_throttle=mail_throttle(settings, counters),
-            write_limiter=write_limiter(settings, create_write_counter_store(settings, redis)),
+            write_limiter=write_limiter(settings, create_write_counts(settings, redis)),
             mailer=Mailer(settings),
             redis=redis,
             media=media,

@@ -1,15 +1,16 @@
 """Rate limits on writing, per user: so many posts, comments, likes or follows a minute.
 
-Only accepted writes count: a route wraps its write in `limiter.accepting(kind, user_id)`,
-which refuses up front (RateLimitedError: a 429 with Retry-After) when the user's budget for
-the current minute is spent, and counts the write only when the block finishes without an
-error, so a 404, a 422 or a refused write never uses up the budget. Check and count are two
-steps: a user with several writes in flight at once may go over by at most that many.
+Only accepted writes count. A route wraps its write in `limiter.accepting(kind, user_id)`:
+it takes one unit of the user's budget for the current minute up front (an atomic increment,
+so a burst of simultaneous requests cannot all slip through), is refused with
+RateLimitedError (a 429 with Retry-After) when that went past the limit, and gives the unit
+back when the write fails (a 404, a 422, a lost race): a refused or invalid write costs
+nothing.
 
-The counts live in a CounterStore (fastblog.throttle): in Redis, shared by every worker and
-host, when REDIS_URL is set; in the process otherwise. Fixed windows of a minute: a count
-starts with the first write and is forgotten a minute later. Time comes from an injected
-clock (wall-clock seconds, shared by every worker through Redis), so tests control it.
+Windows are the clock's minutes (a count is keyed by the minute it falls in), so Retry-After
+is the time to the next minute, 1 to 60 seconds. The counts live in Redis, shared by every
+worker and host, when REDIS_URL is set (the same idea as fastblog.throttle's stores: one
+class per place, the same clock injected, keys that expire); in the process otherwise.
 """
 
 import math
@@ -18,19 +19,21 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
+
+from redis.asyncio import Redis
 
 from fastblog.config import Settings
 from fastblog.exceptions import DomainError
-from fastblog.throttle import ALL, Clock, CounterStore
+from fastblog.throttle import Clock
 
 POSTS = "posts"
 COMMENTS = "comments"
 LIKES = "likes"
 FOLLOWS = "follows"
-WINDOW_SECONDS = 60.0
+WINDOW_SECONDS = 60
 # Writes a minute, per user and kind (likes and follows each have their own 60).
 PER_MINUTE: Mapping[str, int] = MappingProxyType({POSTS: 10, COMMENTS: 10, LIKES: 60, FOLLOWS: 60})
-NOUNS = {POSTS: "posts", COMMENTS: "comments", LIKES: "likes", FOLLOWS: "follows"}
 
 
 class RateLimitedError(DomainError):
@@ -38,61 +41,87 @@ class RateLimitedError(DomainError):
 
     def __init__(self, kind: str, retry_after: int) -> None:
         super().__init__(
-            f"Too many {NOUNS.get(kind, kind)} in a minute: try again in {retry_after} "
+            f"Too many {kind} in a minute: try again in {retry_after} "
             f"second{'' if retry_after == 1 else 's'}."
         )
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class WriteCounts(Protocol):
+    async def add(self, key: str, amount: int, *, now: float, ttl: int) -> int:
+        """Add `amount` to the count under `key` (0 if absent, forgotten `ttl` seconds after
+        it was created) and return the new count, atomically."""
+        ...
+
+
+class MemoryCounts:
+    """One process's counts; expired ones are dropped when the table grows large."""
+
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[float, int]] = {}  # key → (expires at, count)
+
+    async def add(self, key: str, amount: int, *, now: float, ttl: int) -> int:
+        expires, count = self._counts.get(key, (now + ttl, 0))
+        if expires <= now:
+            expires, count = now + ttl, 0
+        self._counts[key] = (expires, count + amount)
+        if len(self._counts) > self.MAX_KEYS:
+            self._counts = {k: v for k, v in self._counts.items() if v[0] > now}
+        return count + amount
+
+
+# INCRBY, and an expiry on a new key: one atomic step. KEYS[1]; ARGV: amount, ttl.
+ADD_SCRIPT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return count
+"""
+
+
+class RedisCounts:
+    """Counts shared by every worker and host."""
+
+    def __init__(self, redis: Redis, prefix: str = "fastblog:writes:") -> None:
+        self.prefix = prefix
+        self._add = redis.register_script(ADD_SCRIPT)
+
+    async def add(self, key: str, amount: int, *, now: float, ttl: int) -> int:
+        return int(await self._add(keys=[self.prefix + key], args=[amount, ttl]))
+
+
 @dataclass
 class WriteLimiter:
-    """`store` None: no limits (WRITE_RATE_LIMITS=false)."""
+    """`counts` None: no limits (WRITE_RATE_LIMITS=false)."""
 
-    store: CounterStore | None
+    counts: WriteCounts | None
     per_minute: Mapping[str, int] = field(default_factory=lambda: PER_MINUTE)
     clock: Clock = field(default=time.time)
 
-    @staticmethod
-    def _key(kind: str, user_id: int) -> str:
-        return f"{kind}:{user_id}"
-
-    async def retry_after(self, kind: str, user_id: int) -> int | None:
-        """Seconds (1..60) until the user may write this kind again, or None if they may now."""
-        if self.store is None:
-            return None
-        (count,) = await self.store.read(self._key(kind, user_id), [ALL])
-        now = self.clock()
-        if count is None or now - count.first_at >= WINDOW_SECONDS:
-            return None
-        if count.events < self.per_minute[kind]:
-            return None
-        wait = math.ceil(count.first_at + WINDOW_SECONDS - now)
-        return min(max(wait, 1), int(WINDOW_SECONDS))
-
-    async def check(self, kind: str, user_id: int) -> None:
-        """Refuse (RateLimitedError) when the user's budget for this minute is spent."""
-        wait = await self.retry_after(kind, user_id)
-        if wait is not None:
-            raise RateLimitedError(kind, wait)
-
-    async def record(self, kind: str, user_id: int) -> None:
-        """Count one accepted write."""
-        if self.store is not None:
-            await self.store.add(
-                self._key(kind, user_id), [ALL], now=self.clock(), idle=0, window=WINDOW_SECONDS
-            )
-
     @asynccontextmanager
     async def accepting(self, kind: str, user_id: int) -> AsyncIterator[None]:
-        """Around a write: refused up front when over the limit; counted when the block ends
-        without an error."""
-        await self.check(kind, user_id)
-        yield
-        await self.record(kind, user_id)
+        """Around a write: refused up front (RateLimitedError) when the user's budget for this
+        kind and minute is spent; counted only when the block ends without an error."""
+        if self.counts is None:
+            yield
+            return
+        now = self.clock()
+        minute = math.floor(now / WINDOW_SECONDS)
+        key, ttl = f"{kind}:{user_id}:{minute}", 2 * WINDOW_SECONDS
+        if await self.counts.add(key, 1, now=now, ttl=ttl) > self.per_minute[kind]:
+            await self.counts.add(key, -1, now=now, ttl=ttl)
+            wait = math.ceil((minute + 1) * WINDOW_SECONDS - now)
+            raise RateLimitedError(kind, min(max(wait, 1), WINDOW_SECONDS))
+        try:
+            yield
+        except BaseException:
+            await self.counts.add(key, -1, now=now, ttl=ttl)  # not accepted: not counted
+            raise
 
 
 def write_limiter(
-    settings: Settings, store: CounterStore, clock: Clock = time.time
+    settings: Settings, counts: WriteCounts, clock: Clock = time.time
 ) -> WriteLimiter:
-    return WriteLimiter(store if settings.write_rate_limits else None, clock=clock)
+    return WriteLimiter(counts if settings.write_rate_limits else None, clock=clock)

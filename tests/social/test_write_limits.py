@@ -2,6 +2,7 @@
 and page alike); only accepted writes count; Redis shares the counts between app instances;
 WRITE_RATE_LIMITS=false turns them off. Time is an injected clock: no test sleeps."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -15,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.config import Settings
 from fastblog.main import create_app
-from fastblog.throttle import MemoryStore, RedisStore
-from fastblog.write_limits import WriteLimiter
+from fastblog.write_limits import MemoryCounts, RedisCounts, WriteLimiter
 from tests.accounts import bearer, browser_login, submit
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings
@@ -27,8 +27,10 @@ pytestmark = pytest.mark.anyio
 
 
 class Clock:
+    """Starts at the beginning of a minute: a budget's window is the clock's minute."""
+
     def __init__(self) -> None:
-        self.now = 1_000_000.0
+        self.now = 60.0 * 29_000_000
 
     def __call__(self) -> float:
         return self.now
@@ -44,7 +46,7 @@ def limited(app: FastAPI, clock: Clock) -> Iterator[WriteLimiter]:
     """The app with write limits on, counted in memory on the test's clock."""
     resources = resources_of(app)
     kept = resources.write_limiter
-    resources.write_limiter = WriteLimiter(MemoryStore(), clock=clock)
+    resources.write_limiter = WriteLimiter(MemoryCounts(), clock=clock)
     try:
         yield resources.write_limiter
     finally:
@@ -68,7 +70,7 @@ async def test_the_eleventh_post_in_a_minute_is_429_until_the_minute_is_over(
     writer, other = users[0], users[1]
     for _ in range(10):
         assert (await new_post(client, app, writer)).status_code == 201
-        clock.now += 1  # the budget's minute started with the first post
+        clock.now += 1
 
     refused = await new_post(client, app, writer)
 
@@ -123,7 +125,7 @@ async def test_refused_and_invalid_writes_do_not_count(
     for _ in range(10):
         assert (await new_post(client, app, writer)).status_code == 201
     assert (await client.post(f"/api/users/{users[1].id}/follow", headers=headers)).is_success
-    for _ in range(5):  # refused writes do not move the minute on either
+    for _ in range(5):
         assert (await new_post(client, app, writer)).status_code == 429
 
 
@@ -185,7 +187,7 @@ async def two_instances(
     try:
         async with started(apps[0]) as first, started(apps[1]) as second:
             for resources in (first, second):
-                assert isinstance(resources.write_limiter.store, RedisStore)
+                assert isinstance(resources.write_limiter.counts, RedisCounts)
                 resources.write_limiter.clock = clock
             yield apps
     finally:
@@ -236,3 +238,16 @@ async def test_the_new_post_form_shares_the_posts_budget(
     assert eleventh.status_code == 429
     assert eleventh.headers["retry-after"] == "60"
     assert "Too many posts in a minute" in read_page(eleventh).text
+
+
+@pytest.mark.usefixtures("limited")
+async def test_a_burst_of_simultaneous_writes_gets_exactly_the_budget_through(
+    app: FastAPI, client: httpx.AsyncClient, users: list[User]
+) -> None:
+    """The budget is taken before the write, atomically: 30 posts sent at once by one user are
+    10 posts and 20 refusals, not 30 posts."""
+    writer = users[0]
+
+    responses = await asyncio.gather(*(new_post(client, app, writer) for _ in range(30)))
+
+    assert sorted(response.status_code for response in responses) == [201] * 10 + [429] * 20
