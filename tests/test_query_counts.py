@@ -236,3 +236,22 @@ async def test_a_profile_with_its_counts_takes_one_statement(
 
     assert response.json()["posts"] == 4
     assert len(statements) == 1, statements
+
+
+async def test_the_feed_page_takes_two_statements(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    count_statements: StatementCounter,
+) -> None:
+    """The reader shown in the header, then the page of the feed."""
+    users, posts = await many_authors(session)
+    reader = await make_user(session, username="reader")
+    await like_and_follow(client, bearer(app, reader), users, posts)
+    await browser_login(client, reader)
+
+    response, statements = await measure(client, count_statements, "/feed")
+
+    assert "author2</span>" in response.text
+    assert "author3</span>" not in response.text
+    assert len(statements) == 2, statements
