@@ -139,12 +139,14 @@ async def get_user(
     return profile
 
 
-FOLLOW_ERRORS: Responses = (
-    E401
-    | E404
-    | E429
-    | {status.HTTP_422_UNPROCESSABLE_CONTENT: error("You cannot follow yourself")}
-)
+# FastAPI's validation error (a bad id), or our message (following yourself).
+E422_SELF: Responses = {
+    status.HTTP_422_UNPROCESSABLE_CONTENT: {
+        **E422[status.HTTP_422_UNPROCESSABLE_CONTENT],
+        "description": "Invalid input, or following yourself",
+    }
+}
+FOLLOW_ERRORS: Responses = E401 | E404 | E429 | E422_SELF
 
 
 @router.post("/{user_id}/follow", response_model=FollowState, responses=FOLLOW_ERRORS)
