@@ -18,7 +18,7 @@ DATABASE_URL_USED = $(or $(DATABASE_URL),$(shell sed -n 's/^DATABASE_URL=//p' .e
 	$(shell sed -n 's/^DEFAULT_DATABASE_URL = "\(.*\)"/\1/p' src/fastblog/config.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help run dev test lint format lock migrate seed bench bench-lab fuzz clean
+.PHONY: help run dev test lint format lock migrate seed bench bench-lab cluster fuzz clean
 
 help: ## list the commands
 	@USERS=$(USERS) POSTS=$(POSTS) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) awk -F':.*## ' '/^[a-z-]+:.*## / { \
@@ -82,11 +82,18 @@ format: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
 lock: | $(UV) ## update uv.lock after editing the dependencies in pyproject.toml (keeps other pins)
 	$(UV) lock
 
-bench: $(VENV)/.installed-dev ## load-test the routes against a bare-FastAPI ceiling (BENCH_SECONDS=10 WORKERS=1 DATABASE_URL=sqlite)
+bench: $(VENV)/.installed-dev ## load-test the routes against a bare-FastAPI ceiling (BENCH_SECONDS=10 WORKERS=1 DATABASE_URL=sqlite; CLUSTER=2: through HAProxy, 1 then 2 hosts)
+ifdef CLUSTER
+	CLUSTER=$(CLUSTER) $(BIN)/python -m bench.cluster_bench
+else
 	$(BIN)/python -m bench.app_bench
+endif
 
 bench-lab: $(VENV)/.installed-dev ## the async lab under load: throughput vs concurrency per mode (LAB_SECONDS=5)
 	LAB_ENABLED=true $(BIN)/python -m bench.lab_bench
+
+cluster: $(VENV)/.installed-dev ## the reference deployment on this machine: HAProxy on 127.0.0.1:8080, hosts on 127.0.0.2/.3 (Ctrl-C stops)
+	$(BIN)/python -m bench.cluster
 
 clean: ## remove the venv and caches (keeps the database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

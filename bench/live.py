@@ -33,22 +33,24 @@ STOP_TIMEOUT = 45.0  # above `fastblog serve`'s 30 s graceful shutdown
 _running: set["LiveServer"] = set()
 
 
-def free_port() -> int:
+def free_port(host: str = HOST) -> int:
     """A port the kernel has just handed out on loopback (another process may take it, rarely)."""
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind((HOST, 0))
+            probe.bind((host, 0))
             port: int = probe.getsockname()[1]
         if port not in RESERVED_PORTS:
             return port
 
 
-def serve_command(port: int, *, workers: int = 1, app: str | None = None) -> list[str]:
+def serve_command(
+    port: int, *, workers: int = 1, app: str | None = None, host: str = HOST
+) -> list[str]:
     """`fastblog serve` as the Makefile runs it; another app factory (the benchmark's ceiling,
     the tests' app) through the same function, hence the very same uvicorn settings."""
     if app is None:
-        return [FASTBLOG, "serve", f"--host={HOST}", f"--port={port}", f"--workers={workers}"]
-    code = f"from fastblog.cli import serve; serve({HOST!r}, {port}, {workers}, False, app={app!r})"
+        return [FASTBLOG, "serve", f"--host={host}", f"--port={port}", f"--workers={workers}"]
+    code = f"from fastblog.cli import serve; serve({host!r}, {port}, {workers}, False, app={app!r})"
     return [sys.executable, "-c", code]
 
 
@@ -61,16 +63,19 @@ class LiveServer:
         workers: int = 1,
         log_path: Path | None = None,
         cwd: Path = REPO_ROOT,
+        host: str = HOST,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        self.command = serve_command(self.port, workers=workers, app=app)
+        self.host = host
+        self.port = port or free_port(host)
+        self.url = f"http://{host}:{self.port}"
+        self.command = serve_command(self.port, workers=workers, app=app, host=host)
         self.env, self.workers, self.cwd = dict(env), workers, cwd
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="fastblog-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("ab") as log:  # a restarted server adds to its log
             self.process = subprocess.Popen(
                 self.command,
                 cwd=self.cwd,
@@ -110,7 +115,7 @@ class LiveServer:
 
     def get(self, path: str, timeout: float = 10) -> tuple[int, bytes]:
         """One GET on a fresh connection: the status and the body."""
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             connection.request("GET", path)
             response = connection.getresponse()
@@ -128,6 +133,13 @@ class LiveServer:
         """SIGTERM, what a process manager sends; the server shuts down gracefully."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL to its process group: the machine died; nothing is finished or closed."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(STOP_TIMEOUT)
 
     def wait(self, timeout: float = STOP_TIMEOUT) -> int:
         """The exit code, once the server has exited."""

@@ -209,7 +209,9 @@ async def reset_database(app: FastAPI) -> None:
             names = ", ".join(tables)
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
-            for table in tables:
+            # Twice: deleting posts and tags fires the counting triggers, which may write
+            # counter rows that the first pass already emptied.
+            for table in tables + tables:
                 await connection.execute(text(f"DELETE FROM {table}"))
             # AUTOINCREMENT tables keep their counter here; restart it, as PostgreSQL does.
             await connection.execute(text("DELETE FROM sqlite_sequence"))

@@ -46,6 +46,6 @@ def test_anything_else_is_refused_with_a_message(cursor: str) -> None:
 def test_cursors_are_url_safe_and_short() -> None:
     cursor = Keyset(at=datetime(2026, 12, 1, tzinfo=UTC), id=10**12).encode()
     assert cursor.isascii()
-    assert not {"=", "+", "/"} & set(cursor)
+    assert not set(cursor) & set("=+/")
     assert len(cursor) < 60
     assert decode_cursor(encode_cursor("a", 1, 2.5)) == ["a", 1, 2.5]

@@ -8,9 +8,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.comments.models import Comment
 from fastblog.posts.models import Post, PostTag, Tag
 from tests.accounts import bearer
 from tests.factories import StatementCounter, make_posts, make_user
+from tests.html import read_page
 from tests.reliability.browser import browser_login
 
 pytestmark = pytest.mark.anyio
@@ -50,9 +52,12 @@ async def measure(
 async def test_api_page_of_posts_with_authors_takes_two_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:
-    await many_authors(session)
+    users, posts = await many_authors(session)
+    await comments_by_everyone(session, users, posts[-1])
 
     response, statements = await measure(client, count_statements, "/api/posts?limit=20")
+
+    assert [post["comments"] for post in response.json()["posts"]] == [25] + [0] * 19
 
     assert {post["author"]["username"] for post in response.json()["posts"]} == {
         f"author{n}" for n in range(AUTHORS)
@@ -102,24 +107,48 @@ async def test_home_page_takes_at_most_three_statements(
     count_statements: StatementCounter,
     path: str,
 ) -> None:
-    await many_authors(session)
+    users, posts = await many_authors(session)
+    await comments_by_everyone(session, users, posts[-1 if path != "/posts?page=2" else 0])
 
     response, statements = await measure(client, count_statements, path)
+
+    assert "25 comments" in response.text
 
     assert sum(f"author{n}</span>" in response.text for n in range(AUTHORS)) == AUTHORS
     assert "#shared" in response.text
     assert 1 <= len(statements) <= 3, statements
 
 
+async def comments_by_everyone(session: AsyncSession, users: list[User], post: Post) -> None:
+    """25 comments on the post, by every author in turn."""
+    start = datetime(2026, 4, 1, tzinfo=UTC)
+    session.add_all(
+        Comment(
+            post_id=post.id,
+            user_id=users[n % len(users)].id,
+            body=f"Comment {n}",
+            body_html=f"<p>Comment {n}</p>",
+            created_at=start + timedelta(seconds=n),
+        )
+        for n in range(25)
+    )
+    await session.commit()
+
+
 async def test_post_page_takes_two_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:
-    """The post with its author, then its neighbours and more by its author (one UNION ALL)."""
-    _, posts = await many_authors(session)
+    """The post with its author, then its neighbours, more by its author and its first
+    comments with theirs (one UNION ALL)."""
+    users, posts = await many_authors(session)
+    await comments_by_everyone(session, users, posts[5])
 
     url = f"/posts/{posts[5].id}/{posts[5].slug}"
     response, statements = await measure(client, count_statements, url)
 
+    assert "25 comments" in response.text
+    assert all(f"Comment {n}</p>" in response.text for n in range(20))
+    assert "More comments" in response.text
     assert "author1" in response.text
     assert "Previous post" in response.text
     assert "Next post" in response.text
@@ -130,8 +159,9 @@ async def test_post_page_takes_two_statements(
 async def test_post_page_for_a_logged_in_reader_takes_three_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:
-    """One more than for anyone else: the reader shown in the header."""
+    """One more than for anyone else: the reader shown in the header (and the comment form)."""
     users, posts = await many_authors(session)
+    await comments_by_everyone(session, users, posts[5])
     await browser_login(client, users[0])
 
     response, statements = await measure(
@@ -139,6 +169,8 @@ async def test_post_page_for_a_logged_in_reader_takes_three_statements(
     )
 
     assert "More by author1" in response.text
+    assert "Comment 19</p>" in response.text
+    assert 'action="/posts/' in response.text
     assert len(statements) == 3, statements
 
 
@@ -167,6 +199,49 @@ async def test_a_feed_is_one_statement(
 
     assert response.text.count("<entry>") == (20 if feed == "site" else 4)
     assert len(statements) == 1, statements
+
+
+async def test_a_reset_request_writes_the_token_and_its_mail_in_a_few_statements(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    """The background task's too (it runs within the request here): a look-up, the earlier
+    tokens deleted, the token and its mail inserted, in one transaction (fastblog.outbox)."""
+    await make_user(session, email="kim@example.com")
+
+    with count_statements() as statements:
+        known = await client.post("/api/users/forgot-password", json={"email": "kim@example.com"})
+    known_statements = list(statements)
+    with count_statements() as statements:
+        unknown = await client.post("/api/users/forgot-password", json={"email": "x@example.com"})
+
+    assert known.status_code == unknown.status_code == 202
+    inserts = sorted(s.split()[2] for s in known_statements if s.startswith("INSERT"))
+    assert inserts == ["mail_outbox", "password_reset_tokens"], known_statements
+    assert len(known_statements) <= 5, known_statements  # with SQLite's BEGIN IMMEDIATE
+    assert not [s for s in statements if s.startswith(("INSERT", "DELETE"))], statements
+    assert len(statements) <= 2, statements
+
+
+async def test_a_page_by_cursor_costs_what_page_one_costs(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    users, _ = await many_authors(session)
+    first = (await client.get("/api/posts", params={"limit": 5})).json()
+    cursor = first["next_cursor"]
+    older = read_page(await client.get("/")).link("Older posts →").href
+    user_first = (await client.get(f"/api/users/{users[1].id}/posts", params={"limit": 2})).json()
+
+    for url, most in [
+        (f"/api/posts?limit=5&cursor={cursor}", 1),
+        (f"/api/posts?tag=shared&limit=5&cursor={cursor}", 1),
+        (f"/api/users/{users[1].id}/posts?limit=2&cursor={user_first['next_cursor']}", 2),
+        (older, 1),
+        (f"/users/{users[1].id}/posts?cursor={cursor}", 2),
+    ]:
+        response, statements = await measure(client, count_statements, url)
+        assert response.status_code == 200
+        assert "author" in response.text
+        assert len(statements) <= most, (url, statements)
 
 
 async def like_and_follow(

@@ -73,6 +73,28 @@ def test_idle_connections_are_kept_as_long_as_keep_alive_seconds_says(
     assert uvicorn_options["timeout_keep_alive"] == expected
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"), [(None, None), ("10.0.0.2,10.0.0.3", "10.0.0.2,10.0.0.3")]
+)
+def test_the_proxies_to_trust_are_handed_to_uvicorn(
+    uvicorn_options: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    env: str | None,
+    expected: str | None,
+) -> None:
+    """Unset, uvicorn trusts 127.0.0.1's X-Forwarded-For; FORWARDED_ALLOW_IPS (also read from
+    .env) names the proxies, and tells the app it is behind one (fastblog.proxied)."""
+    if env is None:
+        monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    else:
+        monkeypatch.setenv("FORWARDED_ALLOW_IPS", env)
+
+    cli.serve("127.0.0.1", 8000, 1, False)
+
+    assert uvicorn_options["proxy_headers"] is True
+    assert uvicorn_options["forwarded_allow_ips"] == expected
+
+
 def test_serve_runs_the_given_factory_through_served_app(
     uvicorn_options: dict[str, Any],
 ) -> None:

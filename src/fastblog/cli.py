@@ -1,4 +1,4 @@
-"""The `fastblog` command: serve, migrate, seed."""
+"""The `fastblog` command: serve, migrate, seed, manage moderators."""
 
 import argparse
 import asyncio
@@ -9,6 +9,7 @@ import importlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -89,6 +90,8 @@ def run_uvicorn(host: str, port: int, workers: int, reload: bool, settings: Sett
         log_level=settings.log_level.lower(),
         access_log=settings.access_log if settings.access_log is not None else reload,
         proxy_headers=True,
+        # None: uvicorn reads FORWARDED_ALLOW_IPS itself, else trusts 127.0.0.1.
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_keep_alive=settings.keep_alive_seconds,
         # Finish in-flight requests on SIGTERM, within a bound.
         timeout_graceful_shutdown=30,
@@ -148,7 +151,30 @@ def served_app() -> "ASGIApp":
     # A bare ASGI callable (bench's upstream) has no lifespan to wrap; it is served as given.
     if isinstance(app, Starlette):
         tune_gc_after_startup(app)
+        drain_before_stopping(app)
     return app
+
+
+def drain_before_stopping(app: "Starlette") -> None:
+    """Once started, SIGTERM first makes /ready answer 503 for SHUTDOWN_GRACE_SECONDS, then
+    stops uvicorn (fastblog.shutdown). An app without fastblog's resources stops at once."""
+    from fastblog.resources import Resources
+    from fastblog.shutdown import drain_on_sigterm
+
+    started = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: "Starlette") -> AsyncIterator[Any]:
+        async with started(app) as state:
+            resources = (state or {}).get("resources")
+            if not isinstance(resources, Resources):
+                yield state
+                return
+            grace = resources.settings.shutdown_grace_seconds
+            with drain_on_sigterm(resources.shutdown, grace):
+                yield state
+
+    app.router.lifespan_context = lifespan
 
 
 def tune_gc_after_startup(app: "Starlette") -> None:
@@ -179,6 +205,34 @@ def tune_gc_after_startup(app: "Starlette") -> None:
     app.router.lifespan_context = lifespan
 
 
+async def _set_moderator(settings: Settings, email: str, *, is_moderator: bool) -> str | None:
+    from fastblog.accounts.queries import set_moderator
+    from fastblog.accounts.service import normalize_email
+    from fastblog.db import Database
+
+    db = Database.open(settings)
+    try:
+        account = await set_moderator(db, email=normalize_email(email), is_moderator=is_moderator)
+    finally:
+        await db.close()
+    return None if account is None else str(account["username"])
+
+
+def set_moderator_role(email: str, *, is_moderator: bool) -> int:
+    """`fastblog users grant-moderator|revoke-moderator EMAIL`: the exit status. The app
+    reads the role on every request, so it applies at once to sessions and tokens."""
+    from fastblog.accounts.service import normalize_email
+
+    email = normalize_email(email)  # as sign-up stored it
+    username = asyncio.run(_set_moderator(get_settings(), email, is_moderator=is_moderator))
+    if username is None:
+        print(f"No account has the email address {email!r}.", file=sys.stderr)
+        return 1
+    done = "is now a moderator" if is_moderator else "is no longer a moderator"
+    print(f"{username} ({email}) {done}.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fastblog", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -192,9 +246,25 @@ def main(argv: list[str] | None = None) -> None:
     db_parser = commands.add_parser("db", help="database migrations")
     db_parser.add_argument("action", choices=["upgrade"], help="upgrade to the latest migration")
 
-    seed_parser = commands.add_parser("seed", help="fill the database with demo data")
-    seed_parser.add_argument("--users", type=int, default=10)
-    seed_parser.add_argument("--posts", type=int, default=100)
+    seed_parser = commands.add_parser(
+        "seed", help="add demo users and posts (a million posts take a few minutes)"
+    )
+    seed_parser.add_argument("--users", type=_count, default=10, help="users to add (10)")
+    seed_parser.add_argument("--posts", type=_count, default=100, help="posts to add (100)")
+    seed_parser.add_argument(
+        "--random-seed", type=int, default=None, help="the same number gives the same text"
+    )
+    seed_parser.add_argument(
+        "--workers", type=_count, default=None, help="processes writing text (one per CPU)"
+    )
+
+    users_parser = commands.add_parser("users", help="manage accounts' roles")
+    roles = users_parser.add_subparsers(dest="action", required=True)
+    for action, role_help in (
+        ("grant-moderator", "let the account delete any comment and any post"),
+        ("revoke-moderator", "take the moderator role back"),
+    ):
+        roles.add_parser(action, help=role_help).add_argument("email")
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -202,7 +272,49 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "db":
         upgrade_database()
     elif args.command == "seed":
-        from fastblog.seed import seed
+        run_seed(args.users, args.posts, random_seed=args.random_seed, workers=args.workers)
+    elif args.command == "users":
+        grant = args.action == "grant-moderator"
+        sys.exit(set_moderator_role(args.email, is_moderator=grant))
 
-        users, posts = asyncio.run(seed(get_settings(), users=args.users, posts=args.posts))
-        print(f"Seeded {users} users and {posts} posts.")
+
+def _count(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return number
+
+
+def run_seed(users: int, posts: int, *, random_seed: int | None, workers: int | None) -> None:
+    """Seed, telling how far it got on stderr (about once a second) and the rate at the end."""
+    import sys
+    import time
+
+    from fastblog.seed import DEFAULT_RNG_SEED, seed
+
+    started = time.perf_counter()
+    last_report = started
+
+    def progress(written: int) -> None:
+        nonlocal last_report
+        now = time.perf_counter()
+        if now - last_report >= 1 or written == posts:
+            last_report = now
+            rate = written / (now - started)
+            print(f"  {written:,} / {posts:,} posts ({rate:,.0f} posts/s)", file=sys.stderr)
+
+    seeded = asyncio.run(
+        seed(
+            get_settings(),
+            users=users,
+            posts=posts,
+            rng_seed=DEFAULT_RNG_SEED if random_seed is None else random_seed,
+            workers=workers,
+            progress=progress,
+        )
+    )
+    seconds = time.perf_counter() - started
+    print(
+        f"Seeded {seeded.users} users and {seeded.posts} posts in {seconds:.1f} s "
+        f"({seeded.posts / seconds:,.0f} posts/s)."
+    )

@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     # The site's address in emailed links; by default, the address the request came to.
     public_base_url: str | None = None
     password_reset_minutes: int = Field(default=30, ge=1)
+    # The mail outbox (fastblog.outbox): mails wait in the database until one app process has
+    # sent them. Each process looks for due mails this often (and at once after queueing one).
+    outbox_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # A process that claims a mail has this long to send it before another may: longer than
+    # a send can take (10 s), short enough that a crashed process's mails go out soon.
+    outbox_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # A failed send is tried again after OUTBOX_RETRY_SECONDS, then twice as long each time
+    # (at most an hour apart), OUTBOX_MAX_ATTEMPTS times in all.
+    outbox_retry_seconds: float = Field(default=10.0, gt=0, le=3600)
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
 
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
@@ -113,6 +123,14 @@ class Settings(BaseSettings):
     # otherwise the server may close a connection just as the proxy sends a request on it,
     # and that request fails (a 502 at the proxy).
     keep_alive_seconds: int = Field(default=5, ge=1, le=3600)
+    # On SIGTERM, how long the server keeps serving with /ready answering 503 before it stops
+    # (fastblog.shutdown): long enough for the load balancer's health check to take the host
+    # out of rotation (HAProxy in deploy/: 2 failed checks 1 s apart, so 3 s). 0 (the
+    # default, right without a proxy): stop at once, as uvicorn does.
+    shutdown_grace_seconds: float = Field(default=0, ge=0, le=300)
+    # Proxies whose X-Forwarded-For/-Proto uvicorn believes (comma-separated addresses, or *);
+    # unset: uvicorn's own default, 127.0.0.1. Setting it says "this host is behind a proxy".
+    forwarded_allow_ips: str | None = None
 
     # The async lab (fastblog.lab): off unless asked for, because two of its routes block the
     # event loop on purpose (`make dev` and `make bench-lab` switch it on).

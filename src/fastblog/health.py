@@ -18,11 +18,17 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 CheckResult = Literal["ok", "unreachable", "timeout"]
+Status = Literal["ok", "unavailable", "draining"]
 Probe = Callable[[], Awaitable[object]]
 
 
 class Readiness(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: Status = Field(
+        description=(
+            "`draining`: the process was asked to stop (SIGTERM) and finishes its requests; "
+            "the load balancer should send no more (a 503 whatever the checks say)."
+        )
+    )
     database: CheckResult = Field(
         description="The database's result, also under `checks` (kept for existing probes)."
     )
@@ -63,8 +69,8 @@ async def ready(resources: ResourcesDep) -> JSONResponse:
     """Every dependency this host is configured with answers in time, checked at once.
 
     The database on both of its roads, Redis when REDIS_URL is set and the bucket when
-    S3_BUCKET is, each within
-    READY_TIMEOUT_SECONDS; a 503 names the one that failed.
+    S3_BUCKET is, each within READY_TIMEOUT_SECONDS; a 503 names the one that failed. A 503
+    with `draining` too from the moment the process is asked to stop.
     """
     probes = dependency_probes(resources)
     timeout = resources.settings.ready_timeout_seconds
@@ -72,12 +78,22 @@ async def ready(resources: ResourcesDep) -> JSONResponse:
     checks = dict(zip(probes, results, strict=True))
     healthy = all(result == "ok" for result in results)
     readiness = Readiness(
-        status="ok" if healthy else "unavailable", database=checks["database"], checks=checks
+        status=overall_status(healthy=healthy, draining=resources.shutdown.draining),
+        database=checks["database"],
+        checks=checks,
     )
     return JSONResponse(
         readiness.model_dump(),
-        status_code=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE,
+        status_code=status.HTTP_200_OK
+        if readiness.status == "ok"
+        else status.HTTP_503_SERVICE_UNAVAILABLE,
     )
+
+
+def overall_status(*, healthy: bool, draining: bool) -> Status:
+    if draining:
+        return "draining"
+    return "ok" if healthy else "unavailable"
 
 
 def dependency_probes(resources: Resources) -> dict[str, Probe]:

@@ -9,14 +9,25 @@ from fastblog.config import Settings
 
 logger = logging.getLogger(__name__)
 
+# How long one message may take to hand over (connect, each command, the data). The outbox's
+# lease (OUTBOX_LEASE_SECONDS) must be longer, or a slow send could be claimed twice.
+SEND_TIMEOUT_SECONDS = 10
+
+
+class MailNotSentError(Exception):
+    """The SMTP server could not be reached or refused the message; worth trying again later."""
+
 
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     async def send(self, *, to: str, subject: str, body: str) -> None:
-        """Send, or log the message when SMTP is not configured. Never raises:
-        it runs after the response, where nobody could handle the error."""
+        """Hand the message to the SMTP server, or log it when SMTP is not configured.
+
+        Raises MailNotSentError when the server is unreachable or refuses the message:
+        the outbox (fastblog.outbox) keeps it and tries again.
+        """
         settings = self.settings
         if not settings.smtp_host:
             logger.warning("No SMTP_HOST set; email to %s (%s):\n%s", to, subject, body)
@@ -35,7 +46,9 @@ class Mailer:
                 username=settings.smtp_username,
                 password=password,
                 start_tls=settings.smtp_starttls,
-                timeout=10,
+                timeout=SEND_TIMEOUT_SECONDS,
             )
-        except (aiosmtplib.SMTPException, OSError):
-            logger.exception("Could not send email to %s via %s", to, settings.smtp_host)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # The reason only: the message itself (a reset link) never goes to the log.
+            reason = str(exc) or type(exc).__name__
+            raise MailNotSentError(f"via {settings.smtp_host}: {reason}") from exc

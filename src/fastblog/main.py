@@ -21,6 +21,8 @@ from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views, follow_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.signing_key import resolve_secret_key
+from fastblog.comments import api as comments_api
+from fastblog.comments import views as comments_views
 from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
@@ -32,10 +34,12 @@ from fastblog.limits import BodySizeLimitMiddleware
 from fastblog.mail import Mailer
 from fastblog.media import open_media_store
 from fastblog.observability import install_observability
+from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, social_api, social_views, syndication
 from fastblog.posts import views as posts_views
+from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
 from fastblog.resources import Resources
 from fastblog.security import SecurityHeadersMiddleware
 from fastblog.threadpools import sized_thread_pools
@@ -71,7 +75,8 @@ OPENAPI_TAGS = [
 DESCRIPTION = """
 The JSON API of fastblog: users and their posts.
 
-Lists are paginated with `skip` and `limit` (at most 100) and always say whether there is more.
+Lists are paginated by cursor: each page answers `next_cursor`; send it back as `cursor` for
+the next page (null on the last). `limit` is at most 100; `skip` (up to 1,000) jumps ahead.
 Writes need a bearer token: `POST /api/users/token` with your email (or username) and password,
 or the **Authorize** button above.
 """
@@ -102,6 +107,8 @@ def create_write_counts(settings: Settings, redis: Redis | None) -> WriteCounts:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)  # refuses a placeholder before serving anything
+    # Without Redis the counts are per process: said once if a proxy shows (fastblog.proxied).
+    proxy_warning = ProxyWarning() if settings.redis_url is None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -110,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
         media = await open_media_store(settings)
         counters = create_counter_store(settings, redis)
+        mailer = Mailer(settings)
+        outbox = OutboxSender(database, mailer, settings)
         resources = Resources(
             settings=settings,
             secret_key=secret_key,
@@ -118,12 +127,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             login_throttle=login_throttle(settings, counters),
             mail_throttle=mail_throttle(settings, counters),
             write_limiter=write_limiter(settings, create_write_counts(settings, redis)),
-            mailer=Mailer(settings),
+            mailer=mailer,
+            outbox=outbox,
             redis=redis,
             media=media,
             process_pool=process_pool,
         )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
+        if proxy_warning is not None:
+            proxy_warning.at_start_up(settings.forwarded_allow_ips)
         # In a thread, while the server starts: a first post rendered on the loop would
         # otherwise pay for it (see fastblog.posts.markdown.warm_up).
         warming = asyncio.get_running_loop().run_in_executor(None, markdown.warm_up)
@@ -133,9 +145,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 observability.running(settings, database.engine),
                 lab_resources(settings) as lab,
             ):
+                outbox.start()
                 # Starlette's lifespan state: every request sees it as request.state.
                 yield {"resources": resources, **lab}
         finally:
+            await outbox.stop()  # before the database closes: the sends in flight finish
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
             await warming
             await asyncio.to_thread(process_pool.shutdown, wait=True, cancel_futures=True)
@@ -174,6 +188,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
     )
     observability = install_observability(app, settings)
+    if proxy_warning is not None:  # last added, outermost: it sees every request
+        app.add_middleware(ProxySeenWarningMiddleware, warning=proxy_warning)
     # Routes are matched in the order they are added, and each route passed over costs ~2 us
     # (FastAPI walks an included router's routes once to match, again to handle). The probes
     # come first: two routes, and a liveness check must stay cheap under load (behind the
@@ -182,13 +198,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = [
         health.router,
         posts_api.router,
+        comments_api.router,
         posts_views.router,
+        comments_views.router,  # after posts_views: the post page's /{slug} comes after /edit
         syndication.router,
         posts_api.by_user_router,
         posts_api.tags_router,
         social_api.router,
         social_api.feed_router,
         accounts_api.router,
+        social_api.profile_router,  # after accounts': /api/users/me is not a user id
         auth_api.router,
         accounts_views.router,
         social_views.router,

@@ -6,7 +6,7 @@ state; every request sees it as `request.state.resources`, and `ResourcesDep`
 """
 
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -14,7 +14,9 @@ from fastblog.config import Settings
 from fastblog.db import Database
 from fastblog.mail import Mailer
 from fastblog.media import MediaStore
+from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
+from fastblog.shutdown import Shutdown
 from fastblog.throttle import LoginThrottle, MailThrottle
 from fastblog.write_limits import WriteLimiter
 
@@ -30,9 +32,13 @@ class Resources:
     # Posts, comments, likes and follows a minute, per user (WRITE_RATE_LIMITS).
     write_limiter: WriteLimiter
     mailer: Mailer
+    # Sends the mails the outbox holds (a password reset's, ...); started by the lifespan.
+    outbox: OutboxSender
     # Uploaded pictures: MEDIA_DIR, or the bucket every host shares (S3_BUCKET).
     media: MediaStore
     # With REDIS_URL: the client every worker and host shares state through.
     redis: Redis | None
     # CPU-bound work (picture resizing) runs here, never on the event loop.
     process_pool: ProcessPoolExecutor
+    # Set on SIGTERM in a served process (fastblog.shutdown): /ready then answers 503.
+    shutdown: Shutdown = field(default_factory=Shutdown)

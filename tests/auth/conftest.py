@@ -1,5 +1,7 @@
 """Fixtures for the account tests: apps with their own settings, a real SMTP server."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from email import message_from_bytes, policy
@@ -10,13 +12,17 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from bench.live import free_port
 from fastblog.main import create_app
-from tests.asgi import started
+from fastblog.outbox import OutboxMail
+from tests.asgi import resources_of, started
 from tests.conftest import make_settings, reset_database
 
 AppFactory = Callable[..., Awaitable[FastAPI]]
+# How long a test waits for the outbox to send what it holds (it takes milliseconds).
+MAIL_WAIT_SECONDS = 10
 
 
 @pytest.fixture
@@ -47,11 +53,37 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
+    async def wait_for(self, count: int) -> list[EmailMessage]:
+        """The messages, once at least `count` have arrived (the outbox sends them in the
+        background); fails after MAIL_WAIT_SECONDS."""
+        deadline = time.monotonic() + MAIL_WAIT_SECONDS
+        while len(self.messages) < count:
+            assert time.monotonic() < deadline, f"{len(self.messages)} of {count} mails arrived"
+            await asyncio.sleep(0.02)
+        return self.messages
+
     async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         return "250 Message accepted for delivery"
+
+
+PENDING_MAILS = (
+    select(func.count().label("pending"))
+    .select_from(OutboxMail)
+    .where(OutboxMail.failed_at.is_(None))
+)
+
+
+async def outbox_emptied(app: FastAPI) -> None:
+    """Wait until the app's mail outbox has nothing left to send: every mail queued so far
+    has been handed to the SMTP server (or the log), or given up on."""
+    deadline = time.monotonic() + MAIL_WAIT_SECONDS
+    database = resources_of(app).database
+    while await database.fetch_one(PENDING_MAILS) != {"pending": 0}:
+        assert time.monotonic() < deadline, "mails still waiting in the outbox"
+        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

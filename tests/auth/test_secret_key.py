@@ -1,5 +1,6 @@
 """The signing key: made once beside the SQLite database and kept; weak values refuse to start."""
 
+import logging
 import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from fastblog.accounts.signing_key import InsecureSecretKeyError
+from fastblog.accounts.signing_key import InsecureSecretKeyError, resolve_secret_key
 from fastblog.main import create_app
 from fastblog.models import Base
 from tests.accounts import CSRF_FIELD, browser, browser_login
@@ -23,6 +24,34 @@ pytestmark = pytest.mark.anyio
 async def running(app: FastAPI) -> AsyncIterator[FastAPI]:
     async with started(app):
         yield app
+
+
+def test_a_server_database_without_a_secret_key_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several app hosts on one PostgreSQL must sign with one key; a key file is one host's."""
+    monkeypatch.chdir(tmp_path)
+    settings = make_settings(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/fastblog", tmp_path / "media", secret_key=None
+    )
+    with caplog.at_level(logging.WARNING, logger="fastblog.accounts.signing_key"):
+        key = resolve_secret_key(settings)
+
+    assert key == (tmp_path / "fastblog.secret").read_text()
+    [warning] = caplog.records
+    assert "give every host the same SECRET_KEY" in warning.getMessage()
+
+
+def test_sqlite_without_a_secret_key_is_not_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'blog.db'}", tmp_path / "media", secret_key=None
+    )
+    with caplog.at_level(logging.WARNING, logger="fastblog.accounts.signing_key"):
+        resolve_secret_key(settings)
+
+    assert caplog.records == []
 
 
 async def test_without_a_secret_key_one_is_kept_beside_the_database(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def authenticated_requests(app: FastAPI, user_id: int, post_id: int) -> list[dic
             if "security" not in operation:
                 continue
             url = path.replace("{user_id}", str(user_id)).replace("{post_id}", str(post_id))
+            url = url.replace("{comment_id}", "1")
             request: dict[str, Any] = {"method": method.upper(), "url": url}
             if "requestBody" in operation:
                 content = operation["requestBody"]["content"]
@@ -51,6 +52,7 @@ def authenticated_requests(app: FastAPI, user_id: int, post_id: int) -> list[dic
                     request["json"] = {
                         "title": "t",
                         "content": "c",
+                        "body": "b",  # a comment
                         "username": "someone",
                         "current_password": PASSWORD,
                         "new_password": NEW_PASSWORD,
@@ -97,7 +99,8 @@ async def test_a_token_from_before_a_reset_is_refused(
 ) -> None:
     old = await login_through_endpoint(client, "ivan")
     async with resources_of(app).database.transaction() as session:
-        link = await create_reset_token(session, user=user, lifetime=timedelta(minutes=5))
+        link, _ = await create_reset_token(session, user=user, lifetime=timedelta(minutes=5))
+        await session.commit()
     reset = await client.post(
         "/api/users/reset-password", json={"token": link, "new_password": NEW_PASSWORD}
     )

@@ -36,6 +36,7 @@ async def test_create_post_returns_it_with_its_author(client: httpx.AsyncClient)
         "updated_at": post["date_posted"],
         "user_id": author["id"],
         "date_posted": post["date_posted"],
+        "comments": 0,
         "author": {
             "id": author["id"],
             "username": "corey",
@@ -178,7 +179,14 @@ async def test_list_posts_with_no_posts(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/posts")
 
     assert response.status_code == 200
-    assert response.json() == {"posts": [], "total": 0, "skip": 0, "limit": 10, "has_more": False}
+    assert response.json() == {
+        "posts": [],
+        "total": 0,
+        "skip": 0,
+        "limit": 10,
+        "has_more": False,
+        "next_cursor": None,
+    }
 
 
 async def test_list_posts_pages_through_everything(
@@ -205,7 +213,14 @@ async def test_list_posts_past_the_end_is_empty(
 
     response = await client.get("/api/posts", params={"skip": 3})
 
-    assert response.json() == {"posts": [], "total": 3, "skip": 3, "limit": 10, "has_more": False}
+    assert response.json() == {
+        "posts": [],
+        "total": 3,
+        "skip": 3,
+        "limit": 10,
+        "has_more": False,
+        "next_cursor": None,
+    }
 
 
 async def test_list_posts_accepts_limit_1_and_100(

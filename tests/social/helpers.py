@@ -19,7 +19,8 @@ STORED_VS_ROWS = {
         " (SELECT count(*) FROM follows WHERE follower_id = users.id) FROM users"
     ),
     "posts": (
-        "SELECT id, post_count, (SELECT count(*) FROM posts"
+        "SELECT id, (SELECT coalesce(sum(posts), 0) FROM user_post_counts"
+        " WHERE user_id = users.id), (SELECT count(*) FROM posts"
         " WHERE user_id = users.id AND status = 'published') FROM users"
     ),
 }

@@ -163,7 +163,14 @@ async def test_user_posts_of_a_user_without_posts_is_an_empty_page(
     response = await client.get(f"/api/users/{user.id}/posts")
 
     assert response.status_code == 200
-    assert response.json() == {"posts": [], "total": 0, "skip": 0, "limit": 10, "has_more": False}
+    assert response.json() == {
+        "posts": [],
+        "total": 0,
+        "skip": 0,
+        "limit": 10,
+        "has_more": False,
+        "next_cursor": None,
+    }
 
 
 async def test_user_posts_of_unknown_user_is_404(client: httpx.AsyncClient) -> None:

@@ -1,9 +1,6 @@
 """Pictures in S3-compatible object storage: uploaded through one app host, served by another
 whose own MEDIA_DIR is empty. The bucket is a real S3-protocol server (moto's server mode)."""
 
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from io import BytesIO
@@ -11,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiobotocore.session import get_session
 from fastapi import FastAPI
 from PIL import Image
 
+from bench.cluster import create_bucket, moto_s3
 from bench.live import free_port
 from fastblog.main import create_app
 from tests.accounts import bearer, image_bytes
@@ -25,48 +22,19 @@ from tests.factories import make_user
 pytestmark = pytest.mark.anyio
 
 CREDENTIALS = {"s3_access_key_id": "testing", "s3_secret_access_key": "testing"}
-START_TIMEOUT = 30.0
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's S3 server on a free loopback port, for this module; killed at the end."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                httpx.get(f"{url}/moto-api/", timeout=1, trust_env=False)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"moto did not start:\n{log_path.read_text()}", pytrace=False)
-                time.sleep(0.1)
+    with moto_s3(tmp_path_factory.mktemp("moto")) as url:
         yield url
-    finally:
-        process.kill()
-        process.wait(10)
 
 
 @pytest.fixture
 async def bucket(s3_endpoint: str) -> str:
     name = f"fastblog-{uuid.uuid4().hex[:12]}"
-    async with get_session().create_client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ) as client:
-        await client.create_bucket(Bucket=name)
+    await create_bucket(s3_endpoint, name)
     return name
 
 

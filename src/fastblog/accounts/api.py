@@ -6,7 +6,6 @@ from fastblog.accounts import follows, pictures, service
 from fastblog.accounts.dependencies import (
     CurrentUserDep,
     HasherDep,
-    OptionalTokenUserIdDep,
     TokenUserIdDep,
     UserForWriteDep,
     UserId,
@@ -18,12 +17,10 @@ from fastblog.accounts.schemas import (
     PasswordChange,
     UserCreate,
     UserPrivate,
-    UserProfile,
     UserUpdate,
 )
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteLimiterDep, WriteSessionDep
-from fastblog.exceptions import NotFoundError
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
 from fastblog.write_limits import FOLLOWS
 
@@ -126,17 +123,6 @@ async def delete_picture(user_id: TokenUserIdDep, resources: ResourcesDep) -> Us
     """Remove your profile picture and go back to the default avatar."""
     user = await pictures.clear_picture(resources, user_id=user_id)
     return UserPrivate.model_validate(user)
-
-
-@router.get("/{user_id}", response_model=UserProfile, responses=E401_IF_SENT | E404)
-async def get_user(
-    user_id: UserId, db: DatabaseDep, viewer_id: OptionalTokenUserIdDep
-) -> dict[str, object]:
-    """A user's public profile (never the email), with follower, following and post counts."""
-    profile = await follows.fetch_profile(db, user_id, viewer_id=viewer_id)
-    if profile is None:
-        raise NotFoundError("User not found")
-    return profile
 
 
 # FastAPI's validation error (a bad id), or our message (following yourself).

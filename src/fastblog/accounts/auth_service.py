@@ -3,7 +3,7 @@
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from fastapi import BackgroundTasks
@@ -14,7 +14,7 @@ from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.accounts.service import get_user_by_login, normalize_email
 from fastblog.config import Settings
 from fastblog.db import FOR_UPDATE, Database, is_database_unavailable, utcnow
-from fastblog.mail import Mailer
+from fastblog.outbox import OutboxSender, queue_mail
 from fastblog.passwords import PasswordHasher
 from fastblog.resources import Resources
 from fastblog.throttle import LoginThrottle, MailThrottle, wait_in_words
@@ -61,17 +61,18 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_reset_token(session: AsyncSession, *, user: User, lifetime: timedelta) -> str:
-    """A new single-use token for the user; earlier ones stop working."""
+async def create_reset_token(
+    session: AsyncSession, *, user: User, lifetime: timedelta
+) -> tuple[str, datetime]:
+    """A new single-use token for the user and when it expires; earlier ones stop working.
+    Part of the caller's transaction: the caller commits."""
     token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + lifetime
     await session.execute(delete(PasswordResetToken).where(PasswordResetToken.user_id == user.id))
     session.add(
-        PasswordResetToken(
-            token_hash=_digest(token), user_id=user.id, expires_at=utcnow() + lifetime
-        )
+        PasswordResetToken(token_hash=_digest(token), user_id=user.id, expires_at=expires_at)
     )
-    await session.commit()
-    return token
+    return token, expires_at
 
 
 async def redeem_reset_token(session: AsyncSession, *, token: str) -> User | None:
@@ -110,7 +111,7 @@ async def queue_reset_link(
     address: str,
     request_base_url: str,
 ) -> None:
-    """Send the reset link after the response, unless this inbox or address has had its
+    """Queue the reset link after the response, unless this inbox or address has had its
     hourly share; the caller answers the same either way (no account enumeration)."""
     if not await throttle.allow(normalize_email(email), address):
         return
@@ -118,7 +119,7 @@ async def queue_reset_link(
     background.add_task(
         email_reset_link,
         resources.database,
-        resources.mailer,
+        resources.outbox,
         settings,
         email=email,
         base_url=settings.public_base_url or request_base_url,
@@ -126,28 +127,38 @@ async def queue_reset_link(
 
 
 async def email_reset_link(
-    db: Database, mailer: Mailer, settings: Settings, *, email: str, base_url: str
+    db: Database, outbox: OutboxSender, settings: Settings, *, email: str, base_url: str
 ) -> None:
-    """Runs after the response (a background task), so the answer to the request
-    is the same whether or not the account exists."""
+    """Runs after the response (a background task), so the answer to the request is the same,
+    and as fast, whether or not the account exists.
+
+    The token and its mail commit together in one transaction (the mail outbox,
+    fastblog.outbox): from then on the mail survives a restart and is sent by whichever
+    process is up. A crash in the milliseconds between the response and this commit loses
+    the request, as a crash before the response would.
+    """
     try:
         async with db.transaction() as session:
             user = await get_user_by_login(session, email)
             if user is None or "@" not in email:
                 return
             lifetime = timedelta(minutes=settings.password_reset_minutes)
-            token = await create_reset_token(session, user=user, lifetime=lifetime)
+            token, expires_at = await create_reset_token(session, user=user, lifetime=lifetime)
+            link = f"{base_url.rstrip('/')}/reset-password?{urlencode({'token': token})}"
+            body = RESET_BODY.format(
+                username=user.username, minutes=settings.password_reset_minutes, link=link
+            )
+            queue_mail(
+                session, to=user.email, subject=RESET_SUBJECT, body=body, expires_at=expires_at
+            )
+            await session.commit()
     except Exception as exc:
         if not is_database_unavailable(exc):
             raise
         # The client already has its 202: say in the log why no mail went out.
         logger.error("No reset link sent: the database is unavailable (%s)", type(exc).__name__)
         return
-    link = f"{base_url.rstrip('/')}/reset-password?{urlencode({'token': token})}"
-    body = RESET_BODY.format(
-        username=user.username, minutes=settings.password_reset_minutes, link=link
-    )
-    await mailer.send(to=user.email, subject=RESET_SUBJECT, body=body)
+    outbox.wake()
 
 
 async def reset_password(

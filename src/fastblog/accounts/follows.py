@@ -1,4 +1,4 @@
-"""Following authors, and the public profile with its counts (the compiled road).
+"""Following authors, and the profile's follow counts (the compiled road).
 
 Following twice is one follow (INSERT … ON CONFLICT DO NOTHING). Both users' counts are kept
 by triggers on follows, in the write's own statement, so they move only when a row really
@@ -8,11 +8,11 @@ changed; a profile reads them and never counts rows.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, literal_column, select
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.dialects import postgresql
 
 from fastblog.accounts.models import Follow, User
-from fastblog.db import ConstraintViolationError, Database, Row, UTCDateTime
+from fastblog.db import ConstraintViolationError, Database, UTCDateTime
 from fastblog.exceptions import InvalidInputError, NotAuthenticatedError, NotFoundError
 
 ME = bindparam("user_id", type_=Follow.follower_id.type)
@@ -39,30 +39,23 @@ FOLLOWED_BY_VIEWER = (
     )
     .label("followed_by_me")
 )
-PROFILE = select(
+# Whether `viewer_id` follows `followee_id`: the follows primary key.
+FOLLOWING = select(
+    exists()
+    .where(
+        Follow.follower_id == bindparam("viewer_id", type_=Follow.follower_id.type),
+        Follow.followee_id == THEM,
+    )
+    .label("following")
+)
+# The profile's own columns (its post count is the posts package's: fastblog.posts.feed).
+PROFILE_COLUMNS = (
     User.id,
     User.username,
     User.image_file,
     User.follower_count.label("followers"),
     User.following_count.label("following"),
-    User.post_count.label("posts"),
     FOLLOWED_BY_VIEWER,
-).where(User.id == THEM)
-# Authors to suggest to someone who follows nobody yet: the most published, not themselves.
-SUGGESTED = (
-    select(
-        User.id,
-        User.username,
-        User.image_file,
-        User.follower_count.label("followers"),
-        User.post_count.label("posts"),
-    )
-    .where(User.post_count > literal_column("0"), User.id != bindparam("viewer_id"))
-    .where(
-        ~exists().where(Follow.follower_id == bindparam("viewer_id"), Follow.followee_id == User.id)
-    )
-    .order_by(User.post_count.desc(), User.id)
-    .limit(bindparam("limit"))
 )
 
 
@@ -95,15 +88,6 @@ async def unfollow(db: Database, *, user_id: int, followee_id: int) -> dict[str,
     return {"following": False, "followers": await _followers(db, followee_id)}
 
 
-async def fetch_profile(db: Database, user_id: int, *, viewer_id: int | None) -> Row | None:
-    """The public profile with its counts, and whether `viewer_id` follows the user."""
-    return await db.fetch_one(PROFILE, {"followee_id": user_id, "viewer_id": viewer_id})
-
-
-async def fetch_suggested_authors(db: Database, *, viewer_id: int, limit: int) -> list[Row]:
-    return await db.fetch(SUGGESTED, {"viewer_id": viewer_id, "limit": limit})
-
-
 async def is_following(db: Database, *, user_id: int, followee_id: int) -> bool:
-    row = await db.fetch_one(PROFILE, {"followee_id": followee_id, "viewer_id": user_id})
-    return bool(row and row["followed_by_me"])
+    row = await db.fetch_one(FOLLOWING, {"followee_id": followee_id, "viewer_id": user_id})
+    return bool(row and row["following"])

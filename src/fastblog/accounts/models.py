@@ -1,6 +1,16 @@
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
@@ -20,12 +30,14 @@ class User(Base):
     # Part of every bearer token and browser session: a password change or reset, or "log out
     # everywhere", adds one, and every token and session issued before stops working.
     auth_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # May delete anyone's comments and posts. Set only by `fastblog users grant-moderator`
+    # (no API), and read with the user on every request: granting or revoking it takes
+    # effect at once, also for tokens and sessions issued before.
+    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Kept by database triggers (migration 0011) in the transaction of every write, cascades
-    # included, so a profile never counts rows: who follows the user, whom they follow, and
-    # their published posts (scheduled ones included, from the moment they are scheduled).
+    # included, so a profile never counts rows: who follows the user, whom they follow,.
     follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     following_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    post_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # No `posts` relationship: accounts know nothing of the packages above them. The posts'
     # foreign key has ON DELETE CASCADE, so deleting a user removes their posts.
 

@@ -1,5 +1,6 @@
 """The secret that signs session cookies and tokens: configured, or made once and kept."""
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -13,6 +14,8 @@ PLACEHOLDERS = frozenset(
     {"changeme", "change-me", "changethis", "secret", "secret-key", "your-secret-key", "dev"}
 )
 MIN_LENGTH = 32
+
+logger = logging.getLogger(__name__)
 
 
 class InsecureSecretKeyError(RuntimeError):
@@ -41,7 +44,16 @@ def check_strength(key: str) -> str:
 def resolve_secret_key(settings: Settings) -> str:
     if settings.secret_key is not None:
         return check_strength(settings.secret_key.get_secret_value())
-    return check_strength(_load_or_create(default_key_file(settings)))
+    path = default_key_file(settings)
+    if not settings.is_sqlite:
+        # A server database is how several app hosts share a blog; a key file is per machine.
+        logger.warning(
+            "SECRET_KEY is not set: this host signs sessions and tokens with the key in %s. "
+            "Other app hosts make keys of their own and refuse its sessions: give every host "
+            "the same SECRET_KEY (deploy/fastblog.env).",
+            path.resolve(),
+        )
+    return check_strength(_load_or_create(path))
 
 
 def _load_or_create(path: Path) -> str:

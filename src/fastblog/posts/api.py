@@ -6,16 +6,24 @@ from fastblog.accounts.api import E404 as USER_NOT_FOUND
 from fastblog.accounts.dependencies import (
     OptionalTokenUserIdDep,
     TokenClaimsDep,
+    TokenUserIdDep,
     UserDep,
     unauthorized,
 )
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteLimiterDep, WriteSessionDep
+from fastblog.dependencies import (
+    DatabaseDep,
+    KeysetDep,
+    ResourcesDep,
+    WriteLimiterDep,
+    WriteSessionDep,
+)
+from fastblog.pagination import Keyset
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
-    OwnedPostDep,
     PostDep,
+    PostToDeleteDep,
     PostToEditDep,
     TagFilter,
     tag_or_none,
@@ -39,7 +47,9 @@ tags_router = APIRouter(prefix="/api/tags", tags=["posts"], responses=UNAVAILABL
 
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 E401_IF_SENT: Responses = {status.HTTP_401_UNAUTHORIZED: error("A token was sent, but not valid")}
-E403: Responses = {status.HTTP_403_FORBIDDEN: error("Only the author may do this")}
+E403: Responses = {
+    status.HTTP_403_FORBIDDEN: error("Only the author may do this (delete: or a moderator)")
+}
 E404: Responses = {
     status.HTTP_404_NOT_FOUND: error("Post not found (or a draft or scheduled post not yours)")
 }
@@ -55,28 +65,39 @@ async def _page(
     skip: int,
     limit: int,
     tag: str | None,
+    cursor: Keyset | None,
     user_id: int | None = None,
     viewer_id: int | None = None,
 ) -> dict[str, Any]:
     wanted = tag_or_none(tag) if tag is not None else None
     if tag is not None and wanted is None:
-        return page_of([], total=0, skip=skip, limit=limit)
-    posts, total = await fetch_page(
-        db, now=utcnow(), skip=skip, limit=limit, user_id=user_id, tag=wanted, viewer_id=viewer_id
+        return page_of([], total=0, skip=skip, limit=limit, older=None)
+    listing = await fetch_page(
+        db,
+        now=utcnow(),
+        skip=skip,
+        limit=limit,
+        after=cursor,
+        user_id=user_id,
+        tag=wanted,
+        viewer_id=viewer_id,
     )
-    return page_of(posts, total=total, skip=skip, limit=limit)
+    return page_of(listing.posts, total=listing.total, skip=skip, limit=limit, older=listing.older)
 
 
 @router.get("", response_model=PostPage, responses=E401_IF_SENT)
 async def list_posts(
     db: DatabaseDep,
     viewer_id: OptionalTokenUserIdDep,
+    cursor: KeysetDep,
     skip: Skip = 0,
     limit: Limit = 10,
     tag: TagFilter = None,
 ) -> dict[str, Any]:
-    """List published posts, newest first, one page at a time (with a token: which you like)."""
-    return await _page(db, skip=skip, limit=limit, tag=tag, viewer_id=viewer_id)
+    """List published posts, newest first, one page at a time: follow `next_cursor`
+    (`?cursor=`) to the end; `skip` goes a little way from where a page starts. With a token:
+    which you like."""
+    return await _page(db, skip=skip, limit=limit, tag=tag, cursor=cursor, viewer_id=viewer_id)
 
 
 @router.post(
@@ -136,9 +157,11 @@ async def update_post(
 
 
 @router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
-async def delete_post(post: OwnedPostDep, session: WriteSessionDep) -> Response:
-    """Delete your post."""
-    await service.delete_post(session, post=post)
+async def delete_post(
+    post: PostToDeleteDep, user_id: TokenUserIdDep, session: WriteSessionDep
+) -> Response:
+    """Delete your post (a moderator: any published post)."""
+    await service.delete_post(session, post=post, by_user_id=user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -149,12 +172,21 @@ async def get_user_posts(
     viewer_id: OptionalTokenUserIdDep,  # first: a bad token is a 401 before any 404
     user: UserDep,
     db: DatabaseDep,
+    cursor: KeysetDep,
     skip: Skip = 0,
     limit: Limit = 10,
     tag: TagFilter = None,
 ) -> dict[str, Any]:
-    """A user's published posts, newest first."""
-    return await _page(db, skip=skip, limit=limit, tag=tag, user_id=user.id, viewer_id=viewer_id)
+    """A user's published posts, newest first (paged like `GET /api/posts`)."""
+    return await _page(
+        db,
+        skip=skip,
+        limit=limit,
+        tag=tag,
+        cursor=cursor,
+        user_id=user.id,
+        viewer_id=viewer_id,
+    )
 
 
 TagLimit = Annotated[int, Query(ge=1, le=1000, description="How many tags to return.")]

@@ -4,6 +4,7 @@ from fastapi import Depends, HTTPException, Path, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.dependencies import OptionalTokenUserIdDep, TokenUserIdDep, forbidden
+from fastblog.accounts.moderation import moderator
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, WriteSessionDep
 from fastblog.params import MAX_ID
@@ -68,18 +69,21 @@ async def get_post_for_write(session: WriteSessionDep, post_id: PostId) -> Post:
 PostForWriteDep = Annotated[Post, Depends(get_post_for_write)]
 
 
-async def get_owned_post(user_id: TokenUserIdDep, post: PostForWriteDep) -> Post:
-    """The post, for its author only: 401 without a valid token, then 404 (a draft, too, for
-    anyone else), then 403."""
+async def get_post_to_delete(
+    user_id: TokenUserIdDep, post: PostForWriteDep, session: WriteSessionDep
+) -> Post:
+    """The post, for its author or a moderator (the role as it is now, whatever the token
+    says): 401 without a valid token, then 404 (a draft, too, for anyone else), then 403."""
     if post.user_id != user_id:
         shown = {"status": post.status, "published_at": post.published_at}
         if not is_visible(shown, utcnow()):
             raise not_found()
-        raise forbidden("Only the author can change this post")
+        if await moderator(session, user_id) is None:
+            raise forbidden("Only the author or a moderator can delete this post")
     return post
 
 
-OwnedPostDep = Annotated[Post, Depends(get_owned_post)]
+PostToDeleteDep = Annotated[Post, Depends(get_post_to_delete)]
 
 
 TagFilter = Annotated[

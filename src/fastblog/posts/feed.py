@@ -8,13 +8,22 @@ from ix_posts_user_id_published_at_id, read backwards from the cursor (or from n
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, exists, func, literal_column, select, tuple_
 
+from fastblog.accounts.follows import PROFILE_COLUMNS
 from fastblog.accounts.models import Follow, User
-from fastblog.db import Database
+from fastblog.db import Database, Row
 from fastblog.pagination import Keyset
-from fastblog.posts.models import Post
-from fastblog.posts.queries import FULL_COLUMNS, NEWEST_FIRST, SUMMARY_COLUMNS, VISIBLE, post_of
+from fastblog.posts.models import Post, UserPostCount
+from fastblog.posts.queries import (
+    FULL_COLUMNS,
+    NEWEST_FIRST,
+    SUMMARY_COLUMNS,
+    USER_ID,
+    USER_TOTAL,
+    VISIBLE,
+    post_of,
+)
 
 FOLLOWED = Post.user_id.in_(
     select(Follow.followee_id).where(
@@ -61,3 +70,46 @@ async def fetch_feed(
     posts = [post_of(row) for row in rows[:limit]]
     next_cursor = Keyset.after(posts[-1]).encode() if len(rows) > limit else None
     return posts, next_cursor
+
+
+# A public profile: follow counts (accounts), published posts (the trigger-kept per-user
+# counters of fastblog.posts.queries), and whether the reader follows the user; one statement.
+PROFILE = select(*PROFILE_COLUMNS, USER_TOTAL.scalar_subquery().label("posts")).where(
+    User.id == USER_ID
+)
+# Authors to suggest to someone who follows nobody yet: the most published, not themselves,
+# not followed. (Every user's counters are summed: this page is shown to newcomers only.)
+AUTHOR_POSTS = (
+    select(func.coalesce(func.sum(UserPostCount.posts), literal_column("0")))
+    .where(UserPostCount.user_id == User.id)
+    .scalar_subquery()
+)
+VIEWER = bindparam("viewer_id", type_=User.id.type)
+SUGGESTED = (
+    select(
+        User.id,
+        User.username,
+        User.image_file,
+        User.follower_count.label("followers"),
+        AUTHOR_POSTS.label("posts"),
+    )
+    .where(
+        literal_column("0") < AUTHOR_POSTS,
+        User.id != VIEWER,
+        ~exists().where(Follow.follower_id == VIEWER, Follow.followee_id == User.id),
+    )
+    .order_by(AUTHOR_POSTS.desc(), User.id)
+    .limit(bindparam("limit"))
+)
+
+
+async def fetch_profile(
+    db: Database, user_id: int, *, viewer_id: int | None, now: datetime
+) -> Row | None:
+    """The public profile with its counts, and whether `viewer_id` follows the user."""
+    values = {"user_id": user_id, "followee_id": user_id, "viewer_id": viewer_id, "now": now}
+    return await db.fetch_one(PROFILE, values)
+
+
+async def fetch_suggested_authors(db: Database, *, viewer_id: int, limit: int) -> list[Row]:
+    return await db.fetch(SUGGESTED, {"viewer_id": viewer_id, "limit": limit})

@@ -85,6 +85,10 @@ class Post(Base):
     # When the title or content last changed ("edited" once that is after published_at).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_written_at)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    # How many comments it has, kept by triggers on the comments table (migration 0010) in
+    # the transaction that writes or deletes a comment, however it is deleted (a user's
+    # cascade too): a page of posts reads the count, never counts rows.
+    comments: Mapped[int] = mapped_column(Integer, server_default="0")
     # How many readers like it: kept by triggers on post_likes (migration 0011) in the
     # like's own transaction, so a page of posts shows it without counting rows. No Python
     # default: the one-statement INSERT … SELECT (fastblog.posts.queries) leaves it out.
@@ -106,8 +110,11 @@ class Tag(Base):
 class PostTag(Base):
     __tablename__ = "post_tags"
     __table_args__ = (
-        # A tag's posts (the ?tag= filter, /tags/{tag}); the primary key serves a post's tags.
+        # Whether a post has a tag (the ?tag= filter on a user's posts, search); the primary
+        # key serves a post's tags.
         Index("ix_post_tags_tag_id_post_id", "tag_id", "post_id"),
+        # A tag's page, newest first: an index range from the cursor, like the home page's.
+        Index("ix_post_tags_tag_id_published_at_post_id", "tag_id", "published_at", "post_id"),
     )
 
     post_id: Mapped[int] = mapped_column(
@@ -116,6 +123,9 @@ class PostTag(Base):
     tag_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True
     )
+    # The post's published_at, copied by triggers (migration 0008) when the row is inserted
+    # without it and whenever the post's changes, so a tag's page needs no sort of its posts.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class PostLike(Base):
@@ -150,3 +160,29 @@ class PostCount(Base):
 
 
 COUNT_SLOTS = 8
+
+
+class UserPostCount(Base):
+    """How many published posts each user has, kept by database triggers (migration 0008) in
+    the post's transaction, so a user's page does not count their posts on every view. Spread
+    over COUNT_SLOTS rows per user like PostCount: one writer posting from many connections
+    does not queue on one row. No foreign key: a deleted user's rows are left at zero (ids
+    are never reused), which spares the cascade an ordering problem between triggers."""
+
+    __tablename__ = "user_post_counts"
+
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(BigInteger)
+
+
+class TagPostCount(Base):
+    """How many published posts carry each tag, kept by triggers (migration 0008) through
+    tagging, untagging, publishing, taking back to draft and deleting, in COUNT_SLOTS rows
+    per tag (a popular tag is on many concurrent writes)."""
+
+    __tablename__ = "tag_post_counts"
+
+    tag_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    posts: Mapped[int] = mapped_column(BigInteger)

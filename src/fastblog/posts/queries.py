@@ -9,25 +9,49 @@ a scheduled post appears on time with no job running. Drafts have no published_a
 index on (published_at, id) serves every list newest first.
 """
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal_column, or_, select
+from sqlalchemy import (
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 
 from fastblog.accounts.models import User
 from fastblog.db import ConstraintViolationError, Database, Row
 from fastblog.exceptions import NotFoundError
-from fastblog.posts.models import DRAFT, PUBLISHED, Post, PostCount, PostLike, PostTag, Tag
+from fastblog.pagination import MAX_CURSOR_ID, Keyset
+from fastblog.posts.models import (
+    PUBLISHED,
+    Post,
+    PostCount,
+    PostLike,
+    PostTag,
+    Tag,
+    TagPostCount,
+    UserPostCount,
+)
 
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)  # after every draft's updated_at
 NOW = bindparam("now", type_=Post.published_at.type)
 VISIBLE = and_(Post.status == PUBLISHED, Post.published_at <= NOW)
-NOT_YET_VISIBLE = or_(Post.status == DRAFT, Post.published_at > NOW)
-BY_USER = Post.user_id == bindparam("user_id")
-BY_TAG = Post.id.in_(
-    select(PostTag.post_id)
-    .join(Tag, Tag.id == PostTag.tag_id)
-    .where(Tag.name == bindparam("tag", type_=Tag.name.type))
-)
+USER_ID = bindparam("user_id", type_=Post.user_id.type)
+TAG = bindparam("tag", type_=Tag.name.type)
+BY_USER = Post.user_id == USER_ID
+TAG_ID = select(Tag.id).where(Tag.name == TAG).scalar_subquery()
+BY_TAG = Post.id.in_(select(PostTag.post_id).where(PostTag.tag_id == TAG_ID))
+# Where a page starts: the sort key of the row shown last (fastblog.pagination.Keyset).
+KEY_AT = bindparam("key_at", type_=Post.published_at.type)
+KEY_ID = bindparam("key_id", type_=Post.id.type)
+
 # A post's tags in one string (a tag holds no comma): a correlated subquery per row, served
 # by post_tags' primary key, so a page and its tags are still one statement.
 TAGS = (
@@ -64,6 +88,7 @@ SUMMARY_COLUMNS = (
     Post.date_posted,
     User.username.label("author_username"),
     User.image_file.label("author_image_file"),
+    Post.comments,  # kept by triggers (fastblog.comments.models): no counting on reads
     TAGS,
     Post.like_count.label("likes"),
     LIKED,
@@ -77,13 +102,30 @@ def _posts(columns: tuple[Any, ...], *extra: Any) -> Any:
     return select(*columns, *extra).join(User, User.id == Post.user_id)
 
 
-def _page(columns: tuple[Any, ...], total: Any, *where: Any) -> Any:
+def _page(
+    columns: tuple[Any, ...], total: Any, *where: Any, newer: bool = False, tagged: bool = False
+) -> Any:
+    # Keyset pagination: the rows strictly past the key of the last row shown, as one
+    # row-value comparison that an index on (published_at, id) serves as a range, so a page
+    # deep in the list costs what page one costs: posts' own indexes, or for a tag's page
+    # (`tagged`) post_tags' copy of published_at. The key is never later than now
+    # (fetch_page clamps it), so it is also the only upper bound: SQLite ranges an index on
+    # one upper bound, the first it meets, and `published_at <= now` there would make a deep
+    # page walk every row from now down to its key. `newer` reads the other way (the page
+    # before a key, for "Newer posts"), oldest first, up to now; the caller turns it round.
     # The total rides along as an uncorrelated scalar subquery: evaluated once per statement,
     # so a page and its count cost one round trip instead of two.
+    at, row_id = (PostTag.published_at, PostTag.post_id) if tagged else (Post.published_at, Post.id)
+    key, cursor = tuple_(at, row_id), tuple_(KEY_AT, KEY_ID)
+    keyset = (key > cursor, at <= NOW) if newer else (key < cursor,)
+    statement = _posts(columns, total.scalar_subquery().label("total"))
+    if tagged:
+        statement = statement.join(PostTag, PostTag.post_id == Post.id).where(
+            PostTag.tag_id == TAG_ID
+        )
     return (
-        _posts(columns, total.scalar_subquery().label("total"))
-        .where(*where)
-        .order_by(*NEWEST_FIRST)
+        statement.where(Post.status == PUBLISHED, *where, *keyset)
+        .order_by(*((at.asc(), row_id.asc()) if newer else (at.desc(), row_id.desc())))
         .limit(bindparam("limit"))
         .offset(bindparam("skip"))
     )
@@ -93,33 +135,62 @@ def _count(*where: Any) -> Any:
     return select(func.count().label("total")).select_from(Post).where(*where)
 
 
+def _scheduled(*where: Any) -> Any:
+    """Published posts whose time has not come: an index range on published_at > now."""
+    return _count(Post.status == PUBLISHED, Post.published_at > NOW, *where).scalar_subquery()
+
+
+def _counted(counter: Any, *where: Any, scheduled: Any) -> Any:
+    """A total from trigger-kept counter rows (published posts), less the scheduled ones."""
+    counted = func.coalesce(func.sum(counter.posts), literal_column("0"))
+    return select((counted - scheduled).label("total")).select_from(counter).where(*where)
+
+
 # All published posts: the trigger-kept counters (published posts), less the few scheduled
 # ones whose time has not come (an index range on published_at > now).
-SCHEDULED = _count(Post.status == PUBLISHED, Post.published_at > NOW).scalar_subquery()
-TOTAL = select(
-    (func.coalesce(func.sum(PostCount.posts), literal_column("0")) - SCHEDULED).label("total")
+SCHEDULED = _scheduled()
+TOTAL = _counted(PostCount, scheduled=SCHEDULED)
+# A user's and a tag's: their own counter rows (migration 0008), read by primary key.
+USER_TOTAL = _counted(
+    UserPostCount, UserPostCount.user_id == USER_ID, scheduled=_scheduled(BY_USER)
 )
+# (A tag's scheduled posts: a range of post_tags' (tag_id, published_at, post_id) index.)
+TAG_SCHEDULED = (
+    select(func.count())
+    .select_from(PostTag)
+    .where(PostTag.tag_id == TAG_ID, PostTag.published_at > NOW)
+    .scalar_subquery()
+)
+TAG_TOTAL = _counted(TagPostCount, TagPostCount.tag_id == TAG_ID, scheduled=TAG_SCHEDULED)
 
 
 def _filters(by_user: bool, by_tag: bool) -> tuple[Any, ...]:
     return (VISIBLE, *((BY_USER,) if by_user else ()), *((BY_TAG,) if by_tag else ()))
 
 
-# Every list a reader sees, by (a user's?, a tag's?, full rows for the API?).
+# Every list a reader sees, by (a user's?, a tag's?); a user's posts with one tag (API only)
+# are counted: at most that user's posts, walked on their index.
 TOTALS = {
-    (by_user, by_tag): TOTAL if not (by_user or by_tag) else _count(*_filters(by_user, by_tag))
-    for by_user in (False, True)
-    for by_tag in (False, True)
+    (False, False): TOTAL,
+    (True, False): USER_TOTAL,
+    (False, True): TAG_TOTAL,
+    (True, True): _count(*_filters(True, True)),
 }
+# ... and by (full rows for the API?, newer: the page before a key?).
 PAGES = {
-    (by_user, by_tag, full): _page(
+    (by_user, by_tag, full, newer): _page(
         FULL_COLUMNS if full else SUMMARY_COLUMNS,
         TOTALS[by_user, by_tag],
-        *_filters(by_user, by_tag),
+        *((BY_USER,) if by_user else ()),
+        *((BY_TAG,) if by_user and by_tag else ()),  # a user's posts with a tag: their index
+        newer=newer,
+        tagged=by_tag and not by_user,
     )
     for by_user in (False, True)
     for by_tag in (False, True)
     for full in (False, True)
+    for newer in (False, True)
+    if not (full and newer)  # only pages link to newer posts
 }
 # A user's empty page: their count, and whether they still exist. A route found the user
 # before it read the page; a deletion committed in between leaves an empty page in a later
@@ -127,14 +198,19 @@ PAGES = {
 USER_TOTALS = {
     by_tag: select(
         TOTALS[True, by_tag].scalar_subquery().label("total"),
-        exists().where(User.id == bindparam("user_id")).label("user_exists"),
+        exists().where(User.id == USER_ID).label("user_exists"),
     )
     for by_tag in (False, True)
 }
-# An author's drafts and scheduled posts (the /drafts page), latest first.
+# An author's drafts and scheduled posts (the /drafts page), last changed first, by keyset
+# on (updated_at, id). "Not yet visible" as published_at IS NULL (a draft: the check
+# constraint) or in the future, so both branches are ranges of the author's
+# (user_id, published_at, id) index and only their drafts are sorted, not all their posts.
+NOT_YET_VISIBLE_AT = or_(Post.published_at.is_(None), Post.published_at > NOW)
+DRAFTS_BEFORE_KEY = tuple_(Post.updated_at, Post.id) < tuple_(KEY_AT, KEY_ID)
 DRAFTS = (
-    _posts(SUMMARY_COLUMNS, _count(BY_USER, NOT_YET_VISIBLE).scalar_subquery().label("total"))
-    .where(BY_USER, NOT_YET_VISIBLE)
+    _posts(SUMMARY_COLUMNS, _count(BY_USER, NOT_YET_VISIBLE_AT).scalar_subquery().label("total"))
+    .where(BY_USER, NOT_YET_VISIBLE_AT, DRAFTS_BEFORE_KEY)
     .order_by(Post.updated_at.desc(), Post.id.desc())
     .limit(bindparam("limit"))
     .offset(bindparam("skip"))
@@ -212,46 +288,96 @@ async def fetch_post(
     return _post(row) if row else None
 
 
+@dataclass(frozen=True, slots=True)
+class PostList:
+    """A page of posts, the total of its list, and where the pages around it start."""
+
+    posts: list[dict[str, Any]]
+    total: int
+    # The next page's cursor (rows older than this key); None on the last page.
+    older: Keyset | None
+    # Where the page before ends (rows newer than this key, ?before=); None when this page
+    # cannot tell (a page past the end) or when nothing is newer (`at_top`).
+    newer: Keyset | None = None
+    at_top: bool = True
+
+
 async def fetch_page(
     db: Database,
     *,
     now: datetime,
-    skip: int,
     limit: int,
+    skip: int = 0,
+    after: Keyset | None = None,
+    before: Keyset | None = None,
     user_id: int | None = None,
     tag: str | None = None,
     full: bool = True,
     viewer_id: int | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of what readers see, newest first, and the total; one statement unless the
-    page is empty. `liked`: whether `viewer_id` likes each post."""
+) -> PostList:
+    """One page of what readers see, newest first: from the top (passing `skip` rows, which
+    costs the database a walk over them: bounded by fastblog.params.MAX_SKIP), or after a
+    cursor, or (`before`) the page just before one. One statement unless the page is empty; `liked`:
+    whether `viewer_id` likes each post.
+    One row more than the page is read, to know whether another page follows."""
+    top = Keyset(at=now, id=MAX_CURSOR_ID)
+    # Never later than now (see _page): a cursor from the future starts at the top.
+    key = before or (after if after is not None and after.at <= now else top)
     values: dict[str, Any] = {
         "viewer_id": viewer_id,
         "now": now,
-        "skip": skip,
-        "limit": limit,
+        "skip": 0 if before else skip,
+        "limit": limit + 1,
+        "key_at": key.at,
+        "key_id": key.id,
         "user_id": user_id,
         "tag": tag,
     }
-    key = (user_id is not None, tag is not None)
-    rows = await db.fetch(PAGES[(*key, full)], values)
-    if rows:
-        return [_post(row) for row in rows], int(rows[0]["total"])
-    if user_id is None:
-        count = await db.fetch_one(TOTALS[key], values)
-        return [], int(count["total"]) if count else 0
-    count = await db.fetch_one(USER_TOTALS[tag is not None], values)
+    by = (user_id is not None, tag is not None)
+    rows = await db.fetch(PAGES[(*by, full, before is not None)], values)
+    total = int(rows[0]["total"]) if rows else await _empty_list_total(db, values, by)
+    more = len(rows) > limit
+    posts = [_post(row) for row in rows[:limit]]
+    if before is not None:  # read oldest first from the key: the newest is shown first
+        posts.reverse()
+        newer = Keyset.after(posts[0]) if more else None
+        return PostList(posts, total, Keyset.after(posts[-1]) if posts else before, newer, not more)
+    at_top = after is None and skip == 0
+    newer = Keyset.after(posts[0]) if posts and not at_top else None
+    return PostList(posts, total, Keyset.after(posts[-1]) if more else None, newer, at_top)
+
+
+async def _empty_list_total(db: Database, values: dict[str, Any], by: tuple[bool, bool]) -> int:
+    by_user, by_tag = by
+    if not by_user:
+        count = await db.fetch_one(TOTALS[by], values)
+        return int(count["total"]) if count else 0
+    count = await db.fetch_one(USER_TOTALS[by_tag], values)
     if count is None or not count["user_exists"]:
         raise NotFoundError("User not found")
-    return [], int(count["total"])
+    return int(count["total"])
 
 
 async def fetch_drafts(
-    db: Database, *, user_id: int, now: datetime, skip: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
-    values = {"user_id": user_id, "now": now, "skip": skip, "limit": limit}
+    db: Database, *, user_id: int, now: datetime, limit: int, skip: int = 0, after: Keyset | None
+) -> PostList:
+    """An author's drafts and scheduled posts, last changed first, from the top or after a
+    cursor on (updated_at, id)."""
+    key = after or Keyset(at=END_OF_TIME, id=MAX_CURSOR_ID)
+    values = {
+        "user_id": user_id,
+        "now": now,
+        "skip": skip,
+        "limit": limit + 1,
+        "key_at": key.at,
+        "key_id": key.id,
+    }
     rows = await db.fetch(DRAFTS, values)
-    return [_post(row) for row in rows], int(rows[0]["total"]) if rows else 0
+    posts = [_post(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    older = Keyset.after(posts[-1], at="updated_at") if more else None
+    total = int(rows[0]["total"]) if rows else 0
+    return PostList(posts, total, older, at_top=after is None and skip == 0)
 
 
 async def fetch_tag_counts(db: Database, *, now: datetime, limit: int) -> list[Row]:
@@ -280,6 +406,7 @@ async def insert_post(
         "id": inserted[0]["id"],
         **values,
         "user_id": author_id,
+        "comments": 0,
         "tags": [],
         "author": author_of,
     }

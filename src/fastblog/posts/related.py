@@ -54,16 +54,19 @@ class Related:
     by_author: list[Row] = field(default_factory=list)
 
 
-async def fetch_related(db: Database, post: Row) -> Related:
-    """The published post's neighbours in the reading order and more by its author."""
-    values = {
+def related_values(post: Row) -> dict[str, Any]:
+    """RELATED's values for this post (fastblog.comments adds its comments to the statement)."""
+    return {
         "post_id": post["id"],
         "user_id": post["user_id"],
         "published_at": post["published_at"],
         "now": utcnow(),
         "more": MORE_BY_AUTHOR,
     }
-    rows = await db.fetch(RELATED, values)
+
+
+def related_of(rows: list[Row]) -> Related:
+    """RELATED's rows, each with its `kind`, sorted out."""
     links: dict[str, list[Row]] = {"previous": [], "next": [], "by_author": []}
     for row in rows:
         links[row.pop("kind")].append(row)
@@ -72,3 +75,8 @@ async def fetch_related(db: Database, post: Row) -> Related:
         next=next(iter(links["next"]), None),
         by_author=links["by_author"],
     )
+
+
+async def fetch_related(db: Database, post: Row) -> Related:
+    """The published post's neighbours in the reading order and more by its author."""
+    return related_of(await db.fetch(RELATED, related_values(post)))

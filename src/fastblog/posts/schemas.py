@@ -12,6 +12,7 @@ from pydantic import (
 )
 
 from fastblog.accounts.schemas import UserPublic
+from fastblog.pagination import Keyset
 from fastblog.params import NOT_BLANK, Trimmed, never_null
 from fastblog.posts.markdown import MAX_TAG_CHARS, MAX_TAGS, InvalidTagError, normalize_tags
 
@@ -147,6 +148,7 @@ class PostPublic(BaseModel):
     updated_at: datetime = Field(description="When the title or content last changed.")
     user_id: int
     date_posted: datetime = Field(description="When the post was first written.")
+    comments: int = Field(description="How many comments it has.")
     author: UserPublic
     likes: int = Field(0, description="How many readers like it.")
     liked: bool = Field(False, description="Whether you (the token's user) like it.")
@@ -154,10 +156,14 @@ class PostPublic(BaseModel):
 
 class PostPage(BaseModel):
     posts: list[PostPublic]
-    total: int
+    total: int = Field(description="How many posts the whole list holds.")
     skip: int
     limit: int
     has_more: bool
+    next_cursor: str | None = Field(
+        description="Where the next page starts: send it back as `?cursor=` (opaque; it stays "
+        "valid as posts are added). Null on the last page."
+    )
 
 
 class FeedPage(BaseModel):
@@ -184,14 +190,20 @@ class TagList(BaseModel):
 
 
 def page_of(
-    posts: Sequence[dict[str, Any]], *, total: int, skip: int, limit: int
+    posts: Sequence[dict[str, Any]],
+    *,
+    total: int,
+    skip: int,
+    limit: int,
+    older: Keyset | None,
 ) -> dict[str, Any]:
-    """A page of posts (as fastblog.posts.queries returns them) with the numbers a client
-    needs to fetch the next; the route's response model validates it, once."""
+    """A page of posts (as fastblog.posts.queries returns them) with what a client needs to
+    fetch the next; the route's response model validates it, once."""
     return {
         "posts": posts,
         "total": total,
         "skip": skip,
         "limit": limit,
-        "has_more": skip + len(posts) < total,
+        "has_more": older is not None,
+        "next_cursor": older.encode() if older else None,
     }

@@ -4,19 +4,25 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from fastblog.accounts.dependencies import TokenUserIdDep
+from fastblog.accounts.api import E401_IF_SENT
+from fastblog.accounts.api import E404 as USER_NOT_FOUND
+from fastblog.accounts.dependencies import OptionalTokenUserIdDep, TokenUserIdDep, UserId
+from fastblog.accounts.schemas import UserProfile
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, KeysetDep, WriteLimiterDep
+from fastblog.exceptions import NotFoundError
 from fastblog.params import UNAVAILABLE, Limit, Responses, error
 from fastblog.posts import likes
 from fastblog.posts.api import E401, E429
 from fastblog.posts.dependencies import PostId
-from fastblog.posts.feed import fetch_feed
+from fastblog.posts.feed import fetch_feed, fetch_profile
 from fastblog.posts.schemas import FeedPage, LikeState
 from fastblog.write_limits import LIKES
 
 router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
 feed_router = APIRouter(prefix="/api/feed", tags=["posts"], responses=UNAVAILABLE)
+# A profile lives with the posts, like a user's posts: it counts them.
+profile_router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 
 E404: Responses = {status.HTTP_404_NOT_FOUND: error("Post not found (or not published)")}
 
@@ -53,3 +59,16 @@ async def feed(
         "has_more": next_cursor is not None,
         "next_cursor": next_cursor,
     }
+
+
+@profile_router.get(
+    "/{user_id}", response_model=UserProfile, responses=E401_IF_SENT | USER_NOT_FOUND
+)
+async def get_user(
+    user_id: UserId, db: DatabaseDep, viewer_id: OptionalTokenUserIdDep
+) -> dict[str, Any]:
+    """A user's public profile (never the email), with follower, following and post counts."""
+    profile = await fetch_profile(db, user_id, viewer_id=viewer_id, now=utcnow())
+    if profile is None:
+        raise NotFoundError("User not found")
+    return profile

@@ -4,12 +4,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fastblog.accounts.dependencies import LoggedInDep
-from fastblog.accounts.follows import fetch_suggested_authors
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, KeysetDep, SettingsDep, WriteLimiterDep
 from fastblog.posts import likes
 from fastblog.posts.dependencies import PostId
-from fastblog.posts.feed import fetch_feed
+from fastblog.posts.feed import fetch_feed, fetch_suggested_authors
 from fastblog.web.session import CsrfProtected, redirect
 from fastblog.web.templating import templates
 from fastblog.write_limits import LIKES

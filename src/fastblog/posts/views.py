@@ -17,8 +17,6 @@ from fastblog.accounts.dependencies import (
 from fastblog.accounts.follows import is_following
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
-from fastblog.pagination import PageLinks
-from fastblog.params import PageNumber
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostForWriteDep,
@@ -38,8 +36,9 @@ from fastblog.posts.forms import (
 )
 from fastblog.posts.meta import post_meta, post_path
 from fastblog.posts.models import PUBLISHED, Post
+from fastblog.posts.paging import OlderPositionDep, Position, PositionDep, page_links
 from fastblog.posts.queries import fetch_drafts, fetch_page, is_visible
-from fastblog.posts.related import Related, fetch_related
+from fastblog.posts.related import Related
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
@@ -56,12 +55,14 @@ def moved(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=status.HTTP_301_MOVED_PERMANENTLY)
 
 
-async def get_own_post(user: LoggedInForWriteDep, post: PostForWriteDep) -> Post:
-    """The post, locked, for its author: anyone else gets a 403 page (a 404 for a draft)."""
+async def get_post_to_delete(user: LoggedInForWriteDep, post: PostForWriteDep) -> Post:
+    """The post, locked, for its author or a moderator (the role as it is now): anyone else
+    gets a 403 page (a 404 for a draft)."""
     if post.user_id != user.id:
         if not is_visible({"status": post.status, "published_at": post.published_at}, utcnow()):
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
-        raise forbidden("Only the author can change this post.")
+        if not user.is_moderator:
+            raise forbidden("Only the author or a moderator can delete this post.")
     return post
 
 
@@ -75,29 +76,33 @@ async def get_own_post_to_edit(
     return post
 
 
-OwnPostDep = Annotated[Post, Depends(get_own_post)]
+PostToDeleteDep = Annotated[Post, Depends(get_post_to_delete)]
 OwnPostToEditDep = Annotated[dict[str, Any], Depends(get_own_post_to_edit)]
 
 
 async def _page_of_posts(
+    request: Request,
     db: DatabaseDep,
+    at: Position,
     *,
-    page: int,
-    per_page: int,
     tag: str | None = None,
     user_id: int | None = None,
+    query: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A page of excerpts, and the links to the pages around it."""
-    posts, total = await fetch_page(
+    listing = await fetch_page(
         db,
         now=utcnow(),
-        skip=(page - 1) * per_page,
-        limit=per_page,
+        skip=at.skip,
+        after=at.after,
+        before=at.before,
+        limit=at.per_page,
         user_id=user_id,
         tag=tag,
         full=False,
     )
-    return {"posts": posts, "links": PageLinks(number=page, per_page=per_page, total=total)}
+    links = page_links(listing, at, request.url.path, query)
+    return {"posts": listing.posts, "links": links}
 
 
 @router.get("/", name="home")
@@ -105,33 +110,27 @@ async def _page_of_posts(
 async def home(
     request: Request,
     db: DatabaseDep,
-    settings: SettingsDep,
     viewer: PageUserDep,
-    page: PageNumber = 1,
+    at: PositionDep,
     tag: TagFilter = None,
 ) -> HTMLResponse:
     """The newest posts, a page at a time (?tag= for one tag's)."""
     wanted = tag_or_none(tag) if tag else None
     context = await _page_of_posts(
+        request,
         db,
-        page=page,
-        per_page=settings.posts_per_page,
+        at,
         # A text no tag can be matches nothing, like a tag nobody uses.
         tag=wanted or ("" if tag else None),
+        query={"tag": tag} if tag else None,
     )
     context["heading"] = f"Posts tagged “{wanted or tag}”" if tag else "Latest posts"
-    context["page_query"] = f"tag={quote(tag)}&" if tag else ""
     return templates.TemplateResponse(request, "posts/list.html", context)
 
 
 @router.get("/tags/{tag}", name="tag")
 async def tag_page(
-    request: Request,
-    tag: str,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    viewer: PageUserDep,
-    page: PageNumber = 1,
+    request: Request, tag: str, db: DatabaseDep, viewer: PageUserDep, at: PositionDep
 ) -> Response:
     """The posts of one tag; 404 for a tag no published post has."""
     wanted = tag_or_none(tag)
@@ -139,29 +138,24 @@ async def tag_page(
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No post has this tag.")
     if wanted != tag:
         return moved(f"/tags/{quote(wanted)}")
-    context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, tag=wanted)
+    context = await _page_of_posts(request, db, at, tag=wanted)
     if context["links"].total == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="No post has this tag.")
-    context |= {"heading": f"Posts tagged “{wanted}”", "page_query": "", "tag": wanted}
+    context |= {"heading": f"Posts tagged “{wanted}”", "tag": wanted}
     return templates.TemplateResponse(request, "posts/list.html", context)
 
 
 @router.get("/drafts", name="drafts")
 async def drafts(
-    request: Request,
-    user: LoggedInDep,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    page: PageNumber = 1,
+    request: Request, user: LoggedInDep, db: DatabaseDep, at: OlderPositionDep
 ) -> HTMLResponse:
     """Your drafts and scheduled posts: only you can see them."""
-    per_page = settings.posts_per_page
-    posts, total = await fetch_drafts(
-        db, user_id=user.id, now=utcnow(), skip=(page - 1) * per_page, limit=per_page
+    listing = await fetch_drafts(
+        db, user_id=user.id, now=utcnow(), skip=at.skip, after=at.after, limit=at.per_page
     )
-    links = PageLinks(number=page, per_page=per_page, total=total)
+    links = page_links(listing, at, request.url.path)
     return templates.TemplateResponse(
-        request, "posts/drafts.html", {"posts": posts, "links": links, "page_query": ""}
+        request, "posts/drafts.html", {"posts": listing.posts, "links": links}
     )
 
 
@@ -256,44 +250,48 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
 
 
 @router.get("/posts/{post_id}/delete", name="delete_post")
-async def delete_post_confirm(request: Request, post: OwnPostDep) -> HTMLResponse:
+async def delete_post_confirm(request: Request, post: PostToDeleteDep) -> HTMLResponse:
     """Ask before deleting."""
     return templates.TemplateResponse(request, "posts/delete.html", {"post": post})
 
 
 @router.post("/posts/{post_id}/delete", dependencies=[CsrfProtected])
-async def delete_post(request: Request, post: OwnPostDep, session: WriteSessionDep) -> Response:
+async def delete_post(
+    request: Request, user: LoggedInForWriteDep, post: PostToDeleteDep, session: WriteSessionDep
+) -> Response:
     """Delete the post and go home."""
-    await service.delete_post(session, post=post)
-    flash(request, "Your post is deleted.", "info")
+    await service.delete_post(session, post=post, by_user_id=user.id)
+    flash(
+        request,
+        "Your post is deleted." if post.user_id == user.id else "The post is deleted.",
+        "info",
+    )
     return redirect("/")
 
 
-@router.get("/posts/{post_id}/{slug}", name="post_detail")
-async def post_detail(
+def post_page(
     request: Request,
-    viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
-    db: DatabaseDep,
     settings: SettingsDep,
-    post_id: PostId,
-    slug: str,
-) -> Response:
-    """One post on its own page, with its neighbours and more by its author; an old slug
-    moves to the current one."""
-    post = await visible_post(db, post_id, viewer.id if viewer else None)
-    if slug != post["slug"]:
-        return moved(canonical_url(post))
+    post: dict[str, Any],
+    *,
+    related: Related | None = None,
+    status_code: int = 200,
+    **more: Any,
+) -> HTMLResponse:
+    """One post on its own page. Its route is fastblog.comments.views.post_detail, a layer
+    up, which adds the comments (`more`) and fetches them with the neighbours (`related`)."""
     visible = is_visible(post, utcnow())
-    # A draft or a scheduled post (seen by its author only) has no place among the others yet.
-    related = await fetch_related(db, post) if visible else Related()
     meta = post_meta(post, site=site_url(request, settings), site_name=settings.site_name)
     context = {
         "post": post,
         "scheduled": post["status"] == PUBLISHED and not visible,
-        "related": related,
+        "related": related or Related(),
         "meta": meta,
+        **more,
     }
-    return templates.TemplateResponse(request, "posts/detail.html", context)
+    return templates.TemplateResponse(
+        request, "posts/detail.html", context, status_code=status_code
+    )
 
 
 @router.get("/users/{user_id}/posts", name="user_posts")
@@ -302,11 +300,10 @@ async def user_posts(
     viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
     user: UserDep,
     db: DatabaseDep,
-    settings: SettingsDep,
-    page: PageNumber = 1,
+    at: PositionDep,
 ) -> HTMLResponse:
     """Everything one user has published, newest first."""
-    context = await _page_of_posts(db, page=page, per_page=settings.posts_per_page, user_id=user.id)
+    context = await _page_of_posts(request, db, at, user_id=user.id)
     followed = viewer is not None and await is_following(db, user_id=viewer.id, followee_id=user.id)
-    context |= {"user": user, "page_query": "", "followed": followed}
+    context |= {"user": user, "followed": followed}
     return templates.TemplateResponse(request, "users/posts.html", context)

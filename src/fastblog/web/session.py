@@ -124,6 +124,7 @@ FIELD_NAMES = {
     "current_password": "your current password",
     "new_password": "a new password",
     "picture": "a picture",
+    "body": "a comment",
 }
 
 

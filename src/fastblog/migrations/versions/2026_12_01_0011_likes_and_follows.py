@@ -1,12 +1,12 @@
 """likes and follows, with counters kept by triggers
 
 post_likes and follows, and the counts a page shows without counting rows: posts.like_count,
-users.follower_count, users.following_count and users.post_count (published posts). Triggers
+users.follower_count and users.following_count (a user's posts are counted by 0008). Triggers
 keep them in the transaction of every write, cascades included, so deleting a user (and with
 it their likes, follows and posts) fixes every count it touched.
 
 Revision ID: 5a2866d33f34
-Revises: 8a1d4c6e2f90
+Revises: c9903608ef76
 Create Date: 2026-12-01 19:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5a2866d33f34"
-down_revision: str | None = "8a1d4c6e2f90"
+down_revision: str | None = "c9903608ef76"  # main's head (0008) when merged
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -24,7 +24,7 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TIME = sa.DateTime(timezone=True)
 COUNTERS = {
     "posts": ["like_count"],
-    "users": ["follower_count", "following_count", "post_count"],
+    "users": ["follower_count", "following_count"],
 }
 
 # SQLite: row triggers (the only kind it has). Rows a foreign key's ON DELETE CASCADE removes
@@ -52,32 +52,11 @@ SQLITE_TRIGGERS = [
       UPDATE users SET following_count = following_count - 1 WHERE id = OLD.follower_id;
     END
     """,
-    """
-    CREATE TRIGGER user_posts_counted_on_insert AFTER INSERT ON posts
-    WHEN NEW.status = 'published' BEGIN
-      UPDATE users SET post_count = post_count + 1 WHERE id = NEW.user_id;
-    END
-    """,
-    """
-    CREATE TRIGGER user_posts_counted_on_delete AFTER DELETE ON posts
-    WHEN OLD.status = 'published' BEGIN
-      UPDATE users SET post_count = post_count - 1 WHERE id = OLD.user_id;
-    END
-    """,
-    """
-    CREATE TRIGGER user_posts_counted_on_status AFTER UPDATE OF status ON posts
-    WHEN OLD.status <> NEW.status BEGIN
-      UPDATE users SET post_count = post_count + CASE WHEN NEW.status = 'published'
-        THEN 1 ELSE -1 END WHERE id = NEW.user_id;
-    END
-    """,
 ]
 
 # PostgreSQL. Likes and follows: row triggers (one row per request). A follow changes two users'
 # rows: they are locked in id order first, so "A follows B" and "B follows A" at the same moment
-# cannot deadlock. A user's posts: statement triggers with transition tables on insert and
-# delete (a bulk insert, or the cascade of a deleted user's posts, updates each author once),
-# and a row trigger on a change of status only (not on every UPDATE of posts: each like is one).
+# cannot deadlock.
 POSTGRES_TRIGGERS = [
     """
     CREATE FUNCTION post_likes_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -115,64 +94,20 @@ POSTGRES_TRIGGERS = [
     CREATE TRIGGER follows_counted AFTER INSERT OR DELETE ON follows
     FOR EACH ROW EXECUTE FUNCTION follows_count_change()
     """,
-    """
-    CREATE FUNCTION user_posts_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      UPDATE users SET post_count = post_count + counted.change
-      FROM (
-        SELECT user_id, CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END * count(*) AS change
-        FROM changed WHERE status = 'published' GROUP BY user_id
-      ) AS counted
-      WHERE users.id = counted.user_id;
-      RETURN NULL;
-    END $$
-    """,
-    """
-    CREATE TRIGGER user_posts_counted_on_insert AFTER INSERT ON posts
-    REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION user_posts_count_change()
-    """,
-    """
-    CREATE TRIGGER user_posts_counted_on_delete AFTER DELETE ON posts
-    REFERENCING OLD TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION user_posts_count_change()
-    """,
-    """
-    CREATE FUNCTION user_posts_status_change() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      UPDATE users SET post_count = post_count
-        + CASE WHEN NEW.status = 'published' THEN 1 ELSE -1 END
-      WHERE id = NEW.user_id;
-      RETURN NULL;
-    END $$
-    """,
-    """
-    CREATE TRIGGER user_posts_counted_on_status AFTER UPDATE OF status ON posts
-    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
-    EXECUTE FUNCTION user_posts_status_change()
-    """,
 ]
 SQLITE_TRIGGER_NAMES = [
     "post_likes_counted_on_insert",
     "post_likes_counted_on_delete",
     "follows_counted_on_insert",
     "follows_counted_on_delete",
-    "user_posts_counted_on_insert",
-    "user_posts_counted_on_delete",
-    "user_posts_counted_on_status",
 ]
 POSTGRES_TRIGGER_NAMES = {
     "post_likes_counted": "post_likes",
     "follows_counted": "follows",
-    "user_posts_counted_on_insert": "posts",
-    "user_posts_counted_on_delete": "posts",
-    "user_posts_counted_on_status": "posts",
 }
 POSTGRES_FUNCTIONS = [
     "post_likes_count_change",
     "follows_count_change",
-    "user_posts_count_change",
-    "user_posts_status_change",
 ]
 
 
@@ -219,10 +154,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("follower_id", "followee_id", name=op.f("pk_follows")),
     )
     op.create_index("ix_follows_followee_id_follower_id", "follows", ["followee_id", "follower_id"])
-    op.execute(
-        "UPDATE users SET post_count = (SELECT count(*) FROM posts"
-        " WHERE posts.user_id = users.id AND posts.status = 'published')"
-    )
     sqlite = op.get_bind().dialect.name == "sqlite"
     for statement in SQLITE_TRIGGERS if sqlite else POSTGRES_TRIGGERS:
         op.execute(statement)

@@ -1,0 +1,1 @@
+"""Comments on published posts, and the post page that shows them."""

@@ -1,0 +1,28 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fastblog.db import Base, BigId, UTCDateTime, utcnow
+
+
+class Comment(Base):
+    """A reader's comment on a post. Creating or deleting one moves `posts.comments` by one,
+    through triggers (migration 0010), in the same transaction."""
+
+    __tablename__ = "comments"
+    __table_args__ = (
+        # A post's comments, oldest first, a page at a time: (created_at, id) after a cursor.
+        Index("ix_comments_post_id_created_at_id", "post_id", "created_at", "id"),
+        # A user's comments, for the cascade when the account is deleted.
+        Index("ix_comments_user_id", "user_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    post_id: Mapped[int] = mapped_column(BigId, ForeignKey("posts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    # The Markdown-lite source as written (trimmed), and it rendered and sanitized, once.
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

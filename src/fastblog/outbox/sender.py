@@ -1,0 +1,160 @@
+"""Queueing a mail in a transaction, and the sender every app process runs."""
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.config import Settings
+from fastblog.db import Database, Row, utcnow
+from fastblog.mail import SEND_TIMEOUT_SECONDS, Mailer, MailNotSentError
+from fastblog.outbox import queries
+from fastblog.outbox.models import OutboxMail
+
+logger = logging.getLogger(__name__)
+
+CLAIM_BATCH = 10  # mails claimed (and sent at once) per pass
+MAX_RETRY_DELAY = timedelta(hours=1)
+# At shutdown the sends in flight may finish (each is bounded by the SMTP timeout); past this
+# the task is cancelled and the leases of its mails lapse instead.
+STOP_GRACE_SECONDS = SEND_TIMEOUT_SECONDS + 5
+
+
+def queue_mail(
+    session: AsyncSession,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    expires_at: datetime | None = None,
+) -> None:
+    """Add a mail to the caller's transaction: it exists once, and only if, the caller commits.
+    Then call `OutboxSender.wake()` so that this process sends it at once."""
+    session.add(OutboxMail(recipient=to, subject=subject, body=body, expires_at=expires_at))
+
+
+def retry_delay(attempts: int, *, first_seconds: float) -> timedelta:
+    """How long to wait after the `attempts`-th failure: `first_seconds` after the first,
+    twice as long after each next one, at most MAX_RETRY_DELAY."""
+    doublings = min(attempts - 1, 20)  # past the cap already; keeps the number finite
+    return min(timedelta(seconds=first_seconds * 2**doublings), MAX_RETRY_DELAY)
+
+
+class OutboxSender:
+    """Sends what the outbox holds: claims due mails, sends them, deletes them.
+
+    Every app process runs one, so a mail goes out as long as any process is up. Started and
+    stopped by the lifespan (fastblog.main); `send_due()` is one pass, for tests and tools.
+    """
+
+    def __init__(
+        self, database: Database, mailer: Mailer, settings: Settings, *, batch: int = CLAIM_BATCH
+    ) -> None:
+        self.database = database
+        self.mailer = mailer
+        self.settings = settings
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False  # the database failed the last pass: said once per outage
+
+    def wake(self) -> None:
+        """A mail was just committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="mail outbox sender")
+
+    async def stop(self) -> None:
+        """Let the sends in flight finish (within STOP_GRACE_SECONDS), then end the task."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        poll = self.settings.outbox_poll_seconds
+        while not self._stopping:
+            self._wake.clear()  # before the pass: a mail queued during it wakes the next one
+            if await self._pass() == self.batch:
+                continue  # a full batch: there may be more waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll)
+
+    async def _pass(self) -> int:
+        try:
+            sent = await self.send_due()
+        except Exception as exc:  # the sender must outlive a database outage
+            if not self._failing:
+                logger.warning("Mail outbox: cannot reach the database (%s); will retry", exc)
+            self._failing = True
+            return 0
+        if self._failing:
+            logger.info("Mail outbox: the database answers again")
+        self._failing = False
+        return sent
+
+    async def send_due(self) -> int:
+        """Claim the mails that are due, try each once, and say how many were claimed."""
+        now = utcnow()
+        if await self.database.fetch_one(queries.ANY_DUE, {"now": now}) is None:
+            return 0
+        lease_end = now + timedelta(seconds=self.settings.outbox_lease_seconds)
+        mails = await self.database.write(
+            queries.CLAIM, {"now": now, "lease_end": lease_end, "batch": self.batch}
+        )
+        outcomes = await asyncio.gather(
+            *(self._attempt(mail, lease_end) for mail in mails), return_exceptions=True
+        )
+        for mail, outcome in zip(mails, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                # Sent or not, the row could not be updated: its lease lapses and it is
+                # tried again (at least once delivery).
+                logger.error("Mail #%d: could not record the attempt: %r", mail["id"], outcome)
+        return len(mails)
+
+    async def _attempt(self, mail: Row, lease_end: datetime) -> None:
+        ours = {"id": mail["id"], "lease_end": lease_end}
+        expires_at = mail["expires_at"]
+        if expires_at is not None and expires_at <= utcnow():
+            await self._give_up(mail, ours, "expired before it could be sent")
+            return
+        try:
+            await self.mailer.send(to=mail["recipient"], subject=mail["subject"], body=mail["body"])
+        except MailNotSentError as exc:
+            await self._failed(mail, ours, str(exc))
+            return
+        await self.database.write(queries.SENT, ours)
+        logger.info("Mail #%d sent (attempt %d)", mail["id"], mail["attempts"])
+
+    async def _failed(self, mail: Row, ours: dict[str, object], error: str) -> None:
+        attempts, most = mail["attempts"], self.settings.outbox_max_attempts
+        if attempts >= most:
+            await self._give_up(mail, ours, f"{attempts} attempts failed; the last: {error}")
+            return
+        delay = retry_delay(attempts, first_seconds=self.settings.outbox_retry_seconds)
+        values = {**ours, "due_at": utcnow() + delay, "error": error[:500]}
+        await self.database.write(queries.TRY_AGAIN, values)
+        logger.warning(
+            "Mail #%d not sent (attempt %d of %d), trying again in %.0f s: %s",
+            mail["id"],
+            attempts,
+            most,
+            delay.total_seconds(),
+            error,
+        )
+
+    async def _give_up(self, mail: Row, ours: dict[str, object], reason: str) -> None:
+        values = {**ours, "now": utcnow(), "error": reason[:500]}
+        await self.database.write(queries.GIVE_UP, values)
+        logger.error("Mail #%d to %s given up: %s", mail["id"], mail["recipient"], reason)

@@ -1,0 +1,47 @@
+"""The reference deployment on this machine (bench.cluster): HAProxy on a free loopback port in
+front of two app hosts on 127.0.0.2 and 127.0.0.3, sharing a throwaway PostgreSQL database,
+Redis (db 13, a key prefix of their own) and moto's S3 server.
+
+One cluster for the whole run (starting it takes seconds of both cores); a test that stops a
+host starts it again before it ends. Skipped without HAProxy, PostgreSQL or Redis, except in CI.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from bench.cluster import Cluster, cluster, haproxy_path, shared_services
+from tests.conftest import IN_CI, REDIS_URL, throwaway_postgres_database
+
+
+def require(condition: bool, message: str) -> None:
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(message + " (CI requires it)", pytrace=False)
+    pytest.skip(message)
+
+
+def redis_reachable() -> bool:
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as connection:
+            connection.ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def running_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Proxy and two hosts, started at the same moment on an EMPTY database: each host runs
+    `fastblog db upgrade` as it starts, as its systemd unit does."""
+    require(haproxy_path() is not None, "HAProxy is not installed (apt-get install haproxy)")
+    require(redis_reachable(), f"Redis unreachable at {REDIS_URL}")
+    workdir = tmp_path_factory.mktemp("cluster")
+    with (
+        throwaway_postgres_database() as database_url,
+        shared_services(database_url, REDIS_URL, workdir) as shared,
+        cluster(shared, workdir, PROCESS_POOL_WORKERS="1") as running,
+    ):
+        yield running

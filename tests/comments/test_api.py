@@ -1,0 +1,233 @@
+"""The comments API: shapes, validation, a walk through the pages, and the posts that take no
+comments. Every test runs on SQLite and on PostgreSQL."""
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.accounts.models import User
+from fastblog.db import utcnow
+from fastblog.posts.models import DRAFT, Post
+from tests.comments.helpers import api_comment, make_comments
+from tests.factories import login, make_posts, make_user
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def author(session: AsyncSession) -> User:
+    return await make_user(session, username="author")
+
+
+@pytest.fixture
+async def reader(session: AsyncSession) -> User:
+    return await make_user(session, username="reader")
+
+
+@pytest.fixture
+async def post(session: AsyncSession, author: User) -> Post:
+    (post,) = await make_posts(session, author, 1)
+    return post
+
+
+async def test_a_comment_is_created_and_listed_with_its_author(
+    client: httpx.AsyncClient, post: Post, reader: User
+) -> None:
+    created = await api_comment(client, reader, post.id, "Nice *post*, see https://example.com")
+
+    assert created.status_code == 201, created.text
+    comment = created.json()
+    assert set(comment) == {"id", "body", "body_html", "created_at", "author"}
+    assert comment["body"] == "Nice *post*, see https://example.com"
+    assert "<em>post</em>" in comment["body_html"]
+    assert comment["author"] == {
+        "id": reader.id,
+        "username": "reader",
+        "image_path": "/static/img/default-avatar.png",
+    }
+    listed = await client.get(f"/api/posts/{post.id}/comments")
+    assert listed.status_code == 200
+    assert listed.json() == {"comments": [comment], "next_cursor": None}
+
+
+async def test_the_post_shows_its_comment_count(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    assert (await client.get(f"/api/posts/{post.id}")).json()["comments"] == 0
+    for _ in range(3):
+        assert (await api_comment(client, reader, post.id)).status_code == 201
+
+    assert (await client.get(f"/api/posts/{post.id}")).json()["comments"] == 3
+    [listed] = (await client.get("/api/posts")).json()["posts"]
+    assert listed["comments"] == 3
+
+
+async def test_the_body_is_trimmed(client: httpx.AsyncClient, post: Post, reader: User) -> None:
+    response = await api_comment(client, reader, post.id, "  \n Hello there \n\t ")
+
+    assert response.status_code == 201
+    assert response.json()["body"] == "Hello there"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "String should have at least 1 character"),
+        (" \n\t ", "A comment needs some text, not only blanks"),
+        ("x" * 5_001, "String should have at most 5000 characters"),
+        ("nul \x00 byte", "String should match pattern '^[^\\x00]*$'"),
+        (None, "Input should be a valid string"),
+        (42, "Input should be a valid string"),
+    ],
+)
+async def test_bad_bodies_are_a_422_on_body(
+    client: httpx.AsyncClient, post: Post, reader: User, body: object, message: str
+) -> None:
+    response = await api_comment(client, reader, post.id, body)
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "body"]
+    assert error["msg"] == message
+    listed = await client.get(f"/api/posts/{post.id}/comments")
+    assert listed.json()["comments"] == []
+
+
+async def test_a_comment_of_5000_characters_is_taken(
+    client: httpx.AsyncClient, post: Post, reader: User
+) -> None:
+    response = await api_comment(client, reader, post.id, "y" * 5_000)
+
+    assert response.status_code == 201
+    assert len(response.json()["body"]) == 5_000
+
+
+async def test_a_walk_through_the_pages_sees_every_comment_once_oldest_first(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, author: User, reader: User
+) -> None:
+    comments = await make_comments(session, post, reader, 30)
+    # Five more written in the same microsecond as the 30th: the id breaks the tie.
+    comments += await make_comments(
+        session, post, author, 5, start=comments[-1].created_at - timedelta(seconds=1)
+    )
+    for comment in comments[-5:]:
+        comment.created_at = comments[29].created_at
+    await session.commit()
+
+    seen: list[int] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, str | int] = {"limit": 8, **({"cursor": cursor} if cursor else {})}
+        response = await client.get(f"/api/posts/{post.id}/comments", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [comment["id"] for comment in page["comments"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        assert len(page["comments"]) == 8
+
+    assert seen == [comment.id for comment in comments]
+    assert pages == 5  # 8 + 8 + 8 + 8 + 3
+
+
+async def test_the_default_page_holds_20(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    await make_comments(session, post, reader, 21)
+
+    page = (await client.get(f"/api/posts/{post.id}/comments")).json()
+
+    assert len(page["comments"]) == 20
+    assert page["next_cursor"] is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("cursor=not-a-cursor", "cursor"), ("limit=0", "limit"), ("limit=101", "limit")],
+)
+async def test_bad_paging_is_a_422_on_its_parameter(
+    client: httpx.AsyncClient, post: Post, query: str, field: str
+) -> None:
+    response = await client.get(f"/api/posts/{post.id}/comments?{query}")
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", field]
+
+
+async def test_anonymous_comments_are_401(client: httpx.AsyncClient, post: Post) -> None:
+    response = await api_comment(client, None, post.id)
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    bad_token = {"Authorization": "Bearer not-a-token"}
+    response = await client.post(
+        f"/api/posts/{post.id}/comments", json={"body": "x"}, headers=bad_token
+    )
+    assert response.status_code == 401
+
+
+async def test_a_deleted_account_cannot_comment_with_its_old_token(
+    client: httpx.AsyncClient, post: Post, reader: User
+) -> None:
+    headers = await login(client, reader)
+    assert (await client.delete(f"/api/users/{reader.id}", headers=headers)).status_code == 204
+
+    response = await client.post(
+        f"/api/posts/{post.id}/comments", json={"body": "still here?"}, headers=headers
+    )
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("kind", ["unknown", "draft", "scheduled"])
+async def test_posts_readers_cannot_see_take_no_comments(
+    client: httpx.AsyncClient, session: AsyncSession, author: User, kind: str
+) -> None:
+    if kind == "unknown":
+        post_id = 999_999
+    else:
+        later = utcnow() + timedelta(days=1)
+        post = Post(
+            title="Not yet",
+            content="Soon.",
+            user_id=author.id,
+            status=DRAFT if kind == "draft" else "published",
+            published_at=None if kind == "draft" else later,
+        )
+        session.add(post)
+        await session.commit()
+        post_id = post.id
+
+    # Not even its author: a post takes comments once readers can see it.
+    created = await api_comment(client, author, post_id)
+    listed = await client.get(f"/api/posts/{post_id}/comments")
+
+    assert created.status_code == 404
+    assert created.json() == {"detail": "Post not found"}
+    assert listed.status_code == 404
+    assert listed.json() == {"detail": "Post not found"}
+
+
+async def test_deleting_a_comment_that_is_not_on_the_post_is_404(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, author: User
+) -> None:
+    (other_post,) = await make_posts(session, author, 1)
+    (comment,) = await make_comments(session, other_post, author, 1)
+    headers = await login(client, author)
+
+    wrong_post = await client.delete(f"/api/posts/{post.id}/comments/{comment.id}", headers=headers)
+    unknown = await client.delete(f"/api/posts/{post.id}/comments/424242", headers=headers)
+    no_post = await client.delete(f"/api/posts/424242/comments/{comment.id}", headers=headers)
+
+    assert wrong_post.status_code == 404
+    assert wrong_post.json() == {"detail": "Comment not found on this post"}
+    assert unknown.json() == {"detail": "Comment not found on this post"}
+    assert no_post.status_code == 404
+    assert no_post.json() == {"detail": "Post not found"}
+    listed = await client.get(f"/api/posts/{other_post.id}/comments")
+    assert [c["id"] for c in listed.json()["comments"]] == [comment.id]

@@ -1,0 +1,191 @@
+"""A user's and a tag's totals come from trigger-kept counters (migration 0008): after any mix
+of concurrent writes they must equal a count of the rows, and what readers are told must be
+what they can see (no drafts, no scheduled post before its time)."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.accounts.models import User
+from fastblog.posts.models import PUBLISHED, Post, PostTag, Tag, TagPostCount, UserPostCount
+from tests.factories import api_create_post, login, make_user
+
+pytestmark = pytest.mark.anyio
+
+TAGS = ["python", "async", "sql"]
+
+
+async def recounted(session: AsyncSession) -> dict[str, dict[Any, int]]:
+    """Published posts per user and per tag: counted from the rows, and as the counters say."""
+    per_user = select(Post.user_id, func.count()).where(Post.status == PUBLISHED)
+    per_tag = (
+        select(PostTag.tag_id, func.count())
+        .join(Post, Post.id == PostTag.post_id)
+        .where(Post.status == PUBLISHED)
+    )
+    user_counters = select(UserPostCount.user_id, func.sum(UserPostCount.posts))
+    tag_counters = select(TagPostCount.tag_id, func.sum(TagPostCount.posts))
+    results = {}
+    for name, query, key in [
+        ("users", per_user, Post.user_id),
+        ("tags", per_tag, PostTag.tag_id),
+        ("user counters", user_counters, UserPostCount.user_id),
+        ("tag counters", tag_counters, TagPostCount.tag_id),
+    ]:
+        rows = (await session.execute(query.group_by(key))).all()
+        results[name] = {key: int(count) for key, count in rows if count}  # zero rows stay
+    return results
+
+
+def write_plan(n: int) -> dict[str, Any]:
+    """The n-th new post: tagged or not, a draft, scheduled or published (varied by n)."""
+    fields: dict[str, Any] = {"title": f"Post {n}", "tags": TAGS[: n % 4]}
+    if n % 5 == 1:
+        fields["status"] = "draft"
+    elif n % 5 == 2:
+        fields["published_at"] = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    return fields
+
+
+async def visible(client: httpx.AsyncClient, url: str) -> tuple[int, int]:
+    """The total a reader is told, and the posts a reader can actually page through."""
+    response = await client.get(httpx.URL(url).copy_merge_params({"limit": 100}))
+    assert response.status_code == 200, response.text
+    return response.json()["total"], len(response.json()["posts"])
+
+
+async def test_counters_match_a_recount_after_a_burst_of_concurrent_writes(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    users = [await make_user(session) for _ in range(4)]
+    headers = [await login(client, user) for user in users]
+    ids = [user.id for user in users]
+    leaving = ids[-1]
+
+    async def create(n: int) -> dict[str, Any]:
+        author = users[n % len(users)]
+        response = await api_create_post(client, author, **write_plan(n))
+        assert response.status_code == 201, response.text
+        post: dict[str, Any] = response.json()
+        return post
+
+    created = await asyncio.gather(*(create(n) for n in range(40)))
+
+    async def change(n: int, post: dict[str, Any]) -> None:
+        owner = headers[ids.index(post["user_id"])]
+        url = f"/api/posts/{post['id']}"
+        if n % 4 == 0:
+            response = await client.delete(url, headers=owner)
+            assert response.status_code == 204, response.text
+            return
+        body: dict[str, Any] = [
+            {},
+            {"tags": TAGS[n % 3 :]},  # retagged
+            {"status": "draft" if post["status"] == "published" else "published"},
+            {"status": "published", "tags": ["sql"], "title": "Edited"},
+        ][n % 4]
+        response = await client.patch(url, json=body, headers=owner)
+        assert response.status_code == 200, response.text
+
+    # Edits, retags, deletes and new posts at once, while the last user deletes their account.
+    await asyncio.gather(
+        *(change(n, post) for n, post in enumerate(created) if post["user_id"] != leaving),
+        *(create(n) for n in range(40, 60)),
+        client.delete(f"/api/users/{leaving}", headers=headers[-1]),
+    )
+
+    counts = await recounted(session)
+    assert counts["user counters"] == counts["users"]
+    assert counts["tag counters"] == counts["tags"]
+    assert leaving not in counts["user counters"]
+    assert sum(counts["tags"].values()) > 0
+
+    # What readers are told matches what they can page through (drafts and scheduled left out).
+    for user_id in ids[:-1]:
+        total, shown = await visible(client, f"/api/users/{user_id}/posts")
+        assert total == shown
+    for tag in TAGS:
+        total, shown = await visible(client, f"/api/posts?tag={tag}")
+        assert total == shown
+
+
+async def test_a_tags_and_a_users_total_follow_each_kind_of_change(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    headers = await login(client, author)
+    user_url = f"/api/users/{author.id}/posts"
+
+    async def write(method: str, url: str, **body: Any) -> dict[str, Any]:
+        response = await client.request(method, url, json=body or None, headers=headers)
+        assert response.status_code in {200, 201, 204}, response.text
+        return response.json() if response.content else {}
+
+    assert await visible(client, user_url) == (0, 0)
+    post = await write("POST", "/api/posts", title="T", content="c", tags=["x", "y"])
+    assert (await visible(client, user_url))[0] == 1
+    assert (await visible(client, "/api/posts?tag=x"))[0] == 1
+    await write("PATCH", f"/api/posts/{post['id']}", status="draft")
+    assert (await visible(client, user_url))[0] == 0
+    assert (await visible(client, "/api/posts?tag=x"))[0] == 0
+    assert (await client.get("/tags/x")).status_code == 404  # no published post has it
+    await write("PATCH", f"/api/posts/{post['id']}", status="published", tags=["y"])
+    assert (await visible(client, "/api/posts?tag=x"))[0] == 0
+    assert (await visible(client, "/api/posts?tag=y"))[0] == 1
+    await write("PATCH", f"/api/posts/{post['id']}", tags=["x"])
+    assert (await visible(client, "/api/posts?tag=x"))[0] == 1
+    assert (await visible(client, "/api/posts?tag=y"))[0] == 0
+    await write("DELETE", f"/api/posts/{post['id']}")
+    assert (await visible(client, user_url))[0] == 0
+    assert (await visible(client, "/api/posts?tag=x"))[0] == 0
+    counts = await recounted(session)
+    assert counts["user counters"] == counts["tag counters"] == {}
+
+
+async def test_a_scheduled_post_joins_the_totals_at_its_time_without_any_write(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    soon = datetime.now(UTC) + timedelta(seconds=1.5)
+    response = await api_create_post(
+        client, author, title="Soon", tags=["later"], published_at=soon.isoformat()
+    )
+    assert response.status_code == 201, response.text
+    urls = [f"/api/users/{author.id}/posts", "/api/posts?tag=later"]
+
+    assert [await visible(client, url) for url in urls] == [(0, 0), (0, 0)]
+    await asyncio.sleep((soon - datetime.now(UTC)).total_seconds() + 0.1)
+    assert [await visible(client, url) for url in urls] == [(1, 1), (1, 1)]
+    page = await client.get("/tags/later")
+    assert page.status_code == 200
+
+
+async def test_posts_and_tags_inserted_in_bulk_are_counted(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Many posts and tags in one statement each (as the seed writes them)."""
+    author = await make_user(session)
+    other: User = await make_user(session)
+    posts = [
+        Post(title=f"Bulk {n}", content="c", user_id=(author if n % 3 else other).id)
+        for n in range(30)
+    ]
+    session.add_all(posts)
+    await session.flush()
+    tag = Tag(name="bulk")
+    session.add(tag)
+    await session.flush()
+    session.add_all(PostTag(post_id=post.id, tag_id=tag.id) for post in posts[::2])
+    await session.commit()
+
+    assert (await visible(client, f"/api/users/{author.id}/posts"))[0] == 20
+    assert (await visible(client, f"/api/users/{other.id}/posts"))[0] == 10
+    assert (await visible(client, "/api/posts?tag=bulk"))[0] == 15
+    counts = await recounted(session)
+    assert counts["user counters"] == counts["users"]
+    assert counts["tag counters"] == counts["tags"]

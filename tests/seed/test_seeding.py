@@ -1,0 +1,299 @@
+"""`fastblog seed` on a real database: what it writes is a blog the app serves, with every
+derived table (counters, tags, sequences, planner statistics) as the app would have it."""
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, inspect, pool, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from fastblog.cli import upgrade_database
+from fastblog.config import Settings
+from fastblog.main import create_app
+from fastblog.models import Post, PostCount, PostTag, Tag, TagPostCount, User, UserPostCount
+from fastblog.posts.models import COUNT_SLOTS, PUBLISHED
+from fastblog.seed import bulk, seed
+from fastblog.seed.bulk import Derived
+from fastblog.seed.vocabulary import TAGS
+from tests.asgi import asgi_transport, started
+from tests.conftest import make_settings, throwaway_postgres_database
+from tests.factories import login
+from tests.html import read_page
+
+pytestmark = pytest.mark.anyio
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(fresh_database_url: str, tmp_path: Path) -> Settings:
+    upgrade_database(fresh_database_url)
+    return make_settings(fresh_database_url, tmp_path / "media")
+
+
+@pytest.fixture
+async def connection(settings: Settings) -> AsyncIterator[AsyncConnection]:
+    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
+async def counters_and_recount(
+    connection: AsyncConnection,
+) -> tuple[dict[int, int], dict[int, int]]:
+    kept = {
+        slot: n for slot, n in await connection.execute(select(PostCount.slot, PostCount.posts))
+    }
+    slot = Post.id % COUNT_SLOTS
+    recount = {
+        slot: n
+        for slot, n in await connection.execute(
+            select(slot, func.count()).where(Post.status == PUBLISHED).group_by(slot)
+        )
+    }
+    return {slot: n for slot, n in kept.items() if n}, recount
+
+
+async def assert_user_and_tag_counts_agree(connection: AsyncConnection) -> None:
+    """The counters of migration 0008 against a recount, and post_tags' copy of published_at
+    against the posts'."""
+    published = Post.status == PUBLISHED
+    for counter, key, recount in [
+        (
+            UserPostCount,
+            UserPostCount.user_id,
+            select(Post.user_id, func.count()).where(published).group_by(Post.user_id),
+        ),
+        (
+            TagPostCount,
+            TagPostCount.tag_id,
+            select(PostTag.tag_id, func.count())
+            .join(Post, Post.id == PostTag.post_id)
+            .where(published)
+            .group_by(PostTag.tag_id),
+        ),
+    ]:
+        kept_rows = await connection.execute(select(key, func.sum(counter.posts)).group_by(key))
+        kept = {k: n for k, n in kept_rows.all() if n}
+        assert kept == dict((await connection.execute(recount)).all())
+    copies = select(func.count()).select_from(PostTag).join(Post, Post.id == PostTag.post_id)
+    differ = PostTag.published_at.is_distinct_from(Post.published_at)
+    assert await connection.scalar(copies.where(differ)) == 0
+    assert await connection.scalar(copies.where(PostTag.published_at.is_not(None))) > 0
+
+
+async def test_a_seeded_blog_has_counters_tags_and_ids_as_the_app_keeps_them(
+    settings: Settings, connection: AsyncConnection
+) -> None:
+    await seed(settings, users=4, posts=700, now=NOW, workers=1)
+
+    users = await connection.scalar(select(func.count()).select_from(User))
+    posts = await connection.scalar(select(func.count()).select_from(Post))
+    assert (users, posts) == (4, 700)
+    kept, recount = await counters_and_recount(connection)
+    assert kept == recount
+    await assert_user_and_tag_counts_agree(connection)
+    assert (
+        sum(kept.values())
+        == await connection.scalar(
+            select(func.count()).select_from(Post).where(Post.status == PUBLISHED)
+        )
+        < 700
+    ), "a few are drafts"
+    tag_names = set((await connection.scalars(select(Tag.name))).all())
+    assert tag_names == set(TAGS)
+    per_post = (
+        await connection.execute(select(PostTag.post_id, func.count()).group_by(PostTag.post_id))
+    ).all()
+    assert 300 < len(per_post) < 700
+    assert max(count for _, count in per_post) <= 5
+    usernames = (await connection.scalars(select(User.username))).all()
+    assert all("writer" not in name for name in usernames)
+    await connection.rollback()
+
+    # Seeding again adds other posts after the first ones; the counters still agree.
+    await seed(settings, users=0, posts=300, now=NOW, workers=1)
+    kept, recount = await counters_and_recount(connection)
+    assert kept == recount
+    await assert_user_and_tag_counts_agree(connection)
+    titles = (await connection.scalars(select(Post.title).order_by(Post.id))).all()
+    assert len(titles) == 1000
+    assert titles[:300] != titles[700:], "a second seed writes other posts"
+    assert set((await connection.scalars(select(Tag.name))).all()) == set(TAGS)
+    await connection.rollback()
+
+
+async def blog_rows(url: str) -> list[tuple[object, ...]]:
+    engine = create_async_engine(url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(Post.id, Post.title, Post.content, Post.published_at, User.username)
+                .join(User)
+                .order_by(Post.id)
+            )
+            return [tuple(row) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def twin(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A second empty database on the same server."""
+    if settings.is_sqlite:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'twin.db'}"
+        upgrade_database(url)
+        yield make_settings(url, tmp_path / "twin-media")
+        return
+    with throwaway_postgres_database() as url:
+        upgrade_database(url)
+        yield make_settings(url, tmp_path / "twin-media")
+
+
+async def test_the_same_random_seed_gives_the_same_blog(settings: Settings, twin: Settings) -> None:
+    await seed(settings, users=3, posts=150, now=NOW, workers=1)
+    await seed(twin, users=3, posts=150, now=NOW, workers=1)
+
+    assert await blog_rows(settings.database_url) == await blog_rows(twin.database_url)
+
+
+async def test_the_seeded_blog_answers_its_pages_and_api(settings: Settings) -> None:
+    await seed(settings, users=5, posts=300, workers=1)
+    app = create_app(settings)
+    async with (
+        started(app),
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
+    ):
+        listed = await client.get("/api/posts", params={"limit": 5})
+        assert listed.status_code == 200
+        post = listed.json()["posts"][0]
+        assert listed.json()["total"] > 280
+        home = read_page(await client.get("/"))
+        assert home.has_link(post["title"])
+        article = await client.get(home.link(post["title"]).path)
+        assert article.status_code == 200
+        assert post["excerpt"][:40] in read_page(article).text
+        tags = (await client.get("/api/tags")).json()["tags"]
+        urls = [
+            f"/api/posts/{post['id']}",
+            f"/api/users/{post['user_id']}/posts",
+            f"/users/{post['user_id']}/posts",
+            "/posts?page=2",
+            "/feed.xml",
+            "/sitemap.xml",
+            f"/tags/{tags[0]['name']}",
+        ]
+        for url in urls:
+            assert (await client.get(url)).status_code == 200, url
+
+        # The counters' triggers are back: a new post counts, and takes the next id.
+        headers = await login(client, {"id": post["user_id"]})
+        created = await client.post(
+            "/api/posts", json={"title": "After the seed", "content": "Hello."}, headers=headers
+        )
+        assert created.status_code == 201
+        assert created.json()["id"] > max(p["id"] for p in listed.json()["posts"])
+        again = await client.get("/api/posts", params={"limit": 1})
+        assert again.json()["total"] == listed.json()["total"] + 1
+        assert {tag["name"] for tag in tags} <= set(TAGS)
+        assert len(tags) > 50
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt(written: int) -> None:
+    raise Interrupted(written)
+
+
+async def test_a_seed_that_fails_midway_leaves_the_database_as_it_was(
+    settings: Settings, connection: AsyncConnection
+) -> None:
+    await seed(settings, users=2, posts=30, workers=1)
+    before = await counters_and_recount(connection)
+    await connection.rollback()
+
+    with pytest.raises(Interrupted):
+        await seed(settings, users=2, posts=20, workers=1, progress=interrupt)
+
+    assert await connection.scalar(select(func.count()).select_from(Post)) == 30
+    assert await connection.scalar(select(func.count()).select_from(User)) == 2
+    assert await counters_and_recount(connection) == before
+    await connection.rollback()
+    # The suspended counter trigger is still there: a post written now is counted.
+    user_id = await connection.scalar(select(func.min(User.id)))
+    await connection.execute(
+        Post.__table__.insert().values(title="t", content="c", user_id=user_id)
+    )
+    await connection.commit()
+    kept, recount = await counters_and_recount(connection)
+    assert kept == recount
+    assert sum(kept.values()) == sum(before[0].values()) + 1
+
+
+PROBE_TABLES = (
+    "CREATE TABLE probe_log (post_id BIGINT)",
+    "CREATE TABLE probe_total (posts BIGINT)",
+    "CREATE INDEX ix_probe_posts_title ON posts (title)",
+)
+SQLITE_PROBE = """
+CREATE TRIGGER probe_on_insert AFTER INSERT ON posts BEGIN
+  INSERT INTO probe_log (post_id) VALUES (NEW.id);
+END
+"""
+POSTGRES_PROBE = (
+    """
+    CREATE FUNCTION probe_log_post() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN INSERT INTO probe_log (post_id) VALUES (NEW.id); RETURN NULL; END $$
+    """,
+    """
+    CREATE TRIGGER probe_on_insert AFTER INSERT ON posts
+    FOR EACH ROW EXECUTE FUNCTION probe_log_post()
+    """,
+)
+
+
+async def rebuild_probe(connection: AsyncConnection) -> None:
+    await connection.exec_driver_sql("DELETE FROM probe_total")
+    await connection.exec_driver_sql("INSERT INTO probe_total SELECT count(*) FROM posts")
+
+
+async def test_a_registered_structure_is_suspended_during_the_load_and_rebuilt_once(
+    settings: Settings, connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How the search index plugs in: a row trigger on posts (here one that logs every
+    insert) named in DERIVED does not fire for the seed's rows; its rebuild runs once after
+    the load, and the trigger is back for the posts written after."""
+    for statement in (
+        *PROBE_TABLES,
+        *((SQLITE_PROBE,) if settings.is_sqlite else POSTGRES_PROBE),
+    ):
+        await connection.exec_driver_sql(statement)
+    await connection.commit()
+    probe = Derived(
+        "probe",
+        triggers=(("posts", "probe_on_insert"),),
+        indexes=("ix_probe_posts_title",),
+        rebuild=rebuild_probe,
+    )
+    monkeypatch.setattr(bulk, "DERIVED", (*bulk.DERIVED, probe))
+
+    await seed(settings, users=2, posts=120, workers=1)
+
+    assert await connection.scalar(text("SELECT count(*) FROM probe_log")) == 0
+    assert await connection.scalar(text("SELECT posts FROM probe_total")) == 120
+    user_id = await connection.scalar(select(func.min(User.id)))
+    await connection.execute(
+        Post.__table__.insert().values(title="t", content="c", user_id=user_id)
+    )
+    await connection.commit()
+    assert await connection.scalar(text("SELECT count(*) FROM probe_log")) == 1
+    indexes = await connection.run_sync(lambda sync: inspect(sync).get_indexes("posts"))
+    assert ["title"] in [i["column_names"] for i in indexes if i["name"] == "ix_probe_posts_title"]
