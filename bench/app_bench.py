@@ -21,8 +21,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-import httpx
-
 from bench import charts
 from bench.app_report import RouteResult, WriteCheck, render_report, results_table
 from bench.db import (
