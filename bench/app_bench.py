@@ -170,7 +170,7 @@ FEED_AUTHORS = 20  # how many authors the bench user follows
 def feed_scenario(base_url: str, user_ids: range) -> Scenario:
     """The seeded writer1 follows FEED_AUTHORS other authors (through the API, as a reader
     would), then reads their feed, logged in once."""
-    token = bearer_headers(base_url, "writer1", DEMO_PASSWORD)
+    token = bearer_headers(base_url, "writer1@example.com", DEMO_PASSWORD)
     with httpx.Client(base_url=base_url, headers=token, timeout=30, trust_env=False) as client:
         me = client.get("/api/users/me").raise_for_status().json()["id"]
         for author in [user_id for user_id in user_ids if user_id != me][:FEED_AUTHORS]:
