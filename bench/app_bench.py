@@ -5,7 +5,8 @@ log) on a fresh database and a free port; the ceiling through the same uvicorn s
 
 Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (64),
 WORKERS (1), DATABASE_URL (a PostgreSQL server to run on: a throwaway database is
-created on it and dropped), BENCH_USERS (100), BENCH_POSTS (10000).
+created on it and dropped), BENCH_USERS (100), BENCH_POSTS (10000). The app runs with
+WRITE_RATE_LIMITS=false (unless set): one benchmark user writes thousands of posts a minute.
 """
 
 import datetime as dt
@@ -51,6 +52,7 @@ TARGETS: dict[str, float | None] = {
     # Issue 12: a post page with 50 comments (its first page of 20, the form, the neighbours).
     "GET /posts/{id}/{slug} (50 comments)": 0.10,
     "GET /feed.xml": 0.10,  # issue 10: the 20 latest posts in full, as Atom
+    "GET /api/feed": 0.10,  # issue 12: the bench user's feed, FEED_AUTHORS followed
     "POST /api/posts": 0.15,
     # Issue 11: search, on words picked from the seeded data (bench.search_words); the target
     # is latency (p95 < 100 ms at 1,000,000 posts), the ratio is reported like the others.
@@ -180,6 +182,20 @@ def read_scenarios(app: LiveServer, post_ids: range) -> dict[str, Scenario]:
     }
 
 
+FEED_AUTHORS = 20  # how many authors the bench user follows
+
+
+def feed_scenario(base_url: str, user_ids: range) -> Scenario:
+    """The seeded writer1 follows FEED_AUTHORS other authors (through the API, as a reader
+    would), then reads their feed, logged in once."""
+    token = bearer_headers(base_url, "writer1@example.com", DEMO_PASSWORD)
+    with httpx.Client(base_url=base_url, headers=token, timeout=30, trust_env=False) as client:
+        me = client.get("/api/users/me").raise_for_status().json()["id"]
+        for author in [user_id for user_id in user_ids if user_id != me][:FEED_AUTHORS]:
+            client.post(f"/api/users/{author}/follow").raise_for_status()
+    return Scenario("feed", "/api/feed?limit=10", headers=token)
+
+
 def write_scenario(base_url: str, user_ids: range) -> Scenario:
     # One seeded writer, logged in once: every write reuses the token (this measures writing,
     # not argon2).
@@ -236,7 +252,11 @@ def measure_routes(app: LiveServer, top: LiveServer, url: str, config: Config) -
     ceiling_scenario = Scenario("ceiling", "/api/posts/{id}", ids=post_ids)
     ceiling_runs = [warm_and_measure(top, ceiling_scenario, config)]
     results = {}
-    scenarios = read_scenarios(app, post_ids) | search_scenarios(url)
+    scenarios = (
+        read_scenarios(app, post_ids)
+        | search_scenarios(url)
+        | {"GET /api/feed": feed_scenario(app.url, user_ids)}
+    )
     for route, scenario in scenarios.items():
         results[route] = warm_and_measure(app, scenario, config)
         ceiling_runs.append(measure(top, ceiling_scenario, config))
@@ -305,8 +325,9 @@ def run(config: Config) -> Path:
         backend = backend_name(url)
         print(f"  seeding {config.users} users and {config.posts} posts ({backend})")
         migrate_and_seed(url, users=config.users, posts=config.posts)
-        # `make run`'s environment; only the database and the port are the benchmark's own.
-        app_env = {**os.environ, "DATABASE_URL": url}
+        # `make run`'s environment; only the database and the port are the benchmark's own,
+        # and the write rate limits are off (one user writes thousands of posts a minute).
+        app_env = {WRITE_RATE_LIMITS: "false", **os.environ, "DATABASE_URL": url}
         with live_server(app_env, workers=config.workers) as app:
             body_file = Path(scratch, "post.json")
             body_file.write_bytes(ceiling_body(app, url))
@@ -315,6 +336,16 @@ def run(config: Config) -> Path:
             with live_server(ceiling_env, app=ceiling, workers=config.workers) as top:
                 measured = measure_routes(app, top, url, config)
     return publish(config, meta, backend, measured)
+
+
+WRITE_RATE_LIMITS = "WRITE_RATE_LIMITS"
+
+
+def write_limits_used() -> str:
+    """What the report says of the write rate limits the app ran with."""
+    value = os.environ.get(WRITE_RATE_LIMITS, "false")
+    state = "on" if value.lower() in {"1", "true", "yes", "on"} else "off"
+    return f"{state} ({WRITE_RATE_LIMITS}={value})"
 
 
 def variant_name(backend: str, workers: int) -> str:
@@ -372,7 +403,11 @@ def publish(config: Config, meta: dict[str, str], backend: str, measured: Measur
     notes = (*NOTES, last_page_note(measured.results))
     report = render_report(
         title=title,
-        meta={**meta, "database": f"{backend}, {config.users} users, {config.posts} posts"},
+        meta={
+            **meta,
+            "database": f"{backend}, {config.users} users, {config.posts} posts",
+            "write rate limits": write_limits_used(),
+        },
         rows=rows,
         ceiling_runs=runs,
         write_check=measured.write_check,

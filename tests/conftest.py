@@ -181,6 +181,9 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
         "media_dir": media_dir,
         "secret_key": TEST_SECRET_KEY,
         "process_pool_workers": 1,
+        # Off unless a test is about them (tests/social/test_write_limits.py): a test that
+        # writes a dozen posts as one user is not a spammer.
+        "write_rate_limits": False,
         **overrides,
     }
     return ExplicitSettings(**values)

@@ -47,7 +47,12 @@ def test_the_hostile_environment_is_live() -> None:
 @pytest.mark.usefixtures("hostile")
 def test_test_settings_are_the_given_values_and_the_defaults(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    given = {"database_url": url, "media_dir": tmp_path, "process_pool_workers": 1}
+    given = {
+        "database_url": url,
+        "media_dir": tmp_path,
+        "process_pool_workers": 1,
+        "write_rate_limits": False,
+    }
 
     settings = make_settings(url, tmp_path)
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # Password-reset mails: at most this many an hour to one inbox, and requests from one address.
     reset_mails_per_inbox_per_hour: int = Field(default=3, ge=1)
     reset_requests_per_address_per_hour: int = Field(default=10, ge=1)
+    # Writes per user and minute (fastblog.write_limits): posts 10, comments 10, likes 60,
+    # follows 60; over that, a 429 with Retry-After. Shared through Redis like the login
+    # counts. Switch off for imports, the seed and benchmarks.
+    write_rate_limits: bool = True
     # GET /ready gives each dependency (database, Redis) this long to answer, all at once.
     ready_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
 

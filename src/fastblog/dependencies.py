@@ -12,6 +12,7 @@ from fastblog.db import Database
 from fastblog.pagination import Keyset
 from fastblog.params import Cursor
 from fastblog.resources import Resources
+from fastblog.write_limits import WriteLimiter
 
 
 async def get_resources(request: Request) -> Resources:
@@ -34,6 +35,16 @@ async def get_settings_of_app(request: Request) -> Settings:
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
+
+
+async def get_write_limiter(request: Request) -> WriteLimiter:
+    limiter: WriteLimiter = request.state.resources.write_limiter
+    return limiter
+
+
+# Writes per user and minute: `async with limiter.accepting(COMMENTS, user_id): ...` around
+# the write (fastblog.write_limits).
+WriteLimiterDep = Annotated[WriteLimiter, Depends(get_write_limiter)]
 
 
 async def get_session(db: DatabaseDep) -> AsyncIterator[AsyncSession]:

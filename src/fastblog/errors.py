@@ -145,10 +145,14 @@ async def on_database_error(request: Request, exc: Exception) -> Response:
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    headers = dict(exc.headers or {})
     if wants_json(request):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
-    return error_page(request, exc.status_code, exc.message)
+    response = error_page(request, exc.status_code, exc.message)
+    response.headers.update(headers)
+    return response
 
 
 async def on_login_required(request: Request, exc: Exception) -> Response:

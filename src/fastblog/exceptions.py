@@ -6,6 +6,8 @@ catches the error first."""
 
 class DomainError(Exception):
     status_code = 400
+    # Sent with the answer (Retry-After on a 429, say), JSON or page alike.
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from fastblog import health, media_routes
 from fastblog.accounts import api as accounts_api
-from fastblog.accounts import auth_api, auth_views
+from fastblog.accounts import auth_api, auth_views, follow_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.comments import api as comments_api
@@ -37,7 +37,7 @@ from fastblog.observability import install_observability
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
-from fastblog.posts import markdown, syndication
+from fastblog.posts import markdown, social_api, social_views, syndication
 from fastblog.posts import views as posts_views
 from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
 from fastblog.resources import Resources
@@ -55,6 +55,7 @@ from fastblog.throttle import (
 )
 from fastblog.web import root_files
 from fastblog.web.session import PageSessionMiddleware
+from fastblog.write_limits import MemoryCounts, RedisCounts, WriteCounts, write_limiter
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -99,6 +100,13 @@ def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStor
     return RedisStore(redis, prefix=f"{settings.redis_key_prefix}throttle:")
 
 
+def create_write_counts(settings: Settings, redis: Redis | None) -> WriteCounts:
+    """Writes per user and minute: in Redis, shared by every worker, when REDIS_URL is set."""
+    if redis is None:
+        return MemoryCounts()
+    return RedisCounts(redis, prefix=f"{settings.redis_key_prefix}writes:")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)  # refuses a placeholder before serving anything
@@ -121,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             password_hasher=PasswordHasher(settings.password_hash_concurrency),
             login_throttle=login_throttle(settings, counters),
             mail_throttle=mail_throttle(settings, counters),
+            write_limiter=write_limiter(settings, create_write_counts(settings, redis)),
             mailer=mailer,
             outbox=outbox,
             redis=redis,
@@ -201,9 +210,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_views.router,
         posts_api.by_user_router,
         posts_api.tags_router,
+        social_api.router,
+        social_api.feed_router,
         accounts_api.router,
+        social_api.profile_router,  # after accounts': /api/users/me is not a user id
         auth_api.router,
         accounts_views.router,
+        social_views.router,
+        follow_views.router,
         auth_views.router,
         root_files.router,
         observability.router,

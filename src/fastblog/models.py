@@ -1,18 +1,28 @@
 """Every model in one import, so the mapper registry and Alembic see them all."""
 
-from fastblog.accounts.models import PasswordResetToken, User
+from fastblog.accounts.models import Follow, PasswordResetToken, User
 from fastblog.comments.models import Comment
 from fastblog.db import Base
 from fastblog.outbox import OutboxMail
-from fastblog.posts.models import Post, PostCount, PostTag, Tag, TagPostCount, UserPostCount
+from fastblog.posts.models import (
+    Post,
+    PostCount,
+    PostLike,
+    PostTag,
+    Tag,
+    TagPostCount,
+    UserPostCount,
+)
 
 __all__ = [
     "Base",
     "Comment",
+    "Follow",
     "OutboxMail",
     "PasswordResetToken",
     "Post",
     "PostCount",
+    "PostLike",
     "PostTag",
     "Tag",
     "TagPostCount",

@@ -18,6 +18,7 @@ from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.shutdown import Shutdown
 from fastblog.throttle import LoginThrottle, MailThrottle
+from fastblog.write_limits import WriteLimiter
 
 
 @dataclass(slots=True)
@@ -28,6 +29,8 @@ class Resources:
     password_hasher: PasswordHasher
     login_throttle: LoginThrottle
     mail_throttle: MailThrottle
+    # Posts, comments, likes and follows a minute, per user (WRITE_RATE_LIMITS).
+    write_limiter: WriteLimiter
     mailer: Mailer
     # Sends the mails the outbox holds (a password reset's, ...); started by the lifespan.
     outbox: OutboxSender

@@ -42,6 +42,7 @@ def authenticated_requests(app: FastAPI, user_id: int, post_id: int) -> list[dic
             if "security" not in operation:
                 continue
             url = path.replace("{user_id}", str(user_id)).replace("{post_id}", str(post_id))
+            url = url.replace("{comment_id}", "1")
             request: dict[str, Any] = {"method": method.upper(), "url": url}
             if "requestBody" in operation:
                 content = operation["requestBody"]["content"]
@@ -51,6 +52,7 @@ def authenticated_requests(app: FastAPI, user_id: int, post_id: int) -> list[dic
                     request["json"] = {
                         "title": "t",
                         "content": "c",
+                        "body": "b",  # a comment
                         "username": "someone",
                         "current_password": PASSWORD,
                         "new_password": NEW_PASSWORD,

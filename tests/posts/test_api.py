@@ -43,6 +43,8 @@ async def test_create_post_returns_it_with_its_author(client: httpx.AsyncClient)
             "image_file": None,
             "image_path": "/static/img/default-avatar.png",
         },
+        "likes": 0,
+        "liked": False,
     }
     posted = datetime.fromisoformat(post["date_posted"])
     assert posted.utcoffset() == timedelta(0)

@@ -104,6 +104,10 @@ async def test_get_user_is_the_public_profile_without_email(
         "id": user.id,
         "username": "corey",
         "image_file": "corey.png",
+        "followers": 0,
+        "following": 0,
+        "posts": 0,
+        "followed_by_me": False,
         "image_path": "/media/profile_pics/corey.png",
     }
 

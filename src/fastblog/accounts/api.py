@@ -2,32 +2,38 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Response, UploadFile, status
 
-from fastblog.accounts import pictures, service
+from fastblog.accounts import follows, pictures, service
 from fastblog.accounts.dependencies import (
     CurrentUserDep,
     HasherDep,
     TokenUserIdDep,
-    UserDep,
     UserForWriteDep,
+    UserId,
     forbidden,
 )
 from fastblog.accounts.models import User
 from fastblog.accounts.schemas import (
+    FollowState,
     PasswordChange,
     UserCreate,
     UserPrivate,
-    UserPublic,
     UserUpdate,
 )
-from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
+from fastblog.db import utcnow
+from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteLimiterDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
+from fastblog.write_limits import FOLLOWS
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 
 E400: Responses = {status.HTTP_400_BAD_REQUEST: error("Username or email already taken")}
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
+E401_IF_SENT: Responses = {status.HTTP_401_UNAUTHORIZED: error("A token was sent, but not valid")}
 E403: Responses = {status.HTTP_403_FORBIDDEN: error("Not your account")}
 E404: Responses = {status.HTTP_404_NOT_FOUND: error("User not found")}
+E429: Responses = {
+    status.HTTP_429_TOO_MANY_REQUESTS: error("Too many writes in a minute (see Retry-After)")
+}
 E413: Responses = {status.HTTP_413_CONTENT_TOO_LARGE: error("The picture is over the size limit")}
 # Either FastAPI's validation error (no file sent) or our message (not an image, empty file).
 E422: Responses = {
@@ -119,10 +125,32 @@ async def delete_picture(user_id: TokenUserIdDep, resources: ResourcesDep) -> Us
     return UserPrivate.model_validate(user)
 
 
-@router.get("/{user_id}", response_model=UserPublic, responses=E404)
-async def get_user(user: UserDep) -> UserPublic:
-    """A user's public profile (never the email)."""
-    return UserPublic.model_validate(user)
+# FastAPI's validation error (a bad id), or our message (following yourself).
+E422_SELF: Responses = {
+    status.HTTP_422_UNPROCESSABLE_CONTENT: {
+        **E422[status.HTTP_422_UNPROCESSABLE_CONTENT],
+        "description": "Invalid input, or following yourself",
+    }
+}
+FOLLOW_ERRORS: Responses = E401 | E404 | E429 | E422_SELF
+
+
+@router.post("/{user_id}/follow", response_model=FollowState, responses=FOLLOW_ERRORS)
+async def follow_user(
+    user_id: UserId, me: TokenUserIdDep, db: DatabaseDep, limiter: WriteLimiterDep
+) -> dict[str, object]:
+    """Follow a user: their posts appear in your feed. Following twice is one follow."""
+    async with limiter.accepting(FOLLOWS, me):
+        return await follows.follow(db, user_id=me, followee_id=user_id, now=utcnow())
+
+
+@router.delete("/{user_id}/follow", response_model=FollowState, responses=FOLLOW_ERRORS)
+async def unfollow_user(
+    user_id: UserId, me: TokenUserIdDep, db: DatabaseDep, limiter: WriteLimiterDep
+) -> dict[str, object]:
+    """Stop following a user (nothing changes if you did not follow them)."""
+    async with limiter.accepting(FOLLOWS, me):
+        return await follows.unfollow(db, user_id=me, followee_id=user_id)
 
 
 @router.patch(

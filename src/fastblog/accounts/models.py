@@ -1,6 +1,16 @@
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
@@ -24,6 +34,10 @@ class User(Base):
     # (no API), and read with the user on every request: granting or revoking it takes
     # effect at once, also for tokens and sessions issued before.
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Kept by database triggers (migration 0011) in the transaction of every write, cascades
+    # included, so a profile never counts rows: who follows the user, whom they follow,.
+    follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    following_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # No `posts` relationship: accounts know nothing of the packages above them. The posts'
     # foreign key has ON DELETE CASCADE, so deleting a user removes their posts.
 
@@ -47,3 +61,23 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Follow(Base):
+    """`follower_id` follows `followee_id`. Triggers keep both users' counts."""
+
+    __tablename__ = "follows"
+    __table_args__ = (
+        # A user's followers (and the foreign key's lookups when a followee is deleted); the
+        # primary key serves whom a user follows (the feed) and "do I follow them?".
+        Index("ix_follows_followee_id_follower_id", "followee_id", "follower_id"),
+        CheckConstraint("follower_id <> followee_id", name="not_self"),
+    )
+
+    follower_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    followee_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -68,6 +68,20 @@ class UserPublic(BaseModel):
         return picture_url(self.image_file)
 
 
+class UserProfile(UserPublic):
+    """A user's public profile, with counts kept as they change (never counted per view)."""
+
+    followers: int = Field(description="How many users follow them.")
+    following: int = Field(description="How many users they follow.")
+    posts: int = Field(description="Their published posts (scheduled ones included).")
+    followed_by_me: bool = Field(description="Whether you (the token's user) follow them.")
+
+
+class FollowState(BaseModel):
+    following: bool
+    followers: int = Field(description="How many users follow them now.")
+
+
 class UserPrivate(UserPublic):
     email: str
 

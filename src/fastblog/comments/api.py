@@ -10,7 +10,11 @@ from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep
 from fastblog.params import MAX_ID, MAX_LIMIT, TOO_LARGE, UNAVAILABLE, Responses, error
 from fastblog.posts.dependencies import PostId
+from fastblog.write_limits import COMMENTS
 
+E429: Responses = {
+    status.HTTP_429_TOO_MANY_REQUESTS: error("Too many comments in a minute (see Retry-After)")
+}
 router = APIRouter(prefix="/api/posts", tags=["comments"], responses=UNAVAILABLE)
 
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The comment's id.")]
@@ -42,21 +46,22 @@ async def list_comments(
     "/{post_id}/comments",
     status_code=status.HTTP_201_CREATED,
     response_model=CommentPublic,
-    responses=E401 | E404 | TOO_LARGE,
+    responses=E401 | E404 | E429 | TOO_LARGE,
 )
 async def create_comment(
     post_id: PostId, data: CommentCreate, token: TokenClaimsDep, resources: ResourcesDep
 ) -> dict[str, Any]:
-    """Comment on a published post as the logged-in user."""
-    return await service.create_comment(
-        resources.database,
-        resources.process_pool,
-        post_id=post_id,
-        body=data.body,
-        author_id=token.user_id,
-        auth_version=token.auth_version,
-        now=utcnow(),
-    )
+    """Comment on a published post as the logged-in user (at most 10 a minute)."""
+    async with resources.write_limiter.accepting(COMMENTS, token.user_id):
+        return await service.create_comment(
+            resources.database,
+            resources.process_pool,
+            post_id=post_id,
+            body=data.body,
+            author_id=token.user_id,
+            auth_version=token.auth_version,
+            now=utcnow(),
+        )
 
 
 @router.delete(

@@ -45,8 +45,8 @@ async def create_comment(
     """The new comment as the API shows it. NotAuthenticatedError when the author is gone
     (or the token revoked); NotFoundError when the post takes no comments (unknown, a draft,
     scheduled)."""
-    # write rate limit: comments (the API and the form both come through here; only an
-    # accepted comment counts, so the limit is charged after the INSERT below succeeds)
+    # Write rate limit (comments, 10 a minute): the routes wrap this call in
+    # limiter.accepting(COMMENTS, ...), which counts only a comment that was accepted.
     author = await db.fetch_one(AUTHOR, {"user_id": author_id, "auth_version": auth_version})
     if author is None:
         raise NotAuthenticatedError(GONE)

@@ -24,6 +24,7 @@ from fastblog.posts.meta import post_path
 from fastblog.posts.queries import is_visible
 from fastblog.posts.views import moved, post_page
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect, safe_next
+from fastblog.write_limits import COMMENTS
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -109,15 +110,16 @@ async def add_comment(
             errors=field_errors(exc),
             status_code=422,
         )
-    comment = await service.create_comment(
-        db,
-        resources.process_pool,
-        post_id=post_id,
-        body=data.body,
-        author_id=user.id,
-        auth_version=user.auth_version,
-        now=utcnow(),
-    )
+    async with resources.write_limiter.accepting(COMMENTS, user.id):
+        comment = await service.create_comment(
+            db,
+            resources.process_pool,
+            post_id=post_id,
+            body=data.body,
+            author_id=user.id,
+            auth_version=user.auth_version,
+            now=utcnow(),
+        )
     flash(request, "Your comment is posted.")
     # The first page shows it while the post has fewer comments than a page holds; after
     # that, the page that starts at it (a cursor just before it).

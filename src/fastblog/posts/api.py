@@ -3,9 +3,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from fastblog.accounts.api import E404 as USER_NOT_FOUND
-from fastblog.accounts.dependencies import TokenClaimsDep, TokenUserIdDep, UserDep, unauthorized
+from fastblog.accounts.dependencies import (
+    OptionalTokenUserIdDep,
+    TokenClaimsDep,
+    TokenUserIdDep,
+    UserDep,
+    unauthorized,
+)
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep, WriteSessionDep
+from fastblog.dependencies import (
+    DatabaseDep,
+    KeysetDep,
+    ResourcesDep,
+    WriteLimiterDep,
+    WriteSessionDep,
+)
 from fastblog.pagination import Keyset
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
 from fastblog.posts import service
@@ -26,6 +38,7 @@ from fastblog.posts.schemas import (
     TagList,
     page_of,
 )
+from fastblog.write_limits import POSTS
 
 router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
 # A user's posts live with the posts: accounts know nothing of posts.
@@ -40,6 +53,9 @@ E403: Responses = {
 E404: Responses = {
     status.HTTP_404_NOT_FOUND: error("Post not found (or a draft or scheduled post not yours)")
 }
+E429: Responses = {
+    status.HTTP_429_TOO_MANY_REQUESTS: error("Too many writes in a minute (see Retry-After)")
+}
 OWNER_ONLY: Responses = E401 | E403 | E404
 
 
@@ -51,50 +67,61 @@ async def _page(
     tag: str | None,
     cursor: Keyset | None,
     user_id: int | None = None,
+    viewer_id: int | None = None,
 ) -> dict[str, Any]:
     wanted = tag_or_none(tag) if tag is not None else None
     if tag is not None and wanted is None:
         return page_of([], total=0, skip=skip, limit=limit, older=None)
     listing = await fetch_page(
-        db, now=utcnow(), skip=skip, limit=limit, after=cursor, user_id=user_id, tag=wanted
+        db,
+        now=utcnow(),
+        skip=skip,
+        limit=limit,
+        after=cursor,
+        user_id=user_id,
+        tag=wanted,
+        viewer_id=viewer_id,
     )
     return page_of(listing.posts, total=listing.total, skip=skip, limit=limit, older=listing.older)
 
 
-@router.get("", response_model=PostPage)
+@router.get("", response_model=PostPage, responses=E401_IF_SENT)
 async def list_posts(
     db: DatabaseDep,
+    viewer_id: OptionalTokenUserIdDep,
     cursor: KeysetDep,
     skip: Skip = 0,
     limit: Limit = 10,
     tag: TagFilter = None,
 ) -> dict[str, Any]:
     """List published posts, newest first, one page at a time: follow `next_cursor`
-    (`?cursor=`) to the end; `skip` goes a little way from where a page starts."""
-    return await _page(db, skip=skip, limit=limit, tag=tag, cursor=cursor)
+    (`?cursor=`) to the end; `skip` goes a little way from where a page starts. With a token:
+    which you like."""
+    return await _page(db, skip=skip, limit=limit, tag=tag, cursor=cursor, viewer_id=viewer_id)
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PostPublic,
-    responses=E401 | TOO_LARGE,
+    responses=E401 | E429 | TOO_LARGE,
 )
 async def create_post(
-    data: PostCreate, token: TokenClaimsDep, resources: ResourcesDep
+    data: PostCreate, token: TokenClaimsDep, resources: ResourcesDep, limiter: WriteLimiterDep
 ) -> dict[str, Any]:
     """Write a post as the logged-in user: published now by default, or a draft, or
-    scheduled (`published_at` in the future)."""
-    post = await service.create_post(
-        resources.database,
-        resources.process_pool,
-        data=data,
-        author_id=token.user_id,
-        auth_version=token.auth_version,  # checked by the INSERT itself: no extra read
-        now=utcnow(),
-    )
-    if post is None:  # the token's account was deleted, or the token revoked
-        raise unauthorized("Invalid or expired token")
+    scheduled (`published_at` in the future). At most 10 a minute."""
+    async with limiter.accepting(POSTS, token.user_id):
+        post = await service.create_post(
+            resources.database,
+            resources.process_pool,
+            data=data,
+            author_id=token.user_id,
+            auth_version=token.auth_version,  # checked by the INSERT itself: no extra read
+            now=utcnow(),
+        )
+        if post is None:  # the token's account was deleted, or the token revoked
+            raise unauthorized("Invalid or expired token")
     return post
 
 
@@ -138,8 +165,11 @@ async def delete_post(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@by_user_router.get("/{user_id}/posts", response_model=PostPage, responses=USER_NOT_FOUND)
+@by_user_router.get(
+    "/{user_id}/posts", response_model=PostPage, responses=E401_IF_SENT | USER_NOT_FOUND
+)
 async def get_user_posts(
+    viewer_id: OptionalTokenUserIdDep,  # first: a bad token is a 401 before any 404
     user: UserDep,
     db: DatabaseDep,
     cursor: KeysetDep,
@@ -148,7 +178,15 @@ async def get_user_posts(
     tag: TagFilter = None,
 ) -> dict[str, Any]:
     """A user's published posts, newest first (paged like `GET /api/posts`)."""
-    return await _page(db, skip=skip, limit=limit, tag=tag, cursor=cursor, user_id=user.id)
+    return await _page(
+        db,
+        skip=skip,
+        limit=limit,
+        tag=tag,
+        cursor=cursor,
+        user_id=user.id,
+        viewer_id=viewer_id,
+    )
 
 
 TagLimit = Annotated[int, Query(ge=1, le=1000, description="How many tags to return.")]

@@ -31,7 +31,7 @@ async def visible_post(db: DatabaseDep, post_id: int, viewer_id: int | None) -> 
     """The post (one compiled statement) if this viewer may read it: anyone, once it is
     published and its time has come; its author, always. Otherwise a 404, whatever the reason,
     so a draft's existence is not revealed."""
-    post = await fetch_post(db, post_id)
+    post = await fetch_post(db, post_id, viewer_id=viewer_id)
     if post is None or (post["user_id"] != viewer_id and not is_visible(post, utcnow())):
         raise not_found()
     return post

@@ -103,6 +103,10 @@ class Post(Base):
     # the transaction that writes or deletes a comment, however it is deleted (a user's
     # cascade too): a page of posts reads the count, never counts rows.
     comments: Mapped[int] = mapped_column(Integer, server_default="0")
+    # How many readers like it: kept by triggers on post_likes (migration 0011) in the
+    # like's own transaction, so a page of posts shows it without counting rows. No Python
+    # default: the one-statement INSERT … SELECT (fastblog.posts.queries) leaves it out.
+    like_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
     # lazy="raise": reading post.author without eager loading fails loudly in tests instead
     # of attempting hidden I/O (MissingGreenlet in async code).
@@ -136,6 +140,24 @@ class PostTag(Base):
     # The post's published_at, copied by triggers (migration 0008) when the row is inserted
     # without it and whenever the post's changes, so a tag's page needs no sort of its posts.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class PostLike(Base):
+    """A reader likes a post (once: the primary key)."""
+
+    __tablename__ = "post_likes"
+    __table_args__ = (
+        # A user's likes: "liked by me" on a page, and the cascade when the user is deleted.
+        Index("ix_post_likes_user_id_post_id", "user_id", "post_id"),
+    )
+
+    post_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PostCount(Base):

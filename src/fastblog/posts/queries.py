@@ -33,6 +33,7 @@ from fastblog.posts.models import (
     PUBLISHED,
     Post,
     PostCount,
+    PostLike,
     PostTag,
     Tag,
     TagPostCount,
@@ -64,6 +65,17 @@ TAGS = (
     .label("tags")
 )
 
+# Whether the reader (`viewer_id`; None for anyone anonymous, which matches nothing) likes
+# the post: a probe of post_likes' primary key per row, in the same statement as the page.
+LIKED = (
+    exists()
+    .where(
+        PostLike.post_id == Post.id,
+        PostLike.user_id == bindparam("viewer_id", None, type_=PostLike.user_id.type),
+    )
+    .label("liked")
+)
+
 SUMMARY_COLUMNS = (
     Post.id,
     Post.title,
@@ -78,6 +90,8 @@ SUMMARY_COLUMNS = (
     User.image_file.label("author_image_file"),
     Post.comments,  # kept by triggers (fastblog.comments.models): no counting on reads
     TAGS,
+    Post.like_count.label("likes"),
+    LIKED,
 )
 # Pages show lists as excerpts; the API's posts carry the source and the HTML too.
 FULL_COLUMNS = (*SUMMARY_COLUMNS, Post.content, Post.content_html)
@@ -269,9 +283,12 @@ def _post(row: Row) -> dict[str, Any]:
     return post
 
 
-async def fetch_post(db: Database, post_id: int) -> dict[str, Any] | None:
-    """The post, whatever its status: the caller decides who may see it."""
-    row = await db.fetch_one(ONE, {"post_id": post_id})
+async def fetch_post(
+    db: Database, post_id: int, *, viewer_id: int | None = None
+) -> dict[str, Any] | None:
+    """The post, whatever its status: the caller decides who may see it. `liked`: whether
+    `viewer_id` likes it."""
+    row = await db.fetch_one(ONE, {"post_id": post_id, "viewer_id": viewer_id})
     return _post(row) if row else None
 
 
@@ -300,15 +317,18 @@ async def fetch_page(
     user_id: int | None = None,
     tag: str | None = None,
     full: bool = True,
+    viewer_id: int | None = None,
 ) -> PostList:
     """One page of what readers see, newest first: from the top (passing `skip` rows, which
     costs the database a walk over them: bounded by fastblog.params.MAX_SKIP), or after a
-    cursor, or (`before`) the page just before one. One statement unless the page is empty.
+    cursor, or (`before`) the page just before one. One statement unless the page is empty; `liked`:
+    whether `viewer_id` likes each post.
     One row more than the page is read, to know whether another page follows."""
     top = Keyset(at=now, id=MAX_CURSOR_ID)
     # Never later than now (see _page): a cursor from the future starts at the top.
     key = before or (after if after is not None and after.at <= now else top)
     values: dict[str, Any] = {
+        "viewer_id": viewer_id,
         "now": now,
         "skip": 0 if before else skip,
         "limit": limit + 1,

@@ -150,6 +150,8 @@ class PostPublic(BaseModel):
     date_posted: datetime = Field(description="When the post was first written.")
     comments: int = Field(description="How many comments it has.")
     author: UserPublic
+    likes: int = Field(0, description="How many readers like it.")
+    liked: bool = Field(False, description="Whether you (the token's user) like it.")
 
 
 class PostPage(BaseModel):
@@ -162,6 +164,20 @@ class PostPage(BaseModel):
         description="Where the next page starts: send it back as `?cursor=` (opaque; it stays "
         "valid as posts are added). Null on the last page."
     )
+
+
+class FeedPage(BaseModel):
+    posts: list[PostPublic]
+    limit: int
+    has_more: bool
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last."
+    )
+
+
+class LikeState(BaseModel):
+    liked: bool
+    likes: int = Field(description="How many readers like the post now.")
 
 
 class TagCount(BaseModel):

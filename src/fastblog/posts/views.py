@@ -14,6 +14,7 @@ from fastblog.accounts.dependencies import (
     UserDep,
     forbidden,
 )
+from fastblog.accounts.follows import is_following
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
 from fastblog.posts import service
@@ -41,6 +42,7 @@ from fastblog.posts.related import Related
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
+from fastblog.write_limits import POSTS
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -174,16 +176,17 @@ async def create_post(request: Request, user: LoggedInDep, resources: ResourcesD
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
         return post_form(request, **form, preview=await preview_html(resources, values))
-    post = await service.create_post(
-        resources.database,
-        resources.process_pool,
-        data=data,
-        author_id=user.id,
-        auth_version=user.auth_version,
-        now=utcnow(),
-    )
-    if post is None:  # the account was deleted meanwhile
-        raise forbidden("Your account no longer exists.")
+    async with resources.write_limiter.accepting(POSTS, user.id):
+        post = await service.create_post(
+            resources.database,
+            resources.process_pool,
+            data=data,
+            author_id=user.id,
+            auth_version=user.auth_version,
+            now=utcnow(),
+        )
+        if post is None:  # the account was deleted meanwhile
+            raise forbidden("Your account no longer exists.")
     flash(request, saved_message(post))
     return redirect(canonical_url(post))
 
@@ -301,5 +304,6 @@ async def user_posts(
 ) -> HTMLResponse:
     """Everything one user has published, newest first."""
     context = await _page_of_posts(request, db, at, user_id=user.id)
-    context |= {"user": user}
+    followed = viewer is not None and await is_following(db, user_id=viewer.id, followee_id=user.id)
+    context |= {"user": user, "followed": followed}
     return templates.TemplateResponse(request, "users/posts.html", context)
