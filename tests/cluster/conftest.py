@@ -7,11 +7,12 @@ host starts it again before it ends. Skipped without HAProxy, PostgreSQL or Redi
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
-from bench.cluster import Cluster, cluster, haproxy_path, shared_services
+from bench.cluster import Cluster, Shared, cluster, haproxy_path, shared_services
 from tests.conftest import IN_CI, REDIS_URL, throwaway_postgres_database
 
 
@@ -33,15 +34,37 @@ def redis_reachable() -> bool:
 
 
 @pytest.fixture(scope="session")
-def running_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Proxy and two hosts, started at the same moment on an EMPTY database: each host runs
-    `fastblog db upgrade` as it starts, as its systemd unit does."""
+def cluster_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shared, Path]]:
+    """What every host shares: an EMPTY PostgreSQL database, Redis and moto's S3; and a folder."""
     require(haproxy_path() is not None, "HAProxy is not installed (apt-get install haproxy)")
     require(redis_reachable(), f"Redis unreachable at {REDIS_URL}")
     workdir = tmp_path_factory.mktemp("cluster")
     with (
         throwaway_postgres_database() as database_url,
         shared_services(database_url, REDIS_URL, workdir) as shared,
-        cluster(shared, workdir, PROCESS_POOL_WORKERS="1") as running,
     ):
+        yield shared, workdir
+
+
+@pytest.fixture(scope="session")
+def running_cluster(cluster_services: tuple[Shared, Path]) -> Iterator[Cluster]:
+    """Proxy and two hosts, started at the same moment on the empty database: each host runs
+    `fastblog db upgrade` as it starts, as its systemd unit does. The write rate limits are
+    off here: the load tests' 32 clients write as four accounts, far past 10 posts a minute
+    each (`limited_cluster` has them on, as deployed)."""
+    shared, workdir = cluster_services
+    folder = workdir / "open"
+    folder.mkdir()
+    with cluster(shared, folder, PROCESS_POOL_WORKERS="1", WRITE_RATE_LIMITS="false") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def limited_cluster(cluster_services: tuple[Shared, Path]) -> Iterator[Cluster]:
+    """Another proxy and two more hosts on the same database, Redis and bucket, with the write
+    rate limits on as deploy/fastblog.env leaves them."""
+    shared, workdir = cluster_services
+    folder = workdir / "limited"
+    folder.mkdir()
+    with cluster(shared, folder, PROCESS_POOL_WORKERS="1") as running:
         yield running
