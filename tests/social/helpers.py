@@ -18,6 +18,9 @@ STORED_VS_ROWS = {
         "SELECT id, following_count,"
         " (SELECT count(*) FROM follows WHERE follower_id = users.id) FROM users"
     ),
+    "comments": (
+        "SELECT id, comments, (SELECT count(*) FROM comments WHERE post_id = posts.id) FROM posts"
+    ),
     "posts": (
         "SELECT id, (SELECT coalesce(sum(posts), 0) FROM user_post_counts"
         " WHERE user_id = users.id), (SELECT count(*) FROM posts"
