@@ -23,6 +23,9 @@ class RouteResult:
     def shortfalls(self) -> list[str]:
         """Why the route misses its bar; empty when it meets it."""
         found = []
+        if self.result.requests == 0:
+            # wrk keeps no latency of a request that never completed: nothing to judge.
+            found.append("no response within the run")
         if self.target is not None and self.ratio < self.target:
             found.append(f"ratio < {self.target:.2f}")
         if self.route.startswith("GET ") and self.result.p99_ms >= READ_P99_LIMIT_MS:
