@@ -93,7 +93,8 @@ def test_tags_come_from_about_200_with_a_long_tail() -> None:
 
 def test_the_generated_html_excerpt_text_and_slug_are_what_the_app_derives() -> None:
     """Exactly: render(content) gives byte for byte the seed's HTML, excerpt and text (what
-    search indexes), and slug_of(title) its slug, on every post of a sample that includes every kind of markup."""
+    search indexes), and slug_of(title) its slug, on every post of a sample that includes
+    every kind of markup."""
     posts = texts(600, seed=3)
     assert any("<a href=" in post.content_html for post in posts)
     assert any("<ol>" in post.content_html for post in posts)

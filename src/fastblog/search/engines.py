@@ -159,7 +159,7 @@ def _fts5_page(by_user: bool, by_tag: bool, full: bool) -> Any:
     # The snippet, per row of the page: FTS5 finds the one row by its rowid. Joined to the
     # FTS5 table instead, SQLite planned the MATCH as the outer loop (every match, 100,000
     # for a common word at a million posts, probing the page's rows: ~0.5 s).
-    snippet = select(_SNIPPET).select_from(_FTS).where(_MATCHES, _FTS_ROWID == ranked.c.id)
+    snippet = select(_SNIPPET).select_from(_FTS).where(_MATCHES, ranked.c.id == _FTS_ROWID)
     return (
         select(
             *(FULL_COLUMNS if full else SUMMARY_COLUMNS),
