@@ -7,16 +7,20 @@ Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (64
 WORKERS (1), DATABASE_URL (a PostgreSQL server to run on: a throwaway database is
 created on it and dropped), BENCH_USERS (100), BENCH_POSTS (10000). The app runs with
 WRITE_RATE_LIMITS=false (unless set): one benchmark user writes thousands of posts a minute.
+BENCH_SEEDED_URL: a database already migrated and seeded (a million posts take minutes to
+seed) to run on instead of a fresh one; the run writes posts and comments into it.
+BENCH_ROUTES: the scenarios to measure, by short name (health,api-post,api-list,api-last,
+home,post-page,site-feed,commented,feed,search-0..search-3,create-post); all by default.
 """
 
 import datetime as dt
-import http.client
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -27,13 +31,15 @@ from bench.db import (
     backend_name,
     fresh_database,
     migrate_and_seed,
+    oldest_keys,
     settled_post_count,
     table_facts,
 )
-from bench.live import HOST, LiveServer, bearer_headers, live_server, stop_servers_on_exit
+from bench.live import LiveServer, bearer_headers, live_server, stop_servers_on_exit
 from bench.report import mebibytes, results_paths, run_metadata
 from bench.search_words import search_words
 from bench.wrk import LoadResult, LoadSettings, Scenario, run_load, wrk_version
+from fastblog.pagination import Keyset
 from fastblog.seed import DEMO_PASSWORD
 
 LAST_PAGE = "GET /api/posts?limit=20&cursor= (last page)"
@@ -72,6 +78,11 @@ class Config:
     database_url: str | None
     users: int
     posts: int
+    seeded_url: str | None = None
+    routes: frozenset[str] | None = None  # scenario names; None: all
+
+    def wants(self, name: str) -> bool:
+        return self.routes is None or name in self.routes
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -84,6 +95,8 @@ class Config:
             database_url=env.get("DATABASE_URL") or None,
             users=int(env.get("BENCH_USERS", "100")),
             posts=int(env.get("BENCH_POSTS", "10000")),
+            seeded_url=env.get("BENCH_SEEDED_URL") or None,
+            routes=frozenset(env["BENCH_ROUTES"].split(",")) if env.get("BENCH_ROUTES") else None,
         )
 
 
@@ -118,41 +131,23 @@ def comment_on(app: LiveServer, post_id: int, count: int) -> None:
                 raise RuntimeError(f"commenting answered {response.status_code}: {response.text}")
 
 
-def last_page_path(app: LiveServer, limit: int = 20) -> str:
-    """The last full page of GET /api/posts as a client reaches it: following next_cursor
-    from page one to the end, once, before anything is measured (100 posts a request to the
-    last stretch, then `limit` at a time)."""
-    connection = http.client.HTTPConnection(HOST, app.port, timeout=60)
-
-    def page(size: int, cursor: str | None) -> dict[str, Any]:
-        query = urlencode({"limit": size, **({"cursor": cursor} if cursor else {})})
-        connection.request("GET", f"/api/posts?{query}")
-        response = connection.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise RuntimeError(f"the app answered {response.status}: {body[:200]!r}")
-        listing: dict[str, Any] = json.loads(body)
-        return listing
-
-    try:
-        starts: list[str | None] = [None]
-        while (cursor := page(100, starts[-1])["next_cursor"]) is not None:
-            starts.append(cursor)
-        cursor = starts[-2] if len(starts) > 1 else None
-        deepest_full = cursor
-        while True:
-            listing = page(limit, cursor)
-            if len(listing["posts"]) == limit:
-                deepest_full = cursor
-            if listing["next_cursor"] is None:
-                break
-            cursor = listing["next_cursor"]
-    finally:
-        connection.close()
-    return f"/api/posts?{urlencode({'limit': limit, 'cursor': deepest_full or ''})}"
+def last_page_path(app: LiveServer, url: str, limit: int = 20) -> str:
+    """The last full page of GET /api/posts through the cursor: the page after the key of
+    the (limit + 1)-th oldest visible post, which holds the `limit` oldest. (Following
+    next_cursor from page one to find it took 10,000 requests at a million posts.) One
+    request checks that the app agrees: a full page, and no page after it."""
+    keys = oldest_keys(url, limit + 1)
+    cursor = Keyset(at=keys[-1][0], id=keys[-1][1]).encode() if len(keys) > limit else ""
+    path = f"/api/posts?{urlencode({'limit': limit, 'cursor': cursor})}"
+    status, body = app.get(path)
+    listing = json.loads(body) if status == 200 else {}
+    if len(listing.get("posts", ())) != min(limit, len(keys)) or listing["next_cursor"]:
+        raise RuntimeError(f"{path} is not the last full page: {status} {body[:200]!r}")
+    return path
 
 
 def search_scenarios(url: str) -> dict[str, Scenario]:
+    """The four search routes, named search-0 (rare word) to search-3 (word and tag)."""
     words = search_words(url)
     print(
         "  search words (posts found): " + ", ".join(f"{w} ({n})" for w, n in words.counts.items())
@@ -163,22 +158,40 @@ def search_scenarios(url: str) -> dict[str, Scenario]:
     }
 
 
-def read_scenarios(app: LiveServer, post_ids: range) -> dict[str, Scenario]:
+def commented_post_path(app: LiveServer, post_id: int) -> str:
+    comment_on(app, post_id, COMMENTS_ON_ONE_POST)
+    return post_page_path(app, post_id)
+
+
+def read_scenarios(
+    app: LiveServer, url: str, post_ids: range, config: Config
+) -> dict[str, Scenario]:
+    """The read routes `config` wants; each one's set-up (50 comments, walking the cursors
+    to the last page) runs only for a wanted route."""
     middle = (post_ids.start + post_ids.stop) // 2
-    commented = middle + 1
-    comment_on(app, commented, COMMENTS_ON_ONE_POST)
-    return {
-        "GET /health": Scenario("health", "/health"),
-        "GET /api/posts/{id}": Scenario("api-post", "/api/posts/{id}", ids=post_ids),
-        "GET /api/posts?limit=20": Scenario("api-list", "/api/posts?limit=20"),
-        LAST_PAGE: Scenario("api-last", last_page_path(app)),
-        "GET /": Scenario("home", "/"),
+    # route: (name, path or how to make it)
+    routes: dict[str, tuple[str, str | Callable[[], str]]] = {
+        "GET /health": ("health", "/health"),
+        "GET /api/posts/{id}": ("api-post", "/api/posts/{id}"),
+        "GET /api/posts?limit=20": ("api-list", "/api/posts?limit=20"),
+        LAST_PAGE: ("api-last", lambda: last_page_path(app, url)),
+        "GET /": ("home", "/"),
         # One post: its address holds its slug, which the load tools cannot draw per request.
-        "GET /posts/{id}/{slug}": Scenario("post-page", post_page_path(app, middle)),
-        "GET /feed.xml": Scenario("site-feed", "/feed.xml"),
-        "GET /posts/{id}/{slug} (50 comments)": Scenario(
-            "commented", post_page_path(app, commented)
+        "GET /posts/{id}/{slug}": ("post-page", lambda: post_page_path(app, middle)),
+        "GET /feed.xml": ("site-feed", "/feed.xml"),
+        "GET /posts/{id}/{slug} (50 comments)": (
+            "commented",
+            lambda: commented_post_path(app, middle + 1),
         ),
+    }
+    return {
+        route: Scenario(
+            name,
+            path if isinstance(path, str) else path(),
+            ids=post_ids if name == "api-post" else None,
+        )
+        for route, (name, path) in routes.items()
+        if config.wants(name)
     }
 
 
@@ -214,7 +227,7 @@ def measure(server: LiveServer, scenario: Scenario, config: Config) -> LoadResul
     result = run_load(server.url, scenario, LoadSettings(config.connections, config.seconds))
     print(
         f"  {scenario.name:<12} {result.requests_per_s:>9,.0f} requests/s  "
-        f"p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
+        f"p50 {result.p50_ms:6.1f} ms  p95 {result.p95_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
         f"failures {result.failures}",
         flush=True,
     )
@@ -252,23 +265,28 @@ def measure_routes(app: LiveServer, top: LiveServer, url: str, config: Config) -
     ceiling_scenario = Scenario("ceiling", "/api/posts/{id}", ids=post_ids)
     ceiling_runs = [warm_and_measure(top, ceiling_scenario, config)]
     results = {}
-    scenarios = (
-        read_scenarios(app, post_ids)
-        | search_scenarios(url)
-        | {"GET /api/feed": feed_scenario(app.url, user_ids)}
-    )
+    searches = {
+        route: scenario
+        for route, scenario in search_scenarios(url).items()
+        if config.wants(scenario.name)
+    }
+    scenarios = read_scenarios(app, url, post_ids, config) | searches
+    if config.wants("feed"):
+        scenarios["GET /api/feed"] = feed_scenario(app.url, user_ids)
     for route, scenario in scenarios.items():
         results[route] = warm_and_measure(app, scenario, config)
         ceiling_runs.append(measure(top, ceiling_scenario, config))
-    writes = write_scenario(app.url, user_ids)
-    warm_up(app, writes, config)
-    before = settled_post_count(url)  # after the warm-up's rows have landed
-    results["POST /api/posts"] = measure(app, writes, config)
-    write_check = WriteCheck(
-        acknowledged=results["POST /api/posts"].ok,
-        rows_added=settled_post_count(url) - before,
-    )
-    ceiling_runs.append(measure(top, ceiling_scenario, config))
+    write_check = WriteCheck(acknowledged=0, rows_added=0)
+    if config.wants("create-post"):
+        writes = write_scenario(app.url, user_ids)
+        warm_up(app, writes, config)
+        before = settled_post_count(url)  # after the warm-up's rows have landed
+        results["POST /api/posts"] = measure(app, writes, config)
+        write_check = WriteCheck(
+            acknowledged=results["POST /api/posts"].ok,
+            rows_added=settled_post_count(url) - before,
+        )
+        ceiling_runs.append(measure(top, ceiling_scenario, config))
     peak_rss = {
         "app": peak_rss_bytes(app),
         "ceiling": peak_rss_bytes(top),
@@ -321,10 +339,8 @@ def run(config: Config) -> Path:
     tool = wrk_version()
     meta = run_metadata(tool)
     print(f"fastblog bench: {tool}, {config.connections} connections, {config.seconds:g} s each")
-    with fresh_database(config.database_url) as url, tempfile.TemporaryDirectory() as scratch:
+    with database(config) as url, tempfile.TemporaryDirectory() as scratch:
         backend = backend_name(url)
-        print(f"  seeding {config.users} users and {config.posts} posts ({backend})")
-        migrate_and_seed(url, users=config.users, posts=config.posts)
         # `make run`'s environment; only the database and the port are the benchmark's own,
         # and the write rate limits are off (one user writes thousands of posts a minute).
         app_env = {WRITE_RATE_LIMITS: "false", **os.environ, "DATABASE_URL": url}
@@ -346,6 +362,20 @@ def write_limits_used() -> str:
     value = os.environ.get(WRITE_RATE_LIMITS, "false")
     state = "on" if value.lower() in {"1", "true", "yes", "on"} else "off"
     return f"{state} ({WRITE_RATE_LIMITS}={value})"
+
+
+@contextmanager
+def database(config: Config) -> Iterator[str]:
+    """The seeded database given (BENCH_SEEDED_URL), or a fresh one, seeded here."""
+    if config.seeded_url:
+        facts = table_facts(config.seeded_url)
+        print(f"  on the seeded database given: {facts['posts']:,} posts")
+        yield config.seeded_url
+        return
+    with fresh_database(config.database_url) as url:
+        print(f"  seeding {config.users} users and {config.posts} posts ({backend_name(url)})")
+        migrate_and_seed(url, users=config.users, posts=config.posts)
+        yield url
 
 
 def variant_name(backend: str, workers: int) -> str:
@@ -400,12 +430,13 @@ def publish(config: Config, meta: dict[str, str], backend: str, measured: Measur
         target_rps=[row.target * row.ceiling_rps if row.target else None for row in rows],
         ceiling_rps=sum(r.requests_per_s for r in runs) / len(runs),
     )
-    notes = (*NOTES, last_page_note(measured.results))
+    compared = "GET /api/posts?limit=20" in measured.results and LAST_PAGE in measured.results
+    notes = (*NOTES, *([last_page_note(measured.results)] if compared else []))
     report = render_report(
         title=title,
         meta={
             **meta,
-            "database": f"{backend}, {config.users} users, {config.posts} posts",
+            "database": database_line(config, backend),
             "write rate limits": write_limits_used(),
         },
         rows=rows,
@@ -417,11 +448,19 @@ def publish(config: Config, meta: dict[str, str], backend: str, measured: Measur
     )
     report_path.write_text(report)
     print(f"\n{results_table(rows)}\n\nWrites: {measured.write_check.describe()}.")
-    print(notes[-1])
+    if compared:
+        print(notes[-1])
     for name, sizes in measured.peak_rss.items():
         print(f"Peak RSS per {name} worker: " + ", ".join(mebibytes(s) for s in sizes))
     print(f"\nReport: {report_path}\nChart:  {chart_path}")
     return report_path
+
+
+def database_line(config: Config, backend: str) -> str:
+    if config.seeded_url:
+        facts = table_facts(config.seeded_url)
+        return f"{backend}, seeded beforehand: {facts['posts']:,} posts"
+    return f"{backend}, {config.users} users, {config.posts} posts"
 
 
 def main() -> None:

@@ -23,6 +23,9 @@ class RouteResult:
     def shortfalls(self) -> list[str]:
         """Why the route misses its bar; empty when it meets it."""
         found = []
+        if self.result.requests == 0:
+            # wrk keeps no latency of a request that never completed: nothing to judge.
+            found.append("no response within the run")
         if self.target is not None and self.ratio < self.target:
             found.append(f"ratio < {self.target:.2f}")
         if self.route.startswith("GET ") and self.result.p99_ms >= READ_P99_LIMIT_MS:
@@ -64,6 +67,7 @@ TABLE_HEADER = (
     "requests/s",
     "ceiling",
     "p50 ms",
+    "p95 ms",
     "p99 ms",
     "non-2xx",
     "errors",
@@ -81,6 +85,7 @@ def table_rows(rows: Sequence[RouteResult]) -> list[list[str]]:
             f"{row.result.requests_per_s:,.0f}",
             f"{row.ceiling_rps:,.0f}",
             f"{row.result.p50_ms:.1f}",
+            f"{row.result.p95_ms:.1f}",
             f"{row.result.p99_ms:.1f}",
             str(row.result.non_2xx),
             str(row.result.errors),

@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -18,8 +19,9 @@ from sqlalchemy.engine import make_url
 
 from fastblog.accounts.models import User
 from fastblog.config import Settings
+from fastblog.db import utcnow
 from fastblog.db.engine import create_engine
-from fastblog.posts.models import Post
+from fastblog.posts.models import PUBLISHED, Post
 
 SETTLE_STEP_SECONDS = 0.5
 FASTBLOG = str(Path(sys.executable).with_name("fastblog"))
@@ -97,6 +99,26 @@ async def _scalars(url: str) -> dict[str, int]:
         "first_user": first_user,
         "last_user": last_user,
     }
+
+
+async def _oldest_keys(url: str, count: int) -> list[tuple[datetime, int]]:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(Post.published_at, Post.id)
+                .where(Post.status == PUBLISHED, Post.published_at <= utcnow())
+                .order_by(Post.published_at, Post.id)
+                .limit(count)
+            )
+            return [(at, post_id) for at, post_id in rows]
+    finally:
+        await engine.dispose()
+
+
+def oldest_keys(url: str, count: int) -> list[tuple[datetime, int]]:
+    """The (published_at, id) keys of the `count` oldest visible posts, oldest first."""
+    return asyncio.run(_oldest_keys(url, count))
 
 
 def table_facts(url: str) -> dict[str, int]:

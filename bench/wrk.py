@@ -53,6 +53,7 @@ class LoadResult:
     timeouts: int
     p50_ms: float
     p99_ms: float
+    p95_ms: float = 0.0  # last, so results written positionally before it still read
 
     @property
     def requests_per_s(self) -> float:
@@ -122,6 +123,7 @@ def parse_wrk_output(stdout: str, *, connections: int) -> LoadResult:
         timeouts=data["timeout"],
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
+        p95_ms=data["p95_us"] / 1000,
     )
 
 

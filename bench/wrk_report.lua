@@ -58,8 +58,8 @@ function done(summary, latency, requests)
   io.write(string.format(
     'wrk-result {"duration_us": %d, "requests": %d, "ok_2xx": %d, "non_2xx": %d, ' ..
     '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d, ' ..
-    '"p50_us": %d, "p99_us": %d}\n',
+    '"p50_us": %d, "p95_us": %d, "p99_us": %d}\n',
     summary.duration, summary.requests, ok, non,
     e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50.0), latency:percentile(99.0)))
+    latency:percentile(50.0), latency:percentile(95.0), latency:percentile(99.0)))
 end

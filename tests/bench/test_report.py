@@ -98,3 +98,10 @@ def test_each_route_is_compared_with_the_ceiling_around_it() -> None:
 
     assert measured.bracketing_ceiling(0) == 8000
     assert measured.bracketing_ceiling(1) == 5000
+
+
+def test_a_route_with_no_response_fails() -> None:
+    silent = LoadResult("wrk", 16, 5.0, 0, 0, 0, 0, 0, 0.0, 0.0)
+    assert RouteResult("GET /api/search", silent, 4000, None).verdict == (
+        "FAIL: no response within the run"
+    )

@@ -12,7 +12,8 @@ Running 10s test @ http://127.0.0.1:40123
 Requests/sec:   5200.00
 Transfer/sec:      3.00MB
 wrk-result {"duration_us": 10000000, "requests": 52000, "ok_2xx": 51990, "non_2xx": 10, \
-"connect": 1, "read": 2, "write": 3, "status": 3, "timeout": 4, "p50_us": 11800, "p99_us": 31250}
+"connect": 1, "read": 2, "write": 3, "status": 3, "timeout": 4, "p50_us": 11800, \
+"p95_us": 20500, "p99_us": 31250}
 """
 
 
@@ -26,6 +27,7 @@ def test_parse_reads_the_done_hook_line() -> None:
     assert result.errors == 1 + 2 + 3  # connect + read + write
     assert result.timeouts == 4
     assert result.p50_ms == pytest.approx(11.8)
+    assert result.p95_ms == pytest.approx(20.5)
     assert result.p99_ms == pytest.approx(31.25)
     assert result.failures == 10 + 6 + 4
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.db.compiled import compile_query
-from fastblog.posts import queries
+from fastblog.posts import queries, related
 from fastblog.resources import Resources
 from tests.factories import make_posts, make_user
 
@@ -141,3 +141,34 @@ async def test_the_last_page_by_cursor_costs_what_the_first_costs(
     scans = [line for line in text.splitlines() if "Index Scan" in line and "posts" in line]
     assert scans, text
     assert "Rows Removed by Filter" not in text.split("SubPlan")[0], text
+
+
+async def test_a_post_pages_neighbours_cost_the_same_for_an_old_post(
+    resources: Resources, session: AsyncSession
+) -> None:
+    """The previous and next post and more by the author: walks that start at the post, not
+    at now (SQLite ranged `published_at <= now` first and walked every newer post)."""
+    author = await make_user(session)
+    posts = await make_posts(session, author, 600)
+    engine = resources.database.engine
+    query = compile_query(related.RELATED, engine.dialect)
+
+    def values(post: Any) -> dict[str, Any]:
+        return {"now": NOW, "published_at": post.published_at, "post_id": post.id,
+                "user_id": author.id, "more": related.MORE_BY_AUTHOR}  # fmt: skip
+
+    newest = max(posts, key=lambda post: (post.published_at, post.id))
+    oldest = min(posts, key=lambda post: (post.published_at, post.id))
+    if engine.dialect.name == "sqlite":
+        path = str(engine.url.database)
+        newest_cost = sqlite_steps(path, query.sql, query.parameters(values(newest)))
+        oldest_cost = sqlite_steps(path, query.sql, query.parameters(values(oldest)))
+        assert oldest_cost <= 2 * newest_cost + 1, (newest_cost, oldest_cost)
+        return
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("SET enable_seqscan = off")
+        analyzed = await connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, COSTS OFF) {query.sql}", query.parameters(values(oldest))
+        )
+        text = "\n".join(row[0] for row in analyzed)
+    assert "Seq Scan on posts" not in text, text

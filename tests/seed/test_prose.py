@@ -91,9 +91,10 @@ def test_tags_come_from_about_200_with_a_long_tail() -> None:
     assert ranked[-1] < ranked[0] / 50, "and the tail is thin"
 
 
-def test_the_generated_html_excerpt_and_slug_are_what_the_app_derives() -> None:
-    """Exactly: render(content) gives byte for byte the seed's HTML and excerpt, and
-    slug_of(title) its slug, on every post of a sample that includes every kind of markup."""
+def test_the_generated_html_excerpt_text_and_slug_are_what_the_app_derives() -> None:
+    """Exactly: render(content) gives byte for byte the seed's HTML, excerpt and text (what
+    search indexes), and slug_of(title) its slug, on every post of a sample that includes
+    every kind of markup."""
     posts = texts(600, seed=3)
     assert any("<a href=" in post.content_html for post in posts)
     assert any("<ol>" in post.content_html for post in posts)
@@ -103,6 +104,7 @@ def test_the_generated_html_excerpt_and_slug_are_what_the_app_derives() -> None:
         rendered = render(post.content)
         assert rendered.html == post.content_html, post.content
         assert rendered.excerpt == post.excerpt, post.content
+        assert rendered.text == post.body_text, post.content
         assert slug_of(post.title) == post.slug, post.title
 
 

@@ -1,6 +1,8 @@
 """`fastblog seed` on a real database: what it writes is a blog the app serves, with every
 derived table (counters, tags, sequences, planner statistics) as the app would have it."""
 
+import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -297,3 +299,102 @@ async def test_a_registered_structure_is_suspended_during_the_load_and_rebuilt_o
     assert await connection.scalar(text("SELECT count(*) FROM probe_log")) == 1
     indexes = await connection.run_sync(lambda sync: inspect(sync).get_indexes("posts"))
     assert ["title"] in [i["column_names"] for i in indexes if i["name"] == "ix_probe_posts_title"]
+
+
+SEARCH_TRIGGERS = {
+    "sqlite": {
+        "posts_searched_on_insert",
+        "posts_searched_on_update",
+        "posts_searched_on_delete",
+        "post_tags_named_on_insert",
+        "post_tags_named_on_delete",
+    },
+    "postgresql": {"post_tags_named_on_insert", "post_tags_named_on_delete"},
+}
+# What the search triggers would have written in posts.tag_names (fastblog.search.schema):
+# the seed writes it itself, and must write exactly this.
+STALE_TAG_NAMES = {
+    "sqlite": "SELECT count(*) FROM posts WHERE tag_names IS NOT coalesce(("
+    "SELECT group_concat(tags.name, ' ') FROM post_tags JOIN tags ON tags.id = post_tags.tag_id "
+    "WHERE post_tags.post_id = posts.id), '')",
+    "postgresql": "SELECT count(*) FROM posts WHERE tag_names IS DISTINCT FROM coalesce(("
+    "SELECT string_agg(tags.name, ' ' ORDER BY tags.name) FROM post_tags "
+    "JOIN tags ON tags.id = post_tags.tag_id WHERE post_tags.post_id = posts.id), '')",
+}
+WORD_OF = re.compile(r"[a-z]+")
+
+
+async def enabled_search_triggers(connection: AsyncConnection) -> set[str]:
+    if connection.dialect.name == "sqlite":
+        names = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        names = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'O'"
+    found = set((await connection.scalars(text(names))).all())
+    return found & SEARCH_TRIGGERS[connection.dialect.name]
+
+
+def rarest_word(text_: str, shares: Counter[str]) -> str:
+    return min(WORD_OF.findall(text_.lower()), key=lambda word: (shares[word], word))
+
+
+async def test_search_finds_seeded_posts_by_title_and_body_words(
+    settings: Settings, connection: AsyncConnection
+) -> None:
+    """The seed writes body_text and tag_names and builds the search index once: a reader
+    finds a seeded post by a word of its title and by a word of its text, the index agrees
+    with the posts, and every search trigger and index is back for the posts written after."""
+    dialect = connection.dialect.name
+    await seed(settings, users=3, posts=400, workers=1)
+
+    assert await connection.scalar(text(STALE_TAG_NAMES[dialect])) == 0
+    assert await connection.scalar(select(func.count()).where(Post.tag_names != "")) > 100
+    if dialect == "sqlite":
+        # FTS5's own check of the index against the posts table (rank 1: the contents too).
+        await connection.exec_driver_sql(
+            "INSERT INTO posts_search (posts_search, rank) VALUES ('integrity-check', 1)"
+        )
+    else:
+        indexes = await connection.run_sync(lambda sync: inspect(sync).get_indexes("posts"))
+        assert "ix_posts_search_vector" in {index["name"] for index in indexes}
+    assert await enabled_search_triggers(connection) == SEARCH_TRIGGERS[dialect]
+    visible = (
+        await connection.execute(
+            select(Post.id, Post.title, Post.body_text)
+            .where(Post.status == PUBLISHED, Post.published_at <= datetime.now(UTC))
+            .order_by(Post.id.desc())
+            .limit(50)
+        )
+    ).all()
+    all_texts = (await connection.execute(select(Post.title, Post.body_text))).all()
+    shares = Counter(
+        word
+        for title_, body in all_texts
+        for word in set(WORD_OF.findall(f"{title_} {body}".lower()))
+    )
+    await connection.rollback()
+    post_id, title_, body_text = visible[10]
+    title_word, body_word = rarest_word(title_, shares), rarest_word(body_text, shares)
+    assert title_word not in WORD_OF.findall(body_text.lower()) or shares[title_word] < 20
+
+    app = create_app(settings)
+    async with (
+        started(app),
+        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
+    ):
+        for word in (title_word, body_word):
+            response = await client.get("/api/search", params={"q": word, "limit": 100})
+            assert response.status_code == 200, response.text
+            assert post_id in [post["id"] for post in response.json()["posts"]], word
+
+        # The triggers are back: a post written now is found at once.
+        user_id = await connection.scalar(select(func.min(User.id)))
+        await connection.rollback()
+        created = await client.post(
+            "/api/posts",
+            json={"title": "Zyzzyva after the seed", "content": "A *quokkaesque* word."},
+            headers=await login(client, {"id": user_id}),
+        )
+        assert created.status_code == 201
+        for word in ("zyzzyva", "quokkaesque"):
+            found = (await client.get("/api/search", params={"q": word})).json()["posts"]
+            assert [post["id"] for post in found] == [created.json()["id"]], word

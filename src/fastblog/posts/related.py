@@ -33,8 +33,11 @@ def _walk(kind: str, *where: Any, order: Any, limit: Any) -> Any:
 
 
 NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
+# The post's own place comes first in "previous": SQLite ranges the index on the first upper
+# bound it meets, and with VISIBLE's `published_at <= now` first it walked every post from now
+# down to this one (half the table for a post in the middle: ~0.1 s at a million posts).
 RELATED = union_all(
-    _walk("previous", VISIBLE, _PLACE < _HERE, order=NEWEST_FIRST, limit=1),
+    _walk("previous", _PLACE < _HERE, VISIBLE, order=NEWEST_FIRST, limit=1),
     _walk("next", VISIBLE, _PLACE > _HERE, order=(Post.published_at.asc(), Post.id.asc()), limit=1),
     _walk(
         "by_author",

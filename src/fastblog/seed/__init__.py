@@ -34,6 +34,9 @@ from fastblog.seed.vocabulary import FIRST_NAMES, LAST_NAMES, TAGS
 # Every seeded writer can log in with this password (demo and benchmark data only).
 DEMO_PASSWORD = "fastblog-demo"  # noqa: S105 (documented demo data)
 DEFAULT_RNG_SEED = 7
+# The app's statement timeout (db_timeout_seconds, 10 s) is for requests; after a million rows
+# one statement of the seed (PostgreSQL's GIN index build, a recount) may take minutes.
+SEED_STATEMENT_TIMEOUT_SECONDS = 3_600.0
 Progress = Callable[[int], None]
 
 
@@ -57,7 +60,9 @@ async def seed(
     `users` is 0). The same rng_seed and `now` give the same blog."""
     # One argon2 hash (~100 ms of CPU), shared by every seeded writer: in a thread.
     password_hash = await asyncio.to_thread(PasswordHash.recommended().hash, DEMO_PASSWORD)
-    engine = create_engine(settings)
+    engine = create_engine(
+        settings.model_copy(update={"db_timeout_seconds": SEED_STATEMENT_TIMEOUT_SECONDS})
+    )
     try:
         async with engine.connect() as connection, bulk_load(connection) as loader:
             user_ids = await add_users(connection, users, password_hash, rng_seed)

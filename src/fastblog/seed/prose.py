@@ -1,4 +1,4 @@
-"""Demo posts: a title, a Markdown body, and the HTML, excerpt and slug that
+"""Demo posts: a title, a Markdown body, and the HTML, excerpt, text and slug that
 fastblog.posts.markdown would derive from them, all written from one structure.
 
 Rendering a post through markdown-it and nh3 costs ~0.5-2.5 ms; a million of them would take
@@ -80,6 +80,7 @@ class Text:
     content: str
     content_html: str
     excerpt: str
+    body_text: str  # what text_of() gives: the words a reader sees, one block per line
     tags: tuple[str, ...]
 
 
@@ -180,40 +181,49 @@ def _marked(sentence: str, ending: str, comma: bool, byte: Callable[[], int]) ->
     return " ".join(markdown), " ".join(words)
 
 
-def _items(rng: random.Random, byte: Callable[[], int], kind: str, bits: int) -> tuple[str, str]:
+def _items(
+    rng: random.Random, byte: Callable[[], int], kind: str, bits: int
+) -> tuple[str, str, list[str]]:
     items = [_slice(rng, ITEM_WORDS[byte()], bits).capitalize() for _ in range(ITEMS[byte()])]
     if kind == "ol":
         markdown = "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
     else:
         markdown = "\n".join(f"- {item}" for item in items)
     html = "".join(f"<li>{item}</li>\n" for item in items)
-    return markdown, f"<{kind}>\n{html}</{kind}>\n"
+    return markdown, f"<{kind}>\n{html}</{kind}>\n", items
 
 
-def body(rng: random.Random, bits: int = CORPUS_BITS) -> tuple[str, str, str]:
-    """A post's Markdown, its HTML and its excerpt. It always opens with a paragraph (the
-    excerpt is the first paragraph's text)."""
+def body(rng: random.Random, bits: int = CORPUS_BITS) -> tuple[str, str, str, str]:
+    """A post's Markdown, its HTML, its excerpt and its text (`text_of`: every block's words
+    on a line of its own, no markup). It always opens with a paragraph (the excerpt is the
+    first paragraph's text)."""
     byte = iter(rng.randbytes(DECISION_BYTES)).__next__
     text, text_html, marked = _paragraph(rng, byte, bits)
-    excerpt = shorten(_TAG.sub("", text_html) if marked else text_html, EXCERPT_CHARS)
+    plain = _TAG.sub("", text_html) if marked else text_html
+    excerpt = shorten(plain, EXCERPT_CHARS)
     markdown = [text]
     html = [f"<p>{text_html}</p>\n"]
+    lines = [plain]
     for _ in range(1, PARAGRAPHS[byte()]):
         roll = byte()
         if roll < LIST_BELOW:
-            block, block_html = _items(rng, byte, "ol" if roll < LIST_BELOW // 3 else "ul", bits)
+            kind = "ol" if roll < LIST_BELOW // 3 else "ul"
+            block, block_html, items = _items(rng, byte, kind, bits)
             markdown.append(block)
             html.append(block_html)
+            lines.extend(items)
         elif roll < HEADING_BELOW:
             heading = _slice(rng, HEADING_WORDS[byte()], bits).capitalize()
             # A `##` in the body is an <h3> on the page: the title is the page's <h1>,
             # and the renderer moves every heading one level down.
             markdown.append(f"## {heading}")
             html.append(f"<h3>{heading}</h3>\n")
-        text, text_html, _ = _paragraph(rng, byte, bits)
+            lines.append(heading)
+        text, text_html, marked = _paragraph(rng, byte, bits)
         markdown.append(text)
         html.append(f"<p>{text_html}</p>\n")
-    return "\n\n".join(markdown), "".join(html), excerpt
+        lines.append(_TAG.sub("", text_html) if marked else text_html)
+    return "\n\n".join(markdown), "".join(html), excerpt, "\n".join(lines)
 
 
 def title(rng: random.Random, bits: int = CORPUS_BITS) -> tuple[str, str]:
@@ -243,5 +253,5 @@ def tags(rng: random.Random) -> tuple[str, ...]:
 def post_text(rng: random.Random, bits: int = CORPUS_BITS) -> Text:
     """A post, its sentences sliced from the corpus of 2**bits words."""
     heading, slug = title(rng, bits)
-    content, content_html, excerpt = body(rng, bits)
-    return Text(heading, slug, content, content_html, excerpt, tags(rng))
+    content, content_html, excerpt, body_text = body(rng, bits)
+    return Text(heading, slug, content, content_html, excerpt, body_text, tags(rng))

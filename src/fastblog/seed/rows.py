@@ -30,6 +30,8 @@ POST_COLUMNS = (
     "published_at",
     "updated_at",
     "user_id",
+    "body_text",
+    "tag_names",
 )
 # post_tags keeps a copy of its post's published_at (migration 0008): written here, so the
 # trigger that would copy it row by row has nothing to do.
@@ -65,6 +67,15 @@ class Blog:
         bits = max(10, (4 * len(self.user_ids)).bit_length())
         return slot_table(self.user_ids, zipf_weights(len(self.user_ids), AUTHOR_ZIPF), bits)
 
+    @cached_property
+    def tag_rank(self) -> dict[str, int]:
+        """The order of a post's tags in `posts.tag_names`, as the search index's own SQL
+        writes them (fastblog.search.schema): by id on SQLite (its group_concat follows
+        post_tags' primary key), by name on PostgreSQL (string_agg ORDER BY name; the
+        names are ASCII, so byte order is every collation's order)."""
+        key = self.tag_ids.__getitem__ if self.sqlite else str
+        return {tag: rank for rank, tag in enumerate(sorted(self.tag_ids, key=key))}
+
     @property
     def chunks(self) -> int:
         return -(-self.posts // self.chunk_posts)
@@ -92,6 +103,7 @@ def chunk_rows(blog: Blog, chunk: int) -> tuple[list[PostRow], list[PostTagRow]]
     authors = blog.authors
     author_bits = (len(authors) - 1).bit_length()
     tag_ids = blog.tag_ids
+    tag_rank = blog.tag_rank.__getitem__
     bits = corpus_bits(blog.posts)
     posts: list[PostRow] = []
     post_tags: list[PostTagRow] = []
@@ -115,6 +127,8 @@ def chunk_rows(blog: Blog, chunk: int) -> tuple[list[PostRow], list[PostTagRow]]
                 published_at,
                 written_at if updated is written else stamp(updated),
                 authors[rng.getrandbits(author_bits) % len(authors)],
+                text.body_text,
+                " ".join(sorted(text.tags, key=tag_rank)),
             )
         )
         post_tags.extend((post_id, tag_ids[tag], published_at) for tag in text.tags)
