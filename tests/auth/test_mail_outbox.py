@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from bench.live import free_port
 from fastblog.accounts.auth_service import email_reset_link
@@ -81,36 +81,54 @@ class RefusingServer:
 # -- the reset token and its mail ----------------------------------------------------------------
 
 
+REFUSE_MAIL_SQLITE = (
+    "CREATE TEMP TRIGGER refuse_mail BEFORE INSERT ON main.mail_outbox"
+    " BEGIN SELECT RAISE(ABORT, 'mail refused'); END"
+)
+REFUSE_MAIL_POSTGRES = [
+    "CREATE FUNCTION refuse_mail() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN RAISE EXCEPTION 'mail refused'; END $$",
+    "CREATE TRIGGER refuse_mail BEFORE INSERT ON mail_outbox"
+    " FOR EACH ROW EXECUTE FUNCTION refuse_mail()",
+]
+
+
 @pytest.fixture
 async def mail_refused_by_the_database(make_app: AppFactory) -> AsyncIterator[FastAPI]:
     """An app whose database refuses every new outbox row (a trigger): the mail's INSERT fails
-    after the token's has been written in the same transaction."""
+    after the token's has been written in the same transaction.
+
+    On SQLite the trigger is a TEMP one, on each of this app's engine connections: it changes
+    no schema but theirs. A trigger made and dropped in the shared file changes the schema
+    under the connections other apps hold open (the session's `app`), and SQLite (3.40.1) then
+    fails the first DELETE FROM post_tags or posts such a connection runs: "no such table".
+    """
     app = await make_app()
     engine = resources_of(app).database.engine
-    statements = {
-        "sqlite": [
-            "CREATE TRIGGER refuse_mail BEFORE INSERT ON mail_outbox"
-            " BEGIN SELECT RAISE(ABORT, 'mail refused'); END"
-        ],
-        "postgresql": [
-            "CREATE FUNCTION refuse_mail() RETURNS trigger LANGUAGE plpgsql"
-            " AS $$ BEGIN RAISE EXCEPTION 'mail refused'; END $$",
-            "CREATE TRIGGER refuse_mail BEFORE INSERT ON mail_outbox"
-            " FOR EACH ROW EXECUTE FUNCTION refuse_mail()",
-        ],
-    }[engine.dialect.name]
+    if engine.dialect.name == "sqlite":
+
+        def refuse_mail(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(REFUSE_MAIL_SQLITE)
+            cursor.close()
+
+        event.listen(engine.sync_engine, "connect", refuse_mail)
+        await engine.dispose()  # the pooled connections (without the trigger) go
+        try:
+            yield app
+        finally:
+            event.remove(engine.sync_engine, "connect", refuse_mail)
+            await engine.dispose()  # and the trigger with the connections that had it
+        return
     async with engine.begin() as connection:
-        for statement in statements:
+        for statement in REFUSE_MAIL_POSTGRES:
             await connection.execute(text(statement))
     try:
         yield app
     finally:
         async with engine.begin() as connection:
-            await connection.execute(
-                text("DROP TRIGGER refuse_mail" + (" ON mail_outbox" if statements[1:] else ""))
-            )
-            if statements[1:]:
-                await connection.execute(text("DROP FUNCTION refuse_mail()"))
+            await connection.execute(text("DROP TRIGGER refuse_mail ON mail_outbox"))
+            await connection.execute(text("DROP FUNCTION refuse_mail()"))
 
 
 async def test_no_reset_token_is_kept_without_its_mail(
