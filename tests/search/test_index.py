@@ -1,18 +1,22 @@
 """The index stays true to the posts through every kind of write, and can be rebuilt."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 from alembic import command
+from fastapi import FastAPI
 from sqlalchemy import delete, insert, pool, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from fastblog.accounts.models import User
 from fastblog.cli import alembic_config, upgrade_database
 from fastblog.db import Database
+from fastblog.main import create_app
 from fastblog.posts.markdown import render
 from fastblog.posts.models import Post, PostTag, Tag
 from fastblog.posts.service import new_post_values
@@ -22,6 +26,8 @@ from fastblog.search.index import rebuild, suspended
 from fastblog.search.like import LikeEngine
 from fastblog.search.query import parse
 from fastblog.search.service import marked
+from tests.asgi import asgi_transport, resources_of, started
+from tests.conftest import make_settings
 from tests.factories import make_user
 from tests.search.helpers import edit, found, write
 
@@ -101,10 +107,31 @@ def post_rows(user_id: int, count: int, word: str) -> list[dict[str, Any]]:
     return rows
 
 
-async def test_a_bulk_load_with_the_index_suspended_is_searchable_after(
-    client: httpx.AsyncClient, session: AsyncSession, resources: Resources
+@pytest.fixture
+async def own_app(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    """An app on a database of its own. Suspending the index is DDL, and on SQLite a schema
+    change leaves other connections to the file (the session app's idle pool) with a stale
+    schema that fails their next statement."""
+    await anyio.to_thread.run_sync(upgrade_database, fresh_database_url)
+    app = create_app(make_settings(fresh_database_url, tmp_path / "media"))
+    async with started(app):
+        yield app
+
+
+async def test_a_bulk_load_with_the_index_suspended_is_searchable_after(own_app: FastAPI) -> None:
+    db = resources_of(own_app).database
+    async with (
+        httpx.AsyncClient(
+            transport=asgi_transport(own_app), base_url="http://testserver"
+        ) as client,
+        db.session() as session,
+    ):
+        await bulk_load_while_suspended(client, session, db)
+
+
+async def bulk_load_while_suspended(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
 ) -> None:
-    db = resources.database
     author = await make_user(session)
     before = await write(client, author, title="Written before", content="Rhubarb")
 
