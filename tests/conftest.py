@@ -48,33 +48,6 @@ def _failed_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
         report.longrepr = f"skipped in CI, where every test must run: {reason}"
 
 
-# A known problem, not yet understood (session 3): in a whole run, these tests' new connections
-# to the session's shared SQLite file fail ("disk I/O error", "vtable constructor failed:
-# posts_search", then 503s), though each passes alone, in smaller runs and on PostgreSQL. Marked,
-# not skipped, so a run still shows them (XPASS or XFAIL) until the cause is found and this goes.
-SHARED_SQLITE_FILE_FAILURES = frozenset(
-    {
-        "tests/lab/test_monitor.py::test_metrics_label_requests_by_route_template[sqlite]",
-        "tests/posts/test_article.py::test_the_canonical_address_is_the_public_one_when_set[sqlite]",
-        "tests/posts/test_list_plans.py::test_the_last_page_by_cursor_costs_what_the_first_costs[sqlite]",
-        "tests/posts/test_list_plans.py::test_a_post_pages_neighbours_cost_the_same_for_an_old_post[sqlite]",
-        "tests/reliability/test_deleted_user.py::test_deleting_a_user_under_readers_and_editors[sqlite]",
-        "tests/reliability/test_security_headers.py::test_hsts_only_over_https[sqlite]",
-        "tests/social/test_write_limits.py::test_two_instances_share_the_budget_through_redis[sqlite]",
-        "tests/users/test_pictures_in_a_bucket.py::test_a_picture_uploaded_through_one_host_is_served_by_the_other[sqlite]",
-        "tests/users/test_pictures_in_a_bucket.py::test_only_picture_keys_are_handed_out[sqlite]",
-    }
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.nodeid in SHARED_SQLITE_FILE_FAILURES:
-            item.add_marker(
-                pytest.mark.xfail(reason="new connections to the shared SQLite file", strict=False)
-            )
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport() -> Iterator[None]:
     report: pytest.TestReport = yield

@@ -130,10 +130,11 @@ async def on_database_error(request: Request, exc: Exception) -> Response:
     if not is_database_unavailable(exc):
         return await on_unhandled_error(request, exc)
     logger.warning(
-        "Database unavailable on %s %s: %s",
+        "Database unavailable on %s %s: %s: %s",
         request.method,
         request.url.path,
         exc.__class__.__name__,
+        exc,
     )
     headers = {"Retry-After": RETRY_AFTER_SECONDS}
     if wants_json(request):

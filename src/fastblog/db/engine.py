@@ -2,6 +2,7 @@
 that tell a broken database from a bug."""
 
 import logging
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -72,15 +73,44 @@ def check_sqlite_writable(database_url: str) -> None:
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass  # SQLite will create its -wal and -shm files here
-        if path.exists():
-            with path.open("r+b"):
-                pass  # opened for writing, nothing written
     except OSError as exc:
-        target = path if path.exists() and exc.filename == str(path) else folder
         raise DatabaseNotWritableError(
-            f"SQLite database {path} is not writable: cannot write in {target} "
+            f"SQLite database {path} is not writable: cannot write in {folder} "
             f"({exc.strerror or exc})"
         ) from exc
+    if path.exists():
+        _check_sqlite_file_writable(path)
+
+
+def _check_sqlite_file_writable(path: Path) -> None:
+    """Take SQLite's write lock on the file and let it go, writing nothing.
+
+    Through SQLite, never a plain open() and close(): closing any descriptor of a file drops
+    every POSIX lock this process holds on it, SQLite's own included. Another app in this
+    process would lose its locks, and another process's last connection would then delete
+    the WAL that this one still writes to (https://www.sqlite.org/howtocorrupt.html, 2.2).
+    """
+    # A blocking call at start-up, before the app serves: the event loop has nothing to do.
+    connection = sqlite3.connect(path, isolation_level=None, timeout=1.0)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        try:  # a write, rolled back: some read-only files still grant the lock
+            (version,) = connection.execute("PRAGMA user_version").fetchone()
+            connection.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            connection.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            return  # another connection is writing: the file is writable
+        raise DatabaseNotWritableError(
+            f"SQLite database {path} is not writable: cannot write in {path} ({exc})"
+        ) from exc
+    except sqlite3.Error as exc:
+        raise DatabaseNotWritableError(
+            f"SQLite database {path} is not writable: cannot write in {path} ({exc})"
+        ) from exc
+    finally:
+        connection.close()
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
