@@ -36,6 +36,8 @@ async def make_user(session: AsyncSession, **overrides: Any) -> User:
         "username": f"user{n}",
         "email": f"user{n}@example.com",
         "password_hash": password_hash(),
+        # One who publishes, as every account did before roles; role tests pass their own.
+        "role": "author",
     }
     values.update(overrides)
     user = User(**values)

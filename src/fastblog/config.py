@@ -1,7 +1,7 @@
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -96,6 +96,13 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
 
     posts_per_page: int = Field(default=10, ge=1, le=100)
+    # Sign-up (REGISTRATION): open to anyone, by invitation only, or closed; an account made
+    # by open sign-up gets NEW_ACCOUNT_ROLE (the site's first account is always its owner).
+    # Read through fastblog.accounts.signup.signup_rules only.
+    registration: Literal["open", "invite", "closed"] = "open"
+    new_account_role: Literal["admin", "editor", "author", "contributor", "reader"] = "reader"
+    # How long an emailed invitation's link works.
+    invitation_days: int = Field(default=7, ge=1, le=365)
     site_name: str = "fastblog"
     # The meta description of pages that have none of their own (forms, errors).
     site_description: str = "Posts and their authors, on an async-first blog."

@@ -1,5 +1,5 @@
 """Writing comments: rendering first (before any transaction), then one INSERT … SELECT;
-deleting one, by its author, the post's author or a moderator."""
+deleting one, by its author, the post's author or an editor (or above)."""
 
 import asyncio
 from concurrent.futures import Executor
@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 
 from fastblog.accounts.models import User
 from fastblog.accounts.moderation import log_deletion
+from fastblog.accounts.roles import Role
 from fastblog.comments import queries
 from fastblog.comments.markdown import render_comment
 from fastblog.comments.models import Comment
@@ -89,7 +90,7 @@ TO_DELETE = (
 async def delete_comment(
     db: Database, *, post_id: int, comment_id: int, requester_id: int, auth_version: int
 ) -> None:
-    """Delete the comment if the requester wrote it or the post, or is a moderator (whose
+    """Delete the comment if the requester wrote it or the post, or is an editor (whose
     deletion of someone else's comment is logged). 401, then 404 (an unknown post, a draft
     not theirs, a comment not on this post), then 403, as DomainErrors."""
     async with db.transaction() as session:
@@ -105,9 +106,9 @@ async def delete_comment(
         if found.comment_id is None:
             raise NotFoundError("Comment not found on this post")
         by_an_author = requester_id in (found.comment_author_id, found.post_author_id)
-        if not by_an_author and not requester.is_moderator:
+        if not by_an_author and not requester.at_least(Role.EDITOR):
             raise ForbiddenError(
-                "Only the comment's author, the post's author or a moderator can delete it"
+                "Only the comment's author, the post's author or an editor can delete it"
             )
         await session.execute(delete(Comment).where(Comment.id == comment_id))
         await session.commit()

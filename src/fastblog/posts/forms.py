@@ -9,14 +9,14 @@ from fastapi.responses import HTMLResponse
 from fastblog.db import utcnow
 from fastblog.dependencies import ResourcesDep
 from fastblog.posts import service
-from fastblog.posts.models import DRAFT, PUBLISHED
+from fastblog.posts.models import DRAFT, PUBLISHED, REVIEW
 from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import form_values
 from fastblog.web.templating import templates
 
 FORM_FIELDS = ("title", "content", "tags", "published_at")
 # The form's buttons: <button name="action" value="...">.
-PREVIEW, SAVE_DRAFT = "preview", "draft"
+PREVIEW, SAVE_DRAFT, SUBMIT = "preview", "draft", "review"
 
 
 def minute(moment: datetime | None) -> str:
@@ -33,9 +33,13 @@ def post_form(
     errors: dict[str, str] | None = None,
     preview: str | None = None,
     published: bool = False,
+    can_publish: bool = True,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """`can_publish`: Publish (and the publication date) or, for a contributor, Submit for
+    review."""
     context = {
+        "can_publish": can_publish,
         "action": action,
         "heading": heading,
         "values": values,
@@ -49,9 +53,9 @@ def post_form(
 def parse_form(values: dict[str, str], button: str, *, keep: datetime | None = None) -> PostWrite:
     """The form as a post to write. `keep`: the post's publication date, which the form shows
     to the minute: sent back unchanged, it stays exact."""
-    status_ = DRAFT if button == SAVE_DRAFT else PUBLISHED
-    published_at: str | None = values["published_at"].strip() or None
-    if status_ == DRAFT or (published_at and published_at == minute(keep)):
+    status_ = {SAVE_DRAFT: DRAFT, SUBMIT: REVIEW}.get(button, PUBLISHED)
+    published_at: str | None = values.get("published_at", "").strip() or None
+    if status_ != PUBLISHED or (published_at and published_at == minute(keep)):
         published_at = None
     elif published_at and published_at[-1:] != "Z" and "+" not in published_at:
         published_at += "Z"  # the form asks for UTC
@@ -79,6 +83,8 @@ async def preview_html(resources: ResourcesDep, values: dict[str, str]) -> str:
 def saved_message(post: dict[str, Any]) -> str:
     if post["status"] == DRAFT:
         return "Your draft is saved. Only you can see it."
+    if post["status"] == REVIEW:
+        return "Your post is submitted for review: an editor will publish it."
     if post["published_at"] > utcnow():
         return f"Your post is scheduled for {post['published_at']:%Y-%m-%d %H:%M} UTC."
     return "Your post is published."

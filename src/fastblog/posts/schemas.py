@@ -34,8 +34,12 @@ Content = Annotated[
     ),
 ]
 Status = Annotated[
-    Literal["draft", "published"],
-    Field(description="A draft is seen by its author only.", examples=["published"]),
+    Literal["draft", "review", "published"],
+    Field(
+        description="A draft is seen by its author (and editors) only; a post in review "
+        "waits for an editor to publish it.",
+        examples=["published"],
+    ),
 ]
 Tags = Annotated[
     # Bounded before normalizing (each tag is trimmed, so it may arrive a little longer).
@@ -78,7 +82,7 @@ def _tags(value: list[str] | None) -> list[str] | None:
 def _published_at(value: datetime | None, info: ValidationInfo) -> datetime | None:
     if value is None:
         return None
-    if info.data.get("status") == "draft":
+    if info.data.get("status") in ("draft", "review"):
         raise ValueError("A draft has no publication date: leave published_at out.")
     try:
         return value.astimezone(UTC)
