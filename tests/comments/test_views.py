@@ -139,7 +139,7 @@ async def test_delete_buttons_for_who_may_delete(
     users = {
         "reader": reader,
         "author": author,
-        "moderator": await make_user(session, is_moderator=True),
+        "moderator": await make_user(session, role="editor"),
         "other": await make_user(session),
     }
     await browser_login(client, users[viewer])
@@ -155,8 +155,8 @@ async def test_delete_buttons_for_who_may_delete(
     ]
     assert len(delete_forms) == buttons
     shown = read_page(page)
-    # The post's own buttons: Edit for its author only, Delete for a moderator too.
-    assert shown.has_link("Edit") == (viewer == "author")
+    # The post's own buttons: Edit and Delete for its author and for an editor.
+    assert shown.has_link("Edit") == (viewer in ("author", "moderator"))
     assert shown.has_link("Delete") == (viewer in ("author", "moderator"))
 
 

@@ -6,8 +6,8 @@ from fastblog.accounts import follows, pictures, role_changes, service
 from fastblog.accounts.dependencies import (
     CurrentUserDep,
     HasherDep,
-    TokenClaimsDep,
     TokenUserIdDep,
+    TokenViewerDep,
     UserForWriteDep,
     UserId,
     forbidden,
@@ -178,7 +178,7 @@ E403_ROLE: Responses = {
 
 @router.put("/{user_id}/role", response_model=UserPrivate, responses=E401 | E403_ROLE | E404)
 async def set_role(
-    user_id: UserId, data: RoleChange, claims: TokenClaimsDep, db: DatabaseDep
+    user_id: UserId, viewer: TokenViewerDep, data: RoleChange, db: DatabaseDep
 ) -> UserPrivate:
     """Give an account a role (an admin or the owner). Giving "owner" hands ownership on: the
     old owner becomes an admin."""
@@ -186,8 +186,7 @@ async def set_role(
         db,
         target_id=user_id,
         role=Role(data.role),
-        by_id=claims.user_id,
-        auth_version=claims.auth_version,
+        by_id=viewer.id,  # its token checked (401) before the body (422)
     )
     return UserPrivate.model_validate(user)
 
