@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from fastblog import health, media_routes
 from fastblog.accounts import api as accounts_api
-from fastblog.accounts import auth_api, auth_views, follow_views
+from fastblog.accounts import auth_api, auth_views, follow_views, invitation_api, invitation_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.comments import api as comments_api
@@ -215,7 +215,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_api.router,
         social_api.profile_router,  # after accounts': /api/users/me is not a user id
         auth_api.router,
+        invitation_api.router,
         accounts_views.router,
+        invitation_views.router,
         social_views.router,
         follow_views.router,
         auth_views.router,
