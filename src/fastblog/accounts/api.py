@@ -176,7 +176,11 @@ E403_ROLE: Responses = {
 }
 
 
-@router.put("/{user_id}/role", response_model=UserPrivate, responses=E401 | E403_ROLE | E404)
+@router.put(
+    "/{user_id}/role",
+    response_model=UserPrivate,
+    responses=E401 | E403_ROLE | E404 | TOO_LARGE,
+)
 async def set_role(
     user_id: UserId, viewer: TokenViewerDep, data: RoleChange, db: DatabaseDep
 ) -> UserPrivate:

@@ -11,7 +11,7 @@ from fastblog.accounts.roles import Role
 from fastblog.accounts.schemas import ROLE_NAMES
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep
-from fastblog.params import MAX_ID, UNAVAILABLE, Responses, error
+from fastblog.params import MAX_ID, TOO_LARGE, UNAVAILABLE, Responses, error
 from fastblog.web.urls import site_url
 
 router = APIRouter(prefix="/api/invitations", tags=["invitations"], responses=UNAVAILABLE)
@@ -73,6 +73,7 @@ InvitationId = Annotated[int, Path(ge=1, le=MAX_ID, description="The invitation'
     response_model=InvitationPublic,
     responses=E401
     | E403
+    | TOO_LARGE
     | {status.HTTP_400_BAD_REQUEST: error("This address already has an account")},
 )
 async def create_invitation(
