@@ -1,0 +1,337 @@
+"""Maintenance commands against the database a server is serving: no 5xx, no broken connection.
+
+An operator runs `fastblog db upgrade` (at head: nothing to do), `fastblog seed` (its bulk
+load drops and re-creates triggers and an index, rebuilds the search index and runs ANALYZE:
+schema changes, on SQLite in the very file the server has open) and the search index's
+repair (`fastblog.search.index.rebuild`, DDL again) while a server answers readers and
+writers. Each command runs in its own process, as it would from a shell, one after the other,
+and the load goes on throughout.
+
+On SQLite every connection the server holds sees the schema change on its next statement
+(SQLite then re-reads the schema and re-prepares), so what this guards against is a server
+connection that was idle across a change and then fails: "no such table", "vtable constructor
+failed" (FTS5 reconnecting to its table) or "disk I/O error". None may reach a client as a
+5xx or the server's log; every acknowledged write must be in the database afterwards, with
+the counters and the search index agreeing with the rows.
+"""
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.factories import login_through_endpoint
+from tests.processes import FASTBLOG, fastblog_env
+from tests.reliability.server import server_env, serving
+from tests.reliability.test_concurrent_writers import LIMITS
+from tests.social.helpers import drifted_counts
+
+pytestmark = pytest.mark.anyio
+
+WRITERS = 2  # accounts, one writing client each
+READERS = 2
+SEEDED_POSTS = 200
+COMMAND_TIMEOUT = 120.0
+# What a server connection broken by another process's schema change says (SQLite).
+BROKEN = ("no such table", "vtable constructor failed", "disk I/O error", "database is locked")
+# The search index's repair, as an operator would run it from a shell (there is no command).
+REBUILD_SEARCH = (
+    "import asyncio\n"
+    "from fastblog.config import get_settings\n"
+    "from fastblog.db import Database\n"
+    "from fastblog.search.index import rebuild\n"
+    "async def main():\n"
+    "    db = Database.open(get_settings())\n"
+    "    try:\n"
+    "        await rebuild(db)\n"
+    "    finally:\n"
+    "        await db.close()\n"
+    "asyncio.run(main())\n"
+)
+ANALYZE = (
+    "import asyncio\n"
+    "from sqlalchemy import text\n"
+    "from fastblog.config import get_settings\n"
+    "from fastblog.db import Database\n"
+    "async def main():\n"
+    "    db = Database.open(get_settings())\n"
+    "    try:\n"
+    "        async with db.transaction() as session:\n"
+    "            await session.execute(text('ANALYZE'))\n"
+    "            await session.commit()\n"
+    "    finally:\n"
+    "        await db.close()\n"
+    "asyncio.run(main())\n"
+)
+COMMANDS = {
+    "db upgrade": [FASTBLOG, "db", "upgrade"],
+    "seed": [FASTBLOG, "seed", "--users", "3", "--posts", str(SEEDED_POSTS), "--workers", "1"],
+    "search index rebuild": [sys.executable, "-c", REBUILD_SEARCH],
+    "ANALYZE": [sys.executable, "-c", ANALYZE],
+}
+
+
+@dataclass
+class Tally:
+    answered: Counter[str] = field(default_factory=Counter)  # "GET /search" -> count
+    failed: Counter[str] = field(default_factory=Counter)  # what went wrong, with the route
+    created: dict[int, str] = field(default_factory=dict)  # post id -> its unique word
+    deleted: set[int] = field(default_factory=set)
+    retagged: dict[int, str] = field(default_factory=dict)  # post id -> its acknowledged tag
+    during: Counter[str] = field(default_factory=Counter)  # command -> requests answered
+
+
+@dataclass
+class Load:
+    tally: Tally
+    running: str | None = None  # the command running now
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def call(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        expected: int,
+        route: str,
+        **kwargs: object,
+    ) -> httpx.Response | None:
+        try:
+            response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError as exc:
+            self.tally.failed[f"{route}: {exc!r}"] += 1
+            return None
+        if response.status_code != expected:
+            self.tally.failed[f"{route}: {response.status_code} {response.text[:200]}"] += 1
+            return None
+        self.tally.answered[route] += 1
+        if self.running:
+            self.tally.during[self.running] += 1
+        return response
+
+
+async def reader(load: Load, client: httpx.AsyncClient, number: int) -> None:
+    n = 0
+    while not load.stop.is_set():
+        n += 1
+        await load.call(client, "GET", "/", 200, "GET /")
+        page = await load.call(client, "GET", "/api/posts", 200, "GET /api/posts")
+        await load.call(client, "GET", "/search", 200, "GET /search", params={"q": "word"})
+        await load.call(client, "GET", "/api/tags", 200, "GET /api/tags")
+        if page is not None and page.json()["posts"]:
+            posts = page.json()["posts"]
+            post_id = posts[(n + number) % len(posts)]["id"]
+            # A writer may have deleted it meanwhile: a 404 is a right answer then.
+            try:
+                response = await client.get(f"/posts/{post_id}", follow_redirects=True)
+            except httpx.HTTPError as exc:
+                load.tally.failed[f"GET post page: {exc!r}"] += 1
+                continue
+            if response.status_code in (200, 404):
+                load.tally.answered["GET post page"] += 1
+            else:
+                load.tally.failed[f"GET post page: {response.status_code}"] += 1
+
+
+async def writer(
+    load: Load, client: httpx.AsyncClient, number: int, headers: dict[str, str]
+) -> None:
+    n = 0
+    mine: list[int] = []
+    while not load.stop.is_set():
+        n += 1
+        word = f"zq{number}x{n}w"  # one word FTS5 and PostgreSQL both keep whole
+        body = {"title": f"Note {word}", "content": f"Body of {word}.", "tags": ["shared", word]}
+        created = await load.call(
+            client, "POST", "/api/posts", 201, "POST /api/posts", json=body, headers=headers
+        )
+        if created is None:
+            continue
+        post_id = created.json()["id"]
+        load.tally.created[post_id] = word
+        mine.append(post_id)
+        # A new set of tags: post_tags rows deleted and inserted (their triggers re-index).
+        tag = f"t{number}x{n}"
+        if await load.call(
+            client,
+            "PATCH",
+            f"/api/posts/{post_id}",
+            200,
+            "PATCH /api/posts/{id}",
+            json={"tags": ["shared", tag]},
+            headers=headers,
+        ):
+            load.tally.retagged[post_id] = tag
+        target = mine[len(mine) // 2]
+        await load.call(client, "POST", f"/api/posts/{target}/like", 200, "like", headers=headers)
+        await load.call(
+            client,
+            "POST",
+            f"/api/posts/{target}/comments",
+            201,
+            "comment",
+            json={"body": f"A comment on {target}"},
+            headers=headers,
+        )
+        if n % 3 == 0:
+            victim = mine.pop(0)
+            if await load.call(
+                client, "DELETE", f"/api/posts/{victim}", 204, "DELETE", headers=headers
+            ):
+                load.tally.deleted.add(victim)
+
+
+async def run_commands(load: Load, database_url: str, folder: Path) -> dict[str, str]:
+    """Each command in turn, in its own process; what each printed, if it failed."""
+    env = fastblog_env(database_url)
+    failures: dict[str, str] = {}
+    for name, argv in COMMANDS.items():
+        load.running = name
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=folder,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
+        load.running = None
+        if process.returncode != 0:
+            failures[name] = output.decode(errors="replace")[-2000:]
+    load.stop.set()
+    return failures
+
+
+async def stored(database_url: str) -> dict[str, object]:
+    """What the database itself says after the load."""
+    engine = create_async_engine(database_url)
+    sqlite = database_url.startswith("sqlite")
+    try:
+        async with engine.connect() as connection:
+
+            async def scalar(sql: str) -> object:
+                return (await connection.execute(text(sql))).scalar_one()
+
+            found: dict[str, object] = {
+                "drifted": await drifted_counts(connection),
+                "post ids": set((await connection.execute(text("SELECT id FROM posts"))).scalars()),
+                "published": await scalar("SELECT count(*) FROM posts WHERE status = 'published'"),
+                "counted": await scalar("SELECT coalesce(sum(posts), 0) FROM post_counts"),
+                "tags drifted": (
+                    await connection.execute(
+                        text(
+                            "SELECT tags.name,"
+                            " (SELECT coalesce(sum(posts), 0) FROM tag_post_counts"
+                            "  WHERE tag_id = tags.id) AS counted,"
+                            " (SELECT count(*) FROM post_tags JOIN posts ON posts.id = post_id"
+                            "  WHERE tag_id = tags.id AND posts.status = 'published') AS rows"
+                            " FROM tags"
+                        )
+                    )
+                ).all(),
+            }
+            found["tags drifted"] = [
+                tuple(row)
+                for row in found["tags drifted"]  # type: ignore[attr-defined]
+                if row[1] != row[2]
+            ]
+            if sqlite:
+                await connection.execute(
+                    text("INSERT INTO posts_search (posts_search, rank) VALUES ('integrity-check', 1)")
+                )
+            return found
+    finally:
+        await engine.dispose()
+
+
+async def test_maintenance_commands_while_serving(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    env = server_env(
+        fresh_database_url,
+        tmp_path / "media",
+        log_level="INFO",
+        db_pool_size=5,
+        db_max_overflow=5,
+        write_rate_limits=False,  # a few writers write more than 10 posts a minute
+    )
+    tally = Tally()
+    load = Load(tally)
+    async with (
+        serving(env, tmp_path / "server.log") as server,
+        contextlib.AsyncExitStack() as stack,
+    ):
+
+        async def client() -> httpx.AsyncClient:
+            return await stack.enter_async_context(
+                httpx.AsyncClient(base_url=server.url, timeout=60, limits=LIMITS)
+            )
+
+        tokens = []
+        for number in range(WRITERS):
+            own = await client()
+            account = {
+                "username": f"maint{number}",
+                "email": f"maint{number}@example.com",
+                "password": f"maintenance-password-{number}",
+            }
+            assert (await own.post("/api/users", json=account)).status_code == 201
+            tokens.append(await login_through_endpoint(own, account["email"], account["password"]))
+        started = time.monotonic()
+        clients = [await client() for _ in range(WRITERS + READERS)]
+        work = [
+            *(writer(load, clients[n], n, tokens[n]) for n in range(WRITERS)),
+            *(reader(load, clients[WRITERS + n], n) for n in range(READERS)),
+        ]
+        failures, *_ = await asyncio.gather(
+            run_commands(load, fresh_database_url, tmp_path), *work
+        )
+        seconds = time.monotonic() - started
+
+        # Afterwards, through the same server: the API's counts and search agree with the rows.
+        check = await client()
+        total = (await check.get("/api/posts")).json()["total"]
+        survivors = {post_id: word for post_id, word in tally.created.items()}
+        for post_id in tally.deleted:
+            survivors.pop(post_id)
+        newest = max(survivors)
+        found_new = (await check.get("/api/search", params={"q": survivors[newest]})).json()
+        found_tag = (
+            await check.get("/api/posts", params={"tag": tally.retagged[newest]})
+        ).json()
+        gone = min(tally.deleted)
+        found_gone = (await check.get("/api/search", params={"q": tally.created[gone]})).json()
+    log = server.log()
+    after = await stored(fresh_database_url)
+
+    print(
+        f"\n{fresh_database_url.split(':')[0]}: {sum(tally.answered.values())} requests in"
+        f" {seconds:.1f} s; during each command: {dict(tally.during)};"
+        f" {len(tally.created)} posts written, {len(tally.deleted)} deleted"
+    )
+    assert failures == {}, failures
+    assert tally.failed == Counter(), tally.failed.most_common(5)
+    assert set(tally.during) == set(COMMANDS), "the load ran while every command ran"
+    broken = [line for line in log.splitlines() if any(b in line for b in BROKEN)]
+    assert broken == [], broken
+    assert "Traceback" not in log, log
+    assert " 500 " not in log and " 503 " not in log
+    # Every acknowledged write is there, and only those (plus the seed's posts).
+    mine = after["post ids"] & set(tally.created)  # type: ignore[operator]
+    assert mine == set(survivors)
+    assert len(after["post ids"]) == len(survivors) + SEEDED_POSTS  # type: ignore[arg-type]
+    assert after["published"] == after["counted"]
+    assert after["drifted"] == {}
+    assert after["tags drifted"] == []
+    assert [post["id"] for post in found_new["posts"]] == [newest]
+    assert [post["id"] for post in found_tag["posts"]] == [newest]
+    assert found_gone["posts"] == []
+    assert total > 0
