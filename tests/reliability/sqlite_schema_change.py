@@ -118,7 +118,9 @@ def scenario(
         "A: DELETE FROM post_tags": attempt(
             a, sqlite, "DELETE FROM post_tags WHERE post_id = 2 AND tag_id = 1"
         ),
-        "A: search": attempt(a, sqlite, "SELECT rowid FROM posts_search WHERE posts_search MATCH 'two'"),
+        "A: search": attempt(
+            a, sqlite, "SELECT rowid FROM posts_search WHERE posts_search MATCH 'two'"
+        ),
         "A: CREATE TABLE": attempt(a, sqlite, "CREATE TABLE written_by_a (x)"),
     }
     b = sqlite.connect(str(path), isolation_level=None)
