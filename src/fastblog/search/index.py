@@ -10,9 +10,10 @@ drops the index's triggers (and, on PostgreSQL, the GIN index), and on leaving p
 and calls `rebuild(db)`: the tags' names recomputed where they differ, then the whole index
 built from the posts table at once (FTS5's 'rebuild'; CREATE INDEX on PostgreSQL, where the
 generated tsvector column was computed by the inserts themselves). `rebuild(db)` alone also
-repairs an index in doubt. Both hold the write lock for their duration: run them with the
-blog stopped or quiet (writes made meanwhile from other processes are caught by the rebuild,
-which comes after the triggers are back).
+repairs an index in doubt. Both hold the write lock for their duration (on PostgreSQL, every
+lock on posts and post_tags, taken first: fastblog.db.ddl), so a served blog's requests wait
+for them; writes made meanwhile from other processes are caught by the rebuild, which comes
+after the triggers are back.
 
 A loader with a transaction of its own (`fastblog seed`) suspends BULK_TRIGGERS and
 BULK_INDEXES itself, writes `tag_names` as the triggers would, and calls
