@@ -20,6 +20,7 @@ from fastblog import health, media_routes
 from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views, follow_views
 from fastblog.accounts import views as accounts_views
+from fastblog.accounts.dependencies import load_page_user
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
@@ -175,7 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=OPENAPI_TAGS,
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, page_user=load_page_user)
     app.add_middleware(HeadAsGetMiddleware)  # first added: innermost
     app.add_middleware(
         PageSessionMiddleware,
