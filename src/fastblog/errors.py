@@ -17,6 +17,7 @@ from starlette.routing import Match, Mount
 
 from fastblog.db import DatabaseUnavailableError, is_database_unavailable
 from fastblog.exceptions import DomainError
+from fastblog.messages import plain_message
 from fastblog.web.session import LoginRequiredError, flash, login_redirect
 from fastblog.web.templating import templates
 
@@ -132,7 +133,11 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     if wants_json(request):
         # FastAPI's default answer repeats each invalid value ("input"), and for a missing
         # field the whole body: a sign-up error would send the password back. Leave it out.
-        errors = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
+        # The message is said in plain words (fastblog.messages); type and loc stay pydantic's.
+        errors = [
+            {**{k: v for k, v in error.items() if k != "input"}, "msg": plain_message(error)}
+            for error in exc.errors()
+        ]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
     fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
     return await error_page(request, 422, f"Invalid value for: {fields}.")
