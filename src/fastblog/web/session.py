@@ -134,7 +134,8 @@ def form_message(field: str, error: Any) -> str:
     """A validation error as a person would say it."""
     kind, context = error["type"], error.get("ctx") or {}
     value = error.get("input")
-    blank = isinstance(value, str) and not value.strip()
+    # A value of blanks is a field left empty, unless a validator of its own said otherwise.
+    blank = isinstance(value, str) and not value.strip() and kind != "value_error"
     name = FIELD_NAMES.get(field, "a value")
     if kind == "missing" or blank or (kind == "string_too_short" and context["min_length"] == 1):
         return f"Please enter {name}."
