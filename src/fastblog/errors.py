@@ -51,7 +51,7 @@ def wants_json(request: Request) -> bool:
 PageUserLoader = Callable[[Request], Awaitable[Any]]
 
 
-async def _show_page_user(request: Request) -> None:
+async def show_page_user(request: Request) -> None:
     if hasattr(request.state, "user") or "session" not in request.scope:
         return
     request.state.user = None
@@ -72,7 +72,7 @@ async def error_page(request: Request, status_code: int, message: str) -> Respon
         # session closed, so showing it in the header would fail again. The page shows none.
         request.state.user = None
     else:
-        await _show_page_user(request)
+        await show_page_user(request)
     return templates.TemplateResponse(
         request,
         "error.html",

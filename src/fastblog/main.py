@@ -31,7 +31,7 @@ from fastblog.errors import install_error_handlers
 from fastblog.head import HeadAsGetMiddleware
 from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
-from fastblog.limits import BodySizeLimitMiddleware
+from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import open_media_store
 from fastblog.observability import install_observability
@@ -177,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
     )
     install_error_handlers(app, page_user=load_page_user)
+    app.add_exception_handler(BodyTooLargeError, posts_views.on_post_form_too_large)
     app.add_middleware(HeadAsGetMiddleware)  # first added: innermost
     app.add_middleware(
         PageSessionMiddleware,

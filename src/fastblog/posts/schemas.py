@@ -25,6 +25,7 @@ from fastblog.posts.markdown import (
     normalize_tags,
 )
 
+MAX_CONTENT_CHARS = 100_000
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it as bad input.
 
 
@@ -47,7 +48,7 @@ Content = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=100_000,
+        max_length=MAX_CONTENT_CHARS,
         pattern=NO_NUL,
         description="Markdown (CommonMark, with GitHub's tables, strikethrough and autolinks).",
         examples=["When a request **waits** on I/O..."],

@@ -134,15 +134,16 @@ def form_message(field: str, error: Any) -> str:
     """A validation error as a person would say it."""
     kind, context = error["type"], error.get("ctx") or {}
     value = error.get("input")
-    # A value of blanks is a field left empty, unless a validator of its own said otherwise.
-    blank = isinstance(value, str) and not value.strip() and kind != "value_error"
+    # A value of blanks is a field left empty; but blanks are a password's own characters,
+    # refused with a message of their own.
+    blank = isinstance(value, str) and not value.strip() and "password" not in field
     name = FIELD_NAMES.get(field, "a value")
     if kind == "missing" or blank or (kind == "string_too_short" and context["min_length"] == 1):
         return f"Please enter {name}."
     if kind == "string_too_short":
-        return f"Please use at least {context['min_length']} characters."
+        return f"Please use at least {context['min_length']:,} characters."
     if kind == "string_too_long":
-        return f"Please use at most {context['max_length']} characters."
+        return f"Please use at most {context['max_length']:,} characters."
     if field == "email" and kind == "value_error":
         return "This doesn't look like an email address."
     return plain_message(error)
