@@ -29,6 +29,7 @@ from fastblog.db import Database
 from fastblog.docs import install_docs
 from fastblog.errors import install_error_handlers
 from fastblog.head import HeadAsGetMiddleware
+from fastblog.hosts import AllowedHostsMiddleware
 from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
@@ -194,6 +195,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
     )
     observability = install_observability(app, settings)
+    # Outside the others: a request for another site is refused before any work is done.
+    app.add_middleware(AllowedHostsMiddleware, hosts=settings.hosts)
     if proxy_warning is not None:  # last added, outermost: it sees every request
         app.add_middleware(ProxySeenWarningMiddleware, warning=proxy_warning)
     # Routes are matched in the order they are added, and each route passed over costs ~2 us
