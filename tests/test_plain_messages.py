@@ -105,9 +105,18 @@ async def test_no_422_speaks_in_library_wording_or_regular_expressions(
                     url = _path(path, params, None)
                     await send(method, url, params={param["name"]: str(value)})
         content = operation.get("requestBody", {}).get("content", {})
+        url = _path(path, params, None)
+        form = content.get("application/x-www-form-urlencoded")
+        if form is not None:  # the token endpoint: OAuth2's form
+            form_schema = _resolve(spec, form["schema"])
+            fields = {name: "a" for name in form_schema.get("properties", {})}
+            await send(method, url, data={})
+            for name, field in form_schema.get("properties", {}).items():
+                for value in bad_values(_resolve(spec, field)):
+                    if isinstance(value, str | int):
+                        await send(method, url, data={**fields, name: str(value)})
         if "application/json" not in content:
             continue
-        url = _path(path, params, None)
         body_schema = _resolve(spec, content["application/json"]["schema"])
         valid = {name: "a" for name in body_schema.get("properties", {})}
         await send(method, url, content=b"{not json")
@@ -133,3 +142,16 @@ async def test_a_username_outside_ascii_is_refused_by_a_message_that_says_so(
     [error] = response.json()["detail"]
     assert error["loc"] == ["body", "username"]
     assert "unaccented letters a-z and A-Z" in error["msg"]
+
+
+async def test_the_token_forms_grant_type_is_explained_not_quoted(
+    client: httpx.AsyncClient,
+) -> None:
+    form = {"grant_type": "client_credentials", "username": "ada", "password": "x" * 8}
+
+    response = await client.post("/api/users/token", data=form)
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "grant_type"]
+    assert error["msg"] == "Must be “password”, or left out."
