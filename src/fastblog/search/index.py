@@ -10,9 +10,10 @@ drops the index's triggers (and, on PostgreSQL, the GIN index), and on leaving p
 and calls `rebuild(db)`: the tags' names recomputed where they differ, then the whole index
 built from the posts table at once (FTS5's 'rebuild'; CREATE INDEX on PostgreSQL, where the
 generated tsvector column was computed by the inserts themselves). `rebuild(db)` alone also
-repairs an index in doubt. Both hold the write lock for their duration: run them with the
-blog stopped or quiet (writes made meanwhile from other processes are caught by the rebuild,
-which comes after the triggers are back).
+repairs an index in doubt. Both hold the write lock for their duration (on PostgreSQL, every
+lock on posts and post_tags, taken first: fastblog.db.ddl), so a served blog's requests wait
+for them; writes made meanwhile from other processes are caught by the rebuild, which comes
+after the triggers are back.
 
 A loader with a transaction of its own (`fastblog seed`) suspends BULK_TRIGGERS and
 BULK_INDEXES itself, writes `tag_names` as the triggers would, and calls
@@ -28,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fastblog.db import Database
+from fastblog.db.ddl import lock_for_schema_change
 from fastblog.search import schema
 
 logger = logging.getLogger(__name__)
@@ -49,8 +51,14 @@ def _triggers(db: Database) -> dict[str, str]:
     return {name: sql for name, sql in schema.SQLITE_TRIGGERS.items() if "tags_named" in name}
 
 
-async def _run(db: Database, *statements: str) -> None:
+# What the index's DDL touches (its triggers are on both), in the order the app locks them.
+TABLES = ("posts", "post_tags")
+
+
+async def _run(db: Database, *statements: str, ddl: bool = True) -> None:
     async with db.transaction() as session:
+        if ddl:  # every lock first, or a served blog's requests deadlock with us
+            await lock_for_schema_change(session, TABLES)
         for statement in statements:
             await session.execute(text(statement))
         await session.commit()
@@ -78,7 +86,7 @@ async def rebuild(db: Database) -> None:
     fixed, *rebuilt = _rebuilt(db)
     await _run(db, *_drops(db), fixed, *_triggers(db).values(), *rebuilt)
     if not _is_sqlite(db):
-        await _run(db, "ANALYZE posts")
+        await _run(db, "ANALYZE posts", ddl=False)  # blocks neither reads nor writes
     logger.info("Search index rebuilt in %.1f s", time.perf_counter() - started)
 
 

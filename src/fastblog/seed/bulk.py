@@ -9,8 +9,11 @@ after it that rebuilds what the database would otherwise have kept row by row.
   are restored afterwards; foreign_keys can only change outside a transaction, hence before
   BEGIN and after COMMIT. The WAL the load grew is checkpointed and truncated at the end.
 - PostgreSQL: asyncpg's binary COPY (copy_records_to_table) on the SQLAlchemy connection's
-  driver connection, in one transaction that first locks the posts table against other
-  writers (readers go on) so the post ids the seed reserves are its own.
+  driver connection, in one transaction that first locks the tables whose triggers and
+  indexes it suspends (SUSPENDED_TABLES) against everyone else, readers too, as dropping an
+  index would anyway: the post ids the seed reserves stay its own, and taking every lock at
+  once, before anything else, is what keeps a served blog's requests from deadlocking with it
+  (fastblog.db.ddl).
 
 While it loads, the seed suspends the triggers that keep derived structures (DERIVED): one
 bulk rebuild costs far less than a million row-by-row updates. Suspending is part of the
@@ -26,6 +29,7 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fastblog.db.ddl import lock_for_schema_change
 from fastblog.posts.models import (
     COUNT_SLOTS,
     Post,
@@ -111,6 +115,10 @@ DERIVED: tuple[Derived, ...] = (
         rebuild=search_index.rebuild_in_transaction,
     ),
 )
+
+# The tables whose triggers and indexes DERIVED names, in the order the app's own
+# transactions lock them (a post, then its tags).
+SUSPENDED_TABLES = ("posts", "post_tags")
 
 SQLITE_LOAD_PRAGMAS = {
     "cache_size": -262_144,  # KiB: 256 MiB of pages for the load
@@ -219,9 +227,9 @@ class SQLiteLoader(Loader):
 
 class PostgresLoader(Loader):
     async def begin(self) -> None:
-        # Other writers of posts wait until the seed commits (readers do not): the ids the
-        # seed reserves below stay its own.
-        await self.connection.exec_driver_sql("LOCK TABLE posts IN EXCLUSIVE MODE")
+        # Everyone else waits until the seed commits: the ids it reserves below stay its own,
+        # and the DDL of suspend() needs no lock it does not hold already.
+        await lock_for_schema_change(self.connection, SUSPENDED_TABLES)
         # For the index builds of after_bulk_load (a GIN index, say).
         await self.connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
 

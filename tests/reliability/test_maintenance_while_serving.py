@@ -1,0 +1,338 @@
+"""Maintenance commands against the database a server is serving: no 5xx, no broken connection.
+
+An operator runs `fastblog db upgrade` (at head: nothing to do), `fastblog seed` (its bulk
+load drops and re-creates triggers and an index, rebuilds the search index and runs ANALYZE:
+schema changes, on SQLite in the very file the server has open) and the search index's
+repair (`fastblog.search.index.rebuild`, DDL again) while a server answers readers and
+writers. Each command runs in its own process, as it would from a shell, one after the other,
+and the load goes on throughout.
+
+On SQLite every connection the server holds sees the schema change on its next statement
+(SQLite then re-reads the schema and re-prepares), so what this guards against is a server
+connection that was idle across a change and then fails: "no such table", "vtable constructor
+failed" (FTS5 reconnecting to its table) or "disk I/O error". None may reach a client as a
+5xx or the server's log; every acknowledged write must be in the database afterwards, with
+the counters and the search index agreeing with the rows.
+"""
+
+import asyncio
+import contextlib
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from fastblog.db import utcnow
+from fastblog.posts.models import Post, PostCount
+from tests.factories import login_through_endpoint
+from tests.processes import FASTBLOG, fastblog_env
+from tests.reliability.server import server_env, serving
+from tests.reliability.test_concurrent_writers import LIMITS
+from tests.social.helpers import drifted_counts
+
+pytestmark = pytest.mark.anyio
+
+WRITERS = 2  # accounts, one writing client each
+READERS = 2
+SEEDED_POSTS = 200
+COMMAND_TIMEOUT = 120.0
+# What a server connection broken by another process's schema change says (SQLite).
+BROKEN = ("no such table", "vtable constructor failed", "disk I/O error", "database is locked")
+# The search index's repair and a fresh ANALYZE, as an operator would run them from a shell
+# (there is no command for them).
+REBUILD_AND_ANALYZE = """
+import asyncio
+from sqlalchemy import text
+from fastblog.config import get_settings
+from fastblog.db import Database
+from fastblog.search.index import rebuild
+
+async def main():
+    db = Database.open(get_settings())
+    try:
+        await rebuild(db)
+        async with db.transaction() as session:
+            await session.execute(text("ANALYZE"))
+            await session.commit()
+    finally:
+        await db.close()
+
+asyncio.run(main())
+"""
+COMMANDS = {
+    "db upgrade": [FASTBLOG, "db", "upgrade"],
+    "seed": [FASTBLOG, "seed", "--users", "3", "--posts", str(SEEDED_POSTS), "--workers", "1"],
+    "search index rebuild, ANALYZE": [sys.executable, "-c", REBUILD_AND_ANALYZE],
+}
+
+
+@dataclass
+class Tally:
+    answered: Counter[str] = field(default_factory=Counter)  # "GET /search" -> count
+    failed: Counter[str] = field(default_factory=Counter)  # what went wrong, with the route
+    created: dict[int, str] = field(default_factory=dict)  # post id -> its unique word
+    deleted: set[int] = field(default_factory=set)
+    retagged: dict[int, str] = field(default_factory=dict)  # post id -> its acknowledged tag
+    during: Counter[str] = field(default_factory=Counter)  # command -> requests answered
+
+
+@dataclass
+class Load:
+    tally: Tally
+    running: str | None = None  # the command running now
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def call(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        expected: int,
+        route: str,
+        **kwargs: object,
+    ) -> httpx.Response | None:
+        try:
+            response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+        except httpx.HTTPError as exc:
+            self.tally.failed[f"{route}: {exc!r}"] += 1
+            return None
+        if response.status_code != expected:
+            self.tally.failed[f"{route}: {response.status_code} {response.text[:200]}"] += 1
+            return None
+        self.tally.answered[route] += 1
+        if self.running:
+            self.tally.during[self.running] += 1
+        return response
+
+
+async def reader(load: Load, client: httpx.AsyncClient, number: int) -> None:
+    n = 0
+    while not load.stop.is_set():
+        n += 1
+        await load.call(client, "GET", "/", 200, "GET /")
+        page = await load.call(client, "GET", "/api/posts", 200, "GET /api/posts")
+        await load.call(client, "GET", "/search", 200, "GET /search", params={"q": "word"})
+        await load.call(client, "GET", "/api/tags", 200, "GET /api/tags")
+        if page is not None and page.json()["posts"]:
+            posts = page.json()["posts"]
+            post_id = posts[(n + number) % len(posts)]["id"]
+            # A writer may have deleted it meanwhile: a 404 is a right answer then.
+            try:
+                response = await client.get(f"/posts/{post_id}", follow_redirects=True)
+            except httpx.HTTPError as exc:
+                load.tally.failed[f"GET post page: {exc!r}"] += 1
+                continue
+            if response.status_code in (200, 404):
+                load.tally.answered["GET post page"] += 1
+            else:
+                load.tally.failed[f"GET post page: {response.status_code}"] += 1
+
+
+async def writer(
+    load: Load, client: httpx.AsyncClient, number: int, headers: dict[str, str]
+) -> None:
+    n = 0
+    mine: list[int] = []
+    while not load.stop.is_set():
+        n += 1
+        word = f"zq{number}x{n}w"  # one word FTS5 and PostgreSQL both keep whole
+        body = {"title": f"Note {word}", "content": f"Body of {word}.", "tags": ["shared", word]}
+        created = await load.call(
+            client, "POST", "/api/posts", 201, "POST /api/posts", json=body, headers=headers
+        )
+        if created is None:
+            continue
+        post_id = created.json()["id"]
+        load.tally.created[post_id] = word
+        mine.append(post_id)
+        # A new set of tags: post_tags rows deleted and inserted (their triggers re-index).
+        tag = f"t{number}x{n}"
+        if await load.call(
+            client,
+            "PATCH",
+            f"/api/posts/{post_id}",
+            200,
+            "PATCH /api/posts/{id}",
+            json={"tags": ["shared", tag]},
+            headers=headers,
+        ):
+            load.tally.retagged[post_id] = tag
+        target = mine[len(mine) // 2]
+        await load.call(client, "POST", f"/api/posts/{target}/like", 200, "like", headers=headers)
+        await load.call(
+            client,
+            "POST",
+            f"/api/posts/{target}/comments",
+            201,
+            "comment",
+            json={"body": f"A comment on {target}"},
+            headers=headers,
+        )
+        if n % 3 == 0:
+            victim = mine.pop(0)
+            if await load.call(
+                client, "DELETE", f"/api/posts/{victim}", 204, "DELETE", headers=headers
+            ):
+                load.tally.deleted.add(victim)
+
+
+async def run_commands(load: Load, database_url: str, folder: Path) -> dict[str, str]:
+    """Each command in turn, in its own process; what each printed, if it failed."""
+    env = fastblog_env(database_url)
+    failures: dict[str, str] = {}
+    for name, argv in COMMANDS.items():
+        load.running = name
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=folder,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
+        load.running = None
+        if process.returncode != 0:
+            failures[name] = output.decode(errors="replace")[-2000:]
+    load.stop.set()
+    return failures
+
+
+TAG_COUNTS_VS_ROWS = text(
+    "SELECT tags.name,"
+    " (SELECT coalesce(sum(posts), 0) FROM tag_post_counts WHERE tag_id = tags.id),"
+    " (SELECT count(*) FROM post_tags JOIN posts ON posts.id = post_id"
+    "  WHERE tag_id = tags.id AND posts.status = 'published')"
+    " FROM tags"
+)
+FTS5_INTEGRITY_CHECK = text(
+    "INSERT INTO posts_search (posts_search, rank) VALUES ('integrity-check', 1)"
+)
+
+
+@dataclass
+class Stored:
+    """What the database itself says after the load."""
+
+    post_ids: set[int]
+    visible: int  # published, and not scheduled for later
+    published: int
+    counted: int  # the site's post counter
+    drifted: dict[str, list[Any]]  # counters that disagree with a recount of their rows
+    tags_drifted: list[tuple[Any, ...]]
+
+
+async def stored(database_url: str) -> Stored:
+    engine = create_async_engine(database_url)
+    published = Post.status == "published"
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":  # raises if FTS5 disagrees with posts
+                await connection.execute(FTS5_INTEGRITY_CHECK)
+            tag_rows = (await connection.execute(TAG_COUNTS_VS_ROWS)).all()
+            return Stored(
+                post_ids=set((await connection.scalars(select(Post.id))).all()),
+                visible=await connection.scalar(
+                    select(func.count()).where(published, Post.published_at <= utcnow())
+                )
+                or 0,
+                published=await connection.scalar(select(func.count()).where(published)) or 0,
+                counted=await connection.scalar(select(func.sum(PostCount.posts))) or 0,
+                drifted=await drifted_counts(connection),
+                tags_drifted=[tuple(row) for row in tag_rows if row[1] != row[2]],
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_maintenance_commands_while_serving(fresh_database_url: str, tmp_path: Path) -> None:
+    env = server_env(
+        fresh_database_url,
+        tmp_path / "media",
+        log_level="INFO",
+        access_log="true",  # every status in the log too
+        db_pool_size=5,
+        db_max_overflow=5,
+        write_rate_limits=False,  # a few writers write more than 10 posts a minute
+    )
+    tally = Tally()
+    load = Load(tally)
+    async with (
+        serving(env, tmp_path / "server.log") as server,
+        contextlib.AsyncExitStack() as stack,
+    ):
+
+        async def client() -> httpx.AsyncClient:
+            return await stack.enter_async_context(
+                httpx.AsyncClient(base_url=server.url, timeout=60, limits=LIMITS)
+            )
+
+        tokens = []
+        for number in range(WRITERS):
+            own = await client()
+            account = {
+                "username": f"maint{number}",
+                "email": f"maint{number}@example.com",
+                "password": f"maintenance-password-{number}",
+            }
+            assert (await own.post("/api/users", json=account)).status_code == 201
+            tokens.append(await login_through_endpoint(own, account["email"], account["password"]))
+        started = time.monotonic()
+        clients = [await client() for _ in range(WRITERS + READERS)]
+        work = [
+            *(writer(load, clients[n], n, tokens[n]) for n in range(WRITERS)),
+            *(reader(load, clients[WRITERS + n], n) for n in range(READERS)),
+        ]
+        failures, *_ = await asyncio.gather(run_commands(load, fresh_database_url, tmp_path), *work)
+        seconds = time.monotonic() - started
+
+        # Afterwards, through the same server: its counts and its search agree with the rows.
+        check = await client()
+        total = (await check.get("/api/posts")).json()["total"]
+        survivors = {post_id: word for post_id, word in tally.created.items()}
+        for post_id in tally.deleted:
+            survivors.pop(post_id)
+        newest = max(survivors)
+        found_new = await search(check, survivors[newest])
+        tagged = await check.get("/api/posts", params={"tag": tally.retagged.get(newest, "-")})
+        found_gone = await search(check, tally.created[min(tally.deleted)])
+    log = server.log()
+    after = await stored(fresh_database_url)
+
+    print(
+        f"\n{fresh_database_url.split(':')[0]}: {sum(tally.answered.values())} requests in"
+        f" {seconds:.1f} s; during each command: {dict(tally.during)};"
+        f" {len(tally.created)} posts written, {len(tally.deleted)} deleted;"
+        f" failed: {tally.failed.most_common(5)}; commands failed: {sorted(failures)}"
+    )
+    assert failures == {}, failures
+    assert tally.failed == Counter(), tally.failed.most_common(5)
+    assert set(tally.during) == set(COMMANDS), "the load ran while every command ran"
+    broken = [line for line in log.splitlines() if any(b in line for b in BROKEN)]
+    assert broken == [], broken
+    assert "Traceback" not in log, log
+    assert re.findall(r'HTTP/1\.1" 5\d\d.*', log) == []
+    # Every acknowledged write is there, and nothing else but the seed's posts.
+    assert after.post_ids & set(tally.created) == set(survivors)
+    assert len(after.post_ids) == len(survivors) + SEEDED_POSTS
+    assert after.published == after.counted
+    assert after.drifted == {}
+    assert after.tags_drifted == []
+    assert total == after.visible
+    # The newest post is found by its word and by the tag its edit gave it; a deleted one is not.
+    assert found_new == [newest]
+    assert [post["id"] for post in tagged.json()["posts"]] == [newest]
+    assert found_gone == []
+
+
+async def search(client: httpx.AsyncClient, q: str) -> list[int]:
+    response = await client.get("/api/search", params={"q": q})
+    assert response.status_code == 200, response.text
+    return [post["id"] for post in response.json()["posts"]]
