@@ -66,9 +66,10 @@ Status = Annotated[
 # As the API shows a post: "scheduled" is a published post whose published_at is still to
 # come (stored as published: it goes live by the clock, with no write at that moment).
 PublicStatus = Annotated[
-    Literal["draft", "scheduled", "published"],
+    Literal["draft", "review", "scheduled", "published"],
     Field(
-        description="draft: seen by its author only; scheduled: published with a future "
+        description="draft: seen by its author (and editors) only; review: submitted for an "
+        "editor to publish, seen by its author and editors; scheduled: published with a future "
         "published_at, seen by its author only until then; published: seen by everyone.",
         examples=["published"],
     ),
