@@ -12,6 +12,7 @@ from fastblog.db import Database
 from fastblog.pagination import Keyset
 from fastblog.params import Cursor
 from fastblog.resources import Resources
+from fastblog.site.schemas import SiteSettings
 from fastblog.write_limits import WriteLimiter
 
 
@@ -33,8 +34,15 @@ async def get_settings_of_app(request: Request) -> Settings:
     return settings
 
 
+async def get_site_settings(request: Request) -> SiteSettings:
+    """The site's settings as the owner set them (this process's copy: fastblog.site.store)."""
+    site: SiteSettings = request.state.resources.site.current
+    return site
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
+SiteDep = Annotated[SiteSettings, Depends(get_site_settings)]
 
 
 async def get_write_limiter(request: Request) -> WriteLimiter:

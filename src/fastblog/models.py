@@ -13,17 +13,20 @@ from fastblog.posts.models import (
     TagPostCount,
     UserPostCount,
 )
+from fastblog.site.models import Page, SiteSettingsRow
 
 __all__ = [
     "Base",
     "Comment",
     "Follow",
     "OutboxMail",
+    "Page",
     "PasswordResetToken",
     "Post",
     "PostCount",
     "PostLike",
     "PostTag",
+    "SiteSettingsRow",
     "Tag",
     "TagPostCount",
     "User",

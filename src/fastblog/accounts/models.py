@@ -34,6 +34,8 @@ class User(Base):
     # (no API), and read with the user on every request: granting or revoking it takes
     # effect at once, also for tokens and sessions issued before.
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # owner, admin, editor, author, contributor or reader (fastblog.accounts.roles).
+    role: Mapped[str] = mapped_column(String(12), default="author", server_default="author")
     # Kept by database triggers (migration 0011) in the transaction of every write, cascades
     # included, so a profile never counts rows: who follows the user, whom they follow,.
     follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")

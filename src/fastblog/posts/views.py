@@ -281,7 +281,8 @@ def post_page(
     """One post on its own page. Its route is fastblog.comments.views.post_detail, a layer
     up, which adds the comments (`more`) and fetches them with the neighbours (`related`)."""
     visible = is_visible(post, utcnow())
-    meta = post_meta(post, site=site_url(request, settings), site_name=settings.site_name)
+    site_name = request.state.resources.site.current.title
+    meta = post_meta(post, site=site_url(request, settings), site_name=site_name)
     context = {
         "post": post,
         "scheduled": post["status"] == PUBLISHED and not visible,
