@@ -21,7 +21,7 @@ from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views, follow_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.signing_key import resolve_secret_key
-from fastblog.admin import site_api
+from fastblog.admin import pages_api, pages_views, site_api
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
 from fastblog.config import Settings, get_settings
@@ -221,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         social_api.feed_router,
         accounts_api.router,
         site_api.router,
+        pages_api.router,
         social_api.profile_router,  # after accounts': /api/users/me is not a user id
         auth_api.router,
         accounts_views.router,
@@ -243,6 +244,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount(
             "/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"
         )
+    # Last of all: /{slug} would otherwise answer for /docs, /redoc and any later route. A
+    # page may not take a slug a route starts with (FastAPI's app.routes holds included
+    # routers whole, so their routes are read from the routers themselves).
+    every_route = [route for router in routers for route in router.routes] + app.routes
+    app.state.route_segments = pages_api.first_segments(every_route)
+    app.include_router(pages_views.router)
     return app
 
 

@@ -38,9 +38,10 @@ async def test_a_change_on_one_app_shows_on_another_within_two_seconds(
             assert response.status_code == 200
             changed_at = time.monotonic()
 
-            with anyio.fail_after(10):  # far past the rule: a hang fails, not the measure
-                while (await second.get("/api/site")).json()["title"] != "Harbour Notes":
-                    await anyio.sleep(0.05)
+            for _ in range(200):  # 10 s, far past the rule: a hang fails, not the measure
+                if (await second.get("/api/site")).json()["title"] == "Harbour Notes":
+                    break
+                await anyio.sleep(0.05)
             seen_after = time.monotonic() - changed_at
 
             home = await second.get("/")
