@@ -22,6 +22,7 @@ from fastblog.accounts import auth_api, auth_views, follow_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.admin import pages_api, pages_views, site_api
+from fastblog.admin import views as admin_views
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
 from fastblog.config import Settings, get_settings
@@ -228,6 +229,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         social_views.router,
         follow_views.router,
         auth_views.router,
+        admin_views.router,
         root_files.router,
         observability.router,
     ]
