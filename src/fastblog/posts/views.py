@@ -16,7 +16,7 @@ from fastblog.accounts.dependencies import (
 )
 from fastblog.accounts.follows import is_following
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
+from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, SiteDep, WriteSessionDep
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostForWriteDep,
@@ -166,12 +166,14 @@ async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
 
 
 @router.post("/posts/new", dependencies=[CsrfProtected])
-async def create_post(request: Request, user: LoggedInDep, resources: ResourcesDep) -> Response:
+async def create_post(
+    request: Request, user: LoggedInDep, resources: ResourcesDep, site: SiteDep
+) -> Response:
     """Save the post (published, scheduled or a draft) and show it; or preview it."""
     values, button = await submitted(request)
     form: dict[str, Any] = {"action": "/posts/new", "heading": "New post", "values": values}
     try:
-        data = parse_form(values, button)
+        data = parse_form(values, button, zone=site.timezone)
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
@@ -187,7 +189,7 @@ async def create_post(request: Request, user: LoggedInDep, resources: ResourcesD
         )
         if post is None:  # the account was deleted meanwhile
             raise forbidden("Your account no longer exists.")
-    flash(request, saved_message(post))
+    flash(request, saved_message(post, site.timezone))
     return redirect(canonical_url(post))
 
 
@@ -203,13 +205,13 @@ async def post_by_id(
 
 
 @router.get("/posts/{post_id}/edit", name="edit_post")
-async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLResponse:
+async def edit_post_form(request: Request, post: OwnPostToEditDep, site: SiteDep) -> HTMLResponse:
     """The form to change your post."""
     values = {
         "title": post["title"],
         "content": post["content"],
         "tags": ", ".join(post["tags"]),
-        "published_at": minute(post["published_at"]),
+        "published_at": minute(post["published_at"], site.timezone),
     }
     return post_form(
         request,
@@ -221,7 +223,9 @@ async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLRespon
 
 
 @router.post("/posts/{post_id}/edit", dependencies=[CsrfProtected])
-async def edit_post(request: Request, post: OwnPostToEditDep, resources: ResourcesDep) -> Response:
+async def edit_post(
+    request: Request, post: OwnPostToEditDep, resources: ResourcesDep, site: SiteDep
+) -> Response:
     """Save the changes and show the post; or preview them."""
     values, button = await submitted(request)
     form: dict[str, Any] = {
@@ -231,7 +235,7 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
         "published": post["status"] == PUBLISHED,
     }
     try:
-        data = parse_form(values, button, keep=post["published_at"])
+        data = parse_form(values, button, zone=site.timezone, keep=post["published_at"])
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
@@ -245,7 +249,7 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
     )
     still_published = post["status"] == edited["status"] == PUBLISHED
     live = still_published and is_visible(edited, utcnow())
-    flash(request, "Your post is updated." if live else saved_message(edited))
+    flash(request, "Your post is updated." if live else saved_message(edited, site.timezone))
     return redirect(canonical_url(edited))
 
 
