@@ -57,6 +57,7 @@ async def test_posts_per_page_is_the_settings(
 
     page = read_page(await client.get("/"))
 
-    assert "Post 5 by" in page.text and "Post 4 by" in page.text
+    assert "Post 5 by" in page.text
+    assert "Post 4 by" in page.text
     assert "Post 3 by" not in page.text
     assert "Page 1 of 3" in page.text
