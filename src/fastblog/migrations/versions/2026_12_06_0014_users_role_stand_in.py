@@ -21,11 +21,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE on both databases (SQLite >= 3.35 drops columns itself): a batch copy of
+# users would trip the triggers on it (migration 0011).
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("role", sa.String(12), server_default="author", nullable=False))
+    op.add_column("users", sa.Column("role", sa.String(12), server_default="author", nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("role")
+    op.drop_column("users", "role")
