@@ -24,7 +24,9 @@ depends_on: str | Sequence[str] | None = None
 # Plain ALTER TABLE on both databases (SQLite >= 3.35 drops columns itself): a batch copy of
 # users would trip the triggers on it (migration 0011).
 def upgrade() -> None:
-    op.add_column("users", sa.Column("role", sa.String(12), server_default="author", nullable=False))
+    op.add_column(
+        "users", sa.Column("role", sa.String(12), server_default="author", nullable=False)
+    )
 
 
 def downgrade() -> None:
