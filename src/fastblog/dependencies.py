@@ -34,15 +34,17 @@ async def get_settings_of_app(request: Request) -> Settings:
     return settings
 
 
-async def get_site_settings(request: Request) -> SiteSettings:
-    """The site's settings as the owner set them (this process's copy: fastblog.site.store)."""
+async def current_site_settings(request: Request) -> SiteSettings:
+    """The site's settings as the owner set them: this process's copy (fastblog.site.store),
+    at most a second old, no database access. Routes declare `SiteDep`; a service is handed
+    the value (or `resources.site.current`) by its route."""
     site: SiteSettings = request.state.resources.site.current
     return site
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
-SiteDep = Annotated[SiteSettings, Depends(get_site_settings)]
+SiteDep = Annotated[SiteSettings, Depends(current_site_settings)]
 
 
 async def get_write_limiter(request: Request) -> WriteLimiter:
