@@ -161,3 +161,12 @@ async def test_the_dashboard_counts_posts_by_status_and_accounts_by_role(
     for line in ("4 accounts", "Owner: 1", "Admin: 0", "Author: 1", "Reader: 2"):
         assert line in page.text, page.text
     assert page.link("Site settings").path == "/admin/settings"
+
+
+def test_the_forms_choices_are_the_settings_values() -> None:
+    from fastblog.admin.views import CHOICES
+    from fastblog.site.schemas import COMMENTS, NEW_ACCOUNT_ROLES, REGISTRATION
+
+    assert list(CHOICES["registration"]) == list(REGISTRATION)
+    assert list(CHOICES["comments"]) == list(COMMENTS)
+    assert list(CHOICES["new_account_role"]) == list(NEW_ACCOUNT_ROLES)

@@ -8,6 +8,7 @@ import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.roles import Role
@@ -16,7 +17,7 @@ from fastblog.config import Settings
 from fastblog.main import create_app
 from fastblog.site.store import REFRESH_SECONDS
 from tests.accounts import bearer
-from tests.asgi import asgi_transport, started
+from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings
 from tests.factories import make_user
 
@@ -91,3 +92,18 @@ async def test_the_environment_gives_the_first_settings_and_the_database_keeps_t
 def test_an_unknown_time_zone_in_the_environment_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="TIMEZONE is not a time zone name"):
         make_settings("sqlite+aiosqlite:///x.db", tmp_path, timezone="Mars/Olympus_Mons")
+
+
+async def test_a_row_changed_by_hand_to_an_unknown_time_zone_keeps_the_site_serving(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    admin = await make_user(session, role=Role.ADMIN)
+    change = {"timezone": "Asia/Tokyo"}
+    assert (await client.patch("/api/site", json=change, headers=bearer(app, admin))).is_success
+    await session.execute(text("UPDATE site_settings SET timezone = 'Mars/Olympus_Mons'"))
+    await session.commit()
+
+    await resources_of(app).site.refresh()  # what the background refresh does each second
+
+    assert (await client.get("/")).status_code == 200
+    assert (await client.get("/api/site")).json()["timezone"] == "Asia/Tokyo"

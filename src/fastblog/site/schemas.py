@@ -5,7 +5,14 @@ import re
 import unicodedata
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from fastblog.config import Settings, is_time_zone
@@ -154,6 +161,13 @@ class SiteSettings(BaseModel):
     )
     timezone: str = Field(description="The IANA time zone of the dates on pages.")
     posts_per_page: int = Field(description="How many posts a page of the home page lists.")
+
+    @field_validator("timezone")
+    @classmethod
+    def known_here(cls, value: str) -> str:
+        # Checked again when the row is read: a zone this host's tz database lacks would
+        # fail every page that shows a date.
+        return _timezone(value)
 
     @classmethod
     def first(cls, settings: Settings) -> "SiteSettings":

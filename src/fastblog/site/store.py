@@ -96,12 +96,19 @@ class SiteSettingsStore:
             return self.current
 
     async def _keep_fresh(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
                 await self.refresh()
             except Exception:  # the database is away: keep the last values, try again
-                logger.warning("Could not refresh the site settings", exc_info=True)
+                if not failing:  # said once, not every second until it is back
+                    logger.warning("Could not refresh the site settings", exc_info=True)
+                failing = True
+            else:
+                if failing:
+                    logger.info("The site settings are read again")
+                failing = False
 
     async def change(self, change: SiteSettingsUpdate) -> SiteSettings:
         """Apply a change in one transaction, the row locked: two admins changing different
