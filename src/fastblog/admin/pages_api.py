@@ -13,7 +13,7 @@ from fastblog.admin.page_schemas import SLUG_CHARS, PageCreate, PageList, PagePu
 from fastblog.admin.permissions import PAGES_FORBIDDEN, ApiEditorDep
 from fastblog.dependencies import DatabaseDep, ResourcesDep
 from fastblog.exceptions import InvalidInputError, NotFoundError
-from fastblog.params import UNAVAILABLE, Responses, error
+from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
 from fastblog.site.pages import fetch_page
 
 router = APIRouter(prefix="/api/pages", tags=["site"], responses=UNAVAILABLE)
@@ -59,7 +59,10 @@ async def list_pages(db: DatabaseDep) -> dict[str, Any]:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=PagePublic, responses=E401 | E403
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PagePublic,
+    responses=E401 | E403 | TOO_LARGE,
 )
 async def create_page(
     request: Request, data: PageCreate, editor: ApiEditorDep, resources: ResourcesDep
@@ -83,7 +86,7 @@ async def read_page(slug: SlugPath, db: DatabaseDep) -> dict[str, Any]:
     return {**page, "url": f"/{page['slug']}"}
 
 
-@router.patch("/{slug}", response_model=PagePublic, responses=E401 | E403 | E404)
+@router.patch("/{slug}", response_model=PagePublic, responses=E401 | E403 | E404 | TOO_LARGE)
 async def change_page(
     request: Request,
     slug: SlugPath,

@@ -4,7 +4,7 @@ from fastapi import APIRouter, status
 
 from fastblog.admin.permissions import SETTINGS_FORBIDDEN, ApiAdminDep
 from fastblog.dependencies import ResourcesDep, SiteDep
-from fastblog.params import UNAVAILABLE, Responses, error
+from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
 from fastblog.site.schemas import SiteSettings, SiteSettingsUpdate
 
 router = APIRouter(prefix="/api/site", tags=["site"], responses=UNAVAILABLE)
@@ -19,7 +19,7 @@ async def read_site_settings(site: SiteDep) -> SiteSettings:
     return site
 
 
-@router.patch("", response_model=SiteSettings, responses=E401 | E403)
+@router.patch("", response_model=SiteSettings, responses=E401 | E403 | TOO_LARGE)
 async def change_site_settings(
     change: SiteSettingsUpdate, admin: ApiAdminDep, resources: ResourcesDep
 ) -> SiteSettings:

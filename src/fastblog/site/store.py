@@ -58,12 +58,19 @@ class SiteSettingsStore:
     async def start(self) -> None:
         """Write the first values if the database has none, read the row, and keep reading."""
         try:
-            statement = _insert_if_missing(self.database.dialect.name)
-            await self.database.write(statement.values(_columns(self.first)))
+            await self._insert_first_values()
             await self.refresh()
         except Exception:  # the app still serves (with the environment's values) and retries
             logger.exception("Could not read the site settings; retrying in the background")
         self._task = asyncio.create_task(self._keep_fresh(), name="site settings")
+
+    async def _insert_first_values(self) -> None:
+        # A transaction of the ORM road, not the compiled road's writer: a start-up's one
+        # write does not open the writer's own connection before a request needs it.
+        statement = _insert_if_missing(self.database.dialect.name)
+        async with self.database.transaction() as session:
+            await session.execute(statement.values(_columns(self.first)))
+            await session.commit()
 
     async def stop(self) -> None:
         if self._task is not None:
