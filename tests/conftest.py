@@ -226,6 +226,7 @@ async def reset_database(app: FastAPI) -> None:
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     await reset_database(app)
+    resources_of(app).site.forget()  # the settings of an empty database: the environment's
     # Failed logins and reset mails are counted per client address: a test must not inherit
     # earlier ones.
     resources = resources_of(app)

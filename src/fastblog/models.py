@@ -13,6 +13,7 @@ from fastblog.posts.models import (
     TagPostCount,
     UserPostCount,
 )
+from fastblog.site.models import Page, SiteSettingsRow
 
 __all__ = [
     "Base",
@@ -20,11 +21,13 @@ __all__ = [
     "Follow",
     "Invitation",
     "OutboxMail",
+    "Page",
     "PasswordResetToken",
     "Post",
     "PostCount",
     "PostLike",
     "PostTag",
+    "SiteSettingsRow",
     "Tag",
     "TagPostCount",
     "User",

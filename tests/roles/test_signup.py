@@ -23,10 +23,12 @@ Configure = Callable[..., None]
 
 @pytest.fixture
 def site(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> Configure:
-    """Set REGISTRATION and NEW_ACCOUNT_ROLE for one test: `site(registration=...)`."""
+    """Set the site settings' registration and new_account_role for one test:
+    `site(registration=...)` (the database has no settings row: the copy stays)."""
 
     def configure(**values: str) -> None:
-        monkeypatch.setattr(resources, "settings", resources.settings.model_copy(update=values))
+        current = resources.site.current.model_copy(update=values)
+        monkeypatch.setattr(resources.site, "current", current)
 
     configure(new_account_role="reader")  # the default of a real site
     return configure

@@ -27,10 +27,10 @@ class SignupRules:
 
 
 async def signup_rules(resources: Resources) -> SignupRules:
-    """Sign-up as the site has it now: REGISTRATION and NEW_ACCOUNT_ROLE. (Async and given
-    the resources, so that site settings kept in the database can take over here.)"""
-    settings = resources.settings
-    return SignupRules(settings.registration, Role(settings.new_account_role))
+    """Sign-up as the owner has it now: the site settings' registration and new_account_role
+    (REGISTRATION and NEW_ACCOUNT_ROLE give only a new database's first values)."""
+    site = resources.site.current
+    return SignupRules(site.registration, Role(site.new_account_role))
 
 
 async def site_is_empty(db: Database) -> bool:

@@ -19,7 +19,13 @@ from fastblog.accounts.follows import is_following
 from fastblog.accounts.models import User
 from fastblog.accounts.roles import Role
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
+from fastblog.dependencies import (
+    DatabaseDep,
+    ResourcesDep,
+    SettingsDep,
+    SiteDep,
+    WriteSessionDep,
+)
 from fastblog.errors import on_http_exception, show_page_user
 from fastblog.exceptions import ForbiddenError
 from fastblog.posts import service
@@ -183,7 +189,9 @@ async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
 
 
 @router.post("/posts/new", dependencies=[CsrfProtected])
-async def create_post(request: Request, user: LoggedInDep, resources: ResourcesDep) -> Response:
+async def create_post(
+    request: Request, user: LoggedInDep, resources: ResourcesDep, site: SiteDep
+) -> Response:
     """Save the post (published, scheduled or a draft) and show it; or preview it."""
     if not user.at_least(Role.CONTRIBUTOR):
         raise ForbiddenError(READERS_DO_NOT_WRITE)
@@ -195,7 +203,7 @@ async def create_post(request: Request, user: LoggedInDep, resources: ResourcesD
         "can_publish": may_publish(user),
     }
     try:
-        data = parse_form(values, button)
+        data = parse_form(values, button, zone=site.timezone)
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
@@ -211,7 +219,7 @@ async def create_post(request: Request, user: LoggedInDep, resources: ResourcesD
         )
         if post is None:  # the account was deleted meanwhile
             raise forbidden("Your account no longer exists.")
-    flash(request, saved_message(post))
+    flash(request, saved_message(post, site.timezone))
     return redirect(canonical_url(post))
 
 
@@ -231,14 +239,14 @@ async def post_by_id(
 
 @router.get("/posts/{post_id}/edit", name="edit_post")
 async def edit_post_form(
-    request: Request, user: LoggedInDep, post: OwnPostToEditDep
+    request: Request, user: LoggedInDep, post: OwnPostToEditDep, site: SiteDep
 ) -> HTMLResponse:
     """The form to change your post (an editor: anyone's)."""
     values = {
         "title": post["title"],
         "content": post["content"],
         "tags": ", ".join(post["tags"]),
-        "published_at": minute(post["published_at"]),
+        "published_at": minute(post["published_at"], site.timezone),
     }
     return post_form(
         request,
@@ -252,7 +260,11 @@ async def edit_post_form(
 
 @router.post("/posts/{post_id}/edit", dependencies=[CsrfProtected])
 async def edit_post(
-    request: Request, user: LoggedInDep, post: OwnPostToEditDep, resources: ResourcesDep
+    request: Request,
+    user: LoggedInDep,
+    post: OwnPostToEditDep,
+    resources: ResourcesDep,
+    site: SiteDep,
 ) -> Response:
     """Save the changes and show the post; or preview them."""
     values, button = await submitted(request)
@@ -264,7 +276,7 @@ async def edit_post(
         "can_publish": may_publish(user, post),
     }
     try:
-        data = parse_form(values, button, keep=post["published_at"])
+        data = parse_form(values, button, zone=site.timezone, keep=post["published_at"])
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
@@ -279,7 +291,7 @@ async def edit_post(
     )
     still_published = post["status"] == edited["status"] == PUBLISHED
     live = still_published and is_visible(edited, utcnow())
-    flash(request, "Your post is updated." if live else saved_message(edited))
+    flash(request, "Your post is updated." if live else saved_message(edited, site.timezone))
     return redirect(canonical_url(edited))
 
 
@@ -341,7 +353,8 @@ def post_page(
     """One post on its own page. Its route is fastblog.comments.views.post_detail, a layer
     up, which adds the comments (`more`) and fetches them with the neighbours (`related`)."""
     visible = is_visible(post, utcnow())
-    meta = post_meta(post, site=site_url(request, settings), site_name=settings.site_name)
+    site_name = request.state.resources.site.current.title
+    meta = post_meta(post, site=site_url(request, settings), site_name=site_name)
     context = {
         "post": post,
         "scheduled": post["status"] == PUBLISHED and not visible,
