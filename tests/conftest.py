@@ -62,6 +62,14 @@ def pytest_make_collect_report() -> Iterator[None]:
     return report
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (make test): a worker per core this process may use, at most four. Each worker
+    has its own databases, app and servers; past four they mostly wait on one PostgreSQL."""
+    if chosen := os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(chosen)
+    return max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if IN_CI:
         skipped = len(terminalreporter.stats.get("skipped", []))

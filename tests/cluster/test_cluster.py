@@ -22,7 +22,14 @@ from tests.accounts import image_bytes
 from tests.cluster.load import CLIENTS, Watch, run_load, stored_ids
 from tests.html import read_page
 
-pytestmark = [pytest.mark.anyio, pytest.mark.cluster, pytest.mark.postgres]
+# One worker runs every cluster test (make test: --dist loadgroup), so the run starts one
+# cluster_services (moto, a database) and one running_cluster, not one per worker.
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.cluster,
+    pytest.mark.postgres,
+    pytest.mark.xdist_group("cluster"),
+]
 
 HOST_HEADER = "x-fastblog-host"  # the host that answered (deploy/haproxy.cfg, demo only)
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
