@@ -189,7 +189,9 @@ async def test_a_queued_mail_is_sent_at_once_not_at_the_next_poll(
     await forgot(app, "kim@example.com")
     (message,) = await mailbox.wait_for(1)
 
-    assert time.monotonic() - started < 2
+    # The next poll is an hour away: any answer within the wait proves the wake-up, and the
+    # bound leaves a loaded machine its seconds.
+    assert time.monotonic() - started < MAIL_WAIT_SECONDS
     assert message["To"] == "kim@example.com"
     await outbox_emptied(app)
     assert await outbox_rows(app) == []  # sent mails are deleted, link and all
