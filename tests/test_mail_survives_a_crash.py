@@ -70,7 +70,9 @@ def test_a_reset_mail_queued_by_a_killed_host_is_sent_by_the_next_one(
         smtp_port=str(smtp_port),
         outbox_poll_seconds="0.2",
         outbox_retry_seconds="0.5",
-        outbox_lease_seconds="5",  # how long a mail claimed by the dead host waits
+        # How long a mail claimed by the dead host waits: host B takes longer than this to
+        # start, so the mail is due when it comes up, and host A sends nothing once killed.
+        outbox_lease_seconds="2",
     )
     host_a = start_host(hosts, env, tmp_path / "host-a.log")
     signed_up = httpx.post(

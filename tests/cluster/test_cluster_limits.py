@@ -11,14 +11,7 @@ from bench.cluster import SERVER_NAMES, Cluster
 from fastblog.write_limits import PER_MINUTE, POSTS
 from tests.cluster.test_cluster import answered_by, sign_up, unique
 
-# One worker runs every cluster test (make test: --dist loadgroup), so the run starts one
-# cluster_services (moto, a database) and one running_cluster, not one per worker.
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.cluster,
-    pytest.mark.postgres,
-    pytest.mark.xdist_group("cluster"),
-]
+pytestmark = [pytest.mark.anyio, pytest.mark.cluster, pytest.mark.postgres]
 
 
 async def start_of_a_quiet_minute(needed_seconds: float = 20) -> None:
