@@ -62,8 +62,11 @@ seed: $(VENV)/.installed-app ## add demo data (USERS=$(USERS) POSTS=$(POSTS))
 	$(BIN)/fastblog db upgrade
 	$(BIN)/fastblog seed --users $(USERS) --posts $(POSTS)
 
+# The suite runs in worker processes (pytest-xdist), one per core up to four (tests/conftest.py;
+# PYTEST_XDIST_AUTO_NUM_WORKERS=N to choose). loadscope gives each module to one worker, so a
+# module's servers (the HAProxy cluster, the fuzzing servers, Chromium) start once.
 test: $(VENV)/.installed-dev ## the whole suite (SQLite, and PostgreSQL when reachable)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadscope $(PYTEST_ARGS)
 
 fuzz: $(VENV)/.installed-dev ## long property-based API run with schemathesis (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) per operation)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=1 \
