@@ -55,3 +55,15 @@ async def test_a_tag_only_on_unpublished_posts_has_no_feed(
     assert (await client.get("/tags/plans/feed.xml")).status_code == 404
     # The author exists, so their feed is there, and empty.
     assert await titles(client, f"/users/{ada.id}/feed.xml") == []
+
+
+async def test_a_tags_feed_has_only_posts_with_that_tag(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ada = await make_user(session, username="ada")
+    await create(client, ada, title="Roses", tags=["garden"])
+    await create(client, ada, title="Pistons", tags=["engines"])
+    await create(client, ada, title="No tags at all")
+
+    assert await titles(client, "/tags/garden/feed.xml") == ["Roses"]
+    assert await titles(client, "/tags/engines/feed.xml") == ["Pistons"]
