@@ -1,9 +1,13 @@
 """The write limiter's own promises, on a clock the test turns: what a refused writer is told,
 and counts that last their window and no longer (the in-process store)."""
 
+from pathlib import Path
+
+import httpx
 import pytest
 
-from fastblog.write_limits import MemoryCounts, RateLimitedError, WriteLimiter
+from fastblog.write_limits import MemoryCounts, RateLimitedError, WriteLimiter, write_limiter
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +30,7 @@ async def test_one_second_left_is_said_in_the_singular() -> None:
     now[0] += 59.5
     error = await refusal(limiter)
     assert str(error) == "Too many posts in a minute: try again in 1 second."
-    assert error.headers == {"Retry-After": "1"}
+    assert httpx.Headers(error.headers)["retry-after"] == "1"
 
     now[0] -= 1
     assert str(await refusal(limiter)) == "Too many posts in a minute: try again in 2 seconds."
@@ -49,3 +53,14 @@ async def test_a_full_table_drops_only_counts_that_are_over() -> None:
 
     assert await counts.add("live", 1, now=12.0, ttl=10) == 6
     assert await counts.add("old", 1, now=12.0, ttl=10) == 1
+
+
+async def test_limits_switched_on_accept_a_write_on_the_real_clock(tmp_path: Path) -> None:
+    settings = make_settings("sqlite+aiosqlite:///unused.db", tmp_path, write_rate_limits=True)
+    limiter = write_limiter(settings, MemoryCounts())
+    written = False
+
+    async with limiter.accepting("posts", 7):
+        written = True
+
+    assert written
