@@ -98,6 +98,7 @@ cluster: $(VENV)/.installed-dev ## the reference deployment on this machine: HAP
 mutate: $(VENV)/.installed-dev ## mutation testing of the visibility, permission, escaping and limit modules (MODULES="posts.feeds throttle": only those)
 	nice -n 10 $(BIN)/mutmut run $(foreach module,$(MODULES),"fastblog.$(module).*")
 	$(BIN)/mutmut results
+	nice -n 10 $(BIN)/python -m tools.query_mutants $(MODULES)
 
 clean: ## remove the venv and caches (keeps the database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
