@@ -37,9 +37,10 @@ async def test_liking_one_post_leaves_the_others_alone(
     liked, other = await make_posts(session, author, 2)
     headers = bearer(app, reader)
 
+    first = await client.post(f"/api/posts/{other.id}/like", headers=headers)
+    assert first.json()["likes"] == 1
+    assert (await likes(client, liked.id), await likes(client, other.id)) == (0, 1)
     assert (await client.post(f"/api/posts/{liked.id}/like", headers=headers)).status_code == 200
-    assert (await likes(client, liked.id), await likes(client, other.id)) == (1, 0)
-    assert (await client.post(f"/api/posts/{other.id}/like", headers=headers)).status_code == 200
     assert (await likes(client, liked.id), await likes(client, other.id)) == (1, 1)
 
     unliked = await client.delete(f"/api/posts/{liked.id}/like", headers=headers)
@@ -68,9 +69,10 @@ async def test_a_post_out_of_sight_cannot_be_unliked_either(
 ) -> None:
     author = await make_user(session)
     reader = await make_user(session)
-    (post,) = await make_posts(session, author, 1)
+    post, still_shown = await make_posts(session, author, 2)
     headers = bearer(app, reader)
     await client.post(f"/api/posts/{post.id}/like", headers=headers)
+    await client.post(f"/api/posts/{still_shown.id}/like", headers=headers)
     published_at = post.published_at
     await move_publication(session, post.id, datetime.now(UTC) + timedelta(days=1))
 
@@ -78,3 +80,4 @@ async def test_a_post_out_of_sight_cannot_be_unliked_either(
 
     await move_publication(session, post.id, published_at)
     assert await likes(client, post.id) == 1  # the 404 changed nothing
+    assert await likes(client, still_shown.id) == 1
