@@ -38,7 +38,11 @@ MODULES: dict[str, list[str]] = {
     "posts.feeds": ["tests/posts/test_feeds.py", "tests/posts/test_feed_visibility.py"],
     "posts.sitemap": ["tests/posts/test_sitemap.py"],
     "posts.likes": ["tests/social/test_likes.py", "tests/posts/test_likes_reach_one_post.py"],
-    "comments.queries": ["tests/comments/test_api.py", "tests/comments/test_views.py"],
+    "comments.queries": [
+        "tests/comments/test_api.py",
+        "tests/comments/test_views.py",
+        "tests/comments/test_comments_beside_a_visible_post.py",
+    ],
     "accounts.queries": [
         "tests/auth/test_token_revocation.py",
         "tests/auth/test_tokens.py",
