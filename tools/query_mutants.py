@@ -36,7 +36,7 @@ MODULES: dict[str, list[str]] = {
         "tests/posts/test_list_counts.py",
     ],
     "posts.feeds": ["tests/posts/test_feeds.py", "tests/posts/test_feed_visibility.py"],
-    "posts.sitemap": ["tests/posts/test_sitemap.py"],
+    "posts.sitemap": ["tests/posts/test_sitemap.py", "tests/posts/test_sitemap_authors.py"],
     "posts.likes": ["tests/social/test_likes.py", "tests/posts/test_likes_reach_one_post.py"],
     "comments.queries": [
         "tests/comments/test_api.py",
