@@ -101,4 +101,4 @@ mutate: $(VENV)/.installed-dev ## mutation testing of the visibility, permission
 	nice -n 10 $(BIN)/python -m tools.query_mutants $(MODULES)
 
 clean: ## remove the venv and caches (keeps the database)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
