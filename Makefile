@@ -18,7 +18,7 @@ DATABASE_URL_USED = $(or $(DATABASE_URL),$(shell sed -n 's/^DATABASE_URL=//p' .e
 	$(shell sed -n 's/^DEFAULT_DATABASE_URL = "\(.*\)"/\1/p' src/fastblog/config.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help run dev test lint format lock migrate seed bench bench-lab cluster fuzz clean
+.PHONY: help run dev test lint format lock migrate seed bench bench-lab cluster fuzz mutate clean
 
 help: ## list the commands
 	@USERS=$(USERS) POSTS=$(POSTS) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) awk -F':.*## ' '/^[a-z-]+:.*## / { \
@@ -97,6 +97,11 @@ bench-lab: $(VENV)/.installed-dev ## the async lab under load: throughput vs con
 
 cluster: $(VENV)/.installed-dev ## the reference deployment on this machine: HAProxy on 127.0.0.1:8080, hosts on 127.0.0.2/.3 (Ctrl-C stops)
 	$(BIN)/python -m bench.cluster
+
+mutate: $(VENV)/.installed-dev ## mutation testing of the visibility, permission, escaping and limit modules (MODULES="posts.feeds throttle": only those)
+	nice -n 10 $(BIN)/mutmut run $(foreach module,$(MODULES),"fastblog.$(module).*")
+	$(BIN)/mutmut results
+	nice -n 10 $(BIN)/python -m tools.query_mutants $(MODULES)
 
 clean: ## remove the venv and caches (keeps the database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
