@@ -52,6 +52,8 @@ def test_test_settings_are_the_given_values_and_the_defaults(tmp_path: Path) -> 
         "media_dir": tmp_path,
         "process_pool_workers": 1,
         "write_rate_limits": False,
+        "allowed_hosts": ["localhost", "127.0.0.1", "::1", "testserver", "blog", "10.0.0.5"],
+        "new_account_role": "author",
     }
 
     settings = make_settings(url, tmp_path)

@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.responses import Response
-from starlette.routing import Match, Mount
+from starlette.routing import BaseRoute, Match, Mount
 
 from fastblog.db import DatabaseUnavailableError, is_database_unavailable
 from fastblog.exceptions import DomainError
@@ -96,18 +96,39 @@ def unreadable_body(exc: StarletteHTTPException) -> RequestValidationError | Non
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
-def allowed_methods(request: Request) -> str:
-    """Every method some route accepts at this path: Starlette's Allow names only the
-    methods of the first route that matched the path, and each method is a route here.
-    HEAD goes wherever GET does (fastblog.head)."""
-    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
-    allowed = [
+# The static pages' catch-all (fastblog.admin.pages_views): it matches every one-segment path,
+# so it counts for Allow only where no other route takes the path.
+CATCH_ALL_ROUTE = "page"
+
+
+def _methods(request: Request, routes: list[BaseRoute]) -> list[str]:
+    return [
         method
         for method in METHODS
         if any(
             route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
         )
     ]
+
+
+def methods_of_other_routes(request: Request) -> list[str]:
+    """The methods that routes other than the static pages' catch-all accept at this path."""
+    routes = [
+        route
+        for route in request.app.router.routes
+        if not isinstance(route, Mount) and getattr(route, "name", None) != CATCH_ALL_ROUTE
+    ]
+    return _methods(request, routes)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts at this path: Starlette's Allow names only the
+    methods of the first route that matched the path, and each method is a route here.
+    HEAD goes wherever GET does (fastblog.head)."""
+    allowed = methods_of_other_routes(request)
+    if not allowed:
+        routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+        allowed = _methods(request, routes)
     if "GET" in allowed:
         allowed.insert(1, "HEAD")
     return ", ".join(allowed)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
@@ -29,7 +30,7 @@ from fastblog.comments import views as comments_views
 from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
-from fastblog.errors import install_error_handlers
+from fastblog.errors import CATCH_ALL_ROUTE, install_error_handlers
 from fastblog.head import HeadAsGetMiddleware
 from fastblog.hosts import AllowedHostsMiddleware
 from fastblog.lab import api as lab_api
@@ -258,7 +259,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # routers whole, so their routes are read from the routers themselves).
     every_route = [route for router in routers for route in router.routes] + app.routes
     app.state.route_segments = pages_api.first_segments(every_route)
-    app.include_router(pages_views.router)
+    # Added as a route of the app's own router, not an included router: FastAPI keeps an
+    # included router whole, and a 405's Allow must tell this catch-all from the route that
+    # owns a path (fastblog.errors.methods_of_other_routes looks for its name).
+    app.add_api_route(
+        "/{slug}",
+        pages_views.static_page,
+        methods=["GET"],
+        name=CATCH_ALL_ROUTE,
+        include_in_schema=False,
+        response_class=HTMLResponse,
+    )
     return app
 
 

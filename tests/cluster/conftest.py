@@ -55,7 +55,14 @@ def running_cluster(cluster_services: tuple[Shared, Path]) -> Iterator[Cluster]:
     shared, workdir = cluster_services
     folder = workdir / "open"
     folder.mkdir()
-    with cluster(shared, folder, PROCESS_POOL_WORKERS="1", WRITE_RATE_LIMITS="false") as running:
+    # NEW_ACCOUNT_ROLE: the load's accounts sign up through the API and write posts.
+    with cluster(
+        shared,
+        folder,
+        PROCESS_POOL_WORKERS="1",
+        WRITE_RATE_LIMITS="false",
+        NEW_ACCOUNT_ROLE="author",
+    ) as running:
         yield running
 
 
@@ -66,5 +73,5 @@ def limited_cluster(cluster_services: tuple[Shared, Path]) -> Iterator[Cluster]:
     shared, workdir = cluster_services
     folder = workdir / "limited"
     folder.mkdir()
-    with cluster(shared, folder, PROCESS_POOL_WORKERS="1") as running:
+    with cluster(shared, folder, PROCESS_POOL_WORKERS="1", NEW_ACCOUNT_ROLE="author") as running:
         yield running

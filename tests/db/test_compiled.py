@@ -66,8 +66,16 @@ async def test_insert_returning_converts_values_like_the_orm(
         published_at=None,
         now=when,
     )
+    found = await queries.fetch_author(
+        resources.database, author_id=author.id, auth_version=author.auth_version
+    )
+    assert found is not None
     inserted = await queries.insert_post(
-        resources.database, values=values, author_id=author.id, auth_version=author.auth_version
+        resources.database,
+        values=values,
+        author_id=author.id,
+        auth_version=author.auth_version,
+        author=found,
     )
 
     assert inserted is not None

@@ -1,11 +1,12 @@
-"""Granting the moderator role reaches the one account with that email, and no other."""
+"""Giving an account a role reaches the one account with that email, and no other."""
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.accounts.queries import set_moderator
+from fastblog.accounts.role_changes import change_role, user_id_by_email
+from fastblog.accounts.roles import Role
 from tests.accounts import bearer
 from tests.asgi import resources_of
 from tests.comments.helpers import make_comments
@@ -14,7 +15,7 @@ from tests.factories import make_posts, make_user
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_grant_makes_one_moderator_only(
+async def test_making_an_editor_makes_one_editor_only(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     author = await make_user(session, username="author")
@@ -23,14 +24,19 @@ async def test_a_grant_makes_one_moderator_only(
     (post,) = await make_posts(session, author, 1)
     first, second = await make_comments(session, post, author, 2)
     path = f"/api/posts/{post.id}/comments/"
+    database = resources_of(app).database
 
-    granted = await set_moderator(
-        resources_of(app).database, email="mod@example.com", is_moderator=True
-    )
+    mod_id = await user_id_by_email(database, "mod@example.com")
+    assert mod_id == mod.id
+    granted = await change_role(database, target_id=mod.id, role=Role.EDITOR, by_id=None)
 
-    assert granted is not None
-    assert (granted["id"], granted["username"]) == (mod.id, "mod")
+    assert (granted.id, granted.username, granted.role) == (mod.id, "mod", "editor")
     refused = await client.delete(path + str(first.id), headers=bearer(app, bystander))
     assert refused.status_code == 403
     deleted = await client.delete(path + str(second.id), headers=bearer(app, mod))
     assert deleted.status_code == 204
+    roles = {
+        user["username"]: user["role"]
+        for user in [(await client.get(f"/api/users/{u.id}")).json() for u in (author, bystander)]
+    }
+    assert roles == {"author": "author", "bystander": "author"}

@@ -1,18 +1,17 @@
-"""A static page at /{slug}: this router is added after every other route and mount."""
+"""A static page at /{slug}: create_app adds this route after every other route and mount."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 
 from fastblog.accounts.dependencies import get_page_user
 from fastblog.accounts.models import User
 from fastblog.admin.page_schemas import SLUG, SLUG_CHARS
 from fastblog.dependencies import DatabaseDep
+from fastblog.errors import methods_of_other_routes
 from fastblog.site.pages import fetch_page
 from fastblog.web.templating import templates
-
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
 async def viewer_if_any(request: Request, db: DatabaseDep) -> User | None:
@@ -24,7 +23,6 @@ async def viewer_if_any(request: Request, db: DatabaseDep) -> User | None:
     return await get_page_user(request, db)
 
 
-@router.get("/{slug}", name="page")
 async def static_page(
     request: Request,
     viewer: Annotated[
@@ -36,5 +34,7 @@ async def static_page(
     """A static page (About, Contact), its Markdown rendered like a post's."""
     page = await fetch_page(db, slug) if len(slug) <= SLUG_CHARS and SLUG.fullmatch(slug) else None
     if page is None:
+        if methods_of_other_routes(request):  # /logout: a route of its own, not for GET
+            raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED)
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Page not found")
     return templates.TemplateResponse(request, "site/page.html", {"page": page})
