@@ -86,6 +86,19 @@ CONFIG = SchemathesisConfig.from_dict(
                 },
             },
             {
+                # Nor, on every list that pages by cursor, "a cursor this list gave out": any
+                # other is a 422 on `cursor`.
+                "include-path-regex": (
+                    "^/api/(posts|search|comments|users/[^/]+/posts|posts/[^/]+/comments)$"
+                ),
+                "include-method-regex": "^GET$",
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": ["2xx", 400, 401, 403, 404, 422, 429, "5xx"]
+                    }
+                },
+            },
+            {
                 # Nor "not one of the 10,000 most common passwords, not only blanks": a
                 # schema-valid new password such as "00000000" is a 422 naming the field.
                 "include-path-regex": "^/api/users(/me/password|/reset-password)?$",
