@@ -1,7 +1,7 @@
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     docs_enabled: bool = True
 
     posts_per_page: int = Field(default=10, ge=1, le=100)
+    # Who waits for approval before their comments show (fastblog.comments.policy): open,
+    # approve_first (a reader's first approved comment lets the next ones through),
+    # approve_all (every reader's and contributor's), closed (no new comments).
+    comments: Literal["open", "approve_first", "approve_all", "closed"] = "approve_first"
     site_name: str = "fastblog"
     # The meta description of pages that have none of their own (forms, errors).
     site_description: str = "Posts and their authors, on an async-first blog."

@@ -21,6 +21,7 @@ from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views, follow_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.signing_key import resolve_secret_key
+from fastblog.comments import admin as comments_admin
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
 from fastblog.config import Settings, get_settings
@@ -219,6 +220,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         social_views.router,
         follow_views.router,
         auth_views.router,
+        comments_api.moderation_router,
+        comments_admin.router,
         root_files.router,
         observability.router,
     ]

@@ -23,6 +23,9 @@ async def test_create_user_returns_the_account(client: httpx.AsyncClient) -> Non
         "email": "corey@example.com",
         "image_file": None,
         "image_path": DEFAULT_AVATAR,
+        "bio": None,
+        "bio_html": None,
+        "website": None,
     }
     assert isinstance(body["id"], int)
 
@@ -109,6 +112,9 @@ async def test_get_user_is_the_public_profile_without_email(
         "posts": 0,
         "followed_by_me": False,
         "image_path": "/media/profile_pics/corey.png",
+        "bio": None,
+        "bio_html": None,
+        "website": None,
     }
 
 

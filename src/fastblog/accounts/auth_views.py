@@ -20,6 +20,7 @@ from fastblog.accounts.dependencies import (
 from fastblog.accounts.schemas import ForgotPassword, ResetPassword, UserCreate
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
 from fastblog.params import NO_NUL
+from fastblog.web.honeypot import CAUGHT, caught
 from fastblog.web.session import (
     CsrfProtected,
     field_errors,
@@ -52,6 +53,8 @@ async def register(
     """Create the account, log in and go to the home page."""
     form = await request.form()
     values = form_values(form, "username", "email", "password")
+    if caught(form):  # the honeypot: refused with the reason (fastblog.web.honeypot)
+        return render(request, "auth/register.html", 422, values=values, errors={"form": CAUGHT})
     try:
         data = UserCreate.model_validate(values)
     except ValidationError as exc:

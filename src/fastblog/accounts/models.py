@@ -8,6 +8,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     false,
     func,
 )
@@ -34,6 +35,14 @@ class User(Base):
     # (no API), and read with the user on every request: granting or revoking it takes
     # effect at once, also for tokens and sessions issued before.
     is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # What the user may do (fastblog.accounts.roles): read on every request that needs it.
+    # The roles branch's migration adds the column; see the stand-in migration 0013.
+    role: Mapped[str] = mapped_column(String(12), server_default="author")
+    # The author profile: a Markdown-lite bio (as written, and rendered and sanitized once,
+    # by fastblog.markup, as comments are) and a website (http or https only).
+    bio: Mapped[str | None] = mapped_column(Text, default=None)
+    bio_html: Mapped[str | None] = mapped_column(Text, default=None)
+    website: Mapped[str | None] = mapped_column(String(200), default=None)
     # Kept by database triggers (migration 0011) in the transaction of every write, cascades
     # included, so a profile never counts rows: who follows the user, whom they follow,.
     follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")

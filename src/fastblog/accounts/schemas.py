@@ -1,6 +1,16 @@
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, computed_field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    computed_field,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from fastblog.media import picture_url
 from fastblog.params import NO_NUL, Trimmed, never_null
@@ -26,6 +36,55 @@ Password = Annotated[
 ]
 
 
+MAX_BIO_CHARS = 500
+
+
+def _website(value: str) -> str:
+    """An http or https address with a host, or "" (no website)."""
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise PydanticCustomError(
+            "website", "A website address starts with http:// or https:// and names a site."
+        )
+    if any(char.isspace() or ord(char) < 32 for char in value):
+        raise PydanticCustomError("website", "A website address has no spaces in it.")
+    return value
+
+
+# Markdown-lite, as comments (fastblog.markup); trimmed; "" clears it.
+Bio = Annotated[
+    str,
+    Field(
+        max_length=MAX_BIO_CHARS,
+        pattern=NO_NUL,
+        description="About you, up to 500 characters of Markdown-lite (as comments: "
+        '*emphasis*, **strong**, [links](https://…), `code`); "" clears it.',
+        examples=["Writes about **async Python**. Lives in Lyon."],
+    ),
+    Trimmed,
+]
+Website = Annotated[
+    str,
+    Field(
+        max_length=200,
+        description='Your site: an http:// or https:// address; "" clears it.',
+        examples=["https://example.com"],
+    ),
+    Trimmed,
+    AfterValidator(_website),
+]
+
+
+class Profile(BaseModel):
+    """What an author shows of themselves (on their page and under each post)."""
+
+    bio: str | None = Field(None, description="The Markdown-lite source, as written.")
+    bio_html: str | None = Field(None, description="The bio rendered to sanitized HTML.")
+    website: str | None = None
+
+
 class UserCreate(BaseModel):
     username: Username
     email: Email
@@ -46,8 +105,10 @@ class UserUpdate(BaseModel):
 
     username: Username | None = None
     email: Email | None = None
+    bio: Bio | None = None
+    website: Website | None = None
 
-    @field_validator("username", "email")
+    @field_validator("username", "email", "bio", "website")
     @classmethod
     def not_null(cls, value: str | None) -> str:
         if value is None:
@@ -68,7 +129,7 @@ class UserPublic(BaseModel):
         return picture_url(self.image_file)
 
 
-class UserProfile(UserPublic):
+class UserProfile(UserPublic, Profile):
     """A user's public profile, with counts kept as they change (never counted per view)."""
 
     followers: int = Field(description="How many users follow them.")
@@ -82,7 +143,7 @@ class FollowState(BaseModel):
     followers: int = Field(description="How many users follow them now.")
 
 
-class UserPrivate(UserPublic):
+class UserPrivate(UserPublic, Profile):
     email: str
 
 

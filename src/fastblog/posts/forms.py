@@ -14,7 +14,9 @@ from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import form_values
 from fastblog.web.templating import templates
 
-FORM_FIELDS = ("title", "content", "tags", "published_at")
+FORM_FIELDS = ("title", "content", "tags", "published_at", "comments_enabled")
+# A checked checkbox sends this; an unchecked one sends nothing ("").
+CHECKED = "on"
 # The form's buttons: <button name="action" value="...">.
 PREVIEW, SAVE_DRAFT = "preview", "draft"
 
@@ -62,6 +64,7 @@ def parse_form(values: dict[str, str], button: str, *, keep: datetime | None = N
             "tags": [tag for tag in values["tags"].split(",") if tag.strip()],
             "status": status_,
             "published_at": published_at,
+            "comments_enabled": values.get("comments_enabled", CHECKED) == CHECKED,
         }
     )
 

@@ -26,6 +26,7 @@ from fastblog.posts.dependencies import (
     visible_post,
 )
 from fastblog.posts.forms import (
+    CHECKED,
     PREVIEW,
     minute,
     parse_form,
@@ -210,6 +211,7 @@ async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLRespon
         "content": post["content"],
         "tags": ", ".join(post["tags"]),
         "published_at": minute(post["published_at"]),
+        "comments_enabled": CHECKED if post["comments_enabled"] else "",
     }
     return post_form(
         request,
