@@ -10,7 +10,7 @@ from fastblog.accounts.models import User
 from fastblog.accounts.roles import Role
 from fastblog.comments.models import PENDING
 from fastblog.posts.models import Post
-from tests.accounts import browser, browser_login
+from tests.accounts import browser, browser_login, read_form, submit
 from tests.comments.helpers import api_comment, make_comments, stored_and_recounted
 from tests.comments.moderation import SetMode, make_role
 from tests.factories import login, make_posts, make_user
@@ -291,3 +291,33 @@ async def test_a_post_can_close_its_comments(
     )
     assert null.status_code == 422
     assert null.json()["detail"][0]["loc"] == ["body", "comments_enabled"]
+
+
+async def test_the_post_form_has_an_allow_comments_checkbox(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_role(session, Role.AUTHOR)
+    await browser_login(client, author)
+    new_form = read_form((await client.get("/posts/new")).text)
+    assert new_form.values["comments_enabled"] == "on"
+    assert (
+        'name="comments_enabled" type="checkbox" value="on" checked'
+        in (await client.get("/posts/new")).text
+    )
+    fields = {"title": "Closed", "content": "Words.", "tags": "", "published_at": ""}
+
+    # An unchecked checkbox sends nothing.
+    created = await submit(client, "/posts/new", {**fields, "action": "publish"})
+
+    assert created.status_code == 303
+    post_id = int(created.headers["location"].split("/")[2])
+    assert (await client.get(f"/api/posts/{post_id}")).json()["comments_enabled"] is False
+    edit_page = (await client.get(f"/posts/{post_id}/edit")).text
+    assert 'type="checkbox" value="on">' in edit_page  # shown unchecked
+    reopened = await submit(
+        client,
+        f"/posts/{post_id}/edit",
+        {**fields, "comments_enabled": "on", "action": "publish"},
+    )
+    assert reopened.status_code == 303
+    assert (await client.get(f"/api/posts/{post_id}")).json()["comments_enabled"] is True
