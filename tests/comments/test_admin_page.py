@@ -11,7 +11,7 @@ from fastblog.accounts.roles import Role
 from fastblog.comments.models import PENDING, Comment
 from fastblog.posts.models import Post
 from fastblog.web.honeypot import HONEYPOT
-from tests.accounts import browser_login, is_login_redirect, read_form, submit
+from tests.accounts import browser, browser_login, is_login_redirect, read_form, submit
 from tests.comments.helpers import make_comments, parse
 from tests.comments.moderation import make_role
 from tests.factories import make_posts, make_user
@@ -176,3 +176,27 @@ async def test_a_waiting_comment_is_sanitized_in_the_queue(
     assert set(markup.tags) <= {"p", "a", "em", "strong", "code", "br"}
     assert not [href for href in markup.hrefs() if href.startswith("javascript")]
     assert "<script>alert(1)</script>" in markup.text
+
+
+async def test_an_editor_approves_on_the_post_page(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, post: Post
+) -> None:
+    reader = await make_role(session, Role.READER)
+    editor = await make_role(session, Role.EDITOR)
+    (waiting,) = await make_comments(session, post, reader, 1, status=PENDING)
+    url = f"/posts/{post.id}/{post.slug}"
+    async with browser(app) as other:
+        await browser_login(other, reader)
+        assert "Approve the comment" not in read_page(await other.get(url)).text
+    await browser_login(client, editor)
+    page = await client.get(url)
+    assert "Approve the comment by reader" in read_page(page).text
+    next_url = read_form(page.text).values["next"]
+
+    approved = await submit(
+        client, f"/admin/comments/{waiting.id}/approve", {"next": next_url or ""}
+    )
+
+    assert approved.status_code == 303
+    assert approved.headers["location"] == f"{url}#comment-{waiting.id}"
+    assert "1 comment" in read_page(await client.get(url)).text

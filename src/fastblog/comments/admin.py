@@ -4,7 +4,7 @@ forms, Post/Redirect/Get)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fastblog.accounts.dependencies import LoggedInDep
@@ -14,7 +14,7 @@ from fastblog.comments.queries import count_pending, fetch_pending
 from fastblog.dependencies import DatabaseDep, KeysetDep
 from fastblog.exceptions import ForbiddenError
 from fastblog.params import MAX_ID
-from fastblog.web.session import CsrfProtected, flash, redirect
+from fastblog.web.session import CsrfProtected, flash, redirect, safe_next
 from fastblog.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -41,14 +41,18 @@ async def waiting_comments(
 
 @router.post("/admin/comments/{comment_id}/approve", dependencies=[CsrfProtected])
 async def approve(
-    request: Request, user: LoggedInDep, db: DatabaseDep, comment_id: CommentId
+    request: Request,
+    user: LoggedInDep,
+    db: DatabaseDep,
+    comment_id: CommentId,
+    next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """Approve the comment and go back to the queue."""
+    """Approve the comment and go back to the queue (or to the post it was approved on)."""
     await service.approve_comment(
         db, comment_id=comment_id, requester_id=user.id, auth_version=user.auth_version
     )
     flash(request, "The comment is approved: everyone can see it.")
-    return redirect("/admin/comments")
+    return redirect(safe_next(next or "/admin/comments"))
 
 
 @router.post("/admin/comments/{comment_id}/delete", dependencies=[CsrfProtected])

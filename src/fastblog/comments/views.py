@@ -93,6 +93,7 @@ async def _post_page(
         comment_form=form or {},
         comment_errors=errors or {},
         comments_closed=_closed(await comment_policy(resources), post),
+        moderator=viewer is not None and moderates(viewer.role),
         here=_page_path(post, after),
     )
 
