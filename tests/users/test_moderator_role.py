@@ -1,11 +1,13 @@
-"""Granting the moderator role reaches the one account with that email, and no other."""
+"""Granting the moderator role (now: editor, as `fastblog users grant-moderator EMAIL` does)
+reaches the one account with that email, and no other."""
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.accounts.queries import set_moderator
+from fastblog.accounts.role_changes import change_role, user_id_by_email
+from fastblog.accounts.roles import Role
 from tests.accounts import bearer
 from tests.asgi import resources_of
 from tests.comments.helpers import make_comments
@@ -23,13 +25,14 @@ async def test_a_grant_makes_one_moderator_only(
     (post,) = await make_posts(session, author, 1)
     first, second = await make_comments(session, post, author, 2)
     path = f"/api/posts/{post.id}/comments/"
+    db = resources_of(app).database
 
-    granted = await set_moderator(
-        resources_of(app).database, email="mod@example.com", is_moderator=True
-    )
+    # What the CLI does: find the account by its email, then give it the role as the operator.
+    found = await user_id_by_email(db, "mod@example.com")
+    assert found == mod.id
+    granted = await change_role(db, target_id=found, role=Role.EDITOR, by_id=None)
 
-    assert granted is not None
-    assert (granted["id"], granted["username"]) == (mod.id, "mod")
+    assert (granted.id, granted.username, granted.role) == (mod.id, "mod", "editor")
     refused = await client.delete(path + str(first.id), headers=bearer(app, bystander))
     assert refused.status_code == 403
     deleted = await client.delete(path + str(second.id), headers=bearer(app, mod))
