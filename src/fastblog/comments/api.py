@@ -135,7 +135,12 @@ async def list_pending(
     cursor: KeysetDep,
     which: Annotated[
         Literal["pending"],
-        Query(alias="status", description="Which comments: those waiting for approval."),
+        # max_length: a long value is refused before it is compared (and the schema says so).
+        Query(
+            alias="status",
+            max_length=20,
+            description="Which comments: those waiting for approval.",
+        ),
     ] = "pending",
     limit: CommentLimit = 20,
 ) -> dict[str, Any]:
