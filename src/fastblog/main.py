@@ -25,6 +25,7 @@ from fastblog.accounts.dependencies import load_page_user
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.admin import pages_api, pages_views, site_api
 from fastblog.admin import views as admin_views
+from fastblog.comments import admin as comments_admin
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
 from fastblog.config import Settings, get_settings
@@ -238,6 +239,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_views.router,
         auth_views.router,
         admin_views.router,
+        comments_api.moderation_router,
+        comments_admin.router,
         root_files.router,
         observability.router,
     ]

@@ -153,6 +153,9 @@ async def test_me_is_private_and_a_profile_is_public(
         "image_file": None,
         "image_path": "/static/img/default-avatar.png",
         "role": "author",
+        "bio": None,
+        "bio_html": None,
+        "website": None,
     }
     for response in (public, anonymous):
         assert response.status_code == 200

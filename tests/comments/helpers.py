@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
 from fastblog.comments.markdown import render_comment
-from fastblog.comments.models import Comment
+from fastblog.comments.models import APPROVED, Comment
 from fastblog.posts.models import Post
 from tests.factories import login
 
@@ -19,9 +19,16 @@ START = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 
 
 async def make_comments(
-    session: AsyncSession, post: Post, author: User, count: int, *, start: datetime = START
+    session: AsyncSession,
+    post: Post,
+    author: User,
+    count: int,
+    *,
+    start: datetime = START,
+    status: str = APPROVED,
 ) -> list[Comment]:
-    """`count` comments one second apart, the last one newest (the triggers count them)."""
+    """`count` comments one second apart, the last one newest (the triggers count the
+    approved ones)."""
     comments = [
         Comment(
             post_id=post.id,
@@ -29,6 +36,7 @@ async def make_comments(
             body=f"Comment {n}",
             body_html=render_comment(f"Comment {n}"),
             created_at=start + timedelta(seconds=n),
+            status=status,
         )
         for n in range(1, count + 1)
     ]
@@ -45,10 +53,15 @@ async def api_comment(
 
 
 async def stored_and_recounted(session: AsyncSession) -> tuple[dict[int, int], dict[int, int]]:
-    """Every post's stored comment count, and the same counted from the rows."""
+    """Every post's stored comment count, and the same counted from the rows (approved
+    comments only: waiting ones count nowhere)."""
     await session.commit()  # a fresh snapshot (SQLite keeps a read transaction's)
     stored = {row[0]: row[1] for row in await session.execute(select(Post.id, Post.comments))}
-    by_post = select(Comment.post_id, func.count()).group_by(Comment.post_id)
+    by_post = (
+        select(Comment.post_id, func.count())
+        .where(Comment.status == APPROVED)
+        .group_by(Comment.post_id)
+    )
     counted = {row[0]: row[1] for row in await session.execute(by_post)}
     return stored, {post_id: counted.get(post_id, 0) for post_id in stored}
 

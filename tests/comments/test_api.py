@@ -23,7 +23,8 @@ async def test_a_comment_is_created_and_listed_with_its_author(
 
     assert created.status_code == 201, created.text
     comment = created.json()
-    assert set(comment) == {"id", "body", "body_html", "created_at", "author"}
+    assert set(comment) == {"id", "body", "body_html", "created_at", "author", "status"}
+    assert comment["status"] == "approved"  # an author (the default role) never waits
     assert comment["body"] == "Nice *post*, see https://example.com"
     assert "<em>post</em>" in comment["body_html"]
     assert comment["author"] == {

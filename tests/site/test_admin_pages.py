@@ -7,9 +7,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.accounts.models import Invitation
 from fastblog.accounts.roles import Role
+from fastblog.comments.models import PENDING
 from fastblog.posts.models import DRAFT, Post
 from tests.accounts import browser, browser_login, is_login_redirect, read_form, submit
+from tests.comments.helpers import make_comments
 from tests.factories import make_posts, make_user
 from tests.html import read_page
 
@@ -161,6 +164,56 @@ async def test_the_dashboard_counts_posts_by_status_and_accounts_by_role(
     for line in ("4 accounts", "Owner: 1", "Admin: 0", "Author: 1", "Reader: 2"):
         assert line in page.text, page.text
     assert page.link("Site settings").path == "/admin/settings"
+
+
+async def test_the_dashboard_counts_waiting_comments_invitations_and_posts_in_review(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    owner = await make_user(session, role=Role.OWNER)
+    author = await make_user(session, role=Role.AUTHOR)
+    (post,) = await make_posts(session, author, 1)
+    waiting, _, also_waiting = await make_comments(session, post, author, 3)
+    waiting.status = also_waiting.status = PENDING
+    now = datetime.now(UTC)
+    session.add_all(
+        [
+            # Submitted for review by a contributor: in review, no longer among the drafts.
+            Post(
+                title="Please look",
+                content="Hm.",
+                user_id=author.id,
+                status=DRAFT,
+                published_at=None,
+                submitted_at=now,
+            ),
+            Post(title="Mine", content="Hm.", user_id=author.id, status=DRAFT, published_at=None),
+            Invitation(
+                token_hash="a" * 64,
+                email="new@example.com",
+                role="author",
+                invited_by_id=owner.id,
+                expires_at=now + timedelta(days=1),
+            ),
+            Invitation(  # expired: not pending
+                token_hash="b" * 64,
+                email="late@example.com",
+                role="author",
+                invited_by_id=owner.id,
+                expires_at=now - timedelta(days=1),
+            ),
+        ]
+    )
+    await session.commit()
+
+    async with browser(app) as boss:
+        await browser_login(boss, owner)
+        page = read_page(await boss.get("/admin"))
+
+    for line in ("Drafts: 1", "In review: 1", "Waiting for approval : 2", "invitations : 1"):
+        assert line in page.text, page.text
+    assert "not part of this site" not in page.text
+    assert page.link("Waiting for approval").path == "/admin/comments"
+    assert page.link("Pending invitations").path == "/admin/invitations"
 
 
 def test_the_forms_choices_are_the_settings_values() -> None:

@@ -56,6 +56,9 @@ async def test_the_profile_counts_followers_following_and_published_posts(
         "following": 1,
         "posts": 3,
         "followed_by_me": False,
+        "bio": None,
+        "bio_html": None,
+        "website": None,
     }
     assert as_reader["followed_by_me"] is True
     assert (reader_profile["followers"], reader_profile["following"]) == (0, 1)

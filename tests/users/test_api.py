@@ -24,6 +24,9 @@ async def test_create_user_returns_the_account(client: httpx.AsyncClient) -> Non
         "image_file": None,
         "image_path": DEFAULT_AVATAR,
         "role": "owner",  # the site's first account
+        "bio": None,
+        "bio_html": None,
+        "website": None,
     }
     assert isinstance(body["id"], int)
 
@@ -111,6 +114,9 @@ async def test_get_user_is_the_public_profile_without_email(
         "posts": 0,
         "followed_by_me": False,
         "image_path": "/media/profile_pics/corey.png",
+        "bio": None,
+        "bio_html": None,
+        "website": None,
     }
 
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, File, Response, UploadFile, status
 from fastblog.accounts import follows, pictures, role_changes, service
 from fastblog.accounts.dependencies import (
     CurrentUserDep,
+    CurrentUserForWriteDep,
     HasherDep,
     TokenUserIdDep,
     TokenViewerDep,
@@ -99,6 +100,16 @@ async def create_user(
 @router.get("/me", response_model=UserPrivate, responses=E401)
 async def get_me(user: CurrentUserDep) -> UserPrivate:
     """Your own profile, with your email."""
+    return UserPrivate.model_validate(user)
+
+
+@router.patch("/me", response_model=UserPrivate, responses=E400 | E401 | TOO_LARGE)
+async def update_me(
+    user: CurrentUserForWriteDep, data: UserUpdate, session: WriteSessionDep
+) -> UserPrivate:
+    """Change your profile: username, email, bio (Markdown-lite, up to 500 characters) and
+    website (http or https); only the fields sent are changed, and "" clears bio or website."""
+    user = await service.update_user(session, user=user, data=data)
     return UserPrivate.model_validate(user)
 
 
@@ -201,7 +212,7 @@ async def set_role(
 async def update_user(
     user: Annotated[User, Depends(get_own_account)], data: UserUpdate, session: WriteSessionDep
 ) -> UserPrivate:
-    """Change your username or email; only the fields sent are changed."""
+    """Change your username, email, bio or website; only the fields sent are changed."""
     user = await service.update_user(session, user=user, data=data)
     return UserPrivate.model_validate(user)
 

@@ -22,6 +22,7 @@ from fastblog.accounts.signup import check_open, signup_rules
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
 from fastblog.exceptions import ForbiddenError
 from fastblog.params import NO_NUL
+from fastblog.web.honeypot import CAUGHT, caught
 from fastblog.web.session import (
     CsrfProtected,
     field_errors,
@@ -67,6 +68,8 @@ async def register(
     await check_open(rules, db)  # a 403 page saying why
     form = await request.form()
     values = form_values(form, "username", "email", "password")
+    if caught(form):  # the honeypot: refused with the reason (fastblog.web.honeypot)
+        return render(request, "auth/register.html", 422, values=values, errors={"form": CAUGHT})
     try:
         data = UserCreate.model_validate(values)
     except ValidationError as exc:

@@ -57,6 +57,9 @@ PROFILE_COLUMNS = (
     User.follower_count.label("followers"),
     User.following_count.label("following"),
     FOLLOWED_BY_VIEWER,
+    User.bio,
+    User.bio_html,
+    User.website,
 )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     func,
     text,
 )
@@ -36,6 +37,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(
         String(12), default=Role.AUTHOR.value, server_default="author"
     )
+    # The author profile: a Markdown-lite bio (as written, and rendered and sanitized once,
+    # by fastblog.markup, as comments are) and a website (http or https only).
+    bio: Mapped[str | None] = mapped_column(Text, default=None)
+    bio_html: Mapped[str | None] = mapped_column(Text, default=None)
+    website: Mapped[str | None] = mapped_column(String(200), default=None)
     # Kept by database triggers (migration 0011) in the transaction of every write, cascades
     # included, so a profile never counts rows: who follows the user, whom they follow,.
     follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")

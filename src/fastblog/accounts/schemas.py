@@ -2,6 +2,7 @@ import re
 from functools import cache
 from importlib.resources import files
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -89,6 +90,55 @@ Password = Annotated[
 ]
 
 
+MAX_BIO_CHARS = 500
+
+
+def _website(value: str) -> str:
+    """An http or https address with a host, or "" (no website)."""
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise PydanticCustomError(
+            "website", "A website address starts with http:// or https:// and names a site."
+        )
+    if any(char.isspace() or ord(char) < 32 for char in value):
+        raise PydanticCustomError("website", "A website address has no spaces in it.")
+    return value
+
+
+# Markdown-lite, as comments (fastblog.markup); trimmed; "" clears it.
+Bio = Annotated[
+    str,
+    Field(
+        max_length=MAX_BIO_CHARS,
+        pattern=NO_NUL,
+        description="About you, up to 500 characters of Markdown-lite (as comments: "
+        '*emphasis*, **strong**, [links](https://…), `code`); "" clears it.',
+        examples=["Writes about **async Python**. Lives in Lyon."],
+    ),
+    Trimmed,
+]
+Website = Annotated[
+    str,
+    Field(
+        max_length=200,
+        description='Your site: an http:// or https:// address; "" clears it.',
+        examples=["https://example.com"],
+    ),
+    Trimmed,
+    AfterValidator(_website),
+]
+
+
+class Profile(BaseModel):
+    """What an author shows of themselves (on their page and under each post)."""
+
+    bio: str | None = Field(None, description="The Markdown-lite source, as written.")
+    bio_html: str | None = Field(None, description="The bio rendered to sanitized HTML.")
+    website: str | None = None
+
+
 class UserCreate(BaseModel):
     username: Username
     email: Email
@@ -109,8 +159,10 @@ class UserUpdate(BaseModel):
 
     username: Username | None = None
     email: Email | None = None
+    bio: Bio | None = None
+    website: Website | None = None
 
-    @field_validator("username", "email")
+    @field_validator("username", "email", "bio", "website")
     @classmethod
     def not_null(cls, value: str | None) -> str:
         if value is None:
@@ -142,7 +194,7 @@ RoleField = Annotated[
 ]
 
 
-class UserProfile(UserPublic):
+class UserProfile(UserPublic, Profile):
     """A user's public profile, with counts kept as they change (never counted per view)."""
 
     role: RoleField
@@ -157,7 +209,7 @@ class FollowState(BaseModel):
     followers: int = Field(description="How many users follow them now.")
 
 
-class UserPrivate(UserPublic):
+class UserPrivate(UserPublic, Profile):
     email: str
     role: RoleField
 

@@ -9,6 +9,7 @@ from fastblog.accounts.roles import Role
 from fastblog.accounts.schemas import UserCreate, UserUpdate
 from fastblog.db import FOR_UPDATE, Database, RowLock
 from fastblog.exceptions import ConflictError, DomainError, NotAuthenticatedError
+from fastblog.markup import render_lite
 from fastblog.passwords import PasswordHasher
 
 
@@ -115,6 +116,12 @@ async def update_user(session: AsyncSession, *, user: User, data: UserUpdate) ->
     changes = data.model_dump(exclude_unset=True)
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
+    if "bio" in changes:
+        # At most 500 characters: rendered inline (well under a millisecond), stored once.
+        changes["bio"] = changes["bio"] or None
+        changes["bio_html"] = render_lite(changes["bio"]) if changes["bio"] else None
+    if "website" in changes:
+        changes["website"] = changes["website"] or None
     await _ensure_available(
         session,
         username=changes.get("username"),

@@ -31,6 +31,8 @@ from fastblog.web.templating import templates
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
+PROFILE_FIELDS = ("username", "email", "bio", "website")
+
 
 def account_page(
     request: Request,
@@ -40,7 +42,12 @@ def account_page(
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    values = values or {"username": user.username, "email": user.email}
+    values = values or {
+        "username": user.username,
+        "email": user.email,
+        "bio": user.bio or "",
+        "website": user.website or "",
+    }
     context = {"user": user, "values": values, "errors": errors or {}}
     return templates.TemplateResponse(
         request, "users/account.html", context, status_code=status_code
@@ -64,8 +71,8 @@ async def account_form(form: str) -> Response:
 async def update_profile(
     request: Request, user: LoggedInForWriteDep, session: WriteSessionDep
 ) -> Response:
-    """Change your username or email."""
-    values = form_values(await request.form(), "username", "email")
+    """Change your username, email, bio and website."""
+    values = form_values(await request.form(), *PROFILE_FIELDS)
     try:
         data = UserUpdate.model_validate(values)
     except ValidationError as exc:

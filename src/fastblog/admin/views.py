@@ -54,10 +54,8 @@ async def dashboard(request: Request, admin: PageAdminDep, db: DatabaseDep) -> H
         "roles": [(role.value, roles.get(role.value, 0)) for role in Role],
         "accounts": sum(roles.values()),
         "pages": await page_service.list_pages(db),
-        # Slots for what other parts of the site add (comment approval, invitations): None
-        # until they exist, and the page says so.
-        "waiting_comments": None,
-        "pending_invitations": None,
+        "waiting_comments": await queries.waiting_comments(db),
+        "pending_invitations": await queries.pending_invitations(db),
     }
     return templates.TemplateResponse(request, "admin/dashboard.html", context)
 

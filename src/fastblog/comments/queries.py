@@ -6,13 +6,27 @@ served by the index on (post_id, created_at, id). Only published posts whose tim
 have comments to list or take (fastblog.posts.queries.VISIBLE).
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, exists, insert, literal_column, null, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    String,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    tuple_,
+)
 
 from fastblog.accounts.models import User
-from fastblog.comments.models import Comment
+from fastblog.comments.models import APPROVED, PENDING, Comment
+from fastblog.comments.policy import moderates
 from fastblog.db import Database, Row, UTCDateTime
 from fastblog.exceptions import NotFoundError
 from fastblog.pagination import Keyset
@@ -28,6 +42,7 @@ COLUMNS = (
     Comment.user_id,
     User.username.label("author_username"),
     User.image_file.label("author_image_file"),
+    Comment.status,
 )
 OLDEST_FIRST = (Comment.created_at.asc(), Comment.id.asc())
 ON_THE_POST = Comment.post_id == bindparam("post_id", type_=Post.id.type)
@@ -35,12 +50,20 @@ AFTER = tuple_(Comment.created_at, Comment.id) > tuple_(
     bindparam("after_at", type_=UTCDateTime()), bindparam("after_id", type_=Comment.id.type)
 )
 
+# What a reader sees: approved comments, their own waiting ones (`viewer_id`; None matches
+# nothing), and every comment when they moderate (`sees_all`).
+SEEN = or_(
+    Comment.status == APPROVED,
+    Comment.user_id == bindparam("viewer_id", None, type_=Comment.user_id.type),
+    bindparam("sees_all", False, type_=Boolean()),
+)
+
 
 def _page(*where: Any) -> Any:
     return (
         select(*COLUMNS)
         .join(User, User.id == Comment.user_id)
-        .where(ON_THE_POST, *where)
+        .where(ON_THE_POST, SEEN, *where)
         .order_by(*OLDEST_FIRST)
         .limit(bindparam("limit"))
     )
@@ -69,6 +92,7 @@ def _with_related(comments: Any) -> Any:
         page.c.user_id,
         page.c.author_username,
         page.c.author_image_file,
+        page.c.status,
         null().label("title"),
         null().label("slug"),
     ).union_all(
@@ -76,6 +100,7 @@ def _with_related(comments: Any) -> Any:
             related.c.kind,
             related.c.id,
             related.c.published_at,
+            null(),
             null(),
             null(),
             null(),
@@ -89,9 +114,10 @@ def _with_related(comments: Any) -> Any:
 # The post page (its visibility already checked): first page of comments, or after a cursor.
 POST_PAGES = {False: _with_related(_page()), True: _with_related(_page(AFTER))}
 
-INSERTED = ("body", "body_html", "created_at")
-# INSERT … SELECT: the post is published and its time has come, the author exists and the
-# token is current, all checked by the statement that writes. A trigger counts it on the post.
+INSERTED = ("body", "body_html", "created_at", "status")
+# INSERT … SELECT: the post is published, its time has come and it takes comments, the author
+# exists and the token is current, all checked by the statement that writes. A trigger counts
+# it on the post once it is approved.
 INSERT = (
     insert(Comment)
     .from_select(
@@ -103,10 +129,48 @@ INSERT = (
         )
         .select_from(Post)
         .join(User, AUTHOR_NOW)
-        .where(Post.id == bindparam("post_id"), VISIBLE),
+        .where(Post.id == bindparam("post_id"), VISIBLE, Post.comments_enabled),
     )
     .returning(Comment.id, Comment.created_at)
 )
+
+# Before a comment is written: its author as the token names them, their role, whether one
+# of their comments was approved, and whether the post takes comments (NULL: readers may
+# not see it).
+COMMENTER = select(
+    User.username,
+    User.image_file,
+    User.role,
+    exists().where(Comment.user_id == User.id, Comment.status == APPROVED).label("has_approved"),
+    select(Post.comments_enabled)
+    .where(Post.id == bindparam("post_id"), VISIBLE)
+    .scalar_subquery()
+    .label("post_open"),
+).where(AUTHOR_NOW)
+
+# The moderation queue: waiting comments on any post, oldest first, each with its post. The
+# status is written into the SQL, not bound, so a plan made without the values (PostgreSQL's
+# generic plan of a prepared statement) still sees that the partial index on (created_at, id)
+# WHERE status = 'pending' applies.
+WAITING = Comment.status == literal_column(f"'{PENDING}'")
+PENDING_COLUMNS = (*COLUMNS, Comment.post_id, Post.title.label("post_title"), Post.slug)
+_QUEUE = (
+    select(*PENDING_COLUMNS)
+    .join(User, User.id == Comment.user_id)
+    .join(Post, Post.id == Comment.post_id)
+    .where(WAITING)
+    .order_by(*OLDEST_FIRST)
+    .limit(bindparam("limit"))
+)
+PENDING_PAGES = {False: _QUEUE, True: _QUEUE.where(AFTER)}
+# One comment with its author and post id (after an approval).
+ONE = (
+    select(*COLUMNS, Comment.post_id)
+    .join(User, User.id == Comment.user_id)
+    .where(Comment.id == bindparam("comment_id"))
+)
+# How many comments wait (the admin page's heading).
+PENDING_COUNT = select(func.count().label("waiting")).where(WAITING)
 
 
 def comment_of(row: Row, *, at: str = "created_at") -> dict[str, Any]:
@@ -116,14 +180,16 @@ def comment_of(row: Row, *, at: str = "created_at") -> dict[str, Any]:
         "id": row["id"],
         "body_html": row["body_html"],
         "created_at": row[at],
+        "status": row["status"],
         "author": {
             "id": row["user_id"],
             "username": row["author_username"],
             "image_file": row["author_image_file"],
         },
     }
-    if "body" in row:
-        comment["body"] = row["body"]
+    for name in ("body", "post_id", "post_title", "slug"):
+        if name in row:
+            comment[name] = row[name]
     return comment
 
 
@@ -145,12 +211,40 @@ def _next(comments: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, An
     return shown, Keyset.after(shown[-1], at="created_at").encode()
 
 
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who reads a post's comments: their own waiting comments show (`user_id`), and all
+    waiting comments to a moderator (`sees_all`)."""
+
+    user_id: int | None = None
+    sees_all: bool = False
+
+    def values(self) -> dict[str, Any]:
+        return {"viewer_id": self.user_id, "sees_all": self.sees_all}
+
+
+ANYONE = Viewer()
+
+
 async def fetch_comments(
-    db: Database, *, post_id: int, after: Keyset | None, limit: int, now: datetime
+    db: Database,
+    *,
+    post_id: int,
+    after: Keyset | None,
+    limit: int,
+    now: datetime,
+    viewer: Viewer = ANYONE,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page of the post's comments and the cursor of the next (None on the last); a
-    NotFoundError when readers may not see the post. One statement unless the page is empty."""
-    values = {"post_id": post_id, "now": now, "limit": limit + 1, **_keyset_values(after)}
+    """A page of the post's comments that `viewer` may see and the cursor of the next (None
+    on the last); a NotFoundError when readers may not see the post. One statement unless the
+    page is empty."""
+    values = {
+        "post_id": post_id,
+        "now": now,
+        "limit": limit + 1,
+        **viewer.values(),
+        **_keyset_values(after),
+    }
     rows = await db.fetch(PAGES[after is not None], values)
     if not rows:
         readable = await db.fetch_one(READABLE, values)
@@ -160,11 +254,16 @@ async def fetch_comments(
 
 
 async def fetch_post_page(
-    db: Database, post: Row, *, after: Keyset | None, limit: int
+    db: Database, post: Row, *, after: Keyset | None, limit: int, viewer: Viewer = ANYONE
 ) -> tuple[Related, list[dict[str, Any]], str | None]:
-    """For a published post's page: its neighbours and more by its author, a page of its
-    comments and the cursor of the next; one statement."""
-    values = {**related_values(post), "limit": limit + 1, **_keyset_values(after)}
+    """For a published post's page: its neighbours and more by its author, a page of the
+    comments `viewer` may see and the cursor of the next; one statement."""
+    values = {
+        **related_values(post),
+        "limit": limit + 1,
+        **viewer.values(),
+        **_keyset_values(after),
+    }
     rows = await db.fetch(POST_PAGES[after is not None], values)
     comments = sorted(
         (comment_of(row, at="at") for row in rows if row["kind"] == "comment"),
@@ -183,3 +282,43 @@ async def insert_comment(
     body_html, created_at, user_id and auth_version."""
     rows = await db.write(INSERT, {**values, "post_id": post_id, "now": now})
     return rows[0] if rows else None
+
+
+async def fetch_commenter(
+    db: Database, *, user_id: int, auth_version: int, post_id: int, now: datetime
+) -> Row | None:
+    """The author of a new comment (None if gone or the token revoked): username,
+    image_file, role, has_approved and post_open (None when readers may not see the post)."""
+    values = {"user_id": user_id, "auth_version": auth_version, "post_id": post_id, "now": now}
+    return await db.fetch_one(COMMENTER, values)
+
+
+async def fetch_pending(
+    db: Database, *, after: Keyset | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the comments waiting for approval, oldest first, each with its post."""
+    values = {"limit": limit + 1, **_keyset_values(after)}
+    rows = await db.fetch(PENDING_PAGES[after is not None], values)
+    return _next([comment_of(row) for row in rows], limit)
+
+
+async def count_pending(db: Database) -> int:
+    row = await db.fetch_one(PENDING_COUNT, {})
+    return int(row["waiting"]) if row else 0
+
+
+async def fetch_one_comment(db: Database, *, comment_id: int) -> dict[str, Any] | None:
+    row = await db.fetch_one(ONE, {"comment_id": comment_id})
+    return comment_of(row) if row else None
+
+
+VIEWER = select(User.role).where(AUTHOR_NOW)
+
+
+async def fetch_viewer(db: Database, *, user_id: int, auth_version: int) -> Viewer | None:
+    """Who a current token names, as a reader of comments; None if gone or revoked (one
+    indexed read, which also checks the token, as fastblog.accounts' token check does)."""
+    row = await db.fetch_one(VIEWER, {"user_id": user_id, "auth_version": auth_version})
+    if row is None:
+        return None
+    return Viewer(user_id=user_id, sees_all=moderates(row["role"]))

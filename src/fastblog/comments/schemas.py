@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 from pydantic_core import PydanticCustomError
@@ -57,6 +57,21 @@ class CommentPublic(BaseModel):
     body_html: str = Field(description="The body rendered to sanitized HTML.")
     created_at: datetime
     author: CommentAuthor
+    status: Literal["approved", "pending"] = Field(
+        description="`pending`: waiting for an editor's approval, shown only to its writer "
+        "and to editors, and counted nowhere."
+    )
+
+
+class CommentOnPost(CommentPublic):
+    post_id: int
+
+
+class PendingPage(BaseModel):
+    comments: list[CommentOnPost] = Field(description="Oldest first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class CommentPage(BaseModel):

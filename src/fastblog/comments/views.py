@@ -12,17 +12,27 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from fastblog.accounts.dependencies import LoggedInDep, PageUserDep
+from fastblog.accounts.models import User
 from fastblog.comments import service
-from fastblog.comments.queries import fetch_post_page
+from fastblog.comments.models import PENDING
+from fastblog.comments.policy import (
+    CLOSED_POST,
+    CLOSED_SITE,
+    CommentPolicy,
+    comment_policy,
+    moderates,
+)
+from fastblog.comments.queries import ANYONE, Viewer, fetch_post_page
 from fastblog.comments.schemas import MAX_COMMENT_CHARS, CommentCreate
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep, SettingsDep
+from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep
 from fastblog.pagination import Keyset
 from fastblog.params import MAX_ID
 from fastblog.posts.dependencies import PostId, visible_post
 from fastblog.posts.meta import post_path
 from fastblog.posts.queries import is_visible
 from fastblog.posts.views import moved, post_page
+from fastblog.web.honeypot import CAUGHT, caught
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect, safe_next
 from fastblog.web.templating import templates
 from fastblog.write_limits import COMMENTS
@@ -30,6 +40,10 @@ from fastblog.write_limits import COMMENTS
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 COMMENTS_PER_PAGE = 20
+WAITING = (
+    "Your comment is waiting for approval: you can see it, and everyone will once an editor "
+    "approves it."
+)
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -37,23 +51,36 @@ def _page_path(post: dict[str, Any], after: Keyset | None) -> str:
     return post_path(post) + (f"?cursor={quote(after.encode())}" if after else "")
 
 
+def _viewer(user: User | None) -> Viewer:
+    return Viewer(user_id=user.id, sees_all=moderates(user.role)) if user else ANYONE
+
+
+def _closed(policy: CommentPolicy, post: dict[str, Any]) -> str | None:
+    """Why the post takes no new comments, in the words the form shows; None if it does."""
+    if policy is CommentPolicy.CLOSED:
+        return CLOSED_SITE
+    return None if post["comments_enabled"] else CLOSED_POST
+
+
 async def _post_page(
     request: Request,
-    db: DatabaseDep,
-    settings: SettingsDep,
+    resources: ResourcesDep,
     post: dict[str, Any],
     *,
+    viewer: User | None,
     after: Keyset | None = None,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """The post with a page of its comments and the comment form; a draft or a scheduled
-    post (seen by its author only) has neither comments nor neighbours yet."""
+    """The post with a page of the comments this viewer may see and the comment form (or
+    why comments are closed); a draft or a scheduled post (seen by its author only) has
+    neither comments nor neighbours yet."""
+    settings = resources.settings
     if not is_visible(post, utcnow()):
         return post_page(request, settings, post, status_code=status_code)
     related, comments, next_cursor = await fetch_post_page(
-        db, post, after=after, limit=COMMENTS_PER_PAGE
+        resources.database, post, after=after, limit=COMMENTS_PER_PAGE, viewer=_viewer(viewer)
     )
     return post_page(
         request,
@@ -67,6 +94,8 @@ async def _post_page(
         comment_form=form or {},
         comment_errors=errors or {},
         comment_limit=MAX_COMMENT_CHARS,
+        comments_closed=_closed(await comment_policy(resources), post),
+        moderator=viewer is not None and moderates(viewer.role),
         here=_page_path(post, after),
     )
 
@@ -75,21 +104,31 @@ async def _post_page(
 async def post_detail(
     request: Request,
     viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
-    db: DatabaseDep,
-    settings: SettingsDep,
+    resources: ResourcesDep,
     post_id: PostId,
     slug: str,
     cursor: KeysetDep,
 ) -> Response:
     """One post on its own page, with its comments (`?cursor=` for later ones), its
     neighbours and more by its author; an old slug moves to the current one."""
+    db = resources.database
     if viewer is None:
         post = await visible_post(db, post_id, None)
     else:  # an editor also reads drafts and posts in review
         post = await visible_post(db, post_id, viewer.id, viewer.role)
     if slug != post["slug"]:
         return moved(post_path(post))
-    return await _post_page(request, db, settings, post, after=cursor)
+    return await _post_page(request, resources, post, viewer=viewer, after=cursor)
+
+
+def _read_comment(form: Any, body: str) -> tuple[CommentCreate | None, dict[str, str]]:
+    """The comment, or the errors to show beside the box (the text is kept either way)."""
+    if caught(form):  # the honeypot (fastblog.web.honeypot): refused, with the reason
+        return None, {"body": CAUGHT}
+    try:
+        return CommentCreate(body=body), {}
+    except ValidationError as exc:
+        return None, field_errors(exc)
 
 
 @router.post("/posts/{post_id}/comments", dependencies=[CsrfProtected])
@@ -103,18 +142,18 @@ async def add_comment(
     """Post the comment and show it; a refused one comes back in the form with the reason."""
     db = resources.database
     post = await visible_post(db, post_id, user.id)
-    try:
-        data = CommentCreate(body=body)
-    except ValidationError as exc:
+    data, errors = _read_comment(await request.form(), body)
+    if data is None:
         return await _post_page(
             request,
-            db,
-            resources.settings,
+            resources,
             post,
+            viewer=user,
             form={"body": body},
-            errors=field_errors(exc),
+            errors=errors,
             status_code=422,
         )
+    policy = await comment_policy(resources)
     async with resources.write_limiter.accepting(COMMENTS, user.id):
         comment = await service.create_comment(
             db,
@@ -124,8 +163,12 @@ async def add_comment(
             author_id=user.id,
             auth_version=user.auth_version,
             now=utcnow(),
+            policy=policy,
         )
-    flash(request, "Your comment is posted.")
+    if comment["status"] == PENDING:
+        flash(request, WAITING, "info")
+    else:
+        flash(request, "Your comment is posted.")
     # The first page shows it while the post has fewer comments than a page holds; after
     # that, the page that starts at it (a cursor just before it).
     before = Keyset(at=comment["created_at"], id=comment["id"] - 1)

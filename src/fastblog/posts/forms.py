@@ -16,7 +16,9 @@ from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import form_values
 from fastblog.web.templating import templates
 
-FORM_FIELDS = ("title", "content", "tags", "published_at")
+FORM_FIELDS = ("title", "content", "tags", "published_at", "comments_enabled")
+# A checked checkbox sends this; an unchecked one sends nothing ("").
+CHECKED = "on"
 # The form's buttons: <button name="action" value="...">.
 PREVIEW, SAVE_DRAFT, SUBMIT = "preview", "draft", "review"
 
@@ -85,6 +87,7 @@ def parse_form(
             "tags": values["tags"].split(","),  # blank ones: normalize_tags, as for the API
             "status": status_,
             "published_at": published_at,
+            "comments_enabled": values.get("comments_enabled", CHECKED) == CHECKED,
         }
     )
 

@@ -9,7 +9,8 @@ allow-list of tags, attributes and URL schemes: whatever the parser lets through
 no event handler and no javascript:/data: URL reaches a page.
 
 Everything here is pure and top-level, so `render` can run in the app's process pool; this
-module imports nothing of the app, so a worker process starts quickly.
+module imports nothing of the app but fastblog.markup (which imports nothing either), so a
+worker process starts quickly.
 """
 
 import sys
@@ -28,6 +29,9 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 from slugify import slugify
+
+# Shared with comments and bios; fastblog.markup imports nothing of the app either.
+from fastblog.markup import LINK_REL, URL_SCHEMES
 
 EXCERPT_CHARS = 300
 SLUG_CHARS = 80
@@ -53,8 +57,6 @@ ALLOWED_ATTRIBUTES = {
     "span": {"class"},
     "div": {"class"},
 }
-URL_SCHEMES = {"http", "https", "mailto"}
-LINK_REL = "nofollow ugc noopener"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -10,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -115,6 +117,9 @@ class Post(Base):
     # like's own transaction, so a page of posts shows it without counting rows. No Python
     # default: the one-statement INSERT … SELECT (fastblog.posts.queries) leaves it out.
     like_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # Whether it takes new comments (its author's choice; the site's `comments` setting can
+    # close them everywhere). Existing comments stay shown either way.
+    comments_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     # lazy="raise": reading post.author without eager loading fails loudly in tests instead
     # of attempting hidden I/O (MissingGreenlet in async code).

@@ -95,6 +95,7 @@ SUMMARY_COLUMNS = (
     TAGS,
     Post.like_count.label("likes"),
     LIKED,
+    Post.comments_enabled,
 )
 # Pages show lists as excerpts; the API's posts carry the source and the HTML too.
 FULL_COLUMNS = (*SUMMARY_COLUMNS, Post.content, Post.content_html)
@@ -229,7 +230,12 @@ IN_REVIEW = (
     .order_by(Post.submitted_at, Post.id)
     .limit(bindparam("limit"))
 )
-ONE = _posts(FULL_COLUMNS).where(Post.id == bindparam("post_id"))
+# One post, with what its page shows of its author besides their name: the profile.
+ONE = _posts(
+    FULL_COLUMNS,
+    User.bio_html.label("author_bio_html"),
+    User.website.label("author_website"),
+).where(Post.id == bindparam("post_id"))
 # Tags with their published posts, most used first (GET /api/tags).
 TAG_COUNTS = (
     select(Tag.name, func.count().label("posts"))
@@ -258,6 +264,7 @@ INSERTED_COLUMNS = (
     "published_at",
     "updated_at",
     "date_posted",
+    "comments_enabled",
 )
 # INSERT … SELECT FROM users: the author's existence is checked by the same statement that
 # writes, so no transaction has to span two round trips.
@@ -297,6 +304,9 @@ def _post(row: Row) -> dict[str, Any]:
         "username": row["author_username"],
         "image_file": row["author_image_file"],
     }
+    for name in ("bio_html", "website"):  # one post's page shows the author's profile
+        if f"author_{name}" in row:
+            post["author"][name] = row[f"author_{name}"]
     return post
 
 

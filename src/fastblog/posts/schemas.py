@@ -136,10 +136,20 @@ class PostBase(BaseModel):
     content: Content
 
 
+CommentsEnabled = Annotated[
+    bool,
+    Field(
+        description="Whether the post takes new comments (the site's comment setting can "
+        "close them everywhere); its comments stay shown either way."
+    ),
+]
+
+
 class PostWrite(PostBase):
     tags: Tags = []
     status: Status = "published"
     published_at: PublishedAt | None = None
+    comments_enabled: CommentsEnabled = True
 
     _five_tags = field_validator("tags", mode="before")(_at_most_five)
     _normal_tags = field_validator("tags")(_tags)
@@ -165,8 +175,11 @@ class PostUpdate(BaseModel):
     tags: Tags | None = None
     status: Status | None = None
     published_at: PublishedAt | None = None
+    comments_enabled: CommentsEnabled | None = None
 
-    @field_validator("title", "content", "tags", "status", "published_at", mode="before")
+    @field_validator(
+        "title", "content", "tags", "status", "published_at", "comments_enabled", mode="before"
+    )
     @classmethod
     def not_null(cls, value: Any) -> Any:
         if value is None:
@@ -193,7 +206,8 @@ class PostPublic(BaseModel):
     updated_at: datetime = Field(description="When the title or content last changed.")
     user_id: int
     date_posted: datetime = Field(description="When the post was first written.")
-    comments: int = Field(description="How many comments it has.")
+    comments: int = Field(description="How many approved comments it has.")
+    comments_enabled: CommentsEnabled
     author: UserPublic
     likes: int = Field(0, description="How many readers like it.")
     liked: bool = Field(False, description="Whether you (the token's user) like it.")

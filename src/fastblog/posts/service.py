@@ -73,6 +73,7 @@ def new_post_values(
     status: str,
     published_at: datetime | None,
     now: datetime,
+    comments_enabled: bool = True,
 ) -> dict[str, Any]:
     """Every column of a new post (fastblog.posts.queries.INSERTED_COLUMNS)."""
     return {
@@ -87,6 +88,7 @@ def new_post_values(
         "published_at": publication(status, published_at, was=None, now=now),
         "updated_at": now,
         "date_posted": now,
+        "comments_enabled": comments_enabled,
     }
 
 
@@ -194,6 +196,7 @@ async def create_post(
             status=data.status,
             published_at=data.published_at,
             now=now,
+            comments_enabled=data.comments_enabled,
         )
 
     if not data.tags:  # the common case: one read of the author, then one INSERT
@@ -252,6 +255,9 @@ async def edit_post(
         }
     if columns:
         columns["updated_at"] = now
+    # Not an edit of what readers read: updated_at stays.
+    if "comments_enabled" in changes:
+        columns["comments_enabled"] = changes["comments_enabled"]
     # Sending a publication date publishes the post; taking it back to draft clears it.
     status = changes.get("status") or (PUBLISHED if changes.get("published_at") else None)
     async with db.transaction() as session:

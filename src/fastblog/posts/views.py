@@ -38,6 +38,7 @@ from fastblog.posts.dependencies import (
     visible_post,
 )
 from fastblog.posts.forms import (
+    CHECKED,
     PREVIEW,
     minute,
     parse_form,
@@ -247,6 +248,7 @@ async def edit_post_form(
         "content": post["content"],
         "tags": ", ".join(post["tags"]),
         "published_at": minute(post["published_at"], site.timezone),
+        "comments_enabled": CHECKED if post["comments_enabled"] else "",
     }
     return post_form(
         request,

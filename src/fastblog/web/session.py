@@ -127,6 +127,8 @@ FIELD_NAMES = {
     "new_password": "a new password",
     "picture": "a picture",
     "body": "a comment",
+    "bio": "a bio",
+    "website": "a website address",
 }
 
 
