@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from pwdlib import PasswordHash
 from sqlalchemy import func, or_, select
 
-from fastblog.accounts import follows, service as accounts
+from fastblog.accounts import follows
+from fastblog.accounts import service as accounts
 from fastblog.accounts.models import User
 from fastblog.accounts.schemas import UserCreate
 from fastblog.comments.service import create_comment
