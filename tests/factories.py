@@ -1,4 +1,5 @@
-"""Test data builders and a SQL statement counter."""
+"""Test data builders, the people and post fixtures several test folders share (their
+conftests import them), and a SQL statement counter."""
 
 import itertools
 import re
@@ -9,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 import httpx
+import pytest
 from pwdlib import PasswordHash
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,6 +90,23 @@ async def make_posts(
     session.add_all(posts)
     await session.commit()
     return posts
+
+
+# A post's author, a reader who is someone else, and one published post by the author.
+@pytest.fixture
+async def author(session: AsyncSession) -> User:
+    return await make_user(session, username="author")
+
+
+@pytest.fixture
+async def reader(session: AsyncSession) -> User:
+    return await make_user(session, username="reader")
+
+
+@pytest.fixture
+async def post(session: AsyncSession, author: User) -> Post:
+    (post,) = await make_posts(session, author, 1)
+    return post
 
 
 # Pass as a field's value to leave that field out of the request body.

@@ -11,25 +11,9 @@ from fastblog.accounts.models import User
 from fastblog.db import utcnow
 from fastblog.posts.models import DRAFT, Post
 from tests.comments.helpers import api_comment, make_comments
-from tests.factories import login, make_posts, make_user
+from tests.factories import login, make_posts
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def author(session: AsyncSession) -> User:
-    return await make_user(session, username="author")
-
-
-@pytest.fixture
-async def reader(session: AsyncSession) -> User:
-    return await make_user(session, username="reader")
-
-
-@pytest.fixture
-async def post(session: AsyncSession, author: User) -> Post:
-    (post,) = await make_posts(session, author, 1)
-    return post
 
 
 async def test_a_comment_is_created_and_listed_with_its_author(

@@ -1,9 +1,12 @@
 """Who may do what with comments, and moderators' deletions of posts: every new route and the
 post deletions, for anonymous, another user, the comment's author, the post's author and a
-moderator; through the API and through the forms."""
+moderator; through the API and through the forms. One table, one test body: each row says
+what each actor gets and what the request does to the post and its comments."""
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +23,7 @@ from tests.factories import make_posts, make_user
 pytestmark = pytest.mark.anyio
 
 ACTORS = ["anonymous", "other", "commenter", "post_author", "moderator"]
+LOGIN = "a redirect to the login page"  # a form's answer to anonymous
 
 
 @dataclass
@@ -27,6 +31,9 @@ class Scene:
     post: Post
     comment: Comment
     users: dict[str, User]
+
+    def fill(self, template: str) -> str:
+        return template.format(post=self.post.id, slug=self.post.slug, comment=self.comment.id)
 
 
 @pytest.fixture
@@ -42,187 +49,167 @@ async def scene(session: AsyncSession) -> Scene:
     return Scene(post=post, comment=comment, users=users)
 
 
-def headers_of(app: FastAPI, scene: Scene, actor: str) -> dict[str, str]:
-    return {} if actor == "anonymous" else bearer(app, scene.users[actor])
+class Effect(Enum):
+    """What a request does when it is allowed."""
+
+    NOTHING = "nothing"
+    COMMENT_ADDED = "comment added"
+    COMMENT_DELETED = "comment deleted"
+    POST_EDITED = "post edited"
+    POST_DELETED = "post deleted"
 
 
-async def comment_ids(client: httpx.AsyncClient, post_id: int) -> list[int]:
-    response = await client.get(f"/api/posts/{post_id}/comments")
-    return [comment["id"] for comment in response.json()["comments"]]
+@dataclass(frozen=True)
+class Route:
+    method: str
+    url: str  # {post}, {slug} and {comment} are the scene's
+    answers: dict[str, int | str]  # by actor
+    effect: Effect = Effect.NOTHING
+    body: dict[str, str] = field(default_factory=dict)  # JSON for the API, fields for a form
+    # A form: where a success goes, and whether a confirmation page comes first.
+    location: str | None = None
+    confirm_first: bool = False
+    # What the moderation log says when a moderator uses it ({...} filled from the scene).
+    logged: str | None = None
+
+    @property
+    def is_form(self) -> bool:
+        return not self.url.startswith("/api/")
 
 
-async def post_exists(client: httpx.AsyncClient, post_id: int) -> bool:
-    return (await client.get(f"/api/posts/{post_id}")).status_code == 200
+def answers(*statuses: int | str) -> dict[str, int | str]:
+    return dict(zip(ACTORS, statuses, strict=True))
 
 
-LIST_AND_CREATE = {"anonymous": (200, 401), **dict.fromkeys(ACTORS[1:], (200, 201))}
-
-
-@pytest.mark.parametrize("actor", ACTORS)
-async def test_api_anyone_reads_and_anyone_logged_in_comments(
-    app: FastAPI, client: httpx.AsyncClient, scene: Scene, actor: str
-) -> None:
-    headers = headers_of(app, scene, actor)
-    url = f"/api/posts/{scene.post.id}/comments"
-
-    listed = await client.get(url, headers=headers)
-    created = await client.post(url, json={"body": f"by {actor}"}, headers=headers)
-
-    assert (listed.status_code, created.status_code) == LIST_AND_CREATE[actor]
-    assert len(await comment_ids(client, scene.post.id)) == (1 if actor == "anonymous" else 2)
-
-
-API_DELETE_COMMENT = {
-    "anonymous": 401,
-    "other": 403,
-    "commenter": 204,
-    "post_author": 204,
-    "moderator": 204,
+ROUTES = {
+    "api list": Route("GET", "/api/posts/{post}/comments", answers(200, 200, 200, 200, 200)),
+    "api comment": Route(
+        "POST",
+        "/api/posts/{post}/comments",
+        answers(401, 201, 201, 201, 201),
+        Effect.COMMENT_ADDED,
+        body={"body": "Another comment"},
+    ),
+    "api delete comment": Route(
+        "DELETE",
+        "/api/posts/{post}/comments/{comment}",
+        answers(401, 403, 204, 204, 204),
+        Effect.COMMENT_DELETED,
+        logged="deleted comment {comment} by commenter (user {commenter})",
+    ),
+    "api edit post": Route(
+        "PATCH",
+        "/api/posts/{post}",
+        answers(401, 403, 403, 200, 403),  # moderators delete, they do not edit
+        Effect.POST_EDITED,
+        body={"title": "Edited"},
+    ),
+    "api delete post": Route(
+        "DELETE",
+        "/api/posts/{post}",
+        answers(401, 403, 403, 204, 204),
+        Effect.POST_DELETED,
+        logged="deleted post {post} by post_author (user {post_author})",
+    ),
+    "form comment": Route(
+        "POST",
+        "/posts/{post}/comments",
+        answers(LOGIN, 303, 303, 303, 303),
+        Effect.COMMENT_ADDED,
+        body={"body": "Another comment"},
+    ),
+    "form delete comment": Route(
+        "POST",
+        "/posts/{post}/comments/{comment}/delete",
+        answers(LOGIN, 403, 303, 303, 303),
+        Effect.COMMENT_DELETED,
+        body={"next": "/posts/{post}/{slug}"},
+        location="/posts/{post}/{slug}#comments",
+        logged="deleted comment {comment} by commenter (user {commenter})",
+    ),
+    "form delete post": Route(
+        "POST",
+        "/posts/{post}/delete",
+        answers(LOGIN, 403, 403, 303, 303),
+        Effect.POST_DELETED,
+        confirm_first=True,
+        logged="deleted post {post} by post_author (user {post_author})",
+    ),
 }
 
 
+async def send(
+    client: httpx.AsyncClient, app: FastAPI, scene: Scene, route: Route, actor: str
+) -> tuple[httpx.Response | None, httpx.Response]:
+    """The request as the actor makes it: a bearer token for the API, a logged-in browser
+    session (and its CSRF token) for a form; the confirmation page's answer, if any."""
+    url = scene.fill(route.url)
+    body = {name: scene.fill(value) for name, value in route.body.items()}
+    if not route.is_form:
+        headers = {} if actor == "anonymous" else bearer(app, scene.users[actor])
+        json: Any = body or None
+        return None, await client.request(route.method, url, json=json, headers=headers)
+    if actor != "anonymous":
+        await browser_login(client, scene.users[actor])
+    confirmed = await client.get(url) if route.confirm_first else None
+    return confirmed, await submit(client, url, body)
+
+
 @pytest.mark.parametrize("actor", ACTORS)
-async def test_api_comment_deletion(
+@pytest.mark.parametrize("name", ROUTES)
+async def test_who_may_do_what(
     app: FastAPI,
     client: httpx.AsyncClient,
     scene: Scene,
+    name: str,
     actor: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="fastblog.moderation")
-    url = f"/api/posts/{scene.post.id}/comments/{scene.comment.id}"
+    route, expected = ROUTES[name], ROUTES[name].answers[actor]
+    url = scene.fill(route.url)
 
-    response = await client.delete(url, headers=headers_of(app, scene, actor))
+    confirmed, response = await send(client, app, scene, route, actor)
 
-    assert response.status_code == API_DELETE_COMMENT[actor], response.text
-    deleted = response.status_code == 204
-    assert await comment_ids(client, scene.post.id) == ([] if deleted else [scene.comment.id])
-    assert (await client.get(f"/api/posts/{scene.post.id}")).json()["comments"] == (
-        0 if deleted else 1
-    )
+    if expected == LOGIN:
+        assert is_login_redirect(response, url)
+        assert confirmed is None or is_login_redirect(confirmed, url)
+    else:
+        assert response.status_code == expected, response.text
+        assert confirmed is None or confirmed.status_code == (200 if expected == 303 else 403)
+    if expected == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    done = expected != LOGIN and response.status_code < 400
+    if done and route.location:
+        assert response.headers["location"] == scene.fill(route.location)
+    await assert_effect(client, scene, route.effect if done else Effect.NOTHING)
     moderation = [r.getMessage() for r in caplog.records if r.name == "fastblog.moderation"]
-    if actor == "moderator":
-        assert moderation == [
-            f"Moderator moderator (user {scene.users['moderator'].id}) deleted comment "
-            f"{scene.comment.id} by commenter (user {scene.users['commenter'].id})"
-        ]
-    else:  # the authors deleting their own, or a refusal: nothing to log
+    if actor == "moderator" and done and route.logged:
+        ids = {role: user.id for role, user in scene.users.items()}
+        logged = route.logged.format(post=scene.post.id, comment=scene.comment.id, **ids)
+        assert moderation == [f"Moderator moderator (user {ids['moderator']}) {logged}"]
+    else:  # the authors acting on their own, or a refusal: nothing to log
         assert moderation == []
 
 
-API_DELETE_POST = {
-    "anonymous": 401,
-    "other": 403,
-    "commenter": 403,
-    "post_author": 204,
-    "moderator": 204,
-}
-
-
-@pytest.mark.parametrize("actor", ACTORS)
-async def test_api_post_deletion_by_its_author_or_a_moderator(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    scene: Scene,
-    actor: str,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.INFO, logger="fastblog.moderation")
-
-    response = await client.delete(
-        f"/api/posts/{scene.post.id}", headers=headers_of(app, scene, actor)
-    )
-
-    assert response.status_code == API_DELETE_POST[actor], response.text
-    assert await post_exists(client, scene.post.id) == (response.status_code != 204)
-    moderation = [r.getMessage() for r in caplog.records if r.name == "fastblog.moderation"]
-    if actor == "moderator":
-        assert moderation == [
-            f"Moderator moderator (user {scene.users['moderator'].id}) deleted post "
-            f"{scene.post.id} by post_author (user {scene.users['post_author'].id})"
-        ]
+async def assert_effect(client: httpx.AsyncClient, scene: Scene, effect: Effect) -> None:
+    """The post and its comments as anyone now sees them, through the API."""
+    post = await client.get(f"/api/posts/{scene.post.id}")
+    if effect is Effect.POST_DELETED:
+        assert post.status_code == 404
+        return
+    assert post.status_code == 200
+    assert (post.json()["title"] == "Edited") == (effect is Effect.POST_EDITED)
+    listed = (await client.get(f"/api/posts/{scene.post.id}/comments")).json()["comments"]
+    ids = [comment["id"] for comment in listed]
+    if effect is Effect.COMMENT_ADDED:
+        assert len(ids) == 2
+        assert scene.comment.id in ids
+    elif effect is Effect.COMMENT_DELETED:
+        assert ids == []
     else:
-        assert moderation == []
-
-
-async def test_api_a_moderator_cannot_edit_posts(
-    app: FastAPI, client: httpx.AsyncClient, scene: Scene
-) -> None:
-    response = await client.patch(
-        f"/api/posts/{scene.post.id}",
-        json={"title": "Moderated"},
-        headers=bearer(app, scene.users["moderator"]),
-    )
-
-    assert response.status_code == 403
-    assert (await client.get(f"/api/posts/{scene.post.id}")).json()["title"] != "Moderated"
-
-
-FORM_DELETE_COMMENT = {
-    "other": 403,
-    "commenter": 303,
-    "post_author": 303,
-    "moderator": 303,
-}
-
-
-@pytest.mark.parametrize("actor", ACTORS)
-async def test_form_comment_deletion(client: httpx.AsyncClient, scene: Scene, actor: str) -> None:
-    url = f"/posts/{scene.post.id}/comments/{scene.comment.id}/delete"
-    if actor != "anonymous":
-        await browser_login(client, scene.users[actor])
-
-    response = await submit(client, url, {"next": f"/posts/{scene.post.id}/{scene.post.slug}"})
-
-    if actor == "anonymous":
-        assert is_login_redirect(response, url)
-    else:
-        assert response.status_code == FORM_DELETE_COMMENT[actor], response.text
-    deleted = response.status_code == 303 and actor != "anonymous"
-    if deleted:
-        assert response.headers["location"] == f"/posts/{scene.post.id}/{scene.post.slug}#comments"
-    assert await comment_ids(client, scene.post.id) == ([] if deleted else [scene.comment.id])
-
-
-@pytest.mark.parametrize("actor", ACTORS)
-async def test_form_commenting_needs_a_login(
-    client: httpx.AsyncClient, scene: Scene, actor: str
-) -> None:
-    url = f"/posts/{scene.post.id}/comments"
-    if actor != "anonymous":
-        await browser_login(client, scene.users[actor])
-
-    response = await submit(client, url, {"body": f"by {actor}"})
-
-    if actor == "anonymous":
-        assert is_login_redirect(response, url)
-        assert len(await comment_ids(client, scene.post.id)) == 1
-    else:
-        assert response.status_code == 303
-        assert len(await comment_ids(client, scene.post.id)) == 2
-
-
-FORM_DELETE_POST = {"other": 403, "commenter": 403, "post_author": 303, "moderator": 303}
-
-
-@pytest.mark.parametrize("actor", ACTORS)
-async def test_form_post_deletion_by_its_author_or_a_moderator(
-    client: httpx.AsyncClient, scene: Scene, actor: str
-) -> None:
-    url = f"/posts/{scene.post.id}/delete"
-    if actor != "anonymous":
-        await browser_login(client, scene.users[actor])
-
-    confirm = await client.get(url)
-    response = await submit(client, url)
-
-    if actor == "anonymous":
-        assert is_login_redirect(confirm, url)
-        assert is_login_redirect(response, url)
-    else:
-        assert confirm.status_code == (200 if FORM_DELETE_POST[actor] == 303 else 403)
-        assert response.status_code == FORM_DELETE_POST[actor]
-    assert await post_exists(client, scene.post.id) == (actor not in ("post_author", "moderator"))
+        assert ids == [scene.comment.id]
+    assert post.json()["comments"] == len(ids)  # the post's counter follows
 
 
 async def test_the_csrf_token_is_required_to_comment_or_delete(
@@ -235,4 +222,5 @@ async def test_the_csrf_token_is_required_to_comment_or_delete(
     deleted = await client.post(f"/posts/{post_id}/comments/{comment_id}/delete", data={})
 
     assert (added.status_code, deleted.status_code) == (403, 403)
-    assert await comment_ids(client, post_id) == [comment_id]
+    listed = (await client.get(f"/api/posts/{post_id}/comments")).json()["comments"]
+    assert [comment["id"] for comment in listed] == [comment_id]

@@ -3,13 +3,11 @@ API's body_html and on the post page, never by searching strings."""
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
 from fastblog.comments.markdown import ALLOWED_TAGS
 from fastblog.posts.models import Post
 from tests.comments.helpers import api_comment, parse
-from tests.factories import make_posts, make_user
 
 pytestmark = pytest.mark.anyio
 
@@ -28,13 +26,6 @@ HOSTILE = {
 }
 
 
-@pytest.fixture
-async def post_and_reader(session: AsyncSession) -> tuple[Post, User]:
-    author = await make_user(session, username="author")
-    (post,) = await make_posts(session, author, 1)
-    return post, await make_user(session, username="reader")
-
-
 def assert_harmless(html: str) -> None:
     markup = parse(html)
     assert set(markup.tags) <= ALLOWED_TAGS, markup.tags
@@ -47,10 +38,8 @@ def assert_harmless(html: str) -> None:
 
 @pytest.mark.parametrize("name", HOSTILE)
 async def test_hostile_comments_render_harmless(
-    client: httpx.AsyncClient, post_and_reader: tuple[Post, User], name: str
+    client: httpx.AsyncClient, post: Post, reader: User, name: str
 ) -> None:
-    post, reader = post_and_reader
-
     response = await api_comment(client, reader, post.id, HOSTILE[name])
 
     assert response.status_code == 201
@@ -65,9 +54,8 @@ async def test_hostile_comments_render_harmless(
 
 
 async def test_on_the_post_page_a_comment_holds_only_its_few_tags(
-    client: httpx.AsyncClient, post_and_reader: tuple[Post, User]
+    client: httpx.AsyncClient, post: Post, reader: User
 ) -> None:
-    post, reader = post_and_reader
     for body in HOSTILE.values():
         assert (await api_comment(client, reader, post.id, body)).status_code == 201
 
@@ -84,9 +72,8 @@ async def test_on_the_post_page_a_comment_holds_only_its_few_tags(
 
 
 async def test_markdown_lite_renders_what_it_allows(
-    client: httpx.AsyncClient, post_and_reader: tuple[Post, User]
+    client: httpx.AsyncClient, post: Post, reader: User
 ) -> None:
-    post, reader = post_and_reader
     body = (
         "*so* **much** `code` [a link](https://example.com) and https://fastapi.tiangolo.com\n\nTwo"
     )

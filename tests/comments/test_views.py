@@ -9,26 +9,10 @@ from fastblog.accounts.models import User
 from fastblog.posts.models import Post
 from tests.accounts import browser_login, read_form, submit
 from tests.comments.helpers import make_comments, parse
-from tests.factories import make_posts, make_user
+from tests.factories import make_user
 from tests.html import Page, read_page
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def author(session: AsyncSession) -> User:
-    return await make_user(session, username="author")
-
-
-@pytest.fixture
-async def reader(session: AsyncSession) -> User:
-    return await make_user(session, username="reader")
-
-
-@pytest.fixture
-async def post(session: AsyncSession, author: User) -> Post:
-    (post,) = await make_posts(session, author, 1)
-    return post
 
 
 def page_url(post: Post) -> str:

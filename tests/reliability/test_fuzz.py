@@ -3,6 +3,9 @@
 Every operation of /openapi.json is called with generated valid and invalid input, through a
 real server on each backend, authenticated with a real token. No response may be a 5xx, and
 every response must be documented: its status code, content type, headers and body schema.
+Each operation must also answer at least one request with something other than 401 or 403: a
+generated request that ends the fuzzer's token (a password change, deleting its account) must
+not leave the operations after it tested only at their authentication check.
 
 The suite runs a few random examples per operation. `make fuzz` sets FUZZ_EXAMPLES for a long
 run and adds schemathesis's coverage phase (every boundary and every kind of invalid value, for
@@ -11,7 +14,8 @@ every parameter): a few minutes, which the suite cannot afford on every run.
 
 import contextlib
 import os
-from collections import Counter
+import re
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,9 +102,26 @@ def openapi_document() -> dict[str, Any]:
 
 
 # The JSON API and the probes; the lab (/lab, /metrics) is tested on its own.
-schema = schemathesis.openapi.from_dict(openapi_document(), config=CONFIG).include(
-    path_regex=r"^/(api/|health$|ready$)"
+FUZZED_PATHS = re.compile(r"^/(api/|health$|ready$)")
+# `include()` would select everything here: with `operations` in the config, schemathesis
+# (4.32) ORs a new include with the config's own select-all filter. An exclusion narrows.
+schema = schemathesis.openapi.from_dict(openapi_document(), config=CONFIG).exclude(
+    lambda ctx: not FUZZED_PATHS.match(ctx.operation.path)
 )
+# The operations that can end the token they are sent with: a password change or a reset moves
+# the account's auth_version on, and deleting your own account ends it. A generated request
+# that succeeds would leave every later operation answering 401 only, so they run in a phase of
+# their own, after the others, and the token is checked (and replaced) after each of them.
+TOKEN_ENDING = frozenset(
+    {
+        "PATCH /api/users/me/password",
+        "POST /api/users/reset-password",
+        "DELETE /api/users/{user_id}",
+    }
+)
+everyday = schema.exclude(name=sorted(TOKEN_ENDING))
+token_ending = schema.exclude(lambda ctx: ctx.operation.label not in TOKEN_ENDING)
+TURNED_AWAY = frozenset({401, 403})
 # The schema's "format: email" is looser than the validator, which refuses reserved domains
 # such as .test on purpose: generate addresses it accepts, so valid input stays valid.
 schemathesis.openapi.format(
@@ -109,41 +130,89 @@ schemathesis.openapi.format(
 
 
 class Account:
-    """The fuzzer's own account and bearer token, made again if the fuzzer deletes it."""
+    """The fuzzer's account and bearer token; a new account when a generated request ended it."""
 
     PASSWORD = "fuzzer-password"
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
+        self.made = 0
         self.headers: dict[str, str] = {}
-        self.renew()
+        self.sign_up()
 
-    def renew(self) -> None:
-        body = {"username": "fuzzer", "email": "fuzzer@example.com", "password": self.PASSWORD}
-        httpx.post(f"{self.base_url}/api/users", json=body, timeout=30)  # 400 if it exists: fine
-        self.headers = bearer_headers(self.base_url, body["email"], self.PASSWORD)
+    def sign_up(self) -> None:
+        # A new name each time: the old account may be gone, or hold a password we never saw.
+        while True:
+            self.made += 1
+            email = f"fuzzer{self.made}@example.com"
+            body = {"username": f"fuzzer{self.made}", "email": email, "password": self.PASSWORD}
+            created = httpx.post(f"{self.base_url}/api/users", json=body, timeout=30)
+            if created.status_code != 400:  # 400: a generated request took the name first
+                break
+        created.raise_for_status()
+        self.headers = bearer_headers(self.base_url, email, self.PASSWORD)
+
+    def keep_valid(self) -> None:
+        me = httpx.get(f"{self.base_url}/api/users/me", headers=self.headers, timeout=30)
+        if me.status_code == 401:
+            self.sign_up()
 
 
-@pytest.fixture(scope="module")
-def sent() -> Iterator[Counter[str]]:
-    """Counts the generated requests of the module by operation, and reports them."""
-    counter: Counter[str] = Counter()
-    yield counter
-    print(f"\nschemathesis: {counter.total()} generated requests")
-    for label, count in counter.most_common():
-        print(f"  {count:6d}  {label}")
+class Answers:
+    """The status codes each operation answered on one server, generated requests only."""
+
+    def __init__(self) -> None:
+        self.by_operation: defaultdict[str, Counter[int]] = defaultdict(Counter)
+
+    def record(self, case: schemathesis.Case, status_code: int) -> None:
+        self.by_operation[case.operation.label][status_code] += 1
+
+    def add(self, other: "Answers") -> None:
+        for label, statuses in other.by_operation.items():
+            self.by_operation[label].update(statuses)
+
+    def turned_away(self, labels: set[str]) -> dict[str, Counter[int]]:
+        """The operations that never got past authentication: only 401 and 403, or nothing."""
+        return {
+            label: self.by_operation[label]
+            for label in sorted(labels)
+            if not set(self.by_operation[label]) - TURNED_AWAY
+        }
+
+    def report(self, backend: str) -> str:
+        lines = [f"schemathesis on {backend}: {self.total()} generated requests"]
+        for label, statuses in sorted(self.by_operation.items(), key=lambda item: -item[1].total()):
+            codes = " ".join(f"{code}x{count}" for code, count in sorted(statuses.items()))
+            lines.append(f"  {statuses.total():6d}  {label}  ({codes})")
+        return "\n".join(lines)
+
+    def total(self) -> int:
+        return sum(statuses.total() for statuses in self.by_operation.values())
+
+
+def fuzzed_operations() -> set[str]:
+    """Every operation of the fuzzed paths, read from the document, not from schemathesis."""
+    return {
+        f"{method.upper()} {path}"
+        for path, operations in openapi_document()["paths"].items()
+        if FUZZED_PATHS.match(path)
+        for method in operations
+    }
 
 
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def fuzz_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server per backend for the whole module, on a database of its own."""
-    folder = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+    folder = tmp_path_factory.mktemp(f"fuzz-{backend}")
     with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
+        if backend == "sqlite":
             database_url = sqlite_database(folder)
         else:
             database_url = postgres_dsn(stack.enter_context(postgres_database()))
@@ -174,32 +243,73 @@ def account(fuzz_server: Server) -> Account:
     return account
 
 
-@schema.parametrize()
+@pytest.fixture(scope="module")
+def answers(backend: str, fuzz_server: Server) -> Iterator[Answers]:
+    """Every answer of the module on one backend, reported at the end (with `-s`)."""
+    answers = Answers()
+    yield answers
+    print(f"\n{answers.report(backend)}")
+
+
+@pytest.fixture
+def operation_answers(answers: Answers) -> Iterator[Answers]:
+    """The answers to one operation's generated requests, checked once all are in: at least one
+    must be something other than 401 or 403, or the operation was fuzzed only at its door (a
+    revoked token, say). Checked per test, so it holds however the tests are ordered or split
+    between processes."""
+    mine = Answers()
+    yield mine
+    answers.add(mine)
+    turned_away = mine.turned_away(set(mine.by_operation))
+    assert not turned_away, f"only 401/403 answers: {dict(turned_away)}"
+
+
+def call_and_validate(
+    case: schemathesis.Case, server: Server, account: Account, answers: Answers
+) -> None:
+    headers = dict(account.headers)
+    response = case.call(base_url=server.url, headers=headers)
+    answers.record(case, response.status_code)
+    try:
+        case.validate_response(
+            response, headers=headers, transport_kwargs={"base_url": server.url, "headers": headers}
+        )
+    finally:
+        if case.operation.label in TOKEN_ENDING:
+            account.keep_valid()
+
+
+@everyday.parametrize()
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_generated_requests_get_documented_answers(
-    case: schemathesis.Case, fuzz_server: Server, account: Account, sent: Counter[str]
+    case: schemathesis.Case, fuzz_server: Server, account: Account, operation_answers: Answers
 ) -> None:
-    response = case.call_and_validate(base_url=fuzz_server.url, headers=account.headers)
-    sent[case.operation.label] += 1
-    if case.operation.label == "DELETE /api/users/{user_id}" and response.status_code == 204:
-        account.renew()  # the fuzzer deleted its own account
+    call_and_validate(case, fuzz_server, account, operation_answers)
+
+
+# Defined after the phase above, so pytest runs it after (per backend): whatever these requests
+# do to the fuzzer's token, no other operation sees it.
+@token_ending.parametrize()
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_token_ending_requests_get_documented_answers(
+    case: schemathesis.Case, fuzz_server: Server, account: Account, operation_answers: Answers
+) -> None:
+    call_and_validate(case, fuzz_server, account, operation_answers)
 
 
 def test_stateful_sequences_get_documented_answers(
-    fuzz_server: Server, account: Account, sent: Counter[str]
+    fuzz_server: Server, account: Account, answers: Answers
 ) -> None:
     class Workflow(schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-            return {"base_url": fuzz_server.url, "headers": account.headers}
+            return {"base_url": fuzz_server.url, "headers": dict(account.headers)}
 
         def after_call(self, response: Any, case: schemathesis.Case) -> None:
-            sent[f"stateful {case.operation.label}"] += 1
-            if (
-                case.operation.label == "DELETE /api/users/{user_id}"
-                and response.status_code == 204
-            ):
-                account.renew()
+            answers.record(case, response.status_code)
+            if case.operation.label in TOKEN_ENDING:
+                account.keep_valid()
 
+    before = answers.total()
     Workflow.run(
         settings=settings(
             max_examples=FUZZ_SCENARIOS,
@@ -208,9 +318,22 @@ def test_stateful_sequences_get_documented_answers(
             suppress_health_check=list(HealthCheck),
         )
     )
-    assert any(label.startswith("stateful") for label in sent), sent
+    assert answers.total() > before
 
 
 def test_schema_is_what_the_server_serves(fuzz_server: Server) -> None:
     served = httpx.get(f"{fuzz_server.url}/openapi.json", timeout=10).json()
     assert served == openapi_document()
+
+
+def test_every_operation_is_fuzzed() -> None:
+    """The phases above, between them, select every operation of the fuzzed paths, once."""
+    phases = [everyday, token_ending]
+    selected = Counter(
+        result.ok().label
+        for phase in phases
+        for result in phase.get_all_operations()
+        if phase.filter_set.applies_to(result.ok())
+    )
+    assert set(selected) == fuzzed_operations()
+    assert set(selected.values()) == {1}

@@ -5,11 +5,10 @@ CSRF token."""
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.posts.models import Post
 from tests.accounts import bearer, browser, browser_login, is_login_redirect, submit
-from tests.factories import make_posts, make_user
 
 pytestmark = pytest.mark.anyio
 
@@ -17,19 +16,9 @@ ACTORS = ["anonymous", "other", "author"]
 
 
 @pytest.fixture
-async def author(session: AsyncSession) -> User:
-    return await make_user(session, username="author")
-
-
-@pytest.fixture
-async def other(session: AsyncSession) -> User:
-    return await make_user(session, username="other")
-
-
-@pytest.fixture
-async def post_id(session: AsyncSession, author: User) -> int:
-    (post,) = await make_posts(session, author, 1)
-    return post.id
+def users(author: User, reader: User) -> dict[str, User]:
+    """The actors who log in: the author, and anyone else (the reader)."""
+    return {"other": reader, "author": author}
 
 
 def headers_of(app: FastAPI, actor: str, users: dict[str, User]) -> dict[str, str]:
@@ -60,21 +49,20 @@ async def test_api_authorization_matrix(
     app: FastAPI,
     client: httpx.AsyncClient,
     author: User,
-    other: User,
-    post_id: int,
+    users: dict[str, User],
+    post: Post,
     route: str,
     actor: str,
 ) -> None:
     method, template, expected = API_ROUTES[route]
-    url = template.format(post=post_id, author=author.id)
-    users = {"other": other, "author": author}
+    url = template.format(post=post.id, author=author.id)
 
     response = await client.request(method, url, headers=headers_of(app, actor, users))
 
     assert response.status_code == expected[actor], response.text
     if actor == "anonymous":
         assert response.headers["www-authenticate"] == "Bearer"
-    likes = (await client.get(f"/api/posts/{post_id}")).json()["likes"]
+    likes = (await client.get(f"/api/posts/{post.id}")).json()["likes"]
     followers = (await client.get(f"/api/users/{author.id}")).json()["followers"]
     changed = response.status_code == 200 and method == "POST"
     assert (likes, followers) == (
@@ -98,14 +86,13 @@ async def test_form_authorization_matrix(
     app: FastAPI,
     client: httpx.AsyncClient,
     author: User,
-    other: User,
-    post_id: int,
+    users: dict[str, User],
+    post: Post,
     form: str,
     actor: str,
 ) -> None:
     template, expected = FORMS[form]
-    url = template.format(post=post_id, author=author.id)
-    users = {"other": other, "author": author}
+    url = template.format(post=post.id, author=author.id)
 
     async with browser(app) as visitor:
         if actor != "anonymous":
@@ -121,16 +108,15 @@ async def test_form_authorization_matrix(
     if response.status_code == 303:
         back = response.headers["location"]
         if form in {"like", "unlike"}:
-            assert back == f"/posts/{post_id}/post-1-by-author#likes"
+            assert back == f"/posts/{post.id}/post-1-by-author#likes"
         else:
             assert back == f"/users/{author.id}/posts"
 
 
 @pytest.mark.parametrize("actor", ACTORS)
 async def test_the_feed_page_is_for_logged_in_readers(
-    app: FastAPI, author: User, other: User, client: httpx.AsyncClient, actor: str
+    app: FastAPI, users: dict[str, User], client: httpx.AsyncClient, actor: str
 ) -> None:
-    users = {"other": other, "author": author}
     async with browser(app) as visitor:
         if actor != "anonymous":
             await browser_login(visitor, users[actor])

@@ -15,16 +15,6 @@ from tests.factories import make_posts, make_user
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def author(session: AsyncSession) -> User:
-    return await make_user(session, username="author")
-
-
-@pytest.fixture
-async def reader(session: AsyncSession) -> User:
-    return await make_user(session, username="reader")
-
-
 async def test_following_twice_is_one_follow_and_unfollowing_twice_is_none(
     app: FastAPI, client: httpx.AsyncClient, author: User, reader: User
 ) -> None:

@@ -10,25 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.posts.models import Post
 from tests.accounts import bearer
-from tests.factories import make_posts, make_user
+from tests.factories import make_user
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def author(session: AsyncSession) -> User:
-    return await make_user(session, username="author")
-
-
-@pytest.fixture
-async def reader(session: AsyncSession) -> User:
-    return await make_user(session, username="reader")
-
-
-@pytest.fixture
-async def post(session: AsyncSession, author: User) -> Post:
-    (post,) = await make_posts(session, author, 1)
-    return post
 
 
 async def test_liking_twice_is_one_like_and_unliking_twice_is_none(
