@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, pool, select
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from fastblog.cli import upgrade_database
+from fastblog.cli import main, upgrade_database
 from fastblog.config import Settings
 from fastblog.main import create_app
 from fastblog.models import Comment, Follow, Post, PostLike, User
@@ -207,10 +207,9 @@ async def test_the_demo_blog_reads_like_a_blog(
 
 
 async def test_fastblog_seed_without_numbers_adds_the_demo_once(
-    fresh_database_url: str, tmp_path: Path
+    settings: Settings, tmp_path: Path
 ) -> None:
-    upgrade_database(fresh_database_url)
-    environment = fastblog_env(fresh_database_url)
+    environment = fastblog_env(settings.database_url)
 
     first = await anyio.run_process([FASTBLOG, "seed"], env=environment, cwd=tmp_path, check=False)
     again = await anyio.run_process([FASTBLOG, "seed"], env=environment, cwd=tmp_path, check=False)
@@ -222,3 +221,11 @@ async def test_fastblog_seed_without_numbers_adds_the_demo_once(
     assert again.stdout == b""
     assert b"already in this database" in again.stderr
     assert b"nothing was added" in again.stderr
+
+
+async def test_the_demo_takes_no_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["seed", "--demo", "--posts", "5"])
+
+    assert exited.value.code == 2
+    assert "--demo takes no other option" in capsys.readouterr().err
