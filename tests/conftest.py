@@ -184,6 +184,9 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
         # Off unless a test is about them (tests/social/test_write_limits.py): a test that
         # writes a dozen posts as one user is not a spammer.
         "write_rate_limits": False,
+        # The hosts the tests' clients name (http://testserver, http://blog, an inner address
+        # behind a proxy), besides the defaults; tests/test_hosts.py checks the refusal.
+        "allowed_hosts": ["localhost", "127.0.0.1", "::1", "testserver", "blog", "10.0.0.5"],
         **overrides,
     }
     return ExplicitSettings(**values)

@@ -2,6 +2,7 @@ from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,8 +71,17 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     mail_from: str = "fastblog <no-reply@localhost>"
-    # The site's address in emailed links; by default, the address the request came to.
+    # The site's public address: emailed links, canonical links, feeds, the sitemap and
+    # robots.txt; by default, the address the request came to.
     public_base_url: str | None = None
+    # The host names this site answers to (comma-separated; `*.example.org` for its
+    # subdomains, `*` for any): a request for another Host is a 400 (fastblog.hosts).
+    # Unset: localhost, 127.0.0.1 and ::1. The host of PUBLIC_BASE_URL is always allowed.
+    allowed_hosts: Annotated[list[str], NoDecode] | None = None
+    # The authority of Atom entry ids (tag:AUTHORITY,DATE:/posts/ID, RFC 4151): feed readers
+    # know a post by its id, so when the blog moves keep the old one here and no post is
+    # announced again. Unset: the host of PUBLIC_BASE_URL (else of the request).
+    feed_id_authority: str | None = None
     password_reset_minutes: int = Field(default=30, ge=1)
     # The mail outbox (fastblog.outbox): mails wait in the database until one app process has
     # sent them. Each process looks for due mails this often (and at once after queueing one).
@@ -149,6 +159,23 @@ class Settings(BaseSettings):
     # Thread pools: see fastblog.threadpools for the trade-off behind these defaults.
     to_thread_workers: int = Field(default=40, ge=1, le=1000)
     sync_route_threads: int = Field(default=40, ge=1, le=1000)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def hosts(self) -> list[str]:
+        """Every host name this site answers to (see allowed_hosts)."""
+        hosts = list(self.allowed_hosts or ("localhost", "127.0.0.1", "::1"))
+        if self.public_base_url:
+            public = urlsplit(self.public_base_url).hostname
+            if public:
+                hosts.append(public)
+        return hosts
 
     @field_validator("metrics_allowed_networks", mode="before")
     @classmethod

@@ -1,6 +1,8 @@
 """Errors answer in the client's language: JSON under /api, an HTML page elsewhere."""
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -15,6 +17,7 @@ from starlette.routing import Match, Mount
 
 from fastblog.db import DatabaseUnavailableError, is_database_unavailable
 from fastblog.exceptions import DomainError
+from fastblog.messages import plain_message
 from fastblog.web.session import LoginRequiredError, flash, login_redirect
 from fastblog.web.templating import templates
 
@@ -42,12 +45,34 @@ def wants_json(request: Request) -> bool:
     return any(path == prefix or path.startswith(f"{prefix}/") for prefix in JSON_PREFIXES)
 
 
-def error_page(request: Request, status_code: int, message: str) -> Response:
+# Loads the logged-in user of a page request (fastblog.accounts, a layer up, hands it over in
+# install_error_handlers): an error raised before the route's own dependency ran (a path no
+# route has, a bad query parameter) would otherwise show a logged-out header.
+PageUserLoader = Callable[[Request], Awaitable[Any]]
+
+
+async def show_page_user(request: Request) -> None:
+    if hasattr(request.state, "user") or "session" not in request.scope:
+        return
+    request.state.user = None
+    loader: PageUserLoader | None = getattr(request.app.state, "page_user_loader", None)
+    if loader is None:
+        return
+    try:
+        await loader(request)
+    except Exception:  # an error page must not fail for the header's sake (database away)
+        logger.warning("Could not load the logged-in user for an error page", exc_info=True)
+        request.state.user = None
+
+
+async def error_page(request: Request, status_code: int, message: str) -> Response:
     title = TITLES.get(status_code, "Error")
     if status_code >= 500:
         # The failed transaction was rolled back: the user loaded in it is expired and its
         # session closed, so showing it in the header would fail again. The page shows none.
         request.state.user = None
+    else:
+        await show_page_user(request)
     return templates.TemplateResponse(
         request,
         "error.html",
@@ -97,7 +122,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     if wants_json(request):
         return await http_exception_handler(request, exc)
     message = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
-    response = error_page(request, exc.status_code, message)
+    response = await error_page(request, exc.status_code, message)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -108,10 +133,14 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     if wants_json(request):
         # FastAPI's default answer repeats each invalid value ("input"), and for a missing
         # field the whole body: a sign-up error would send the password back. Leave it out.
-        errors = [{k: v for k, v in error.items() if k != "input"} for error in exc.errors()]
+        # The message is said in plain words (fastblog.messages); type and loc stay pydantic's.
+        errors = [
+            {**{k: v for k, v in error.items() if k != "input"}, "msg": plain_message(error)}
+            for error in exc.errors()
+        ]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
     fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
-    return error_page(request, 422, f"Invalid value for: {fields}.")
+    return await error_page(request, 422, f"Invalid value for: {fields}.")
 
 
 async def on_unhandled_error(request: Request, exc: Exception) -> Response:
@@ -119,7 +148,7 @@ async def on_unhandled_error(request: Request, exc: Exception) -> Response:
     logger.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if wants_json(request):
         return JSONResponse({"detail": "Internal server error"}, status_code=500)
-    return error_page(request, 500, "The error has been logged. Please try again later.")
+    return await error_page(request, 500, "The error has been logged. Please try again later.")
 
 
 DATABASE_UNAVAILABLE = "The database is unavailable right now. Please try again in a moment."
@@ -139,7 +168,7 @@ async def on_database_error(request: Request, exc: Exception) -> Response:
     headers = {"Retry-After": RETRY_AFTER_SECONDS}
     if wants_json(request):
         return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=503, headers=headers)
-    response = error_page(request, 503, DATABASE_UNAVAILABLE)
+    response = await error_page(request, 503, DATABASE_UNAVAILABLE)
     response.headers.update(headers)
     return response
 
@@ -151,7 +180,7 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
         if exc.status_code == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
-    response = error_page(request, exc.status_code, exc.message)
+    response = await error_page(request, exc.status_code, exc.message)
     response.headers.update(headers)
     return response
 
@@ -162,7 +191,8 @@ async def on_login_required(request: Request, exc: Exception) -> Response:
     return login_redirect(exc.next_url)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, page_user: PageUserLoader | None = None) -> None:
+    app.state.page_user_loader = page_user
     app.add_exception_handler(LoginRequiredError, on_login_required)
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(StarletteHTTPException, on_http_exception)

@@ -20,6 +20,7 @@ from fastblog import health, media_routes
 from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views, follow_views
 from fastblog.accounts import views as accounts_views
+from fastblog.accounts.dependencies import load_page_user
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
@@ -28,9 +29,10 @@ from fastblog.db import Database
 from fastblog.docs import install_docs
 from fastblog.errors import install_error_handlers
 from fastblog.head import HeadAsGetMiddleware
+from fastblog.hosts import AllowedHostsMiddleware
 from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
-from fastblog.limits import BodySizeLimitMiddleware
+from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import open_media_store
 from fastblog.observability import install_observability
@@ -175,7 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=OPENAPI_TAGS,
         telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, page_user=load_page_user)
+    app.add_exception_handler(BodyTooLargeError, posts_views.on_post_form_too_large)
     app.add_middleware(HeadAsGetMiddleware)  # first added: innermost
     app.add_middleware(
         PageSessionMiddleware,
@@ -192,6 +195,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
     )
     observability = install_observability(app, settings)
+    # Outside the others: a request for another site is refused before any work is done.
+    app.add_middleware(AllowedHostsMiddleware, hosts=settings.hosts)
     if proxy_warning is not None:  # last added, outermost: it sees every request
         app.add_middleware(ProxySeenWarningMiddleware, warning=proxy_warning)
     # Routes are matched in the order they are added, and each route passed over costs ~2 us

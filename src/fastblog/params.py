@@ -4,7 +4,7 @@ and the error responses routes document so the OpenAPI schema lists every status
 from typing import Annotated, Any
 
 from fastapi import Query, status
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator
 
 MAX_ID = 2**63 - 1  # the largest BIGINT; anything above can name no row
 # How deep an offset goes (`skip`, and `?page=` on the pages). An OFFSET costs the database a
@@ -31,6 +31,30 @@ def _trim(value: str) -> str:
 
 # After the Field: Annotated[str, Field(...), Trimmed].
 Trimmed = AfterValidator(_trim)
+
+
+def _line_feeds(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+# Long text is stored with "\n" line ends, whatever the client sent (a browser's textarea
+# sends "\r\n"): before the length check, so a textarea's maxlength (which counts a line end
+# once) and the server agree.
+LineFeeds = BeforeValidator(_line_feeds)
+
+# Bidirectional embeddings, overrides and isolates (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI,
+# PDI): invisible, and an unclosed one reverses the text after it on every page that shows
+# the title ("Trojan Source"). Right-to-left titles need none of them to display right.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def _without_bidi_controls(value: str) -> str:
+    return value.translate(BIDI_CONTROLS)
+
+
+NoBidiControls = AfterValidator(_without_bidi_controls)
 
 SKIP_TOO_DEEP = (
     f"skip goes up to {MAX_SKIP}: to read further, pass the next_cursor of the page before "

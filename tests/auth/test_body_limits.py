@@ -9,13 +9,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from tests.accounts import bearer, browser_login, csrf_token
+from tests.accounts import bearer, browser_login, csrf_token, read_form
 from tests.factories import make_user
+from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
 
 ONE_MB = 1024 * 1024
-TOO_LARGE = {"detail": "Request body larger than 1.0 MB"}
+TOO_LARGE = {"detail": "The request is larger than 1 MB."}
 
 
 @pytest.fixture
@@ -92,15 +93,45 @@ async def test_a_chunked_body_under_the_limit_is_read(
     assert await total_posts(client) == 1
 
 
-async def test_a_form_over_the_limit_is_413_as_a_page(
+async def test_a_post_form_over_the_limit_comes_back_as_the_form_with_the_reason(
     client: httpx.AsyncClient, user: User
 ) -> None:
     await browser_login(client, user)
-    form = {"title": "Big", "content": "x" * (2 * ONE_MB), "csrf_token": await csrf_token(client)}
+    form = {"title": "Big", "content": "x" * (3 * ONE_MB), "csrf_token": await csrf_token(client)}
 
     response = await client.post("/posts/new", data=form)
 
     assert response.status_code == 413
-    assert response.headers["content-type"].startswith("text/html")
-    assert "Request body larger than 1.0 MB" in response.text
+    page = read_page(response)
+    assert page.title.startswith("New post")
+    errors = read_form(response.text).errors
+    assert list(errors) == ["content"]
+    assert "at most 100,000 characters" in errors["content"]
+    assert page.link(user.username).path == "/account"  # still logged in, as it says
     assert await total_posts(client) == 0
+
+
+async def test_a_post_over_100000_characters_keeps_its_text_in_the_form(
+    client: httpx.AsyncClient, user: User
+) -> None:
+    await browser_login(client, user)
+    content = "é" * 100_001  # 1.2 MB percent-encoded: over the JSON limit, under the form's
+    form = {"title": "Long", "content": content, "csrf_token": await csrf_token(client)}
+
+    response = await client.post("/posts/new", data=form)
+
+    assert response.status_code == 422
+    errors = read_form(response.text).errors
+    assert errors["content"] == "Please use at most 100,000 characters."
+    assert content in response.text
+    assert await total_posts(client) == 0
+
+
+async def test_a_413_elsewhere_is_an_error_page(client: httpx.AsyncClient, user: User) -> None:
+    await browser_login(client, user)
+    token = await csrf_token(client)
+
+    response = await client.post("/logout", data={"csrf_token": token, "x": "x" * 3 * ONE_MB})
+
+    assert response.status_code == 413
+    assert "The request is larger than 2 MB." in read_page(response).text

@@ -168,6 +168,8 @@ async def test_register_in_the_browser_logs_in(client: httpx.AsyncClient) -> Non
     [
         ({"email": "not-an-email"}, "email", "email"),
         ({"password": "short"}, "password", "at least 8 characters"),
+        ({"password": " " * 12}, "password", "cannot be only blanks"),
+        ({"password": "Football1"}, "password", "10,000 most common passwords"),
         ({"username": "frank"}, "username", "Username already taken"),
         ({"email": "FRANK@example.com"}, "email", "Email already registered"),
     ],

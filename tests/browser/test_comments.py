@@ -58,13 +58,19 @@ def test_write_and_delete_a_comment_through_the_form(
         expect(comment).to_contain_text(reader_name)
         expect(reader.get_by_role("heading", name="1 comment")).to_be_visible()
 
-        # The post's author may delete it too; the button names whose comment it is.
+        # The post's author may delete it too; the link names whose comment it is.
         page.goto(post_url)
         expect(
-            page.get_by_role("button", name=f"Delete the comment by {reader_name}")
+            page.get_by_role("link", name=f"Delete the comment by {reader_name}")
         ).to_be_visible()
 
-        reader.get_by_role("button", name=f"Delete the comment by {reader_name}").click()
+        # Deleting asks first, as for a post; "Keep it" goes back with the comment kept.
+        reader.get_by_role("link", name=f"Delete the comment by {reader_name}").click()
+        expect(reader.get_by_role("heading", name="Delete this comment?")).to_be_visible()
+        reader.get_by_role("link", name="Keep it").click()
+        expect(reader.locator("article.comment")).to_have_count(1)
+        reader.get_by_role("link", name=f"Delete the comment by {reader_name}").click()
+        reader.get_by_role("button", name="Delete", exact=True).click()
         expect(flash(reader)).to_have_text("The comment is deleted.")
         expect(reader.locator("article.comment")).to_have_count(0)
         expect(reader.get_by_role("heading", name="0 comments")).to_be_visible()

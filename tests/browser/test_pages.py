@@ -1,6 +1,7 @@
 """Pages in a real browser: a post's share card and feed link, the narrow-screen navigation,
 the skip link."""
 
+import itertools
 import re
 
 import feedparser
@@ -90,18 +91,25 @@ def assert_one_row_within(page: Page, width: int) -> None:
     tops = {round(box["y"] + box["height"] / 2) for box in found}
     assert max(tops) - min(tops) <= 2, f"nav items on more than one row: {found}"
     assert all(box["x"] >= 0 and box["x"] + box["width"] <= width for box in found), found
+    ordered = sorted(found, key=lambda box: box["x"])
+    for left, right in itertools.pairwise(ordered):
+        assert left["x"] + left["width"] <= right["x"] + 0.5, f"nav items overlap: {found}"
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"the page scrolls sideways: {scroll_width} px"
 
 
-def test_the_navigation_fits_a_phone(browser: Browser, live_server: LiveServer) -> None:
-    """At 390 px the links share one row: "Log out" is never left alone on a second one."""
-    context = browser.new_context(base_url=live_server.url, viewport=PHONE)  # type: ignore[arg-type]
+@pytest.mark.parametrize("width", [PHONE["width"], 320])
+def test_the_navigation_fits_a_phone(browser: Browser, live_server: LiveServer, width: int) -> None:
+    """At 390 px, and at 320 px (the narrowest phones, and a 1280 px screen zoomed to 400%,
+    which WCAG's reflow rule asks for), the links share one row: "Log out" is never left
+    alone on a second one, and nothing goes past the edge."""
+    viewport = {"width": width, "height": PHONE["height"]}
+    context = browser.new_context(base_url=live_server.url, viewport=viewport)  # type: ignore[arg-type]
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     try:
         page = context.new_page()
         page.goto("/")
-        assert_one_row_within(page, PHONE["width"])
+        assert_one_row_within(page, width)
 
         # The longest name the form allows is cut short rather than pushing items down.
         username = unique("a-very-long-username-for-a-phone")[:50]
@@ -113,9 +121,14 @@ def test_the_navigation_fits_a_phone(browser: Browser, live_server: LiveServer) 
         expect(flash(page)).to_contain_text("Welcome")
 
         expect(nav_items(page)).to_have_count(7)  # Home, API, Feed, New post, Drafts, user, Log out
-        assert_one_row_within(page, PHONE["width"])
+        assert_one_row_within(page, width)
         log_out = header(page).get_by_role("button", name="Log out")
         expect(log_out).to_be_in_viewport()
+        avatar = header(page).locator(".nav-user img").bounding_box()
+        button = log_out.bounding_box()
+        assert avatar is not None
+        assert button is not None
+        assert avatar["x"] + avatar["width"] <= button["x"], "the avatar covers Log out"
         expect(header(page).get_by_role("link", name=username)).to_be_visible()
         log_out.click()
         expect(flash(page)).to_have_text("You are logged out.")

@@ -39,6 +39,9 @@ def test_draft_preview_publish_and_find_it_by_tag(
     page.get_by_label("Tags").fill(tag.upper())
 
     page.get_by_role("button", name="Preview").click()
+    # The page opens on the preview (below the form), not at the top of the form again.
+    expect(page).to_have_url(re.compile(r"/posts/new#preview$"))
+    expect(page.get_by_role("heading", name="Preview")).to_be_in_viewport()
     preview = page.locator(".preview")
     expect(preview.locator("strong")).to_have_text("bold")
     expect(preview.locator("pre.highlight")).to_contain_text('    return f"Hello, {name}"')

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.comments.models import Comment
 from fastblog.posts.models import Post
-from tests.accounts import bearer, browser_login, is_login_redirect, submit
+from tests.accounts import bearer, browser_login, is_login_redirect, read_form, submit
 from tests.comments.helpers import make_comments
 from tests.factories import make_posts, make_user
+from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
 
@@ -34,6 +35,11 @@ class Scene:
 
     def fill(self, template: str) -> str:
         return template.format(post=self.post.id, slug=self.post.slug, comment=self.comment.id)
+
+
+async def comment_ids(client: httpx.AsyncClient, post_id: int) -> list[int]:
+    response = await client.get(f"/api/posts/{post_id}/comments")
+    return [comment["id"] for comment in response.json()["comments"]]
 
 
 @pytest.fixture
@@ -224,3 +230,35 @@ async def test_the_csrf_token_is_required_to_comment_or_delete(
     assert (added.status_code, deleted.status_code) == (403, 403)
     listed = (await client.get(f"/api/posts/{post_id}/comments")).json()["comments"]
     assert [comment["id"] for comment in listed] == [comment_id]
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+async def test_a_comments_delete_link_asks_to_confirm_first(
+    client: httpx.AsyncClient, scene: Scene, actor: str
+) -> None:
+    post_path = f"/posts/{scene.post.id}/{scene.post.slug}"
+    if actor != "anonymous":
+        await browser_login(client, scene.users[actor])
+
+    shown = read_page(await client.get(post_path))
+    links = [link for link in shown.links if link.text.startswith("Delete the comment")]
+    if actor in ("anonymous", "other"):
+        assert links == []
+        url = f"/posts/{scene.post.id}/comments/{scene.comment.id}/delete"
+        response = await client.get(url)
+        if actor == "anonymous":
+            assert is_login_redirect(response, url)
+        else:
+            assert response.status_code == 403
+        return
+    [link] = links
+    confirm = await client.get(link.href)
+
+    assert confirm.status_code == 200
+    page = read_page(confirm)
+    assert "Delete this comment?" in page.text
+    assert scene.comment.body in page.text
+    assert page.link("Keep it").path == post_path
+    assert await comment_ids(client, scene.post.id) == [scene.comment.id]  # nothing yet
+    form = read_form(confirm.text)
+    assert form.values["next"] == post_path

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -9,7 +10,11 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.config import Settings
+from fastblog.main import create_app
 from fastblog.posts.models import Post
+from tests.asgi import asgi_transport, started
+from tests.conftest import make_settings
 from tests.factories import login, make_posts, make_user
 from tests.html import read_page
 
@@ -43,8 +48,8 @@ async def test_the_site_feed_has_the_20_latest_posts_in_full(
     newest_first = list(reversed(posts))[:20]
     assert [entry.title for entry in feed.entries] == [post.title for post in newest_first]
     entry, post = feed.entries[0], newest_first[0]
-    # The id stays the post's short address (it must never change); the link is its page.
-    assert entry.id == f"http://testserver/posts/{post.id}"
+    # The id is a tag: URI that never changes (RFC 4151); the link is the post's page.
+    assert entry.id == f"tag:testserver,2026-03-03:/posts/{post.id}"
     assert entry.link == f"http://testserver/posts/{post.id}/{post.slug}"
     assert post.slug == "post-25-by-ada"
     assert entry.author == "ada"
@@ -232,3 +237,61 @@ async def test_an_edit_or_a_deletion_shows_at_once(
     assert [entry.title for entry in (await read_feed(client, "/feed.xml")).entries] == [
         "A new title"
     ]
+
+
+async def _feed_of(app: Any, base_url: str) -> Any:
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url=base_url) as c:
+        return await read_feed(c, "/feed.xml")
+
+
+async def test_feeds_sitemap_and_robots_use_the_public_address_and_ids_survive_a_move(
+    settings: Settings, tmp_path: Path, session: AsyncSession
+) -> None:
+    ada = await make_user(session, username="ada")
+    [post] = await make_posts(session, ada, 1)
+    old = make_settings(settings.database_url, tmp_path, public_base_url="https://blog.example.org")
+    moved = make_settings(
+        settings.database_url,
+        tmp_path,
+        public_base_url="https://ada.example.net",
+        feed_id_authority="blog.example.org",
+    )
+
+    app = create_app(old)
+    async with started(app):
+        before = await _feed_of(app, "http://10.0.0.5:8000")
+        async with httpx.AsyncClient(
+            transport=asgi_transport(app), base_url="http://10.0.0.5:8000"
+        ) as c:
+            sitemap = (await c.get("/sitemap.xml")).text
+            robots = (await c.get("/robots.txt")).text
+    app = create_app(moved)
+    async with started(app):
+        after = await _feed_of(app, "http://10.0.0.5:8000")
+
+    [entry] = before.entries
+    assert entry.id == f"tag:blog.example.org,2026-03-03:/posts/{post.id}"
+    assert entry.link == f"https://blog.example.org/posts/{post.id}/{post.slug}"
+    assert before.feed.id == "https://blog.example.org/feed.xml"
+    assert f"<loc>https://blog.example.org/posts/{post.id}/{post.slug}</loc>" in sitemap
+    assert "10.0.0.5" not in sitemap
+    assert "Sitemap: https://blog.example.org/sitemap.xml" in robots
+    # At the new address the links move and the ids stay: no post is announced again.
+    [entry_after] = after.entries
+    assert entry_after.link == f"https://ada.example.net/posts/{post.id}/{post.slug}"
+    assert entry_after.id == entry.id
+
+
+async def test_an_entry_id_keeps_its_date_when_the_post_is_rescheduled(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    ada = await make_user(session)
+    [post] = await make_posts(session, ada, 1)
+    first = (await read_feed(client, "/feed.xml")).entries[0].id
+
+    post.published_at = START - timedelta(days=40)
+    await session.commit()
+    again = (await read_feed(client, "/feed.xml")).entries[0]
+
+    assert again.published_parsed[:3] == (2026, 1, 22)
+    assert again.id == first

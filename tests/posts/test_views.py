@@ -111,18 +111,41 @@ async def test_a_middle_page_links_both_ways(
     assert older.params["cursor"]
 
 
-async def test_a_page_past_the_end_is_empty_and_links_back(
-    client: httpx.AsyncClient, session: AsyncSession
+@pytest.mark.parametrize("path", ["/", "/posts"])
+async def test_a_page_number_past_the_last_page_is_404_naming_the_last(
+    client: httpx.AsyncClient, session: AsyncSession, path: str
 ) -> None:
-    await make_posts(session, await make_user(session), 3)
+    await make_posts(session, await make_user(session), 25)  # 3 pages
 
-    response = await client.get("/", params={"page": 5})
+    last = await client.get(path, params={"page": 3})
+    past = await client.get(path, params={"page": 4})
+    far = await client.get(path, params={"page": 99999})
+
+    assert last.status_code == 200
+    assert "Page 3 of 3" in read_page(last).text
+    for response, number in ((past, 4), (far, 99999)):
+        assert response.status_code == 404
+        text = read_page(response).text
+        assert f"There is no page {number}: the last page is 3." in text
+        assert "up to 101" not in text
+
+
+async def test_page_one_of_an_empty_list_is_not_404(client: httpx.AsyncClient) -> None:
+    response = await client.get("/", params={"page": 1})
 
     assert response.status_code == 200
-    page = read_page(response)
-    assert "There are fewer pages than that." in page.text
-    assert "No posts yet" not in page.text
-    assert page.has_link(NEWER)
+    assert "No posts yet" in read_page(response).text
+
+
+async def test_a_page_past_the_offset_bound_of_a_long_list_points_to_the_links(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await make_posts(session, await make_user(session), 1_015)  # 102 pages of 10
+
+    response = await client.get("/", params={"page": 102})
+
+    assert response.status_code == 404
+    assert "Page numbers go up to 101" in read_page(response).text
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "two"])

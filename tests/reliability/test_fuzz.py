@@ -86,6 +86,17 @@ CONFIG = SchemathesisConfig.from_dict(
                 },
             },
             {
+                # Nor "not one of the 10,000 most common passwords, not only blanks": a
+                # schema-valid new password such as "00000000" is a 422 naming the field.
+                "include-path-regex": "^/api/users(/me/password|/reset-password)?$",
+                "include-method-regex": "^(POST|PATCH)$",
+                "checks": {
+                    "positive_data_acceptance": {
+                        "expected-statuses": ["2xx", 400, 401, 403, 404, 409, 422, 429, "5xx"]
+                    }
+                },
+            },
+            {
                 # A schema can say "a file", not "an image": an empty or non-image file is 422.
                 "include-name": "PATCH /api/users/me/picture",
                 "checks": {"positive_data_acceptance": {"enabled": False}},

@@ -54,7 +54,7 @@ def test_every_tsquery_word_is_a_quoted_lexeme() -> None:
     assert to_tsquery(query) == "(('a') | ('b')) & (('c' <-> 'd')) & !('e' <-> 'f')"
 
 
-def test_relaxations_loosen_one_thing_at_a_time() -> None:
-    suggested = [q.text() for q in relaxations(parse('"red fox" -wolf'))]
+def test_relaxations_loosen_one_thing_at_a_time_and_keep_the_exclusions() -> None:
+    suggested = [q.text() for q in relaxations(parse('"red fox" -wolf -"grey dog"'))]
 
-    assert suggested == ["red fox -wolf", '"red fox"', "red fox", "red or fox"]
+    assert suggested == ['red fox -wolf -"grey dog"', 'red or fox -wolf -"grey dog"']

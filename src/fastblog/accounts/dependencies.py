@@ -182,6 +182,11 @@ async def get_page_user(request: Request, db: DatabaseDep) -> User | None:
     return user
 
 
+async def load_page_user(request: Request) -> User | None:
+    """get_page_user outside a route (an error page): the header still shows who is in."""
+    return await get_page_user(request, request.state.resources.database)
+
+
 async def require_page_user(request: Request, session: WriteSessionDep) -> User:
     """The logged-in user, loaded in the write transaction of a form that changes data."""
     user = await _session_user(request, session, FOR_UPDATE)

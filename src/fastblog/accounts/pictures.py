@@ -19,6 +19,7 @@ from fastblog.accounts.models import User
 from fastblog.accounts.service import get_user, set_picture
 from fastblog.db import FOR_UPDATE
 from fastblog.exceptions import InvalidInputError, NotAuthenticatedError, TooLargeError
+from fastblog.limits import readable_size
 from fastblog.media import picture_key
 from fastblog.resources import Resources
 
@@ -73,7 +74,7 @@ async def read_upload(upload: UploadFile, *, max_bytes: int) -> bytes:
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise TooLargeError(
-            f"The picture is larger than {max_bytes // (1024 * 1024)} MB", field="picture"
+            f"The picture is larger than {readable_size(max_bytes)}", field="picture"
         )
     if not data:
         raise InvalidInputError("The file is empty", field="picture")

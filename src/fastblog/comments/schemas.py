@@ -5,7 +5,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_fiel
 from pydantic_core import PydanticCustomError
 
 from fastblog.media import picture_url
-from fastblog.params import NO_NUL, Trimmed
+from fastblog.params import NO_NUL, LineFeeds, Trimmed
 
 MAX_COMMENT_CHARS = 5_000
 
@@ -28,6 +28,7 @@ Body = Annotated[
         "`inline code`. Headings, images and HTML are shown as text.",
         examples=["Thanks, **this** helped. See also https://example.com"],
     ),
+    LineFeeds,  # a before-validator: it runs before the Field's checks
     Trimmed,
     AfterValidator(_not_blank),
 ]

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from fastblog.accounts.models import User
@@ -78,6 +79,7 @@ TO_DELETE = (
         Comment.id.label("comment_id"),
         Comment.user_id.label("comment_author_id"),
         Commenter.username.label("comment_author"),
+        Comment.body_html,
     )
     .select_from(Post)
     .outerjoin(Comment, (Comment.post_id == Post.id) & (Comment.id == bindparam("comment_id")))
@@ -86,29 +88,65 @@ TO_DELETE = (
 )
 
 
+async def _deletable(
+    session: AsyncSession, *, post_id: int, comment_id: int, requester_id: int, auth_version: int
+) -> tuple[User, Any, bool]:  # the row: TO_DELETE's columns
+    """The requester, the comment (TO_DELETE's row) and whether the requester wrote it or
+    the post; 401, then 404 (an unknown post, a draft not theirs, a comment not on this
+    post), then 403, as DomainErrors."""
+    requester = await session.get(User, requester_id)
+    if requester is None or requester.auth_version != auth_version:
+        raise NotAuthenticatedError(GONE)
+    ids = {"post_id": post_id, "comment_id": comment_id}
+    found = (await session.execute(TO_DELETE, ids)).one_or_none()
+    if found is None or (
+        found.post_author_id != requester_id and not is_visible(found._asdict(), utcnow())
+    ):
+        raise NotFoundError("Post not found")
+    if found.comment_id is None:
+        raise NotFoundError("Comment not found on this post")
+    by_an_author = requester_id in (found.comment_author_id, found.post_author_id)
+    if not by_an_author and not requester.is_moderator:
+        raise ForbiddenError(
+            "Only the comment's author, the post's author or a moderator can delete it"
+        )
+    return requester, found, by_an_author
+
+
+async def comment_to_delete(
+    db: Database, *, post_id: int, comment_id: int, requester_id: int, auth_version: int
+) -> dict[str, Any]:
+    """The comment, for the page that asks before deleting it (refused as delete_comment
+    would refuse)."""
+    async with db.session() as session:
+        _, found, _ = await _deletable(
+            session,
+            post_id=post_id,
+            comment_id=comment_id,
+            requester_id=requester_id,
+            auth_version=auth_version,
+        )
+    return {
+        "id": found.comment_id,
+        "post_id": post_id,
+        "author": found.comment_author,
+        "body_html": found.body_html,
+    }
+
+
 async def delete_comment(
     db: Database, *, post_id: int, comment_id: int, requester_id: int, auth_version: int
 ) -> None:
     """Delete the comment if the requester wrote it or the post, or is a moderator (whose
-    deletion of someone else's comment is logged). 401, then 404 (an unknown post, a draft
-    not theirs, a comment not on this post), then 403, as DomainErrors."""
+    deletion of someone else's comment is logged). Refused as _deletable says."""
     async with db.transaction() as session:
-        requester = await session.get(User, requester_id)
-        if requester is None or requester.auth_version != auth_version:
-            raise NotAuthenticatedError(GONE)
-        ids = {"post_id": post_id, "comment_id": comment_id}
-        found = (await session.execute(TO_DELETE, ids)).one_or_none()
-        if found is None or (
-            found.post_author_id != requester_id and not is_visible(found._asdict(), utcnow())
-        ):
-            raise NotFoundError("Post not found")
-        if found.comment_id is None:
-            raise NotFoundError("Comment not found on this post")
-        by_an_author = requester_id in (found.comment_author_id, found.post_author_id)
-        if not by_an_author and not requester.is_moderator:
-            raise ForbiddenError(
-                "Only the comment's author, the post's author or a moderator can delete it"
-            )
+        requester, found, by_an_author = await _deletable(
+            session,
+            post_id=post_id,
+            comment_id=comment_id,
+            requester_id=requester_id,
+            auth_version=auth_version,
+        )
         await session.execute(delete(Comment).where(Comment.id == comment_id))
         await session.commit()
     if not by_an_author:

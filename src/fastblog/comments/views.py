@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from fastblog.accounts.dependencies import LoggedInDep, PageUserDep
 from fastblog.comments import service
 from fastblog.comments.queries import fetch_post_page
-from fastblog.comments.schemas import CommentCreate
+from fastblog.comments.schemas import MAX_COMMENT_CHARS, CommentCreate
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep, SettingsDep
 from fastblog.pagination import Keyset
@@ -24,6 +24,7 @@ from fastblog.posts.meta import post_path
 from fastblog.posts.queries import is_visible
 from fastblog.posts.views import moved, post_page
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect, safe_next
+from fastblog.web.templating import templates
 from fastblog.write_limits import COMMENTS
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -65,6 +66,7 @@ async def _post_page(
         comments_later=after is not None,
         comment_form=form or {},
         comment_errors=errors or {},
+        comment_limit=MAX_COMMENT_CHARS,
         here=_page_path(post, after),
     )
 
@@ -126,6 +128,29 @@ async def add_comment(
     before = Keyset(at=comment["created_at"], id=comment["id"] - 1)
     after = before if post["comments"] + 1 > COMMENTS_PER_PAGE else None
     return redirect(f"{_page_path(post, after)}#comment-{comment['id']}")
+
+
+@router.get("/posts/{post_id}/comments/{comment_id}/delete", name="delete_comment")
+async def delete_comment_confirm(
+    request: Request,
+    user: LoggedInDep,
+    db: DatabaseDep,
+    post_id: PostId,
+    comment_id: CommentId,
+    next: str = "",
+) -> HTMLResponse:
+    """Ask before deleting, as for a post."""
+    comment = await service.comment_to_delete(
+        db,
+        post_id=post_id,
+        comment_id=comment_id,
+        requester_id=user.id,
+        auth_version=user.auth_version,
+    )
+    back = safe_next(next or f"/posts/{post_id}")
+    return templates.TemplateResponse(
+        request, "comments/delete.html", {"comment": comment, "next": back}
+    )
 
 
 @router.post("/posts/{post_id}/comments/{comment_id}/delete", dependencies=[CsrfProtected])

@@ -82,6 +82,9 @@ def check_sqlite_writable(database_url: str) -> None:
         _check_sqlite_file_writable(path)
 
 
+REFUSED_WRITES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
+
+
 def _check_sqlite_file_writable(path: Path) -> None:
     """Take SQLite's write lock on the file and let it go, writing nothing.
 
@@ -94,22 +97,20 @@ def _check_sqlite_file_writable(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None, timeout=1.0)
     try:
         connection.execute("BEGIN IMMEDIATE")
-        try:  # a write, rolled back: some read-only files still grant the lock
-            (version,) = connection.execute("PRAGMA user_version").fetchone()
-            connection.execute(f"PRAGMA user_version = {int(version)}")
-        finally:
-            connection.execute("ROLLBACK")
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
-            return  # another connection is writing: the file is writable
-        raise DatabaseNotWritableError(
-            f"SQLite database {path} is not writable: cannot write in {path} ({exc})"
-        ) from exc
+        # A write, rolled back below: some read-only files still grant the lock.
+        (version,) = connection.execute("PRAGMA user_version").fetchone()
+        connection.execute(f"PRAGMA user_version = {int(version)}")
     except sqlite3.Error as exc:
+        # Only a refusal to write stops the start. A busy file is writable; a file that is not
+        # a database (or is damaged) starts the app, which answers 503 and says so on /ready.
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in REFUSED_WRITES:
+            return
         raise DatabaseNotWritableError(
             f"SQLite database {path} is not writable: cannot write in {path} ({exc})"
         ) from exc
     finally:
+        if connection.in_transaction:
+            connection.rollback()
         connection.close()
 
 

@@ -36,6 +36,7 @@ ENTRY_COLUMNS = (
     Post.user_id,
     Post.published_at,
     Post.updated_at,
+    Post.date_posted,
     User.username.label("author_username"),
 )
 LATEST = (
@@ -101,10 +102,18 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def _entry(feed: ET.Element, post: Mapping[str, Any], site: str) -> None:
+def entry_id(post: Mapping[str, Any], authority: str) -> str:
+    """A tag: URI (RFC 4151), tag:AUTHORITY,DATE:/posts/ID. Feed readers know an entry by its
+    id: it must not change when the post's address does (a new slug, a new domain, http to
+    https), or every post is announced again. The date is the day the post was first written
+    (date_posted, never changed: a publication date can be moved); the authority is fixed by
+    FEED_ID_AUTHORITY, which a blog that moves keeps at its old host."""
+    return f"tag:{authority},{post['date_posted']:%Y-%m-%d}:/posts/{post['id']}"
+
+
+def _entry(feed: ET.Element, post: Mapping[str, Any], site: str, authority: str) -> None:
     entry = _add(feed, "entry")
-    # The id never changes, even if the post's address does (slugs): feed readers key on it.
-    _add(entry, "id", f"{site}/posts/{post['id']}")
+    _add(entry, "id", entry_id(post, authority))
     _add(entry, "title", xml_text(post["title"]))
     _add(entry, "link", rel="alternate", type="text/html", href=site + post_path(post))
     _add(entry, "published", _timestamp(post["published_at"]))
@@ -128,20 +137,23 @@ ENTRY_FIELDS = (
     "user_id",
     "published_at",
     "updated_at",
+    "date_posted",
     "author_username",
 )
 Entries = tuple[tuple[Any, ...], ...]
 
 
-def atom_feed(feed: Feed, posts: Iterable[Mapping[str, Any]], *, site: str) -> bytes:
+def atom_feed(
+    feed: Feed, posts: Iterable[Mapping[str, Any]], *, site: str, authority: str
+) -> bytes:
     entries = tuple(tuple(post[name] for name in ENTRY_FIELDS) for post in posts)
-    return _atom_feed(feed, entries, site)
+    return _atom_feed(feed, entries, site, authority)
 
 
 # The key holds every value the document is made of (compared in full on a hash match), so
 # an edit, a deletion or a new post is a different key: nothing stale can be served.
 @functools.lru_cache(maxsize=64)
-def _atom_feed(feed: Feed, entries: Entries, site: str) -> bytes:
+def _atom_feed(feed: Feed, entries: Entries, site: str, authority: str) -> bytes:
     posts = [dict(zip(ENTRY_FIELDS, values, strict=True)) for values in entries]
     root = ET.Element("feed", {"xmlns": ATOM_NAMESPACE})
     _add(root, "id", feed.url)
@@ -154,7 +166,7 @@ def _atom_feed(feed: Feed, entries: Entries, site: str) -> bytes:
     _add(root, "generator", "fastblog")
     _add(root, "icon", f"{site}/favicon.ico")
     for post in posts:
-        _entry(root, post, site)
+        _entry(root, post, site, authority)
     # Serialized to str, then encoded once: ElementTree's own encoding writes each piece
     # through a codec, twice as slow for a feed of 20 posts.
     return (XML_DECLARATION + ET.tostring(root, encoding="unicode")).encode()

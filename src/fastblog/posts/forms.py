@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastblog.db import utcnow
 from fastblog.dependencies import ResourcesDep
 from fastblog.posts import service
+from fastblog.posts.markdown import MAX_TAGS, TAG_RULE
 from fastblog.posts.models import DRAFT, PUBLISHED
 from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import form_values
@@ -42,6 +43,7 @@ def post_form(
         "errors": errors or {},
         "preview": preview,
         "published": published,
+        "tag_rule": f"Up to {MAX_TAGS}, separated by commas: {TAG_RULE}.",
     }
     return templates.TemplateResponse(request, "posts/form.html", context, status_code=status_code)
 
@@ -59,7 +61,7 @@ def parse_form(values: dict[str, str], button: str, *, keep: datetime | None = N
         {
             "title": values["title"],
             "content": values["content"],
-            "tags": [tag for tag in values["tags"].split(",") if tag.strip()],
+            "tags": values["tags"].split(","),  # blank ones: normalize_tags, as for the API
             "status": status_,
             "published_at": published_at,
         }

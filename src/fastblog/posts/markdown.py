@@ -188,6 +188,11 @@ MAX_TAGS = 5
 MAX_TAG_CHARS = 30
 # Letters of any script (with the marks many scripts write them with), digits, and "-".
 _TAG_CATEGORIES = ("L", "M", "N")
+# The one rule, as the API's schema and the post form's hint both say it.
+TAG_RULE = (
+    f"letters of any script, digits and '-', up to {MAX_TAG_CHARS} characters each; "
+    "stored lower-case with '-' for spaces; blank ones are left out"
+)
 
 
 def _tag_character(character: str) -> bool:
@@ -211,8 +216,9 @@ def normalize_tag(raw: str) -> str:
 
 
 def normalize_tags(raw: list[str]) -> list[str]:
-    """Each tag normalized, duplicates dropped (first kept), at most five."""
-    tags = list(dict.fromkeys(normalize_tag(tag) for tag in raw))
+    """Each tag normalized, blank ones and duplicates dropped (first kept), at most five.
+    The form ("python, , web") and the API (["python", " ", "web"]) take the same road."""
+    tags = list(dict.fromkeys(normalize_tag(tag) for tag in raw if tag.strip()))
     if len(tags) > MAX_TAGS:
         raise InvalidTagError(f"A post has at most {MAX_TAGS} tags.")
     return tags

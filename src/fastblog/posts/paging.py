@@ -29,13 +29,18 @@ Before = Annotated[
 ]
 
 
-def too_deep(per_page: int) -> HTTPException:
+def past_the_end(number: int, last: int, per_page: int) -> HTTPException:
+    """A 404 for a page number past the list's last page (or past the offset bound): it names
+    the last page a number reaches, which is the list's own last page when it is short."""
     deepest = MAX_SKIP // per_page + 1
-    return HTTPException(
-        status.HTTP_404_NOT_FOUND,
-        detail=f"Page numbers go up to {deepest}; older posts are reached "
-        "through the “Older posts” links.",
-    )
+    if last <= deepest:
+        detail = f"There is no page {number}: the last page is {last}."
+    else:
+        detail = (
+            f"Page numbers go up to {deepest}; older posts are reached "
+            "through the “Older posts” links."
+        )
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=detail)
 
 
 def _bad(parameter: str, message: str, value: str) -> RequestValidationError:
@@ -53,6 +58,9 @@ class Position:
     skip: int = 0
     after: Keyset | None = None
     before: Keyset | None = None
+    # A ?page= past MAX_SKIP: the top is read instead (cheap, and it gives the list's total,
+    # which the 404 names), and page_links refuses it.
+    too_deep: bool = False
 
 
 def _position(
@@ -71,7 +79,7 @@ def _position(
     number = page or 1
     skip = (number - 1) * per_page
     if skip > MAX_SKIP:
-        raise too_deep(per_page)
+        return Position(number, per_page, too_deep=True)
     return Position(number, per_page, skip=skip)
 
 
@@ -111,9 +119,14 @@ class PageLinks:
 def page_links(
     listing: PostList, at: Position, path: str, query: dict[str, Any] | None = None
 ) -> PageLinks:
-    """The links of the list at `path`; `query`: what every link keeps (a ?tag= filter)."""
+    """The links of the list at `path`; `query`: what every link keeps (a ?tag= filter).
+    A ?page= past the list's last page is a 404 (page 1 of an empty list is not)."""
     query = query or {}
     number = at.number
+    last = max(1, -(-listing.total // at.per_page))
+    by_number = at.after is None and at.before is None
+    if number is not None and by_number and (at.too_deep or number > last):
+        raise past_the_end(number, last, at.per_page)
 
     def _href(query: dict[str, Any]) -> str:
         return f"{path}?{urlencode(query)}" if query else path

@@ -3,49 +3,78 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from fastblog.accounts.schemas import UserPublic
+from fastblog.db import utcnow
 from fastblog.pagination import Keyset
-from fastblog.params import NOT_BLANK, Trimmed, never_null
-from fastblog.posts.markdown import MAX_TAG_CHARS, MAX_TAGS, InvalidTagError, normalize_tags
+from fastblog.params import NOT_BLANK, LineFeeds, NoBidiControls, Trimmed, never_null
+from fastblog.posts.markdown import (
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    TAG_RULE,
+    InvalidTagError,
+    normalize_tags,
+)
 
+MAX_CONTENT_CHARS = 100_000
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it as bad input.
-# Trimmed; a title of blanks is refused (it would make a post with no link to it).
+
+
+def _title_left(value: str) -> str:
+    if not value:  # only bidi controls and blanks
+        raise ValueError("A title needs some visible text.")
+    return value
+
+
+# Trimmed; a title of blanks is refused (it would make a post with no link to it). Bidi
+# controls are dropped (fastblog.params.BIDI_CONTROLS).
 Title = Annotated[
     str,
     Field(min_length=1, max_length=100, pattern=NOT_BLANK, examples=["Why async pays off"]),
+    NoBidiControls,
     Trimmed,
+    AfterValidator(_title_left),
 ]
 Content = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=100_000,
+        max_length=MAX_CONTENT_CHARS,
         pattern=NO_NUL,
         description="Markdown (CommonMark, with GitHub's tables, strikethrough and autolinks).",
         examples=["When a request **waits** on I/O..."],
     ),
+    LineFeeds,  # a before-validator: it runs before the Field's checks
 ]
 Status = Annotated[
     Literal["draft", "published"],
     Field(description="A draft is seen by its author only.", examples=["published"]),
+]
+# As the API shows a post: "scheduled" is a published post whose published_at is still to
+# come (stored as published: it goes live by the clock, with no write at that moment).
+PublicStatus = Annotated[
+    Literal["draft", "scheduled", "published"],
+    Field(
+        description="draft: seen by its author only; scheduled: published with a future "
+        "published_at, seen by its author only until then; published: seen by everyone.",
+        examples=["published"],
+    ),
 ]
 Tags = Annotated[
     # Bounded before normalizing (each tag is trimmed, so it may arrive a little longer).
     list[Annotated[str, Field(max_length=4 * MAX_TAG_CHARS)]],
     Field(
         max_length=MAX_TAGS,
-        description=(
-            f"Up to {MAX_TAGS} tags: letters of any script, digits and '-', "
-            f"1-{MAX_TAG_CHARS} characters; stored trimmed, lower-case, '-' for spaces."
-        ),
+        description=f"Up to {MAX_TAGS} tags: {TAG_RULE}.",
         examples=[["python", "async"]],
     ),
 ]
@@ -59,10 +88,18 @@ PublishedAt = Annotated[
 ]
 
 
+# A blog post dated before the Unix epoch or after 2100 is a typo (a year 20266, 0206).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2101, 1, 1, tzinfo=UTC)
+
+
 def _at_most_five(value: Any) -> Any:
     # Before the list's own max_length check: a plain message, as for any other bad tag.
-    if isinstance(value, list) and len(value) > MAX_TAGS:
-        raise ValueError(f"A post has at most {MAX_TAGS} tags.")
+    # Blank tags are left out first (a form's "python, , web," has two tags).
+    if isinstance(value, list):
+        value = [tag for tag in value if not (isinstance(tag, str) and not tag.strip())]
+        if len(value) > MAX_TAGS:
+            raise ValueError(f"A post has at most {MAX_TAGS} tags.")
     return value
 
 
@@ -81,9 +118,12 @@ def _published_at(value: datetime | None, info: ValidationInfo) -> datetime | No
     if info.data.get("status") == "draft":
         raise ValueError("A draft has no publication date: leave published_at out.")
     try:
-        return value.astimezone(UTC)
+        moment = value.astimezone(UTC)
     except OverflowError:  # a moment before the year 1 (or after 9999) in UTC
-        raise ValueError("The publication date is out of range.") from None
+        moment = None
+    if moment is None or not EARLIEST <= moment < LATEST:
+        raise ValueError("The publication date must be between 1970 and 2100.")
+    return moment
 
 
 class PostBase(BaseModel):
@@ -143,7 +183,7 @@ class PostPublic(BaseModel):
     content_html: str = Field(description="The content rendered to sanitized HTML.")
     excerpt: str = Field(description="The first paragraph or ~300 characters of plain text.")
     tags: list[str]
-    status: Status
+    status: PublicStatus
     published_at: datetime | None = Field(description="None for a draft.")
     updated_at: datetime = Field(description="When the title or content last changed.")
     user_id: int
@@ -152,6 +192,12 @@ class PostPublic(BaseModel):
     author: UserPublic
     likes: int = Field(0, description="How many readers like it.")
     liked: bool = Field(False, description="Whether you (the token's user) like it.")
+
+    @model_validator(mode="after")
+    def scheduled(self) -> "PostPublic":
+        if self.status == "published" and self.published_at and self.published_at > utcnow():
+            self.status = "scheduled"
+        return self
 
 
 class PostPage(BaseModel):

@@ -2,11 +2,12 @@
 
 import hashlib
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
 from fastblog.accounts.dependencies import UserId
+from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.dependencies import DatabaseDep, SettingsDep
 from fastblog.posts.feeds import (
@@ -56,12 +57,20 @@ def sitemap_response(request: Request, xml: bytes) -> Response:
     return xml_response(request, xml, XML_MEDIA_TYPE)
 
 
+def id_authority(site: str, settings: Settings) -> str:
+    """The authority of Atom entry ids: FEED_ID_AUTHORITY, else the site's host."""
+    return settings.feed_id_authority or urlsplit(site).hostname or "localhost"
+
+
 @router.get("/feed.xml")
 async def site_feed(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
     """The site's 20 latest posts, as Atom."""
     site = site_url(request, settings)
     feed = Feed(f"{site}/feed.xml", f"{site}/", settings.site_name, "The latest posts")
-    return atom(request, atom_feed(feed, await fetch_latest(db), site=site))
+    return atom(
+        request,
+        atom_feed(feed, await fetch_latest(db), site=site, authority=id_authority(site, settings)),
+    )
 
 
 @router.get("/users/{user_id}/feed.xml")
@@ -76,7 +85,7 @@ async def author_feed(
     site = site_url(request, settings)
     title = f"Posts by {username} · {settings.site_name}"
     feed = Feed(f"{site}/users/{user_id}/feed.xml", site + author_path(user_id), title, title)
-    return atom(request, atom_feed(feed, posts, site=site))
+    return atom(request, atom_feed(feed, posts, site=site, authority=id_authority(site, settings)))
 
 
 @router.get("/tags/{tag}/feed.xml")
@@ -88,7 +97,7 @@ async def tag_feed(request: Request, tag: Tag, db: DatabaseDep, settings: Settin
     site = site_url(request, settings)
     title = f"Posts tagged {tag} · {settings.site_name}"
     feed = Feed(f"{site}/tags/{tag}/feed.xml", f"{site}/tags/{tag}", title, title)
-    return atom(request, atom_feed(feed, posts, site=site))
+    return atom(request, atom_feed(feed, posts, site=site, authority=id_authority(site, settings)))
 
 
 def get_sitemap_limit() -> int:

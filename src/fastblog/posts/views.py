@@ -1,5 +1,6 @@
 """HTML pages for reading and writing posts."""
 
+import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from fastblog.accounts.dependencies import (
 from fastblog.accounts.follows import is_following
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
+from fastblog.errors import on_http_exception, show_page_user
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostForWriteDep,
@@ -39,6 +41,7 @@ from fastblog.posts.models import PUBLISHED, Post
 from fastblog.posts.paging import OlderPositionDep, Position, PositionDep, page_links
 from fastblog.posts.queries import fetch_drafts, fetch_page, is_visible
 from fastblog.posts.related import Related
+from fastblog.posts.schemas import MAX_CONTENT_CHARS
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
@@ -247,6 +250,32 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
     live = still_published and is_visible(edited, utcnow())
     flash(request, "Your post is updated." if live else saved_message(edited))
     return redirect(canonical_url(edited))
+
+
+POST_FORM_PATH = re.compile(r"^/posts/(?:new|(\d+)/edit)$")
+
+
+async def on_post_form_too_large(request: Request, exc: Exception) -> Response:
+    """A post form over the body limit comes back as the form, with the reason beside the
+    content (the text could not be read: the browser's Back button still has it). Any other
+    413 is an error page or JSON, as usual."""
+    found = POST_FORM_PATH.match(request.url.path)
+    if request.method != "POST" or found is None:
+        return await on_http_exception(request, exc)
+    await show_page_user(request)
+    action = request.url.path
+    message = (
+        f"The post is too large to send: at most {MAX_CONTENT_CHARS:,} characters. "
+        "Nothing was saved; your browser's Back button has your text."
+    )
+    return post_form(
+        request,
+        action=action,
+        heading="Edit post" if found.group(1) else "New post",
+        values={},
+        errors={"content": message},
+        status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+    )
 
 
 @router.get("/posts/{post_id}/delete", name="delete_post")

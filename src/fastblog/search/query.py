@@ -171,14 +171,16 @@ def _unquoted(groups: tuple[tuple[Term, ...], ...]) -> tuple[tuple[Term, ...], .
 
 def relaxations(query: SearchQuery) -> list[SearchQuery]:
     """Looser queries to suggest when this one finds nothing, most like it first: without
-    the quotes, without the exclusions, both, then any one of the words."""
+    the quotes, then any one of the words. The exclusions stay in every one: `-word` says
+    what the reader does not want, and a suggestion full of it would be no help."""
     loose = _unquoted(query.required)
     any_word = tuple(dict.fromkeys(Term((w,)) for g in loose for t in g for w in t.words))
+    excluded = query.excluded
     candidates = [
-        SearchQuery(required=loose, excluded=query.excluded),
-        SearchQuery(required=query.required),
-        SearchQuery(required=loose),
-        SearchQuery(required=(any_word,)) if len(any_word) > 1 else SearchQuery(),
+        SearchQuery(required=loose, excluded=excluded),
+        SearchQuery(required=(any_word,), excluded=excluded)
+        if len(any_word) > 1
+        else SearchQuery(),
     ]
     found: list[SearchQuery] = []
     for candidate in candidates:

@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Receive, Scope, Send
 
+from fastblog.messages import plain_message
+
 SESSION_USER = "user_id"
 SESSION_FINGERPRINT = "auth"
 SESSION_CSRF = "csrf"
@@ -128,26 +130,23 @@ FIELD_NAMES = {
 }
 
 
-def plain_message(field: str, error: Any) -> str:
+def form_message(field: str, error: Any) -> str:
     """A validation error as a person would say it."""
     kind, context = error["type"], error.get("ctx") or {}
     value = error.get("input")
-    blank = isinstance(value, str) and not value.strip()
+    # A value of blanks is a field left empty; but blanks are a password's own characters,
+    # refused with a message of their own.
+    blank = isinstance(value, str) and not value.strip() and "password" not in field
     name = FIELD_NAMES.get(field, "a value")
     if kind == "missing" or blank or (kind == "string_too_short" and context["min_length"] == 1):
         return f"Please enter {name}."
     if kind == "string_too_short":
-        return f"Please use at least {context['min_length']} characters."
+        return f"Please use at least {context['min_length']:,} characters."
     if kind == "string_too_long":
-        return f"Please use at most {context['max_length']} characters."
+        return f"Please use at most {context['max_length']:,} characters."
     if field == "email" and kind == "value_error":
         return "This doesn't look like an email address."
-    if field == "username" and kind == "string_pattern_mismatch":
-        return "A username can use only letters, digits, and the characters _ - and . (no spaces)."
-    if kind == "string_pattern_mismatch":
-        return "This contains a character that is not allowed."
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return message[:1].upper() + message[1:]
+    return plain_message(error)
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
@@ -155,7 +154,7 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        errors.setdefault(field, plain_message(field, error))
+        errors.setdefault(field, form_message(field, error))
     return errors
 
 
