@@ -187,6 +187,9 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
         # The hosts the tests' clients name (http://testserver, http://blog, an inner address
         # behind a proxy), besides the defaults; tests/test_hosts.py checks the refusal.
         "allowed_hosts": ["localhost", "127.0.0.1", "::1", "testserver", "blog", "10.0.0.5"],
+        # Accounts signed up in tests write posts, as every account did before roles (a
+        # site's default is "reader"); tests of roles and sign-up set what they need.
+        "new_account_role": "author",
         **overrides,
     }
     return ExplicitSettings(**values)
@@ -223,6 +226,7 @@ async def reset_database(app: FastAPI) -> None:
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     await reset_database(app)
+    resources_of(app).site.forget()  # the settings of an empty database: the environment's
     # Failed logins and reset mails are counted per client address: a test must not inherit
     # earlier ones.
     resources = resources_of(app)

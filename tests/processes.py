@@ -18,6 +18,8 @@ def clean_env(**settings: object) -> dict[str, str]:
     (as NAME=value). Nothing else of the developer's environment reaches it; start it in a
     temporary folder too, where no `.env` waits."""
     env = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    # Accounts signed up in tests write posts (as in tests.conftest.make_settings).
+    env["NEW_ACCOUNT_ROLE"] = "author"
     env.update({name.upper(): str(value) for name, value in settings.items()})
     return env
 

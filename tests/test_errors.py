@@ -80,8 +80,11 @@ def failing_app(tmp_path: Path) -> FastAPI:
     async def explode() -> None:
         raise RuntimeError(SECRET)
 
+    static_pages = app.router.routes[-1]  # /{slug}: create_app adds it last, to come last
     app.add_api_route("/explode", explode)
     app.add_api_route("/api/explode", explode)
+    app.router.routes.remove(static_pages)
+    app.router.routes.append(static_pages)
     return app
 
 

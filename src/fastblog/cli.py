@@ -1,4 +1,4 @@
-"""The `fastblog` command: serve, migrate, seed, manage moderators."""
+"""The `fastblog` command: serve, migrate, seed, manage roles."""
 
 import argparse
 import asyncio
@@ -205,31 +205,42 @@ def tune_gc_after_startup(app: "Starlette") -> None:
     app.router.lifespan_context = lifespan
 
 
-async def _set_moderator(settings: Settings, email: str, *, is_moderator: bool) -> str | None:
-    from fastblog.accounts.queries import set_moderator
-    from fastblog.accounts.service import normalize_email
+async def _set_role(settings: Settings, email: str, role: str) -> str | None:
+    from fastblog.accounts.role_changes import change_role, user_id_by_email
+    from fastblog.accounts.roles import Role
     from fastblog.db import Database
 
     db = Database.open(settings)
     try:
-        account = await set_moderator(db, email=normalize_email(email), is_moderator=is_moderator)
+        user_id = await user_id_by_email(db, email)
+        if user_id is None:
+            return None
+        account = await change_role(db, target_id=user_id, role=Role(role), by_id=None)
     finally:
         await db.close()
-    return None if account is None else str(account["username"])
+    return account.username
 
 
-def set_moderator_role(email: str, *, is_moderator: bool) -> int:
-    """`fastblog users grant-moderator|revoke-moderator EMAIL`: the exit status. The app
-    reads the role on every request, so it applies at once to sessions and tokens."""
+# The moderator commands of before roles: a moderator is now an editor.
+ROLE_ALIASES = {"grant-moderator": "editor", "revoke-moderator": "author"}
+
+
+def set_role(email: str, role: str) -> int:
+    """`fastblog users set-role EMAIL ROLE` (and its aliases): the exit status. The app reads
+    the role on every request, so it applies at once to sessions and tokens."""
     from fastblog.accounts.service import normalize_email
+    from fastblog.exceptions import DomainError
 
     email = normalize_email(email)  # as sign-up stored it
-    username = asyncio.run(_set_moderator(get_settings(), email, is_moderator=is_moderator))
+    try:
+        username = asyncio.run(_set_role(get_settings(), email, role))
+    except DomainError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
     if username is None:
         print(f"No account has the email address {email!r}.", file=sys.stderr)
         return 1
-    done = "is now a moderator" if is_moderator else "is no longer a moderator"
-    print(f"{username} ({email}) {done}.")
+    print(f"{username} ({email}) is now {'an' if role[0] in 'aeiou' else 'a'} {role}.")
     return 0
 
 
@@ -272,9 +283,16 @@ def main(argv: list[str] | None = None) -> None:
 
     users_parser = commands.add_parser("users", help="manage accounts' roles")
     roles = users_parser.add_subparsers(dest="action", required=True)
+    set_role_parser = roles.add_parser(
+        "set-role", help="give an account a role ('owner' hands ownership on)"
+    )
+    set_role_parser.add_argument("email")
+    set_role_parser.add_argument(
+        "role", choices=["owner", "admin", "editor", "author", "contributor", "reader"]
+    )
     for action, role_help in (
-        ("grant-moderator", "let the account delete any comment and any post"),
-        ("revoke-moderator", "take the moderator role back"),
+        ("grant-moderator", "the same as set-role EMAIL editor"),
+        ("revoke-moderator", "the same as set-role EMAIL author"),
     ):
         roles.add_parser(action, help=role_help).add_argument("email")
 
@@ -298,8 +316,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             sys.exit(run_demo_seed())
     elif args.command == "users":
-        grant = args.action == "grant-moderator"
-        sys.exit(set_moderator_role(args.email, is_moderator=grant))
+        role = args.role if args.action == "set-role" else ROLE_ALIASES[args.action]
+        sys.exit(set_role(args.email, role))
 
 
 def _count(value: str) -> int:

@@ -1,8 +1,9 @@
 from functools import lru_cache
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from pydantic import AnyHttpUrl, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -105,10 +106,23 @@ class Settings(BaseSettings):
     # /docs, /redoc and /openapi.json; switch off to hide the API description in production.
     docs_enabled: bool = True
 
+    # The site's first settings: a new database takes these, and from then on the owner
+    # changes them on /admin/settings (or PATCH /api/site) and the database rules
+    # (fastblog.site). Changing them here later changes nothing.
     posts_per_page: int = Field(default=10, ge=1, le=100)
+    # Sign-up (REGISTRATION): open to anyone, by invitation only, or closed; an account made
+    # by open sign-up gets NEW_ACCOUNT_ROLE (the site's first account is always its owner).
+    # Read through fastblog.accounts.signup.signup_rules only.
+    registration: Literal["open", "invite", "closed"] = "open"
+    new_account_role: Literal["reader", "contributor", "author", "editor"] = "reader"
+    # How long an emailed invitation's link works.
+    invitation_days: int = Field(default=7, ge=1, le=365)
     site_name: str = "fastblog"
     # The meta description of pages that have none of their own (forms, errors).
     site_description: str = "Posts and their authors, on an async-first blog."
+    comments: Literal["open", "approve_first", "approve_all", "closed"] = "approve_first"
+    # An IANA name (Europe/Paris): the time zone of the dates on pages and of "Publish at".
+    timezone: str = "UTC"
     media_dir: Path = Path("media")
     # S3-compatible object storage for uploads, shared by every app host; unset: MEDIA_DIR.
     s3_bucket: str | None = None
@@ -184,9 +198,27 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        if not is_time_zone(value):
+            raise ValueError(f"TIMEZONE is not a time zone name such as Europe/Paris: {value!r}")
+        return value
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def time_zone_names() -> frozenset[str]:
+    # Read from the system's tz database once: listing it walks ~600 files (0.2 s).
+    return frozenset(available_timezones())
+
+
+def is_time_zone(name: str) -> bool:
+    """An IANA time zone name (Europe/Paris, UTC) this machine knows."""
+    return name in time_zone_names()
 
 
 @lru_cache

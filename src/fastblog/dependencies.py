@@ -12,6 +12,7 @@ from fastblog.db import Database
 from fastblog.pagination import Keyset
 from fastblog.params import Cursor
 from fastblog.resources import Resources
+from fastblog.site.schemas import SiteSettings
 from fastblog.write_limits import WriteLimiter
 
 
@@ -33,8 +34,17 @@ async def get_settings_of_app(request: Request) -> Settings:
     return settings
 
 
+async def current_site_settings(request: Request) -> SiteSettings:
+    """The site's settings as the owner set them: this process's copy (fastblog.site.store),
+    at most a second old, no database access. Routes declare `SiteDep`; a service is handed
+    the value (or `resources.site.current`) by its route."""
+    site: SiteSettings = request.state.resources.site.current
+    return site
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
+SiteDep = Annotated[SiteSettings, Depends(current_site_settings)]
 
 
 async def get_write_limiter(request: Request) -> WriteLimiter:

@@ -18,10 +18,12 @@ from redis.asyncio import Redis
 
 from fastblog import health, media_routes
 from fastblog.accounts import api as accounts_api
-from fastblog.accounts import auth_api, auth_views, follow_views
+from fastblog.accounts import auth_api, auth_views, follow_views, invitation_api, invitation_views
 from fastblog.accounts import views as accounts_views
 from fastblog.accounts.dependencies import load_page_user
 from fastblog.accounts.signing_key import resolve_secret_key
+from fastblog.admin import pages_api, pages_views, site_api
+from fastblog.admin import views as admin_views
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
 from fastblog.config import Settings, get_settings
@@ -47,6 +49,7 @@ from fastblog.search import api as search_api
 from fastblog.search import views as search_views
 from fastblog.search.like import warn_if_degraded
 from fastblog.security import SecurityHeadersMiddleware
+from fastblog.site.store import SiteSettingsStore
 from fastblog.threadpools import sized_thread_pools
 from fastblog.throttle import (
     CounterStore,
@@ -72,6 +75,7 @@ OPENAPI_TAGS = [
     {"name": "posts", "description": "Read anyone's posts; write your own."},
     {"name": "users", "description": "Accounts, profiles and profile pictures."},
     {"name": "auth", "description": "Tokens and password resets."},
+    {"name": "site", "description": "The site's settings, and its static pages (About, ...)."},
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "monitoring", "description": "Prometheus metrics."},
     {"name": "lab", "description": "Experiments that show when async pays off (`LAB_ENABLED`)."},
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         counters = create_counter_store(settings, redis)
         mailer = Mailer(settings)
         outbox = OutboxSender(database, mailer, settings)
+        site = SiteSettingsStore(database, settings)
         resources = Resources(
             settings=settings,
             secret_key=secret_key,
@@ -134,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             write_limiter=write_limiter(settings, create_write_counts(settings, redis)),
             mailer=mailer,
             outbox=outbox,
+            site=site,
             redis=redis,
             media=media,
             process_pool=process_pool,
@@ -152,9 +158,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 lab_resources(settings) as lab,
             ):
                 outbox.start()
+                await site.start()  # the settings are read before the first request
                 # Starlette's lifespan state: every request sees it as request.state.
                 yield {"resources": resources, **lab}
         finally:
+            await site.stop()
             await outbox.stop()  # before the database closes: the sends in flight finish
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
             await warming
@@ -218,12 +226,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         social_api.router,
         social_api.feed_router,
         accounts_api.router,
+        site_api.router,
+        pages_api.router,
         social_api.profile_router,  # after accounts': /api/users/me is not a user id
         auth_api.router,
+        invitation_api.router,
         accounts_views.router,
+        invitation_views.router,
         social_views.router,
         follow_views.router,
         auth_views.router,
+        admin_views.router,
         root_files.router,
         observability.router,
     ]
@@ -240,6 +253,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount(
             "/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"
         )
+    # Last of all: /{slug} would otherwise answer for /docs, /redoc and any later route. A
+    # page may not take a slug a route starts with (FastAPI's app.routes holds included
+    # routers whole, so their routes are read from the routers themselves).
+    every_route = [route for router in routers for route in router.routes] + app.routes
+    app.state.route_segments = pages_api.first_segments(every_route)
+    app.include_router(pages_views.router)
     return app
 
 

@@ -1,6 +1,6 @@
 """Every model in one import, so the mapper registry and Alembic see them all."""
 
-from fastblog.accounts.models import Follow, PasswordResetToken, User
+from fastblog.accounts.models import Follow, Invitation, PasswordResetToken, User
 from fastblog.comments.models import Comment
 from fastblog.db import Base
 from fastblog.outbox import OutboxMail
@@ -13,17 +13,21 @@ from fastblog.posts.models import (
     TagPostCount,
     UserPostCount,
 )
+from fastblog.site.models import Page, SiteSettingsRow
 
 __all__ = [
     "Base",
     "Comment",
     "Follow",
+    "Invitation",
     "OutboxMail",
+    "Page",
     "PasswordResetToken",
     "Post",
     "PostCount",
     "PostLike",
     "PostTag",
+    "SiteSettingsRow",
     "Tag",
     "TagPostCount",
     "User",

@@ -17,6 +17,7 @@ from fastblog.media import MediaStore
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.shutdown import Shutdown
+from fastblog.site.store import SiteSettingsStore
 from fastblog.throttle import LoginThrottle, MailThrottle
 from fastblog.write_limits import WriteLimiter
 
@@ -34,6 +35,8 @@ class Resources:
     mailer: Mailer
     # Sends the mails the outbox holds (a password reset's, ...); started by the lifespan.
     outbox: OutboxSender
+    # The site's settings (title, navigation, time zone, ...), kept fresh in memory.
+    site: SiteSettingsStore
     # Uploaded pictures: MEDIA_DIR, or the bucket every host shares (S3_BUCKET).
     media: MediaStore
     # With REDIS_URL: the client every worker and host shares state through.

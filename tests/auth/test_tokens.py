@@ -152,6 +152,7 @@ async def test_me_is_private_and_a_profile_is_public(
         "email": "alice@example.com",
         "image_file": None,
         "image_path": "/static/img/default-avatar.png",
+        "role": "author",
     }
     for response in (public, anonymous):
         assert response.status_code == 200

@@ -1,5 +1,6 @@
-"""The moderator role, granted and revoked with the `fastblog` command only, counts at once:
-a token issued before the grant (or the revoke) follows it on its next request."""
+"""The moderator commands, kept as aliases of `fastblog users set-role EMAIL editor|author`,
+count at once: a token issued before the grant (or the revoke) follows it on its next
+request."""
 
 from pathlib import Path
 
@@ -52,12 +53,12 @@ async def test_grant_and_revoke_apply_to_a_token_issued_before(
         settings, tmp_path, "grant-moderator", " Mod@Example.COM"
     )
     assert status == 0, err
-    assert out.strip() == "mod (mod@example.com) is now a moderator."
+    assert out.strip() == "mod (mod@example.com) is now an editor."
     assert (await client.delete(delete(first.id), headers=token)).status_code == 204
 
     status, out, _ = await fastblog_users(settings, tmp_path, "revoke-moderator", "mod@example.com")
     assert status == 0
-    assert "is no longer a moderator" in out
+    assert out.strip() == "mod (mod@example.com) is now an author."
     assert (await client.delete(delete(second.id), headers=token)).status_code == 403
     listed = (await client.get(f"/api/posts/{post.id}/comments")).json()["comments"]
     assert [comment["id"] for comment in listed] == [second.id]
@@ -75,18 +76,14 @@ async def test_an_unknown_email_is_a_clear_error(
     assert err.strip() == "No account has the email address 'nobody@example.com'."
 
 
-async def test_there_is_no_api_to_grant_it(
+async def test_an_account_cannot_give_itself_a_role(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     user = await make_user(session)
     headers = bearer(app, user)
 
-    await client.patch("/api/users/me", json={"is_moderator": True}, headers=headers)
+    await client.patch("/api/users/me", json={"role": "editor"}, headers=headers)
 
     await session.refresh(user)
-    assert user.is_moderator is False
-    assert "is_moderator" not in (await client.get("/api/users/me", headers=headers)).json()
-    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
-    assert not [
-        name for name, schema in schemas.items() if "is_moderator" in schema.get("properties", {})
-    ]
+    assert user.role == "author"
+    assert (await client.get("/api/users/me", headers=headers)).json()["role"] == "author"

@@ -123,7 +123,7 @@ async def test_delete_buttons_for_who_may_delete(
     users = {
         "reader": reader,
         "author": author,
-        "moderator": await make_user(session, is_moderator=True),
+        "moderator": await make_user(session, role="editor"),
         "other": await make_user(session),
     }
     await browser_login(client, users[viewer])
@@ -135,8 +135,8 @@ async def test_delete_buttons_for_who_may_delete(
     delete_links = [link for link in shown.links if "/comments/" in link.path]
     assert all(link.path.endswith("/delete") for link in delete_links)
     assert len(delete_links) == buttons
-    # The post's own buttons: Edit for its author only, Delete for a moderator too.
-    assert shown.has_link("Edit") == (viewer == "author")
+    # The post's own buttons: Edit and Delete for its author and for an editor.
+    assert shown.has_link("Edit") == (viewer in ("author", "moderator"))
     assert shown.has_link("Delete") == (viewer in ("author", "moderator"))
 
 

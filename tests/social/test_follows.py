@@ -51,6 +51,7 @@ async def test_the_profile_counts_followers_following_and_published_posts(
         "username": "author",
         "image_file": None,
         "image_path": "/static/img/default-avatar.png",
+        "role": "author",
         "followers": 3,
         "following": 1,
         "posts": 3,

@@ -23,6 +23,7 @@ async def test_create_user_returns_the_account(client: httpx.AsyncClient) -> Non
         "email": "corey@example.com",
         "image_file": None,
         "image_path": DEFAULT_AVATAR,
+        "role": "owner",  # the site's first account
     }
     assert isinstance(body["id"], int)
 
@@ -104,6 +105,7 @@ async def test_get_user_is_the_public_profile_without_email(
         "id": user.id,
         "username": "corey",
         "image_file": "corey.png",
+        "role": "author",
         "followers": 0,
         "following": 0,
         "posts": 0,

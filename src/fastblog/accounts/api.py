@@ -2,23 +2,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Response, UploadFile, status
 
-from fastblog.accounts import follows, pictures, service
+from fastblog.accounts import follows, pictures, role_changes, service
 from fastblog.accounts.dependencies import (
     CurrentUserDep,
     HasherDep,
     TokenUserIdDep,
+    TokenViewerDep,
     UserForWriteDep,
     UserId,
     forbidden,
 )
 from fastblog.accounts.models import User
+from fastblog.accounts.roles import Role
 from fastblog.accounts.schemas import (
     FollowState,
     PasswordChange,
+    RoleChange,
     UserCreate,
     UserPrivate,
     UserUpdate,
 )
+from fastblog.accounts.signup import SignupRules, check_open, signup_rules
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteLimiterDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
@@ -53,6 +57,13 @@ E422: Responses = {
 }
 
 
+async def open_signup(resources: ResourcesDep) -> SignupRules:
+    """Sign-up's rules, if anyone may sign up now: 403 first, before the password is hashed."""
+    rules = await signup_rules(resources)
+    await check_open(rules, resources.database)
+    return rules
+
+
 async def hash_new_account(data: UserCreate, hasher: HasherDep) -> tuple[UserCreate, str]:
     """Validate the body and hash its password before the route takes the write lock."""
     return data, await hasher.hash(data.password)
@@ -69,15 +80,19 @@ async def get_own_account(user_id: TokenUserIdDep, user: UserForWriteDep) -> Use
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserPrivate,
-    responses=E400 | TOO_LARGE,
+    responses=E400 | TOO_LARGE | {status.HTTP_403_FORBIDDEN: error("Sign-up is not open")},
 )
 async def create_user(
+    rules: Annotated[SignupRules, Depends(open_signup)],
     new_account: Annotated[tuple[UserCreate, str], Depends(hash_new_account)],
     session: WriteSessionDep,
 ) -> UserPrivate:
-    """Create an account."""
+    """Create an account (when sign-up is open: 403 when it is closed or by invitation). The
+    site's first account is its owner; the others get the site's role for new accounts."""
     data, password_hash = new_account
-    user = await service.create_user(session, data=data, password_hash=password_hash)
+    user = await service.create_user(
+        session, data=data, password_hash=password_hash, role=rules.new_account_role
+    )
     return UserPrivate.model_validate(user)
 
 
@@ -151,6 +166,33 @@ async def unfollow_user(
     """Stop following a user (nothing changes if you did not follow them)."""
     async with limiter.accepting(FOLLOWS, me):
         return await follows.unfollow(db, user_id=me, followee_id=user_id)
+
+
+E403_ROLE: Responses = {
+    status.HTTP_403_FORBIDDEN: error(
+        "Only an admin or the owner changes roles; an admin only those below admin; only the "
+        "owner touches the owner's account or hands ownership on"
+    )
+}
+
+
+@router.put(
+    "/{user_id}/role",
+    response_model=UserPrivate,
+    responses=E401 | E403_ROLE | E404 | TOO_LARGE,
+)
+async def set_role(
+    user_id: UserId, viewer: TokenViewerDep, data: RoleChange, db: DatabaseDep
+) -> UserPrivate:
+    """Give an account a role (an admin or the owner). Giving "owner" hands ownership on: the
+    old owner becomes an admin."""
+    user = await role_changes.change_role(
+        db,
+        target_id=user_id,
+        role=Role(data.role),
+        by_id=viewer.id,  # its token checked (401) before the body (422)
+    )
+    return UserPrivate.model_validate(user)
 
 
 @router.patch(

@@ -18,7 +18,9 @@ from fastblog.accounts.dependencies import (
     log_out,
 )
 from fastblog.accounts.schemas import ForgotPassword, ResetPassword, UserCreate
+from fastblog.accounts.signup import check_open, signup_rules
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
+from fastblog.exceptions import ForbiddenError
 from fastblog.params import NO_NUL
 from fastblog.web.session import (
     CsrfProtected,
@@ -39,10 +41,21 @@ def render(request: Request, name: str, status_code: int = 200, **context: objec
 
 @router.get("/register", name="register")
 async def register_form(request: Request, user: PageUserDep) -> Response:
-    """The sign-up form."""
+    """The sign-up form (or what to do when sign-up is not open)."""
     if user is not None:
         return redirect("/")
-    return render(request, "auth/register.html", values={}, errors={})
+    closed = await _closed(request)
+    return render(request, "auth/register.html", values={}, errors={}, closed=closed)
+
+
+async def _closed(request: Request) -> str | None:
+    """Why nobody may sign up here now, or None when anyone may."""
+    resources = request.state.resources
+    try:
+        await check_open(await signup_rules(resources), resources.database)
+    except ForbiddenError as exc:
+        return exc.message
+    return None
 
 
 @router.post("/register", dependencies=[CsrfProtected])
@@ -50,6 +63,8 @@ async def register(
     request: Request, db: DatabaseDep, hasher: HasherDep, user: PageUserDep
 ) -> Response:
     """Create the account, log in and go to the home page."""
+    rules = await signup_rules(request.state.resources)
+    await check_open(rules, db)  # a 403 page saying why
     form = await request.form()
     values = form_values(form, "username", "email", "password")
     try:
@@ -60,7 +75,7 @@ async def register(
     try:
         async with db.transaction() as session:
             account = await users_service.create_user(
-                session, data=data, password_hash=password_hash
+                session, data=data, password_hash=password_hash, role=rules.new_account_role
             )
     except users_service.DuplicateUserError as exc:
         errors = exc.errors

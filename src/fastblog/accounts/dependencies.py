@@ -4,7 +4,7 @@ cookie for pages, the account in the path. Each dependency loads or refuses, in 
 
 import hashlib
 import hmac
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts import service
 from fastblog.accounts.models import User
-from fastblog.accounts.queries import token_is_current
+from fastblog.accounts.queries import current_role
 from fastblog.accounts.tokens import TokenClaims, read_token
 from fastblog.db import FOR_KEY_SHARE, FOR_UPDATE, RowLock
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep, WriteSessionDep
@@ -59,28 +59,52 @@ async def get_token_claims(
 TokenClaimsDep = Annotated[TokenClaims, Depends(get_token_claims)]
 
 
-async def get_token_user_id(claims: TokenClaimsDep, db: DatabaseDep) -> int:
-    """The user id of a token whose account exists and whose password (or "log out
-    everywhere") has not changed since it was issued: one indexed one-statement read."""
-    if not await token_is_current(db, claims):
+class Viewer(NamedTuple):
+    """Who a current token names, and their role as it is now (fastblog.accounts.roles)."""
+
+    id: int
+    role: str
+
+
+async def get_token_viewer(claims: TokenClaimsDep, db: DatabaseDep) -> Viewer:
+    """The account of a token whose account exists and whose password (or "log out
+    everywhere") has not changed since it was issued, with its role now: one indexed
+    one-statement read."""
+    role = await current_role(db, claims)
+    if role is None:
         raise unauthorized("Invalid or expired token")
-    return claims.user_id
+    return Viewer(claims.user_id, role)
+
+
+TokenViewerDep = Annotated[Viewer, Depends(get_token_viewer)]
+
+
+async def get_token_user_id(viewer: TokenViewerDep) -> int:
+    return viewer.id
 
 
 TokenUserIdDep = Annotated[int, Depends(get_token_user_id)]
 
 
-async def get_optional_token_user_id(
+async def get_optional_token_viewer(
     resources: ResourcesDep, db: DatabaseDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> int | None:
-    """Who is asking, when a route serves anyone but shows its author more (a draft): None
-    without a token; a token that is sent must be valid and current (401 otherwise)."""
+) -> Viewer | None:
+    """Who is asking, when a route serves anyone but shows some more (a draft to its author
+    or an editor): None without a token; a token that is sent must be valid and current
+    (401 otherwise)."""
     if not token:
         return None
     claims = await get_token_claims(resources, token)
-    return await get_token_user_id(claims, db)
+    return await get_token_viewer(claims, db)
 
 
+async def get_optional_token_user_id(
+    viewer: Annotated[Viewer | None, Depends(get_optional_token_viewer)],
+) -> int | None:
+    return viewer.id if viewer else None
+
+
+OptionalTokenViewerDep = Annotated[Viewer | None, Depends(get_optional_token_viewer)]
 OptionalTokenUserIdDep = Annotated[int | None, Depends(get_optional_token_user_id)]
 
 

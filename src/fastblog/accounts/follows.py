@@ -53,6 +53,7 @@ PROFILE_COLUMNS = (
     User.id,
     User.username,
     User.image_file,
+    User.role,
     User.follower_count.label("followers"),
     User.following_count.label("following"),
     FOLLOWED_BY_VIEWER,

@@ -2,17 +2,17 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     String,
-    false,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fastblog.accounts.roles import Role, at_least
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
 
 
@@ -30,10 +30,12 @@ class User(Base):
     # Part of every bearer token and browser session: a password change or reset, or "log out
     # everywhere", adds one, and every token and session issued before stops working.
     auth_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # May delete anyone's comments and posts. Set only by `fastblog users grant-moderator`
-    # (no API), and read with the user on every request: granting or revoking it takes
-    # effect at once, also for tokens and sessions issued before.
-    is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # What the account may do (fastblog.accounts.roles): read with the user on every
+    # request, so a change takes effect at once, also for tokens and sessions issued before.
+    # At most one owner: a partial unique index (below) settles two first sign-ups at once.
+    role: Mapped[str] = mapped_column(
+        String(12), default=Role.AUTHOR.value, server_default="author"
+    )
     # Kept by database triggers (migration 0011) in the transaction of every write, cascades
     # included, so a profile never counts rows: who follows the user, whom they follow,.
     follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
@@ -41,10 +43,19 @@ class User(Base):
     # No `posts` relationship: accounts know nothing of the packages above them. The posts'
     # foreign key has ON DELETE CASCADE, so deleting a user removes their posts.
 
+    def at_least(self, minimum: str) -> bool:
+        """Whether the account's role is `minimum` or above (templates ask this)."""
+        return at_least(self.role, Role(minimum))
+
 
 # Usernames are unique whatever their case: the service checks first, and this index
 # settles the race between two simultaneous sign-ups as "corey" and "Corey".
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
+# One owner per site, whatever two requests do at the same moment.
+ONE_OWNER = text("role = 'owner'")
+Index(
+    "uq_users_one_owner", User.role, unique=True, sqlite_where=ONE_OWNER, postgresql_where=ONE_OWNER
+)
 
 
 class PasswordResetToken(Base):
@@ -81,3 +92,23 @@ class Follow(Base):
         BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invitation(Base):
+    """An invitation to sign up with a role, sent by mail; single use, for a limited time.
+    Only a SHA-256 of the link's token is stored, as for password resets."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(12))
+    # Who sent it; their account's deletion takes their pending invitations with it.
+    invited_by_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the link makes its account: a second use then says so instead of "unknown".
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -12,7 +12,9 @@ from pydantic import (
     computed_field,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from fastblog.accounts.roles import Role
 from fastblog.media import picture_url
 from fastblog.params import NO_NUL, Trimmed, never_null
 
@@ -129,9 +131,21 @@ class UserPublic(BaseModel):
         return picture_url(self.image_file)
 
 
+ROLE_NAMES = ", ".join(role.value for role in Role)
+RoleField = Annotated[
+    str,
+    Field(
+        description="What the account may do: owner (one per site), admin, editor, author, "
+        "contributor or reader.",
+        examples=["author"],
+    ),
+]
+
+
 class UserProfile(UserPublic):
     """A user's public profile, with counts kept as they change (never counted per view)."""
 
+    role: RoleField
     followers: int = Field(description="How many users follow them.")
     following: int = Field(description="How many users they follow.")
     posts: int = Field(description="Their published posts (scheduled ones included).")
@@ -145,6 +159,29 @@ class FollowState(BaseModel):
 
 class UserPrivate(UserPublic):
     email: str
+    role: RoleField
+
+
+class RoleChange(BaseModel):
+    role: Annotated[
+        str,
+        Field(
+            max_length=20,
+            description=f"One of: {ROLE_NAMES}.",
+            json_schema_extra={"enum": [role.value for role in Role]},
+        ),
+    ]
+
+    @field_validator("role")
+    @classmethod
+    def known_role(cls, value: str) -> str:
+        if value not in Role.__members__.values():
+            raise PydanticCustomError(
+                "unknown_role",
+                "There is no such role: choose one of {roles}.",
+                {"roles": ROLE_NAMES},
+            )
+        return value
 
 
 class Token(BaseModel):

@@ -1,10 +1,11 @@
 """Accounts: every query about users lives here; routes only call these functions."""
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.accounts.roles import Role
 from fastblog.accounts.schemas import UserCreate, UserUpdate
 from fastblog.db import FOR_UPDATE, Database, RowLock
 from fastblog.exceptions import ConflictError, DomainError, NotAuthenticatedError
@@ -80,12 +81,33 @@ async def get_user_by_login(session: AsyncSession, identifier: str) -> User | No
     return (await session.scalars(select(User).where(condition))).one_or_none()
 
 
-async def create_user(session: AsyncSession, *, data: UserCreate, password_hash: str) -> User:
+async def create_user(
+    session: AsyncSession, *, data: UserCreate, password_hash: str, role: Role, may_own: bool = True
+) -> User:
+    """A new account with `role`; the first account of an empty site is its owner instead.
+    Two first sign-ups at once: the one-owner index lets one commit as owner, and the other
+    is made again with `role`."""
     email = normalize_email(data.email)
     await _ensure_available(session, username=data.username, email=email, exclude_id=None)
-    user = User(username=data.username, email=email, password_hash=password_hash)
+    first = may_own and not await session.scalar(select(exists().where(User.id.is_not(None))))
+    user = User(
+        username=data.username,
+        email=email,
+        password_hash=password_hash,
+        role=(Role.OWNER if first else role).value,
+    )
     session.add(user)
-    await _commit_unique(session)
+    if not first:
+        await _commit_unique(session)
+        return user
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        # Another first sign-up won (or took this name or email: then the retry says so).
+        return await create_user(
+            session, data=data, password_hash=password_hash, role=role, may_own=False
+        )
     return user
 
 

@@ -23,7 +23,7 @@ CommentLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many co
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 E403: Responses = {
     status.HTTP_403_FORBIDDEN: error(
-        "Only the comment's author, the post's author or a moderator may delete it"
+        "Only the comment's author, the post's author or an editor may delete it"
     )
 }
 E404: Responses = {
@@ -72,7 +72,7 @@ async def create_comment(
 async def delete_comment(
     post_id: PostId, comment_id: CommentId, token: TokenClaimsDep, db: DatabaseDep
 ) -> Response:
-    """Delete a comment: yours, one on your post, or (a moderator) any."""
+    """Delete a comment: yours, one on your post, or (an editor) any."""
     await service.delete_comment(
         db,
         post_id=post_id,

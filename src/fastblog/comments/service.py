@@ -1,5 +1,5 @@
 """Writing comments: rendering first (before any transaction), then one INSERT … SELECT;
-deleting one, by its author, the post's author or a moderator."""
+deleting one, by its author, the post's author or an editor (or above)."""
 
 import asyncio
 from concurrent.futures import Executor
@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from fastblog.accounts.models import User
 from fastblog.accounts.moderation import log_deletion
+from fastblog.accounts.roles import Role
 from fastblog.comments import queries
 from fastblog.comments.markdown import render_comment
 from fastblog.comments.models import Comment
@@ -106,9 +107,9 @@ async def _deletable(
     if found.comment_id is None:
         raise NotFoundError("Comment not found on this post")
     by_an_author = requester_id in (found.comment_author_id, found.post_author_id)
-    if not by_an_author and not requester.is_moderator:
+    if not by_an_author and not requester.at_least(Role.EDITOR):
         raise ForbiddenError(
-            "Only the comment's author, the post's author or a moderator can delete it"
+            "Only the comment's author, the post's author or an editor can delete it"
         )
     return requester, found, by_an_author
 
@@ -137,7 +138,7 @@ async def comment_to_delete(
 async def delete_comment(
     db: Database, *, post_id: int, comment_id: int, requester_id: int, auth_version: int
 ) -> None:
-    """Delete the comment if the requester wrote it or the post, or is a moderator (whose
+    """Delete the comment if the requester wrote it or the post, or is an editor (whose
     deletion of someone else's comment is logged). Refused as _deletable says."""
     async with db.transaction() as session:
         requester, found, by_an_author = await _deletable(

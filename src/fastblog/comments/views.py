@@ -83,7 +83,10 @@ async def post_detail(
 ) -> Response:
     """One post on its own page, with its comments (`?cursor=` for later ones), its
     neighbours and more by its author; an old slug moves to the current one."""
-    post = await visible_post(db, post_id, viewer.id if viewer else None)
+    if viewer is None:
+        post = await visible_post(db, post_id, None)
+    else:  # an editor also reads drafts and posts in review
+        post = await visible_post(db, post_id, viewer.id, viewer.role)
     if slug != post["slug"]:
         return moved(post_path(post))
     return await _post_page(request, db, settings, post, after=cursor)
@@ -162,7 +165,7 @@ async def delete_comment(
     comment_id: CommentId,
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Delete the comment (yours, one on your post, or any for a moderator) and go back."""
+    """Delete the comment (yours, one on your post, or any for an editor) and go back."""
     await service.delete_comment(
         db,
         post_id=post_id,

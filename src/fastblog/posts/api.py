@@ -7,7 +7,9 @@ from fastblog.accounts.dependencies import (
     OptionalTokenUserIdDep,
     TokenClaimsDep,
     TokenUserIdDep,
+    TokenViewerDep,
     UserDep,
+    Viewer,
     unauthorized,
 )
 from fastblog.db import utcnow
@@ -28,6 +30,8 @@ from fastblog.posts.dependencies import (
     TagFilter,
     tag_or_none,
 )
+from fastblog.posts.models import PUBLISHED
+from fastblog.posts.permissions import check_edit
 from fastblog.posts.queries import fetch_page, fetch_tag_counts
 from fastblog.posts.schemas import (
     PostCreate,
@@ -48,7 +52,10 @@ tags_router = APIRouter(prefix="/api/tags", tags=["posts"], responses=UNAVAILABL
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 E401_IF_SENT: Responses = {status.HTTP_401_UNAUTHORIZED: error("A token was sent, but not valid")}
 E403: Responses = {
-    status.HTTP_403_FORBIDDEN: error("Only the author may do this (delete: or a moderator)")
+    status.HTTP_403_FORBIDDEN: error(
+        "Your role does not allow it: the post is not yours (an editor may), or you may not "
+        "publish (a contributor) or write (a reader)"
+    )
 }
 E404: Responses = {
     status.HTTP_404_NOT_FOUND: error("Post not found (or a draft or scheduled post not yours)")
@@ -104,13 +111,14 @@ async def list_posts(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PostPublic,
-    responses=E401 | E429 | TOO_LARGE,
+    responses=E401 | E403 | E429 | TOO_LARGE,
 )
 async def create_post(
     data: PostCreate, token: TokenClaimsDep, resources: ResourcesDep, limiter: WriteLimiterDep
 ) -> dict[str, Any]:
     """Write a post as the logged-in user: published now by default, or a draft, or
-    scheduled (`published_at` in the future). At most 10 a minute."""
+    scheduled (`published_at` in the future), or submitted for review (`"status": "review"`:
+    all a contributor may do; a reader may not write). At most 10 a minute."""
     async with limiter.accepting(POSTS, token.user_id):
         post = await service.create_post(
             resources.database,
@@ -132,8 +140,11 @@ async def get_post(post: PostDep) -> dict[str, Any]:
 
 
 async def _edit(
-    resources: ResourcesDep, post: dict[str, Any], changes: dict[str, Any]
+    resources: ResourcesDep, viewer: Viewer, post: dict[str, Any], changes: dict[str, Any]
 ) -> dict[str, Any]:
+    # Sending a publication date publishes, as in fastblog.posts.service.edit_post.
+    status = changes.get("status") or (PUBLISHED if changes.get("published_at") else None)
+    check_edit(post, user_id=viewer.id, role=viewer.role, status=status)
     return await service.edit_post(
         resources.database, resources.process_pool, post=post, changes=changes, now=utcnow()
     )
@@ -141,26 +152,27 @@ async def _edit(
 
 @router.put("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
 async def replace_post(
-    post: PostToEditDep, data: PostReplace, resources: ResourcesDep
+    viewer: TokenViewerDep, post: PostToEditDep, data: PostReplace, resources: ResourcesDep
 ) -> dict[str, Any]:
-    """Replace your post: title and content are required; tags, status and publication date
-    take their defaults when left out."""
-    return await _edit(resources, post, data.model_dump())
+    """Replace your post (an editor: anyone's): title and content are required; tags,
+    status and publication date take their defaults when left out."""
+    return await _edit(resources, viewer, post, data.model_dump())
 
 
 @router.patch("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
 async def update_post(
-    post: PostToEditDep, data: PostUpdate, resources: ResourcesDep
+    viewer: TokenViewerDep, post: PostToEditDep, data: PostUpdate, resources: ResourcesDep
 ) -> dict[str, Any]:
-    """Change some of your post's fields; only the fields sent are changed."""
-    return await _edit(resources, post, data.model_dump(exclude_unset=True))
+    """Change some of your post's fields (an editor: anyone's; `"status": "published"`
+    publishes a post in review); only the fields sent are changed."""
+    return await _edit(resources, viewer, post, data.model_dump(exclude_unset=True))
 
 
 @router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
 async def delete_post(
     post: PostToDeleteDep, user_id: TokenUserIdDep, session: WriteSessionDep
 ) -> Response:
-    """Delete your post (a moderator: any published post)."""
+    """Delete your post (an editor: anyone's)."""
     await service.delete_post(session, post=post, by_user_id=user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -3,15 +3,15 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.accounts.dependencies import OptionalTokenUserIdDep, TokenUserIdDep, forbidden
-from fastblog.accounts.moderation import moderator
+from fastblog.accounts.dependencies import OptionalTokenViewerDep, TokenViewerDep
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, WriteSessionDep
 from fastblog.params import MAX_ID
 from fastblog.posts import service
 from fastblog.posts.markdown import MAX_TAG_CHARS, InvalidTagError, normalize_tag
 from fastblog.posts.models import Post
-from fastblog.posts.queries import fetch_post, is_visible
+from fastblog.posts.permissions import check_delete, may_see
+from fastblog.posts.queries import fetch_post
 
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="The post's id.")]
 
@@ -27,35 +27,37 @@ async def _post_or_404(session: AsyncSession, post_id: int, *, lock: bool = Fals
     return post
 
 
-async def visible_post(db: DatabaseDep, post_id: int, viewer_id: int | None) -> dict[str, Any]:
+async def visible_post(
+    db: DatabaseDep, post_id: int, viewer_id: int | None, role: str | None = None
+) -> dict[str, Any]:
     """The post (one compiled statement) if this viewer may read it: anyone, once it is
-    published and its time has come; its author, always. Otherwise a 404, whatever the reason,
-    so a draft's existence is not revealed."""
+    published and its time has come; its author and editors (`role`), always. Otherwise a
+    404, whatever the reason, so a draft's existence is not revealed."""
     post = await fetch_post(db, post_id, viewer_id=viewer_id)
-    if post is None or (post["user_id"] != viewer_id and not is_visible(post, utcnow())):
+    if post is None or not may_see(post, viewer_id, role, utcnow()):
         raise not_found()
     return post
 
 
 async def get_post_or_404(
-    db: DatabaseDep, post_id: PostId, viewer_id: OptionalTokenUserIdDep
+    db: DatabaseDep, post_id: PostId, viewer: OptionalTokenViewerDep
 ) -> dict[str, Any]:
     """The post with its author, for whoever may read it (a draft: its author), or 404."""
-    return await visible_post(db, post_id, viewer_id)
+    if viewer is None:
+        return await visible_post(db, post_id, None)
+    return await visible_post(db, post_id, viewer.id, viewer.role)
 
 
 PostDep = Annotated[dict[str, Any], Depends(get_post_or_404)]
 
 
 async def get_post_to_edit(
-    user_id: TokenUserIdDep, db: DatabaseDep, post_id: PostId
+    viewer: TokenViewerDep, db: DatabaseDep, post_id: PostId
 ) -> dict[str, Any]:
-    """The post, for its author only: 401 without a valid token, then 404, then 403. Not
+    """The post, for its author or an editor: 401 without a valid token, then 404, then 403
+    (fastblog.posts.permissions.check_edit, once the route knows the status asked for). Not
     locked: the edit renders its Markdown first, then locks the row to write."""
-    post = await visible_post(db, post_id, user_id)
-    if post["user_id"] != user_id:
-        raise forbidden("Only the author can change this post")
-    return post
+    return await visible_post(db, post_id, viewer.id, viewer.role)
 
 
 PostToEditDep = Annotated[dict[str, Any], Depends(get_post_to_edit)]
@@ -69,18 +71,20 @@ async def get_post_for_write(session: WriteSessionDep, post_id: PostId) -> Post:
 PostForWriteDep = Annotated[Post, Depends(get_post_for_write)]
 
 
-async def get_post_to_delete(
-    user_id: TokenUserIdDep, post: PostForWriteDep, session: WriteSessionDep
-) -> Post:
-    """The post, for its author or a moderator (the role as it is now, whatever the token
-    says): 401 without a valid token, then 404 (a draft, too, for anyone else), then 403."""
-    if post.user_id != user_id:
-        shown = {"status": post.status, "published_at": post.published_at}
-        if not is_visible(shown, utcnow()):
-            raise not_found()
-        if await moderator(session, user_id) is None:
-            raise forbidden("Only the author or a moderator can delete this post")
+def check_post_delete(post: Post, *, user_id: int, role: str) -> Post:
+    """401 before this; then 404 for a post the user may not see (a draft not theirs), then
+    403 unless it is theirs or they are an editor (the role as it is now)."""
+    shown = {"status": post.status, "published_at": post.published_at, "user_id": post.user_id}
+    if not may_see(shown, user_id, role, utcnow()):
+        raise not_found()
+    check_delete(author_id=post.user_id, user_id=user_id, role=role)
     return post
+
+
+async def get_post_to_delete(viewer: TokenViewerDep, post: PostForWriteDep) -> Post:
+    """The post, for its author or an editor (the role as it is now, whatever the token
+    says): 401 without a valid token, then 404 (a draft, too, for anyone else), then 403."""
+    return check_post_delete(post, user_id=viewer.id, role=viewer.role)
 
 
 PostToDeleteDep = Annotated[Post, Depends(get_post_to_delete)]

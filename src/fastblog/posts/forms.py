@@ -1,7 +1,8 @@
 """The post form: what it shows, how its fields become a post to write, the preview."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -10,19 +11,33 @@ from fastblog.db import utcnow
 from fastblog.dependencies import ResourcesDep
 from fastblog.posts import service
 from fastblog.posts.markdown import MAX_TAGS, TAG_RULE
-from fastblog.posts.models import DRAFT, PUBLISHED
+from fastblog.posts.models import DRAFT, PUBLISHED, REVIEW
 from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import form_values
 from fastblog.web.templating import templates
 
 FORM_FIELDS = ("title", "content", "tags", "published_at")
 # The form's buttons: <button name="action" value="...">.
-PREVIEW, SAVE_DRAFT = "preview", "draft"
+PREVIEW, SAVE_DRAFT, SUBMIT = "preview", "draft", "review"
 
 
-def minute(moment: datetime | None) -> str:
-    """A datetime-local input's value (UTC)."""
-    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M}" if moment else ""
+def minute(moment: datetime | None, zone: str) -> str:
+    """A datetime-local input's value: the moment in the site's time zone."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%dT%H:%M}" if moment else ""
+
+
+def _with_zone(local: str, zone: str) -> str:
+    """The form's time (no offset: the site's time zone, as its label says) as an ISO time
+    with the zone's offset on that day; anything else goes on to the schema's own check."""
+    if local[-1:] in {"Z", "z"} or "+" in local:
+        return local
+    try:
+        moment = datetime.fromisoformat(local)
+    except ValueError:
+        return local
+    if moment.tzinfo is not None:
+        return local
+    return moment.replace(tzinfo=ZoneInfo(zone)).isoformat()
 
 
 def post_form(
@@ -34,9 +49,13 @@ def post_form(
     errors: dict[str, str] | None = None,
     preview: str | None = None,
     published: bool = False,
+    can_publish: bool = True,
     status_code: int = 200,
 ) -> HTMLResponse:
+    """`can_publish`: Publish (and the publication date) or, for a contributor, Submit for
+    review."""
     context = {
+        "can_publish": can_publish,
         "action": action,
         "heading": heading,
         "values": values,
@@ -48,15 +67,17 @@ def post_form(
     return templates.TemplateResponse(request, "posts/form.html", context, status_code=status_code)
 
 
-def parse_form(values: dict[str, str], button: str, *, keep: datetime | None = None) -> PostWrite:
+def parse_form(
+    values: dict[str, str], button: str, *, zone: str, keep: datetime | None = None
+) -> PostWrite:
     """The form as a post to write. `keep`: the post's publication date, which the form shows
     to the minute: sent back unchanged, it stays exact."""
-    status_ = DRAFT if button == SAVE_DRAFT else PUBLISHED
-    published_at: str | None = values["published_at"].strip() or None
-    if status_ == DRAFT or (published_at and published_at == minute(keep)):
+    status_ = {SAVE_DRAFT: DRAFT, SUBMIT: REVIEW}.get(button, PUBLISHED)
+    published_at: str | None = values.get("published_at", "").strip() or None
+    if status_ != PUBLISHED or (published_at and published_at == minute(keep, zone)):
         published_at = None
-    elif published_at and published_at[-1:] != "Z" and "+" not in published_at:
-        published_at += "Z"  # the form asks for UTC
+    elif published_at:
+        published_at = _with_zone(published_at, zone)
     return PostWrite.model_validate(
         {
             "title": values["title"],
@@ -78,9 +99,12 @@ async def preview_html(resources: ResourcesDep, values: dict[str, str]) -> str:
     return (await service.render_content(resources.process_pool, values["content"])).html
 
 
-def saved_message(post: dict[str, Any]) -> str:
+def saved_message(post: dict[str, Any], zone: str) -> str:
     if post["status"] == DRAFT:
         return "Your draft is saved. Only you can see it."
+    if post["status"] == REVIEW:
+        return "Your post is submitted for review: an editor will publish it."
     if post["published_at"] > utcnow():
-        return f"Your post is scheduled for {post['published_at']:%Y-%m-%d %H:%M} UTC."
+        local = post["published_at"].astimezone(ZoneInfo(zone))
+        return f"Your post is scheduled for {local:%Y-%m-%d %H:%M} ({zone})."
     return "Your post is published."

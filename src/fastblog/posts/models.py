@@ -20,6 +20,8 @@ from fastblog.posts.markdown import render, slug_of
 
 DRAFT = "draft"
 PUBLISHED = "published"
+# Not a stored status: a draft with submitted_at set (see Post.submitted_at).
+REVIEW = "review"
 
 
 def _row(context: DefaultExecutionContext) -> dict[str, Any]:
@@ -99,6 +101,12 @@ class Post(Base):
     # When the title or content last changed ("edited" once that is after published_at).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_written_at)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    # When a contributor (or anyone) submitted the draft for review; None otherwise. A post in
+    # review is stored as a draft with this set (the API says "status": "review"): every
+    # reader-facing query already shows published posts only, so a post in review is
+    # invisible to readers by construction, and SQLite's CHECK on status needs no table
+    # rebuild (which would drop the posts' triggers).
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # How many comments it has, kept by triggers on the comments table (migration 0010) in
     # the transaction that writes or deletes a comment, however it is deleted (a user's
     # cascade too): a page of posts reads the count, never counts rows.

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 
-from fastblog.dependencies import KeysetDep, SettingsDep
+from fastblog.dependencies import KeysetDep, SiteDep
 from fastblog.pagination import Keyset
 from fastblog.params import CURSOR_MAX_CHARS, MAX_SKIP, PageNumber
 from fastblog.posts.queries import PostList
@@ -84,17 +84,15 @@ def _position(
 
 
 async def get_position(
-    settings: SettingsDep, cursor: KeysetDep, page: PageNumber = None, before: Before = None
+    site: SiteDep, cursor: KeysetDep, page: PageNumber = None, before: Before = None
 ) -> Position:
     """A list page's start from ?page=, ?cursor= or ?before= (422 for a bad cursor)."""
-    return _position(settings.posts_per_page, page, cursor, before)
+    return _position(site.posts_per_page, page, cursor, before)
 
 
-async def get_older_position(
-    settings: SettingsDep, cursor: KeysetDep, page: PageNumber = None
-) -> Position:
+async def get_older_position(site: SiteDep, cursor: KeysetDep, page: PageNumber = None) -> Position:
     """The same for lists that only go on to older pages (the author's drafts)."""
-    return _position(settings.posts_per_page, page, cursor, None)
+    return _position(site.posts_per_page, page, cursor, None)
 
 
 PositionDep = Annotated[Position, Depends(get_position)]

@@ -30,7 +30,9 @@ from fastblog.db import ConstraintViolationError, Database, Row
 from fastblog.exceptions import NotFoundError
 from fastblog.pagination import MAX_CURSOR_ID, Keyset
 from fastblog.posts.models import (
+    DRAFT,
     PUBLISHED,
+    REVIEW,
     Post,
     PostCount,
     PostLike,
@@ -82,6 +84,7 @@ SUMMARY_COLUMNS = (
     Post.slug,
     Post.excerpt,
     Post.status,
+    Post.submitted_at,  # a draft with it is "in review" (fastblog.posts.models.REVIEW)
     Post.published_at,
     Post.updated_at,
     Post.user_id,
@@ -218,6 +221,14 @@ DRAFTS = (
     .limit(bindparam("limit"))
     .offset(bindparam("skip"))
 )
+# Posts waiting for an editor (drafts submitted for review), the longest waiting first. Few
+# at a time on any blog: no index of their own; the editors' /drafts page shows them.
+IN_REVIEW = (
+    _posts(SUMMARY_COLUMNS)
+    .where(Post.status == DRAFT, Post.submitted_at.is_not(None))
+    .order_by(Post.submitted_at, Post.id)
+    .limit(bindparam("limit"))
+)
 ONE = _posts(FULL_COLUMNS).where(Post.id == bindparam("post_id"))
 # Tags with their published posts, most used first (GET /api/tags).
 TAG_COUNTS = (
@@ -233,7 +244,7 @@ TAG_COUNTS = (
 # The author as a token names them: the account exists and its auth version is the token's
 # (a password change, a reset or "log out everywhere" moves it on).
 AUTHOR_NOW = (User.id == bindparam("user_id")) & (User.auth_version == bindparam("auth_version"))
-AUTHOR = select(User.username, User.image_file).where(AUTHOR_NOW)
+AUTHOR = select(User.username, User.image_file, User.role).where(AUTHOR_NOW)
 
 INSERTED_COLUMNS = (
     "title",
@@ -243,6 +254,7 @@ INSERTED_COLUMNS = (
     "excerpt",
     "body_text",
     "status",
+    "submitted_at",
     "published_at",
     "updated_at",
     "date_posted",
@@ -277,6 +289,8 @@ def post_of(row: Row) -> dict[str, Any]:
 def _post(row: Row) -> dict[str, Any]:
     post = {name: row[name] for name in row if not name.startswith("author_")}
     post.pop("total", None)
+    if post.pop("submitted_at", None) is not None and post["status"] == DRAFT:
+        post["status"] = REVIEW
     post["tags"] = sorted(row["tags"].split(",")) if row["tags"] else []
     post["author"] = {
         "id": row["user_id"],
@@ -387,33 +401,47 @@ async def fetch_drafts(
     return PostList(posts, total, older, at_top=after is None and skip == 0)
 
 
+async def fetch_in_review(db: Database, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Posts submitted for review, the longest waiting first (for editors)."""
+    return [_post(row) for row in await db.fetch(IN_REVIEW, {"limit": limit, "viewer_id": None})]
+
+
 async def fetch_tag_counts(db: Database, *, now: datetime, limit: int) -> list[Row]:
     return await db.fetch(TAG_COUNTS, {"now": now, "limit": limit})
 
 
+async def fetch_author(db: Database, *, author_id: int, auth_version: int) -> Row | None:
+    """The author a token names (username, image_file, role), or None if the account is gone
+    or has moved past `auth_version` (the token was revoked)."""
+    return await db.fetch_one(AUTHOR, {"user_id": author_id, "auth_version": auth_version})
+
+
 async def insert_post(
-    db: Database, *, values: dict[str, Any], author_id: int, auth_version: int
+    db: Database, *, values: dict[str, Any], author_id: int, auth_version: int, author: Row
 ) -> dict[str, Any] | None:
-    """A post without tags, in one statement: the new post with its author, or None if the
-    author does not exist (any more) or has moved past `auth_version` (the token was revoked).
-    `values` holds every column of INSERTED_COLUMNS."""
-    author = await db.fetch_one(AUTHOR, {"user_id": author_id, "auth_version": auth_version})
-    if author is None:
-        return None
+    """A post without tags, in one statement: the new post with its author (`author`, as
+    fetch_author read it), or None if the author does not exist any more or has moved past
+    `auth_version` since. `values` holds every column of INSERTED_COLUMNS."""
     try:
         inserted = await db.write(
             INSERT, {**values, "user_id": author_id, "auth_version": auth_version}
         )
-    except ConstraintViolationError:  # the author was deleted between the two statements
+    except ConstraintViolationError:  # the author was deleted meanwhile
         return None
     if not inserted:
         return None
-    author_of = {"id": author_id, "username": author["username"], **author}
+    shown = {name: value for name, value in values.items() if name != "submitted_at"}
+    if values["submitted_at"] is not None:
+        shown["status"] = REVIEW
     return {
         "id": inserted[0]["id"],
-        **values,
+        **shown,
         "user_id": author_id,
         "comments": 0,
         "tags": [],
-        "author": author_of,
+        "author": {
+            "id": author_id,
+            "username": author["username"],
+            "image_file": author["image_file"],
+        },
     }

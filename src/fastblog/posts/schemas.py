@@ -56,15 +56,20 @@ Content = Annotated[
     LineFeeds,  # a before-validator: it runs before the Field's checks
 ]
 Status = Annotated[
-    Literal["draft", "published"],
-    Field(description="A draft is seen by its author only.", examples=["published"]),
+    Literal["draft", "review", "published"],
+    Field(
+        description="A draft is seen by its author (and editors) only; a post in review "
+        "waits for an editor to publish it.",
+        examples=["published"],
+    ),
 ]
 # As the API shows a post: "scheduled" is a published post whose published_at is still to
 # come (stored as published: it goes live by the clock, with no write at that moment).
 PublicStatus = Annotated[
-    Literal["draft", "scheduled", "published"],
+    Literal["draft", "review", "scheduled", "published"],
     Field(
-        description="draft: seen by its author only; scheduled: published with a future "
+        description="draft: seen by its author (and editors) only; review: submitted for an "
+        "editor to publish, seen by its author and editors; scheduled: published with a future "
         "published_at, seen by its author only until then; published: seen by everyone.",
         examples=["published"],
     ),
@@ -115,7 +120,7 @@ def _tags(value: list[str] | None) -> list[str] | None:
 def _published_at(value: datetime | None, info: ValidationInfo) -> datetime | None:
     if value is None:
         return None
-    if info.data.get("status") == "draft":
+    if info.data.get("status") in ("draft", "review"):
         raise ValueError("A draft has no publication date: leave published_at out.")
     try:
         moment = value.astimezone(UTC)

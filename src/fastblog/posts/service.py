@@ -23,6 +23,7 @@ from fastblog.posts.models import (
     COUNT_SLOTS,
     DRAFT,
     PUBLISHED,
+    REVIEW,
     Post,
     PostCount,
     PostTag,
@@ -30,6 +31,7 @@ from fastblog.posts.models import (
     TagPostCount,
     UserPostCount,
 )
+from fastblog.posts.permissions import check_write
 from fastblog.posts.schemas import PostWrite
 
 # Measured (bench-free, one core of this 2-core machine, CPU time): a 1 KB post renders in
@@ -53,9 +55,14 @@ def publication(
     status: str, published_at: datetime | None, *, was: datetime | None, now: datetime
 ) -> datetime | None:
     """When a post of `status` is published: as asked, else when it already was, else now."""
-    if status == DRAFT:
+    if status in (DRAFT, REVIEW):
         return None
     return published_at or was or now
+
+
+def stored_status(status: str) -> str:
+    """The status column's value: a post in review is a draft with submitted_at set."""
+    return DRAFT if status == REVIEW else status
 
 
 def new_post_values(
@@ -75,7 +82,8 @@ def new_post_values(
         "content_html": rendered.html,
         "excerpt": rendered.excerpt,
         "body_text": rendered.text,
-        "status": status,
+        "status": stored_status(status),
+        "submitted_at": now if status == REVIEW else None,
         "published_at": publication(status, published_at, was=None, now=now),
         "updated_at": now,
         "date_posted": now,
@@ -140,14 +148,22 @@ async def lock_counters(
 
 
 async def create_post_with_tags(
-    db: Database, *, values: dict[str, Any], tags: list[str], author_id: int, auth_version: int
+    db: Database,
+    *,
+    values: dict[str, Any],
+    tags: list[str],
+    author_id: int,
+    auth_version: int,
+    status: str,
 ) -> int | None:
     """A post and its tags, in one transaction; its id, or None if the author is gone (or
-    their token was revoked since: `auth_version` moved on)."""
+    their token was revoked since: `auth_version` moved on). The author's role is checked
+    again under the lock: a role taken away meanwhile counts."""
     async with db.transaction() as session:
         author = await session.get(User, author_id, with_for_update=FOR_KEY_SHARE)
         if author is None or author.auth_version != auth_version:
             return None
+        check_write(author.role, status)
         post = Post(**values, user_id=author_id)
         session.add(post)
         await session.flush()
@@ -166,22 +182,40 @@ async def create_post(
     now: datetime,
 ) -> dict[str, Any] | None:
     """The new post as the API shows it, or None if its author is gone or the token (or
-    session) that names them was revoked."""
-    rendered = await render_content(pool, data.content)
-    values = new_post_values(
-        title=data.title,
-        content=data.content,
-        rendered=rendered,
-        status=data.status,
-        published_at=data.published_at,
-        now=now,
-    )
-    if not data.tags:  # the common case stays one statement (and one round trip)
+    session) that names them was revoked; ForbiddenError if their role does not allow it
+    (without tags: read with the author, before the Markdown is rendered; with tags: in the
+    transaction that writes them, which already reads the author)."""
+
+    def values(rendered: Rendered) -> dict[str, Any]:
+        return new_post_values(
+            title=data.title,
+            content=data.content,
+            rendered=rendered,
+            status=data.status,
+            published_at=data.published_at,
+            now=now,
+        )
+
+    if not data.tags:  # the common case: one read of the author, then one INSERT
+        author = await queries.fetch_author(db, author_id=author_id, auth_version=auth_version)
+        if author is None:
+            return None
+        check_write(author["role"], data.status)
+        rendered = await render_content(pool, data.content)
         return await queries.insert_post(
-            db, values=values, author_id=author_id, auth_version=auth_version
+            db,
+            values=values(rendered),
+            author_id=author_id,
+            auth_version=auth_version,
+            author=author,
         )
     post_id = await create_post_with_tags(
-        db, values=values, tags=data.tags, author_id=author_id, auth_version=auth_version
+        db,
+        values=values(await render_content(pool, data.content)),
+        tags=data.tags,
+        author_id=author_id,
+        auth_version=auth_version,
+        status=data.status,
     )
     return None if post_id is None else await queries.fetch_post(db, post_id)
 
@@ -227,7 +261,9 @@ async def edit_post(
         if status is not None or "published_at" in changes:
             status = status or locked.status
             was = locked.published_at if locked.status == PUBLISHED else None
-            columns["status"] = status
+            columns["status"] = stored_status(status)
+            # Submitted once, kept while in review; publishing or back to draft clears it.
+            columns["submitted_at"] = (locked.submitted_at or now) if status == REVIEW else None
             columns["published_at"] = publication(
                 status, changes.get("published_at"), was=was, now=now
             )
@@ -250,7 +286,7 @@ async def edit_post(
 
 
 async def delete_post(session: AsyncSession, *, post: Post, by_user_id: int) -> None:
-    """Delete the post (its author checked, or a moderator: then the deletion is logged)."""
+    """Delete the post (its author checked, or an editor: then the deletion is logged)."""
     await session.delete(post)
     await session.commit()
     if by_user_id != post.user_id:

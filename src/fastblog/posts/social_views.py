@@ -5,7 +5,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from fastblog.accounts.dependencies import LoggedInDep
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, KeysetDep, SettingsDep, WriteLimiterDep
+from fastblog.dependencies import DatabaseDep, KeysetDep, SiteDep, WriteLimiterDep
 from fastblog.posts import likes
 from fastblog.posts.dependencies import PostId
 from fastblog.posts.feed import fetch_feed, fetch_suggested_authors
@@ -43,7 +43,7 @@ async def feed(
     request: Request,
     user: LoggedInDep,
     db: DatabaseDep,
-    settings: SettingsDep,
+    site: SiteDep,
     cursor: KeysetDep,
 ) -> HTMLResponse:
     """The newest posts of the authors you follow; with none yet, authors to follow."""
@@ -51,7 +51,7 @@ async def feed(
         db,
         viewer_id=user.id,
         now=utcnow(),
-        limit=settings.posts_per_page,
+        limit=site.posts_per_page,
         cursor=cursor,
         full=False,
     )

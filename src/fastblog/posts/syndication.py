@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, 
 from fastblog.accounts.dependencies import UserId
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
-from fastblog.dependencies import DatabaseDep, SettingsDep
+from fastblog.dependencies import DatabaseDep, SettingsDep, SiteDep
 from fastblog.posts.feeds import (
     ATOM_MEDIA_TYPE,
     Feed,
@@ -31,6 +31,7 @@ from fastblog.posts.sitemap import (
     sitemap_index,
     urlset,
 )
+from fastblog.site.pages import MAX_PAGES_LISTED, fetch_page_urls
 from fastblog.web.urls import site_url
 
 router = APIRouter(include_in_schema=False)
@@ -63,10 +64,12 @@ def id_authority(site: str, settings: Settings) -> str:
 
 
 @router.get("/feed.xml")
-async def site_feed(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
+async def site_feed(
+    request: Request, db: DatabaseDep, settings: SettingsDep, owner_set: SiteDep
+) -> Response:
     """The site's 20 latest posts, as Atom."""
     site = site_url(request, settings)
-    feed = Feed(f"{site}/feed.xml", f"{site}/", settings.site_name, "The latest posts")
+    feed = Feed(f"{site}/feed.xml", f"{site}/", owner_set.title, "The latest posts")
     return atom(
         request,
         atom_feed(feed, await fetch_latest(db), site=site, authority=id_authority(site, settings)),
@@ -75,7 +78,7 @@ async def site_feed(request: Request, db: DatabaseDep, settings: SettingsDep) ->
 
 @router.get("/users/{user_id}/feed.xml")
 async def author_feed(
-    request: Request, user_id: UserId, db: DatabaseDep, settings: SettingsDep
+    request: Request, user_id: UserId, db: DatabaseDep, settings: SettingsDep, owner_set: SiteDep
 ) -> Response:
     """One author's 20 latest posts, as Atom."""
     found = await fetch_latest_by_author(db, user_id)
@@ -83,19 +86,21 @@ async def author_feed(
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
     username, posts = found
     site = site_url(request, settings)
-    title = f"Posts by {username} · {settings.site_name}"
+    title = f"Posts by {username} · {owner_set.title}"
     feed = Feed(f"{site}/users/{user_id}/feed.xml", site + author_path(user_id), title, title)
     return atom(request, atom_feed(feed, posts, site=site, authority=id_authority(site, settings)))
 
 
 @router.get("/tags/{tag}/feed.xml")
-async def tag_feed(request: Request, tag: Tag, db: DatabaseDep, settings: SettingsDep) -> Response:
+async def tag_feed(
+    request: Request, tag: Tag, db: DatabaseDep, settings: SettingsDep, owner_set: SiteDep
+) -> Response:
     """The 20 latest posts with one tag, as Atom."""
     posts = await fetch_latest_with_tag(db, tag)
     if posts is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Tag not found")
     site = site_url(request, settings)
-    title = f"Posts tagged {tag} · {settings.site_name}"
+    title = f"Posts tagged {tag} · {owner_set.title}"
     feed = Feed(f"{site}/tags/{tag}/feed.xml", f"{site}/tags/{tag}", title, title)
     return atom(request, atom_feed(feed, posts, site=site, authority=id_authority(site, settings)))
 
@@ -115,8 +120,9 @@ async def sitemap(
     """Every post and author page; a sitemap index once they may be more than one holds."""
     site = site_url(request, settings)
     posts, authors = await highest_ids(db)
-    # A bound on the pages too (home and at most MAX_TAG_PAGES tags): the index needs no count.
-    if posts + authors + 1 + MAX_TAG_PAGES <= limit:
+    # A bound on the pages too (home, at most MAX_TAG_PAGES tags and MAX_PAGES_LISTED static
+    # pages): the index needs no count.
+    if posts + authors + 1 + MAX_TAG_PAGES + MAX_PAGES_LISTED <= limit:
         urls = await site_pages(db)
         urls += await fetch_urls(db, "posts", number=1, limit=limit) if posts else []
         urls += await fetch_urls(db, "authors", number=1, limit=limit) if authors else []
@@ -141,9 +147,15 @@ MAX_TAG_PAGES = 1000  # the most used tags; a blog's tags number in the hundreds
 
 
 async def site_pages(db: Database) -> list[Url]:
-    """The home page and the pages of the tags published posts carry, most used first."""
+    """The home page, the static pages (About, ...) and the pages of the tags published posts
+    carry, most used first."""
     tags = await fetch_tag_counts(db, now=utcnow(), limit=MAX_TAG_PAGES)
-    return [Url("/"), *(Url(f"/tags/{quote(tag['name'])}") for tag in tags)]
+    pages = await fetch_page_urls(db)
+    return [
+        Url("/"),
+        *(Url(f"/{page['slug']}", page["updated_at"]) for page in pages),
+        *(Url(f"/tags/{quote(tag['name'])}") for tag in tags),
+    ]
 
 
 @router.get("/sitemaps/pages.xml")

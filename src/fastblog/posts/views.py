@@ -16,14 +16,24 @@ from fastblog.accounts.dependencies import (
     forbidden,
 )
 from fastblog.accounts.follows import is_following
+from fastblog.accounts.models import User
+from fastblog.accounts.roles import Role
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, ResourcesDep, SettingsDep, WriteSessionDep
+from fastblog.dependencies import (
+    DatabaseDep,
+    ResourcesDep,
+    SettingsDep,
+    SiteDep,
+    WriteSessionDep,
+)
 from fastblog.errors import on_http_exception, show_page_user
+from fastblog.exceptions import ForbiddenError
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostForWriteDep,
     PostId,
     TagFilter,
+    check_post_delete,
     tag_or_none,
     visible_post,
 )
@@ -39,7 +49,8 @@ from fastblog.posts.forms import (
 from fastblog.posts.meta import post_meta, post_path
 from fastblog.posts.models import PUBLISHED, Post
 from fastblog.posts.paging import OlderPositionDep, Position, PositionDep, page_links
-from fastblog.posts.queries import fetch_drafts, fetch_page, is_visible
+from fastblog.posts.permissions import READERS_DO_NOT_WRITE, check_edit
+from fastblog.posts.queries import fetch_drafts, fetch_in_review, fetch_page, is_visible
 from fastblog.posts.related import Related
 from fastblog.posts.schemas import MAX_CONTENT_CHARS
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
@@ -59,24 +70,26 @@ def moved(url: str) -> RedirectResponse:
 
 
 async def get_post_to_delete(user: LoggedInForWriteDep, post: PostForWriteDep) -> Post:
-    """The post, locked, for its author or a moderator (the role as it is now): anyone else
+    """The post, locked, for its author or an editor (the role as it is now): anyone else
     gets a 403 page (a 404 for a draft)."""
-    if post.user_id != user.id:
-        if not is_visible({"status": post.status, "published_at": post.published_at}, utcnow()):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Post not found")
-        if not user.is_moderator:
-            raise forbidden("Only the author or a moderator can delete this post.")
-    return post
+    return check_post_delete(post, user_id=user.id, role=user.role)
 
 
 async def get_own_post_to_edit(
     user: LoggedInDep, db: DatabaseDep, post_id: PostId
 ) -> dict[str, Any]:
-    """The post for its author, not locked: an edit renders the Markdown before it locks."""
-    post = await visible_post(db, post_id, user.id)
-    if post["user_id"] != user.id:
-        raise forbidden("Only the author can change this post.")
+    """The post for its author or an editor, not locked: an edit renders the Markdown
+    before it locks. The status the form asks for is checked when it is sent."""
+    post = await visible_post(db, post_id, user.id, user.role)
+    check_edit(post, user_id=user.id, role=user.role, status=None)
     return post
+
+
+def may_publish(user: User, post: dict[str, Any] | None = None) -> bool:
+    """Whether the form offers Publish (else Submit for review)."""
+    if post is not None and post["user_id"] != user.id:
+        return user.at_least(Role.EDITOR)
+    return user.at_least(Role.AUTHOR)
 
 
 PostToDeleteDep = Annotated[Post, Depends(get_post_to_delete)]
@@ -152,29 +165,45 @@ async def tag_page(
 async def drafts(
     request: Request, user: LoggedInDep, db: DatabaseDep, at: OlderPositionDep
 ) -> HTMLResponse:
-    """Your drafts and scheduled posts: only you can see them."""
+    """Your drafts and scheduled posts: only you can see them. An editor also sees the posts
+    waiting for review."""
+    if not user.at_least(Role.CONTRIBUTOR):
+        raise ForbiddenError(READERS_DO_NOT_WRITE)
     listing = await fetch_drafts(
         db, user_id=user.id, now=utcnow(), skip=at.skip, after=at.after, limit=at.per_page
     )
     links = page_links(listing, at, request.url.path)
-    return templates.TemplateResponse(
-        request, "posts/drafts.html", {"posts": listing.posts, "links": links}
-    )
+    in_review = await fetch_in_review(db) if user.at_least(Role.EDITOR) else []
+    context = {"posts": listing.posts, "links": links, "in_review": in_review}
+    return templates.TemplateResponse(request, "posts/drafts.html", context)
 
 
 @router.get("/posts/new", name="new_post")
 async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
-    """The form to write a post."""
-    return post_form(request, action="/posts/new", heading="New post", values={})
+    """The form to write a post (not for a reader)."""
+    if not user.at_least(Role.CONTRIBUTOR):
+        raise ForbiddenError(READERS_DO_NOT_WRITE)
+    return post_form(
+        request, action="/posts/new", heading="New post", values={}, can_publish=may_publish(user)
+    )
 
 
 @router.post("/posts/new", dependencies=[CsrfProtected])
-async def create_post(request: Request, user: LoggedInDep, resources: ResourcesDep) -> Response:
+async def create_post(
+    request: Request, user: LoggedInDep, resources: ResourcesDep, site: SiteDep
+) -> Response:
     """Save the post (published, scheduled or a draft) and show it; or preview it."""
+    if not user.at_least(Role.CONTRIBUTOR):
+        raise ForbiddenError(READERS_DO_NOT_WRITE)
     values, button = await submitted(request)
-    form: dict[str, Any] = {"action": "/posts/new", "heading": "New post", "values": values}
+    form: dict[str, Any] = {
+        "action": "/posts/new",
+        "heading": "New post",
+        "values": values,
+        "can_publish": may_publish(user),
+    }
     try:
-        data = parse_form(values, button)
+        data = parse_form(values, button, zone=site.timezone)
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
@@ -190,7 +219,7 @@ async def create_post(request: Request, user: LoggedInDep, resources: ResourcesD
         )
         if post is None:  # the account was deleted meanwhile
             raise forbidden("Your account no longer exists.")
-    flash(request, saved_message(post))
+    flash(request, saved_message(post, site.timezone))
     return redirect(canonical_url(post))
 
 
@@ -201,18 +230,23 @@ async def post_by_id(
     post_id: PostId,
 ) -> Response:
     """A post's short address: moved for good to the one with its slug."""
-    post = await visible_post(db, post_id, viewer.id if viewer else None)
+    if viewer is None:
+        post = await visible_post(db, post_id, None)
+    else:
+        post = await visible_post(db, post_id, viewer.id, viewer.role)
     return moved(canonical_url(post))
 
 
 @router.get("/posts/{post_id}/edit", name="edit_post")
-async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLResponse:
-    """The form to change your post."""
+async def edit_post_form(
+    request: Request, user: LoggedInDep, post: OwnPostToEditDep, site: SiteDep
+) -> HTMLResponse:
+    """The form to change your post (an editor: anyone's)."""
     values = {
         "title": post["title"],
         "content": post["content"],
         "tags": ", ".join(post["tags"]),
-        "published_at": minute(post["published_at"]),
+        "published_at": minute(post["published_at"], site.timezone),
     }
     return post_form(
         request,
@@ -220,11 +254,18 @@ async def edit_post_form(request: Request, post: OwnPostToEditDep) -> HTMLRespon
         heading="Edit post",
         values=values,
         published=post["status"] == PUBLISHED,
+        can_publish=may_publish(user, post),
     )
 
 
 @router.post("/posts/{post_id}/edit", dependencies=[CsrfProtected])
-async def edit_post(request: Request, post: OwnPostToEditDep, resources: ResourcesDep) -> Response:
+async def edit_post(
+    request: Request,
+    user: LoggedInDep,
+    post: OwnPostToEditDep,
+    resources: ResourcesDep,
+    site: SiteDep,
+) -> Response:
     """Save the changes and show the post; or preview them."""
     values, button = await submitted(request)
     form: dict[str, Any] = {
@@ -232,13 +273,15 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
         "heading": "Edit post",
         "values": values,
         "published": post["status"] == PUBLISHED,
+        "can_publish": may_publish(user, post),
     }
     try:
-        data = parse_form(values, button, keep=post["published_at"])
+        data = parse_form(values, button, zone=site.timezone, keep=post["published_at"])
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
         return post_form(request, **form, preview=await preview_html(resources, values))
+    check_edit(post, user_id=user.id, role=user.role, status=data.status)
     edited = await service.edit_post(
         resources.database,
         resources.process_pool,
@@ -248,7 +291,7 @@ async def edit_post(request: Request, post: OwnPostToEditDep, resources: Resourc
     )
     still_published = post["status"] == edited["status"] == PUBLISHED
     live = still_published and is_visible(edited, utcnow())
-    flash(request, "Your post is updated." if live else saved_message(edited))
+    flash(request, "Your post is updated." if live else saved_message(edited, site.timezone))
     return redirect(canonical_url(edited))
 
 
@@ -310,7 +353,8 @@ def post_page(
     """One post on its own page. Its route is fastblog.comments.views.post_detail, a layer
     up, which adds the comments (`more`) and fetches them with the neighbours (`related`)."""
     visible = is_visible(post, utcnow())
-    meta = post_meta(post, site=site_url(request, settings), site_name=settings.site_name)
+    site_name = request.state.resources.site.current.title
+    meta = post_meta(post, site=site_url(request, settings), site_name=site_name)
     context = {
         "post": post,
         "scheduled": post["status"] == PUBLISHED and not visible,

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from fastblog.accounts.dependencies import PageUserDep
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, SettingsDep
+from fastblog.dependencies import DatabaseDep, SiteDep
 from fastblog.posts.dependencies import TagFilter, tag_or_none
 from fastblog.search import service
 from fastblog.search.dependencies import OffsetDep
@@ -31,7 +31,7 @@ async def search_page(
     request: Request,
     viewer: PageUserDep,  # first, so an error page still shows who is logged in
     db: DatabaseDep,
-    settings: SettingsDep,
+    site: SiteDep,
     offset: OffsetDep,
     q: PageQuery = "",
     tag: TagFilter = None,
@@ -44,7 +44,7 @@ async def search_page(
         text=q if wanted or not tag else "",
         now=utcnow(),
         offset=offset,
-        limit=settings.posts_per_page,
+        limit=site.posts_per_page,
         user_id=author,
         tag=wanted,
         full=False,

@@ -7,30 +7,53 @@ a measurable share of the home page's time."""
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from fastblog.media import picture_url
+from fastblog.site.schemas import SiteSettings
 from fastblog.web.session import csrf_token, pop_flashes
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 
 
-def readable_date(value: datetime) -> str:
-    """March 3, 2026 — no zero padding, the month spelled out."""
-    return f"{value:%B} {value.day}, {value.year}"
+def in_site_zone(context: Context, value: datetime) -> datetime:
+    site: SiteSettings | None = context.get("site")
+    # ZoneInfo keeps every zone it has made: after the first page this is a dict lookup.
+    return value.astimezone(ZoneInfo(site.timezone if site else "UTC"))
+
+
+@pass_context
+def readable_date(context: Context, value: datetime) -> str:
+    """March 3, 2026 — the day in the site's time zone, no zero padding, the month spelled
+    out."""
+    local = in_site_zone(context, value)
+    return f"{local:%B} {local.day}, {local.year}"
+
+
+@pass_context
+def readable_time(context: Context, value: datetime) -> str:
+    """March 3, 2026, 09:30 (Europe/Paris): the moment in the site's time zone, saying which."""
+    local = in_site_zone(context, value)
+    zone = context["site"].timezone if context.get("site") else "UTC"
+    return f"{local:%B} {local.day}, {local.year}, {local:%H:%M} ({zone})"
 
 
 def page_context(request: Request) -> dict[str, Any]:
-    """What every page may show: the site's name, who is logged in, pending messages, the
-    CSRF token."""
+    """What every page may show: the site's settings (title, navigation, footer, time zone),
+    who is logged in, pending messages, the CSRF token."""
     has_session = "session" in request.scope
     resources = getattr(request.state, "resources", None)
-    settings = resources.settings if resources is not None else None
+    site = resources.site.current if resources is not None else None
     return {
-        "site_name": settings.site_name if settings else "fastblog",
-        "site_description": settings.site_description if settings else "",
+        "site": site,
+        "site_name": site.title if site else "fastblog",
+        "site_description": site.description if site else "",
+        "docs_enabled": resources.settings.docs_enabled if resources is not None else False,
         "current_user": getattr(request.state, "user", None),
         "flashes": pop_flashes(request) if has_session else [],
         # A function, so only pages with a form create a token (and a session cookie).
@@ -47,6 +70,7 @@ def create_templates() -> Jinja2Templates:
     # the server (`make dev` restarts on changes too).
     env.auto_reload = False
     env.filters["readable_date"] = readable_date
+    env.filters["readable_time"] = readable_time
     env.globals["picture_url"] = picture_url
     return templates
 
