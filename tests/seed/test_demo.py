@@ -23,7 +23,7 @@ from fastblog.seed.demo_blog import DemoAlreadySeededError, seed_demo
 from fastblog.seed.demo_content import DRAFT, PUBLISHED, SCHEDULED, DemoPost, load
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
-from tests.factories import login, login_through_endpoint
+from tests.factories import login_through_endpoint
 from tests.html import read_page
 from tests.processes import FASTBLOG, fastblog_env
 
@@ -132,12 +132,11 @@ async def test_the_demo_blog_reads_like_a_blog(
     started_at = datetime.now(UTC)
     seeded = await seed_demo(settings)
 
-    waiting = sum(comment.waiting for comment in BLOG.comments)
     likes = sum(len(people) for people in BLOG.likes.values())
     assert await row_counts(connection) == {
         "users": len(BLOG.people),
         "posts": len(BLOG.posts),
-        "comments": len(BLOG.comments) - waiting,  # the waiting one needs comment approval
+        "comments": len(BLOG.comments) - 1,  # the waiting one, once comments can wait
         "post_likes": likes,
         "follows": sum(len(people) for people in BLOG.follows.values()),
     }
@@ -146,6 +145,10 @@ async def test_the_demo_blog_reads_like_a_blog(
         BY_STATUS[DRAFT],
         BY_STATUS[SCHEDULED],
     )
+    assert (seeded.comments, seeded.waiting) == (len(BLOG.comments) - 1, 0)
+    roles = dict((await connection.execute(select(User.username, User.role))).all())
+    await connection.rollback()
+    assert roles == {person.username: person.role for person in BLOG.people}
     app = create_app(settings)
     async with (
         started(app),
@@ -162,10 +165,14 @@ async def test_the_demo_blog_reads_like_a_blog(
         assert (started_at - dates[-1]).days > 60, "spread over the last months"
         assert all(date < started_at for date in dates)
         assert sum(post["likes"] for post in listed["posts"]) == likes
+        # A waiting comment counts nowhere until it is approved.
+        assert sum(post["comments"] for post in listed["posts"]) == len(BLOG.comments) - 1
 
         home = read_page(await client.get("/"))
         assert home.has_link(published[-1].title), "the newest post is on the home page"
+        ids = {}
         for listed_post, post in zip(listed["posts"], reversed(published), strict=True):
+            ids[post.key] = listed_post["id"]
             response = await client.get(f"/posts/{listed_post['id']}/{listed_post['slug']}")
             assert response.status_code == 200, post.key
             page = structure(response.text)
@@ -175,11 +182,23 @@ async def test_the_demo_blog_reads_like_a_blog(
                     assert page.elements[element], f"{post.key}: no <{element}>"
             for language in set(re.findall(r"^```(\w+)", post.content, re.MULTILINE)):
                 assert page.elements[f"code:{language}"], f"{post.key}: no {language} code"
-            text = read_page(response).text
-            assert BLOG.person(post.author).username in text
+            article = read_page(response)
+            writer = BLOG.person(post.author)
+            # Under the article: its writer, their bio and website.
+            assert writer.username in article.text
             for comment in BLOG.comments:
-                if comment.post == post.key and not comment.waiting:
-                    assert comment.body.split("`")[0][:40] in text, comment
+                if comment.post == post.key:  # shown once approved; the waiting one is not
+                    shown = comment.body.split("`")[0][:40] in article.text
+                    assert shown is not comment.waiting, comment
+
+        # The owner's words: title, navigation, footer, and the About page.
+        site = (await client.get("/api/site")).json()
+        assert (site["title"], site["footer"]) == (BLOG.site["title"], BLOG.site["footer"])
+        assert BLOG.site["title"] in home.title
+        assert BLOG.site["footer"] in home.text
+        about = read_page(await client.get(home.link("About").path))
+        assert "Who writes here" in about.text
+        assert "Elena García" in about.text
 
         # Search finds a demo post by a word of its text.
         found = (await client.get("/api/search", params={"q": "barista"})).json()["posts"]
@@ -194,10 +213,10 @@ async def test_the_demo_blog_reads_like_a_blog(
         headers = await login_through_endpoint(client, author.email, "fastblog-demo")
         mine = await client.get(f"/api/posts/{draft_id}", headers=headers)
         assert mine.json()["status"] == "draft"
-        headers = await login(client, {"id": 1})  # the owner, the first account
-        assert (await client.get("/api/users/me", headers=headers)).json()["username"] == (
-            BLOG.people[0].username
-        )
+        # The owner (the first account) finds the one comment waiting for approval.
+        owner = await login_through_endpoint(client, BLOG.people[0].email, "fastblog-demo")
+        me = (await client.get("/api/users/me", headers=owner)).json()
+        assert (me["username"], me["role"]) == (BLOG.people[0].username, "owner")
 
     # Running it again adds nothing, and says why.
     before = await row_counts(connection)

@@ -19,17 +19,23 @@ from sqlalchemy import func, or_, select
 from fastblog.accounts import follows
 from fastblog.accounts import service as accounts
 from fastblog.accounts.models import User
+from fastblog.accounts.roles import Role
 from fastblog.accounts.schemas import UserCreate
+from fastblog.admin import page_service
 from fastblog.comments.service import create_comment
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.posts import likes
 from fastblog.posts.schemas import PostWrite
 from fastblog.posts.service import create_post
-from fastblog.seed.demo_content import DRAFT, SCHEDULED, DemoBlog, DemoPost, load
+from fastblog.seed.demo_content import DRAFT, SCHEDULED, DemoBlog, DemoPost, Person, load
+from fastblog.site.pages import fetch_page
+from fastblog.site.schemas import SiteSettingsUpdate
+from fastblog.site.store import SiteSettingsStore
 
 # Every demo account logs in with this password (the README says so).
 DEMO_PASSWORD = "fastblog-demo"  # noqa: S105 (documented demo data)
+ABOUT_SLUG = "about"
 # A post "written today" at a later hour than now is still in the past: at most this recent.
 LATEST = timedelta(minutes=30)
 
@@ -45,6 +51,7 @@ class DemoSeeded:
     drafts: int
     scheduled: int
     comments: int
+    waiting: int
     likes: int
     follows: int
 
@@ -61,9 +68,11 @@ async def seed_demo(settings: Settings, *, now: datetime | None = None) -> DemoS
             await refuse_if_seeded(db, blog)
             user_ids = await add_people(db, blog, password_hash)
             post_ids = await add_posts(db, pool, blog, user_ids, now)
-            comments = await add_comments(db, pool, blog, user_ids, post_ids, now)
+            comments, waiting = await add_comments(db, pool, blog, user_ids, post_ids, now)
             liked = await add_likes(db, blog, user_ids, post_ids, now)
             followed = await add_follows(db, blog, user_ids, now)
+            await add_about_page(db, pool, blog)
+            await fill_site_settings(db, settings, blog)
     finally:
         await db.close()
     statuses = [post.status for post in blog.posts]
@@ -73,6 +82,7 @@ async def seed_demo(settings: Settings, *, now: datetime | None = None) -> DemoS
         drafts=statuses.count(DRAFT),
         scheduled=statuses.count(SCHEDULED),
         comments=comments,
+        waiting=waiting,
         likes=liked,
         follows=followed,
     )
@@ -104,13 +114,22 @@ async def refuse_if_seeded(db: Database, blog: DemoBlog) -> None:
         )
 
 
+def role_of(person: Person) -> Role:
+    """The role asked for. The first account of an empty site becomes its owner whatever it
+    asks (create_user): the demo's owner asks to be an admin, which it stays on a site that
+    has an owner already (one owner per site)."""
+    return Role.ADMIN if person.role == Role.OWNER else Role(person.role)
+
+
 async def add_people(db: Database, blog: DemoBlog, password_hash: str) -> dict[str, int]:
     """The demo's accounts, the owner first; their ids by key."""
     ids = {}
     for person in blog.people:
         data = UserCreate(username=person.username, email=person.email, password=DEMO_PASSWORD)
         async with db.transaction() as session:
-            user = await accounts.create_user(session, data=data, password_hash=password_hash)
+            user = await accounts.create_user(
+                session, data=data, password_hash=password_hash, role=role_of(person)
+            )
         ids[person.key] = user.id
     return ids
 
@@ -157,15 +176,16 @@ async def add_comments(
     user_ids: dict[str, int],
     post_ids: dict[str, int],
     now: datetime,
-) -> int:
+) -> tuple[int, int]:
     """The comments, each some hours after the one before it on its post (the first after
-    the post): threads that read as replies."""
+    the post): threads that read as replies. How many were added, and how many wait (none
+    until comments can wait for approval)."""
     by_post = {post.key: post for post in blog.posts}
     last: dict[str, datetime] = {}
-    added = 0
+    approved = waiting = 0
     for comment in blog.comments:
         if comment.waiting:
-            continue  # needs comment approval: add_waiting_comment
+            continue  # once comments can wait for approval
         after = last.get(comment.post) or published_at(by_post[comment.post], now)
         when = min(after + timedelta(hours=comment.hours_after), now - LATEST / 2)
         last[comment.post] = when
@@ -178,8 +198,8 @@ async def add_comments(
             auth_version=0,
             now=when,
         )
-        added += 1
-    return added
+        approved += 1
+    return approved, waiting
 
 
 async def add_likes(
@@ -208,3 +228,19 @@ async def add_follows(db: Database, blog: DemoBlog, user_ids: dict[str, int], no
             )
             added += 1
     return added
+
+
+async def add_about_page(db: Database, pool: Executor, blog: DemoBlog) -> None:
+    """The About page (the navigation links it: fill_site_settings), unless the site has a
+    page at that address already."""
+    if await fetch_page(db, ABOUT_SLUG) is not None:
+        return
+    await page_service.create_page(
+        db, pool, title="About", slug=ABOUT_SLUG, content=blog.about, taken=()
+    )
+
+
+async def fill_site_settings(db: Database, settings: Settings, blog: DemoBlog) -> None:
+    """The demo's title, description, navigation and footer; the rest (sign-up, comments,
+    time zone) stays as the site has it."""
+    await SiteSettingsStore(db, settings).change(SiteSettingsUpdate.model_validate(blog.site))
