@@ -375,7 +375,8 @@ def run_demo_seed() -> int:
         f"Added the demo blog: {seeded.people} people, {seeded.published} published posts, "
         f"{seeded.drafts} drafts, {seeded.scheduled} scheduled, {seeded.comments} comments, "
         f"{seeded.likes} likes, {seeded.follows} follows.\n"
-        f"Log in as mara@example.com (the owner) or kenji@, elena@, tom@, sam@example.com "
+        f"Log in as mara@example.com (the owner), tom@ (editor), kenji@, elena@ (authors) "
+        f"or sam@example.com (a reader) "
         f"with the password {DEMO_PASSWORD!r}."
     )
     return 0
