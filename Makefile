@@ -16,7 +16,7 @@ DATABASE_URL_USED = $(or $(DATABASE_URL),$(shell sed -n 's/^DATABASE_URL=//p' .e
 	$(shell sed -n 's/^DEFAULT_DATABASE_URL = "\(.*\)"/\1/p' src/fastblog/config.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help run dev test lint format lock migrate seed bench bench-lab cluster fuzz clean
+.PHONY: help run dev test lint format lock migrate seed bench bench-lab cluster fuzz mutate clean
 
 help: ## list the commands
 	@USERS=$(USERS) POSTS=$(POSTS) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) awk -F':.*## ' '/^[a-z-]+:.*## / { \
@@ -60,8 +60,11 @@ seed: $(VENV)/.installed-app ## add the demo blog (once); USERS=… POSTS=… ad
 	$(BIN)/fastblog db upgrade
 	$(BIN)/fastblog seed $(if $(USERS),--users $(USERS)) $(if $(POSTS),--posts $(POSTS))
 
+# The suite runs in worker processes (pytest-xdist), one per core up to four (tests/conftest.py;
+# PYTEST_XDIST_AUTO_NUM_WORKERS=N to choose). loadscope gives each module to one worker, so a
+# module's servers (the HAProxy cluster, the fuzzing servers, Chromium) start once.
 test: $(VENV)/.installed-dev ## the whole suite (SQLite, and PostgreSQL when reachable)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadscope $(PYTEST_ARGS)
 
 fuzz: $(VENV)/.installed-dev ## long property-based API run with schemathesis (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) per operation)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_COVERAGE=1 \
@@ -92,6 +95,11 @@ bench-lab: $(VENV)/.installed-dev ## the async lab under load: throughput vs con
 
 cluster: $(VENV)/.installed-dev ## the reference deployment on this machine: HAProxy on 127.0.0.1:8080, hosts on 127.0.0.2/.3 (Ctrl-C stops)
 	$(BIN)/python -m bench.cluster
+
+mutate: $(VENV)/.installed-dev ## mutation testing of the visibility, permission, escaping and limit modules (MODULES="posts.feeds throttle": only those)
+	nice -n 10 $(BIN)/mutmut run $(foreach module,$(MODULES),"fastblog.$(module).*")
+	$(BIN)/mutmut results
+	nice -n 10 $(BIN)/python -m tools.query_mutants $(MODULES)
 
 clean: ## remove the venv and caches (keeps the database)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

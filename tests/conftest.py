@@ -62,6 +62,31 @@ def pytest_make_collect_report() -> Iterator[None]:
     return report
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (make test): a worker per core this process may use, at most four. Each worker
+    has its own databases, app and servers; past four they mostly wait on one PostgreSQL."""
+    if chosen := os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(chosen)
+    return max(1, min(len(os.sched_getaffinity(0)), 4))
+
+
+# Modules whose tests share something costly to start (make test: --dist loadscope gives each
+# module to one worker): the HAProxy cluster (moto, a database, four processes), the browser's
+# servers and Chromium, the fuzzing servers. Under xdist they go first: a long module handed
+# out last would keep one worker busy while the others sit idle.
+COSTLY_FIRST = ("tests/cluster/", "tests/browser/", "tests/reliability/test_fuzz.py")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own ordering by fixture
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    costly = {item for item in items if item.nodeid.startswith(COSTLY_FIRST)}
+    items[:] = [item for item in items if item in costly] + [
+        item for item in items if item not in costly
+    ]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if IN_CI:
         skipped = len(terminalreporter.stats.get("skipped", []))

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from bench.live import LiveServer, free_port
+from bench.live import LiveServer
 from fastblog.cli import upgrade_database
-from tests.auth.conftest import Mailbox
+from tests.auth.conftest import Mailbox, closed_port
 from tests.factories import PASSWORD
 from tests.processes import fastblog_env
 
@@ -62,28 +62,31 @@ def kill(server: LiveServer) -> None:
 def test_a_reset_mail_queued_by_a_killed_host_is_sent_by_the_next_one(
     database_url: str, hosts: list[LiveServer], tmp_path: Path
 ) -> None:
-    smtp_port = free_port()  # nothing listens there while host A is up
-    env = fastblog_env(
-        database_url,
-        log_level="INFO",
-        smtp_host="127.0.0.1",
-        smtp_port=str(smtp_port),
-        outbox_poll_seconds="0.2",
-        outbox_retry_seconds="0.5",
-        outbox_lease_seconds="5",  # how long a mail claimed by the dead host waits
-    )
-    host_a = start_host(hosts, env, tmp_path / "host-a.log")
-    signed_up = httpx.post(
-        f"{host_a.url}/api/users",
-        json={"username": "kim", "email": EMAIL, "password": PASSWORD},
-        timeout=30,
-    )
-    assert signed_up.status_code == 201, signed_up.text
+    with closed_port() as smtp_port:  # nothing listens there while host A is up
+        env = fastblog_env(
+            database_url,
+            log_level="INFO",
+            smtp_host="127.0.0.1",
+            smtp_port=str(smtp_port),
+            outbox_poll_seconds="0.2",
+            outbox_retry_seconds="0.5",
+            # How long a mail claimed by the dead host waits before host B may send it.
+            outbox_lease_seconds="2",
+        )
+        host_a = start_host(hosts, env, tmp_path / "host-a.log")
+        signed_up = httpx.post(
+            f"{host_a.url}/api/users",
+            json={"username": "kim", "email": EMAIL, "password": PASSWORD},
+            timeout=30,
+        )
+        assert signed_up.status_code == 201, signed_up.text
 
-    asked = httpx.post(f"{host_a.url}/api/users/forgot-password", json={"email": EMAIL}, timeout=30)
-    assert asked.status_code == 202
-    wait_until_logged(host_a, "not sent (attempt 1 of 8)")  # queued, and the send failed
-    kill(host_a)
+        asked = httpx.post(
+            f"{host_a.url}/api/users/forgot-password", json={"email": EMAIL}, timeout=30
+        )
+        assert asked.status_code == 202
+        wait_until_logged(host_a, "not sent (attempt 1 of 8)")  # queued, and the send failed
+        kill(host_a)
 
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)

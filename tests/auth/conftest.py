@@ -1,6 +1,8 @@
 """Fixtures for the account tests: apps with their own settings, a real SMTP server."""
 
 import asyncio
+import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -23,6 +25,24 @@ from tests.conftest import make_settings, reset_database
 AppFactory = Callable[..., Awaitable[FastAPI]]
 # How long a test waits for the outbox to send what it holds (it takes milliseconds).
 MAIL_WAIT_SECONDS = 10
+
+
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port where nothing listens, and nothing else may: a socket bound without
+    listen() refuses every connection and keeps the port. A port merely probed free (free_port)
+    can be handed to a test in another xdist worker, whose SMTP server then takes this test's
+    retried mails. Leave the block right before starting a server of this test's own there."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield holder.getsockname()[1]
+
+
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """closed_port() for the whole test."""
+    with closed_port() as port:
+        yield port
 
 
 @pytest.fixture

@@ -24,7 +24,13 @@ from fastblog.outbox.queries import CLAIM
 from fastblog.outbox.sender import retry_delay
 from tests.accounts import browser
 from tests.asgi import resources_of
-from tests.auth.conftest import MAIL_WAIT_SECONDS, AppFactory, Mailbox, outbox_emptied
+from tests.auth.conftest import (
+    MAIL_WAIT_SECONDS,
+    AppFactory,
+    Mailbox,
+    closed_port,
+    outbox_emptied,
+)
 from tests.factories import make_user
 
 pytestmark = pytest.mark.anyio
@@ -189,7 +195,9 @@ async def test_a_queued_mail_is_sent_at_once_not_at_the_next_poll(
     await forgot(app, "kim@example.com")
     (message,) = await mailbox.wait_for(1)
 
-    assert time.monotonic() - started < 2
+    # The next poll is an hour away: any answer within the wait proves the wake-up, and the
+    # bound leaves a loaded machine its seconds.
+    assert time.monotonic() - started < MAIL_WAIT_SECONDS
     assert message["To"] == "kim@example.com"
     await outbox_emptied(app)
     assert await outbox_rows(app) == []  # sent mails are deleted, link and all
@@ -198,18 +206,18 @@ async def test_a_queued_mail_is_sent_at_once_not_at_the_next_poll(
 async def test_mails_go_out_once_the_smtp_server_is_back(
     make_app: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port = free_port()  # nothing listens there yet
-    app = await make_app(smtp_host="127.0.0.1", smtp_port=port, **FAST_RETRIES)
-    async with resources_of(app).database.session() as session:
-        await make_user(session, email="kim@example.com")
-    caplog.set_level(logging.WARNING, logger="fastblog.outbox")
+    with closed_port() as port:
+        app = await make_app(smtp_host="127.0.0.1", smtp_port=port, **FAST_RETRIES)
+        async with resources_of(app).database.session() as session:
+            await make_user(session, email="kim@example.com")
+        caplog.set_level(logging.WARNING, logger="fastblog.outbox")
 
-    await forgot(app, "kim@example.com")
+        await forgot(app, "kim@example.com")
 
-    async def failed_twice() -> bool:
-        return any("(attempt 2 of 8)" in r.getMessage() for r in caplog.records)
+        async def failed_twice() -> bool:
+            return any("(attempt 2 of 8)" in r.getMessage() for r in caplog.records)
 
-    await until(failed_twice, "two failed attempts")
+        await until(failed_twice, "two failed attempts")
     mailbox = Mailbox()
     with smtp_on(port, mailbox):
         (message,) = await mailbox.wait_for(1)

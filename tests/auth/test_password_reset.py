@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.live import free_port
 from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.db import utcnow
 from fastblog.outbox import OutboxMail
@@ -247,9 +246,9 @@ async def test_without_smtp_the_reset_email_goes_to_the_log(
 
 
 async def test_an_unreachable_smtp_server_is_logged_and_the_mail_kept(
-    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture, refusing_port: int
 ) -> None:
-    app = await make_app(smtp_host="127.0.0.1", smtp_port=free_port())  # nothing listens there
+    app = await make_app(smtp_host="127.0.0.1", smtp_port=refusing_port)  # nothing listens there
     async with resources_of(app).database.session() as session:
         await make_user(session, email="kim@example.com")
     caplog.set_level(logging.INFO, logger="fastblog.outbox")

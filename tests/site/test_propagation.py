@@ -61,7 +61,9 @@ async def test_the_environment_gives_the_first_settings_and_the_database_keeps_t
         app = create_app(settings)
         async with started(app):
             transport = asgi_transport(app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as client:
                 site: dict[str, object] = (await client.get("/api/site")).json()
                 return site
 

@@ -42,7 +42,7 @@ async def test_anyone_reads_the_settings_of_a_new_site_from_the_environment(
         "navigation": [{"label": "Home", "url": "/"}],
         "footer": "",
         "registration": "open",
-        "new_account_role": "reader",
+        "new_account_role": "author",  # the test settings' (make_settings), not the default
         "comments": "approve_first",
         "timezone": "UTC",
         "posts_per_page": 10,
