@@ -6,8 +6,6 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
-USERS ?= 10
-POSTS ?= 100
 FUZZ_EXAMPLES ?= 300
 export HOST PORT WORKERS
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -58,9 +56,9 @@ dev: $(VENV)/.installed-app ## serve with auto-reload and the async lab (/lab) s
 migrate: $(VENV)/.installed-app ## upgrade the database to the latest migration
 	$(BIN)/fastblog db upgrade
 
-seed: $(VENV)/.installed-app ## add demo data (USERS=$(USERS) POSTS=$(POSTS))
+seed: $(VENV)/.installed-app ## add the demo blog (once); USERS=… POSTS=… add generated load data instead
 	$(BIN)/fastblog db upgrade
-	$(BIN)/fastblog seed --users $(USERS) --posts $(POSTS)
+	$(BIN)/fastblog seed $(if $(USERS),--users $(USERS)) $(if $(POSTS),--posts $(POSTS))
 
 # The suite runs in worker processes (pytest-xdist), one per core up to four (tests/conftest.py;
 # PYTEST_XDIST_AUTO_NUM_WORKERS=N to choose). loadscope gives each module to one worker, so a

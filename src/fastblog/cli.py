@@ -258,10 +258,22 @@ def main(argv: list[str] | None = None) -> None:
     db_parser.add_argument("action", choices=["upgrade"], help="upgrade to the latest migration")
 
     seed_parser = commands.add_parser(
-        "seed", help="add demo users and posts (a million posts take a few minutes)"
+        "seed",
+        help="add the demo blog, or with --users/--posts generated data for load tests "
+        "(a million posts take a few minutes)",
     )
-    seed_parser.add_argument("--users", type=_count, default=10, help="users to add (10)")
-    seed_parser.add_argument("--posts", type=_count, default=100, help="posts to add (100)")
+    seed_parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="a small blog to look at: people, about fifteen posts, comments, likes "
+        "(the default without --users and --posts; added once)",
+    )
+    seed_parser.add_argument(
+        "--users", type=_count, default=None, help="generated users to add (10)"
+    )
+    seed_parser.add_argument(
+        "--posts", type=_count, default=None, help="generated posts to add (100)"
+    )
     seed_parser.add_argument(
         "--random-seed", type=int, default=None, help="the same number gives the same text"
     )
@@ -290,7 +302,19 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "db":
         upgrade_database()
     elif args.command == "seed":
-        run_seed(args.users, args.posts, random_seed=args.random_seed, workers=args.workers)
+        generated = args.users is not None or args.posts is not None
+        if args.demo and (generated or args.random_seed is not None or args.workers):
+            seed_parser.error("--demo takes no other option: --users and --posts generate data")
+        if generated:
+            users, posts = args.users, args.posts
+            run_seed(
+                10 if users is None else users,
+                100 if posts is None else posts,
+                random_seed=args.random_seed,
+                workers=args.workers,
+            )
+        else:
+            sys.exit(run_demo_seed())
     elif args.command == "users":
         role = args.role if args.action == "set-role" else ROLE_ALIASES[args.action]
         sys.exit(set_role(args.email, role))
@@ -336,3 +360,23 @@ def run_seed(users: int, posts: int, *, random_seed: int | None, workers: int | 
         f"Seeded {seeded.users} users and {seeded.posts} posts in {seconds:.1f} s "
         f"({seeded.posts / seconds:,.0f} posts/s)."
     )
+
+
+def run_demo_seed() -> int:
+    """Add the demo blog (0), or say why nothing was added (1)."""
+    from fastblog.seed.demo_blog import DEMO_PASSWORD, DemoAlreadySeededError, seed_demo
+
+    try:
+        seeded = asyncio.run(seed_demo(get_settings()))
+    except DemoAlreadySeededError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(
+        f"Added the demo blog: {seeded.people} people, {seeded.published} published posts, "
+        f"{seeded.drafts} drafts, {seeded.scheduled} scheduled, {seeded.comments} comments, "
+        f"{seeded.likes} likes, {seeded.follows} follows.\n"
+        f"Log in as mara@example.com (the owner), tom@ (editor), kenji@, elena@ (authors) "
+        f"or sam@example.com (a reader) "
+        f"with the password {DEMO_PASSWORD!r}."
+    )
+    return 0

@@ -1,4 +1,5 @@
-"""`fastblog seed`: demo data that looks like a real blog, a million posts in minutes.
+"""`fastblog seed --users N --posts M`: generated load data shaped like a real blog's, a
+million posts in minutes (the demo blog a newcomer reads is fastblog.seed.demo_blog).
 
 Users with realistic names, ~200 tags with a long tail, and posts of Zipf-distributed prose
 in real Markdown, published over the last six years, a few of them drafts or scheduled
