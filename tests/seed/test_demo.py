@@ -132,11 +132,12 @@ async def test_the_demo_blog_reads_like_a_blog(
     started_at = datetime.now(UTC)
     seeded = await seed_demo(settings)
 
+    waiting = next(comment for comment in BLOG.comments if comment.waiting)
     likes = sum(len(people) for people in BLOG.likes.values())
     assert await row_counts(connection) == {
         "users": len(BLOG.people),
         "posts": len(BLOG.posts),
-        "comments": len(BLOG.comments) - 1,  # the waiting one, once comments can wait
+        "comments": len(BLOG.comments),
         "post_likes": likes,
         "follows": sum(len(people) for people in BLOG.follows.values()),
     }
@@ -145,7 +146,7 @@ async def test_the_demo_blog_reads_like_a_blog(
         BY_STATUS[DRAFT],
         BY_STATUS[SCHEDULED],
     )
-    assert (seeded.comments, seeded.waiting) == (len(BLOG.comments) - 1, 0)
+    assert (seeded.comments, seeded.waiting) == (len(BLOG.comments) - 1, 1)
     roles = dict((await connection.execute(select(User.username, User.role))).all())
     await connection.rollback()
     assert roles == {person.username: person.role for person in BLOG.people}
@@ -186,6 +187,8 @@ async def test_the_demo_blog_reads_like_a_blog(
             writer = BLOG.person(post.author)
             # Under the article: its writer, their bio and website.
             assert writer.username in article.text
+            assert writer.bio in article.text
+            assert writer.website in {link.href.rstrip("/") for link in article.links}
             for comment in BLOG.comments:
                 if comment.post == post.key:  # shown once approved; the waiting one is not
                     shown = comment.body.split("`")[0][:40] in article.text
@@ -217,6 +220,10 @@ async def test_the_demo_blog_reads_like_a_blog(
         owner = await login_through_endpoint(client, BLOG.people[0].email, "fastblog-demo")
         me = (await client.get("/api/users/me", headers=owner)).json()
         assert (me["username"], me["role"]) == (BLOG.people[0].username, "owner")
+        queue = await client.get("/api/comments", params={"status": "pending"}, headers=owner)
+        assert [(comment["post_id"], comment["body"]) for comment in queue.json()["comments"]] == [
+            (ids[waiting.post], waiting.body)
+        ]
 
     # Running it again adds nothing, and says why.
     before = await row_counts(connection)

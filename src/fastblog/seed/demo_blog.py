@@ -20,11 +20,13 @@ from fastblog.accounts import follows
 from fastblog.accounts import service as accounts
 from fastblog.accounts.models import User
 from fastblog.accounts.roles import Role
-from fastblog.accounts.schemas import UserCreate
+from fastblog.accounts.schemas import UserCreate, UserUpdate
 from fastblog.admin import page_service
-from fastblog.comments.service import create_comment
+from fastblog.comments.models import PENDING
+from fastblog.comments.policy import CommentPolicy
+from fastblog.comments.service import approve_comment, create_comment
 from fastblog.config import Settings
-from fastblog.db import Database, utcnow
+from fastblog.db import FOR_UPDATE, Database, utcnow
 from fastblog.posts import likes
 from fastblog.posts.schemas import PostWrite
 from fastblog.posts.service import create_post
@@ -36,6 +38,9 @@ from fastblog.site.store import SiteSettingsStore
 # Every demo account logs in with this password (the README says so).
 DEMO_PASSWORD = "fastblog-demo"  # noqa: S105 (documented demo data)
 ABOUT_SLUG = "about"
+# The site's default comment mode: a reader's first comment waits for approval. The demo's
+# owner approves each as it comes, except the one left waiting for a newcomer to find.
+COMMENT_POLICY = CommentPolicy.APPROVE_FIRST
 # A post "written today" at a later hour than now is still in the past: at most this recent.
 LATEST = timedelta(minutes=30)
 
@@ -67,6 +72,7 @@ async def seed_demo(settings: Settings, *, now: datetime | None = None) -> DemoS
         with _render_pool() as pool:
             await refuse_if_seeded(db, blog)
             user_ids = await add_people(db, blog, password_hash)
+            await add_profiles(db, blog, user_ids)
             post_ids = await add_posts(db, pool, blog, user_ids, now)
             comments, waiting = await add_comments(db, pool, blog, user_ids, post_ids, now)
             liked = await add_likes(db, blog, user_ids, post_ids, now)
@@ -134,6 +140,18 @@ async def add_people(db: Database, blog: DemoBlog, password_hash: str) -> dict[s
     return ids
 
 
+async def add_profiles(db: Database, blog: DemoBlog, user_ids: dict[str, int]) -> None:
+    """The writers' bios and websites, as each would set them on their account page."""
+    for person in blog.people:
+        if not (person.bio or person.website):
+            continue
+        change = UserUpdate(bio=person.bio, website=person.website or "")
+        async with db.transaction() as session:
+            user = await accounts.get_user(session, user_ids[person.key], lock=FOR_UPDATE)
+            assert user is not None, "created just before"
+            await accounts.update_user(session, user=user, data=change)
+
+
 def published_at(post: DemoPost, now: datetime) -> datetime:
     """When the post is (or will be) published: its date, never later than now unless it is
     scheduled."""
@@ -178,18 +196,18 @@ async def add_comments(
     now: datetime,
 ) -> tuple[int, int]:
     """The comments, each some hours after the one before it on its post (the first after
-    the post): threads that read as replies. How many were added, and how many wait (none
-    until comments can wait for approval)."""
+    the post): threads that read as replies. A reader's first comment waits (COMMENT_POLICY)
+    and the owner approves it, unless the content says it stays waiting. How many were
+    approved, and how many wait."""
     by_post = {post.key: post for post in blog.posts}
+    owner_id = next(user_ids[person.key] for person in blog.people if person.role == Role.OWNER)
     last: dict[str, datetime] = {}
     approved = waiting = 0
     for comment in blog.comments:
-        if comment.waiting:
-            continue  # once comments can wait for approval
         after = last.get(comment.post) or published_at(by_post[comment.post], now)
         when = min(after + timedelta(hours=comment.hours_after), now - LATEST / 2)
         last[comment.post] = when
-        await create_comment(
+        created = await create_comment(
             db,
             pool,
             post_id=post_ids[comment.post],
@@ -197,7 +215,15 @@ async def add_comments(
             author_id=user_ids[comment.by],
             auth_version=0,
             now=when,
+            policy=COMMENT_POLICY,
         )
+        if created["status"] == PENDING and comment.waiting:
+            waiting += 1
+            continue
+        if created["status"] == PENDING:
+            await approve_comment(
+                db, comment_id=created["id"], requester_id=owner_id, auth_version=0
+            )
         approved += 1
     return approved, waiting
 
