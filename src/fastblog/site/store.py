@@ -60,8 +60,9 @@ class SiteSettingsStore:
         try:
             await self._insert_first_values()
             await self.refresh()
-        except Exception:  # the app still serves (with the environment's values) and retries
-            logger.exception("Could not read the site settings; retrying in the background")
+        except Exception as exc:  # the app still serves (with the environment's values), retries
+            # A database that is away is a state, not a bug: one line, no traceback.
+            logger.warning("Could not read the site settings (%r); retrying in the background", exc)
         self._task = asyncio.create_task(self._keep_fresh(), name="site settings")
 
     async def _insert_first_values(self) -> None:
@@ -108,9 +109,9 @@ class SiteSettingsStore:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
                 await self.refresh()
-            except Exception:  # the database is away: keep the last values, try again
+            except Exception as exc:  # the database is away: keep the last values, try again
                 if not failing:  # said once, not every second until it is back
-                    logger.warning("Could not refresh the site settings", exc_info=True)
+                    logger.warning("Could not refresh the site settings (%r)", exc)
                 failing = True
             else:
                 if failing:
