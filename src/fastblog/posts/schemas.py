@@ -140,7 +140,8 @@ CommentsEnabled = Annotated[
     bool,
     Field(
         description="Whether the post takes new comments (the site's comment setting can "
-        "close them everywhere); its comments stay shown either way."
+        "close them everywhere); its comments stay shown either way.",
+        examples=[True],
     ),
 ]
 
