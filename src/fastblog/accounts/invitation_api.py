@@ -3,12 +3,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
-from pydantic_core import PydanticCustomError
 
 from fastblog.accounts import invitations
 from fastblog.accounts.dependencies import TokenViewerDep
 from fastblog.accounts.roles import Role
-from fastblog.accounts.schemas import ROLE_NAMES
+from fastblog.accounts.schemas import known_role
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep
 from fastblog.params import MAX_ID, TOO_LARGE, UNAVAILABLE, Responses, error
@@ -37,16 +36,7 @@ class InvitationCreate(BaseModel):
         ),
     ]
 
-    @field_validator("role")
-    @classmethod
-    def known_role(cls, value: str) -> str:
-        if value not in Role.__members__.values():
-            raise PydanticCustomError(
-                "unknown_role",
-                "There is no such role: choose one of {roles}.",
-                {"roles": ROLE_NAMES},
-            )
-        return value
+    _known_role = field_validator("role")(known_role)
 
 
 class InvitationPublic(BaseModel):

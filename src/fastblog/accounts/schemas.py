@@ -184,6 +184,18 @@ class UserPublic(BaseModel):
 
 
 ROLE_NAMES = ", ".join(role.value for role in Role)
+
+
+def known_role(value: str) -> str:
+    """A role's name, or a plain 422 naming the roles there are (the role change and the
+    invitation check it alike)."""
+    if value not in Role.__members__.values():
+        raise PydanticCustomError(
+            "unknown_role", "There is no such role: choose one of {roles}.", {"roles": ROLE_NAMES}
+        )
+    return value
+
+
 RoleField = Annotated[
     str,
     Field(
@@ -224,16 +236,7 @@ class RoleChange(BaseModel):
         ),
     ]
 
-    @field_validator("role")
-    @classmethod
-    def known_role(cls, value: str) -> str:
-        if value not in Role.__members__.values():
-            raise PydanticCustomError(
-                "unknown_role",
-                "There is no such role: choose one of {roles}.",
-                {"roles": ROLE_NAMES},
-            )
-        return value
+    _known_role = field_validator("role")(known_role)
 
 
 class Token(BaseModel):
