@@ -17,17 +17,8 @@ from fastblog.web.templating import templates
 
 router = APIRouter(prefix="/admin", include_in_schema=False, default_response_class=HTMLResponse)
 
-FORM_FIELDS = (
-    "title",
-    "description",
-    "navigation",
-    "footer",
-    "registration",
-    "new_account_role",
-    "comments",
-    "timezone",
-    "posts_per_page",
-)
+# The form has a field for every setting, named as the setting.
+FORM_FIELDS = tuple(SiteSettings.model_fields)
 CHOICES = {
     "registration": {
         "open": "Open: anyone can sign up",
