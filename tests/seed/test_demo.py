@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, pool, select
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from fastblog.cli import main, upgrade_database
+from fastblog.cli import main
 from fastblog.config import Settings
 from fastblog.main import create_app
 from fastblog.models import Comment, Follow, Post, PostLike, User
@@ -34,9 +34,8 @@ BY_STATUS = Counter(post.status for post in BLOG.posts)
 
 
 @pytest.fixture
-def settings(fresh_database_url: str, tmp_path: Path) -> Settings:
-    upgrade_database(fresh_database_url)
-    return make_settings(fresh_database_url, tmp_path / "media")
+def settings(migrated_database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(migrated_database_url, tmp_path / "media")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, inspect, pool, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from fastblog.cli import upgrade_database
 from fastblog.config import Settings
 from fastblog.main import create_app
 from fastblog.models import Post, PostCount, PostTag, Tag, TagPostCount, User, UserPostCount
@@ -21,9 +20,10 @@ from fastblog.seed import bulk, seed
 from fastblog.seed.bulk import Derived
 from fastblog.seed.vocabulary import TAGS
 from tests.asgi import asgi_transport, started
-from tests.conftest import make_settings, throwaway_postgres_database
+from tests.conftest import make_settings
 from tests.factories import login
 from tests.html import read_page
+from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
 
 pytestmark = pytest.mark.anyio
 
@@ -31,9 +31,8 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def settings(fresh_database_url: str, tmp_path: Path) -> Settings:
-    upgrade_database(fresh_database_url)
-    return make_settings(fresh_database_url, tmp_path / "media")
+def settings(migrated_database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(migrated_database_url, tmp_path / "media")
 
 
 @pytest.fixture
@@ -149,13 +148,11 @@ async def blog_rows(url: str) -> list[tuple[object, ...]]:
 def twin(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """A second empty database on the same server."""
     if settings.is_sqlite:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'twin.db'}"
-        upgrade_database(url)
+        url = migrated_sqlite(tmp_path / "twin.db")
         yield make_settings(url, tmp_path / "twin-media")
         return
-    with throwaway_postgres_database() as url:
-        upgrade_database(url)
-        yield make_settings(url, tmp_path / "twin-media")
+    with migrated_postgres() as name:
+        yield make_settings(postgres_url_of(name), tmp_path / "twin-media")
 
 
 async def test_the_same_random_seed_gives_the_same_blog(settings: Settings, twin: Settings) -> None:
