@@ -104,8 +104,8 @@ FIELD_LABELS = {
     "next": "The page to go back to",
     "token": "The link from the mail",
     "page": "The page number",
-    "cursor": "The “Older posts” link",
-    "before": "The “Newer posts” link",
+    "cursor": "The link to the next page",  # "Older posts", "More comments", ...
+    "before": "The link to the page before",
     "tag": "The tag",
     "author": "The author",
     "post_id": "The post number in the address",
