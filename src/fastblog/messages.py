@@ -121,7 +121,7 @@ FORM_LABELS = {
     "/account/delete": {"password": "Your password, to confirm"},
 }
 # What a link's cursor that is not the site's own means to the person who followed it.
-STALE_LINK = "it is not a link this list gave out: start again from its first page."
+STALE_LINK = "it is not a link this list gave out; start again from its first page."
 
 
 def field_label(name: str, path: str = "") -> str:
