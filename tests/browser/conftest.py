@@ -6,15 +6,19 @@ is reachable. Without /usr/bin/chromium the tests are skipped, except in CI, whe
 A failing test leaves a screenshot and the page's HTML in tests/artifacts/.
 """
 
+import asyncio
 import contextlib
 import os
 import re
 import subprocess
 from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import live
 from bench.live import FASTBLOG, LiveServer
@@ -201,3 +205,23 @@ def pytest_runtest_makereport(
     if isinstance(server, LiveServer):
         report.sections.append(("server log (tail)", server.log_tail() or "(empty)"))
     return report
+
+
+def set_role(server: LiveServer, username: str, role: str) -> None:
+    """What `fastblog users set-role` does, straight in the server's database (the role is
+    read with the user on every request, so it counts at once)."""
+
+    async def update() -> None:
+        engine = create_async_engine(server.env["DATABASE_URL"])
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("UPDATE users SET role = :role WHERE username = :username"),
+                    {"role": role, "username": username},
+                )
+        finally:
+            await engine.dispose()
+
+    # In a thread of its own: Playwright keeps an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, update()).result()
