@@ -28,6 +28,7 @@ from fastblog.admin import views as admin_views
 from fastblog.comments import admin as comments_admin
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
+from fastblog.compression import CompressionMiddleware
 from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
@@ -189,7 +190,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app, page_user=load_page_user)
     app.add_exception_handler(BodyTooLargeError, posts_views.on_post_form_too_large)
-    app.add_middleware(HeadAsGetMiddleware)  # first added: innermost
+    # First added: innermost. HEAD is a GET whose body is dropped after compression, so its
+    # headers are the GET's.
+    app.add_middleware(CompressionMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(
         PageSessionMiddleware,
         secret_key=secret_key,
