@@ -16,10 +16,10 @@ compresses icons. What is ours here is the policy; the codecs are `brotli` and t
 - A streaming response (several body messages) is compressed as it goes, each message flushed,
   so the client still sees the parts as they come.
 
-Levels chosen by measurement on the demo blog's post pages, 8-11 kB (docs/performance.md,
-"Compression"): Brotli quality 4 sends 0.31 of the bytes for ~0.3 ms a page; quality 5 saves
-two points more for half as much CPU again, 11 costs 100 times as much. gzip level 4 sends 0.33;
-6 and 9 saved under a point more.
+Levels chosen by measurement on the demo blog's post pages, 8-11 kB, in CPU time
+(docs/performance.md, "Compression"): Brotli quality 4 sends 0.31 of the bytes for ~0.16 ms a
+page; 5 saves two points more for half as much CPU again, 11 costs a hundred times as much.
+gzip level 4 sends 0.33 for ~0.10 ms; 6 saves under a point for 40% more.
 """
 
 import re
@@ -69,7 +69,7 @@ def preferred_coding(accept_encoding: str) -> Coding | None:
             continue
         quality = 1.0
         for param in params.split(";") if params else ():
-            if param.strip().lower().startswith("q"):
+            if param.partition("=")[0].strip().lower() == "q":
                 match = _QVALUE.match(param)
                 quality = float(match.group(1)) if match else 0.0  # unreadable: not acceptable
         named[coding] = quality
