@@ -4,7 +4,7 @@ should not be."""
 
 import gzip
 import zlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -218,7 +218,7 @@ PARTS = [f"<p>part {n} {'of a streamed page ' * 40}</p>\n".encode() for n in ran
 
 
 async def streamed_page(scope: Scope, receive: Receive, send: Send) -> None:
-    async def parts():  # type: ignore[no-untyped-def]
+    async def parts() -> AsyncIterator[bytes]:
         for part in PARTS:
             yield part
 
