@@ -29,7 +29,7 @@ from fastblog.models import Base
 from fastblog.resources import Resources
 from fastblog.throttle import MemoryStore, login_throttle, mail_throttle
 from tests.asgi import asgi_transport, resources_of, started
-from tests.factories import TEST_SECRET_KEY, StatementCounter
+from tests.factories import CHEAP_ARGON2, TEST_SECRET_KEY, StatementCounter
 
 PG_ADMIN_URL = os.environ.get(
     "DATABASE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -227,6 +227,7 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
         # Accounts signed up in tests write posts, as every account did before roles (a
         # site's default is "reader"); tests of roles and sign-up set what they need.
         "new_account_role": "author",
+        **CHEAP_ARGON2,
         **overrides,
     }
     return ExplicitSettings(**values)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.live import FASTBLOG
 from fastblog.accounts.models import User
 from fastblog.posts.models import Post
-from tests.factories import TEST_SECRET_KEY
+from tests.factories import CHEAP_ARGON2, TEST_SECRET_KEY
 
 __all__ = ["FASTBLOG", "count_rows", "fastblog_env"]
 
@@ -20,6 +20,7 @@ def clean_env(**settings: object) -> dict[str, str]:
     env = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
     # Accounts signed up in tests write posts (as in tests.conftest.make_settings).
     env["NEW_ACCOUNT_ROLE"] = "author"
+    env.update({name.upper(): str(value) for name, value in CHEAP_ARGON2.items()})
     env.update({name.upper(): str(value) for name, value in settings.items()})
     return env
 

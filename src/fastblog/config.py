@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     # Password hashing is ~100 ms of CPU; at most this many run at once, in threads
     # (argon2 releases the GIL), so a burst of logins cannot starve the thread pool.
     password_hash_concurrency: int = Field(default=2, ge=1)
+    # argon2id's cost: RFC 9106's second recommendation by default (64 MiB, 3 passes, 4 lanes);
+    # never below OWASP's minimum (19 MiB, 2 passes). A hash keeps the cost it was made with,
+    # so changing these only affects new passwords.
+    argon2_memory_kib: int = Field(default=65536, ge=19456)
+    argon2_time_cost: int = Field(default=3, ge=2)
+    argon2_parallelism: int = Field(default=4, ge=1)
 
     # Login throttling (fastblog.throttle); shared by all workers through Redis when REDIS_URL
     # is set. Free failures per account from one address, per address over all accounts, and
