@@ -90,10 +90,22 @@ def _highlight(code: str, language: str, attributes: str) -> str:
 
 
 def _headings_below_the_title(state: Any) -> None:
-    """The page's <h1> is the post's title: a `# heading` in the body becomes an <h2>."""
+    """The page's <h1> is the post's title, so the body's outline starts at <h2> whatever level
+    its author began with, and never skips one: each heading sits one level below the nearest
+    earlier heading the author wrote at a higher level (`#`, `###` → h2, h3; `##`, `####` →
+    h2, h3; a post of `##` only is all h2), to h6 at most."""
+    outline: list[tuple[int, int]] = []  # (the author's level, the page's level), nested
+    tag = "h2"
     for token in state.tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(6, int(token.tag[1]) + 1)}"
+        if token.type == "heading_open":
+            written = int(token.tag[1])
+            while outline and outline[-1][0] >= written:
+                outline.pop()
+            level = min(6, outline[-1][1] + 1) if outline else 2
+            outline.append((written, level))
+            tag = token.tag = f"h{level}"
+        elif token.type == "heading_close":  # right after its heading's open and inline
+            token.tag = tag
 
 
 @cache
