@@ -255,13 +255,23 @@ def test_the_nu_html_checker_finds_no_error(checked: Checked) -> None:
     vnu = required(VNU, "vnu-jar")
     # One JVM for all the pages: its start costs seconds, each page a few milliseconds.
     run = subprocess.run(
-        [java, "-jar", vnu, "--format", "json", "--exit-zero-always", *checked.html.values()],
+        [
+            java,
+            "-jar",
+            vnu,
+            "--format",
+            "json",
+            "--stdout",
+            "--exit-zero-always",
+            *checked.html.values(),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    messages = json.loads(run.stderr or run.stdout)["messages"]
+    assert run.returncode == 0, run.stderr
+    messages = json.loads(run.stdout)["messages"]
     names = {path.name: name for name, path in checked.html.items()}
     errors = [
         f"{names.get(message.get('url', '').rsplit('/', 1)[-1], message.get('url'))}:"
