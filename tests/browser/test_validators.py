@@ -5,8 +5,8 @@ accessibility violations, and every link that sits in text underlined) and the N
 Cheap on purpose: the pages are fetched once, in one browser session (the module's fixture);
 axe is injected into each of them there; vnu (a JVM, seconds to start) runs once on the folder
 of saved pages. The validators are npm packages pinned in tools/validators (axe-core,
-vnu-jar), installed by `.ci/run` into .cache/validators; vnu runs on Debian's Java. Without
-them the tests are skipped, except in CI, where that fails.
+vnu-jar), installed by `make validators` (which .ci/run runs) into .cache/validators; vnu runs
+on Debian's Java. Without them the tests are skipped, except in CI, where that fails.
 """
 
 import json
@@ -37,7 +37,7 @@ pytestmark = [
 NODE_MODULES = Path(__file__).resolve().parents[2] / ".cache" / "validators" / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 VNU = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
-INSTALL = "bash .ci/run installs them; by hand: see tools/validators/package.json"
+INSTALL = "`make validators` installs them (with npm; vnu also needs Java)"
 # Impacts that fail the test; "moderate" and "minor" ones are reported, not failed.
 FAILING_IMPACTS = {"serious", "critical"}
 
