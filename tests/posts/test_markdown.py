@@ -8,6 +8,7 @@ from fastblog.posts.markdown import (
     normalize_tag,
     normalize_tags,
     render,
+    renumber_headings,
     slug_of,
 )
 from tests.posts.markup import read_markup
@@ -67,6 +68,32 @@ def heading_levels(source: str) -> list[str]:
 )
 def test_headings_start_at_h2_and_skip_no_level(source: str, levels: list[str]) -> None:
     assert heading_levels(source) == levels
+
+
+@pytest.mark.parametrize(
+    ("stored", "now"),
+    [
+        # As the renderer wrote them before: every heading one below the author's.
+        ("<h3>A</h3>\n<p>x</p>\n<h3>B</h3>\n", "<h2>A</h2>\n<p>x</p>\n<h2>B</h2>\n"),
+        ("<h2>A</h2>\n<h3>B</h3>\n<h2>C</h2>\n", "<h2>A</h2>\n<h3>B</h3>\n<h2>C</h2>\n"),
+        ("<h3>A <em>b</em></h3>\n<h5>C</h5>\n", "<h2>A <em>b</em></h2>\n<h3>C</h3>\n"),
+        # Code that shows a tag is escaped text, never a heading.
+        (
+            "<pre><code>&lt;h3&gt;</code></pre>\n<h4>D</h4>\n",
+            "<pre><code>&lt;h3&gt;</code></pre>\n<h2>D</h2>\n",
+        ),
+        ("<p>No heading.</p>\n", "<p>No heading.</p>\n"),
+    ],
+)
+def test_stored_html_is_renumbered_as_the_renderer_numbers_now(stored: str, now: str) -> None:
+    assert renumber_headings(stored) == now
+
+
+def test_renumbering_what_the_renderer_makes_now_changes_nothing() -> None:
+    source = "## A\n\n#### B\n\n# C\n\n### D\n\n```html\n<h2>x</h2>\n```\n\n## E"
+    html = render(source).html
+
+    assert renumber_headings(html) == html
 
 
 def test_a_heading_keeps_its_text_and_closes_with_its_own_tag() -> None:
