@@ -170,6 +170,18 @@ def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
             yield url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def migrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of its own, for tests of the CLI, the seed and a server process."""
+    from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
+
+    if request.param == "sqlite":
+        yield migrated_sqlite(tmp_path / "fastblog.db")
+    else:
+        with migrated_postgres() as name:
+            yield postgres_url_of(name)
+
+
 @pytest.fixture(
     scope="session",
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],

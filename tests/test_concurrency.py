@@ -8,7 +8,6 @@ import httpx
 import pytest
 
 from bench.live import live_server
-from fastblog.cli import upgrade_database
 from tests.factories import api_create_post, api_create_user
 from tests.processes import count_rows, fastblog_env
 
@@ -18,16 +17,17 @@ WRITERS = 100
 
 
 @pytest.fixture
-def server(fresh_database_url: str, tmp_path: Path) -> Iterator[str]:
+def server(migrated_database_url: str, tmp_path: Path) -> Iterator[str]:
     """`fastblog serve` on a free loopback port, on a freshly migrated database."""
-    upgrade_database(fresh_database_url)
     # One author writes 100 posts at once: a test of concurrency, not of the write budget.
-    env = fastblog_env(fresh_database_url, LOG_LEVEL="WARNING", WRITE_RATE_LIMITS="false")
+    env = fastblog_env(migrated_database_url, LOG_LEVEL="WARNING", WRITE_RATE_LIMITS="false")
     with live_server(env, log_path=tmp_path / "server.log", cwd=tmp_path) as server:
         yield server.url
 
 
-async def test_100_simultaneous_posts_are_all_created(server: str, fresh_database_url: str) -> None:
+async def test_100_simultaneous_posts_are_all_created(
+    server: str, migrated_database_url: str
+) -> None:
     limits = httpx.Limits(max_connections=WRITERS)
     async with httpx.AsyncClient(base_url=server, timeout=120, limits=limits) as client:
         created = await api_create_user(client)
@@ -48,4 +48,4 @@ async def test_100_simultaneous_posts_are_all_created(server: str, fresh_databas
     assert statuses == [201] * WRITERS
     assert listing["total"] == WRITERS
     assert {post["title"] for post in listing["posts"]} == {f"Post {n}" for n in range(WRITERS)}
-    assert await count_rows(fresh_database_url) == (1, WRITERS)
+    assert await count_rows(migrated_database_url) == (1, WRITERS)

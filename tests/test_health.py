@@ -150,6 +150,9 @@ async def test_hanging_dependencies_are_given_the_ready_timeout_all_at_once(
             tmp_path / "media",
             redis_url=f"redis://127.0.0.1:{redis_port}/0",
             ready_timeout_seconds=timeout,
+            # The start-up's first read of the site settings waits this long for the
+            # silent database before serving with the environment's values.
+            db_timeout_seconds=2 * timeout,
         )
         async with app_client(settings) as client:
             started_at = time.monotonic()

@@ -13,7 +13,6 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from bench.live import LiveServer
-from fastblog.cli import upgrade_database
 from tests.auth.conftest import Mailbox, closed_port
 from tests.factories import PASSWORD
 from tests.processes import fastblog_env
@@ -23,9 +22,8 @@ EMAIL = "kim@example.com"
 
 
 @pytest.fixture
-def database_url(fresh_database_url: str) -> str:
-    upgrade_database(fresh_database_url)
-    return fresh_database_url
+def database_url(migrated_database_url: str) -> str:
+    return migrated_database_url
 
 
 @pytest.fixture

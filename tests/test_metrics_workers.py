@@ -13,8 +13,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.live import live_server_async
-from fastblog.cli import upgrade_database
 from fastblog.observability.metrics import forget_dead_workers
+from tests.migrated import migrated_sqlite
 from tests.processes import fastblog_env
 
 REQUESTS = 120
@@ -67,9 +67,7 @@ async def both_workers_started(log_path: Path) -> None:
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'fastblog.db'}"
-    upgrade_database(url)
-    return url
+    return migrated_sqlite(tmp_path / "fastblog.db")
 
 
 @pytest.mark.anyio

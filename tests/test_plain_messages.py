@@ -6,13 +6,17 @@ short, a character a pattern refuses, nothing at all), as a logged-in user, and 
 message of every 422."""
 
 import re
+from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.messages import FIELD_LABELS, FORM_LABELS, STALE_LINK, field_label
+from tests.accounts import browser_login, submit
 from tests.factories import login, make_user
+from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
 
@@ -155,3 +159,87 @@ async def test_the_token_forms_grant_type_is_explained_not_quoted(
     [error] = response.json()["detail"]
     assert error["loc"] == ["body", "grant_type"]
     assert error["msg"] == "Must be “password”, or left out."
+
+
+LONG = "x" * 201
+# (how the page is asked for, what the error page says): each field named as its form labels
+# it, or as the address holds it.
+PAGE_ERRORS = [
+    ("GET /posts/abc", "The post number in the address: must be a whole number."),
+    ("GET /users/0/posts", "The account number in the address: must be at least 1."),
+    ("GET /?page=two", "The page number: must be a whole number."),
+    ("GET /?cursor=garbage", f"The link to the next page: {STALE_LINK}"),
+    ("GET /?before=garbage", f"The link to the page before: {STALE_LINK}"),
+    (f"GET /search?q={'x' * 1001}", "Search posts: must be at most 1,000 characters long."),
+    ("POST /login", "Email or username: must be at most 200 characters long."),
+    ("POST /forgot-password", "Email: must be at most 200 characters long."),
+    ("POST /account/delete", "Your password, to confirm: must be at most 200 characters long."),
+    ("POST /account/password", "New password: must be at most 200 characters long."),
+]
+
+
+@pytest.mark.parametrize(("request_line", "message"), PAGE_ERRORS)
+async def test_a_pages_422_names_the_field_as_its_form_labels_it(
+    client: httpx.AsyncClient, session: AsyncSession, request_line: str, message: str
+) -> None:
+    method, url = request_line.split(" ")
+    if method == "GET":
+        response = await client.get(url)
+    else:
+        await browser_login(client, await make_user(session))
+        fields = {"email": LONG, "password": LONG, "current_password": "x", "new_password": LONG}
+        response = await submit(client, url, fields)
+
+    assert response.status_code == 422
+    page = read_page(response)
+    assert message in page.text
+    assert "Invalid value" not in page.text
+    assert not LIBRARY_WORDING.search(page.text)
+
+
+class Forms(HTMLParser):
+    """Each form's address and, for each labelled field, its name and the label's text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[tuple[str, dict[str, str], dict[str, str]]] = []  # action, ids, labels
+        self._label: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.forms.append((attributes.get("action", ""), {}, {}))
+        elif tag == "label" and self.forms:
+            self._label, self._text = attributes.get("for", ""), []
+        elif tag in {"input", "textarea", "select"} and self.forms and "id" in attributes:
+            self.forms[-1][1][attributes["id"]] = attributes.get("name", "")
+
+    def handle_data(self, data: str) -> None:
+        if self._label is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label" and self._label is not None:
+            self.forms[-1][2][self._label] = " ".join("".join(self._text).split())
+            self._label = None
+
+
+async def test_the_labels_of_422_pages_are_the_forms_own(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    pages = ["/login", "/forgot-password", "/register"]
+    html = [(await client.get(path)).text for path in pages]
+    await browser_login(client, await make_user(session, role="admin"))
+    html += [(await client.get(path)).text for path in ("/account", "/admin/invitations")]
+    checked = 0
+    for text in html:
+        parser = Forms()
+        parser.feed(text)
+        for action, names, labels in parser.forms:
+            for field_id, label in labels.items():
+                name = names.get(field_id, "")
+                if name in FIELD_LABELS or name in FORM_LABELS.get(action, {}):
+                    assert field_label(name, action) == label, (action, name)
+                    checked += 1
+    assert checked >= 10

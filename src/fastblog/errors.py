@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Match, Mount
 
 from fastblog.db import DatabaseUnavailableError, is_database_unavailable
 from fastblog.exceptions import DomainError
-from fastblog.messages import plain_message
+from fastblog.messages import page_message, plain_message
 from fastblog.web.session import LoginRequiredError, flash, login_redirect
 from fastblog.web.templating import templates
 
@@ -160,8 +160,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
             for error in exc.errors()
         ]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
-    fields = ", ".join(str(error["loc"][-1]) for error in exc.errors())
-    return await error_page(request, 422, f"Invalid value for: {fields}.")
+    return await error_page(request, 422, page_message(exc.errors(), request.url.path))
 
 
 async def on_unhandled_error(request: Request, exc: Exception) -> Response:

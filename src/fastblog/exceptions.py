@@ -33,6 +33,13 @@ class ConflictError(DomainError):
     """The value is taken (answered 400, as the API always has)."""
 
 
+class StateConflictError(DomainError):
+    """The request is valid, but what it would change forbids it as things stand (the owner
+    deleting their own account before handing ownership on)."""
+
+    status_code = 409
+
+
 class InvalidInputError(DomainError):
     status_code = 422
 

@@ -7,7 +7,6 @@ import multiprocessing
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -28,6 +27,7 @@ from fastblog.admin import views as admin_views
 from fastblog.comments import admin as comments_admin
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
+from fastblog.compression import CompressionMiddleware
 from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
@@ -61,10 +61,10 @@ from fastblog.throttle import (
     mail_throttle,
 )
 from fastblog.web import root_files
+from fastblog.web.page_cache import PageCacheMiddleware
 from fastblog.web.session import PageSessionMiddleware
+from fastblog.web.static_files import STATIC_DIR, HashedStaticFiles, static_digests
 from fastblog.write_limits import MemoryCounts, RedisCounts, WriteCounts, write_limiter
-
-STATIC_DIR = Path(__file__).parent / "static"
 
 TELEMETRY_OFF: TelemetryConfig = {
     "tracing": False,
@@ -189,7 +189,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app, page_user=load_page_user)
     app.add_exception_handler(BodyTooLargeError, posts_views.on_post_form_too_large)
-    app.add_middleware(HeadAsGetMiddleware)  # first added: innermost
+    # First added: innermost. Validators are made from a page's own bytes, before compression
+    # (which gives the compressed variant its own ETag); HEAD is a GET whose body is dropped
+    # after both, so its headers are the GET's.
+    app.add_middleware(PageCacheMiddleware)
+    app.add_middleware(CompressionMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(
         PageSessionMiddleware,
         secret_key=secret_key,
@@ -252,7 +257,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(summarize_routes(router))
     if settings.docs_enabled:
         install_docs(app)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    static_digests()  # read once, here rather than by the first page, on the event loop
+    app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
     if not settings.s3_bucket:
         app.mount(
             "/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"

@@ -4,6 +4,7 @@ pydantic's own messages name its internals ("Input should be a valid integer, un
 string as an integer") or quote a regular expression ("String should match pattern '^[^\\x00]*$'").
 A person reads the message, a program reads `type` and `loc`, which stay pydantic's."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastblog.params import NO_NUL, NOT_BLANK
@@ -84,3 +85,62 @@ def plain_message(error: Any) -> str:  # a pydantic ErrorDetails, or a dict shap
         if message.startswith(prefix):
             return f"Not an email address: {message.removeprefix(prefix)}"
     return message[:1].upper() + message[1:]
+
+
+# What a reader calls each input of a page, for the HTML 422 page: the label of the form field
+# that sends it, or, for what travels in the address, what it is. JSON errors keep `loc`.
+FIELD_LABELS = {
+    # Form fields, as the forms label them.
+    "email": "Email",
+    "password": "Password",
+    "current_password": "Current password",
+    "new_password": "New password",
+    "username": "Username",
+    "body": "Your comment",
+    "picture": "Upload a new picture",
+    "role": "Role",
+    "q": "Search posts",
+    # Hidden fields and the address.
+    "next": "The page to go back to",
+    "token": "The link from the mail",
+    "page": "The page number",
+    "cursor": "The link to the next page",  # "Older posts", "More comments", ...
+    "before": "The link to the page before",
+    "tag": "The tag",
+    "author": "The author",
+    "post_id": "The post number in the address",
+    "user_id": "The account number in the address",
+    "comment_id": "The comment number in the address",
+    "invitation_id": "The invitation number in the address",
+    "number": "The number in the address",
+    "slug": "The address",
+}
+# Where a form labels a field its own way: the address the form is sent to, then the field.
+FORM_LABELS = {
+    "/login": {"email": "Email or username"},
+    "/account/delete": {"password": "Your password, to confirm"},
+}
+# What a link's cursor that is not the site's own means to the person who followed it.
+STALE_LINK = "it is not a link this list gave out; start again from its first page."
+
+
+def field_label(name: str, path: str = "") -> str:
+    """The field `name` as the form sent to `path` labels it (or the address names it)."""
+    own = FORM_LABELS.get(path, {})
+    return own.get(name) or FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def page_message(errors: Sequence[Any], path: str) -> str:
+    """Plain words for a page's 422: each invalid field by its label, with what is wrong."""
+    lines = []
+    for error in errors:
+        loc = error.get("loc", ())
+        if len(loc) < 2 or error["type"] == "body_unreadable":  # the body as a whole
+            lines.append("The form could not be read: please send it again.")
+            continue
+        name = str(loc[-1])
+        message = plain_message(error)
+        if name in {"cursor", "before"}:  # whatever is wrong with it, the reader followed it
+            message = STALE_LINK
+        lines.append(f"{field_label(name, path)}: {message[:1].lower()}{message[1:]}")
+    return " ".join(dict.fromkeys(lines))  # a field wrong twice is said once

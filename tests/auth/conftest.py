@@ -116,3 +116,16 @@ def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
         yield controller, mailbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+async def mail_app(make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]) -> FastAPI:
+    """An app on the test database that sends its mail to `smtp_server`."""
+    controller, _ = smtp_server
+    return await make_app(smtp_host=controller.hostname, smtp_port=controller.port)
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Controller, Mailbox]) -> Mailbox:
+    """What `mail_app` has sent."""
+    return smtp_server[1]

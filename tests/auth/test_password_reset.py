@@ -12,7 +12,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,17 +29,6 @@ pytestmark = pytest.mark.anyio
 NEW_PASSWORD = "the password after the reset"
 ACCEPTED = {"detail": "If an account uses that email, a reset link is on its way."}
 REFUSED = {"detail": "The reset link is invalid, used or expired"}
-
-
-@pytest.fixture
-async def mail_app(make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]) -> FastAPI:
-    controller, _ = smtp_server
-    return await make_app(smtp_host=controller.hostname, smtp_port=controller.port)
-
-
-@pytest.fixture
-def mailbox(smtp_server: tuple[Controller, Mailbox]) -> Mailbox:
-    return smtp_server[1]
 
 
 @pytest.fixture

@@ -6,14 +6,19 @@ is reachable. Without /usr/bin/chromium the tests are skipped, except in CI, whe
 A failing test leaves a screenshot and the page's HTML in tests/artifacts/.
 """
 
+import asyncio
+import contextlib
 import os
 import re
 import subprocess
 from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import live
 from bench.live import FASTBLOG, LiveServer
@@ -36,46 +41,78 @@ ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 ACTION_TIMEOUT_MS = 30_000
 
 
+class LiveServers:
+    """This worker's servers, one per database, each started when a test first needs it and
+    kept until the end of the run. Tests switch between the databases many times in a run
+    (pytest-xdist hands out modules, and each module runs on both); starting a server at
+    each switch cost about ten seconds each time."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._stack = contextlib.ExitStack()
+        self._started: dict[str, LiveServer] = {}
+
+    def get(self, database: str, request: pytest.FixtureRequest) -> LiveServer:
+        if database not in self._started:
+            self._started[database] = self._start(database, request)
+        return self._started[database]
+
+    def _start(self, database: str, request: pytest.FixtureRequest) -> LiveServer:
+        workdir = self._tmp_path_factory.mktemp(f"live-{database}")
+        if database == "sqlite":
+            database_url = f"sqlite+aiosqlite:///{workdir / 'fastblog.db'}"
+        else:
+            database_url = request.getfixturevalue("postgres_url")  # skips when unreachable
+        env = clean_env(
+            database_url=database_url,
+            media_dir=workdir / "media",
+            secret_key=TEST_SECRET_KEY,
+            process_pool_workers=1,
+            log_level="WARNING",
+        )
+        # The working directory is the temp dir, so a developer's .env is not read.
+        migrate = subprocess.run(
+            [FASTBLOG, "db", "upgrade"],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if migrate.returncode != 0:
+            pytest.fail(f"fastblog db upgrade failed:\n{migrate.stderr}", pytrace=False)
+        # `fastblog serve` as `make run` starts it; its access log shows what the browser
+        # asked when a test fails.
+        return self._stack.enter_context(
+            live.live_server(env, log_path=workdir / "server.log", cwd=workdir)
+        )
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="session")
+def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServers]:
+    servers = LiveServers(tmp_path_factory)
+    try:
+        yield servers
+    finally:
+        servers.close()
+
+
 @pytest.fixture(
     scope="session",
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
 )
-def live_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
+def live_server(request: pytest.FixtureRequest, live_servers: LiveServers) -> LiveServer:
     """The app served by `fastblog serve` in a separate process, on a free loopback port.
 
     On PostgreSQL it shares the run's throwaway database with the in-process tests (which
-    empty it before each of theirs); every browser test signs up its own, unique accounts.
+    empty it before each of theirs); every browser test signs up its own, unique accounts
+    and leaves the site's settings as it found them.
     """
-    workdir = tmp_path_factory.mktemp(f"live-{request.param}")
-    if request.param == "sqlite":
-        database_url = f"sqlite+aiosqlite:///{workdir / 'fastblog.db'}"
-    else:
-        database_url = request.getfixturevalue("postgres_url")  # skips when unreachable
-    env = clean_env(
-        database_url=database_url,
-        media_dir=workdir / "media",
-        secret_key=TEST_SECRET_KEY,
-        process_pool_workers=1,
-        log_level="WARNING",
-    )
-    # The working directory is the temp dir, so a developer's .env is not read.
-    migrate = subprocess.run(
-        [FASTBLOG, "db", "upgrade"],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if migrate.returncode != 0:
-        pytest.fail(f"fastblog db upgrade failed:\n{migrate.stderr}", pytrace=False)
-    # `fastblog serve` as `make run` starts it; its access log shows what the browser asked
-    # when a test fails.
-    with live.live_server(env, log_path=workdir / "server.log", cwd=workdir) as server:
-        yield server
+    return live_servers.get(request.param, request)
 
 
 @pytest.fixture(scope="session")
@@ -168,3 +205,23 @@ def pytest_runtest_makereport(
     if isinstance(server, LiveServer):
         report.sections.append(("server log (tail)", server.log_tail() or "(empty)"))
     return report
+
+
+def set_role(server: LiveServer, username: str, role: str) -> None:
+    """What `fastblog users set-role` does, straight in the server's database (the role is
+    read with the user on every request, so it counts at once)."""
+
+    async def update() -> None:
+        engine = create_async_engine(server.env["DATABASE_URL"])
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("UPDATE users SET role = :role WHERE username = :username"),
+                    {"role": role, "username": username},
+                )
+        finally:
+            await engine.dispose()
+
+    # In a thread of its own: Playwright keeps an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, update()).result()

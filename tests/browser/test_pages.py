@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from fastblog.posts.markdown import slug_of
 from tests.browser.conftest import ACTION_TIMEOUT_MS, LiveServer
-from tests.browser.test_accounts import flash, header, sign_up, unique
+from tests.browser.test_accounts import HEADER_BACKGROUND, flash, header, sign_up, unique
 
 pytestmark = pytest.mark.browser
 
@@ -219,3 +219,22 @@ def test_markdown_typography_keeps_code_and_stays_in_the_column(
         assert cell.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
     finally:
         context.close()
+
+
+def test_chromium_gets_compressed_pages_and_keeps_the_stylesheet(page: Page) -> None:
+    """Through the real server: Chromium asks for br, decodes the page and its stylesheet (the
+    header is styled), and the stylesheet's hashed name is kept for a year."""
+    responses: dict[str, dict[str, str]] = {}
+    page.on("response", lambda response: responses.setdefault(response.url, response.all_headers()))
+
+    document = page.goto("/", wait_until="load")
+
+    assert document is not None
+    headers = document.all_headers()
+    assert headers["content-encoding"] == "br"
+    assert "accept-encoding" in headers["vary"].lower()
+    assert headers["cache-control"] == "no-cache"
+    expect(page.locator(".site-header")).to_have_css("background-color", HEADER_BACKGROUND)
+    stylesheet = next(url for url in responses if re.search(r"/static/css/main\.\w{12}\.css$", url))
+    assert responses[stylesheet]["content-encoding"] == "br"
+    assert responses[stylesheet]["cache-control"] == "public, max-age=31536000, immutable"

@@ -48,7 +48,9 @@ def test_draft_preview_publish_and_find_it_by_tag(
     expect(page.get_by_label("Title")).to_have_value(title)  # nothing lost, nothing saved
 
     page.get_by_role("button", name="Save as draft").click()
-    expect(flash(page)).to_have_text("Your draft is saved. Only you can see it.")
+    expect(flash(page)).to_have_text(
+        "Your draft is saved. Only you and the site's editors can see it."
+    )
     expect(page).to_have_url(re.compile(r"/posts/\d+/markdown-in-a-browser-bt-[0-9a-f]+$"))
     post_url = page.url
     code = page.locator(".prose pre.highlight")

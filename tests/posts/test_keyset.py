@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
@@ -152,6 +153,48 @@ async def test_a_deleted_posts_cursor_still_leads_on(
     assert [post["id"] for post in rest["posts"]] == newest_first(posts)[3:]
 
 
+async def test_a_link_whose_posts_were_deleted_says_so_and_leads_to_the_newest(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    posts = await posts_with_ties(session, author, 15)  # two pages of 10
+    await tag_posts(session, posts, "python")
+    lists = ["/", f"/users/{author.id}/posts", "/tags/python"]
+    older = [read_page(await client.get(path)).link(OLDER).href for path in lists]
+
+    # Every post of page 2 is deleted: the "Older posts" links now lead past the end.
+    for post in sorted(posts, key=lambda p: (p.published_at, p.id))[:5]:
+        await session.delete(post)
+    await session.commit()
+
+    for path, link in zip(lists, older, strict=True):
+        response = await client.get(link)
+        assert response.status_code == 200, link
+        page = read_page(response)
+        assert "No more posts here" in page.text
+        assert "have been deleted or unpublished since it was made" in page.text
+        assert page.link("Go to the newest posts").path == path
+        assert "Page 2" not in page.text  # the link's label; the list has one page now
+        assert "fewer pages" not in page.text
+        assert not page.has_link(OLDER)
+
+    # The same on an author's drafts.
+    session.add_all(
+        Post(title=f"Draft {n}", content="x", user_id=author.id, status=DRAFT) for n in range(12)
+    )
+    await session.commit()
+    await browser_login(client, author)
+    first = read_page(await client.get("/drafts"))
+    kept = {int(link.path.split("/")[2]) for link in first.links if POST_LINK.match(link.path)}
+    hidden = (Post.status == DRAFT) | (Post.published_at > datetime.now(UTC))
+    await session.execute(delete(Post).where(hidden, Post.id.not_in(kept)))
+    await session.commit()
+    link = first.link(OLDER).href
+    page = read_page(await client.get(link))
+    assert "have been published or deleted since it was made" in page.text
+    assert page.link("Go to your newest drafts").path == "/drafts"
+
+
 @pytest.mark.parametrize(
     "cursor",
     [
@@ -175,11 +218,15 @@ async def test_a_bad_cursor_is_a_422_naming_it(
     for path in ("/", "/posts", f"/users/{user.id}/posts", "/tags/python"):
         response = await client.get(path, params={"cursor": cursor})
         assert response.status_code == 422, path
-        assert "Invalid value for: cursor." in read_page(response).text
+        assert "The link to the next page: it is not a link this list gave out" in (
+            read_page(response).text
+        )
     for path in ("/", f"/users/{user.id}/posts"):
         response = await client.get(path, params={"before": cursor})
         assert response.status_code == 422, path
-        assert "Invalid value for: before." in read_page(response).text
+        assert "The link to the page before: it is not a link this list gave out" in (
+            read_page(response).text
+        )
 
 
 async def test_a_cursor_from_the_future_shows_no_scheduled_post(

@@ -357,6 +357,29 @@ async def test_the_form_saves_a_draft_with_tags_then_publishes_it(
     assert ids(await client.get("/api/posts", params={"tag": "python"})) == [post["id"]]
 
 
+async def test_the_draft_message_says_who_can_see_it_and_it_is_so(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    editor = await make_user(session, role="editor")
+    other = await make_user(session)
+    await browser_login(client, author)
+
+    saved = await submit(
+        client, "/posts/new", {"title": "Half done", "content": "Text", "action": "draft"}
+    )
+
+    shown = read_page(await client.get(saved.headers["location"]))
+    assert "Your draft is saved. Only you and the site's editors can see it." in shown.text
+    path = saved.headers["location"]
+    for viewer, status in ((editor, 200), (other, 404)):
+        async with browser(app) as viewer_browser:
+            await browser_login(viewer_browser, viewer)
+            response = await viewer_browser.get(path, follow_redirects=True)
+            assert response.status_code == status, viewer.role
+            assert ("Half done" in response.text) is (status == 200)
+
+
 async def test_the_form_refuses_bad_tags_beside_the_field(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:

@@ -153,7 +153,7 @@ async def test_a_bad_page_number_is_an_html_422(client: httpx.AsyncClient, page:
     response = await client.get("/", params={"page": page})
 
     assert response.status_code == 422
-    assert "Invalid value for: page." in read_page(response).text
+    assert "The page number: must be" in read_page(response).text
 
 
 async def test_post_page_shows_the_post(client: httpx.AsyncClient, session: AsyncSession) -> None:
@@ -186,7 +186,7 @@ async def test_bad_post_id_is_an_html_422(client: httpx.AsyncClient, post_id: st
     response = await client.get(f"/posts/{post_id}")
 
     assert response.status_code == 422
-    assert "Invalid value for: post_id." in read_page(response).text
+    assert "The post number in the address: must be" in read_page(response).text
 
 
 SCRIPT = '<script>alert("owned")</script>'

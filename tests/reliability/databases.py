@@ -2,20 +2,17 @@
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 
-from fastblog.cli import upgrade_database
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _postgres_or_skip
+from tests.conftest import PG_ADMIN_URL
+from tests.migrated import migrated_postgres, migrated_sqlite
 
 
 def sqlite_database(folder: Path) -> str:
-    url = f"sqlite+aiosqlite:///{folder / 'fastblog.db'}"
-    upgrade_database(url)
-    return url
+    return migrated_sqlite(folder / "fastblog.db")
 
 
 def postgres_dsn(name: str, *, host: str = "127.0.0.1", port: int | None = None) -> str:
@@ -30,14 +27,8 @@ def postgres_dsn(name: str, *, host: str = "127.0.0.1", port: int | None = None)
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A new, migrated PostgreSQL database; dropped afterwards (connections and all)."""
-    _postgres_or_skip()
-    name = f"fastblog_rel_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        upgrade_database(postgres_dsn(name))
+    with migrated_postgres() as name:
         yield name
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def terminate_connections(database: str) -> int:

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -18,24 +17,13 @@ from fastblog.accounts.models import Invitation, User
 from fastblog.db import utcnow
 from tests.accounts import bearer, browser, browser_login, read_form, submit
 from tests.asgi import resources_of
-from tests.auth.conftest import AppFactory, Mailbox
+from tests.auth.conftest import Mailbox
 from tests.factories import make_user
 from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
 
 PASSWORD = "a brand new passphrase"
-
-
-@pytest.fixture
-async def mail_app(make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]) -> FastAPI:
-    controller, _ = smtp_server
-    return await make_app(smtp_host=controller.hostname, smtp_port=controller.port)
-
-
-@pytest.fixture
-def mailbox(smtp_server: tuple[Controller, Mailbox]) -> Mailbox:
-    return smtp_server[1]
 
 
 @pytest.fixture

@@ -104,8 +104,8 @@ async def test_the_owner_cannot_leave_the_site_without_an_owner(
 
     response = await put_role(client, app, owner, owner, "admin")
 
-    assert response.status_code == 403
-    assert "always has an owner" in response.json()["detail"]
+    assert response.status_code == 409
+    assert "always has an owner: hand ownership on first" in response.json()["detail"]
     assert await roles(session) == {"first": "owner"}
 
 
@@ -168,7 +168,11 @@ async def test_set_role_from_the_command_line(
         settings, tmp_path, "set-role", "kim@example.com", "reader"
     )
     assert status == 1
-    assert "always has an owner" in err
+    assert "always has an owner: hand ownership on first" in err
+    status, _, err = await fastblog_users(settings, tmp_path, "revoke-moderator", kim)
+    assert status == 1  # the old alias is a role change like any other: the owner stays
+    assert "hand ownership on first" in err
+    assert await roles(session) == {"first": "admin", "kim": "owner"}
     status, _, err = await fastblog_users(settings, tmp_path, "set-role", kim, "king")
     assert status == 2  # argparse: not a role
     assert "invalid choice" in err

@@ -108,12 +108,11 @@ def post_rows(user_id: int, count: int, word: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def own_app(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
+async def own_app(migrated_database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
     """An app on a database of its own. Suspending the index is DDL, and on SQLite a schema
     change leaves other connections to the file (the session app's idle pool) with a stale
     schema that fails their next statement."""
-    await anyio.to_thread.run_sync(upgrade_database, fresh_database_url)
-    app = create_app(make_settings(fresh_database_url, tmp_path / "media"))
+    app = create_app(make_settings(migrated_database_url, tmp_path / "media"))
     async with started(app):
         yield app
 

@@ -3,50 +3,30 @@ can read, served by the app itself; a second run adds nothing."""
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
-from sqlalchemy import func, pool, select
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from fastblog.cli import main, upgrade_database
+from fastblog.cli import main
 from fastblog.config import Settings
-from fastblog.main import create_app
 from fastblog.models import Comment, Follow, Post, PostLike, User
 from fastblog.posts.schemas import PostWrite
 from fastblog.seed.demo_blog import DemoAlreadySeededError, seed_demo
 from fastblog.seed.demo_content import DRAFT, PUBLISHED, SCHEDULED, DemoPost, load
-from tests.asgi import asgi_transport, started
-from tests.conftest import make_settings
 from tests.factories import login_through_endpoint
 from tests.html import read_page
 from tests.processes import FASTBLOG, fastblog_env
+from tests.seed.conftest import serving
 
 pytestmark = pytest.mark.anyio
 
 BLOG = load()
 BY_STATUS = Counter(post.status for post in BLOG.posts)
-
-
-@pytest.fixture
-def settings(fresh_database_url: str, tmp_path: Path) -> Settings:
-    upgrade_database(fresh_database_url)
-    return make_settings(fresh_database_url, tmp_path / "media")
-
-
-@pytest.fixture
-async def connection(settings: Settings) -> AsyncIterator[AsyncConnection]:
-    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as connection:
-            yield connection
-    finally:
-        await engine.dispose()
 
 
 async def row_counts(connection: AsyncConnection) -> dict[str, int]:
@@ -150,11 +130,7 @@ async def test_the_demo_blog_reads_like_a_blog(
     roles = dict((await connection.execute(select(User.username, User.role))).all())
     await connection.rollback()
     assert roles == {person.username: person.role for person in BLOG.people}
-    app = create_app(settings)
-    async with (
-        started(app),
-        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
-    ):
+    async with serving(settings) as client:
         listed = (await client.get("/api/posts", params={"limit": 100})).json()
         published = [post for post in BLOG.posts if post.status == PUBLISHED]
         # Newest first, each by its author; drafts and the scheduled post are not listed.

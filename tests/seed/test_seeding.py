@@ -3,47 +3,29 @@ derived table (counters, tags, sequences, planner statistics) as the app would h
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, inspect, pool, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from fastblog.cli import upgrade_database
 from fastblog.config import Settings
-from fastblog.main import create_app
 from fastblog.models import Post, PostCount, PostTag, Tag, TagPostCount, User, UserPostCount
 from fastblog.posts.models import COUNT_SLOTS, PUBLISHED
 from fastblog.seed import bulk, seed
 from fastblog.seed.bulk import Derived
 from fastblog.seed.vocabulary import TAGS
-from tests.asgi import asgi_transport, started
-from tests.conftest import make_settings, throwaway_postgres_database
+from tests.conftest import make_settings
 from tests.factories import login
 from tests.html import read_page
+from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
+from tests.seed.conftest import serving
 
 pytestmark = pytest.mark.anyio
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(fresh_database_url: str, tmp_path: Path) -> Settings:
-    upgrade_database(fresh_database_url)
-    return make_settings(fresh_database_url, tmp_path / "media")
-
-
-@pytest.fixture
-async def connection(settings: Settings) -> AsyncIterator[AsyncConnection]:
-    engine = create_async_engine(settings.database_url, poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as connection:
-            yield connection
-    finally:
-        await engine.dispose()
 
 
 async def counters_and_recount(
@@ -149,13 +131,11 @@ async def blog_rows(url: str) -> list[tuple[object, ...]]:
 def twin(settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """A second empty database on the same server."""
     if settings.is_sqlite:
-        url = f"sqlite+aiosqlite:///{tmp_path / 'twin.db'}"
-        upgrade_database(url)
+        url = migrated_sqlite(tmp_path / "twin.db")
         yield make_settings(url, tmp_path / "twin-media")
         return
-    with throwaway_postgres_database() as url:
-        upgrade_database(url)
-        yield make_settings(url, tmp_path / "twin-media")
+    with migrated_postgres() as name:
+        yield make_settings(postgres_url_of(name), tmp_path / "twin-media")
 
 
 async def test_the_same_random_seed_gives_the_same_blog(settings: Settings, twin: Settings) -> None:
@@ -167,11 +147,7 @@ async def test_the_same_random_seed_gives_the_same_blog(settings: Settings, twin
 
 async def test_the_seeded_blog_answers_its_pages_and_api(settings: Settings) -> None:
     await seed(settings, users=5, posts=300, workers=1)
-    app = create_app(settings)
-    async with (
-        started(app),
-        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
-    ):
+    async with serving(settings) as client:
         listed = await client.get("/api/posts", params={"limit": 5})
         assert listed.status_code == 200
         post = listed.json()["posts"][0]
@@ -376,11 +352,7 @@ async def test_search_finds_seeded_posts_by_title_and_body_words(
     title_word, body_word = rarest_word(title_, shares), rarest_word(body_text, shares)
     assert title_word not in WORD_OF.findall(body_text.lower()) or shares[title_word] < 20
 
-    app = create_app(settings)
-    async with (
-        started(app),
-        httpx.AsyncClient(transport=asgi_transport(app), base_url="http://testserver") as client,
-    ):
+    async with serving(settings) as client:
         for word in (title_word, body_word):
             response = await client.get("/api/search", params={"q": word, "limit": 100})
             assert response.status_code == 200, response.text

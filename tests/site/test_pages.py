@@ -12,9 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
 from fastblog.accounts.roles import Role
-from fastblog.admin.demo import add_demo_about_page
 from tests.accounts import bearer
-from tests.asgi import resources_of
 from tests.factories import api_create_post, make_user
 from tests.html import read_page
 
@@ -209,23 +207,3 @@ async def test_other_addresses_still_answer_as_before(client: httpx.AsyncClient)
     assert (await client.get("/docs")).status_code == 200
     assert (await client.get("/feed.xml")).status_code == 200
     assert (await client.get("/robots.txt")).status_code == 200
-
-
-async def test_the_demo_about_page_is_added_once_and_linked_from_the_navigation(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
-    resources = resources_of(app)
-
-    added = await add_demo_about_page(resources.database, resources.settings)
-    again = await add_demo_about_page(resources.database, resources.settings)
-    await resources.site.refresh()  # as the app's own refresh does within a second
-
-    assert (added, again) == (True, False)
-    home = read_page(await client.get("/"))
-    about = read_page(await client.get(home.link("About").href))
-    assert about.title.startswith("About this blog")
-    assert "Make it yours" in about.text
-    assert [link["label"] for link in (await client.get("/api/site")).json()["navigation"]] == [
-        "Home",
-        "About",
-    ]

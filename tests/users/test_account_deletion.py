@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
 from fastblog.posts.models import Post
-from tests.accounts import browser, browser_login, read_form, submit
+from tests.accounts import bearer, browser, browser_login, read_form, submit
 from tests.factories import PASSWORD, make_posts, make_user
+from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
 
@@ -71,3 +72,37 @@ async def test_deleting_needs_the_csrf_token_and_a_login(
     assert anonymous.status_code == 303
     assert anonymous.headers["location"] == "/login?next=/account/delete"
     assert await counts(session, user) == (1, 2)
+
+
+HAND_ON_FIRST = "hand ownership on first"
+
+
+async def test_the_owner_cannot_delete_their_account_until_ownership_is_handed_on(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, user: User
+) -> None:
+    owner = await make_user(session, username="olive", email="olive@example.com", role="owner")
+    await make_posts(session, owner, 1)
+    await browser_login(client, owner)
+
+    account = read_page(await client.get("/account"))
+    by_page = await submit(client, "/account/delete", {"password": PASSWORD})
+    by_api = await client.delete(f"/api/users/{owner.id}", headers=bearer(app, owner))
+
+    # The page offers no Delete button, says why, and a forged form is refused the same way.
+    assert "Delete my account" not in account.text
+    assert "You own this site, so your account stays until you hand ownership on" in (account.text)
+    assert by_page.status_code == 409
+    assert HAND_ON_FIRST in read_page(by_page).text
+    assert by_api.status_code == 409
+    assert HAND_ON_FIRST in by_api.json()["detail"]
+    assert await counts(session, owner) == (1, 1)
+
+    # Once someone else owns the site, the old owner (an admin now) may leave.
+    handed = await client.put(
+        f"/api/users/{user.id}/role", json={"role": "owner"}, headers=bearer(app, owner)
+    )
+    assert handed.status_code == 200, handed.text
+    assert (
+        await client.delete(f"/api/users/{owner.id}", headers=bearer(app, owner))
+    ).status_code == 204
+    assert await counts(session, owner) == (0, 0)

@@ -89,4 +89,4 @@ async def test_bad_user_id_is_an_html_422(client: httpx.AsyncClient) -> None:
     response = await client.get("/users/abc/posts")
 
     assert response.status_code == 422
-    assert "Invalid value for: user_id." in read_page(response).text
+    assert "The account number in the address: must be a whole number." in read_page(response).text

@@ -36,6 +36,7 @@ E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expi
 E401_IF_SENT: Responses = {status.HTTP_401_UNAUTHORIZED: error("A token was sent, but not valid")}
 E403: Responses = {status.HTTP_403_FORBIDDEN: error("Not your account")}
 E404: Responses = {status.HTTP_404_NOT_FOUND: error("User not found")}
+E409_OWNER: Responses = {status.HTTP_409_CONFLICT: error("The owner must hand ownership on first")}
 E429: Responses = {
     status.HTTP_429_TOO_MANY_REQUESTS: error("Too many writes in a minute (see Retry-After)")
 }
@@ -190,7 +191,7 @@ E403_ROLE: Responses = {
 @router.put(
     "/{user_id}/role",
     response_model=UserPrivate,
-    responses=E401 | E403_ROLE | E404 | TOO_LARGE,
+    responses=E401 | E403_ROLE | E404 | E409_OWNER | TOO_LARGE,
 )
 async def set_role(
     user_id: UserId, viewer: TokenViewerDep, data: RoleChange, db: DatabaseDep
@@ -217,13 +218,17 @@ async def update_user(
     return UserPrivate.model_validate(user)
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=E401 | E403 | E404)
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=E401 | E403 | E404 | E409_OWNER,
+)
 async def delete_user(
     user: Annotated[User, Depends(get_own_account)],
     session: WriteSessionDep,
     resources: ResourcesDep,
 ) -> Response:
-    """Delete your account and all of your posts."""
+    """Delete your account and all of your posts (the owner: once ownership is handed on)."""
     picture = user.image_file
     await service.delete_user(session, user=user)
     await pictures.remove_picture(resources, picture)

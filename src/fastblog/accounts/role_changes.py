@@ -11,7 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.accounts.roles import RANK, Role, at_least
 from fastblog.db import Database
-from fastblog.exceptions import ForbiddenError, NotAuthenticatedError, NotFoundError
+from fastblog.exceptions import (
+    ForbiddenError,
+    NotAuthenticatedError,
+    NotFoundError,
+    StateConflictError,
+)
 
 ADMINS_ONLY = "Only an admin or the owner can change roles."
 OWNER_ONLY = "Only the owner can change the owner's role or hand ownership on."
@@ -20,15 +25,18 @@ ADMIN_LIMIT = (
     "reader); only the owner can make or change an admin."
 )
 OWNER_STAYS = (
-    "The site always has an owner: the owner's role changes only by handing ownership to "
-    "another account (give them the role owner)."
+    "The site always has an owner: hand ownership on first (give another account the role "
+    "owner; you then become an admin), and then change your role."
 )
 
 
 def check_change(by: User | None, target: User, role: Role) -> None:
-    """Raise ForbiddenError unless `by` (None: the operator) may give `target` this role."""
+    """Raise ForbiddenError unless `by` (None: the operator) may give `target` this role;
+    StateConflictError when the owner (or the operator) would leave the site ownerless."""
     if target.role == Role.OWNER and role != Role.OWNER:
-        raise ForbiddenError(OWNER_STAYS if by is None or by.role == Role.OWNER else OWNER_ONLY)
+        if by is None or by.role == Role.OWNER:
+            raise StateConflictError(OWNER_STAYS, field="role")
+        raise ForbiddenError(OWNER_ONLY)
     if by is None or by.role == Role.OWNER:
         return
     if not at_least(by.role, Role.ADMIN):

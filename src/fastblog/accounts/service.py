@@ -8,7 +8,12 @@ from fastblog.accounts.models import User
 from fastblog.accounts.roles import Role
 from fastblog.accounts.schemas import UserCreate, UserUpdate
 from fastblog.db import FOR_UPDATE, Database, RowLock
-from fastblog.exceptions import ConflictError, DomainError, NotAuthenticatedError
+from fastblog.exceptions import (
+    ConflictError,
+    DomainError,
+    NotAuthenticatedError,
+    StateConflictError,
+)
 from fastblog.markup import render_lite
 from fastblog.passwords import PasswordHasher
 
@@ -25,6 +30,12 @@ class DuplicateUserError(ConflictError):
 
 class WrongPasswordError(DomainError):
     """The current password given to confirm a change is not the account's."""
+
+
+OWNER_CANNOT_LEAVE = (
+    "You own this site, so your account cannot be deleted yet: hand ownership on first (give "
+    "another account the role owner; you then become an admin), then delete your account."
+)
 
 
 def normalize_email(email: str) -> str:
@@ -174,6 +185,7 @@ async def delete_account(
 ) -> str | None:
     """Delete the account and its posts once the password confirms it; returns the picture
     file to remove. The hash check (~100 ms, in a thread) comes before the write lock."""
+    check_can_leave(user)  # before the hash; delete_user checks again under the lock
     if not await hasher.verify(password, user.password_hash):
         raise WrongPasswordError("That is not your password.", field="password")
     async with db.transaction() as session:
@@ -193,7 +205,15 @@ async def set_picture(session: AsyncSession, *, user: User, image_file: str | No
     return previous
 
 
+def check_can_leave(user: User) -> None:
+    """The site always has an owner: the owner's account stays until ownership is handed on."""
+    if user.role == Role.OWNER:
+        raise StateConflictError(OWNER_CANNOT_LEAVE)
+
+
 async def delete_user(session: AsyncSession, *, user: User) -> None:
+    """Delete the account (loaded and locked in `session`, so its role is the current one)."""
+    check_can_leave(user)
     # The database's ON DELETE CASCADE removes the posts in the same statement.
     await session.delete(user)
     await session.commit()

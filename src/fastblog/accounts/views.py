@@ -17,7 +17,7 @@ from fastblog.accounts.dependencies import (
 from fastblog.accounts.models import User
 from fastblog.accounts.schemas import PasswordChange, UserUpdate
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
-from fastblog.exceptions import DomainError
+from fastblog.exceptions import DomainError, StateConflictError
 from fastblog.web.session import (
     CsrfProtected,
     field_errors,
@@ -168,6 +168,8 @@ async def delete_account(
     except service.WrongPasswordError as exc:
         errors = {exc.field or "password": exc.message}
         return account_page(request, user, status_code=400, errors=errors)
+    except StateConflictError as exc:  # the owner: ownership goes on first
+        return account_page(request, user, status_code=409, errors={"delete": exc.message})
     await pictures.remove_picture(resources, picture)
     log_out(request)
     flash(request, "Your account and your posts are deleted.", "info")

@@ -60,6 +60,7 @@ class OutboxSender:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._failing = False  # the database failed the last pass: said once per outage
+        self._claiming = False  # from the claim until its attempts are recorded
 
     def wake(self) -> None:
         """A mail was just committed: look now rather than at the next poll."""
@@ -75,6 +76,13 @@ class OutboxSender:
             return
         self._stopping = True
         self._wake.set()
+        if not self._claiming:
+            # Nothing claimed: at most a read of the outbox is waiting (on a database that
+            # hangs, for the whole connect timeout). Nothing is lost by ending it now.
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return
         try:
             await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
         except TimeoutError:
@@ -110,12 +118,16 @@ class OutboxSender:
         if await self.database.fetch_one(queries.ANY_DUE, {"now": now}) is None:
             return 0
         lease_end = now + timedelta(seconds=self.settings.outbox_lease_seconds)
-        mails = await self.database.write(
-            queries.CLAIM, {"now": now, "lease_end": lease_end, "batch": self.batch}
-        )
-        outcomes = await asyncio.gather(
-            *(self._attempt(mail, lease_end) for mail in mails), return_exceptions=True
-        )
+        self._claiming = True
+        try:
+            mails = await self.database.write(
+                queries.CLAIM, {"now": now, "lease_end": lease_end, "batch": self.batch}
+            )
+            outcomes = await asyncio.gather(
+                *(self._attempt(mail, lease_end) for mail in mails), return_exceptions=True
+            )
+        finally:
+            self._claiming = False
         for mail, outcome in zip(mails, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 # Sent or not, the row could not be updated: its lease lapses and it is

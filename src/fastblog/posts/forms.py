@@ -104,7 +104,7 @@ async def preview_html(resources: ResourcesDep, values: dict[str, str]) -> str:
 
 def saved_message(post: dict[str, Any], zone: str) -> str:
     if post["status"] == DRAFT:
-        return "Your draft is saved. Only you can see it."
+        return "Your draft is saved. Only you and the site's editors can see it."
     if post["status"] == REVIEW:
         return "Your post is submitted for review: an editor will publish it."
     if post["published_at"] > utcnow():

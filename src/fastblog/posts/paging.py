@@ -108,6 +108,9 @@ class PageLinks:
     total: int
     newer: str | None
     older: str | None
+    # A link's page (by cursor) with nothing on it: the posts it led to were deleted or
+    # unpublished after the link was made (its cursor is past them all).
+    stale: bool = False
 
     @property
     def last(self) -> int:
@@ -132,6 +135,9 @@ def page_links(
     def labelled(**position: Any) -> dict[str, Any]:
         return {**query, **{name: value for name, value in position.items() if value}}
 
+    if not listing.posts and not by_number:
+        # No "Page 5 of 3" and no way further: the way on is the list's first page.
+        return PageLinks(None, at.per_page, listing.total, _href(query), None, stale=True)
     older = None
     if listing.older is not None:
         older = _href(labelled(cursor=listing.older.encode(), page=number + 1 if number else None))

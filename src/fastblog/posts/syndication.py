@@ -7,6 +7,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
 from fastblog.accounts.dependencies import UserId
+from fastblog.compression import MINIMUM_SIZE, VariantCache, coding_for, variant_etag
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.dependencies import DatabaseDep, SettingsDep, SiteDep
@@ -40,13 +41,23 @@ Tag = Annotated[str, Path(min_length=1, max_length=30, description="The tag.")]
 SitemapNumber = Annotated[int, Path(ge=1, le=10**9, description="Which range of ids.")]
 
 
+# Feeds and sitemaps, compressed once per version and coding: readers poll the same bytes.
+compressed_documents = VariantCache()
+
+
 def xml_response(request: Request, xml: bytes, media_type: str) -> Response:
     """The document with an ETag; 304 and no body when the client already has it (feed
-    readers poll, and most polls find nothing new)."""
+    readers poll, and most polls find nothing new). Compressed here, from the cache, rather
+    than by fastblog.compression on every request, which leaves an encoded body alone."""
     etag = f'"{hashlib.blake2b(xml, digest_size=16).hexdigest()}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}  # may be kept, but asked again
+    # May be kept, but asked again; a shared cache keeps one copy per coding.
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    coding = coding_for(request.scope)
+    if coding is not None and len(xml) >= MINIMUM_SIZE:
+        xml = compressed_documents.get(etag, coding, xml)
+        headers |= {"ETag": variant_etag(etag, coding), "Content-Encoding": coding}
     return Response(xml, media_type=media_type, headers=headers)
 
 

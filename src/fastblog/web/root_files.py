@@ -1,14 +1,15 @@
 """The files crawlers and browsers ask for at the site's root: /robots.txt and /favicon.ico."""
 
-from pathlib import Path
-
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 
 from fastblog.dependencies import SettingsDep
+from fastblog.web.static_files import STATIC_DIR
 from fastblog.web.urls import site_url
 
-FAVICON = Path(__file__).parent.parent / "static" / "img" / "favicon.ico"
+# Starlette's StaticFiles answers If-None-Match and If-Modified-Since with a 304.
+ICONS = StaticFiles(directory=STATIC_DIR / "img", check_dir=False)
 # Pages behind a login or for writing: nothing there for a search engine.
 PRIVATE_PATHS = ("/account", "/posts/new", "/reset-password", "/api/", "/lab/")
 
@@ -24,8 +25,11 @@ async def robots(request: Request, settings: SettingsDep) -> str:
 
 
 @router.get("/favicon.ico")
-async def favicon() -> FileResponse:
+async def favicon(request: Request) -> Response:
     """The icon browsers fetch by themselves (pages link /static/img/favicon.svg too)."""
-    return FileResponse(
-        FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
-    )
+    response = await ICONS.get_response("favicon.ico", request.scope)
+    # A fixed name, so kept a day rather than for ever; a 304 when asked again unchanged.
+    response.headers["cache-control"] = "public, max-age=86400"
+    if response.status_code == 200:
+        response.headers["content-type"] = "image/x-icon"  # what browsers and crawlers expect
+    return response

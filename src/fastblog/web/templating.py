@@ -17,6 +17,7 @@ from jinja2.runtime import Context
 from fastblog.media import picture_url
 from fastblog.site.schemas import SiteSettings
 from fastblog.web.session import csrf_token, pop_flashes
+from fastblog.web.static_files import static_url
 from fastblog.web.urls import page_url
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
@@ -87,6 +88,7 @@ def create_templates() -> Jinja2Templates:
     env.filters["readable_date"] = readable_date
     env.filters["readable_time"] = readable_time
     env.globals["picture_url"] = picture_url
+    env.globals["static_url"] = static_url
     return templates
 
 

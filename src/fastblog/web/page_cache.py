@@ -1,0 +1,98 @@
+"""Cache-Control and validators for the HTML pages (pure ASGI, inside the browser session).
+
+- Someone logged in: `private, no-store`. The page names them and carries their CSRF token;
+  no cache, shared or the browser's own back/forward store, should keep it.
+- Anyone else: `no-cache` (kept, but asked again each time) with an ETag made from the page's
+  bytes, and a 304 without a body when the browser already has them. `private` as well when the
+  page belongs to a browser session (a flash message, a form's CSRF token).
+
+A route that sets its own Cache-Control or ETag is left alone, and so is a streamed page (its
+bytes are not known until the end).
+"""
+
+import hashlib
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fastblog.web.session import SESSION_USER
+
+LOGGED_IN = "private, no-store"
+ANONYMOUS = "no-cache"
+ANONYMOUS_SESSION = "private, no-cache"
+
+
+def page_etag(body: bytes) -> str:
+    return f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+
+
+def none_match(if_none_match: str, etag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110, 13.1.2): does any tag sent name this one?"""
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
+
+
+class PageCacheMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or "session" not in scope:
+            await self.app(scope, receive, send)  # the API, files, probes: not pages
+            return
+        start: Message | None = None
+
+        async def send_with_validators(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "cache-control" in headers or not is_html(headers):
+                    await send(message)
+                    return
+                session = scope["session"]
+                if SESSION_USER in session:
+                    headers["cache-control"] = LOGGED_IN
+                    await send(message)
+                    return
+                if message["status"] != 200 or "etag" in headers:
+                    await send(message)
+                    return
+                start = message  # held until the body is known
+                return
+            if start is None:
+                await send(message)
+                return
+            pending, start = start, None
+            if message["type"] != "http.response.body" or message.get("more_body", False):
+                await send(pending)  # streamed: no validator
+                await send(message)
+                return
+            await send_page(pending, message)
+
+        async def send_page(start: Message, body: Message) -> None:
+            headers = MutableHeaders(scope=start)
+            # The session as it is after the page was rendered: a token made for a form counts.
+            headers["cache-control"] = ANONYMOUS_SESSION if scope["session"] else ANONYMOUS
+            etag = headers["etag"] = page_etag(body.get("body", b""))
+            if_none_match = next(
+                (value for name, value in scope["headers"] if name == b"if-none-match"), None
+            )
+            if if_none_match is None or not none_match(if_none_match.decode("latin-1"), etag):
+                await send(start)
+                await send(body)
+                return
+            kept = {b"cache-control", b"etag", b"vary", b"content-location", b"date", b"expires"}
+            not_modified = [(name, value) for name, value in headers.raw if name in kept]
+            # Vary as the 200 would have it (RFC 9110, 15.4.5): the page is compressible.
+            if not any(name == b"vary" for name, _ in not_modified):
+                not_modified.append((b"vary", b"Accept-Encoding"))
+            await send({"type": "http.response.start", "status": 304, "headers": not_modified})
+            await send({"type": "http.response.body", "body": b""})
+
+        await self.app(scope, receive, send_with_validators)
+
+
+def is_html(headers: MutableHeaders) -> bool:
+    return headers.get("content-type", "").startswith("text/html")
