@@ -16,7 +16,7 @@ DATABASE_URL_USED = $(or $(DATABASE_URL),$(shell sed -n 's/^DATABASE_URL=//p' .e
 	$(shell sed -n 's/^DEFAULT_DATABASE_URL = "\(.*\)"/\1/p' src/fastblog/config.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help run dev test lint format lock migrate seed bench bench-lab cluster fuzz mutate clean
+.PHONY: help run dev test lint format lock migrate seed bench bench-lab cluster fuzz mutate validators clean
 
 help: ## list the commands
 	@USERS=$(USERS) POSTS=$(POSTS) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) awk -F':.*## ' '/^[a-z-]+:.*## / { \
@@ -101,5 +101,15 @@ mutate: $(VENV)/.installed-dev ## mutation testing of the visibility, permission
 	$(BIN)/mutmut results
 	nice -n 10 $(BIN)/python -m tools.query_mutants $(MODULES)
 
+# axe-core and the Nu Html Checker for tests/browser/test_validators.py, at the versions of
+# tools/validators/package-lock.json. --ignore-scripts: vnu-jar's script would download a Java
+# of its own; it runs on the system's (Debian: default-jre-headless).
+VALIDATORS := .cache/validators
+validators: $(VALIDATORS)/node_modules/.package-lock.json ## install the HTML and accessibility validators the browser tests run (needs npm; vnu needs Java)
+$(VALIDATORS)/node_modules/.package-lock.json: tools/validators/package.json tools/validators/package-lock.json
+	mkdir -p $(VALIDATORS)
+	cp tools/validators/package.json tools/validators/package-lock.json $(VALIDATORS)/
+	cd $(VALIDATORS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
 clean: ## remove the venv and caches (keeps the database)
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .cache

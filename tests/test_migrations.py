@@ -10,12 +10,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, inspect, pool, select, text
+from sqlalchemy import func, insert, inspect, pool, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastblog.cli import alembic_config, upgrade_database
-from fastblog.models import Base, Post, PostCount
+from fastblog.models import Base, Page, Post, PostCount, User
 from fastblog.search.schema import is_search_index
 
 pytestmark = [
@@ -156,3 +156,48 @@ async def test_existing_posts_are_rendered_as_they_looked(fresh_database_url: st
     assert row.excerpt == "line one line two"
     assert (row.status, row.published_at, row.updated_at) == ("published", written, written)
     assert counted == 1
+
+
+async def test_stored_headings_are_renumbered_to_start_at_h2(fresh_database_url: str) -> None:
+    """A post and a page written with `##` were stored as <h3>: after 0016 they read <h2>,
+    and a post without a heading is left as it was."""
+    config = alembic_config(fresh_database_url)
+    await anyio.to_thread.run_sync(command.upgrade, config, "7c3b9d15e6a2")  # before 0016
+    old = "<h3>Start</h3>\n<p>Words.</p>\n<h5>Deeper</h5>\n"
+    plain = "<p>line one<br>\nline two</p>\n"
+    engine = create_async_engine(fresh_database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(User), [{"username": "a", "email": "a@x", "password_hash": "h"}]
+            )
+            await connection.execute(
+                insert(Post),
+                [
+                    {
+                        "title": title,
+                        "content": "",
+                        "content_html": html,
+                        "excerpt": "",
+                        "slug": "s",
+                        "status": "published",
+                        "user_id": 1,
+                    }
+                    for title, html in (("Old", old), ("Plain", plain))
+                ],
+            )
+            await connection.execute(
+                insert(Page),
+                [{"slug": "about", "title": "About", "content": "", "content_html": old}],
+            )
+
+        await upgrade(fresh_database_url)
+
+        async with engine.connect() as connection:
+            posts = dict((await connection.execute(select(Post.title, Post.content_html))).all())
+            page = await connection.scalar(select(Page.content_html))
+    finally:
+        await engine.dispose()
+    new = "<h2>Start</h2>\n<p>Words.</p>\n<h3>Deeper</h3>\n"
+    assert posts == {"Old": new, "Plain": plain}
+    assert page == new

@@ -8,6 +8,7 @@ from fastblog.posts.markdown import (
     normalize_tag,
     normalize_tags,
     render,
+    renumber_headings,
     slug_of,
 )
 from tests.posts.markup import read_markup
@@ -40,6 +41,65 @@ def test_commonmark_and_github_extensions() -> None:
     assert "h1" not in markup.tags
     assert markup.hrefs == ["https://example.com"]
     assert markup.rels == ["nofollow ugc noopener"]
+
+
+def heading_levels(source: str) -> list[str]:
+    return [
+        tag for tag in read_markup(render(source).html).tags if tag[0] == "h" and tag[1:].isdigit()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "levels"),
+    [
+        # The page's <h1> is the title: the author's first level becomes h2, whichever it is.
+        ("# A\n\n## B\n\n## C\n\n# D", ["h2", "h3", "h3", "h2"]),
+        ("## A\n\ntext\n\n## B", ["h2", "h2"]),
+        ("### A\n\n#### B", ["h2", "h3"]),
+        # A skipped level closes up: ## then #### is h2 then h3, and its siblings follow.
+        ("## A\n\n#### B\n\n#### C\n\n##### D\n\n## E", ["h2", "h3", "h3", "h4", "h2"]),
+        # A level above the first one is the top again, and what follows nests under it.
+        ("## A\n\n# B\n\n### C", ["h2", "h2", "h3"]),
+        ("# A\n\n### B\n\n## C\n\n### D", ["h2", "h3", "h3", "h4"]),
+        # Setext headings are headings too; HTML stops at h6.
+        ("A\n=\n\nB\n-", ["h2", "h3"]),
+        ("# 1\n## 2\n### 3\n#### 4\n##### 5\n###### 6", ["h2", "h3", "h4", "h5", "h6", "h6"]),
+    ],
+)
+def test_headings_start_at_h2_and_skip_no_level(source: str, levels: list[str]) -> None:
+    assert heading_levels(source) == levels
+
+
+@pytest.mark.parametrize(
+    ("stored", "now"),
+    [
+        # As the renderer wrote them before: every heading one below the author's.
+        ("<h3>A</h3>\n<p>x</p>\n<h3>B</h3>\n", "<h2>A</h2>\n<p>x</p>\n<h2>B</h2>\n"),
+        ("<h2>A</h2>\n<h3>B</h3>\n<h2>C</h2>\n", "<h2>A</h2>\n<h3>B</h3>\n<h2>C</h2>\n"),
+        ("<h3>A <em>b</em></h3>\n<h5>C</h5>\n", "<h2>A <em>b</em></h2>\n<h3>C</h3>\n"),
+        # Code that shows a tag is escaped text, never a heading.
+        (
+            "<pre><code>&lt;h3&gt;</code></pre>\n<h4>D</h4>\n",
+            "<pre><code>&lt;h3&gt;</code></pre>\n<h2>D</h2>\n",
+        ),
+        ("<p>No heading.</p>\n", "<p>No heading.</p>\n"),
+    ],
+)
+def test_stored_html_is_renumbered_as_the_renderer_numbers_now(stored: str, now: str) -> None:
+    assert renumber_headings(stored) == now
+
+
+def test_renumbering_what_the_renderer_makes_now_changes_nothing() -> None:
+    source = "## A\n\n#### B\n\n# C\n\n### D\n\n```html\n<h2>x</h2>\n```\n\n## E"
+    html = render(source).html
+
+    assert renumber_headings(html) == html
+
+
+def test_a_heading_keeps_its_text_and_closes_with_its_own_tag() -> None:
+    html = render("## One *two*\n\n#### Three").html
+
+    assert html == "<h2>One <em>two</em></h2>\n<h3>Three</h3>\n"
 
 
 def test_fenced_code_keeps_its_indentation_and_gets_pygments_classes() -> None:

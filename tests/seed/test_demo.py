@@ -40,8 +40,8 @@ async def row_counts(connection: AsyncConnection) -> dict[str, int]:
 
 
 class Structure(HTMLParser):
-    """The parts of a page's HTML a post's Markdown becomes: the text of its h3 headings (the
-    renderer puts a `## heading` one level below the page's, under the title's <h1>), and how
+    """The parts of a page's HTML a post's Markdown becomes: the text of its h2 headings (the
+    renderer starts a post's outline at <h2>, under the title's <h1>: its `##`), and how
     many tables, code blocks (by language), block quotes and list items it holds."""
 
     def __init__(self) -> None:
@@ -55,11 +55,11 @@ class Structure(HTMLParser):
         classes = dict(attrs).get("class") or ""
         for language in re.findall(r"language-(\w+)", classes):
             self.elements[f"code:{language}"] += 1
-        if tag == "h3":
+        if tag == "h2":
             self._heading = []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "h3" and self._heading is not None:
+        if tag == "h2" and self._heading is not None:
             self.headings.append(" ".join("".join(self._heading).split()))
             self._heading = None
 

@@ -60,6 +60,21 @@ async def test_an_editor_writes_a_page_served_at_its_slug(
     assert (await client.get("/api/pages/about")).json()["title"] == "About this blog"
 
 
+async def test_a_pages_outline_starts_at_h2_under_its_title_and_it_is_its_own_canonical(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    content = "# Who\n\nUs.\n\n### Where\n\nHere.\n\n# When\n\nNow."
+    await create(app, client, await editor(session), content=content)
+
+    response = await client.get("/about")
+
+    html = response.text
+    assert "<h1" in html
+    body = html[html.index('<div class="prose">') :]
+    assert [body.count(f"<h{n}>") for n in range(1, 5)] == [0, 2, 1, 0]
+    assert read_page(response).head_link("canonical")["href"] == "http://testserver/about"
+
+
 @pytest.mark.parametrize("role", [Role.AUTHOR, Role.CONTRIBUTOR, Role.READER])
 async def test_below_editor_is_refused_in_plain_words(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, role: Role

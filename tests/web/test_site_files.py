@@ -1,4 +1,5 @@
-"""What every page shares: the favicon, a skip link, and colours people can read."""
+"""What every page shares: the favicon, a skip link, unique ids (colours:
+tests/web/test_contrast.py)."""
 
 import re
 import xml.etree.ElementTree as ET
@@ -59,79 +60,6 @@ async def test_the_first_thing_tab_reaches_is_a_skip_link(
     assert first["href"] == "#main"
     assert page.links[0].text == "Skip to content"
     assert re.search(r'<main id="main"[^>]*tabindex="-1"', response.text)
-
-
-# -- contrast, computed from the stylesheet itself (WCAG 2.x relative luminance) ----------------
-
-CSS = (STATIC / "css" / "main.css").read_text()
-AA = 4.5
-
-
-def variables() -> dict[str, str]:
-    root = re.search(r":root\s*\{(.*?)\}", CSS, re.DOTALL)
-    assert root
-    return dict(re.findall(r"(--[\w-]+):\s*(#[0-9a-fA-F]{6})\s*;", root.group(1)))
-
-
-def rule(selector: str) -> str:
-    found = re.search(rf"(?:^|\n|\}})\s*{re.escape(selector)}\s*\{{([^}}]*)\}}", CSS)
-    assert found, selector
-    return found.group(1)
-
-
-def colour(value: str) -> str:
-    value = value.strip()
-    if value.startswith("var("):
-        return variables()[value[4:-1].strip()]
-    if re.fullmatch(r"#[0-9a-fA-F]{3}", value):
-        value = "#" + "".join(digit * 2 for digit in value[1:])
-    assert re.fullmatch(r"#[0-9a-fA-F]{6}", value), value
-    return value
-
-
-def declared(selector: str, property_name: str) -> str:
-    found = re.search(rf"(?:^|;|\{{)\s*{property_name}\s*:\s*([^;]+)", rule(selector))
-    assert found, (selector, property_name)
-    return colour(found.group(1))
-
-
-def luminance(hex_colour: str) -> float:
-    def channel(value: int) -> float:
-        c = value / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast(a: str, b: str) -> float:
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def test_contrast_formula() -> None:
-    assert contrast("#000000", "#ffffff") == pytest.approx(21)
-    assert contrast("#2f6fdf", "#f5f7fa") == pytest.approx(4.39, abs=0.01)  # the old link colour
-
-
-@pytest.mark.parametrize(
-    ("what", "foreground", "background"),
-    [
-        ("links on the page", ("a", "color"), "--bg"),
-        ("links on a post or card", ("a", "color"), "--card"),
-        ("text", (":root", "color"), "--bg"),
-        ("muted text", (".muted", "color"), "--bg"),
-        ("muted text on a card", (".muted", "color"), "--card"),
-        ("button text", (".button, button", "color"), "--accent"),
-        ("header links", (".nav-links a, .nav-links button.link", "color"), "--header"),
-        ("the skip link", (".skip-link", "color"), "--card"),
-    ],
-)
-def test_text_meets_wcag_aa(what: str, foreground: tuple[str, str], background: str) -> None:
-    header = declared(".site-header", "background")
-    backgrounds = {**variables(), "--header": header}
-    ratio = contrast(declared(*foreground), backgrounds[background])
-    assert ratio >= AA, f"{what}: {ratio:.2f}:1"
 
 
 class Ids(HTMLParser):

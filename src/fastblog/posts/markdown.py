@@ -13,6 +13,7 @@ module imports nothing of the app but fastblog.markup (which imports nothing eit
 worker process starts quickly.
 """
 
+import re
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -35,7 +36,9 @@ from fastblog.markup import LINK_REL, URL_SCHEMES
 
 EXCERPT_CHARS = 300
 SLUG_CHARS = 80
-CODE_STYLE = "friendly"  # Pygments style; its CSS is static/css/code.css
+# Pygments style; its CSS is static/css/code.css. "default": every token colour at least
+# 4.5:1 on its ground (tests/web/test_contrast.py computes it).
+CODE_STYLE = "default"
 
 ALLOWED_TAGS = {
     *("p", "br", "hr", "blockquote", "pre", "code", "span", "div"),
@@ -89,11 +92,51 @@ def _highlight(code: str, language: str, attributes: str) -> str:
     return f'<pre class="highlight"><code class="language-{escape(language)}">{spans}</code></pre>'
 
 
+class Outline:
+    """The page's <h1> is the post's title, so the body's outline starts at <h2> whatever level
+    its author began with, and never skips one: each heading sits one level below the nearest
+    earlier heading the author wrote at a higher level (`#`, `###` → h2, h3; `##`, `####` →
+    h2, h3; a post of `##` only is all h2), to h6 at most."""
+
+    def __init__(self) -> None:
+        self._open: list[tuple[int, int]] = []  # (the author's level, the page's level), nested
+
+    def level(self, written: int) -> int:
+        """The page's level of the next heading, which the author wrote at `written`."""
+        while self._open and self._open[-1][0] >= written:
+            self._open.pop()
+        level = min(6, self._open[-1][1] + 1) if self._open else 2
+        self._open.append((written, level))
+        return level
+
+
 def _headings_below_the_title(state: Any) -> None:
-    """The page's <h1> is the post's title: a `# heading` in the body becomes an <h2>."""
+    outline = Outline()
+    tag = "h2"
     for token in state.tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(6, int(token.tag[1]) + 1)}"
+        if token.type == "heading_open":
+            tag = token.tag = f"h{outline.level(int(token.tag[1]))}"
+        elif token.type == "heading_close":  # right after its heading's open and inline
+            token.tag = tag
+
+
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
+
+
+def renumber_headings(html: str) -> str:
+    """HTML this module rendered before the outline rule (each heading one level below the
+    author's) with its headings renumbered as `render` numbers them now. Exact on our own
+    output: its heading tags carry no attribute, and text or code never holds a raw `<`."""
+    outline = Outline()
+    opened: list[int] = []
+
+    def renumbered(tag: re.Match[str]) -> str:
+        if tag[1]:
+            return f"</h{opened.pop() if opened else tag[2]}>"
+        opened.append(outline.level(int(tag[2])))
+        return f"<h{opened[-1]}>"
+
+    return _HEADING_TAG.sub(renumbered, html)
 
 
 @cache

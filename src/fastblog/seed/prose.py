@@ -214,10 +214,10 @@ def body(rng: random.Random, bits: int = CORPUS_BITS) -> tuple[str, str, str, st
             lines.extend(items)
         elif roll < HEADING_BELOW:
             heading = _slice(rng, HEADING_WORDS[byte()], bits).capitalize()
-            # A `##` in the body is an <h3> on the page: the title is the page's <h1>,
-            # and the renderer moves every heading one level down.
+            # A `##` in the body is an <h2> on the page: the title is the page's <h1>, and
+            # the renderer starts the body's outline at <h2> (every heading here is a `##`).
             markdown.append(f"## {heading}")
-            html.append(f"<h3>{heading}</h3>\n")
+            html.append(f"<h2>{heading}</h2>\n")
             lines.append(heading)
         text, text_html, marked = _paragraph(rng, byte, bits)
         markdown.append(text)

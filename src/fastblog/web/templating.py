@@ -4,7 +4,7 @@ Templates write links as plain paths (`/posts/{{ post.id }}`), not `url_for`: St
 url_for walks the route table on every call, and a page of ten posts made twenty calls,
 a measurable share of the home page's time."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,8 +18,16 @@ from fastblog.media import picture_url
 from fastblog.site.schemas import SiteSettings
 from fastblog.web.session import csrf_token, pop_flashes
 from fastblog.web.static_files import static_url
+from fastblog.web.urls import page_url
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
+
+
+def html_datetime(value: datetime) -> str:
+    """A `<time datetime>` the HTML standard accepts: the moment in UTC to the second,
+    `2026-03-03T08:30:00Z` (isoformat's six fraction digits are more than its three)."""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def in_site_zone(context: Context, value: datetime) -> datetime:
@@ -50,11 +58,17 @@ def page_context(request: Request) -> dict[str, Any]:
     has_session = "session" in request.scope
     resources = getattr(request.state, "resources", None)
     site = resources.site.current if resources is not None else None
+
+    def canonical(*keep: str, path: str | None = None) -> str:
+        """page_url("page", "cursor"): this page's address, keeping those query parameters."""
+        return page_url(request, resources.settings, keep, path) if resources is not None else ""
+
     return {
         "site": site,
         "site_name": site.title if site else "fastblog",
         "site_description": site.description if site else "",
         "docs_enabled": resources.settings.docs_enabled if resources is not None else False,
+        "page_url": canonical,
         "current_user": getattr(request.state, "user", None),
         "flashes": pop_flashes(request) if has_session else [],
         # A function, so only pages with a form create a token (and a session cookie).
@@ -70,6 +84,7 @@ def create_templates() -> Jinja2Templates:
     # a sixth of the home page's time): templates change only with a deploy, which restarts
     # the server (`make dev` restarts on changes too).
     env.auto_reload = False
+    env.filters["html_datetime"] = html_datetime
     env.filters["readable_date"] = readable_date
     env.filters["readable_time"] = readable_time
     env.globals["picture_url"] = picture_url
