@@ -39,6 +39,8 @@ from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import open_media_store
+from fastblog.notifications import api as notifications_api
+from fastblog.notifications import views as notifications_views
 from fastblog.observability import install_observability
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
@@ -78,6 +80,10 @@ OPENAPI_TAGS = [
     {"name": "users", "description": "Accounts, profiles and profile pictures."},
     {"name": "auth", "description": "Tokens and password resets."},
     {"name": "site", "description": "The site's settings, and its static pages (About, ...)."},
+    {
+        "name": "notifications",
+        "description": "Comments on your posts, new followers and likes; read or not.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "monitoring", "description": "Prometheus metrics."},
     {"name": "lab", "description": "Experiments that show when async pays off (`LAB_ENABLED`)."},
@@ -241,6 +247,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_views.router,
         comments_api.moderation_router,
         comments_admin.router,
+        notifications_api.router,
+        notifications_views.router,
         root_files.router,
         observability.router,
     ]
