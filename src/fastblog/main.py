@@ -41,6 +41,7 @@ from fastblog.mail import Mailer
 from fastblog.media import open_media_store
 from fastblog.notifications import api as notifications_api
 from fastblog.notifications import views as notifications_views
+from fastblog.notifications.digest import DigestSender
 from fastblog.observability import install_observability
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
@@ -137,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mailer = Mailer(settings)
         outbox = OutboxSender(database, mailer, settings)
         site = SiteSettingsStore(database, settings)
+        # Notification digest mails, through the outbox (fastblog.notifications.digest).
+        digests = DigestSender(database, outbox, site, settings)
         resources = Resources(
             settings=settings,
             secret_key=secret_key,
@@ -167,9 +170,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ):
                 outbox.start()
                 await site.start()  # the settings are read before the first request
+                digests.start()
                 # Starlette's lifespan state: every request sees it as request.state.
                 yield {"resources": resources, **lab}
         finally:
+            await digests.stop()  # before the outbox: a digest it queues is sent
             await site.stop()
             await outbox.stop()  # before the database closes: the sends in flight finish
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
