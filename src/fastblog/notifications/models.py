@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
@@ -11,6 +11,7 @@ LIKE = "like"
 KINDS = (COMMENT, FOLLOW, LIKE)
 # What the mail digest tells about (likes only show in the app).
 MAILED_KINDS = (COMMENT, FOLLOW)
+TO_MAIL = text("mailed_at IS NULL AND read_at IS NULL")
 
 
 class Notification(Base):
@@ -28,8 +29,15 @@ class Notification(Base):
         Index("ix_notifications_actor_id", "actor_id"),
         Index("ix_notifications_post_id", "post_id"),
         Index("ix_notifications_comment_id", "comment_id"),
-        # The digest's look for recent notifications to mail.
-        Index("ix_notifications_created_at", "created_at"),
+        # The digest's look for recent notifications still to tell about: a row leaves this
+        # index once mailed or read, and the look reads only the last day of it.
+        Index(
+            "ix_notifications_to_mail",
+            "created_at",
+            "recipient_id",
+            sqlite_where=TO_MAIL,
+            postgresql_where=TO_MAIL,
+        ),
         CheckConstraint("kind IN ('comment', 'follow', 'like')", name="kind"),
         {"sqlite_autoincrement": True},
     )

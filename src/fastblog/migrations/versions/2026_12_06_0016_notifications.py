@@ -25,6 +25,7 @@ TIME = sa.DateTime(timezone=True)
 COLUMNS = "(recipient_id, kind, actor_id, post_id, comment_id, created_at)"
 # SQLAlchemy's text form of a datetime on SQLite (UTC, microseconds): sorts and compares
 # with the values the app writes.
+TO_MAIL = sa.text("mailed_at IS NULL AND read_at IS NULL")
 SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
 
 SQLITE_TRIGGERS = [
@@ -280,7 +281,13 @@ def upgrade() -> None:
     op.create_index("ix_notifications_actor_id", "notifications", ["actor_id"])
     op.create_index("ix_notifications_post_id", "notifications", ["post_id"])
     op.create_index("ix_notifications_comment_id", "notifications", ["comment_id"])
-    op.create_index("ix_notifications_created_at", "notifications", ["created_at"])
+    op.create_index(
+        "ix_notifications_to_mail",
+        "notifications",
+        ["created_at", "recipient_id"],
+        sqlite_where=TO_MAIL,
+        postgresql_where=TO_MAIL,
+    )
     op.create_table(
         "notification_digests",
         sa.Column("user_id", BIG_ID, nullable=False),
@@ -311,7 +318,7 @@ def downgrade() -> None:
         for function in POSTGRES_FUNCTIONS:
             op.execute(f"DROP FUNCTION IF EXISTS {function}()")
     op.drop_table("notification_digests")
-    for index in ("created_at", "comment_id", "post_id", "actor_id", "recipient_id_id"):
+    for index in ("to_mail", "comment_id", "post_id", "actor_id", "recipient_id_id"):
         op.drop_index(f"ix_notifications_{index}", table_name="notifications")
     op.drop_table("notifications")
     op.drop_column("users", "notify_by_mail")
