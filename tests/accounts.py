@@ -71,11 +71,12 @@ def is_login_redirect(response: httpx.Response, next_path: str) -> bool:
 
 
 class _FormReader(HTMLParser):
-    """Collects input values and the error paragraph of each field."""
+    """Collects input values, the ticked checkboxes and the error paragraph of each field."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.values: dict[str, str | None] = {}
+        self.checked: set[str] = set()
         self.errors: dict[str, str] = {}
         self._error_of: str | None = None
 
@@ -84,6 +85,8 @@ class _FormReader(HTMLParser):
         name = attributes.get("name")
         if tag in ("input", "textarea") and name:
             self.values[name] = attributes.get("value")
+            if attributes.get("type") == "checkbox" and "checked" in attributes:
+                self.checked.add(name)
         element_id = attributes.get("id") or ""
         if tag == "p" and element_id.endswith("-error"):
             self._error_of = element_id.removesuffix("-error")

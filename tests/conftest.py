@@ -228,6 +228,10 @@ def make_settings(database_url: str, media_dir: Path, **overrides: object) -> Se
         # site's default is "reader"); tests of roles and sign-up set what they need.
         "new_account_role": "author",
         **CHEAP_ARGON2,
+        # The digest loop's first pass runs at start-up, the next an hour later: the tests
+        # about digests run passes themselves (tests/notifications/test_digest.py), and no
+        # app's loop takes a digest from another test's database meanwhile.
+        "notification_digest_poll_seconds": 3600,
         **overrides,
     }
     return ExplicitSettings(**values)

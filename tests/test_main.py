@@ -31,6 +31,8 @@ API_ROUTES = {
     ("POST", "/api/users/{user_id}/follow"),
     ("DELETE", "/api/users/{user_id}/follow"),
     ("GET", "/api/feed"),
+    ("GET", "/api/notifications"),
+    ("POST", "/api/notifications/read"),
     ("GET", "/api/users/me"),
     ("PATCH", "/api/users/me/password"),
     ("PATCH", "/api/users/me/picture"),

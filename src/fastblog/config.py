@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     # (at most an hour apart), OUTBOX_MAX_ATTEMPTS times in all.
     outbox_retry_seconds: float = Field(default=10.0, gt=0, le=3600)
     outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    # How often each process looks for notification digests to mail (at most one an hour
+    # per user who asked for them; fastblog.notifications.digest).
+    notification_digest_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
 
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)

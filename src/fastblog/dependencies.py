@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
 from fastblog.db import Database
-from fastblog.pagination import Keyset
+from fastblog.pagination import Keyset, decode_id_cursor
 from fastblog.params import Cursor
 from fastblog.resources import Resources
 from fastblog.site.schemas import SiteSettings
@@ -74,6 +74,12 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 WriteSessionDep = Annotated[AsyncSession, Depends(get_write_session)]
 
 
+def _bad_cursor(cursor: str, exc: ValueError) -> RequestValidationError:
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(exc), "input": cursor}]
+    )
+
+
 async def get_keyset(cursor: Cursor = None) -> Keyset | None:
     """The `?cursor=` of a keyset-paginated list, decoded; a cursor we did not give out is a
     422 on the `cursor` parameter, like any other bad query parameter."""
@@ -82,9 +88,18 @@ async def get_keyset(cursor: Cursor = None) -> Keyset | None:
     try:
         return Keyset.decode(cursor)
     except ValueError as exc:
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("query", "cursor"), "msg": str(exc), "input": cursor}]
-        ) from exc
+        raise _bad_cursor(cursor, exc) from exc
+
+
+async def get_id_cursor(cursor: Cursor = None) -> int | None:
+    """The `?cursor=` of a list ordered by id alone (fastblog.pagination.encode_id_cursor)."""
+    if cursor is None or cursor == "":
+        return None
+    try:
+        return decode_id_cursor(cursor)
+    except ValueError as exc:
+        raise _bad_cursor(cursor, exc) from exc
 
 
 KeysetDep = Annotated[Keyset | None, Depends(get_keyset)]
+IdCursorDep = Annotated[int | None, Depends(get_id_cursor)]

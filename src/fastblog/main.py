@@ -39,6 +39,9 @@ from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import open_media_store
+from fastblog.notifications import api as notifications_api
+from fastblog.notifications import views as notifications_views
+from fastblog.notifications.digest import DigestSender
 from fastblog.observability import install_observability
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
@@ -78,6 +81,10 @@ OPENAPI_TAGS = [
     {"name": "users", "description": "Accounts, profiles and profile pictures."},
     {"name": "auth", "description": "Tokens and password resets."},
     {"name": "site", "description": "The site's settings, and its static pages (About, ...)."},
+    {
+        "name": "notifications",
+        "description": "Comments on your posts, new followers and likes; read or not.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "monitoring", "description": "Prometheus metrics."},
     {"name": "lab", "description": "Experiments that show when async pays off (`LAB_ENABLED`)."},
@@ -131,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mailer = Mailer(settings)
         outbox = OutboxSender(database, mailer, settings)
         site = SiteSettingsStore(database, settings)
+        # Notification digest mails, through the outbox (fastblog.notifications.digest).
+        digests = DigestSender(database, outbox, site, settings)
         resources = Resources(
             settings=settings,
             secret_key=secret_key,
@@ -161,9 +170,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ):
                 outbox.start()
                 await site.start()  # the settings are read before the first request
+                digests.start()
                 # Starlette's lifespan state: every request sees it as request.state.
                 yield {"resources": resources, **lab}
         finally:
+            await digests.stop()  # before the outbox: a digest it queues is sent
             await site.stop()
             await outbox.stop()  # before the database closes: the sends in flight finish
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
@@ -246,6 +257,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_views.router,
         comments_api.moderation_router,
         comments_admin.router,
+        notifications_api.router,
+        notifications_views.router,
         root_files.router,
         observability.router,
     ]

@@ -3,6 +3,7 @@
 from fastblog.accounts.models import Follow, Invitation, PasswordResetToken, User
 from fastblog.comments.models import Comment
 from fastblog.db import Base
+from fastblog.notifications.models import Notification, NotificationDigest
 from fastblog.outbox import OutboxMail
 from fastblog.posts.models import (
     Post,
@@ -20,6 +21,8 @@ __all__ = [
     "Comment",
     "Follow",
     "Invitation",
+    "Notification",
+    "NotificationDigest",
     "OutboxMail",
     "Page",
     "PasswordResetToken",

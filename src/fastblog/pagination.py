@@ -102,3 +102,16 @@ class Keyset:
     def after(cls, row: dict[str, Any], *, at: str = "published_at") -> "Keyset":
         """The keyset of a row (a dict with `at` and `id`)."""
         return cls(at=row[at], id=row["id"])
+
+
+def encode_id_cursor(row_id: int) -> str:
+    """A cursor for a list ordered by id alone (a user's notifications, newest first)."""
+    return encode_cursor(row_id)
+
+
+def decode_id_cursor(cursor: str) -> int:
+    """The id in a cursor encode_id_cursor made; ValueError for anything else."""
+    parts = decode_cursor(cursor)
+    if len(parts) != 1:
+        raise ValueError(BAD_CURSOR)
+    return _valid_id(parts[0])

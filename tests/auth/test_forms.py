@@ -39,6 +39,8 @@ def state_changing_forms(
         ("/account/password", {"current_password": PASSWORD, "new_password": "hacked!!"}, None),
         ("/account/picture", {}, {"picture": ("p.png", image_bytes(), "image/png")}),
         ("/account/picture/delete", {}, None),
+        ("/account/notifications", {"notify_by_mail": "on"}, None),
+        ("/notifications/read", {}, None),
         ("/posts/new", {"title": "Forged", "content": "Forged"}, None),
         (f"/posts/{post_id}/edit", {"title": "Forged", "content": "Forged"}, None),
         (f"/posts/{post_id}/delete", {}, None),
@@ -63,6 +65,7 @@ async def test_every_form_refuses_a_post_without_a_valid_csrf_token(
     me = (await client.get(f"/api/users/{user.id}")).json()
     assert me["username"] == "frank"
     assert me["image_file"] is None
+    assert not await session.scalar(select(User.notify_by_mail).where(User.id == user.id))
     assert (await client.get(f"/api/posts/{post.id}")).json()["title"] == post.title
     assert (await client.get("/api/posts")).json()["total"] == 1
     assert [u.username for u in (await session.scalars(select(User))).all()] == ["frank"]

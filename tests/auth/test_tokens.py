@@ -156,6 +156,8 @@ async def test_me_is_private_and_a_profile_is_public(
         "bio": None,
         "bio_html": None,
         "website": None,
+        "notify_by_mail": False,
+        "unread_notifications": 0,
     }
     for response in (public, anonymous):
         assert response.status_code == 200

@@ -120,7 +120,8 @@ def test_the_navigation_fits_a_phone(browser: Browser, live_server: LiveServer, 
         page.get_by_role("button", name="Register").click()
         expect(flash(page)).to_contain_text("Welcome")
 
-        expect(nav_items(page)).to_have_count(6)  # Home, Feed, New post, Drafts, user, Log out
+        # Home, Feed, Notifications, New post, Drafts, user, Log out
+        expect(nav_items(page)).to_have_count(7)
         assert_one_row_within(page, width)
         log_out = header(page).get_by_role("button", name="Log out")
         expect(log_out).to_be_in_viewport()

@@ -27,6 +27,8 @@ async def test_create_user_returns_the_account(client: httpx.AsyncClient) -> Non
         "bio": None,
         "bio_html": None,
         "website": None,
+        "notify_by_mail": False,
+        "unread_notifications": 0,
     }
     assert isinstance(body["id"], int)
 

@@ -2,12 +2,14 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    false,
     func,
     text,
 )
@@ -46,6 +48,12 @@ class User(Base):
     # included, so a profile never counts rows: who follows the user, whom they follow,.
     follower_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
     following_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # The notifications the user has not read (the header shows it with every page, read with
+    # the user): kept by triggers on notifications (migration 0016), never counted.
+    unread_notifications: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # A digest mail, at most one an hour, when someone comments on their posts or follows
+    # them (fastblog.notifications.digest). Off until the user turns it on.
+    notify_by_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # No `posts` relationship: accounts know nothing of the packages above them. The posts'
     # foreign key has ON DELETE CASCADE, so deleting a user removes their posts.
 

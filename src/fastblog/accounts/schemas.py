@@ -161,10 +161,16 @@ class UserUpdate(BaseModel):
     email: Email | None = None
     bio: Bio | None = None
     website: Website | None = None
+    notify_by_mail: bool | None = Field(
+        None,
+        description="A digest mail (at most one an hour) when someone comments on your "
+        "posts or follows you.",
+        examples=[True],
+    )
 
-    @field_validator("username", "email", "bio", "website")
+    @field_validator("username", "email", "bio", "website", "notify_by_mail")
     @classmethod
-    def not_null(cls, value: str | None) -> str:
+    def not_null(cls, value: str | bool | None) -> str | bool:
         if value is None:
             raise ValueError("may be left out, but not set to null")
         return value
@@ -224,6 +230,10 @@ class FollowState(BaseModel):
 class UserPrivate(UserPublic, Profile):
     email: str
     role: RoleField
+    notify_by_mail: bool = Field(
+        description="Whether you get a digest mail when someone comments or follows you."
+    )
+    unread_notifications: int = Field(description="How many of your notifications are unread.")
 
 
 class RoleChange(BaseModel):

@@ -1,4 +1,4 @@
-"""HTML pages of your own account: profile, picture, password."""
+"""HTML pages of your own account: profile, notification mails, picture, password."""
 
 from typing import Annotated
 
@@ -83,6 +83,20 @@ async def update_profile(
         errors = exc.errors
         return account_page(request, user, status_code=400, values=values, errors=errors)
     flash(request, "Your profile is updated.")
+    return redirect("/account")
+
+
+@router.post("/account/notifications", dependencies=[CsrfProtected])
+async def update_notifications(
+    request: Request, user: LoggedInForWriteDep, session: WriteSessionDep
+) -> Response:
+    """Turn the notification digest mail on or off."""
+    wanted = (await request.form()).get("notify_by_mail") == "on"
+    await service.update_user(session, user=user, data=UserUpdate(notify_by_mail=wanted))
+    if wanted:
+        flash(request, "You will get a mail when someone comments on your posts or follows you.")
+    else:
+        flash(request, "No more notification mails.", "info")
     return redirect("/account")
 
 
