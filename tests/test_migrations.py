@@ -10,12 +10,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, insert, inspect, pool, select, text
+from sqlalchemy import column, func, insert, inspect, pool, select, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastblog.cli import alembic_config, upgrade_database
-from fastblog.models import Base, Page, Post, PostCount, User
+from fastblog.models import Base, Page, Post, PostCount
 from fastblog.search.schema import is_search_index
 
 pytestmark = [
@@ -168,8 +168,10 @@ async def test_stored_headings_are_renumbered_to_start_at_h2(fresh_database_url:
     engine = create_async_engine(fresh_database_url, poolclass=pool.NullPool)
     try:
         async with engine.begin() as connection:
+            # The users table as 0015 left it: the model's later columns are not there yet.
+            users = table("users", column("username"), column("email"), column("password_hash"))
             await connection.execute(
-                insert(User), [{"username": "a", "email": "a@x", "password_hash": "h"}]
+                insert(users), [{"username": "a", "email": "a@x", "password_hash": "h"}]
             )
             await connection.execute(
                 insert(Post),
