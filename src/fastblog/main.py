@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
 
-from fastblog import health, media_routes
+from fastblog import health
 from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views, follow_views, invitation_api, invitation_views
 from fastblog.accounts import views as accounts_views
@@ -38,7 +38,9 @@ from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
-from fastblog.media import open_media_store
+from fastblog.media import api as media_api
+from fastblog.media import files as media_files
+from fastblog.media.store import open_media_store
 from fastblog.observability import install_observability
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
@@ -77,6 +79,7 @@ OPENAPI_TAGS = [
     {"name": "posts", "description": "Read anyone's posts; write your own."},
     {"name": "users", "description": "Accounts, profiles and profile pictures."},
     {"name": "auth", "description": "Tokens and password resets."},
+    {"name": "media", "description": "Pictures for posts: upload, then link from Markdown."},
     {"name": "site", "description": "The site's settings, and its static pages (About, ...)."},
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "monitoring", "description": "Prometheus metrics."},
@@ -202,7 +205,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        max_upload_bytes=settings.max_upload_bytes,
+        # Multipart bodies: the larger of a profile picture's and a post picture's limits (each
+        # route checks its own).
+        max_upload_bytes=max(settings.max_upload_bytes, settings.max_picture_bytes),
     )
     observability = install_observability(app, settings)
     # Outside the others: a request for another site is refused before any work is done.
@@ -228,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         social_api.router,
         social_api.feed_router,
         accounts_api.router,
+        media_api.router,
         site_api.router,
         pages_api.router,
         social_api.profile_router,  # after accounts': /api/users/me is not a user id
@@ -247,7 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.lab_enabled:
         routers.append(lab_api.router)
     if settings.s3_bucket:
-        routers.append(media_routes.router)  # /media redirects to the bucket
+        routers.append(media_files.router)  # /media redirects to the bucket
     for router in routers:
         app.include_router(summarize_routes(router))
     if settings.docs_enabled:
@@ -255,7 +261,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     if not settings.s3_bucket:
         app.mount(
-            "/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"
+            "/media",
+            media_files.MediaFiles(directory=settings.media_dir, check_dir=False),
+            name="media",
         )
     # Last of all: /{slug} would otherwise answer for /docs, /redoc and any later route. A
     # page may not take a slug a route starts with (FastAPI's app.routes holds included

@@ -3,6 +3,7 @@
 from fastblog.accounts.models import Follow, Invitation, PasswordResetToken, User
 from fastblog.comments.models import Comment
 from fastblog.db import Base
+from fastblog.media.models import Media
 from fastblog.outbox import OutboxMail
 from fastblog.posts.models import (
     Post,
@@ -20,6 +21,7 @@ __all__ = [
     "Comment",
     "Follow",
     "Invitation",
+    "Media",
     "OutboxMail",
     "Page",
     "PasswordResetToken",

@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from fastblog.media import picture_url
+from fastblog.media.store import picture_url
 
 DESCRIPTION_LENGTH = 160
 # In a <script> element only "</" could end it early (and "<!--" confuse it); escaping every

@@ -1,0 +1,53 @@
+"""Pictures for the media tests, and their upload through the API."""
+
+from io import BytesIO
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from PIL import Image
+
+from fastblog.accounts.models import User
+from tests.accounts import bearer
+from tests.asgi import resources_of
+
+ORIENTATION = 0x0112
+GPS_IFD = 0x8825
+
+
+def photo(size: tuple[int, int] = (1200, 900), fmt: str = "JPEG", *, rotate: bool = False) -> bytes:
+    """A picture with a left half red and a right half blue; with `rotate`, EXIF orientation 6
+    (shown turned 90° clockwise) and a GPS position, as a phone writes them."""
+    image = Image.new("RGB", size, "red")
+    image.paste("blue", (size[0] // 2, 0, size[0], size[1]))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    if rotate:
+        exif[ORIENTATION] = 6
+        exif.get_ifd(GPS_IFD)[2] = (48.0, 51.0, 24.0)  # latitude
+    buffer = BytesIO()
+    image.save(buffer, fmt, exif=exif)
+    return buffer.getvalue()
+
+
+async def upload(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    user: User | None,
+    data: bytes,
+    *,
+    alt: str = "A red and blue flag",
+    name: str = "photo.jpg",
+    content_type: str = "image/jpeg",
+) -> httpx.Response:
+    return await client.post(
+        "/api/media",
+        files={"file": (name, data, content_type)},
+        data={"alt": alt},
+        headers=bearer(app, user) if user is not None else {},
+    )
+
+
+def stored(app: FastAPI, url: str) -> Path:
+    assert url.startswith("/media/pictures/"), url
+    return Path(resources_of(app).settings.media_dir) / url.removeprefix("/media/")
