@@ -1,5 +1,6 @@
 """Pictures for the media tests, and their upload through the API."""
 
+from html.parser import HTMLParser
 from io import BytesIO
 from pathlib import Path
 
@@ -51,3 +52,42 @@ async def upload(
 def stored(app: FastAPI, url: str) -> Path:
     assert url.startswith("/media/pictures/"), url
     return Path(resources_of(app).settings.media_dir) / url.removeprefix("/media/")
+
+
+class Elements(HTMLParser):
+    """Every element of a page with its attributes, and the text inside each figcaption; the
+    tags open around each <img> (its ancestors)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict[str, str | None]] = []
+        self.parents: list[list[str]] = []
+        self.captions: list[str] = []
+        self.links: list[dict[str, str | None]] = []
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.images.append(dict(attrs))
+            self.parents.append(list(self._open))
+            return
+        if tag == "a":
+            self.links.append(dict(attrs))
+        if tag == "figcaption":
+            self.captions.append("")
+        self._open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            del self._open[len(self._open) - 1 - self._open[::-1].index(tag) :]
+
+    def handle_data(self, data: str) -> None:
+        if self._open and self._open[-1] == "figcaption":
+            self.captions[-1] += data
+
+
+def elements(html: str) -> Elements:
+    parser = Elements()
+    parser.feed(html)
+    parser.close()
+    return parser

@@ -28,6 +28,10 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+def files_under(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
 @pytest.fixture
 async def bucket_app(database_url: str, s3_endpoint: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
     bucket = f"fastblog-{uuid.uuid4().hex[:12]}"
@@ -69,4 +73,4 @@ async def test_a_post_picture_in_the_bucket_is_served_immutable(
             assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
             assert served.headers["content-type"] in ("image/jpeg", "image/webp")
 
-    assert not any(path.is_file() for path in tmp_path.rglob("*")), "nothing in MEDIA_DIR"
+    assert files_under(tmp_path) == [], "nothing is stored in MEDIA_DIR"

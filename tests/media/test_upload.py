@@ -135,3 +135,16 @@ async def test_too_many_pixels_and_decompression_bombs_are_422(
 
     assert response.status_code == 422
     assert response.json()["detail"] == "The picture has more than 40 megapixels: make it smaller."
+
+
+async def test_the_same_picture_uploaded_twice_is_one_picture_with_the_new_alt(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    data = photo((640, 480))
+
+    first = (await upload(app, client, author, data, alt="first")).json()
+    again = await upload(app, client, author, data, alt="second")
+
+    assert again.status_code == 201
+    assert again.json() == {**first, "alt": "second"}

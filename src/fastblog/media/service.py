@@ -68,7 +68,7 @@ async def save_picture(
             media = existing
         else:
             session.add(media)
-        await session.flush()
+        await session.commit()
     return picture_of(media)
 
 
@@ -97,6 +97,14 @@ async def pictures_named(session: AsyncSession, texts: Iterable[str]) -> dict[st
         return {}
     rows = await session.scalars(select(Media).where(Media.key.in_(sorted(keys))))
     return {f"{MEDIA_URL_PREFIX}/{media.key}": picture_of(media) for media in rows}
+
+
+async def pictures_in(db: Database, *texts: str) -> dict[str, Picture]:
+    """`pictures_named` in a session of its own; no query when the texts name no picture."""
+    if not any(keys_in(text) for text in texts):
+        return {}
+    async with db.session() as session:
+        return await pictures_named(session, texts)
 
 
 async def unused_pictures(

@@ -127,6 +127,7 @@ async def create_post(
             author_id=token.user_id,
             auth_version=token.auth_version,  # checked by the INSERT itself: no extra read
             now=utcnow(),
+            external_images=resources.settings.external_images,
         )
         if post is None:  # the token's account was deleted, or the token revoked
             raise unauthorized("Invalid or expired token")
@@ -146,7 +147,12 @@ async def _edit(
     status = changes.get("status") or (PUBLISHED if changes.get("published_at") else None)
     check_edit(post, user_id=viewer.id, role=viewer.role, status=status)
     return await service.edit_post(
-        resources.database, resources.process_pool, post=post, changes=changes, now=utcnow()
+        resources.database,
+        resources.process_pool,
+        post=post,
+        changes=changes,
+        now=utcnow(),
+        external_images=resources.settings.external_images,
     )
 
 

@@ -99,7 +99,13 @@ async def submitted(request: Request) -> tuple[dict[str, str], str]:
 
 async def preview_html(resources: ResourcesDep, values: dict[str, str]) -> str:
     # The same rendering as a saved post (sanitized, off the loop when long); nothing is saved.
-    return (await service.render_content(resources.process_pool, values["content"])).html
+    rendered = await service.render_content(
+        resources.process_pool,
+        values["content"],
+        db=resources.database,
+        external_images=resources.settings.external_images,
+    )
+    return rendered.html
 
 
 def saved_message(post: dict[str, Any], zone: str) -> str:

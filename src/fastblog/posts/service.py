@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, insert, select
@@ -17,8 +18,9 @@ from fastblog.accounts.models import User
 from fastblog.accounts.moderation import log_deletion
 from fastblog.db import FOR_KEY_SHARE, FOR_UPDATE, Database
 from fastblog.exceptions import NotFoundError
+from fastblog.media.service import pictures_in
 from fastblog.posts import queries
-from fastblog.posts.markdown import Rendered, render, slug_of
+from fastblog.posts.markdown import ExternalImages, Figure, Rendered, render, slug_of
 from fastblog.posts.models import (
     COUNT_SLOTS,
     DRAFT,
@@ -43,12 +45,32 @@ from fastblog.posts.schemas import PostWrite
 INLINE_RENDER_MAX_CHARS = 1_000
 
 
-async def render_content(pool: Executor, content: str) -> Rendered:
+async def figures_in(db: Database, content: str) -> dict[str, Figure]:
+    """What the renderer needs of the uploaded pictures the content names (one query, none
+    when it names none): the renderer stays pure and never reads the database."""
+    return {
+        url: Figure(
+            src=picture.url,
+            width=picture.width,
+            height=picture.height,
+            alt=picture.alt,
+            srcset=tuple((source.url, source.width) for source in picture.srcset),
+        )
+        for url, picture in (await pictures_in(db, content)).items()
+    }
+
+
+async def render_content(
+    pool: Executor, content: str, *, db: Database, external_images: ExternalImages = "link"
+) -> Rendered:
+    render_ = partial(
+        render, pictures=await figures_in(db, content), external_images=external_images
+    )
     if len(content) <= INLINE_RENDER_MAX_CHARS:
-        return render(content)  # short: inline, see INLINE_RENDER_MAX_CHARS
+        return render_(content)  # short: inline, see INLINE_RENDER_MAX_CHARS
     # Long: CPU work for tens of milliseconds, in the process pool (render is top-level and
     # its arguments and result pickle), never on the event loop.
-    return await asyncio.get_running_loop().run_in_executor(pool, render, content)
+    return await asyncio.get_running_loop().run_in_executor(pool, render_, content)
 
 
 def publication(
@@ -182,6 +204,7 @@ async def create_post(
     author_id: int,
     auth_version: int,
     now: datetime,
+    external_images: ExternalImages = "link",
 ) -> dict[str, Any] | None:
     """The new post as the API shows it, or None if its author is gone or the token (or
     session) that names them was revoked; ForbiddenError if their role does not allow it
@@ -204,7 +227,7 @@ async def create_post(
         if author is None:
             return None
         check_write(author["role"], data.status)
-        rendered = await render_content(pool, data.content)
+        rendered = await render_content(pool, data.content, db=db, external_images=external_images)
         return await queries.insert_post(
             db,
             values=values(rendered),
@@ -214,7 +237,9 @@ async def create_post(
         )
     post_id = await create_post_with_tags(
         db,
-        values=values(await render_content(pool, data.content)),
+        values=values(
+            await render_content(pool, data.content, db=db, external_images=external_images)
+        ),
         tags=data.tags,
         author_id=author_id,
         auth_version=auth_version,
@@ -238,6 +263,7 @@ async def edit_post(
     post: dict[str, Any],
     changes: dict[str, Any],
     now: datetime,
+    external_images: ExternalImages = "link",
 ) -> dict[str, Any]:
     """Apply `changes` (title, content, tags, status, published_at) to the post (as
     fastblog.posts.queries.fetch_post returned it, its author already checked). Rendering
@@ -246,7 +272,9 @@ async def edit_post(
     if "title" in changes and changes["title"] != post["title"]:
         columns |= {"title": changes["title"], "slug": slug_of(changes["title"])}
     if "content" in changes and changes["content"] != post["content"]:
-        rendered = await render_content(pool, changes["content"])
+        rendered = await render_content(
+            pool, changes["content"], db=db, external_images=external_images
+        )
         columns |= {
             "content": changes["content"],
             "content_html": rendered.html,

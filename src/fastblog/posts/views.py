@@ -217,6 +217,7 @@ async def create_post(
             author_id=user.id,
             auth_version=user.auth_version,
             now=utcnow(),
+            external_images=resources.settings.external_images,
         )
         if post is None:  # the account was deleted meanwhile
             raise forbidden("Your account no longer exists.")
@@ -290,6 +291,7 @@ async def edit_post(
         post=post,
         changes=data.model_dump(),
         now=utcnow(),
+        external_images=resources.settings.external_images,
     )
     still_published = post["status"] == edited["status"] == PUBLISHED
     live = still_published and is_visible(edited, utcnow())
