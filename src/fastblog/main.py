@@ -40,7 +40,7 @@ from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import api as media_api
 from fastblog.media import files as media_files
-from fastblog.media.store import open_media_store
+from fastblog.media.store import image_sources, open_media_store
 from fastblog.observability import install_observability
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
@@ -201,7 +201,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.https,
     )
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=settings.https, image_sources=image_sources(settings)
+    )
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -59,6 +59,11 @@ async def test_a_post_picture_in_the_bucket_is_served_immutable(
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
         httpx.AsyncClient(trust_env=False) as browser,
     ):
+        # The pages' CSP lets the browser follow /media's redirects to the bucket.
+        home = await client.get("/")
+        csp = home.headers["content-security-policy"]
+        assert f"img-src 'self' data: {s3_endpoint};" in csp
+
         response = await upload(bucket_app, client, author, photo((1000, 600)))
         assert response.status_code == 201, response.text
         picture = response.json()

@@ -10,6 +10,7 @@ import contextlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 import anyio
 from aiobotocore.config import AioConfig
@@ -28,6 +29,33 @@ PICTURES_SUBDIR = "profile_pics"
 MEDIA_KEY = re.compile(
     rf"{PICTURES_SUBDIR}/[A-Za-z0-9_-]+\.jpg|pictures/[0-9a-f]{{20}}\.(?:jpg|png|webp)"
 )
+
+
+def image_sources(settings: Settings) -> tuple[str, ...]:
+    """Where pages load pictures from besides this site, for the CSP's img-src: with a bucket,
+    /media answers a redirect to MEDIA_URL or to the bucket (CSP checks where a redirect
+    leads); with EXTERNAL_IMAGES=allow, any https: address (fastblog.posts.markdown shows
+    only those)."""
+    sources: list[str] = []
+    if settings.s3_bucket:
+        if settings.media_url:
+            sources.append(_origin(settings.media_url))
+        elif settings.s3_endpoint_url:
+            sources.append(_origin(settings.s3_endpoint_url))  # addressed by path
+        else:  # AWS, addressed by the bucket's host name
+            bucket, region = settings.s3_bucket, settings.s3_region
+            sources += [
+                f"https://{bucket}.s3.amazonaws.com",
+                f"https://{bucket}.s3.{region}.amazonaws.com",
+            ]
+    if settings.external_images == "allow":
+        sources.append("https:")
+    return tuple(dict.fromkeys(sources))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def picture_url(image_file: str | None) -> str:
