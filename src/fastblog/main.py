@@ -40,6 +40,7 @@ from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import api as media_api
 from fastblog.media import files as media_files
+from fastblog.media import views as media_views
 from fastblog.media.store import image_sources, open_media_store
 from fastblog.observability import install_observability
 from fastblog.outbox import OutboxSender
@@ -226,6 +227,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_api.router,
         comments_api.router,
         posts_views.router,
+        media_views.router,  # /posts/pictures
         comments_views.router,  # after posts_views: the post page's /{slug} comes after /edit
         syndication.router,
         search_api.router,

@@ -54,6 +54,9 @@ def stored(app: FastAPI, url: str) -> Path:
     return Path(resources_of(app).settings.media_dir) / url.removeprefix("/media/")
 
 
+VOID = {"input", "br", "hr", "meta", "link", "source", "wbr"}
+
+
 class Elements(HTMLParser):
     """Every element of a page with its attributes, and the text inside each figcaption; the
     tags open around each <img> (its ancestors)."""
@@ -64,7 +67,11 @@ class Elements(HTMLParser):
         self.parents: list[list[str]] = []
         self.captions: list[str] = []
         self.links: list[dict[str, str | None]] = []
+        self.textareas: dict[str, str] = {}
+        self.texts: dict[str, str] = {}  # the text of each element with an id or class
         self._open: list[str] = []
+        self._textarea: str | None = None
+        self._named: list[tuple[str, list[str]]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "img":
@@ -75,15 +82,33 @@ class Elements(HTMLParser):
             self.links.append(dict(attrs))
         if tag == "figcaption":
             self.captions.append("")
+        if tag == "textarea":
+            self._textarea = dict(attrs).get("name") or ""
+            self.textareas[self._textarea] = ""
+        if tag in VOID:
+            return
+        names = [value for key, value in attrs if key in ("id", "class") and value]
+        self._named.append((tag, names))
+        for name in names:
+            self.texts.setdefault(name, "")
         self._open.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
+        if self._named and self._named[-1][0] == tag:
+            self._named.pop()
         if tag in self._open:
             del self._open[len(self._open) - 1 - self._open[::-1].index(tag) :]
 
     def handle_data(self, data: str) -> None:
         if self._open and self._open[-1] == "figcaption":
             self.captions[-1] += data
+        if self._textarea is not None:
+            self.textareas[self._textarea] += data
+        for _, names in self._named:
+            for name in names:
+                self.texts[name] += data
 
 
 def elements(html: str) -> Elements:

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
+from starlette import datastructures
 
 from fastblog.accounts.dependencies import TokenViewerDep, forbidden
 from fastblog.accounts.roles import Role, at_least
@@ -25,7 +26,7 @@ RESPONSES: Responses = {
 }
 
 
-async def read_picture(upload: UploadFile, *, max_bytes: int) -> bytes:
+async def read_picture(upload: datastructures.UploadFile, *, max_bytes: int) -> bytes:
     data = await upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise TooLargeError(

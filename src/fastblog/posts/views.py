@@ -39,7 +39,9 @@ from fastblog.posts.dependencies import (
 )
 from fastblog.posts.forms import (
     CHECKED,
+    PICTURE,
     PREVIEW,
+    add_picture,
     minute,
     parse_form,
     post_form,
@@ -179,6 +181,22 @@ async def drafts(
     return templates.TemplateResponse(request, "posts/drafts.html", context)
 
 
+async def _with_picture(
+    request: Request, resources: ResourcesDep, user_id: int, form: dict[str, Any]
+) -> HTMLResponse:
+    """The form again, its text kept, with the uploaded picture's Markdown line added."""
+    values, errors, notice = await add_picture(
+        request, resources, owner_id=user_id, values=form["values"]
+    )
+    return post_form(
+        request,
+        **(form | {"values": values}),
+        errors=errors,
+        picture_notice=notice,
+        status_code=422 if errors else 200,
+    )
+
+
 @router.get("/posts/new", name="new_post")
 async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
     """The form to write a post (not for a reader)."""
@@ -203,6 +221,8 @@ async def create_post(
         "values": values,
         "can_publish": may_publish(user),
     }
+    if button == PICTURE:
+        return await _with_picture(request, resources, user.id, form)
     try:
         data = parse_form(values, button, zone=site.timezone)
     except ValidationError as exc:
@@ -278,6 +298,8 @@ async def edit_post(
         "published": post["status"] == PUBLISHED,
         "can_publish": may_publish(user, post),
     }
+    if button == PICTURE:
+        return await _with_picture(request, resources, user.id, form)
     try:
         data = parse_form(values, button, zone=site.timezone, keep=post["published_at"])
     except ValidationError as exc:
