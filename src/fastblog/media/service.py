@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.db import Database
@@ -107,9 +107,21 @@ async def pictures_in(db: Database, *texts: str) -> dict[str, Picture]:
         return await pictures_named(session, texts)
 
 
-async def unused_pictures(
-    session: AsyncSession, *, older_than: datetime, in_use: set[str]
-) -> list[Media]:
-    """Pictures uploaded before `older_than` whose keys no text in use names."""
-    rows = await session.scalars(select(Media).where(Media.created_at < older_than))
-    return [media for media in rows if media.key not in in_use]
+async def prune_pictures(
+    db: Database, store: MediaStore, *, older_than: datetime, in_use: set[str]
+) -> list[str]:
+    """Delete the pictures uploaded before `older_than` whose keys no text in use names (the
+    grace period spares a picture uploaded for a post not saved yet); their keys."""
+    async with db.transaction() as session:
+        rows = await session.scalars(select(Media).where(Media.created_at < older_than))
+        unused = [media for media in rows if media.key not in in_use]
+        if not unused:
+            return []
+        await session.execute(delete(Media).where(Media.id.in_([m.id for m in unused])))
+        await session.commit()
+    # The rows first: a file left behind by a failure here is only a file, never a row that
+    # points at nothing. Variants may be shared by two rows only if their bytes are the same,
+    # and then their keys are too: the same row.
+    for media in unused:
+        await asyncio.gather(*(store.delete(variant["key"]) for variant in media.variants))
+    return [media.key for media in unused]
