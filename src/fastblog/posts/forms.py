@@ -22,7 +22,10 @@ from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import form_values
 from fastblog.web.templating import templates
 
-FORM_FIELDS = ("title", "content", "tags", "published_at", "comments_enabled", "picture_alt")
+FORM_FIELDS = (
+    *("title", "content", "tags", "published_at", "comments_enabled", "picture_alt"),
+    *("feature_image", "feature_image_alt"),
+)
 # A checked checkbox sends this; an unchecked one sends nothing ("").
 CHECKED = "on"
 # The form's buttons: <button name="action" value="...">.
@@ -102,6 +105,8 @@ def parse_form(
             "status": status_,
             "published_at": published_at,
             "comments_enabled": values.get("comments_enabled", CHECKED) == CHECKED,
+            "feature_image": values.get("feature_image", "").strip() or None,
+            "feature_image_alt": values.get("feature_image_alt", "").strip() or None,
         }
     )
 

@@ -16,7 +16,7 @@ worker process starts quickly.
 import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from html import escape
 from typing import Any, Literal
@@ -84,6 +84,8 @@ class Rendered:
     html: str
     excerpt: str
     text: str = ""  # all of the text, without Markdown syntax: what search indexes
+    # The first uploaded picture shown, with the alt text it is shown with (share cards).
+    picture: Figure | None = None
 
 
 @cache
@@ -162,6 +164,7 @@ def _image(self: Any, tokens: list[Token], idx: int, options: Any, env: dict[str
     pairs: list[tuple[str, str | int]] = [("src", src), ("alt", alt)]
     if figure is not None:
         pairs = [("src", figure.src), ("alt", alt or figure.alt)]
+        env.setdefault("first_figure", replace(figure, alt=alt or figure.alt))
         if figure.srcset:
             srcset = ", ".join(f"{url} {width}w" for url, width in figure.srcset)
             pairs += [("srcset", srcset), ("sizes", PICTURE_SIZES)]
@@ -212,10 +215,15 @@ def render(
     `pictures`: the pictures uploaded here that the source names, by URL (looked up by the
     caller, fastblog.posts.service); `external_images`: the EXTERNAL_IMAGES setting."""
     md = _parser(breaks)
-    env = {"pictures": pictures or {}, "external_images": external_images}
+    env: dict[str, Any] = {"pictures": pictures or {}, "external_images": external_images}
     tokens = md.parse(source, env)
     html = sanitize(md.renderer.render(tokens, md.options, env))
-    return Rendered(html=html, excerpt=excerpt_of(tokens), text=text_of(tokens))
+    return Rendered(
+        html=html,
+        excerpt=excerpt_of(tokens),
+        text=text_of(tokens),
+        picture=env.get("first_figure"),
+    )
 
 
 def _plain(inline: Token) -> str:

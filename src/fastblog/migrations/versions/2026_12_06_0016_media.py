@@ -1,4 +1,8 @@
-"""media: pictures uploaded for posts (their variants' content-hashed keys in the media store)
+"""media: pictures uploaded for posts (their variants' content-hashed keys in the media store);
+posts.feature_image, feature_image_alt and picture (the share picture, worked out when a post
+is written); site_settings.share_image
+
+Plain ADD COLUMN (never a batch rebuild: on SQLite it would lose the posts' triggers).
 
 Revision ID: 9e4d2c7a1b58
 Revises: 7c3b9d15e6a2
@@ -39,9 +43,19 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_media_owner_id"), "media", ["owner_id"])
     op.create_index(op.f("ix_media_created_at"), "media", ["created_at"])
+    op.add_column("posts", sa.Column("feature_image", sa.String(300), nullable=True))
+    op.add_column("posts", sa.Column("feature_image_alt", sa.String(500), nullable=True))
+    op.add_column("posts", sa.Column("picture", sa.Text(), nullable=True))
+    op.add_column(
+        "site_settings",
+        sa.Column("share_image", sa.String(300), nullable=False, server_default=""),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("site_settings", "share_image")
+    for column in ("picture", "feature_image_alt", "feature_image"):
+        op.drop_column("posts", column)
     op.drop_index(op.f("ix_media_created_at"), table_name="media")
     op.drop_index(op.f("ix_media_owner_id"), table_name="media")
     op.drop_table("media")
