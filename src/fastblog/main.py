@@ -97,12 +97,23 @@ or the **Authorize** button above.
 """
 
 
+WORKER_NICENESS = 10
+
+
 def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
     workers = settings.process_pool_workers or os.cpu_count() or 1
     # "spawn": a fresh interpreter per worker. Forking a process that already runs
     # threads (the database driver's, the thread pool's) can copy a held lock and hang.
     # Workers start on first use, so an app that never resizes a picture pays nothing.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    # They run at a lower priority (nice +10): with as many workers as cores, ten picture
+    # uploads would otherwise take every core from the event loop, and every request would
+    # wait for the scheduler (bench/media_upload.py, docs/performance.md#pictures).
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=os.nice,
+        initargs=(WORKER_NICENESS,),
+    )
 
 
 def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStore:
