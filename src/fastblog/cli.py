@@ -239,12 +239,17 @@ async def _prune_media(settings: Settings, grace: timedelta) -> list[str]:
         older_than = utcnow() - grace  # before reading what is in use: a later upload waits
         in_use: set[str] = set()
         async with db.session() as session:
-            for statement in (select(Post.content), select(Page.content)):
+            statements = (
+                select(Post.content),
+                select(Post.feature_image).where(Post.feature_image.is_not(None)),
+                select(Page.content),
+            )
+            for statement in statements:
                 # Streamed: a large blog's posts never sit in memory all at once.
                 async for text in await session.stream_scalars(
                     statement.execution_options(yield_per=500)
                 ):
-                    in_use |= keys_in(text)
+                    in_use |= keys_in(text or "")
         return await prune_pictures(db, store, older_than=older_than, in_use=in_use)
     finally:
         await store.aclose()

@@ -1,5 +1,6 @@
-"""`fastblog media prune`: pictures no post or page names are deleted once the grace period
-is over; the ones in use, and the ones just uploaded for a post not saved yet, stay."""
+"""`fastblog media prune`: pictures no post (content or feature image) or page names are
+deleted once the grace period is over; the ones in use, and the ones just uploaded for a post
+not saved yet, stay."""
 
 from datetime import timedelta
 
@@ -26,11 +27,12 @@ async def test_prune_removes_only_old_pictures_nothing_uses(
     author = await make_user(session)
     editor = await make_user(session, role="editor")
     pictures = []
-    for n in range(4):
+    for n in range(5):
         response = await upload(app, client, author, photo((300 + n, 200)))
         pictures.append(response.json())
-    in_post, in_page, unused, fresh = pictures
+    in_post, in_page, unused, fresh, featured = pictures
     await api_create_post(client, author, content=f"Look:\n\n![x]({in_post['url']})")
+    await api_create_post(client, author, feature_image=featured["url"])
     page = await client.post(
         "/api/pages",
         json={"title": "About", "slug": "about", "content": f"![me]({in_page['url']})"},
@@ -48,7 +50,7 @@ async def test_prune_removes_only_old_pictures_nothing_uses(
     removed = await _prune_media(resources_of(app).settings, timedelta(hours=24))
 
     assert removed == [unused["url"].removeprefix("/media/")]
-    for picture in (in_post, in_page, fresh):
+    for picture in (in_post, in_page, fresh, featured):
         assert (await client.get(picture["url"])).status_code == 200
         assert stored(app, picture["url"]).exists()
     for url in [unused["url"], *(source["url"] for source in unused["srcset"])]:

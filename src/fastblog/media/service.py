@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.db import Database
@@ -50,10 +51,19 @@ async def save_picture(
         )
     )
     main = [v for v in processed.variants if v.width == processed.width][-1]
+    try:
+        return await _record(database, processed, main.key, owner_id=owner_id, alt=alt)
+    except IntegrityError:  # the same picture, uploaded at the same moment: its row is there
+        return await _record(database, processed, main.key, owner_id=owner_id, alt=alt)
+
+
+async def _record(
+    database: Database, processed: Processed, key: str, *, owner_id: int, alt: str
+) -> Picture:
     async with database.transaction() as session:
         media = Media(
             owner_id=owner_id,
-            key=main.key,
+            key=key,
             alt=alt,
             width=processed.width,
             height=processed.height,
@@ -62,7 +72,7 @@ async def save_picture(
                 for v in processed.variants
             ],
         )
-        existing = await session.scalar(select(Media).where(Media.key == main.key))
+        existing = await session.scalar(select(Media).where(Media.key == key))
         if existing is not None:  # the same picture again: one row, the new alt text
             existing.alt = alt or existing.alt
             media = existing
