@@ -61,3 +61,43 @@ def test_upload_through_the_form_without_javascript_and_see_the_figure(
         "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
     assert image.evaluate("img => img.currentSrc").endswith(".webp")
+
+
+# A picture made in the page (a canvas) and handed to the editor as a drop or a paste would.
+GIVE_PICTURE = """async ([kind, name]) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 640; canvas.height = 400;
+  const context = canvas.getContext("2d");
+  context.fillStyle = "teal"; context.fillRect(0, 0, 640, 400);
+  const blob = await new Promise(resolve => canvas.toBlob(resolve, "image/png"));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([blob], name, {type: "image/png"}));
+  const content = document.querySelector("textarea[name=content]");
+  content.focus();
+  content.setSelectionRange(content.value.length, content.value.length);
+  const event = kind === "drop"
+    ? new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true})
+    : new ClipboardEvent("paste", {clipboardData: transfer, bubbles: true, cancelable: true});
+  content.dispatchEvent(event);
+}"""
+
+
+def test_with_javascript_a_dropped_or_pasted_picture_is_uploaded_into_the_text(
+    page: Page,
+) -> None:
+    sign_up(page)
+    header(page).get_by_role("link", name="New post").click()
+    content = page.get_by_label("Content")
+    content.fill("Before the pictures.")
+
+    page.get_by_label("Describe the picture (alt text)").fill("A teal square")
+    page.evaluate(GIVE_PICTURE, ["drop", "dropped.png"])
+    expect(content).to_have_value(
+        re.compile(r"^Before the pictures\.\n\n!\[A teal square\]\(/media/pictures/\w+\.png\)\n")
+    )
+    status = page.locator(".picture-status")
+    expect(status).to_have_text("The picture is added.")
+
+    page.evaluate(GIVE_PICTURE, ["paste", "pasted.png"])  # no alt text this time
+    expect(status).to_contain_text("Warning: the picture has no description")
+    expect(content).to_have_value(re.compile(r"\n\n!\[\]\(/media/pictures/\w+\.png\)\n"))
