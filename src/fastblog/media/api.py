@@ -13,17 +13,17 @@ from fastblog.limits import readable_size
 from fastblog.media import service
 from fastblog.media.images import MAX_PIXELS
 from fastblog.media.schemas import Picture
-from fastblog.params import UNAVAILABLE, Responses, error
+from fastblog.params import UNAVAILABLE, Responses, error, invalid
 
 router = APIRouter(prefix="/api/media", tags=["media"], responses=UNAVAILABLE)
 
 MAX_ALT_CHARS = 500
-RESPONSES: Responses = {
+REFUSED: Responses = {
     status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token"),
     status.HTTP_403_FORBIDDEN: error("Readers cannot upload pictures"),
     status.HTTP_413_CONTENT_TOO_LARGE: error("The picture is over the size limit"),
-    status.HTTP_422_UNPROCESSABLE_CONTENT: error("Not a picture, or too many pixels"),
 }
+RESPONSES = REFUSED | invalid("Not a picture, or too many pixels")
 
 
 async def read_picture(upload: datastructures.UploadFile, *, max_bytes: int) -> bytes:
