@@ -11,6 +11,7 @@ pytestmark = pytest.mark.anyio
 
 API_ROUTES = {
     ("POST", "/api/users"),
+    ("POST", "/api/media"),
     ("GET", "/api/users/{user_id}"),
     ("PATCH", "/api/users/{user_id}"),
     ("DELETE", "/api/users/{user_id}"),

@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -221,6 +222,46 @@ async def _set_role(settings: Settings, email: str, role: str) -> str | None:
     return account.username
 
 
+async def _prune_media(settings: Settings, grace: timedelta) -> list[str]:
+    """`fastblog media prune`: the pictures no post (content or feature image) or page names,
+    uploaded longer ago than `grace`, deleted from the store and the database."""
+    from sqlalchemy import select
+
+    from fastblog.db import Database, utcnow
+    from fastblog.media.service import keys_in, prune_pictures
+    from fastblog.media.store import open_media_store
+    from fastblog.posts.models import Post
+    from fastblog.site.models import Page
+
+    db = Database.open(settings)
+    store = await open_media_store(settings)
+    try:
+        older_than = utcnow() - grace  # before reading what is in use: a later upload waits
+        in_use: set[str] = set()
+        async with db.session() as session:
+            statements = (
+                select(Post.content),
+                select(Post.feature_image).where(Post.feature_image.is_not(None)),
+                select(Page.content),
+            )
+            for statement in statements:
+                # Streamed: a large blog's posts never sit in memory all at once.
+                async for text in await session.stream_scalars(
+                    statement.execution_options(yield_per=500)
+                ):
+                    in_use |= keys_in(text or "")
+        return await prune_pictures(db, store, older_than=older_than, in_use=in_use)
+    finally:
+        await store.aclose()
+        await db.close()
+
+
+def prune_media(grace_hours: float) -> int:
+    removed = asyncio.run(_prune_media(get_settings(), timedelta(hours=grace_hours)))
+    print(f"Removed {len(removed)} unused picture{'' if len(removed) == 1 else 's'}.")
+    return 0
+
+
 # The moderator commands of before roles: a moderator is now an editor.
 ROLE_ALIASES = {"grant-moderator": "editor", "revoke-moderator": "author"}
 
@@ -296,6 +337,19 @@ def main(argv: list[str] | None = None) -> None:
     ):
         roles.add_parser(action, help=role_help).add_argument("email")
 
+    media_parser = commands.add_parser("media", help="uploaded pictures")
+    media_actions = media_parser.add_subparsers(dest="action", required=True)
+    prune_parser = media_actions.add_parser(
+        "prune", help="remove the pictures no post or page uses, once the grace period is over"
+    )
+    prune_parser.add_argument(
+        "--grace-hours",
+        type=float,
+        default=24.0,
+        help="spare pictures uploaded more recently than this (24): a post being written "
+        "may not be saved yet",
+    )
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, args.workers, args.reload)
@@ -315,6 +369,8 @@ def main(argv: list[str] | None = None) -> None:
             )
         else:
             sys.exit(run_demo_seed())
+    elif args.command == "media":
+        sys.exit(prune_media(args.grace_hours))
     elif args.command == "users":
         role = args.role if args.action == "set-role" else ROLE_ALIASES[args.action]
         sys.exit(set_role(args.email, role))

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
 
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # A picture for a post (POST /api/media, the post form's "Add a picture").
+    max_picture_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # Pictures from other sites in posts: "link" shows a link to them (the pages' CSP allows
+    # only this site's images), "allow" shows them (the CSP's img-src then allows https:).
+    external_images: Literal["link", "allow"] = "link"
     # Worker processes for CPU-bound work (image resizing, /lab/cpu/process); 0: one per core.
     process_pool_workers: int = Field(default=0, ge=0)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from fastblog.dependencies import ResourcesDep
-from fastblog.media import S3MediaStore
+from fastblog.media.store import S3MediaStore
 from fastblog.resources import Resources
 
 logger = logging.getLogger(__name__)

@@ -12,11 +12,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
-from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
 
-from fastblog import health, media_routes
+from fastblog import health
 from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views, follow_views, invitation_api, invitation_views
 from fastblog.accounts import views as accounts_views
@@ -38,7 +37,10 @@ from fastblog.lab import api as lab_api
 from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
-from fastblog.media import open_media_store
+from fastblog.media import api as media_api
+from fastblog.media import files as media_files
+from fastblog.media import views as media_views
+from fastblog.media.store import image_sources, open_media_store
 from fastblog.notifications import api as notifications_api
 from fastblog.notifications import views as notifications_views
 from fastblog.notifications.digest import DigestSender
@@ -80,6 +82,7 @@ OPENAPI_TAGS = [
     {"name": "posts", "description": "Read anyone's posts; write your own."},
     {"name": "users", "description": "Accounts, profiles and profile pictures."},
     {"name": "auth", "description": "Tokens and password resets."},
+    {"name": "media", "description": "Pictures for posts: upload, then link from Markdown."},
     {"name": "site", "description": "The site's settings, and its static pages (About, ...)."},
     {
         "name": "notifications",
@@ -100,12 +103,23 @@ or the **Authorize** button above.
 """
 
 
+WORKER_NICENESS = 10
+
+
 def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
     workers = settings.process_pool_workers or os.cpu_count() or 1
     # "spawn": a fresh interpreter per worker. Forking a process that already runs
     # threads (the database driver's, the thread pool's) can copy a held lock and hang.
     # Workers start on first use, so an app that never resizes a picture pays nothing.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    # They run at a lower priority (nice +10): with as many workers as cores, ten picture
+    # uploads would otherwise take every core from the event loop, and every request would
+    # wait for the scheduler (bench/media_upload.py, docs/performance.md#pictures).
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=os.nice,
+        initargs=(WORKER_NICENESS,),
+    )
 
 
 def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStore:
@@ -214,11 +228,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.https,
     )
-    app.add_middleware(SecurityHeadersMiddleware, https=settings.https)
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=settings.https, image_sources=image_sources(settings)
+    )
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        max_upload_bytes=settings.max_upload_bytes,
+        # Multipart bodies: the larger of a profile picture's and a post picture's limits (each
+        # route checks its own).
+        max_upload_bytes=max(settings.max_upload_bytes, settings.max_picture_bytes),
     )
     observability = install_observability(app, settings)
     # Outside the others: a request for another site is refused before any work is done.
@@ -235,6 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_api.router,
         comments_api.router,
         posts_views.router,
+        media_views.router,  # /posts/pictures
         comments_views.router,  # after posts_views: the post page's /{slug} comes after /edit
         syndication.router,
         search_api.router,
@@ -244,6 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         social_api.router,
         social_api.feed_router,
         accounts_api.router,
+        media_api.router,
         site_api.router,
         pages_api.router,
         social_api.profile_router,  # after accounts': /api/users/me is not a user id
@@ -265,7 +285,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.lab_enabled:
         routers.append(lab_api.router)
     if settings.s3_bucket:
-        routers.append(media_routes.router)  # /media redirects to the bucket
+        routers.append(media_files.router)  # /media redirects to the bucket
     for router in routers:
         app.include_router(summarize_routes(router))
     if settings.docs_enabled:
@@ -274,7 +294,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", HashedStaticFiles(directory=STATIC_DIR), name="static")
     if not settings.s3_bucket:
         app.mount(
-            "/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media"
+            "/media",
+            media_files.MediaFiles(directory=settings.media_dir, check_dir=False),
+            name="media",
         )
     # Last of all: /{slug} would otherwise answer for /docs, /redoc and any later route. A
     # page may not take a slug a route starts with (FastAPI's app.routes holds included

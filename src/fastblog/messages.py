@@ -11,7 +11,11 @@ from fastblog.params import NO_NUL, NOT_BLANK
 
 # Patterns shared by many fields; a field with a rule of its own checks it in a validator
 # that raises ValueError with its own message.
+# A picture uploaded here (fastblog.media), by its /media URL, with or without the site's address.
+PICTURE_URL_PATTERN = r"^(https?://[^/\s]+)?/media/pictures/[0-9a-f]{20}\.(jpg|png|webp)$"
+
 PATTERNS = {
+    PICTURE_URL_PATTERN: "Must be the /media/pictures/... address of a picture uploaded here.",
     NO_NUL: "Must not contain the NUL character.",
     NOT_BLANK: "Must contain something besides blanks, and no NUL character.",
     "^password$": "Must be “password”, or left out.",

@@ -3,6 +3,7 @@
 from fastblog.accounts.models import Follow, Invitation, PasswordResetToken, User
 from fastblog.comments.models import Comment
 from fastblog.db import Base
+from fastblog.media.models import Media
 from fastblog.notifications.models import Notification, NotificationDigest
 from fastblog.outbox import OutboxMail
 from fastblog.posts.models import (
@@ -21,6 +22,7 @@ __all__ = [
     "Comment",
     "Follow",
     "Invitation",
+    "Media",
     "Notification",
     "NotificationDigest",
     "OutboxMail",

@@ -124,6 +124,24 @@ UNAVAILABLE: Responses = {
         "The database is unavailable; retry after a moment", headers=RETRY_AFTER
     )
 }
+
+
+def invalid(description: str) -> Responses:
+    """A 422 that is either FastAPI's validation error (a field's type or format) or a domain
+    error's plain message (a value the service refused: {"detail": "..."})."""
+    schemas = ("HTTPValidationError", "ErrorMessage")
+    return {
+        status.HTTP_422_UNPROCESSABLE_CONTENT: {
+            "description": description,
+            "content": {
+                "application/json": {
+                    "schema": {"anyOf": [{"$ref": f"#/components/schemas/{s}"} for s in schemas]}
+                }
+            },
+        }
+    }
+
+
 # Every route with a request body: refused before it is read when over the limit.
 TOO_LARGE: Responses = {
     status.HTTP_413_CONTENT_TOO_LARGE: error("The request body is over the size limit")

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from fastblog.config import Settings
 from fastblog.db import Database
 from fastblog.mail import Mailer
-from fastblog.media import MediaStore
+from fastblog.media.store import MediaStore
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.shutdown import Shutdown

@@ -2,10 +2,11 @@
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# Pages load only this site's CSS, images and (none of our pages have any) scripts:
-# an injected <script> or inline handler cannot run even if escaping ever failed.
+# Pages load only this site's CSS, images and scripts (and images from where the site's
+# pictures are, with EXTERNAL_IMAGES=allow any https: one): an injected <script> or inline
+# handler cannot run even if escaping ever failed.
 STRICT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{images}; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 # Swagger UI and ReDoc start with an inline script from FastAPI; only their pages allow it.
@@ -36,10 +37,11 @@ def header_set(csp: str, *, https: bool) -> Headers:
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool, image_sources: tuple[str, ...] = ()) -> None:
         self.app = app
         # Encoded once: appending ready-made byte pairs is all a response pays.
-        self.strict = header_set(STRICT_CSP, https=https)
+        images = "".join(f" {source}" for source in image_sources)
+        self.strict = header_set(STRICT_CSP.format(images=images), https=https)
         self.docs = header_set(DOCS_CSP, https=https)
         self.media = header_set(MEDIA_CSP, https=https)
 

@@ -13,6 +13,9 @@ class Markup:
     rels: list[str] = field(default_factory=list)
     classes: set[str] = field(default_factory=set)
     scripts: int = 0  # elements that run or embed code
+    # <script src="/static/js/..."> of the page itself (the post form's editor.js): this
+    # site's own files, which the CSP allows; never something a payload can point elsewhere.
+    own_scripts: list[str] = field(default_factory=list)
     # <script type="application/ld+json">: a data block, which browsers never run; its text.
     data_blocks: list[str] = field(default_factory=list)
     handlers: list[str] = field(default_factory=list)  # on* attributes
@@ -35,6 +38,8 @@ class _Reader(HTMLParser):
         if tag == "script" and kind == "application/ld+json":
             markup.data_blocks.append("")
             self._in_data_block = True
+        elif tag == "script" and (dict(attrs).get("src") or "").startswith("/static/js/"):
+            markup.own_scripts.append(dict(attrs)["src"] or "")
         elif tag in ("script", "iframe", "object", "embed"):
             markup.scripts += 1
         for name, value in attrs:

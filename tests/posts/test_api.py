@@ -46,6 +46,8 @@ async def test_create_post_returns_it_with_its_author(client: httpx.AsyncClient)
         "likes": 0,
         "liked": False,
         "comments_enabled": True,
+        "feature_image": None,
+        "feature_image_alt": None,
     }
     posted = datetime.fromisoformat(post["date_posted"])
     assert posted.utcoffset() == timedelta(0)

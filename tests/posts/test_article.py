@@ -169,7 +169,8 @@ async def test_share_card_canonical_link_and_description(
     assert page.meta["og:description"] == description
     assert page.meta["og:url"] == url
     assert page.meta["og:site_name"] == "fastblog"
-    assert page.meta["og:image"] == "http://testserver/static/img/default-avatar.png"
+    # No picture in the post and no share image set: no og:image (never the default avatar).
+    assert "og:image" not in page.meta
     assert page.meta["article:published_time"] == "2026-03-03T09:00:00+00:00"
     assert page.meta["article:author"] == f"http://testserver/users/{ada.id}/posts"
     assert page.meta["twitter:card"] == "summary"

@@ -20,7 +20,7 @@ from fastblog.accounts.service import get_user, set_picture
 from fastblog.db import FOR_UPDATE
 from fastblog.exceptions import InvalidInputError, NotAuthenticatedError, TooLargeError
 from fastblog.limits import readable_size
-from fastblog.media import picture_key
+from fastblog.media.store import picture_key
 from fastblog.resources import Resources
 
 PICTURE_SIZE = 256

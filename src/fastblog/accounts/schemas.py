@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from fastblog.accounts.roles import Role
-from fastblog.media import picture_url
+from fastblog.media.store import picture_url
 from fastblog.params import NO_NUL, Trimmed, never_null
 
 # ASCII letters, digits, "_", "-" and ".". Not letters of any script: a username is how

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fastblog.db import Database, utcnow
 from fastblog.exceptions import InvalidInputError, NotFoundError
+from fastblog.posts.markdown import ExternalImages
 from fastblog.posts.service import render_content
 from fastblog.site.models import Page
 
@@ -36,10 +37,17 @@ def public(page: Page) -> dict[str, Any]:
 
 
 async def create_page(
-    db: Database, pool: Executor, *, title: str, slug: str, content: str, taken: Iterable[str]
+    db: Database,
+    pool: Executor,
+    *,
+    title: str,
+    slug: str,
+    content: str,
+    taken: Iterable[str],
+    external_images: ExternalImages = "link",
 ) -> dict[str, Any]:
     route_taken(slug, taken)
-    rendered = await render_content(pool, content)
+    rendered = await render_content(pool, content, db=db, external_images=external_images)
     now = utcnow()
     page = Page(
         slug=slug,
@@ -61,12 +69,22 @@ async def create_page(
 
 
 async def change_page(
-    db: Database, pool: Executor, *, slug: str, changes: dict[str, Any], taken: Iterable[str]
+    db: Database,
+    pool: Executor,
+    *,
+    slug: str,
+    changes: dict[str, Any],
+    taken: Iterable[str],
+    external_images: ExternalImages = "link",
 ) -> dict[str, Any]:
     new_slug = changes.get("slug")
     if new_slug is not None and new_slug != slug:
         route_taken(new_slug, taken)
-    rendered = await render_content(pool, changes["content"]) if "content" in changes else None
+    rendered = (
+        await render_content(pool, changes["content"], db=db, external_images=external_images)
+        if "content" in changes
+        else None
+    )
     async with db.transaction() as session:
         page = await session.scalar(select(Page).where(Page.slug == slug).with_for_update())
         if page is None:

@@ -74,6 +74,7 @@ async def create_page(
             resources.process_pool,
             **data.model_dump(),
             taken=site_routes(request.app),
+            external_images=resources.settings.external_images,
         )
 
 
@@ -102,6 +103,7 @@ async def change_page(
             slug=slug,
             changes=data.model_dump(exclude_unset=True),
             taken=site_routes(request.app),
+            external_images=resources.settings.external_images,
         )
 
 

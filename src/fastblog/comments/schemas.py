@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, computed_field
 from pydantic_core import PydanticCustomError
 
-from fastblog.media import picture_url
+from fastblog.media.store import picture_url
 from fastblog.params import NO_NUL, LineFeeds, Trimmed
 
 MAX_COMMENT_CHARS = 5_000

@@ -3,7 +3,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-from fastblog.media import picture_url
+from fastblog.media.store import picture_url
 from fastblog.params import MAX_ID
 
 

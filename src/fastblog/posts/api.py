@@ -21,7 +21,7 @@ from fastblog.dependencies import (
     WriteSessionDep,
 )
 from fastblog.pagination import Keyset
-from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error
+from fastblog.params import TOO_LARGE, UNAVAILABLE, Limit, Responses, Skip, error, invalid
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostDep,
@@ -45,6 +45,8 @@ from fastblog.posts.schemas import (
 from fastblog.write_limits import POSTS
 
 router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
+# A field's format, or a feature image that is not a picture uploaded here.
+FEATURE_IMAGE = invalid("Invalid input, or a feature image not uploaded here")
 # A user's posts live with the posts: accounts know nothing of posts.
 by_user_router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 tags_router = APIRouter(prefix="/api/tags", tags=["posts"], responses=UNAVAILABLE)
@@ -111,7 +113,7 @@ async def list_posts(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=PostPublic,
-    responses=E401 | E403 | E429 | TOO_LARGE,
+    responses=E401 | E403 | E429 | TOO_LARGE | FEATURE_IMAGE,
 )
 async def create_post(
     data: PostCreate, token: TokenClaimsDep, resources: ResourcesDep, limiter: WriteLimiterDep
@@ -127,6 +129,7 @@ async def create_post(
             author_id=token.user_id,
             auth_version=token.auth_version,  # checked by the INSERT itself: no extra read
             now=utcnow(),
+            external_images=resources.settings.external_images,
         )
         if post is None:  # the token's account was deleted, or the token revoked
             raise unauthorized("Invalid or expired token")
@@ -146,11 +149,18 @@ async def _edit(
     status = changes.get("status") or (PUBLISHED if changes.get("published_at") else None)
     check_edit(post, user_id=viewer.id, role=viewer.role, status=status)
     return await service.edit_post(
-        resources.database, resources.process_pool, post=post, changes=changes, now=utcnow()
+        resources.database,
+        resources.process_pool,
+        post=post,
+        changes=changes,
+        now=utcnow(),
+        external_images=resources.settings.external_images,
     )
 
 
-@router.put("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
+@router.put(
+    "/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE | FEATURE_IMAGE
+)
 async def replace_post(
     viewer: TokenViewerDep, post: PostToEditDep, data: PostReplace, resources: ResourcesDep
 ) -> dict[str, Any]:
@@ -159,7 +169,9 @@ async def replace_post(
     return await _edit(resources, viewer, post, data.model_dump())
 
 
-@router.patch("/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE)
+@router.patch(
+    "/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE | FEATURE_IMAGE
+)
 async def update_post(
     viewer: TokenViewerDep, post: PostToEditDep, data: PostUpdate, resources: ResourcesDep
 ) -> dict[str, Any]:

@@ -6,9 +6,15 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import UploadFile
 
 from fastblog.db import utcnow
 from fastblog.dependencies import ResourcesDep
+from fastblog.exceptions import DomainError
+from fastblog.limits import readable_size
+from fastblog.media import service as media_service
+from fastblog.media.api import MAX_ALT_CHARS, read_picture
+from fastblog.media.images import MAX_PIXELS
 from fastblog.posts import service
 from fastblog.posts.markdown import MAX_TAGS, TAG_RULE
 from fastblog.posts.models import DRAFT, PUBLISHED, REVIEW
@@ -16,11 +22,19 @@ from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import form_values
 from fastblog.web.templating import templates
 
-FORM_FIELDS = ("title", "content", "tags", "published_at", "comments_enabled")
+FORM_FIELDS = (
+    *("title", "content", "tags", "published_at", "comments_enabled", "picture_alt"),
+    *("feature_image", "feature_image_alt"),
+)
 # A checked checkbox sends this; an unchecked one sends nothing ("").
 CHECKED = "on"
 # The form's buttons: <button name="action" value="...">.
-PREVIEW, SAVE_DRAFT, SUBMIT = "preview", "draft", "review"
+PREVIEW, SAVE_DRAFT, SUBMIT, PICTURE = "preview", "draft", "review", "picture"
+PICTURE_ADDED = "The picture is added at the end of the content: move its line where it belongs."
+MISSING_ALT = (
+    "Warning: the picture has no description. Write what it shows between the [ ] of its "
+    "line, for readers who cannot see it."
+)
 
 
 def minute(moment: datetime | None, zone: str) -> str:
@@ -52,6 +66,7 @@ def post_form(
     preview: str | None = None,
     published: bool = False,
     can_publish: bool = True,
+    picture_notice: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     """`can_publish`: Publish (and the publication date) or, for a contributor, Submit for
@@ -65,6 +80,8 @@ def post_form(
         "preview": preview,
         "published": published,
         "tag_rule": f"Up to {MAX_TAGS}, separated by commas: {TAG_RULE}.",
+        "picture_notice": picture_notice,
+        "picture_limit": readable_size(request.state.resources.settings.max_picture_bytes),
     }
     return templates.TemplateResponse(request, "posts/form.html", context, status_code=status_code)
 
@@ -88,6 +105,8 @@ def parse_form(
             "status": status_,
             "published_at": published_at,
             "comments_enabled": values.get("comments_enabled", CHECKED) == CHECKED,
+            "feature_image": values.get("feature_image", "").strip() or None,
+            "feature_image_alt": values.get("feature_image_alt", "").strip() or None,
         }
     )
 
@@ -99,7 +118,48 @@ async def submitted(request: Request) -> tuple[dict[str, str], str]:
 
 async def preview_html(resources: ResourcesDep, values: dict[str, str]) -> str:
     # The same rendering as a saved post (sanitized, off the loop when long); nothing is saved.
-    return (await service.render_content(resources.process_pool, values["content"])).html
+    rendered = await service.render_content(
+        resources.process_pool,
+        values["content"],
+        db=resources.database,
+        external_images=resources.settings.external_images,
+    )
+    return rendered.html
+
+
+def markdown_image(alt: str, url: str) -> str:
+    """`![alt](url)`, the alt's brackets and backslashes escaped so the line stays an image."""
+    escaped = alt.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return f"![{escaped}]({url})"
+
+
+async def add_picture(
+    request: Request, resources: ResourcesDep, *, owner_id: int, values: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """The form's "Upload picture": the picture stored and its Markdown line added to the
+    content (the form's values, errors by field, and the notice to show)."""
+    upload = (await request.form()).get("picture")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return values, {"picture": "Choose a picture to upload."}, None
+    alt = " ".join(values.get("picture_alt", "").split())[:MAX_ALT_CHARS]
+    try:
+        data = await read_picture(upload, max_bytes=resources.settings.max_picture_bytes)
+        picture = await media_service.save_picture(
+            resources.database,
+            resources.media,
+            resources.process_pool,
+            owner_id=owner_id,
+            data=data,
+            alt=alt,
+            max_pixels=MAX_PIXELS,
+        )
+    except DomainError as exc:
+        return values, {"picture": exc.message}, None
+    content = values.get("content", "").rstrip()
+    line = markdown_image(alt, picture.url)
+    values = {**values, "content": f"{content}\n\n{line}\n" if content else f"{line}\n"}
+    values["picture_alt"] = ""
+    return values, {}, PICTURE_ADDED if alt else f"{PICTURE_ADDED} {MISSING_ALT}"
 
 
 def saved_message(post: dict[str, Any], zone: str) -> str:

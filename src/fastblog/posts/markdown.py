@@ -16,10 +16,11 @@ worker process starts quickly.
 import re
 import sys
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from html import escape
-from typing import Any
+from typing import Any, Literal
 
 import nh3
 from markdown_it import MarkdownIt
@@ -41,7 +42,7 @@ SLUG_CHARS = 80
 CODE_STYLE = "default"
 
 ALLOWED_TAGS = {
-    *("p", "br", "hr", "blockquote", "pre", "code", "span", "div"),
+    *("p", "br", "hr", "blockquote", "pre", "code", "span", "div", "figure", "figcaption"),
     *("h2", "h3", "h4", "h5", "h6"),
     *("em", "strong", "s", "del", "a", "img"),
     *("ul", "ol", "li"),
@@ -49,7 +50,9 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
+    # srcset, sizes, width and height only ever come from the renderer (from the media rows of
+    # the pictures uploaded here): the source cannot write attributes (raw HTML is text).
+    "img": {"src", "alt", "title", "srcset", "sizes", "width", "height", "loading", "decoding"},
     "ol": {"start"},
     "th": {"style"},
     "td": {"style"},
@@ -62,11 +65,30 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
+# How wide a picture is shown: the article's column (760 px less its padding), or the screen.
+PICTURE_SIZES = "(max-width: 760px) calc(100vw - 3rem), 700px"
+ExternalImages = Literal["link", "allow"]
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """What the renderer knows of a picture uploaded here (fastblog.media): its size, its
+    variants (WebP, narrowest first) and the alt text given at upload."""
+
+    src: str
+    width: int
+    height: int
+    alt: str = ""
+    srcset: Sequence[tuple[str, int]] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     html: str
     excerpt: str
     text: str = ""  # all of the text, without Markdown syntax: what search indexes
+    # The first uploaded picture shown, with the alt text it is shown with (share cards).
+    picture: Figure | None = None
 
 
 @cache
@@ -139,6 +161,66 @@ def renumber_headings(html: str) -> str:
     return _HEADING_TAG.sub(renumbered, html)
 
 
+def _figures(state: Any) -> None:
+    """A paragraph holding only a picture becomes a <figure> (no <p> around it)."""
+    tokens = state.tokens
+    for i in range(len(tokens) - 2):
+        paragraph, inline, closing = tokens[i : i + 3]
+        if paragraph.type != "paragraph_open" or closing.type != "paragraph_close":
+            continue
+        children = [c for c in inline.children or () if c.type != "softbreak"]
+        if (
+            len(children) == 1
+            and children[0].type == "image"
+            and _shown(str(children[0].attrGet("src") or ""), state.env)
+        ):
+            children[0].meta["figure"] = True
+            paragraph.hidden = closing.hidden = True
+
+
+def _shown(src: str, env: Mapping[str, Any]) -> bool:
+    """Whether the picture is shown (an uploaded one, one of this site's, or another site's
+    over https when EXTERNAL_IMAGES=allow) rather than linked to."""
+    address = src.split("?")[0]
+    if address in env.get("pictures", {}) or not ("//" in address[:8] or ":" in address[:8]):
+        return True
+    return env.get("external_images") == "allow" and src.startswith("https://")
+
+
+def _attributes(pairs: Sequence[tuple[str, str | int]]) -> str:
+    return "".join(f' {name}="{escape(str(value))}"' for name, value in pairs)
+
+
+def _image(self: Any, tokens: list[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
+    """An uploaded picture: its size and variants, lazy unless it is the post's first; another
+    site's picture: shown (EXTERNAL_IMAGES=allow, https only) or a link to it."""
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    title = str(token.attrGet("title") or "")
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    figure: Figure | None = env.get("pictures", {}).get(src.split("?")[0])
+    if not _shown(src, env):
+        # Never a broken image: the page's CSP would block it, so the reader gets a link.
+        return f'<a href="{escape(src)}">{escape(alt or src)}</a>'
+    first = not env.get("seen_picture")
+    env["seen_picture"] = True
+    pairs: list[tuple[str, str | int]] = [("src", src), ("alt", alt)]
+    if figure is not None:
+        pairs = [("src", figure.src), ("alt", alt or figure.alt)]
+        env.setdefault("first_figure", replace(figure, alt=alt or figure.alt))
+        if figure.srcset:
+            srcset = ", ".join(f"{url} {width}w" for url, width in figure.srcset)
+            pairs += [("srcset", srcset), ("sizes", PICTURE_SIZES)]
+        pairs += [("width", figure.width), ("height", figure.height)]
+    if not first:
+        pairs.append(("loading", "lazy"))
+    pairs.append(("decoding", "async"))
+    if not token.meta.get("figure"):
+        return f"<img{_attributes(pairs + ([('title', title)] if title else []))}>"
+    caption = f"<figcaption>{escape(title)}</figcaption>" if title else ""
+    return f"<figure><img{_attributes(pairs)}>{caption}</figure>\n"
+
+
 @cache
 def _parser(breaks: bool) -> MarkdownIt:
     md = MarkdownIt(
@@ -147,6 +229,8 @@ def _parser(breaks: bool) -> MarkdownIt:
     )
     md.enable(["table", "strikethrough", "linkify"])
     md.core.ruler.push("headings_below_the_title", _headings_below_the_title)
+    md.core.ruler.push("figures", _figures)
+    md.add_render_rule("image", _image)
     return md
 
 
@@ -162,13 +246,27 @@ def sanitize(html: str) -> str:
     )
 
 
-def render(source: str, *, breaks: bool = False) -> Rendered:
+def render(
+    source: str,
+    *,
+    breaks: bool = False,
+    pictures: Mapping[str, Figure] | None = None,
+    external_images: ExternalImages = "link",
+) -> Rendered:
     """The post's HTML (sanitized) and its excerpt. `breaks` keeps every single line break
-    as a <br>: how posts written before Markdown looked (the migration renders them so)."""
+    as a <br>: how posts written before Markdown looked (the migration renders them so).
+    `pictures`: the pictures uploaded here that the source names, by URL (looked up by the
+    caller, fastblog.posts.service); `external_images`: the EXTERNAL_IMAGES setting."""
     md = _parser(breaks)
-    tokens = md.parse(source)
-    html = sanitize(md.renderer.render(tokens, md.options, {}))
-    return Rendered(html=html, excerpt=excerpt_of(tokens), text=text_of(tokens))
+    env: dict[str, Any] = {"pictures": pictures or {}, "external_images": external_images}
+    tokens = md.parse(source, env)
+    html = sanitize(md.renderer.render(tokens, md.options, env))
+    return Rendered(
+        html=html,
+        excerpt=excerpt_of(tokens),
+        text=text_of(tokens),
+        picture=env.get("first_figure"),
+    )
 
 
 def _plain(inline: Token) -> str:

@@ -8,8 +8,6 @@ from typing import Any
 
 from markupsafe import Markup
 
-from fastblog.media import picture_url
-
 DESCRIPTION_LENGTH = 160
 # In a <script> element only "</" could end it early (and "<!--" confuse it); escaping every
 # "<", ">" and "&" as JSON's \u escapes keeps the data the same and the element closed.
@@ -45,21 +43,45 @@ def json_for_script(data: Any) -> Markup:
 
 
 @dataclass(frozen=True, slots=True)
+class ShareImage:
+    url: str  # absolute
+    width: int | None = None
+    height: int | None = None
+    alt: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PostMeta:
     url: str  # absolute, canonical
     description: str
     author_url: str
-    image_url: str
+    image: ShareImage | None
     json_ld: Markup
 
 
-def post_meta(post: Mapping[str, Any], *, site: str, site_name: str) -> PostMeta:
+def share_image(post: Mapping[str, Any], *, site: str, site_image: str) -> ShareImage | None:
+    """The share card's picture: the post's (its feature image, else its first uploaded
+    picture: worked out when it was written), else the site's share image, else none (never
+    the author's avatar, which says nothing of the post)."""
+    picture = post.get("picture")
+    if picture:
+        return ShareImage(
+            site + picture["url"], picture["width"], picture["height"], picture["alt"]
+        )
+    if site_image:
+        return ShareImage(site_image if site_image.startswith("https://") else site + site_image)
+    return None
+
+
+def post_meta(
+    post: Mapping[str, Any], *, site: str, site_name: str, site_image: str = ""
+) -> PostMeta:
     """`site` is the site's absolute address without a trailing slash (fastblog.web.urls)."""
     author = post["author"]
     url = site + post_path(post)
     description = describe(post["excerpt"])  # computed when the post was written
     author_url = site + author_path(author["id"])
-    image_url = site + picture_url(author["image_file"])
+    image = share_image(post, site=site, site_image=site_image)
     published = (post["published_at"] or post["updated_at"]).isoformat()  # a draft: its save
     posting = {
         "@context": "https://schema.org",
@@ -71,7 +93,7 @@ def post_meta(post: Mapping[str, Any], *, site: str, site_name: str) -> PostMeta
         "datePublished": published,
         "dateModified": post["updated_at"].isoformat(),
         "author": {"@type": "Person", "name": author["username"], "url": author_url},
-        "image": image_url,
+        **({"image": image.url} if image else {}),
         "publisher": {"@type": "Organization", "name": site_name, "url": site + "/"},
     }
-    return PostMeta(url, description, author_url, image_url, json_for_script(posting))
+    return PostMeta(url, description, author_url, image, json_for_script(posting))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from fastblog.accounts.models import User
 from fastblog.db import Base, BigId, UTCDateTime, utcnow
 from fastblog.posts.markdown import render, slug_of
+from fastblog.site.models import JSONText
 
 DRAFT = "draft"
 PUBLISHED = "published"
@@ -120,6 +121,13 @@ class Post(Base):
     # Whether it takes new comments (its author's choice; the site's `comments` setting can
     # close them everywhere). Existing comments stay shown either way.
     comments_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A picture uploaded here (its /media URL) shown at the top of the post and on list cards.
+    feature_image: Mapped[str | None] = mapped_column(String(300), default=None)
+    feature_image_alt: Mapped[str | None] = mapped_column(String(500), default=None)
+    # The post's share picture, worked out when it is written (fastblog.posts.service): the
+    # feature image's, else the content's first uploaded picture's {"url", "width", "height",
+    # "alt", "srcset": [[url, width], ...], "feature": bool}; None without either.
+    picture: Mapped[dict[str, Any] | None] = mapped_column(JSONText, default=None)
 
     # lazy="raise": reading post.author without eager loading fails loudly in tests instead
     # of attempting hidden I/O (MissingGreenlet in async code).

@@ -96,6 +96,9 @@ SUMMARY_COLUMNS = (
     Post.like_count.label("likes"),
     LIKED,
     Post.comments_enabled,
+    Post.feature_image,
+    Post.feature_image_alt,
+    Post.picture,
 )
 # Pages show lists as excerpts; the API's posts carry the source and the HTML too.
 FULL_COLUMNS = (*SUMMARY_COLUMNS, Post.content, Post.content_html)
@@ -265,6 +268,9 @@ INSERTED_COLUMNS = (
     "updated_at",
     "date_posted",
     "comments_enabled",
+    "feature_image",
+    "feature_image_alt",
+    "picture",
 )
 # INSERT … SELECT FROM users: the author's existence is checked by the same statement that
 # writes, so no transaction has to span two round trips.

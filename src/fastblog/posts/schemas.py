@@ -15,6 +15,7 @@ from pydantic import (
 
 from fastblog.accounts.schemas import UserPublic
 from fastblog.db import utcnow
+from fastblog.messages import PICTURE_URL_PATTERN
 from fastblog.pagination import Keyset
 from fastblog.params import NOT_BLANK, LineFeeds, NoBidiControls, Trimmed, never_null
 from fastblog.posts.markdown import (
@@ -146,11 +147,35 @@ CommentsEnabled = Annotated[
 ]
 
 
+FeatureImage = Annotated[
+    str,
+    Field(
+        max_length=300,
+        pattern=PICTURE_URL_PATTERN,
+        description="The URL of a picture uploaded here (POST /api/media), shown at the top "
+        "of the post, on list cards and on share cards; null or left out: none.",
+        examples=["/media/pictures/4f1c2a9b7d3e5f60a1b2.jpg"],
+    ),
+]
+FeatureImageAlt = Annotated[
+    str,
+    Field(
+        max_length=500,
+        pattern=NO_NUL,
+        description="What the feature image shows, for readers who cannot see it.",
+        examples=["A harbour at dawn"],
+    ),
+    Trimmed,
+]
+
+
 class PostWrite(PostBase):
     tags: Tags = []
     status: Status = "published"
     published_at: PublishedAt | None = None
     comments_enabled: CommentsEnabled = True
+    feature_image: FeatureImage | None = None
+    feature_image_alt: FeatureImageAlt | None = None
 
     _five_tags = field_validator("tags", mode="before")(_at_most_five)
     _normal_tags = field_validator("tags")(_tags)
@@ -177,6 +202,9 @@ class PostUpdate(BaseModel):
     status: Status | None = None
     published_at: PublishedAt | None = None
     comments_enabled: CommentsEnabled | None = None
+    # null takes the feature image away.
+    feature_image: FeatureImage | None = None
+    feature_image_alt: FeatureImageAlt | None = None
 
     @field_validator(
         "title", "content", "tags", "status", "published_at", "comments_enabled", mode="before"
@@ -209,6 +237,8 @@ class PostPublic(BaseModel):
     date_posted: datetime = Field(description="When the post was first written.")
     comments: int = Field(description="How many approved comments it has.")
     comments_enabled: CommentsEnabled
+    feature_image: str | None = Field(None, description="The feature image's URL, if any.")
+    feature_image_alt: str | None = None
     author: UserPublic
     likes: int = Field(0, description="How many readers like it.")
     liked: bool = Field(False, description="Whether you (the token's user) like it.")

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from datetime import datetime
+from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,9 +18,10 @@ from sqlalchemy.orm import joinedload
 from fastblog.accounts.models import User
 from fastblog.accounts.moderation import log_deletion
 from fastblog.db import FOR_KEY_SHARE, FOR_UPDATE, Database
-from fastblog.exceptions import NotFoundError
+from fastblog.exceptions import InvalidInputError, NotFoundError
+from fastblog.media.service import pictures_in
 from fastblog.posts import queries
-from fastblog.posts.markdown import Rendered, render, slug_of
+from fastblog.posts.markdown import ExternalImages, Figure, Rendered, render, slug_of
 from fastblog.posts.models import (
     COUNT_SLOTS,
     DRAFT,
@@ -43,12 +46,76 @@ from fastblog.posts.schemas import PostWrite
 INLINE_RENDER_MAX_CHARS = 1_000
 
 
-async def render_content(pool: Executor, content: str) -> Rendered:
+async def figures_in(db: Database, *texts: str) -> dict[str, Figure]:
+    """What the renderer needs of the uploaded pictures the content names (one query, none
+    when it names none): the renderer stays pure and never reads the database."""
+    return {
+        url: Figure(
+            src=picture.url,
+            width=picture.width,
+            height=picture.height,
+            alt=picture.alt,
+            srcset=tuple((source.url, source.width) for source in picture.srcset),
+        )
+        for url, picture in (await pictures_in(db, *texts)).items()
+    }
+
+
+async def render_content(
+    pool: Executor,
+    content: str,
+    *,
+    db: Database,
+    external_images: ExternalImages = "link",
+    figures: dict[str, Figure] | None = None,
+) -> Rendered:
+    if figures is None:
+        figures = await figures_in(db, content)
+    render_ = partial(render, pictures=figures, external_images=external_images)
     if len(content) <= INLINE_RENDER_MAX_CHARS:
-        return render(content)  # short: inline, see INLINE_RENDER_MAX_CHARS
+        return render_(content)  # short: inline, see INLINE_RENDER_MAX_CHARS
     # Long: CPU work for tens of milliseconds, in the process pool (render is top-level and
     # its arguments and result pickle), never on the event loop.
-    return await asyncio.get_running_loop().run_in_executor(pool, render, content)
+    return await asyncio.get_running_loop().run_in_executor(pool, render_, content)
+
+
+NOT_UPLOADED = "The feature image is the URL of a picture uploaded here (POST /api/media)."
+
+
+def _picture(figure: Figure, *, alt: str, feature: bool) -> dict[str, Any]:
+    return {
+        "url": figure.src,
+        "width": figure.width,
+        "height": figure.height,
+        "alt": alt,
+        "srcset": [list(source) for source in figure.srcset],
+        "feature": feature,
+    }
+
+
+async def render_post(
+    pool: Executor,
+    content: str,
+    *,
+    db: Database,
+    feature_image: str | None,
+    feature_image_alt: str | None,
+    external_images: ExternalImages = "link",
+) -> tuple[Rendered, dict[str, Any] | None]:
+    """The content rendered, and the post's share picture (the `picture` column): the
+    feature image's, else the content's first uploaded picture's. One query finds both."""
+    path = urlsplit(feature_image).path if feature_image else ""
+    figures = await figures_in(db, content, path)
+    rendered = await render_content(
+        pool, content, db=db, external_images=external_images, figures=figures
+    )
+    if path:
+        figure = figures.get(path)
+        if figure is None:
+            raise InvalidInputError(NOT_UPLOADED, field="feature_image")
+        return rendered, _picture(figure, alt=feature_image_alt or figure.alt, feature=True)
+    first = rendered.picture
+    return rendered, None if first is None else _picture(first, alt=first.alt, feature=False)
 
 
 def publication(
@@ -74,6 +141,9 @@ def new_post_values(
     published_at: datetime | None,
     now: datetime,
     comments_enabled: bool = True,
+    feature_image: str | None = None,
+    feature_image_alt: str | None = None,
+    picture: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every column of a new post (fastblog.posts.queries.INSERTED_COLUMNS)."""
     return {
@@ -89,6 +159,9 @@ def new_post_values(
         "updated_at": now,
         "date_posted": now,
         "comments_enabled": comments_enabled,
+        "feature_image": urlsplit(feature_image).path if feature_image else None,
+        "feature_image_alt": feature_image_alt or None,
+        "picture": picture,
     }
 
 
@@ -182,13 +255,22 @@ async def create_post(
     author_id: int,
     auth_version: int,
     now: datetime,
+    external_images: ExternalImages = "link",
 ) -> dict[str, Any] | None:
     """The new post as the API shows it, or None if its author is gone or the token (or
     session) that names them was revoked; ForbiddenError if their role does not allow it
     (without tags: read with the author, before the Markdown is rendered; with tags: in the
     transaction that writes them, which already reads the author)."""
 
-    def values(rendered: Rendered) -> dict[str, Any]:
+    async def values() -> dict[str, Any]:
+        rendered, picture = await render_post(
+            pool,
+            data.content,
+            db=db,
+            feature_image=data.feature_image,
+            feature_image_alt=data.feature_image_alt,
+            external_images=external_images,
+        )
         return new_post_values(
             title=data.title,
             content=data.content,
@@ -197,6 +279,9 @@ async def create_post(
             published_at=data.published_at,
             now=now,
             comments_enabled=data.comments_enabled,
+            feature_image=data.feature_image,
+            feature_image_alt=data.feature_image_alt,
+            picture=picture,
         )
 
     if not data.tags:  # the common case: one read of the author, then one INSERT
@@ -204,17 +289,16 @@ async def create_post(
         if author is None:
             return None
         check_write(author["role"], data.status)
-        rendered = await render_content(pool, data.content)
         return await queries.insert_post(
             db,
-            values=values(rendered),
+            values=await values(),
             author_id=author_id,
             auth_version=auth_version,
             author=author,
         )
     post_id = await create_post_with_tags(
         db,
-        values=values(await render_content(pool, data.content)),
+        values=await values(),
         tags=data.tags,
         author_id=author_id,
         auth_version=auth_version,
@@ -238,6 +322,7 @@ async def edit_post(
     post: dict[str, Any],
     changes: dict[str, Any],
     now: datetime,
+    external_images: ExternalImages = "link",
 ) -> dict[str, Any]:
     """Apply `changes` (title, content, tags, status, published_at) to the post (as
     fastblog.posts.queries.fetch_post returned it, its author already checked). Rendering
@@ -245,13 +330,23 @@ async def edit_post(
     columns: dict[str, Any] = {}
     if "title" in changes and changes["title"] != post["title"]:
         columns |= {"title": changes["title"], "slug": slug_of(changes["title"])}
-    if "content" in changes and changes["content"] != post["content"]:
-        rendered = await render_content(pool, changes["content"])
+    content = changes.get("content", post["content"])
+    feature = {
+        name: changes.get(name, post[name]) for name in ("feature_image", "feature_image_alt")
+    }
+    feature["feature_image"] = urlsplit(feature["feature_image"] or "").path or None
+    feature["feature_image_alt"] = feature["feature_image_alt"] or None
+    if content != post["content"] or any(feature[n] != post[n] for n in feature):
+        rendered, picture = await render_post(
+            pool, content, db=db, **feature, external_images=external_images
+        )
         columns |= {
-            "content": changes["content"],
+            "content": content,
             "content_html": rendered.html,
             "excerpt": rendered.excerpt,
             "body_text": rendered.text,
+            "picture": picture,
+            **feature,
         }
     if columns:
         columns["updated_at"] = now

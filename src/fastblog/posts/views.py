@@ -27,7 +27,7 @@ from fastblog.dependencies import (
     WriteSessionDep,
 )
 from fastblog.errors import on_http_exception, show_page_user
-from fastblog.exceptions import ForbiddenError
+from fastblog.exceptions import ForbiddenError, InvalidInputError
 from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostForWriteDep,
@@ -39,7 +39,9 @@ from fastblog.posts.dependencies import (
 )
 from fastblog.posts.forms import (
     CHECKED,
+    PICTURE,
     PREVIEW,
+    add_picture,
     minute,
     parse_form,
     post_form,
@@ -179,6 +181,22 @@ async def drafts(
     return templates.TemplateResponse(request, "posts/drafts.html", context)
 
 
+async def _with_picture(
+    request: Request, resources: ResourcesDep, user_id: int, form: dict[str, Any]
+) -> HTMLResponse:
+    """The form again, its text kept, with the uploaded picture's Markdown line added."""
+    values, errors, notice = await add_picture(
+        request, resources, owner_id=user_id, values=form["values"]
+    )
+    return post_form(
+        request,
+        **(form | {"values": values}),
+        errors=errors,
+        picture_notice=notice,
+        status_code=422 if errors else 200,
+    )
+
+
 @router.get("/posts/new", name="new_post")
 async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
     """The form to write a post (not for a reader)."""
@@ -203,6 +221,8 @@ async def create_post(
         "values": values,
         "can_publish": may_publish(user),
     }
+    if button == PICTURE:
+        return await _with_picture(request, resources, user.id, form)
     try:
         data = parse_form(values, button, zone=site.timezone)
     except ValidationError as exc:
@@ -210,14 +230,19 @@ async def create_post(
     if button == PREVIEW:
         return post_form(request, **form, preview=await preview_html(resources, values))
     async with resources.write_limiter.accepting(POSTS, user.id):
-        post = await service.create_post(
-            resources.database,
-            resources.process_pool,
-            data=data,
-            author_id=user.id,
-            auth_version=user.auth_version,
-            now=utcnow(),
-        )
+        try:
+            post = await service.create_post(
+                resources.database,
+                resources.process_pool,
+                data=data,
+                author_id=user.id,
+                auth_version=user.auth_version,
+                now=utcnow(),
+                external_images=resources.settings.external_images,
+            )
+        except InvalidInputError as exc:  # a feature image not uploaded here
+            errors = {exc.field or "form": exc.message}
+            return post_form(request, **form, errors=errors, status_code=422)
         if post is None:  # the account was deleted meanwhile
             raise forbidden("Your account no longer exists.")
     flash(request, saved_message(post, site.timezone))
@@ -249,6 +274,8 @@ async def edit_post_form(
         "tags": ", ".join(post["tags"]),
         "published_at": minute(post["published_at"], site.timezone),
         "comments_enabled": CHECKED if post["comments_enabled"] else "",
+        "feature_image": post["feature_image"] or "",
+        "feature_image_alt": post["feature_image_alt"] or "",
     }
     return post_form(
         request,
@@ -277,6 +304,8 @@ async def edit_post(
         "published": post["status"] == PUBLISHED,
         "can_publish": may_publish(user, post),
     }
+    if button == PICTURE:
+        return await _with_picture(request, resources, user.id, form)
     try:
         data = parse_form(values, button, zone=site.timezone, keep=post["published_at"])
     except ValidationError as exc:
@@ -284,13 +313,18 @@ async def edit_post(
     if button == PREVIEW:
         return post_form(request, **form, preview=await preview_html(resources, values))
     check_edit(post, user_id=user.id, role=user.role, status=data.status)
-    edited = await service.edit_post(
-        resources.database,
-        resources.process_pool,
-        post=post,
-        changes=data.model_dump(),
-        now=utcnow(),
-    )
+    try:
+        edited = await service.edit_post(
+            resources.database,
+            resources.process_pool,
+            post=post,
+            changes=data.model_dump(),
+            now=utcnow(),
+            external_images=resources.settings.external_images,
+        )
+    except InvalidInputError as exc:  # a feature image not uploaded here
+        errors = {exc.field or "form": exc.message}
+        return post_form(request, **form, errors=errors, status_code=422)
     still_published = post["status"] == edited["status"] == PUBLISHED
     live = still_published and is_visible(edited, utcnow())
     flash(request, "Your post is updated." if live else saved_message(edited, site.timezone))
@@ -355,8 +389,13 @@ def post_page(
     """One post on its own page. Its route is fastblog.comments.views.post_detail, a layer
     up, which adds the comments (`more`) and fetches them with the neighbours (`related`)."""
     visible = is_visible(post, utcnow())
-    site_name = request.state.resources.site.current.title
-    meta = post_meta(post, site=site_url(request, settings), site_name=site_name)
+    site = request.state.resources.site.current
+    meta = post_meta(
+        post,
+        site=site_url(request, settings),
+        site_name=site.title,
+        site_image=site.share_image,
+    )
     context = {
         "post": post,
         "scheduled": post["status"] == PUBLISHED and not visible,

@@ -45,6 +45,8 @@ class SiteSettingsRow(Base):
     comments: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64))
     posts_per_page: Mapped[int] = mapped_column(Integer)
+    # The share card's picture of pages without one of their own (a path here or https URL).
+    share_image: Mapped[str] = mapped_column(String(300), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

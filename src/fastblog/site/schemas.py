@@ -80,6 +80,19 @@ def _url(value: Any) -> str:
     return url
 
 
+def _share_image(value: Any) -> str:
+    if not isinstance(value, str):
+        raise refuse("The share image is an address: a path such as /media/..., or https://...")
+    url = value.strip()
+    if not url:
+        return ""
+    if len(url) > 300:
+        raise refuse("The share image's address is at most 300 characters.")
+    if not (_LOCAL_PATH.fullmatch(url) or re.fullmatch(r"https://[^\s/?#]+[^\s]*", url)):
+        raise refuse("The share image is a path on this site (/media/...) or an https address.")
+    return url
+
+
 def _one_of(choices: tuple[str, ...], what: str) -> Any:
     def check(value: Any) -> str:
         if value not in choices:
@@ -137,6 +150,7 @@ RegistrationIn = Annotated[
 NewAccountRoleIn = Annotated[
     NewAccountRole | None, BeforeValidator(_one_of(NEW_ACCOUNT_ROLES, "The role of new accounts"))
 ]
+ShareImage = Annotated[str | None, BeforeValidator(_share_image)]
 CommentsIn = Annotated[CommentsMode | None, BeforeValidator(_one_of(COMMENTS, "Comments"))]
 TimeZone = Annotated[str | None, BeforeValidator(_timezone)]
 PostsPerPage = Annotated[int | None, BeforeValidator(_posts_per_page)]
@@ -161,6 +175,11 @@ class SiteSettings(BaseModel):
     )
     timezone: str = Field(description="The IANA time zone of the dates on pages.")
     posts_per_page: int = Field(description="How many posts a page of the home page lists.")
+    share_image: Annotated[str, BeforeValidator(_share_image)] = Field(
+        "",
+        description="The picture of share cards (og:image) for posts without one of their "
+        "own: a path on this site (an upload's /media URL) or an https address; empty: none.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -197,6 +216,7 @@ class SiteSettingsUpdate(BaseModel):
     comments: CommentsIn = None
     timezone: TimeZone = None
     posts_per_page: PostsPerPage = None
+    share_image: ShareImage = None
 
     @model_validator(mode="before")
     @classmethod

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from fastblog.media import picture_url
+from fastblog.media.store import picture_url
 from fastblog.site.schemas import SiteSettings
 from fastblog.web.session import csrf_token, pop_flashes
 from fastblog.web.static_files import static_url

@@ -10,6 +10,7 @@ import contextlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 import anyio
 from aiobotocore.config import AioConfig
@@ -25,7 +26,36 @@ MEDIA_URL_PREFIX = "/media"
 PICTURES_SUBDIR = "profile_pics"
 # The only keys the app writes, hence the only ones /media hands out: no other object of the
 # bucket can be reached through it.
-MEDIA_KEY = re.compile(rf"{PICTURES_SUBDIR}/[A-Za-z0-9_-]+\.jpg")
+MEDIA_KEY = re.compile(
+    rf"{PICTURES_SUBDIR}/[A-Za-z0-9_-]+\.jpg|pictures/[0-9a-f]{{20}}\.(?:jpg|png|webp)"
+)
+
+
+def image_sources(settings: Settings) -> tuple[str, ...]:
+    """Where pages load pictures from besides this site, for the CSP's img-src: with a bucket,
+    /media answers a redirect to MEDIA_URL or to the bucket (CSP checks where a redirect
+    leads); with EXTERNAL_IMAGES=allow, any https: address (fastblog.posts.markdown shows
+    only those)."""
+    sources: list[str] = []
+    if settings.s3_bucket:
+        if settings.media_url:
+            sources.append(_origin(settings.media_url))
+        elif settings.s3_endpoint_url:
+            sources.append(_origin(settings.s3_endpoint_url))  # addressed by path
+        else:  # AWS, addressed by the bucket's host name
+            bucket, region = settings.s3_bucket, settings.s3_region
+            sources += [
+                f"https://{bucket}.s3.amazonaws.com",
+                f"https://{bucket}.s3.{region}.amazonaws.com",
+            ]
+    if settings.external_images == "allow":
+        sources.append("https:")
+    return tuple(dict.fromkeys(sources))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def picture_url(image_file: str | None) -> str:
@@ -39,7 +69,9 @@ def picture_key(image_file: str) -> str:
 
 
 class MediaStore(Protocol):
-    async def save(self, key: str, data: bytes, *, content_type: str) -> None: ...
+    async def save(
+        self, key: str, data: bytes, *, content_type: str, cache_control: str | None = None
+    ) -> None: ...
 
     async def delete(self, key: str) -> None:
         """Remove the file; a missing one is not an error."""
@@ -54,7 +86,10 @@ class LocalMediaStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    async def save(self, key: str, data: bytes, *, content_type: str) -> None:
+    async def save(
+        self, key: str, data: bytes, *, content_type: str, cache_control: str | None = None
+    ) -> None:
+        # Cache-Control is sent by the /media file server (fastblog.media.files), by key.
         path = anyio.Path(self.folder / key)
         await path.parent.mkdir(parents=True, exist_ok=True)
         await path.write_bytes(data)
@@ -104,9 +139,21 @@ class S3MediaStore:
         )
         return cls(client, settings, stack)
 
-    async def save(self, key: str, data: bytes, *, content_type: str) -> None:
+    async def save(
+        self, key: str, data: bytes, *, content_type: str, cache_control: str | None = None
+    ) -> None:
+        if cache_control is None:
+            await self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
+            )
+            return
+        # The object's own Cache-Control: what the bucket (or the CDN in front) answers with.
         await self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=data, ContentType=content_type
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType=content_type,
+            CacheControl=cache_control,
         )
 
     async def delete(self, key: str) -> None:
