@@ -19,8 +19,8 @@ import pytest
 import redis
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import pool, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from fastblog.cli import upgrade_database
 from fastblog.config import Settings
@@ -251,18 +251,33 @@ def resources(app: FastAPI) -> Resources:
 
 
 async def reset_database(app: FastAPI) -> None:
-    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     async with resources_of(app).database.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(tables)
-            await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            # Twice: deleting posts and tags fires the counting triggers, which may write
-            # counter rows that the first pass already emptied.
-            for table in tables + tables:
-                await connection.execute(text(f"DELETE FROM {table}"))
-            # AUTOINCREMENT tables keep their counter here; restart it, as PostgreSQL does.
-            await connection.execute(text("DELETE FROM sqlite_sequence"))
+        await empty_tables(connection)
+
+
+async def reset_database_at(database_url: str) -> None:
+    """reset_database before any app is started on it (one would start sending what the
+    last test left in the mail outbox)."""
+    engine = create_async_engine(database_url, poolclass=pool.NullPool)
+    try:
+        async with engine.begin() as connection:
+            await empty_tables(connection)
+    finally:
+        await engine.dispose()
+
+
+async def empty_tables(connection: AsyncConnection) -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(tables)
+        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        # Twice: deleting posts and tags fires the counting triggers, which may write
+        # counter rows that the first pass already emptied.
+        for table in tables + tables:
+            await connection.execute(text(f"DELETE FROM {table}"))
+        # AUTOINCREMENT tables keep their counter here; restart it, as PostgreSQL does.
+        await connection.execute(text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture

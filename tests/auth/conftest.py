@@ -20,7 +20,7 @@ from bench.live import free_port
 from fastblog.main import create_app
 from fastblog.outbox import OutboxMail
 from tests.asgi import resources_of, started
-from tests.conftest import make_settings, reset_database
+from tests.conftest import make_settings, reset_database_at
 
 AppFactory = Callable[..., Awaitable[FastAPI]]
 # How long a test waits for the outbox to send what it holds (it takes milliseconds).
@@ -49,7 +49,7 @@ def refusing_port() -> Iterator[int]:
 async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactory]:
     """Start apps on the test database with settings overridden; all are stopped at the end.
 
-    The database is emptied when the first one starts, as the `client` fixture does.
+    The database is emptied before the first one starts, as the `client` fixture does.
     """
     async with AsyncExitStack() as stack:
         apps: list[FastAPI] = []
@@ -58,9 +58,9 @@ async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactor
             media_dir = overrides.pop("media_dir", tmp_path / "media")
             settings = make_settings(database_url, media_dir, **overrides)
             app = create_app(settings)
-            await stack.enter_async_context(started(app))
             if not apps:
-                await reset_database(app)
+                await reset_database_at(database_url)
+            await stack.enter_async_context(started(app))
             apps.append(app)
             return app
 
