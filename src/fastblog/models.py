@@ -3,6 +3,8 @@
 from fastblog.accounts.models import Follow, Invitation, PasswordResetToken, User
 from fastblog.comments.models import Comment
 from fastblog.db import Base
+from fastblog.db.leases import TaskLease
+from fastblog.newsletter.models import NewsletterDelivery, NewsletterIssue, Subscription
 from fastblog.outbox import OutboxMail
 from fastblog.posts.models import (
     Post,
@@ -20,6 +22,8 @@ __all__ = [
     "Comment",
     "Follow",
     "Invitation",
+    "NewsletterDelivery",
+    "NewsletterIssue",
     "OutboxMail",
     "Page",
     "PasswordResetToken",
@@ -28,8 +32,10 @@ __all__ = [
     "PostLike",
     "PostTag",
     "SiteSettingsRow",
+    "Subscription",
     "Tag",
     "TagPostCount",
+    "TaskLease",
     "User",
     "UserPostCount",
 ]
