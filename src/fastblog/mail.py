@@ -22,8 +22,17 @@ class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(self, *, to: str, subject: str, body: str) -> None:
-        """Hand the message to the SMTP server, or log it when SMTP is not configured.
+    async def send(
+        self,
+        *,
+        to: str,
+        subject: str,
+        body: str,
+        html: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Hand the message to the SMTP server, or log it when SMTP is not configured. With
+        `html`, a multipart/alternative mail: the plain text first, the HTML part after.
 
         Raises MailNotSentError when the server is unreachable or refuses the message:
         the outbox (fastblog.outbox) keeps it and tries again.
@@ -36,7 +45,11 @@ class Mailer:
         message["From"] = settings.mail_from
         message["To"] = to
         message["Subject"] = subject
+        for name, value in (headers or {}).items():
+            message[name] = value
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         try:
             await aiosmtplib.send(

@@ -32,6 +32,10 @@ CHOICES = {
         "approve_all": "Every comment waits for approval",
         "closed": "Closed: no new comments",
     },
+    "newsletter_default": {
+        "True": "Mail new posts to subscribers unless the author unticks it",
+        "False": "Mail a post only when its author ticks it",
+    },
 }
 COMMON_ZONES = ("UTC", "Europe/London", "Europe/Paris", "America/New_York", "Asia/Tokyo")
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -31,7 +32,8 @@ def queue_mail(
     expires_at: datetime | None = None,
 ) -> None:
     """Add a mail to the caller's transaction: it exists once, and only if, the caller commits.
-    Then call `OutboxSender.wake()` so that this process sends it at once."""
+    Then call `OutboxSender.wake()` so that this process sends it at once. (Many mails at once,
+    multipart, with headers: insert OutboxMail rows in bulk, as fastblog.newsletter does.)"""
     session.add(OutboxMail(recipient=to, subject=subject, body=body, expires_at=expires_at))
 
 
@@ -89,7 +91,18 @@ class OutboxSender:
             if await self._pass() == self.batch:
                 continue  # a full batch: there may be more waiting
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll)
+                await asyncio.wait_for(self._wake.wait(), await self._until_next(poll))
+
+    async def _until_next(self, poll: float) -> float:
+        """Seconds to sleep: until the next waiting mail is due, at most `poll`."""
+        try:
+            row = await self.database.fetch_one(queries.NEXT_DUE)
+        except Exception:  # an outage: _pass says so; wait a poll
+            return poll
+        if row is None:
+            return poll
+        due_at: datetime = row["due_at"]
+        return min(max((due_at - utcnow()).total_seconds(), 0.005), poll)
 
     async def _pass(self) -> int:
         try:
@@ -130,7 +143,13 @@ class OutboxSender:
             await self._give_up(mail, ours, "expired before it could be sent")
             return
         try:
-            await self.mailer.send(to=mail["recipient"], subject=mail["subject"], body=mail["body"])
+            await self.mailer.send(
+                to=mail["recipient"],
+                subject=mail["subject"],
+                body=mail["body"],
+                html=mail["html"],
+                headers=json.loads(mail["headers"]) if mail["headers"] else None,
+            )
         except MailNotSentError as exc:
             await self._failed(mail, ours, str(exc))
             return

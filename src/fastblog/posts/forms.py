@@ -16,7 +16,7 @@ from fastblog.posts.schemas import PostWrite
 from fastblog.web.session import form_values
 from fastblog.web.templating import templates
 
-FORM_FIELDS = ("title", "content", "tags", "published_at", "comments_enabled")
+FORM_FIELDS = ("title", "content", "tags", "published_at", "comments_enabled", "send_newsletter")
 # A checked checkbox sends this; an unchecked one sends nothing ("").
 CHECKED = "on"
 # The form's buttons: <button name="action" value="...">.
@@ -70,10 +70,16 @@ def post_form(
 
 
 def parse_form(
-    values: dict[str, str], button: str, *, zone: str, keep: datetime | None = None
+    values: dict[str, str],
+    button: str,
+    *,
+    zone: str,
+    keep: datetime | None = None,
+    mail_choice: bool = True,
 ) -> PostWrite:
     """The form as a post to write. `keep`: the post's publication date, which the form shows
-    to the minute: sent back unchanged, it stays exact."""
+    to the minute: sent back unchanged, it stays exact. `mail_choice`: the form showed the
+    "Email to subscribers" box (not for a post already published or scheduled)."""
     status_ = {SAVE_DRAFT: DRAFT, SUBMIT: REVIEW}.get(button, PUBLISHED)
     published_at: str | None = values.get("published_at", "").strip() or None
     if status_ != PUBLISHED or (published_at and published_at == minute(keep, zone)):
@@ -88,6 +94,8 @@ def parse_form(
             "status": status_,
             "published_at": published_at,
             "comments_enabled": values.get("comments_enabled", CHECKED) == CHECKED,
+            # Shown (and so sent) only while the post is not published yet: None leaves it.
+            "send_newsletter": (values["send_newsletter"] == CHECKED) if mail_choice else None,
         }
     )
 

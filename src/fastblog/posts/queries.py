@@ -265,6 +265,8 @@ INSERTED_COLUMNS = (
     "updated_at",
     "date_posted",
     "comments_enabled",
+    "send_newsletter",
+    "announce_pending",
 )
 # INSERT … SELECT FROM users: the author's existence is checked by the same statement that
 # writes, so no transaction has to span two round trips.

@@ -146,11 +146,24 @@ CommentsEnabled = Annotated[
 ]
 
 
+SendNewsletter = Annotated[
+    bool | None,
+    Field(
+        description="Whether the post is also mailed to the site's and its author's "
+        "subscribers when it becomes visible (now, or when a scheduled post comes due); "
+        "null: the site's `newsletter_default`. Once the mails have started, nothing changes "
+        "them; edits send nothing.",
+        examples=[True],
+    ),
+]
+
+
 class PostWrite(PostBase):
     tags: Tags = []
     status: Status = "published"
     published_at: PublishedAt | None = None
     comments_enabled: CommentsEnabled = True
+    send_newsletter: SendNewsletter = None
 
     _five_tags = field_validator("tags", mode="before")(_at_most_five)
     _normal_tags = field_validator("tags")(_tags)
@@ -177,6 +190,7 @@ class PostUpdate(BaseModel):
     status: Status | None = None
     published_at: PublishedAt | None = None
     comments_enabled: CommentsEnabled | None = None
+    send_newsletter: SendNewsletter = None
 
     @field_validator(
         "title", "content", "tags", "status", "published_at", "comments_enabled", mode="before"

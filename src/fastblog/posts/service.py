@@ -33,6 +33,7 @@ from fastblog.posts.models import (
 )
 from fastblog.posts.permissions import check_write
 from fastblog.posts.schemas import PostWrite
+from fastblog.posts.visibility import PostVisibility
 
 # Measured (bench-free, one core of this 2-core machine, CPU time): a 1 KB post renders in
 # ~2.5 ms, 5 KB in ~9 ms, 20 KB in ~30 ms, the 100 KB maximum in ~150 ms; sending a post to the
@@ -74,8 +75,10 @@ def new_post_values(
     published_at: datetime | None,
     now: datetime,
     comments_enabled: bool = True,
+    send_newsletter: bool = False,
 ) -> dict[str, Any]:
-    """Every column of a new post (fastblog.posts.queries.INSERTED_COLUMNS)."""
+    """Every column of a new post (fastblog.posts.queries.INSERTED_COLUMNS). A published or
+    scheduled post is announced when it becomes visible (fastblog.posts.visibility)."""
     return {
         "title": title,
         "slug": slug_of(title),
@@ -89,6 +92,8 @@ def new_post_values(
         "updated_at": now,
         "date_posted": now,
         "comments_enabled": comments_enabled,
+        "send_newsletter": send_newsletter,
+        "announce_pending": stored_status(status) == PUBLISHED,
     }
 
 
@@ -182,6 +187,7 @@ async def create_post(
     author_id: int,
     auth_version: int,
     now: datetime,
+    send_newsletter: bool = False,
 ) -> dict[str, Any] | None:
     """The new post as the API shows it, or None if its author is gone or the token (or
     session) that names them was revoked; ForbiddenError if their role does not allow it
@@ -197,6 +203,7 @@ async def create_post(
             published_at=data.published_at,
             now=now,
             comments_enabled=data.comments_enabled,
+            send_newsletter=send_newsletter,
         )
 
     if not data.tags:  # the common case: one read of the author, then one INSERT
@@ -238,6 +245,7 @@ async def edit_post(
     post: dict[str, Any],
     changes: dict[str, Any],
     now: datetime,
+    visibility: PostVisibility,
 ) -> dict[str, Any]:
     """Apply `changes` (title, content, tags, status, published_at) to the post (as
     fastblog.posts.queries.fetch_post returned it, its author already checked). Rendering
@@ -258,6 +266,9 @@ async def edit_post(
     # Not an edit of what readers read: updated_at stays.
     if "comments_enabled" in changes:
         columns["comments_enabled"] = changes["comments_enabled"]
+    # Acts only while the post's becoming visible is still to be announced.
+    if changes.get("send_newsletter") is not None:
+        columns["send_newsletter"] = changes["send_newsletter"]
     # Sending a publication date publishes the post; taking it back to draft clears it.
     status = changes.get("status") or (PUBLISHED if changes.get("published_at") else None)
     async with db.transaction() as session:
@@ -273,6 +284,7 @@ async def edit_post(
             columns["published_at"] = publication(
                 status, changes.get("published_at"), was=was, now=now
             )
+            await _announce_or_withdraw(session, visibility, locked, columns["status"])
         tag_ids = await _tag_ids(session, changes["tags"]) if "tags" in changes else None
         if tag_ids is not None or columns.get("status", locked.status) != locked.status:
             old_tags = select(PostTag.tag_id).where(PostTag.post_id == locked.id)
@@ -291,8 +303,24 @@ async def edit_post(
     return edited
 
 
-async def delete_post(session: AsyncSession, *, post: Post, by_user_id: int) -> None:
-    """Delete the post (its author checked, or an editor: then the deletion is logged)."""
+async def _announce_or_withdraw(
+    session: AsyncSession, visibility: PostVisibility, post: Post, status: str
+) -> None:
+    """Published now (from a draft): to be announced when visible. Taken back to draft: what
+    its announcement started stops (fastblog.posts.visibility), in this transaction."""
+    if status == PUBLISHED and post.status != PUBLISHED:
+        post.announce_pending = True
+    elif status != PUBLISHED and post.status == PUBLISHED:
+        post.announce_pending = False
+        await visibility.withdrawn(session, post_id=post.id, author_id=post.user_id)
+
+
+async def delete_post(
+    session: AsyncSession, *, post: Post, by_user_id: int, visibility: PostVisibility
+) -> None:
+    """Delete the post (its author checked, or an editor: then the deletion is logged); what
+    its announcement started stops in the same transaction."""
+    await visibility.withdrawn(session, post_id=post.id, author_id=post.user_id)
     await session.delete(post)
     await session.commit()
     if by_user_id != post.user_id:

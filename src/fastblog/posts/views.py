@@ -32,6 +32,7 @@ from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostForWriteDep,
     PostId,
+    PostVisibilityDep,
     TagFilter,
     check_post_delete,
     tag_or_none,
@@ -54,6 +55,7 @@ from fastblog.posts.permissions import READERS_DO_NOT_WRITE, check_edit
 from fastblog.posts.queries import fetch_drafts, fetch_in_review, fetch_page, is_visible
 from fastblog.posts.related import Related
 from fastblog.posts.schemas import MAX_CONTENT_CHARS
+from fastblog.site.schemas import SiteSettings
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
@@ -191,7 +193,11 @@ async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
 
 @router.post("/posts/new", dependencies=[CsrfProtected])
 async def create_post(
-    request: Request, user: LoggedInDep, resources: ResourcesDep, site: SiteDep
+    request: Request,
+    user: LoggedInDep,
+    resources: ResourcesDep,
+    site: SiteDep,
+    visibility: PostVisibilityDep,
 ) -> Response:
     """Save the post (published, scheduled or a draft) and show it; or preview it."""
     if not user.at_least(Role.CONTRIBUTOR):
@@ -217,11 +223,19 @@ async def create_post(
             author_id=user.id,
             auth_version=user.auth_version,
             now=utcnow(),
+            send_newsletter=_mail_it(data.send_newsletter, site),
         )
         if post is None:  # the account was deleted meanwhile
             raise forbidden("Your account no longer exists.")
+    if post["status"] == PUBLISHED:
+        visibility.wake()
     flash(request, saved_message(post, site.timezone))
     return redirect(canonical_url(post))
+
+
+def _mail_it(choice: bool | None, site: SiteSettings) -> bool:
+    """The author's choice, else the site's default."""
+    return site.newsletter_default if choice is None else choice
 
 
 @router.get("/posts/{post_id}")
@@ -267,6 +281,7 @@ async def edit_post(
     post: OwnPostToEditDep,
     resources: ResourcesDep,
     site: SiteDep,
+    visibility: PostVisibilityDep,
 ) -> Response:
     """Save the changes and show the post; or preview them."""
     values, button = await submitted(request)
@@ -278,7 +293,13 @@ async def edit_post(
         "can_publish": may_publish(user, post),
     }
     try:
-        data = parse_form(values, button, zone=site.timezone, keep=post["published_at"])
+        data = parse_form(
+            values,
+            button,
+            zone=site.timezone,
+            keep=post["published_at"],
+            mail_choice=post["status"] != PUBLISHED,
+        )
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
@@ -290,7 +311,10 @@ async def edit_post(
         post=post,
         changes=data.model_dump(),
         now=utcnow(),
+        visibility=visibility,
     )
+    if edited["status"] == PUBLISHED:
+        visibility.wake()
     still_published = post["status"] == edited["status"] == PUBLISHED
     live = still_published and is_visible(edited, utcnow())
     flash(request, "Your post is updated." if live else saved_message(edited, site.timezone))
@@ -331,10 +355,14 @@ async def delete_post_confirm(request: Request, post: PostToDeleteDep) -> HTMLRe
 
 @router.post("/posts/{post_id}/delete", dependencies=[CsrfProtected])
 async def delete_post(
-    request: Request, user: LoggedInForWriteDep, post: PostToDeleteDep, session: WriteSessionDep
+    request: Request,
+    user: LoggedInForWriteDep,
+    post: PostToDeleteDep,
+    session: WriteSessionDep,
+    visibility: PostVisibilityDep,
 ) -> Response:
     """Delete the post and go home."""
-    await service.delete_post(session, post=post, by_user_id=user.id)
+    await service.delete_post(session, post=post, by_user_id=user.id, visibility=visibility)
     flash(
         request,
         "Your post is deleted." if post.user_id == user.id else "The post is deleted.",

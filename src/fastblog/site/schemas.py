@@ -142,6 +142,17 @@ TimeZone = Annotated[str | None, BeforeValidator(_timezone)]
 PostsPerPage = Annotated[int | None, BeforeValidator(_posts_per_page)]
 
 
+def _yes_or_no(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if not isinstance(value, bool):
+        raise refuse("Mail new posts to subscribers is true or false.")
+    return value
+
+
+NewsletterDefault = Annotated[bool | None, BeforeValidator(_yes_or_no)]
+
+
 class SiteSettings(BaseModel):
     """The site's settings, as every page and GET /api/site see them."""
 
@@ -161,6 +172,11 @@ class SiteSettings(BaseModel):
     )
     timezone: str = Field(description="The IANA time zone of the dates on pages.")
     posts_per_page: int = Field(description="How many posts a page of the home page lists.")
+    newsletter_default: bool = Field(
+        True,
+        description="Whether a new post is also mailed to subscribers unless its author says "
+        "otherwise (`send_newsletter`).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -182,6 +198,7 @@ class SiteSettings(BaseModel):
             comments=settings.comments,
             timezone=settings.timezone,
             posts_per_page=settings.posts_per_page,
+            newsletter_default=True,
         )
 
 
@@ -197,6 +214,7 @@ class SiteSettingsUpdate(BaseModel):
     comments: CommentsIn = None
     timezone: TimeZone = None
     posts_per_page: PostsPerPage = None
+    newsletter_default: NewsletterDefault = None
 
     @model_validator(mode="before")
     @classmethod
