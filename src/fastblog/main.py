@@ -39,12 +39,18 @@ from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import open_media_store
+from fastblog.newsletter import admin as newsletter_admin
+from fastblog.newsletter import api as newsletter_api
+from fastblog.newsletter import views as newsletter_views
+from fastblog.newsletter.sending import IssueSender
+from fastblog.newsletter.sending import install as install_newsletter
 from fastblog.observability import install_observability
 from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, social_api, social_views, syndication
 from fastblog.posts import views as posts_views
+from fastblog.posts.visibility import PostVisibility
 from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
 from fastblog.resources import Resources
 from fastblog.search import api as search_api
@@ -78,6 +84,10 @@ OPENAPI_TAGS = [
     {"name": "users", "description": "Accounts, profiles and profile pictures."},
     {"name": "auth", "description": "Tokens and password resets."},
     {"name": "site", "description": "The site's settings, and its static pages (About, ...)."},
+    {
+        "name": "subscriptions",
+        "description": "New posts by email: subscribing, and for admins the subscribers.",
+    },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "monitoring", "description": "Prometheus metrics."},
     {"name": "lab", "description": "Experiments that show when async pays off (`LAB_ENABLED`)."},
@@ -146,6 +156,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             media=media,
             process_pool=process_pool,
         )
+        # A post becoming visible is announced once (fastblog.posts.visibility); the
+        # newsletter reacts to it, and posts know nothing of the newsletter.
+        visibility = PostVisibility(database, settings)
+        issues = IssueSender(database, outbox, settings, site, process_pool)
+        install_newsletter(visibility, issues)
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         if proxy_warning is not None:
             proxy_warning.at_start_up(settings.forwarded_allow_ips)
@@ -161,9 +176,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ):
                 outbox.start()
                 await site.start()  # the settings are read before the first request
+                visibility.start()
+                issues.start()
                 # Starlette's lifespan state: every request sees it as request.state.
-                yield {"resources": resources, **lab}
+                yield {"resources": resources, "post_visibility": visibility, **lab}
         finally:
+            await visibility.stop()
+            await issues.stop()
             await site.stop()
             await outbox.stop()  # before the database closes: the sends in flight finish
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
@@ -241,6 +260,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_views.router,
         comments_api.moderation_router,
         comments_admin.router,
+        newsletter_api.router,
+        newsletter_views.router,
+        newsletter_admin.router,
         root_files.router,
         observability.router,
     ]
