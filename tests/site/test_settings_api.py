@@ -26,6 +26,7 @@ FIELDS = {
     "comments",
     "timezone",
     "posts_per_page",
+    "newsletter_default",
 }
 
 
@@ -46,6 +47,7 @@ async def test_anyone_reads_the_settings_of_a_new_site_from_the_environment(
         "comments": "approve_first",
         "timezone": "UTC",
         "posts_per_page": 10,
+        "newsletter_default": True,
     }
 
 

@@ -126,6 +126,8 @@ async def save_settings(
     change["navigation"] = navigation
     per_page = values["posts_per_page"].strip()
     change["posts_per_page"] = int(per_page) if per_page.isdigit() else per_page
+    if not values["newsletter_default"]:  # not sent: stays as it is
+        del change["newsletter_default"]
     try:
         data = SiteSettingsUpdate.model_validate(change)
     except ValidationError as exc:

@@ -14,7 +14,7 @@ from fastblog.dependencies import DatabaseDep, ResourcesDep
 from fastblog.exceptions import NotFoundError
 from fastblog.newsletter import service
 from fastblog.newsletter.schemas import SubscriberList, SubscriptionRequest
-from fastblog.params import MAX_ID, UNAVAILABLE, Responses, error
+from fastblog.params import MAX_ID, TOO_LARGE, UNAVAILABLE, Responses, error
 from fastblog.web.urls import site_url
 
 router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"], responses=UNAVAILABLE)
@@ -30,7 +30,7 @@ AuthorFilter = Annotated[
 SiteFilter = Annotated[bool, Query(description="The whole site's subscribers only.")]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=Message)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=Message, responses=TOO_LARGE)
 async def subscribe(
     request: Request,
     data: SubscriptionRequest,
