@@ -42,7 +42,7 @@ from fastblog.site.store import SiteSettingsStore
 
 logger = logging.getLogger(__name__)
 
-BATCH = 500  # subscribers queued per transaction
+BATCH = 100  # subscribers queued per transaction (short: on SQLite it holds the write lock)
 FORGET_EVERY_SECONDS = 3600  # how often a process forgets stale unconfirmed subscriptions
 MAIL_LIFETIME = timedelta(days=2)
 # Measured: a 3 KB post's mail renders in ~0.2 ms (nh3 and css-inline are Rust), less than
