@@ -157,7 +157,7 @@ class IssueSender:
             return 0
         queued = await self.queue_batch(post_id)
         if queued:
-            self.outbox.wake()
+            self.outbox.wake(later=True)  # spread under NEWSLETTER_MAILS_PER_MINUTE
         return max(queued, 1)  # a batch that closed the issue: look for the next at once
 
     async def _mail(self, session: AsyncSession, post_id: int) -> IssueMail | None:

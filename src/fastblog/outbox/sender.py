@@ -62,9 +62,14 @@ class OutboxSender:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._failing = False  # the database failed the last pass: said once per outage
+        # Mails due later than now were queued (a newsletter's, spread under its rate): sleep
+        # until the next is due rather than a whole poll, until none is left.
+        self._later = False
 
-    def wake(self) -> None:
-        """A mail was just committed: look now rather than at the next poll."""
+    def wake(self, *, later: bool = False) -> None:
+        """A mail was just committed: look now rather than at the next poll. `later`: some
+        of the mails are due later (they are looked for when due, not at the next poll)."""
+        self._later = self._later or later
         self._wake.set()
 
     def start(self) -> None:
@@ -94,12 +99,16 @@ class OutboxSender:
                 await asyncio.wait_for(self._wake.wait(), await self._until_next(poll))
 
     async def _until_next(self, poll: float) -> float:
-        """Seconds to sleep: until the next waiting mail is due, at most `poll`."""
+        """Seconds to sleep: until the next waiting mail is due (when mails due later were
+        queued), at most `poll`."""
+        if not self._later:
+            return poll
         try:
             row = await self.database.fetch_one(queries.NEXT_DUE)
         except Exception:  # an outage: _pass says so; wait a poll
             return poll
         if row is None:
+            self._later = False
             return poll
         due_at: datetime = row["due_at"]
         return min(max((due_at - utcnow()).total_seconds(), 0.005), poll)
