@@ -20,6 +20,7 @@ import redis
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import pool, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
 from fastblog.cli import upgrade_database
@@ -251,8 +252,8 @@ def resources(app: FastAPI) -> Resources:
 
 
 async def reset_database(app: FastAPI) -> None:
-    async with resources_of(app).database.engine.begin() as connection:
-        await empty_tables(connection)
+    async with resources_of(app).database.engine.connect() as connection:
+        await _empty_retrying(connection)
 
 
 async def reset_database_at(database_url: str) -> None:
@@ -260,10 +261,24 @@ async def reset_database_at(database_url: str) -> None:
     last test left in the mail outbox)."""
     engine = create_async_engine(database_url, poolclass=pool.NullPool)
     try:
-        async with engine.begin() as connection:
-            await empty_tables(connection)
+        async with engine.connect() as connection:
+            await _empty_retrying(connection)
     finally:
         await engine.dispose()
+
+
+async def _empty_retrying(connection: AsyncConnection) -> None:
+    # The app's background tasks write too (the outbox, the post watcher announcing a post a
+    # test published): on PostgreSQL a TRUNCATE taking every table can deadlock with one of
+    # their transactions, and the database cancels one side. Ours then simply goes again.
+    for attempt in range(3):
+        try:
+            async with connection.begin():
+                await empty_tables(connection)
+            return
+        except DBAPIError as exc:
+            if "deadlock" not in str(exc) or attempt == 2:
+                raise
 
 
 async def empty_tables(connection: AsyncConnection) -> None:

@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     # How often each process looks for notification digests to mail (at most one an hour
     # per user who asked for them; fastblog.notifications.digest).
     notification_digest_poll_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # How soon after its time a scheduled post is announced (mailed to subscribers): one
+    # process of the cluster looks this often (fastblog.posts.visibility).
+    post_schedule_poll_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # Newsletter mails handed to the SMTP server a minute, over the whole cluster: a post's
+    # mails are queued at once, each due at its turn (fastblog.newsletter).
+    newsletter_mails_per_minute: int = Field(default=600, ge=1, le=1_000_000)
 
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)

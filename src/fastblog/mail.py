@@ -1,6 +1,8 @@
 """Outgoing email over async SMTP; with no SMTP server configured, to the log."""
 
+import asyncio
 import logging
+import socket
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -21,9 +23,28 @@ class MailNotSentError(Exception):
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._local_hostname: str | None = None
 
-    async def send(self, *, to: str, subject: str, body: str) -> None:
-        """Hand the message to the SMTP server, or log it when SMTP is not configured.
+    async def local_hostname(self) -> str:
+        """This host's name for EHLO, looked up once. Left to aiosmtplib, every connection
+        calls socket.getfqdn(), a blocking resolver call on the event loop (here ~6 ms the
+        first time; on a host whose reverse DNS is slow, as long as the resolver's timeout)."""
+        if self._local_hostname is None:
+            # A blocking resolver call: in a thread, once per process.
+            self._local_hostname = await asyncio.to_thread(socket.getfqdn)
+        return self._local_hostname
+
+    async def send(
+        self,
+        *,
+        to: str,
+        subject: str,
+        body: str,
+        html: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Hand the message to the SMTP server, or log it when SMTP is not configured. With
+        `html`, a multipart/alternative mail: the plain text first, the HTML part after.
 
         Raises MailNotSentError when the server is unreachable or refuses the message:
         the outbox (fastblog.outbox) keeps it and tries again.
@@ -36,7 +57,11 @@ class Mailer:
         message["From"] = settings.mail_from
         message["To"] = to
         message["Subject"] = subject
+        for name, value in (headers or {}).items():
+            message[name] = value
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         try:
             await aiosmtplib.send(
@@ -47,6 +72,7 @@ class Mailer:
                 password=password,
                 start_tls=settings.smtp_starttls,
                 timeout=SEND_TIMEOUT_SECONDS,
+                local_hostname=await self.local_hostname(),
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
             # The reason only: the message itself (a reset link) never goes to the log.

@@ -41,6 +41,11 @@ from fastblog.media import api as media_api
 from fastblog.media import files as media_files
 from fastblog.media import views as media_views
 from fastblog.media.store import image_sources, open_media_store
+from fastblog.newsletter import admin as newsletter_admin
+from fastblog.newsletter import api as newsletter_api
+from fastblog.newsletter import views as newsletter_views
+from fastblog.newsletter.sending import IssueSender
+from fastblog.newsletter.sending import install as install_newsletter
 from fastblog.notifications import api as notifications_api
 from fastblog.notifications import views as notifications_views
 from fastblog.notifications.digest import DigestSender
@@ -50,6 +55,7 @@ from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, social_api, social_views, syndication
 from fastblog.posts import views as posts_views
+from fastblog.posts.visibility import PostVisibility
 from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
 from fastblog.resources import Resources
 from fastblog.search import api as search_api
@@ -87,6 +93,10 @@ OPENAPI_TAGS = [
     {
         "name": "notifications",
         "description": "Comments on your posts, new followers and likes; read or not.",
+    },
+    {
+        "name": "subscriptions",
+        "description": "New posts by email: subscribing, and for admins the subscribers.",
     },
     {"name": "health", "description": "Liveness and readiness probes."},
     {"name": "monitoring", "description": "Prometheus metrics."},
@@ -169,6 +179,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             media=media,
             process_pool=process_pool,
         )
+        # A post becoming visible is announced once (fastblog.posts.visibility); the
+        # newsletter reacts to it, and posts know nothing of the newsletter.
+        visibility = PostVisibility(database, settings)
+        issues = IssueSender(database, outbox, settings, site, process_pool)
+        install_newsletter(visibility, issues)
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         if proxy_warning is not None:
             proxy_warning.at_start_up(settings.forwarded_allow_ips)
@@ -185,10 +200,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 outbox.start()
                 await site.start()  # the settings are read before the first request
                 digests.start()
+                visibility.start()
+                issues.start()
                 # Starlette's lifespan state: every request sees it as request.state.
-                yield {"resources": resources, **lab}
+                yield {"resources": resources, "post_visibility": visibility, **lab}
         finally:
             await digests.stop()  # before the outbox: a digest it queues is sent
+            await visibility.stop()
+            await issues.stop()
             await site.stop()
             await outbox.stop()  # before the database closes: the sends in flight finish
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
@@ -279,6 +298,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comments_admin.router,
         notifications_api.router,
         notifications_views.router,
+        newsletter_api.router,
+        newsletter_views.router,
+        newsletter_admin.router,
         root_files.router,
         observability.router,
     ]

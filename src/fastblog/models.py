@@ -3,7 +3,9 @@
 from fastblog.accounts.models import Follow, Invitation, PasswordResetToken, User
 from fastblog.comments.models import Comment
 from fastblog.db import Base
+from fastblog.db.leases import TaskLease
 from fastblog.media.models import Media
+from fastblog.newsletter.models import NewsletterDelivery, NewsletterIssue, Subscription
 from fastblog.notifications.models import Notification, NotificationDigest
 from fastblog.outbox import OutboxMail
 from fastblog.posts.models import (
@@ -23,6 +25,8 @@ __all__ = [
     "Follow",
     "Invitation",
     "Media",
+    "NewsletterDelivery",
+    "NewsletterIssue",
     "Notification",
     "NotificationDigest",
     "OutboxMail",
@@ -33,8 +37,10 @@ __all__ = [
     "PostLike",
     "PostTag",
     "SiteSettingsRow",
+    "Subscription",
     "Tag",
     "TagPostCount",
+    "TaskLease",
     "User",
     "UserPostCount",
 ]

@@ -27,6 +27,7 @@ FIELDS = {
     "timezone",
     "posts_per_page",
     "share_image",
+    "newsletter_default",
 }
 
 
@@ -48,6 +49,7 @@ async def test_anyone_reads_the_settings_of_a_new_site_from_the_environment(
         "timezone": "UTC",
         "posts_per_page": 10,
         "share_image": "",
+        "newsletter_default": True,
     }
 
 

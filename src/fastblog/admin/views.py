@@ -32,6 +32,10 @@ CHOICES = {
         "approve_all": "Every comment waits for approval",
         "closed": "Closed: no new comments",
     },
+    "newsletter_default": {
+        "True": "Mail new posts to subscribers unless the author unticks it",
+        "False": "Mail a post only when its author ticks it",
+    },
 }
 COMMON_ZONES = ("UTC", "Europe/London", "Europe/Paris", "America/New_York", "Asia/Tokyo")
 
@@ -122,6 +126,8 @@ async def save_settings(
     change["navigation"] = navigation
     per_page = values["posts_per_page"].strip()
     change["posts_per_page"] = int(per_page) if per_page.isdigit() else per_page
+    if not values["newsletter_default"]:  # not sent: stays as it is
+        del change["newsletter_default"]
     try:
         data = SiteSettingsUpdate.model_validate(change)
     except ValidationError as exc:

@@ -21,6 +21,13 @@ class OutboxMail(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    # A multipart mail's HTML part (a newsletter's), beside the plain-text body.
+    html: Mapped[str | None] = mapped_column(Text, default=None)
+    # More headers, as a JSON object (List-Id, List-Unsubscribe, Message-ID, ...).
+    headers: Mapped[str | None] = mapped_column(Text, default=None)
+    # What the mail belongs to ("newsletter:12" for post 12's), so that what it belongs to
+    # can take back the mails not sent yet (a post unpublished, a reader who leaves).
+    topic: Mapped[str | None] = mapped_column(String(50), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Not sent before this (now, or later after a failed attempt).
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -40,4 +47,13 @@ Index(
     OutboxMail.due_at,
     sqlite_where=OutboxMail.failed_at.is_(None),
     postgresql_where=OutboxMail.failed_at.is_(None),
+)
+
+# A topic's mails, by recipient: taking back a post's mails, or a subscriber's.
+Index(
+    "ix_mail_outbox_topic",
+    OutboxMail.topic,
+    OutboxMail.recipient,
+    sqlite_where=OutboxMail.topic.is_not(None),
+    postgresql_where=OutboxMail.topic.is_not(None),
 )

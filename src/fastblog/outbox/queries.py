@@ -16,6 +16,15 @@ _CLAIMABLE = and_(
 # A cheap read first: most polls find nothing, and a read takes no write lock on SQLite.
 ANY_DUE = select(OutboxMail.id).where(_CLAIMABLE).limit(1)
 
+# When the next mail waiting is due (newsletter mails are spread out under a rate): the
+# sender sleeps until then rather than a whole poll.
+NEXT_DUE = (
+    select(OutboxMail.due_at)
+    .where(OutboxMail.failed_at.is_(None), OutboxMail.claimed_until.is_(None))
+    .order_by(OutboxMail.due_at)
+    .limit(1)
+)
+
 # The claim: the due mails get a lease and one more attempt, in one statement. On PostgreSQL
 # the inner SELECT locks the rows it picks and skips rows another sender is claiming right now
 # (SKIP LOCKED), so two senders never claim one mail; once this commits, the lease keeps the
@@ -38,6 +47,8 @@ CLAIM = (
         OutboxMail.recipient,
         OutboxMail.subject,
         OutboxMail.body,
+        OutboxMail.html,
+        OutboxMail.headers,
         OutboxMail.attempts,
         OutboxMail.expires_at,
     )
@@ -59,5 +70,11 @@ TRY_AGAIN = (
 GIVE_UP = (
     update(OutboxMail)
     .where(_OURS)
-    .values(claimed_until=None, failed_at=bindparam("now"), last_error=bindparam("error"), body="")
+    .values(
+        claimed_until=None,
+        failed_at=bindparam("now"),
+        last_error=bindparam("error"),
+        body="",
+        html=None,
+    )
 )

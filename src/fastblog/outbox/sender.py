@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -31,7 +32,8 @@ def queue_mail(
     expires_at: datetime | None = None,
 ) -> None:
     """Add a mail to the caller's transaction: it exists once, and only if, the caller commits.
-    Then call `OutboxSender.wake()` so that this process sends it at once."""
+    Then call `OutboxSender.wake()` so that this process sends it at once. (Many mails at once,
+    multipart, with headers: insert OutboxMail rows in bulk, as fastblog.newsletter does.)"""
     session.add(OutboxMail(recipient=to, subject=subject, body=body, expires_at=expires_at))
 
 
@@ -61,9 +63,14 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self._failing = False  # the database failed the last pass: said once per outage
         self._claiming = False  # from the claim until its attempts are recorded
+        # Mails due later than now were queued (a newsletter's, spread under its rate): sleep
+        # until the next is due rather than a whole poll, until none is left.
+        self._later = False
 
-    def wake(self) -> None:
-        """A mail was just committed: look now rather than at the next poll."""
+    def wake(self, *, later: bool = False) -> None:
+        """A mail was just committed: look now rather than at the next poll. `later`: some
+        of the mails are due later (they are looked for when due, not at the next poll)."""
+        self._later = self._later or later
         self._wake.set()
 
     def start(self) -> None:
@@ -97,7 +104,22 @@ class OutboxSender:
             if await self._pass() == self.batch:
                 continue  # a full batch: there may be more waiting
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll)
+                await asyncio.wait_for(self._wake.wait(), await self._until_next(poll))
+
+    async def _until_next(self, poll: float) -> float:
+        """Seconds to sleep: until the next waiting mail is due (when mails due later were
+        queued), at most `poll`."""
+        if not self._later:
+            return poll
+        try:
+            row = await self.database.fetch_one(queries.NEXT_DUE)
+        except Exception:  # an outage: _pass says so; wait a poll
+            return poll
+        if row is None:
+            self._later = False
+            return poll
+        due_at: datetime = row["due_at"]
+        return min(max((due_at - utcnow()).total_seconds(), 0.005), poll)
 
     async def _pass(self) -> int:
         try:
@@ -142,7 +164,13 @@ class OutboxSender:
             await self._give_up(mail, ours, "expired before it could be sent")
             return
         try:
-            await self.mailer.send(to=mail["recipient"], subject=mail["subject"], body=mail["body"])
+            await self.mailer.send(
+                to=mail["recipient"],
+                subject=mail["subject"],
+                body=mail["body"],
+                html=mail["html"],
+                headers=json.loads(mail["headers"]) if mail["headers"] else None,
+            )
         except MailNotSentError as exc:
             await self._failed(mail, ours, str(exc))
             return

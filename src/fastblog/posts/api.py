@@ -27,6 +27,7 @@ from fastblog.posts.dependencies import (
     PostDep,
     PostToDeleteDep,
     PostToEditDep,
+    PostVisibilityDep,
     TagFilter,
     tag_or_none,
 )
@@ -116,7 +117,11 @@ async def list_posts(
     responses=E401 | E403 | E429 | TOO_LARGE | FEATURE_IMAGE,
 )
 async def create_post(
-    data: PostCreate, token: TokenClaimsDep, resources: ResourcesDep, limiter: WriteLimiterDep
+    data: PostCreate,
+    token: TokenClaimsDep,
+    resources: ResourcesDep,
+    limiter: WriteLimiterDep,
+    visibility: PostVisibilityDep,
 ) -> dict[str, Any]:
     """Write a post as the logged-in user: published now by default, or a draft, or
     scheduled (`published_at` in the future), or submitted for review (`"status": "review"`:
@@ -130,9 +135,16 @@ async def create_post(
             auth_version=token.auth_version,  # checked by the INSERT itself: no extra read
             now=utcnow(),
             external_images=resources.settings.external_images,
+            send_newsletter=(
+                resources.site.current.newsletter_default
+                if data.send_newsletter is None
+                else data.send_newsletter
+            ),
         )
         if post is None:  # the token's account was deleted, or the token revoked
             raise unauthorized("Invalid or expired token")
+    if post["status"] == PUBLISHED:
+        visibility.wake()  # announced (and mailed) in the background, not in this request
     return post
 
 
@@ -143,49 +155,68 @@ async def get_post(post: PostDep) -> dict[str, Any]:
 
 
 async def _edit(
-    resources: ResourcesDep, viewer: Viewer, post: dict[str, Any], changes: dict[str, Any]
+    resources: ResourcesDep,
+    viewer: Viewer,
+    post: dict[str, Any],
+    changes: dict[str, Any],
+    visibility: PostVisibilityDep,
 ) -> dict[str, Any]:
     # Sending a publication date publishes, as in fastblog.posts.service.edit_post.
     status = changes.get("status") or (PUBLISHED if changes.get("published_at") else None)
     check_edit(post, user_id=viewer.id, role=viewer.role, status=status)
-    return await service.edit_post(
+    edited = await service.edit_post(
         resources.database,
         resources.process_pool,
         post=post,
         changes=changes,
         now=utcnow(),
         external_images=resources.settings.external_images,
+        visibility=visibility,
     )
+    if edited["status"] == PUBLISHED:
+        visibility.wake()
+    return edited
 
 
 @router.put(
     "/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE | FEATURE_IMAGE
 )
 async def replace_post(
-    viewer: TokenViewerDep, post: PostToEditDep, data: PostReplace, resources: ResourcesDep
+    viewer: TokenViewerDep,
+    post: PostToEditDep,
+    data: PostReplace,
+    resources: ResourcesDep,
+    visibility: PostVisibilityDep,
 ) -> dict[str, Any]:
     """Replace your post (an editor: anyone's): title and content are required; tags,
     status and publication date take their defaults when left out."""
-    return await _edit(resources, viewer, post, data.model_dump())
+    return await _edit(resources, viewer, post, data.model_dump(), visibility)
 
 
 @router.patch(
     "/{post_id}", response_model=PostPublic, responses=OWNER_ONLY | TOO_LARGE | FEATURE_IMAGE
 )
 async def update_post(
-    viewer: TokenViewerDep, post: PostToEditDep, data: PostUpdate, resources: ResourcesDep
+    viewer: TokenViewerDep,
+    post: PostToEditDep,
+    data: PostUpdate,
+    resources: ResourcesDep,
+    visibility: PostVisibilityDep,
 ) -> dict[str, Any]:
     """Change some of your post's fields (an editor: anyone's; `"status": "published"`
     publishes a post in review); only the fields sent are changed."""
-    return await _edit(resources, viewer, post, data.model_dump(exclude_unset=True))
+    return await _edit(resources, viewer, post, data.model_dump(exclude_unset=True), visibility)
 
 
 @router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, responses=OWNER_ONLY)
 async def delete_post(
-    post: PostToDeleteDep, user_id: TokenUserIdDep, session: WriteSessionDep
+    post: PostToDeleteDep,
+    user_id: TokenUserIdDep,
+    session: WriteSessionDep,
+    visibility: PostVisibilityDep,
 ) -> Response:
-    """Delete your post (an editor: anyone's)."""
-    await service.delete_post(session, post=post, by_user_id=user_id)
+    """Delete your post (an editor: anyone's); its newsletter mails not sent yet are not."""
+    await service.delete_post(session, post=post, by_user_id=user_id, visibility=visibility)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Path, Query, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.dependencies import OptionalTokenViewerDep, TokenViewerDep
@@ -12,6 +12,7 @@ from fastblog.posts.markdown import MAX_TAG_CHARS, InvalidTagError, normalize_ta
 from fastblog.posts.models import Post
 from fastblog.posts.permissions import check_delete, may_see
 from fastblog.posts.queries import fetch_post
+from fastblog.posts.visibility import PostVisibility
 
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="The post's id.")]
 
@@ -106,3 +107,12 @@ def tag_or_none(tag: str) -> str | None:
         return normalize_tag(tag)
     except InvalidTagError:
         return None
+
+
+async def get_post_visibility(request: Request) -> PostVisibility:
+    """The process's watcher of posts becoming visible (made by the lifespan)."""
+    visibility: PostVisibility = request.state.post_visibility
+    return visibility
+
+
+PostVisibilityDep = Annotated[PostVisibility, Depends(get_post_visibility)]

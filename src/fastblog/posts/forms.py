@@ -24,7 +24,7 @@ from fastblog.web.templating import templates
 
 FORM_FIELDS = (
     *("title", "content", "tags", "published_at", "comments_enabled", "picture_alt"),
-    *("feature_image", "feature_image_alt"),
+    *("feature_image", "feature_image_alt", "send_newsletter"),
 )
 # A checked checkbox sends this; an unchecked one sends nothing ("").
 CHECKED = "on"
@@ -87,10 +87,16 @@ def post_form(
 
 
 def parse_form(
-    values: dict[str, str], button: str, *, zone: str, keep: datetime | None = None
+    values: dict[str, str],
+    button: str,
+    *,
+    zone: str,
+    keep: datetime | None = None,
+    mail_choice: bool = True,
 ) -> PostWrite:
     """The form as a post to write. `keep`: the post's publication date, which the form shows
-    to the minute: sent back unchanged, it stays exact."""
+    to the minute: sent back unchanged, it stays exact. `mail_choice`: the form showed the
+    "Email to subscribers" box (not for a post already published or scheduled)."""
     status_ = {SAVE_DRAFT: DRAFT, SUBMIT: REVIEW}.get(button, PUBLISHED)
     published_at: str | None = values.get("published_at", "").strip() or None
     if status_ != PUBLISHED or (published_at and published_at == minute(keep, zone)):
@@ -107,6 +113,8 @@ def parse_form(
             "comments_enabled": values.get("comments_enabled", CHECKED) == CHECKED,
             "feature_image": values.get("feature_image", "").strip() or None,
             "feature_image_alt": values.get("feature_image_alt", "").strip() or None,
+            # Shown (and so sent) only while the post is not published yet: None leaves it.
+            "send_newsletter": (values["send_newsletter"] == CHECKED) if mail_choice else None,
         }
     )
 

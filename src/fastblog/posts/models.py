@@ -11,6 +11,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
     true,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -74,6 +76,14 @@ class Post(Base):
             f" OR (status = '{PUBLISHED}' AND published_at IS NOT NULL)",
             name="status_published_at",
         ),
+        # The posts whose becoming visible is still to be announced (fastblog.posts.visibility),
+        # by when they become visible: a handful of rows whatever the size of the table.
+        Index(
+            "ix_posts_announce_pending",
+            "published_at",
+            sqlite_where=text("announce_pending"),
+            postgresql_where=text("announce_pending"),
+        ),
         # Ids only grow on SQLite too: a link to a deleted post never shows another one.
         {"sqlite_autoincrement": True},
     )
@@ -128,6 +138,13 @@ class Post(Base):
     # feature image's, else the content's first uploaded picture's {"url", "width", "height",
     # "alt", "srcset": [[url, width], ...], "feature": bool}; None without either.
     picture: Mapped[dict[str, Any] | None] = mapped_column(JSONText, default=None)
+    # Whether the post is also mailed to subscribers when it becomes visible: its author's
+    # choice at publish time (fastblog.newsletter acts on it; posts only keep it).
+    send_newsletter: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set when the app publishes or schedules the post, cleared once its becoming visible has
+    # been announced (fastblog.posts.visibility). Posts written outside the app (the seed,
+    # imports) are never announced, so they mail nobody.
+    announce_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # lazy="raise": reading post.author without eager loading fails loudly in tests instead
     # of attempting hidden I/O (MissingGreenlet in async code).

@@ -271,6 +271,8 @@ INSERTED_COLUMNS = (
     "feature_image",
     "feature_image_alt",
     "picture",
+    "send_newsletter",
+    "announce_pending",
 )
 # INSERT … SELECT FROM users: the author's existence is checked by the same statement that
 # writes, so no transaction has to span two round trips.

@@ -167,6 +167,16 @@ FeatureImageAlt = Annotated[
     ),
     Trimmed,
 ]
+SendNewsletter = Annotated[
+    bool | None,
+    Field(
+        description="Whether the post is also mailed to the site's and its author's "
+        "subscribers when it becomes visible (now, or when a scheduled post comes due); "
+        "null: the site's `newsletter_default`. Once the mails have started, nothing changes "
+        "them; edits send nothing.",
+        examples=[True],
+    ),
+]
 
 
 class PostWrite(PostBase):
@@ -176,6 +186,7 @@ class PostWrite(PostBase):
     comments_enabled: CommentsEnabled = True
     feature_image: FeatureImage | None = None
     feature_image_alt: FeatureImageAlt | None = None
+    send_newsletter: SendNewsletter = None
 
     _five_tags = field_validator("tags", mode="before")(_at_most_five)
     _normal_tags = field_validator("tags")(_tags)
@@ -205,6 +216,7 @@ class PostUpdate(BaseModel):
     # null takes the feature image away.
     feature_image: FeatureImage | None = None
     feature_image_alt: FeatureImageAlt | None = None
+    send_newsletter: SendNewsletter = None
 
     @field_validator(
         "title", "content", "tags", "status", "published_at", "comments_enabled", mode="before"

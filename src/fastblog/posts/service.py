@@ -36,6 +36,7 @@ from fastblog.posts.models import (
 )
 from fastblog.posts.permissions import check_write
 from fastblog.posts.schemas import PostWrite
+from fastblog.posts.visibility import PostVisibility
 
 # Measured (bench-free, one core of this 2-core machine, CPU time): a 1 KB post renders in
 # ~2.5 ms, 5 KB in ~9 ms, 20 KB in ~30 ms, the 100 KB maximum in ~150 ms; sending a post to the
@@ -144,8 +145,10 @@ def new_post_values(
     feature_image: str | None = None,
     feature_image_alt: str | None = None,
     picture: dict[str, Any] | None = None,
+    send_newsletter: bool = False,
 ) -> dict[str, Any]:
-    """Every column of a new post (fastblog.posts.queries.INSERTED_COLUMNS)."""
+    """Every column of a new post (fastblog.posts.queries.INSERTED_COLUMNS). A published or
+    scheduled post is announced when it becomes visible (fastblog.posts.visibility)."""
     return {
         "title": title,
         "slug": slug_of(title),
@@ -162,6 +165,8 @@ def new_post_values(
         "feature_image": urlsplit(feature_image).path if feature_image else None,
         "feature_image_alt": feature_image_alt or None,
         "picture": picture,
+        "send_newsletter": send_newsletter,
+        "announce_pending": stored_status(status) == PUBLISHED,
     }
 
 
@@ -256,6 +261,7 @@ async def create_post(
     auth_version: int,
     now: datetime,
     external_images: ExternalImages = "link",
+    send_newsletter: bool = False,
 ) -> dict[str, Any] | None:
     """The new post as the API shows it, or None if its author is gone or the token (or
     session) that names them was revoked; ForbiddenError if their role does not allow it
@@ -282,6 +288,7 @@ async def create_post(
             feature_image=data.feature_image,
             feature_image_alt=data.feature_image_alt,
             picture=picture,
+            send_newsletter=send_newsletter,
         )
 
     if not data.tags:  # the common case: one read of the author, then one INSERT
@@ -323,6 +330,7 @@ async def edit_post(
     changes: dict[str, Any],
     now: datetime,
     external_images: ExternalImages = "link",
+    visibility: PostVisibility,
 ) -> dict[str, Any]:
     """Apply `changes` (title, content, tags, status, published_at) to the post (as
     fastblog.posts.queries.fetch_post returned it, its author already checked). Rendering
@@ -353,6 +361,9 @@ async def edit_post(
     # Not an edit of what readers read: updated_at stays.
     if "comments_enabled" in changes:
         columns["comments_enabled"] = changes["comments_enabled"]
+    # Acts only while the post's becoming visible is still to be announced.
+    if changes.get("send_newsletter") is not None:
+        columns["send_newsletter"] = changes["send_newsletter"]
     # Sending a publication date publishes the post; taking it back to draft clears it.
     status = changes.get("status") or (PUBLISHED if changes.get("published_at") else None)
     async with db.transaction() as session:
@@ -368,6 +379,7 @@ async def edit_post(
             columns["published_at"] = publication(
                 status, changes.get("published_at"), was=was, now=now
             )
+            await _announce_or_withdraw(session, visibility, locked, columns["status"])
         tag_ids = await _tag_ids(session, changes["tags"]) if "tags" in changes else None
         if tag_ids is not None or columns.get("status", locked.status) != locked.status:
             old_tags = select(PostTag.tag_id).where(PostTag.post_id == locked.id)
@@ -386,8 +398,24 @@ async def edit_post(
     return edited
 
 
-async def delete_post(session: AsyncSession, *, post: Post, by_user_id: int) -> None:
-    """Delete the post (its author checked, or an editor: then the deletion is logged)."""
+async def _announce_or_withdraw(
+    session: AsyncSession, visibility: PostVisibility, post: Post, status: str
+) -> None:
+    """Published now (from a draft): to be announced when visible. Taken back to draft: what
+    its announcement started stops (fastblog.posts.visibility), in this transaction."""
+    if status == PUBLISHED and post.status != PUBLISHED:
+        post.announce_pending = True
+    elif status != PUBLISHED and post.status == PUBLISHED:
+        post.announce_pending = False
+        await visibility.withdrawn(session, post_id=post.id, author_id=post.user_id)
+
+
+async def delete_post(
+    session: AsyncSession, *, post: Post, by_user_id: int, visibility: PostVisibility
+) -> None:
+    """Delete the post (its author checked, or an editor: then the deletion is logged); what
+    its announcement started stops in the same transaction."""
+    await visibility.withdrawn(session, post_id=post.id, author_id=post.user_id)
     await session.delete(post)
     await session.commit()
     if by_user_id != post.user_id:

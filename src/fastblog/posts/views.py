@@ -32,6 +32,7 @@ from fastblog.posts import service
 from fastblog.posts.dependencies import (
     PostForWriteDep,
     PostId,
+    PostVisibilityDep,
     TagFilter,
     check_post_delete,
     tag_or_none,
@@ -56,6 +57,7 @@ from fastblog.posts.permissions import READERS_DO_NOT_WRITE, check_edit
 from fastblog.posts.queries import fetch_drafts, fetch_in_review, fetch_page, is_visible
 from fastblog.posts.related import Related
 from fastblog.posts.schemas import MAX_CONTENT_CHARS
+from fastblog.site.schemas import SiteSettings
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
@@ -209,7 +211,11 @@ async def new_post_form(request: Request, user: LoggedInDep) -> HTMLResponse:
 
 @router.post("/posts/new", dependencies=[CsrfProtected])
 async def create_post(
-    request: Request, user: LoggedInDep, resources: ResourcesDep, site: SiteDep
+    request: Request,
+    user: LoggedInDep,
+    resources: ResourcesDep,
+    site: SiteDep,
+    visibility: PostVisibilityDep,
 ) -> Response:
     """Save the post (published, scheduled or a draft) and show it; or preview it."""
     if not user.at_least(Role.CONTRIBUTOR):
@@ -239,14 +245,22 @@ async def create_post(
                 auth_version=user.auth_version,
                 now=utcnow(),
                 external_images=resources.settings.external_images,
+                send_newsletter=_mail_it(data.send_newsletter, site),
             )
         except InvalidInputError as exc:  # a feature image not uploaded here
             errors = {exc.field or "form": exc.message}
             return post_form(request, **form, errors=errors, status_code=422)
         if post is None:  # the account was deleted meanwhile
             raise forbidden("Your account no longer exists.")
+    if post["status"] == PUBLISHED:
+        visibility.wake()
     flash(request, saved_message(post, site.timezone))
     return redirect(canonical_url(post))
+
+
+def _mail_it(choice: bool | None, site: SiteSettings) -> bool:
+    """The author's choice, else the site's default."""
+    return site.newsletter_default if choice is None else choice
 
 
 @router.get("/posts/{post_id}")
@@ -294,6 +308,7 @@ async def edit_post(
     post: OwnPostToEditDep,
     resources: ResourcesDep,
     site: SiteDep,
+    visibility: PostVisibilityDep,
 ) -> Response:
     """Save the changes and show the post; or preview them."""
     values, button = await submitted(request)
@@ -307,7 +322,13 @@ async def edit_post(
     if button == PICTURE:
         return await _with_picture(request, resources, user.id, form)
     try:
-        data = parse_form(values, button, zone=site.timezone, keep=post["published_at"])
+        data = parse_form(
+            values,
+            button,
+            zone=site.timezone,
+            keep=post["published_at"],
+            mail_choice=post["status"] != PUBLISHED,
+        )
     except ValidationError as exc:
         return post_form(request, **form, errors=field_errors(exc), status_code=422)
     if button == PREVIEW:
@@ -321,10 +342,13 @@ async def edit_post(
             changes=data.model_dump(),
             now=utcnow(),
             external_images=resources.settings.external_images,
+            visibility=visibility,
         )
     except InvalidInputError as exc:  # a feature image not uploaded here
         errors = {exc.field or "form": exc.message}
         return post_form(request, **form, errors=errors, status_code=422)
+    if edited["status"] == PUBLISHED:
+        visibility.wake()
     still_published = post["status"] == edited["status"] == PUBLISHED
     live = still_published and is_visible(edited, utcnow())
     flash(request, "Your post is updated." if live else saved_message(edited, site.timezone))
@@ -365,10 +389,14 @@ async def delete_post_confirm(request: Request, post: PostToDeleteDep) -> HTMLRe
 
 @router.post("/posts/{post_id}/delete", dependencies=[CsrfProtected])
 async def delete_post(
-    request: Request, user: LoggedInForWriteDep, post: PostToDeleteDep, session: WriteSessionDep
+    request: Request,
+    user: LoggedInForWriteDep,
+    post: PostToDeleteDep,
+    session: WriteSessionDep,
+    visibility: PostVisibilityDep,
 ) -> Response:
     """Delete the post and go home."""
-    await service.delete_post(session, post=post, by_user_id=user.id)
+    await service.delete_post(session, post=post, by_user_id=user.id, visibility=visibility)
     flash(
         request,
         "Your post is deleted." if post.user_id == user.id else "The post is deleted.",

@@ -2,7 +2,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, Text, true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -47,6 +47,7 @@ class SiteSettingsRow(Base):
     posts_per_page: Mapped[int] = mapped_column(Integer)
     # The share card's picture of pages without one of their own (a path here or https URL).
     share_image: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    newsletter_default: Mapped[bool] = mapped_column(Boolean, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

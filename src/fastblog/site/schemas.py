@@ -156,6 +156,17 @@ TimeZone = Annotated[str | None, BeforeValidator(_timezone)]
 PostsPerPage = Annotated[int | None, BeforeValidator(_posts_per_page)]
 
 
+def _yes_or_no(value: Any) -> Any:
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if not isinstance(value, bool):
+        raise refuse("Mail new posts to subscribers is true or false.")
+    return value
+
+
+NewsletterDefault = Annotated[bool | None, BeforeValidator(_yes_or_no)]
+
+
 class SiteSettings(BaseModel):
     """The site's settings, as every page and GET /api/site see them."""
 
@@ -180,6 +191,11 @@ class SiteSettings(BaseModel):
         description="The picture of share cards (og:image) for posts without one of their "
         "own: a path on this site (an upload's /media URL) or an https address; empty: none.",
     )
+    newsletter_default: bool = Field(
+        True,
+        description="Whether a new post is also mailed to subscribers unless its author says "
+        "otherwise (`send_newsletter`).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -201,6 +217,7 @@ class SiteSettings(BaseModel):
             comments=settings.comments,
             timezone=settings.timezone,
             posts_per_page=settings.posts_per_page,
+            newsletter_default=True,
         )
 
 
@@ -217,6 +234,7 @@ class SiteSettingsUpdate(BaseModel):
     timezone: TimeZone = None
     posts_per_page: PostsPerPage = None
     share_image: ShareImage = None
+    newsletter_default: NewsletterDefault = None
 
     @model_validator(mode="before")
     @classmethod
