@@ -158,6 +158,12 @@ async def test_existing_posts_are_rendered_as_they_looked(fresh_database_url: st
     assert counted == 1
 
 
+POST_COLUMNS = (
+    *("title", "content", "content_html", "excerpt", "slug", "status", "user_id"),
+    *("date_posted", "published_at", "updated_at"),
+)
+
+
 async def test_stored_headings_are_renumbered_to_start_at_h2(fresh_database_url: str) -> None:
     """A post and a page written with `##` were stored as <h3>: after 0016 they read <h2>,
     and a post without a heading is left as it was."""
@@ -168,13 +174,17 @@ async def test_stored_headings_are_renumbered_to_start_at_h2(fresh_database_url:
     engine = create_async_engine(fresh_database_url, poolclass=pool.NullPool)
     try:
         async with engine.begin() as connection:
-            # The users table as 0015 left it: the model's later columns are not there yet.
-            users = table("users", column("username"), column("email"), column("password_hash"))
+            # Users and posts as 0015 left them, the columns it knew: the models have more since.
+            users = table("users", *map(column, ("username", "email", "password_hash")))
+            posts = table(
+                "posts", *(column(name, Post.__table__.c[name].type) for name in POST_COLUMNS)
+            )
             await connection.execute(
                 insert(users), [{"username": "a", "email": "a@x", "password_hash": "h"}]
             )
+            when = datetime(2026, 1, 1, tzinfo=UTC)
             await connection.execute(
-                insert(Post),
+                insert(posts),
                 [
                     {
                         "title": title,
@@ -184,6 +194,9 @@ async def test_stored_headings_are_renumbered_to_start_at_h2(fresh_database_url:
                         "slug": "s",
                         "status": "published",
                         "user_id": 1,
+                        "date_posted": when,
+                        "published_at": when,
+                        "updated_at": when,
                     }
                     for title, html in (("Old", old), ("Plain", plain))
                 ],
