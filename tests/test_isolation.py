@@ -10,7 +10,7 @@ import pytest
 
 from fastblog.config import Settings
 from tests.conftest import make_settings
-from tests.factories import TEST_SECRET_KEY
+from tests.factories import CHEAP_ARGON2, TEST_SECRET_KEY
 from tests.processes import fastblog_env
 from tests.reliability.server import server_env
 
@@ -54,6 +54,8 @@ def test_test_settings_are_the_given_values_and_the_defaults(tmp_path: Path) -> 
         "write_rate_limits": False,
         "allowed_hosts": ["localhost", "127.0.0.1", "::1", "testserver", "blog", "10.0.0.5"],
         "new_account_role": "author",
+        "notification_digest_poll_seconds": 3600,
+        **CHEAP_ARGON2,
     }
 
     settings = make_settings(url, tmp_path)
