@@ -1,33 +1,27 @@
 """The index stays true to the posts through every kind of write, and can be rebuilt."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 from alembic import command
-from fastapi import FastAPI
 from sqlalchemy import delete, insert, pool, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from fastblog.accounts.models import User
 from fastblog.cli import alembic_config, upgrade_database
 from fastblog.db import Database
-from fastblog.main import create_app
 from fastblog.posts.markdown import render
-from fastblog.posts.models import Post, PostTag, Tag
+from fastblog.posts.models import Post
 from fastblog.posts.service import new_post_values
 from fastblog.resources import Resources
 from fastblog.search.engines import Filters
-from fastblog.search.index import rebuild, suspended
+from fastblog.search.index import rebuild
 from fastblog.search.like import LikeEngine
 from fastblog.search.query import parse
 from fastblog.search.service import marked
-from tests.asgi import asgi_transport, resources_of, started
-from tests.conftest import make_settings
 from tests.factories import make_user
 from tests.search.helpers import edit, found, write
 
@@ -105,49 +99,6 @@ def post_rows(user_id: int, count: int, word: str) -> list[dict[str, Any]]:
         )
         rows.append({**values, "user_id": user_id})
     return rows
-
-
-@pytest.fixture
-async def own_app(migrated_database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
-    """An app on a database of its own. Suspending the index is DDL, and on SQLite a schema
-    change leaves other connections to the file (the session app's idle pool) with a stale
-    schema that fails their next statement."""
-    app = create_app(make_settings(migrated_database_url, tmp_path / "media"))
-    async with started(app):
-        yield app
-
-
-async def test_a_bulk_load_with_the_index_suspended_is_searchable_after(own_app: FastAPI) -> None:
-    db = resources_of(own_app).database
-    async with (
-        httpx.AsyncClient(
-            transport=asgi_transport(own_app), base_url="http://testserver"
-        ) as client,
-        db.session() as session,
-    ):
-        await bulk_load_while_suspended(client, session, db)
-
-
-async def bulk_load_while_suspended(
-    client: httpx.AsyncClient, session: AsyncSession, db: Database
-) -> None:
-    author = await make_user(session)
-    before = await write(client, author, title="Written before", content="Rhubarb")
-
-    async with suspended(db), db.transaction() as loading:
-        await loading.execute(insert(Post), post_rows(author.id, 30, "rhubarb"))
-        tag = (await loading.execute(insert(Tag).values(name="bulk").returning(Tag.id))).scalar()
-        ids = (await loading.scalars(select(Post.id).where(Post.title.like("Bulk %")))).all()
-        await loading.execute(insert(PostTag), [{"post_id": i, "tag_id": tag} for i in ids])
-        await loading.commit()
-
-    assert len(await found(client, "rhubarb", limit=100)) == 31
-    assert sorted(await found(client, "rhubarb", tag="bulk", limit=100)) == sorted(ids)
-    assert before["id"] in await found(client, "rhubarb", limit=100)
-    await assert_index_matches_the_posts(db)
-    # Writes after it are indexed by the triggers again.
-    after = await write(client, author, title="Written after", content="Rhubarb", tags=["bulk"])
-    assert after["id"] in await found(client, "rhubarb", tag="bulk", limit=100)
 
 
 async def test_rebuild_repairs_stale_tag_names(

@@ -1,29 +1,22 @@
 """Building the search index in one go, for bulk loads and repairs.
 
-Every write keeps the index current through triggers (fastblog.search.schema). A bulk loader
-writing a million posts need not pay for that row by row:
+Every write keeps the index current through triggers (fastblog.search.schema). `rebuild(db)`
+repairs an index in doubt: the tags' names recomputed where they differ, then the whole index
+built from the posts table at once (FTS5's 'rebuild'; CREATE INDEX on PostgreSQL), the triggers
+dropped and put back in the same transaction. It holds the write lock for its duration (on
+PostgreSQL, every lock on posts and post_tags, taken first: fastblog.db.ddl), so a served
+blog's requests wait for it.
 
-    async with suspended(db):
-        ...insert posts (with body_text and, if it knows them, tag_names) and post_tags...
-
-drops the index's triggers (and, on PostgreSQL, the GIN index), and on leaving puts them back
-and calls `rebuild(db)`: the tags' names recomputed where they differ, then the whole index
-built from the posts table at once (FTS5's 'rebuild'; CREATE INDEX on PostgreSQL, where the
-generated tsvector column was computed by the inserts themselves). `rebuild(db)` alone also
-repairs an index in doubt. Both hold the write lock for their duration (on PostgreSQL, every
-lock on posts and post_tags, taken first: fastblog.db.ddl), so a served blog's requests wait
-for them; writes made meanwhile from other processes are caught by the rebuild, which comes
-after the triggers are back.
-
-A loader with a transaction of its own (`fastblog seed`) suspends BULK_TRIGGERS and
-BULK_INDEXES itself, writes `tag_names` as the triggers would, and calls
+The triggers are never left dropped in a committed state: on SQLite (3.40), every connection
+opened before such a change fails its next INSERT into posts once with "no such table: posts"
+(measured with two sqlite3 connections), so a bulk load suspends them inside its own
+transaction instead: `fastblog seed` suspends BULK_TRIGGERS and BULK_INDEXES in the load's
+transaction, writes `tag_names` as the triggers would, and calls
 `rebuild_in_transaction(connection)` once the triggers are back.
 """
 
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -107,14 +100,3 @@ async def rebuild_in_transaction(connection: AsyncConnection) -> None:
     column, and the GIN index comes back with the loader's BULK_INDEXES."""
     if connection.dialect.name == "sqlite" and schema.fts5_available():
         await connection.exec_driver_sql(schema.SQLITE_REBUILD)
-
-
-@contextlib.asynccontextmanager
-async def suspended(db: Database) -> AsyncIterator[None]:
-    """The index's triggers (and PostgreSQL's GIN index) away while the block bulk-loads;
-    back and rebuilt after it, even if the block failed."""
-    await _run(db, *_drops(db))
-    try:
-        yield
-    finally:
-        await rebuild(db)
