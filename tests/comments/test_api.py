@@ -131,6 +131,18 @@ async def test_the_default_page_holds_20(
     assert page["next_cursor"] is not None
 
 
+async def test_a_page_that_holds_the_last_comment_offers_no_next_page(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    """Exactly a page of comments: no cursor to an empty page."""
+    comments = await make_comments(session, post, reader, 3)
+
+    page = (await client.get(f"/api/posts/{post.id}/comments", params={"limit": 3})).json()
+
+    assert [comment["id"] for comment in page["comments"]] == [c.id for c in comments]
+    assert page["next_cursor"] is None
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [("cursor=not-a-cursor", "cursor"), ("limit=0", "limit"), ("limit=101", "limit")],
