@@ -42,6 +42,7 @@ MODULES: dict[str, list[str]] = {
         "tests/comments/test_api.py",
         "tests/comments/test_views.py",
         "tests/comments/test_comments_beside_a_visible_post.py",
+        "tests/comments/test_moderation.py",  # who sees a waiting comment (SEEN)
     ],
     "accounts.queries": [
         "tests/auth/test_token_revocation.py",

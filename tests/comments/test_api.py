@@ -131,6 +131,18 @@ async def test_the_default_page_holds_20(
     assert page["next_cursor"] is not None
 
 
+async def test_a_posts_comments_are_its_own(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, author: User, reader: User
+) -> None:
+    [other] = await make_posts(session, author, 1, start=post.date_posted)
+    await make_comments(session, other, reader, 2)
+    mine = await make_comments(session, post, reader, 1)
+
+    page = (await client.get(f"/api/posts/{post.id}/comments")).json()
+
+    assert [comment["id"] for comment in page["comments"]] == [c.id for c in mine]
+
+
 async def test_a_page_that_holds_the_last_comment_offers_no_next_page(
     client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
 ) -> None:
