@@ -131,6 +131,19 @@ async def test_the_default_page_holds_20(
     assert page["next_cursor"] is not None
 
 
+async def test_the_comments_of_a_post_taken_back_to_draft_are_hidden_with_it(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    await make_comments(session, post, reader, 2)
+    post.status, post.published_at = DRAFT, None
+    await session.commit()
+
+    response = await client.get(f"/api/posts/{post.id}/comments")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Post not found"}
+
+
 async def test_a_posts_comments_are_its_own(
     client: httpx.AsyncClient, session: AsyncSession, post: Post, author: User, reader: User
 ) -> None:
