@@ -131,6 +131,43 @@ async def test_the_default_page_holds_20(
     assert page["next_cursor"] is not None
 
 
+async def test_the_comments_of_a_post_taken_back_to_draft_are_hidden_with_it(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    await make_comments(session, post, reader, 2)
+    post.status, post.published_at = DRAFT, None
+    await session.commit()
+
+    response = await client.get(f"/api/posts/{post.id}/comments")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Post not found"}
+
+
+async def test_a_posts_comments_are_its_own(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, author: User, reader: User
+) -> None:
+    [other] = await make_posts(session, author, 1, start=post.date_posted)
+    await make_comments(session, other, reader, 2)
+    mine = await make_comments(session, post, reader, 1)
+
+    page = (await client.get(f"/api/posts/{post.id}/comments")).json()
+
+    assert [comment["id"] for comment in page["comments"]] == [c.id for c in mine]
+
+
+async def test_a_page_that_holds_the_last_comment_offers_no_next_page(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    """Exactly a page of comments: no cursor to an empty page."""
+    comments = await make_comments(session, post, reader, 3)
+
+    page = (await client.get(f"/api/posts/{post.id}/comments", params={"limit": 3})).json()
+
+    assert [comment["id"] for comment in page["comments"]] == [c.id for c in comments]
+    assert page["next_cursor"] is None
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [("cursor=not-a-cursor", "cursor"), ("limit=0", "limit"), ("limit=101", "limit")],

@@ -1,5 +1,6 @@
 """Atom feeds, read as a feed reader reads them (feedparser): valid, complete, and inert."""
 
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -59,6 +60,74 @@ async def test_the_site_feed_has_the_20_latest_posts_in_full(
     assert feed.feed.updated == entry.updated
     assert entry.content[0].type == "text/html"
     assert entry.content[0].value == f"<p>{post.content}</p>"
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+Node = tuple[str, dict[str, str], str, list[Any]]
+
+
+def tree(element: ET.Element) -> Node:
+    """An element as (name, attributes, text, children), names in Clark notation."""
+    return (
+        element.tag,
+        element.attrib,
+        (element.text or "").strip(),
+        [tree(child) for child in element],
+    )
+
+
+def atom(name: str, text: str = "", children: list[Any] | None = None, **attributes: str) -> Node:
+    return (ATOM + name, attributes, text, children or [])
+
+
+async def test_a_strict_xml_reader_finds_every_atom_element(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """XML names are case-sensitive and Atom's are namespaced; feedparser forgives an
+    `<ENTRY>` or a link without rel, stricter readers do not. The whole document, as XML."""
+    ada = await make_user(session, username="ada")
+    [post] = await make_posts(session, ada, 1)
+    post.updated_at = START + timedelta(days=2)  # edited after: `updated` is the later date
+    await session.commit()
+
+    response = await client.get("/feed.xml")
+    root = ET.fromstring(response.content)  # noqa: S314 - the app under test wrote it
+
+    at = f"http://testserver/posts/{post.id}/{post.slug}"
+    entry = atom(
+        "entry",
+        children=[
+            atom("id", f"tag:testserver,2026-03-03:/posts/{post.id}"),
+            atom("title", "Post 1 by ada"),
+            atom("link", rel="alternate", type="text/html", href=at),
+            atom("published", "2026-03-03T09:01:00+00:00"),
+            atom("updated", "2026-03-05T09:00:00+00:00"),
+            atom(
+                "author",
+                children=[
+                    atom("name", "ada"),
+                    atom("uri", f"http://testserver/users/{ada.id}/posts"),
+                ],
+            ),
+            atom("content", "<p>Body of post 1.</p>", type="html"),
+        ],
+    )
+    assert tree(root) == atom(
+        "feed",
+        children=[
+            atom("id", "http://testserver/feed.xml"),
+            atom("title", "fastblog"),
+            atom("subtitle", "The latest posts"),
+            atom("updated", "2026-03-05T09:00:00+00:00"),
+            atom(
+                "link", rel="self", type="application/atom+xml", href="http://testserver/feed.xml"
+            ),
+            atom("link", rel="alternate", type="text/html", href="http://testserver/"),
+            atom("generator", "fastblog"),
+            atom("icon", "http://testserver/favicon.ico"),
+            entry,
+        ],
+    )
 
 
 async def test_an_empty_site_still_has_a_valid_feed(client: httpx.AsyncClient) -> None:

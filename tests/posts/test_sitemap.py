@@ -117,6 +117,18 @@ async def test_past_the_limit_the_sitemap_is_an_index_of_id_ranges(
     ]
 
 
+async def test_an_empty_blog_past_the_limit_lists_no_empty_sitemap(
+    client: httpx.AsyncClient, small_sitemaps: int
+) -> None:
+    """No post and no user: the index names the pages' sitemap only, and a crawler that asks
+    for the first range of posts or authors anyway is told there is none."""
+    index = locations(await read_xml(client, "/sitemap.xml"), "sitemap")
+
+    assert index == [f"{SITE}/sitemaps/pages.xml"]
+    assert (await client.get("/sitemaps/posts-1.xml")).status_code == 404
+    assert (await client.get("/sitemaps/authors-1.xml")).status_code == 404
+
+
 async def test_a_sitemap_past_the_last_range_is_404(
     client: httpx.AsyncClient, session: AsyncSession, small_sitemaps: int
 ) -> None:

@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.accounts.dependencies import get_token_user_id
 from fastblog.accounts.models import User
 from fastblog.posts.models import Post
 from tests.accounts import bearer
@@ -117,3 +118,23 @@ async def test_a_post_taken_back_to_draft_keeps_its_likes_but_cannot_be_liked(
 
     assert response.status_code == 404
     assert patched.json()["likes"] == 1
+
+
+async def test_a_like_from_an_account_deleted_meanwhile_is_401(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, post: Post
+) -> None:
+    """The account is deleted between the token's check and the like's write (the override
+    stands for a token checked just before): the write names why, and nothing is counted."""
+    gone = await make_user(session, username="gone")
+    gone_id = gone.id
+    await session.delete(gone)
+    await session.commit()
+    app.dependency_overrides[get_token_user_id] = lambda: gone_id
+    try:
+        response = await client.post(f"/api/posts/{post.id}/like")
+    finally:
+        del app.dependency_overrides[get_token_user_id]
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Your account no longer exists."}
+    assert (await client.get(f"/api/posts/{post.id}")).json()["likes"] == 0
