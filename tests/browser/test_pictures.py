@@ -3,6 +3,7 @@ file and adds its Markdown line, the text kept; the published post shows it as a
 browser actually loads (the CSP lets it), with its caption."""
 
 import re
+import time
 import uuid
 from io import BytesIO
 from pathlib import Path
@@ -57,9 +58,12 @@ def test_upload_through_the_form_without_javascript_and_see_the_figure(
     expect(image).to_have_attribute("alt", "Two boats in the harbour")
     expect(image).to_have_attribute("srcset", re.compile(r"\.webp 480w, .*\.webp 960w"))
     # Loaded and decoded by the browser: the page's CSP allowed it.
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
-    )
+    # Polled from here: wait_for_function's requestAnimationFrame polling can stall in a
+    # context with JavaScript off (it timed out once in CI with the picture on screen).
+    deadline = time.monotonic() + 30
+    while not image.evaluate("img => img.complete && img.naturalWidth > 0"):
+        assert time.monotonic() < deadline, "the picture never loaded"
+        time.sleep(0.1)
     assert image.evaluate("img => img.currentSrc").endswith(".webp")
 
 
