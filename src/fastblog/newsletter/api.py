@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
 
-from fastblog.accounts.dependencies import MailThrottleDep, client_address
+from fastblog.accounts.dependencies import client_address
 from fastblog.accounts.schemas import Message
 from fastblog.accounts.service import normalize_email
 from fastblog.admin.permissions import ApiAdminDep
@@ -15,6 +15,7 @@ from fastblog.exceptions import NotFoundError
 from fastblog.newsletter import service
 from fastblog.newsletter.schemas import SubscriberList, SubscriptionRequest
 from fastblog.params import MAX_ID, TOO_LARGE, UNAVAILABLE, Responses, error
+from fastblog.resources import Resources
 from fastblog.web.urls import site_url
 
 router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"], responses=UNAVAILABLE)
@@ -36,22 +37,11 @@ async def subscribe(
     data: SubscriptionRequest,
     background: BackgroundTasks,
     resources: ResourcesDep,
-    throttle: MailThrottleDep,
 ) -> Message:
     """Subscribe an address to new posts, of the whole site or of one author: a confirmation
     link is mailed (double opt-in) and nothing else is sent until it is used. The answer is
     the same for a new, known or already subscribed address."""
-    if await throttle.allow(normalize_email(data.email), client_address(request)):
-        # After the response: the answer takes as long whatever the address.
-        background.add_task(
-            service.subscribe,
-            resources.database,
-            resources.outbox,
-            email=data.email,
-            author_id=data.author_id,
-            base_url=site_url(request, resources.settings),
-            site_title=resources.site.current.title,
-        )
+    await ask_to_confirm(request, background, resources, data)
     return Message(detail="If the address can receive mail, a confirmation link is on its way.")
 
 
@@ -110,3 +100,24 @@ async def remove_subscriber(
     if not await service.remove(db, subscription_id):
         raise NotFoundError("Subscription not found")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def ask_to_confirm(
+    request: Request,
+    background: BackgroundTasks,
+    resources: Resources,
+    data: SubscriptionRequest,
+) -> None:
+    """The confirmation mail, unless the reset-mail throttle says this inbox or this address
+    has had enough; queued after the response (the answer takes as long whatever the
+    address). The API and the subscribe box both ask through here."""
+    if await resources.mail_throttle.allow(normalize_email(data.email), client_address(request)):
+        background.add_task(
+            service.subscribe,
+            resources.database,
+            resources.outbox,
+            email=data.email,
+            author_id=data.author_id,
+            base_url=site_url(request, resources.settings),
+            site_title=resources.site.current.title,
+        )

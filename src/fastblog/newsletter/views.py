@@ -20,6 +20,7 @@ from fastblog.accounts.service import normalize_email
 from fastblog.dependencies import DatabaseDep, ResourcesDep
 from fastblog.exceptions import NotFoundError
 from fastblog.newsletter import service
+from fastblog.newsletter.api import ask_to_confirm
 from fastblog.newsletter.schemas import SubscriptionRequest
 from fastblog.web.session import CsrfProtected, flash, redirect, safe_next
 from fastblog.web.templating import templates
@@ -55,17 +56,7 @@ async def subscribe_form(
     except ValidationError:
         flash(request, "That does not look like an email address: check it and try again.", "error")
         return redirect(back)
-    throttle = resources.mail_throttle
-    if await throttle.allow(normalize_email(data.email), client_address(request)):
-        background.add_task(
-            service.subscribe,
-            resources.database,
-            resources.outbox,
-            email=data.email,
-            author_id=data.author_id,
-            base_url=site_url(request, resources.settings),
-            site_title=resources.site.current.title,
-        )
+    await ask_to_confirm(request, background, resources, data)
     flash(request, CHECK_INBOX)
     return redirect(back)
 
