@@ -16,7 +16,6 @@
 """
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -30,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.background import sleep_until, stop_task
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.newsletter import service
@@ -119,10 +119,7 @@ class IssueSender:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -141,8 +138,7 @@ class IssueSender:
                 self._failing = True
             if queued:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_seconds)
+            await sleep_until(self._wake, self.settings.outbox_poll_seconds)
 
     async def send_open(self) -> int:
         """One batch of the oldest open issue; how many mails it queued (0: nothing open)."""

@@ -19,7 +19,6 @@ not mail the past).
 """
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.notifications import queries
@@ -149,12 +149,7 @@ class DigestSender:
             return
         self._stop.set()
         # A pass is a few short transactions: it ends soon; a stuck one is cancelled.
-        try:
-            await asyncio.wait_for(asyncio.shield(task), 5)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await finish_within(task, 5)
 
     async def _run(self) -> None:
         while not self._stop.is_set():
@@ -168,10 +163,7 @@ class DigestSender:
                 if self._failing:
                     logger.info("Notification digests: working again")
                 self._failing = False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._stop.wait(), self.settings.notification_digest_poll_seconds
-                )
+            await sleep_until(self._stop, self.settings.notification_digest_poll_seconds)
 
     async def send_due(self, now: datetime | None = None) -> int:
         """Queue the digests that are due; how many were queued."""

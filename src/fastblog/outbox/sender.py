@@ -1,13 +1,13 @@
 """Queueing a mail in a transaction, and the sender every app process runs."""
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.background import finish_within, sleep_until, stop_task
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
 from fastblog.mail import SEND_TIMEOUT_SECONDS, Mailer, MailNotSentError
@@ -86,16 +86,9 @@ class OutboxSender:
         if not self._claiming:
             # Nothing claimed: at most a read of the outbox is waiting (on a database that
             # hangs, for the whole connect timeout). Nothing is lost by ending it now.
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await finish_within(task, STOP_GRACE_SECONDS)
 
     async def _run(self) -> None:
         poll = self.settings.outbox_poll_seconds
@@ -103,8 +96,7 @@ class OutboxSender:
             self._wake.clear()  # before the pass: a mail queued during it wakes the next one
             if await self._pass() == self.batch:
                 continue  # a full batch: there may be more waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._until_next(poll))
+            await sleep_until(self._wake, await self._until_next(poll))
 
     async def _until_next(self, poll: float) -> float:
         """Seconds to sleep: until the next waiting mail is due (when mails due later were

@@ -21,7 +21,6 @@ start-up (fastblog.main).
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.background import sleep_until, stop_task
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.db.leases import release_lease, take_lease
@@ -113,10 +113,7 @@ class PostVisibility:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
 
     async def _run(self) -> None:
         while True:
@@ -131,8 +128,7 @@ class PostVisibility:
                 self._failing = False
             if announced >= BATCH:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            await sleep_until(self._wake, self.poll_seconds)
 
     async def announce_due(self) -> int:
         """One pass: announce the posts whose time has come, if this process gets the lease

@@ -13,7 +13,6 @@ until there is one.
 """
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from fastblog.background import stop_task
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
 from fastblog.site.models import SiteSettingsRow
@@ -74,11 +74,8 @@ class SiteSettingsStore:
             await session.commit()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await stop_task(task)
 
     async def refresh(self) -> SiteSettings:
         """Read the row now (one statement); unchanged rows are not parsed again."""

@@ -1,0 +1,45 @@
+"""How the app's background loops sleep until woken, and how they are stopped.
+
+The mail outbox, the post watcher, the newsletter and digest senders and the site settings
+each run a loop in a task of their own, started and stopped by the lifespan. Python 3.11's
+`asyncio.wait_for` swallows a cancellation that arrives in the same turn of the event loop
+as the awaited thing finishes (https://github.com/python/cpython/issues/86296, gone with
+3.12's rewrite of wait_for on `asyncio.timeout`): a loop asleep in
+`wait_for(wake.wait(), poll)` that is woken and cancelled at once goes on running, and the
+`await task` that stops it waits forever — a server that never exits after SIGTERM. So the
+loops sleep with `asyncio.timeout`, which passes an outside cancellation on, and a task is
+cancelled again for as long as it has not ended.
+"""
+
+import asyncio
+from typing import Any
+
+RECANCEL_SECONDS = 1.0  # a task that is still running this long after a cancel gets another
+
+
+async def sleep_until(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until `event` is set or `seconds` have passed; whether it was set."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+async def finish_within(task: asyncio.Task[Any], seconds: float) -> None:
+    """Give `task` up to `seconds` to end on its own (a loop told to stop finishing the work
+    in hand), then cancel it until it has ended."""
+    await asyncio.wait([task], timeout=seconds)
+    await stop_task(task)
+
+
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel `task` and wait until it has ended. An exception it ended with is raised here."""
+    if task is None:
+        return
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=RECANCEL_SECONDS)
+    if not task.cancelled():
+        task.result()
