@@ -37,6 +37,7 @@ from bench.db import (
     fresh_database,
     migrate_and_seed,
     oldest_keys,
+    published_post_ids,
     settled_post_count,
     table_facts,
 )
@@ -179,10 +180,11 @@ def commented_post_path(app: LiveServer, post_id: int) -> str:
 
 
 def read_scenarios(
-    app: LiveServer, url: str, post_ids: range, config: Config
+    app: LiveServer, url: str, post_ids: range, config: Config, *, published: Path
 ) -> dict[str, Scenario]:
     """The read routes `config` wants; each one's set-up (50 comments, walking the cursors
-    to the last page) runs only for a wanted route."""
+    to the last page) runs only for a wanted route. `published`: a file of visible posts'
+    ids, which `GET /api/posts/{id}` draws from (a draft's or scheduled post's id is a 404)."""
     middle = (post_ids.start + post_ids.stop) // 2
     # route: (name, path or how to make it)
     routes: dict[str, tuple[str, str | Callable[[], str]]] = {
@@ -203,7 +205,7 @@ def read_scenarios(
         route: Scenario(
             name,
             path if isinstance(path, str) else path(),
-            ids=post_ids if name == "api-post" else None,
+            ids=published if name == "api-post" else None,
         )
         for route, (name, path) in routes.items()
         if config.wants(name)
@@ -291,9 +293,13 @@ class Measurements:
         return sum(run.requests_per_s for run in pair) / len(pair)
 
 
-def measure_routes(app: LiveServer, top: LiveServer, url: str, config: Config) -> Measurements:
+def measure_routes(
+    app: LiveServer, top: LiveServer, url: str, config: Config, scratch: Path
+) -> Measurements:
     """Ceiling, then each route followed by the ceiling again, then the write check."""
     facts = table_facts(url)
+    published = Path(scratch, "published-ids.txt")
+    published.write_text("".join(f"{post_id}\n" for post_id in published_post_ids(url)))
     post_ids = range(facts["first_post"], facts["last_post"] + 1)
     user_ids = range(facts["first_user"], facts["last_user"] + 1)
     ceiling_scenario = Scenario("ceiling", "/api/posts/{id}", ids=post_ids)
@@ -304,7 +310,7 @@ def measure_routes(app: LiveServer, top: LiveServer, url: str, config: Config) -
         for route, scenario in search_scenarios(url).items()
         if config.wants(scenario.name)
     }
-    scenarios = read_scenarios(app, url, post_ids, config) | searches
+    scenarios = read_scenarios(app, url, post_ids, config, published=published) | searches
     if config.wants("feed"):
         scenarios["GET /api/feed"] = feed_scenario(app.url, user_ids)
     for route, scenario in scenarios.items():
@@ -403,7 +409,7 @@ def run(config: Config) -> Path:
             ceiling_env = {**app_env, "BENCH_CEILING_BODY_FILE": str(body_file)}
             ceiling = "bench.ceiling:create_app"
             with live_server(ceiling_env, app=ceiling, workers=config.workers) as top:
-                measured = measure_routes(app, top, url, config)
+                measured = measure_routes(app, top, url, config, Path(scratch))
     return publish(config, meta, backend, measured)
 
 

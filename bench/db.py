@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,38 @@ async def _scalars(url: str) -> dict[str, int]:
         "first_user": first_user,
         "last_user": last_user,
     }
+
+
+# How many ids to draw for the one-post routes: spread over the whole table (no hot row), and
+# few enough to pass as one IN list.
+PUBLISHED_SAMPLE = 20_000
+
+
+async def _published_post_ids(url: str, sample: int) -> list[int]:
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as connection:
+            low, high = (
+                await connection.execute(select(func.min(Post.id), func.max(Post.id)))
+            ).one()
+            if low is None:
+                return []
+            rng = random.Random(13)
+            drawn = sorted({rng.randint(low, high) for _ in range(sample)})
+            rows = await connection.execute(
+                select(Post.id)
+                .where(Post.id.in_(drawn), Post.status == PUBLISHED, Post.published_at <= utcnow())
+                .order_by(Post.id)
+            )
+            return list(rows.scalars())
+    finally:
+        await engine.dispose()
+
+
+def published_post_ids(url: str, sample: int = PUBLISHED_SAMPLE) -> list[int]:
+    """Ids of visible posts (published, time come) among `sample` drawn over the whole table:
+    what a reader can open, so a one-post run counts no 404 for a draft or a scheduled post."""
+    return asyncio.run(_published_post_ids(url, sample))
 
 
 async def _oldest_keys(url: str, count: int) -> list[tuple[datetime, int]]:

@@ -19,7 +19,9 @@ RESULT_PREFIX = "wrk-result "
 
 @dataclass(frozen=True)
 class Scenario:
-    """One kind of request, repeated with `{id}` in the path and body drawn from `ids`.
+    """One kind of request, repeated with `{id}` in the path and body drawn from `ids`: a
+    range, or a file of ids, one a line (when only some ids of a range answer, such as the
+    published posts').
 
     Spreading the ids over the table keeps the benchmark off a single hot row, whose
     page would sit in every cache and flatter the database.
@@ -30,7 +32,7 @@ class Scenario:
     method: str = "GET"
     body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    ids: range | None = None
+    ids: range | Path | None = None
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,14 @@ def wrk_version() -> str:
 def wrk_command(wrk: str, base_url: str, scenario: Scenario, settings: LoadSettings) -> list[str]:
     threads = min(int(os.environ.get("BENCH_WRK_THREADS", "1")), settings.connections)
     ids = scenario.ids
+    if isinstance(ids, Path):  # the script reads the file: "@path" in place of the range
+        id_args = [f"@{ids}", ""]
+    else:
+        id_args = [str(ids.start), str(ids.stop - 1)] if ids else ["", ""]
     script_args = [
         scenario.method,
         scenario.path,
-        str(ids.start) if ids else "",
-        str(ids.stop - 1) if ids else "",
+        *id_args,
         scenario.body or "",
         *(f"{name}: {value}" for name, value in scenario.headers.items()),
     ]

@@ -1,7 +1,8 @@
 -- Driven by bench/wrk.py. Arguments after "--":
 --   method, path template, lowest id, highest id, body template ("" for none), headers...
 -- "{id}" in the path and body becomes a random id of the range on every request, so the
--- run reads rows spread over the table instead of one hot row.
+-- run reads rows spread over the table instead of one hot row. A lowest id of "@path" names
+-- a file of ids, one a line, drawn from instead (the highest id is then "").
 -- Each thread counts responses by status class; done() adds them up and prints one JSON
 -- line that bench/wrk.py parses (wrk itself only counts statuses above 399).
 
@@ -15,8 +16,15 @@ end
 function init(args)
   method = args[1]
   path_template = args[2]
-  id_low = tonumber(args[3])
-  id_high = tonumber(args[4])
+  if string.sub(args[3], 1, 1) == "@" then
+    id_list = {}
+    for line in io.lines(string.sub(args[3], 2)) do
+      if line ~= "" then table.insert(id_list, line) end
+    end
+  else
+    id_low = tonumber(args[3])
+    id_high = tonumber(args[4])
+  end
   if args[5] ~= nil and args[5] ~= "" then body_template = args[5] end
   headers = {}
   for i = 6, #args do
@@ -36,7 +44,11 @@ end
 
 function request()
   local id = ""
-  if id_low ~= nil then id = tostring(math.random(id_low, id_high)) end
+  if id_list ~= nil then
+    id = id_list[math.random(#id_list)]
+  elseif id_low ~= nil then
+    id = tostring(math.random(id_low, id_high))
+  end
   return wrk.format(method, with_id(path_template, id), headers, with_id(body_template, id))
 end
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from bench.wrk import LUA_SCRIPT, LoadResult, LoadSettings, Scenario, parse_wrk_output, wrk_command
@@ -75,3 +77,13 @@ def test_result_rate_and_failures() -> None:
 
     assert result.requests_per_s == 500
     assert result.failures == 10
+
+
+def test_command_names_a_file_of_ids_for_the_script_to_draw_from(tmp_path: Path) -> None:
+    ids = tmp_path / "published.txt"
+    ids.write_text("3\n7\n")
+    scenario = Scenario("api-post", "/api/posts/{id}", ids=ids)
+
+    command = wrk_command("wrk", "http://127.0.0.1:4000", scenario, LoadSettings(8, 1))
+
+    assert command[command.index("--") + 1 :] == ["GET", "/api/posts/{id}", f"@{ids}", "", ""]

@@ -178,6 +178,29 @@ async def test_list_posts_is_newest_first_with_authors(
     assert all("email" not in post["author"] for post in response.json()["posts"])
 
 
+@pytest.mark.parametrize("path", ["/api/posts", "/api/users/{user_id}/posts"])
+async def test_a_list_carries_content_only_when_asked(
+    client: httpx.AsyncClient, session: AsyncSession, path: str
+) -> None:
+    """A list is excerpts (a page of full posts was several times the bytes); a client that
+    shows whole posts asks `?content=true` and gets the source and its HTML, as one post has."""
+    ada = await make_user(session, username="ada")
+    await api_create_post(client, ada, title="Hello", content="**World** and more words.")
+    url = path.format(user_id=ada.id)
+
+    listed = (await client.get(url)).json()["posts"]
+    full = (await client.get(url, params={"content": "true"})).json()["posts"]
+
+    assert [post["excerpt"] for post in listed] == ["World and more words."]
+    assert not {"content", "content_html"} & set(listed[0])
+    assert full[0]["content"] == "**World** and more words."
+    assert full[0]["content_html"] == "<p><strong>World</strong> and more words.</p>\n"
+    assert {name: value for name, value in full[0].items() if "content" not in name} == listed[0]
+    refused = await client.get(url, params={"content": "maybe"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["query", "content"]
+
+
 async def test_list_posts_with_no_posts(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/posts")
 

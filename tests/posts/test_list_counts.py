@@ -59,6 +59,13 @@ async def visible(client: httpx.AsyncClient, url: str) -> tuple[int, int]:
     return response.json()["total"], len(response.json()["posts"])
 
 
+async def tag_counts(client: httpx.AsyncClient) -> dict[str, int]:
+    """GET /api/tags: each tag with published posts and how many (read from the counters)."""
+    response = await client.get("/api/tags")
+    assert response.status_code == 200, response.text
+    return {tag["name"]: tag["posts"] for tag in response.json()["tags"]}
+
+
 async def test_counters_match_a_recount_after_a_burst_of_concurrent_writes(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -112,6 +119,10 @@ async def test_counters_match_a_recount_after_a_burst_of_concurrent_writes(
     for tag in TAGS:
         total, shown = await visible(client, f"/api/posts?tag={tag}")
         assert total == shown
+        assert (await tag_counts(client)).get(tag, 0) == total
+        for user_id in ids[:-1]:
+            total, shown = await visible(client, f"/api/users/{user_id}/posts?tag={tag}")
+            assert total == shown
 
 
 async def test_a_tags_and_a_users_total_follow_each_kind_of_change(
@@ -126,25 +137,51 @@ async def test_a_tags_and_a_users_total_follow_each_kind_of_change(
         assert response.status_code in {200, 201, 204}, response.text
         return response.json() if response.content else {}
 
+    async def tagged(tag: str) -> tuple[int, int, int]:
+        """A tag's total, the author's total with that tag, and GET /api/tags' count."""
+        return (
+            (await visible(client, f"/api/posts?tag={tag}"))[0],
+            (await visible(client, f"{user_url}?tag={tag}"))[0],
+            (await tag_counts(client)).get(tag, 0),
+        )
+
     assert await visible(client, user_url) == (0, 0)
     post = await write("POST", "/api/posts", title="T", content="c", tags=["x", "y"])
     assert (await visible(client, user_url))[0] == 1
-    assert (await visible(client, "/api/posts?tag=x"))[0] == 1
-    await write("PATCH", f"/api/posts/{post['id']}", status="draft")
+    assert await tagged("x") == (1, 1, 1)
+    await write("PATCH", f"/api/posts/{post['id']}", status="draft")  # unpublished
     assert (await visible(client, user_url))[0] == 0
-    assert (await visible(client, "/api/posts?tag=x"))[0] == 0
+    assert await tagged("x") == (0, 0, 0)
+    assert await tag_counts(client) == {}
     assert (await client.get("/tags/x")).status_code == 404  # no published post has it
     await write("PATCH", f"/api/posts/{post['id']}", status="published", tags=["y"])
-    assert (await visible(client, "/api/posts?tag=x"))[0] == 0
-    assert (await visible(client, "/api/posts?tag=y"))[0] == 1
-    await write("PATCH", f"/api/posts/{post['id']}", tags=["x"])
-    assert (await visible(client, "/api/posts?tag=x"))[0] == 1
-    assert (await visible(client, "/api/posts?tag=y"))[0] == 0
+    assert await tagged("x") == (0, 0, 0)
+    assert await tagged("y") == (1, 1, 1)
+    await write("PATCH", f"/api/posts/{post['id']}", tags=["x"])  # retagged
+    assert await tagged("x") == (1, 1, 1)
+    assert await tagged("y") == (0, 0, 0)
     await write("DELETE", f"/api/posts/{post['id']}")
     assert (await visible(client, user_url))[0] == 0
-    assert (await visible(client, "/api/posts?tag=x"))[0] == 0
+    assert await tagged("x") == (0, 0, 0)
+    assert await tag_counts(client) == {}
     counts = await recounted(session)
     assert counts["user counters"] == counts["tag counters"] == {}
+
+
+async def test_tag_counts_leave_out_a_deleted_authors_posts(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    staying, leaving = await make_user(session), await make_user(session)
+    for author in (staying, leaving, leaving):
+        response = await api_create_post(client, author, title="T", tags=["shared"])
+        assert response.status_code == 201, response.text
+    assert await tag_counts(client) == {"shared": 3}
+
+    deleted = await client.delete(f"/api/users/{leaving.id}", headers=await login(client, leaving))
+
+    assert deleted.status_code == 204, deleted.text
+    assert await tag_counts(client) == {"shared": 1}
+    assert (await visible(client, "/api/posts?tag=shared"))[0] == 1
 
 
 async def test_a_scheduled_post_joins_the_totals_at_its_time_without_any_write(
@@ -156,11 +193,17 @@ async def test_a_scheduled_post_joins_the_totals_at_its_time_without_any_write(
         client, author, title="Soon", tags=["later"], published_at=soon.isoformat()
     )
     assert response.status_code == 201, response.text
-    urls = [f"/api/users/{author.id}/posts", "/api/posts?tag=later"]
+    urls = [
+        f"/api/users/{author.id}/posts",
+        "/api/posts?tag=later",
+        f"/api/users/{author.id}/posts?tag=later",
+    ]
 
-    assert [await visible(client, url) for url in urls] == [(0, 0), (0, 0)]
+    assert [await visible(client, url) for url in urls] == [(0, 0)] * 3
+    assert await tag_counts(client) == {}
     await asyncio.sleep((soon - datetime.now(UTC)).total_seconds() + 0.1)
-    assert [await visible(client, url) for url in urls] == [(1, 1), (1, 1)]
+    assert [await visible(client, url) for url in urls] == [(1, 1)] * 3
+    assert await tag_counts(client) == {"later": 1}
     page = await client.get("/tags/later")
     assert page.status_code == 200
 

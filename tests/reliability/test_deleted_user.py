@@ -129,7 +129,7 @@ async def read_and_edit(
             api, page = f"/api/posts/{post.id}", f"/posts/{post.id}"
             calls += [
                 call("api read", post.id, "GET", api),
-                call("api list", post.id, "GET", f"/api/users/{author.id}/posts"),
+                call("api list", post.id, "GET", f"/api/users/{author.id}/posts?content=true"),
                 call("page read", post.id, "GET", page),
                 call("page list", post.id, "GET", f"/users/{author.id}/posts"),
                 call("api patch", post.id, "PATCH", api, json=body, headers=headers),

@@ -67,6 +67,11 @@ E429: Responses = {
     status.HTTP_429_TOO_MANY_REQUESTS: error("Too many writes in a minute (see Retry-After)")
 }
 OWNER_ONLY: Responses = E401 | E403 | E404
+# A list's posts carry their excerpt; their Markdown source and HTML only when asked.
+WithContent = Annotated[
+    bool,
+    Query(description="Also give each post's `content` (Markdown) and `content_html`."),
+]
 
 
 async def _page(
@@ -76,6 +81,7 @@ async def _page(
     limit: int,
     tag: str | None,
     cursor: Keyset | None,
+    content: bool,
     user_id: int | None = None,
     viewer_id: int | None = None,
 ) -> dict[str, Any]:
@@ -90,6 +96,7 @@ async def _page(
         after=cursor,
         user_id=user_id,
         tag=wanted,
+        full=content,
         viewer_id=viewer_id,
     )
     return page_of(listing.posts, total=listing.total, skip=skip, limit=limit, older=listing.older)
@@ -103,11 +110,20 @@ async def list_posts(
     skip: Skip = 0,
     limit: Limit = 10,
     tag: TagFilter = None,
+    content: WithContent = False,
 ) -> dict[str, Any]:
     """List published posts, newest first, one page at a time: follow `next_cursor`
     (`?cursor=`) to the end; `skip` goes a little way from where a page starts. With a token:
-    which you like."""
-    return await _page(db, skip=skip, limit=limit, tag=tag, cursor=cursor, viewer_id=viewer_id)
+    which you like. Each post without its content unless `?content=true`."""
+    return await _page(
+        db,
+        skip=skip,
+        limit=limit,
+        tag=tag,
+        cursor=cursor,
+        content=content,
+        viewer_id=viewer_id,
+    )
 
 
 @router.post(
@@ -231,6 +247,7 @@ async def get_user_posts(
     skip: Skip = 0,
     limit: Limit = 10,
     tag: TagFilter = None,
+    content: WithContent = False,
 ) -> dict[str, Any]:
     """A user's published posts, newest first (paged like `GET /api/posts`)."""
     return await _page(
@@ -239,6 +256,7 @@ async def get_user_posts(
         limit=limit,
         tag=tag,
         cursor=cursor,
+        content=content,
         user_id=user.id,
         viewer_id=viewer_id,
     )

@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.orm import aliased
 
 from fastblog.accounts.models import User
 from fastblog.db import ConstraintViolationError, Database, Row
@@ -44,28 +45,26 @@ from fastblog.posts.models import (
 
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)  # after every draft's updated_at
 NOW = bindparam("now", type_=Post.published_at.type)
+# The upper bound of a range that has none of its own (see _scheduled), as a value the
+# statement carries.
+NEVER = bindparam("never", END_OF_TIME, type_=Post.published_at.type)
 VISIBLE = and_(Post.status == PUBLISHED, Post.published_at <= NOW)
 USER_ID = bindparam("user_id", type_=Post.user_id.type)
 TAG = bindparam("tag", type_=Tag.name.type)
 BY_USER = Post.user_id == USER_ID
 TAG_ID = select(Tag.id).where(Tag.name == TAG).scalar_subquery()
-BY_TAG = Post.id.in_(select(PostTag.post_id).where(PostTag.tag_id == TAG_ID))
+# Whether the post has the tag: a probe of post_tags' primary key per post walked (a user's
+# posts, on their index). Not `id IN (the tag's posts)`: SQLite built that list whole, every
+# post of the tag (a third of a million for a common tag at a million posts), per request.
+BY_TAG = exists().where(PostTag.post_id == Post.id, PostTag.tag_id == TAG_ID)
 # Where a page starts: the sort key of the row shown last (fastblog.pagination.Keyset).
 KEY_AT = bindparam("key_at", type_=Post.published_at.type)
 KEY_ID = bindparam("key_id", type_=Post.id.type)
 
-# A post's tags in one string (a tag holds no comma): a correlated subquery per row, served
-# by post_tags' primary key, so a page and its tags are still one statement.
-TAGS = (
-    # The separator as a literal: a bound one would be a post-compile parameter, which the
-    # compiled road does not take.
-    select(func.aggregate_strings(Tag.name, literal_column("','")))  # type: ignore[arg-type]
-    .select_from(PostTag)
-    .join(Tag, Tag.id == PostTag.tag_id)
-    .where(PostTag.post_id == Post.id)
-    .scalar_subquery()
-    .label("tags")
-)
+# A post's tags, space-separated (a tag holds no space): posts.tag_names, kept by triggers on
+# post_tags for search (migration 0009) in the transaction that tags or untags, so a row of a
+# list carries its tags without a subquery per row.
+TAGS = Post.tag_names.label("tags")
 
 # Whether the reader (`viewer_id`; None for anyone anonymous, which matches nothing) likes
 # the post: a probe of post_likes' primary key per row, in the same statement as the page.
@@ -102,6 +101,27 @@ SUMMARY_COLUMNS = (
 )
 # Pages show lists as excerpts; the API's posts carry the source and the HTML too.
 FULL_COLUMNS = (*SUMMARY_COLUMNS, Post.content, Post.content_html)
+# A list's author columns as a probe of users' primary key per row, in place of a join: with
+# users in the FROM, PostgreSQL on stale statistics joined users to all of their posts (rows,
+# content and all) and hashed that against the page's ids; with posts alone beside the
+# page's ids, it has a page (at most `limit` rows) to look up by primary key.
+_AUTHOR = aliased(User, name="author")
+_AUTHOR_PROBES = {
+    "author_username": _AUTHOR.username,
+    "author_image_file": _AUTHOR.image_file,
+}
+LIST_COLUMNS = {
+    full: tuple(
+        select(_AUTHOR_PROBES[column.key])
+        .where(_AUTHOR.id == Post.user_id)
+        .scalar_subquery()
+        .label(column.key)
+        if column.key in _AUTHOR_PROBES
+        else column
+        for column in (FULL_COLUMNS if full else SUMMARY_COLUMNS)
+    )
+    for full in (False, True)
+}
 NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
 
 
@@ -112,29 +132,38 @@ def _posts(columns: tuple[Any, ...], *extra: Any) -> Any:
 def _page(
     columns: tuple[Any, ...], total: Any, *where: Any, newer: bool = False, tagged: bool = False
 ) -> Any:
+    # Two steps: the page's ids by an index, then their rows. The inner SELECT reads only the
+    # sort key, which the index holds, newest first from the cursor: a LIMIT in a subquery
+    # cannot be flattened into the join, so however stale the planner's statistics (right
+    # after a bulk load, before ANALYZE) the statement cannot become a scan of posts, content
+    # and all, hashed and sorted; the outer SELECT then fetches limit + 1 rows by primary key.
+    #
     # Keyset pagination: the rows strictly past the key of the last row shown, as one
     # row-value comparison that an index on (published_at, id) serves as a range, so a page
     # deep in the list costs what page one costs: posts' own indexes, or for a tag's page
-    # (`tagged`) post_tags' copy of published_at. The key is never later than now
-    # (fetch_page clamps it), so it is also the only upper bound: SQLite ranges an index on
-    # one upper bound, the first it meets, and `published_at <= now` there would make a deep
-    # page walk every row from now down to its key. `newer` reads the other way (the page
-    # before a key, for "Newer posts"), oldest first, up to now; the caller turns it round.
+    # (`tagged`) post_tags' copy of published_at. A draft has no published_at (the check
+    # constraint status_published_at), so a row past the key is a published post: no need
+    # to read its row for its status. The key is never later than now (fetch_page clamps
+    # it), so it is also the only upper bound: SQLite ranges an index on one upper bound, the
+    # first it meets, and `published_at <= now` there would make a deep page walk every row
+    # from now down to its key. `newer` reads the other way (the page before a key, for
+    # "Newer posts"), oldest first, up to now; the caller turns it round.
     # The total rides along as an uncorrelated scalar subquery: evaluated once per statement,
     # so a page and its count cost one round trip instead of two.
     at, row_id = (PostTag.published_at, PostTag.post_id) if tagged else (Post.published_at, Post.id)
     key, cursor = tuple_(at, row_id), tuple_(KEY_AT, KEY_ID)
     keyset = (key > cursor, at <= NOW) if newer else (key < cursor,)
-    statement = _posts(columns, total.scalar_subquery().label("total"))
-    if tagged:
-        statement = statement.join(PostTag, PostTag.post_id == Post.id).where(
-            PostTag.tag_id == TAG_ID
-        )
+    order = (at.asc(), row_id.asc()) if newer else (at.desc(), row_id.desc())
+    ids = select(at.label("at"), row_id.label("id")).where(*keyset)
+    ids = ids.where(PostTag.tag_id == TAG_ID) if tagged else ids.where(*where)
+    page = ids.order_by(*order).limit(bindparam("limit")).offset(bindparam("skip")).subquery()
     return (
-        statement.where(Post.status == PUBLISHED, *where, *keyset)
-        .order_by(*((at.asc(), row_id.asc()) if newer else (at.desc(), row_id.desc())))
-        .limit(bindparam("limit"))
-        .offset(bindparam("skip"))
+        select(*columns, total.scalar_subquery().label("total"))
+        .select_from(page)
+        .join(Post, Post.id == page.c.id)
+        .order_by(
+            *((page.c.at.asc(), page.c.id.asc()) if newer else (page.c.at.desc(), page.c.id.desc()))
+        )
     )
 
 
@@ -146,8 +175,11 @@ def _scheduled(*where: Any) -> Any:
     """Published posts whose time has not come: an index range on published_at > now.
     Only published posts have a published_at (the status_published_at check constraint), so
     the index alone answers: no row is read. (With `status = 'published'` too, every
-    scheduled post's row was read: ~3,000 at a million posts, 17-28 ms on every list.)"""
-    return _count(Post.published_at > NOW, *where).scalar_subquery()
+    scheduled post's row was read: ~3,000 at a million posts, 17-28 ms on every list.)
+    Bounded on both sides: without statistics (a table grown since its last ANALYZE)
+    PostgreSQL guesses a third of the rows for a one-sided range, and counted them by a scan
+    of posts on every list; a two-sided range it guesses at 0.5%, which the index serves."""
+    return _count(Post.published_at > NOW, Post.published_at < NEVER, *where).scalar_subquery()
 
 
 def _counted(counter: Any, *where: Any, scheduled: Any) -> Any:
@@ -174,22 +206,19 @@ TAG_SCHEDULED = (
 TAG_TOTAL = _counted(TagPostCount, TagPostCount.tag_id == TAG_ID, scheduled=TAG_SCHEDULED)
 
 
-def _filters(by_user: bool, by_tag: bool) -> tuple[Any, ...]:
-    return (VISIBLE, *((BY_USER,) if by_user else ()), *((BY_TAG,) if by_tag else ()))
-
-
 # Every list a reader sees, by (a user's?, a tag's?); a user's posts with one tag (API only)
-# are counted: at most that user's posts, walked on their index.
+# are counted: that user's index entries up to now (a published_at is a published post's,
+# so no row is read), each with a probe of post_tags' primary key.
 TOTALS = {
     (False, False): TOTAL,
     (True, False): USER_TOTAL,
     (False, True): TAG_TOTAL,
-    (True, True): _count(*_filters(True, True)),
+    (True, True): _count(BY_USER, Post.published_at <= NOW, BY_TAG),
 }
 # ... and by (full rows for the API?, newer: the page before a key?).
 PAGES = {
     (by_user, by_tag, full, newer): _page(
-        FULL_COLUMNS if full else SUMMARY_COLUMNS,
+        LIST_COLUMNS[full],
         TOTALS[by_user, by_tag],
         *((BY_USER,) if by_user else ()),
         *((BY_TAG,) if by_user and by_tag else ()),  # a user's posts with a tag: their index
@@ -239,15 +268,25 @@ ONE = _posts(
     User.bio_html.label("author_bio_html"),
     User.website.label("author_website"),
 ).where(Post.id == bindparam("post_id"))
-# Tags with their published posts, most used first (GET /api/tags).
+# Tags with their published posts, most used first (GET /api/tags, the sitemap): each tag's
+# trigger-kept counter rows (migration 0008, read by primary key) less its scheduled posts
+# whose time has not come (a range of post_tags' (tag_id, published_at, post_id) index), so
+# the cost grows with the number of tags, never with the number of posts.
+_TAG_POSTS = (
+    select(func.coalesce(func.sum(TagPostCount.posts), literal_column("0")))
+    .where(TagPostCount.tag_id == Tag.id)
+    .scalar_subquery()
+) - (
+    select(func.count())
+    .select_from(PostTag)
+    .where(PostTag.tag_id == Tag.id, PostTag.published_at > NOW)
+    .scalar_subquery()
+)
+_TAGS_COUNTED = select(Tag.name, _TAG_POSTS.label("posts")).subquery("counted")
 TAG_COUNTS = (
-    select(Tag.name, func.count().label("posts"))
-    .select_from(Tag)
-    .join(PostTag, PostTag.tag_id == Tag.id)
-    .join(Post, Post.id == PostTag.post_id)
-    .where(VISIBLE)
-    .group_by(Tag.name)
-    .order_by(func.count().desc(), Tag.name)
+    select(_TAGS_COUNTED.c.name, _TAGS_COUNTED.c.posts)
+    .where(_TAGS_COUNTED.c.posts > 0)
+    .order_by(_TAGS_COUNTED.c.posts.desc(), _TAGS_COUNTED.c.name)
     .limit(bindparam("limit"))
 )
 # The author as a token names them: the account exists and its auth version is the token's
@@ -306,7 +345,7 @@ def _post(row: Row) -> dict[str, Any]:
     post.pop("total", None)
     if post.pop("submitted_at", None) is not None and post["status"] == DRAFT:
         post["status"] = REVIEW
-    post["tags"] = sorted(row["tags"].split(",")) if row["tags"] else []
+    post["tags"] = sorted(row["tags"].split()) if row["tags"] else []
     post["author"] = {
         "id": row["user_id"],
         "username": row["author_username"],

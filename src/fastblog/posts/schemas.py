@@ -1,6 +1,6 @@
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -232,14 +232,14 @@ class PostUpdate(BaseModel):
     _checked_published_at = field_validator("published_at")(_published_at)
 
 
-class PostPublic(BaseModel):
+class PostSummary(BaseModel):
+    """A post as a list shows it: everything but its content (`?content=true` adds it)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
     title: str
     slug: str = Field(description="The last part of the post's page: /posts/{id}/{slug}.")
-    content: str = Field(description="The Markdown source, as written.")
-    content_html: str = Field(description="The content rendered to sanitized HTML.")
     excerpt: str = Field(description="The first paragraph or ~300 characters of plain text.")
     tags: list[str]
     status: PublicStatus
@@ -256,14 +256,22 @@ class PostPublic(BaseModel):
     liked: bool = Field(False, description="Whether you (the token's user) like it.")
 
     @model_validator(mode="after")
-    def scheduled(self) -> "PostPublic":
+    def scheduled(self) -> Self:
         if self.status == "published" and self.published_at and self.published_at > utcnow():
             self.status = "scheduled"
         return self
 
 
+class PostPublic(PostSummary):
+    """A post with its content: one post, and lists asked `?content=true`."""
+
+    content: str = Field(description="The Markdown source, as written.")
+    content_html: str = Field(description="The content rendered to sanitized HTML.")
+
+
 class PostPage(BaseModel):
-    posts: list[PostPublic]
+    # With content when the list was asked for it (`?content=true`), else without.
+    posts: list[PostPublic] | list[PostSummary]
     total: int = Field(description="How many posts the whole list holds.")
     skip: int
     limit: int
