@@ -224,6 +224,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "resources": resources,
                     "post_visibility": visibility,
                     "federation": federation,
+                    # The author page's "Follow from the fediverse" (fastblog.posts.views).
+                    "author_fediverse": federation.author_fediverse if federation else None,
                     **lab,
                 }
         finally:

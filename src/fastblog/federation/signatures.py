@@ -150,6 +150,8 @@ def check_date(headers: Mapping[str, str], now: datetime) -> None:
 
 async def verify(request: SignedRequest, keys: KeyLookup) -> str:
     """Check the request's signature; the signer's actor id. Raises SignatureError."""
+    if "signature-input" not in request.headers and "signature" not in request.headers:
+        raise SignatureError("The request is not signed")
     check_digest(request)
     if "signature-input" in request.headers:
         key_id = _rfc9421_key_id(request.headers["signature-input"])
