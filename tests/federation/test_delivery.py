@@ -147,7 +147,7 @@ async def test_a_crashed_senders_deliveries_go_out_once_from_another_process(
     common: dict[str, Any] = {
         "public_base_url": SITE,
         "federation_allow_private_addresses": True,
-        "outbox_poll_seconds": 3600,  # the test runs the passes itself
+        "federation_poll_seconds": 3600,  # the test runs the passes itself
         "outbox_lease_seconds": 0.5,
         "allowed_hosts": ["blog.example"],
     }

@@ -52,7 +52,7 @@ class Federation:
         self.inbox = InboxWorker(
             database,
             self.handlers,
-            poll_seconds=settings.outbox_poll_seconds,
+            poll_seconds=settings.federation_poll_seconds,
             lease=settings.outbox_lease_seconds,
         )
         announce.install(visibility, announce.Announcer(self.base, self.sender.wake))
