@@ -11,13 +11,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from fastblog.accounts.models import User
 from fastblog.db import utcnow
 from fastblog.federation.blocks import block_domain
 from fastblog.federation.delivery import CLAIM, DeliverySender
 from fastblog.federation.models import Delivery, RemoteActor, RemoteFollower
+from fastblog.posts.models import Post
+from fastblog.posts.visibility import PostVisibility
 from tests.accounts import bearer
 from tests.asgi import asgi_transport, resources_of
 from tests.auth.conftest import AppFactory
@@ -192,3 +194,35 @@ async def test_nothing_is_sent_to_a_blocked_domain(
     await asyncio.sleep(0.3)
     assert remote.received == []
     assert await deliveries(fed_app) == 0
+
+
+async def test_a_scheduled_post_is_delivered_when_due_and_a_draft_never(
+    fed_app: FastAPI, ap: httpx.AsyncClient, remote: RemoteServer
+) -> None:
+    user, _ = await followed_author(fed_app, ap, remote)
+    auth = bearer(fed_app, user)
+    later = (utcnow() + timedelta(days=1)).isoformat()
+    scheduled = await ap.post(
+        "/api/posts",
+        json={"title": "Tomorrow", "content": "x", "published_at": later},
+        headers=auth,
+    )
+    draft = await ap.post(
+        "/api/posts", json={"title": "Draft", "content": "x", "status": "draft"}, headers=auth
+    )
+    assert scheduled.status_code == draft.status_code == 201
+    state: dict[str, Any] = fed_app.state._test_lifespan_state
+    watcher: PostVisibility = state["post_visibility"]
+    assert await watcher.announce_due() == 0
+    async with resources_of(fed_app).database.transaction() as session:
+        await session.execute(
+            update(Post)
+            .where(Post.id == scheduled.json()["id"])
+            .values(published_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    # This pass, or the watcher's own loop if it looked at that moment, announces it.
+    assert await watcher.announce_due() in (0, 1)
+    await until(lambda: received(remote, 1), "the Create delivered")
+    await asyncio.sleep(0.3)
+    assert [a["object"]["name"] for a in remote.activities()] == ["Tomorrow"]
