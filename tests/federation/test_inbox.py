@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from fastblog.comments.models import Comment
 from fastblog.federation.blocks import block_domain
-from fastblog.federation.models import InboundActivity, Reaction, RemoteFollower
+from fastblog.federation.models import InboundActivity, Reaction, RemoteActor, RemoteFollower
 from tests.asgi import resources_of
 from tests.auth.test_mail_outbox import until
 from tests.factories import make_posts, make_user
@@ -239,3 +239,22 @@ async def test_anything_else_is_taken_and_ignored(
     assert (await post_activity(ap, remote, "/ap/inbox", move)).status_code == 202
     await until(lambda: _none(fed_app, InboundActivity), "the activity handled")
     assert remote.received == []
+
+
+async def test_an_update_of_the_person_refreshes_the_cached_actor(
+    fed_app: FastAPI, ap: httpx.AsyncClient, remote: RemoteServer
+) -> None:
+    await setup(fed_app)
+    like = {"id": f"{remote.actor}#l", "type": "Like", "actor": remote.actor, "object": "x"}
+    assert (await post_activity(ap, remote, "/ap/inbox", like)).status_code == 202  # cached
+    renamed = {**remote.person(), "name": "Alice Renamed", "url": "javascript:alert(1)"}
+    update = {"id": f"{remote.actor}#u", "type": "Update", "actor": remote.actor, "object": renamed}
+    assert (await post_activity(ap, remote, "/ap/inbox", update)).status_code == 202
+    await until(lambda: _actor_named(fed_app, "Alice Renamed"), "the actor refreshed")
+    async with resources_of(fed_app).database.session() as session:
+        assert await session.scalar(select(RemoteActor.url)) is None  # never a script link
+
+
+async def _actor_named(app: FastAPI, name: str) -> bool:
+    async with resources_of(app).database.session() as session:
+        return await session.scalar(select(RemoteActor.name)) == name
