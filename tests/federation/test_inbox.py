@@ -2,6 +2,7 @@
 has them: a Follow stored and a signed Accept delivered, Undo, a reply that becomes a
 sanitized comment (edited and deleted by its author's server), likes and boosts counted."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from fastblog.comments.models import Comment
 from fastblog.federation.blocks import block_domain
 from fastblog.federation.models import InboundActivity, Reaction, RemoteActor, RemoteFollower
+from fastblog.site.schemas import SiteSettingsUpdate
 from tests.asgi import resources_of
 from tests.auth.test_mail_outbox import until
 from tests.factories import make_posts, make_user
@@ -258,3 +260,42 @@ async def test_an_update_of_the_person_refreshes_the_cached_actor(
 async def _actor_named(app: FastAPI, name: str) -> bool:
     async with resources_of(app).database.session() as session:
         return await session.scalar(select(RemoteActor.name)) == name
+
+
+async def test_a_follow_without_fetching_the_actor_first_gets_a_signed_accept(
+    fed_app: FastAPI, ap: httpx.AsyncClient, remote: RemoteServer
+) -> None:
+    """Not every server fetches the actor before following: the key is made to sign."""
+    user_id, _, _ = await setup(fed_app)
+    response = await post_activity(ap, remote, "/ap/inbox", follow(remote, user_id))
+    assert response.status_code == 202
+    # The key is made in the process pool, whose first worker starts now: on a loaded
+    # machine that alone can take longer than until()'s ten seconds.
+    for _ in range(600):
+        if remote.received:
+            break
+        await asyncio.sleep(0.1)
+    assert remote.received, "the Accept was not delivered within a minute"
+    person = (await ap.get(f"/users/{user_id}/posts", headers={"Accept": ACTIVITY_JSON})).json()
+    headers, _ = remote.received[0]
+    assert verifies(person["publicKey"]["publicKeyPem"], headers, "/users/alice/inbox")
+
+
+async def test_a_renamed_remote_author_is_renamed_under_their_comments(
+    fed_app: FastAPI, ap: httpx.AsyncClient, remote: RemoteServer
+) -> None:
+    resources_of(fed_app).site.forget()
+    await resources_of(fed_app).site.change(SiteSettingsUpdate(comments="open"))
+    _, post_id, slug = await setup(fed_app)
+    note = reply(remote, post_id, "<p>Hello</p>")
+    create = {"id": f"{note['id']}/a", "type": "Create", "actor": remote.actor, "object": note}
+    assert (await post_activity(ap, remote, "/ap/inbox", create)).status_code == 202
+    await until(lambda: _some(fed_app, Comment), "the comment written")
+    assert "Alice Remote" in read_page(await ap.get(f"/posts/{post_id}/{slug}")).text
+    renamed = {**remote.person(), "name": "Alice Renamed"}
+    update = {"id": f"{remote.actor}#u", "type": "Update", "actor": remote.actor, "object": renamed}
+    assert (await post_activity(ap, remote, "/ap/inbox", update)).status_code == 202
+    await until(lambda: _actor_named(fed_app, "Alice Renamed"), "the actor refreshed")
+    page = read_page(await ap.get(f"/posts/{post_id}/{slug}"))
+    assert "Alice Renamed" in page.text
+    assert "Alice Remote" not in page.text

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from fastblog.db import Database, Row, utcnow
 from fastblog.federation.actors import domain_of
 from fastblog.federation.documents import AP_CONTENT_TYPE
 from fastblog.federation.fetch import FetchError, Remote, status_of
+from fastblog.federation.keys import actor_key
 from fastblog.federation.models import (
     ActorKey,
     BlockedDomain,
@@ -152,9 +154,11 @@ class DeliverySender:
         settings: Settings,
         *,
         key_id_of: Any,
+        pool: Executor,
         batch: int = CLAIM_BATCH,
     ) -> None:
         self.database = database
+        self.pool = pool
         self.remote = remote
         self.settings = settings
         self.key_id_of = key_id_of  # user id -> key id (fastblog.federation.documents)
@@ -211,21 +215,21 @@ class DeliverySender:
                 logger.error("Delivery #%d: could not record the attempt: %r", row["id"], outcome)
         return len(rows)
 
-    async def _key(self, user_id: int) -> rsa.RSAPrivateKey | None:
+    async def _key(self, user_id: int) -> rsa.RSAPrivateKey:
+        """The author's private key; made now if nothing asked for their actor before (a
+        server may follow without fetching it first)."""
         key = self._keys.get(user_id)
         if key is None:
             row = await self.database.fetch_one(KEY, {"user_id": user_id})
-            if row is None:
-                return None
-            key = self._keys[user_id] = load_private_key(row["private_pem"])
+            pem = row["private_pem"] if row else None
+            if pem is None:
+                pem = (await actor_key(self.database, self.pool, user_id)).private_pem
+            key = self._keys[user_id] = load_private_key(pem)
         return key
 
     async def _attempt(self, row: Row, lease_end: datetime) -> None:
         ours = {"id": row["id"], "lease_end": lease_end}
         key = await self._key(row["author_id"])
-        if key is None:
-            await self._give_up(row, ours, "the author has no key")
-            return
         body = row["body"].encode()
         headers = sign_headers(
             method="POST",

@@ -270,9 +270,7 @@ class Handlers:
             email=f"ap-{digest}@fediverse.example.com",
             password_hash=unusable_password_hash(),
             role=Role.READER.value,
-            bio=actor.name or None,
-            bio_html=render_lite(actor.name) if actor.name else None,
-            website=(actor.url or actor.uri)[:200],
+            **_stand_in_profile(actor),
         )
         session.add(user)
         await session.flush()
@@ -301,6 +299,7 @@ class Handlers:
                 logger.info("Update of %s ignored: %s", actor.uri, exc)
                 return
             await store_actor(session, values)
+            await _refresh_stand_in(session, actor)
             return
         comment = await self._remote_comment(session, id_of(obj), actor)
         text = note_text(str(obj.get("content") or ""))
@@ -319,6 +318,25 @@ class Handlers:
         comment = await self._remote_comment(session, deleted, actor)
         if comment is not None:
             await session.delete(comment)
+
+
+def _stand_in_profile(actor: RemoteActor) -> dict[str, Any]:
+    """What a stand-in account shows of its remote author: the name, the profile's address."""
+    return {
+        "bio": actor.name or None,
+        "bio_html": render_lite(actor.name) if actor.name else None,
+        "website": (actor.url or actor.uri)[:200],
+    }
+
+
+async def _refresh_stand_in(session: AsyncSession, actor: RemoteActor) -> None:
+    """A renamed remote author is renamed under their comments too."""
+    if actor.user_id is None:
+        return
+    user = await session.get(User, actor.user_id)
+    if user is not None:
+        for name, value in _stand_in_profile(actor).items():
+            setattr(user, name, value)
 
 
 async def _is_author(session: AsyncSession, user_id: int) -> bool:

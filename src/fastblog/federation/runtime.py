@@ -39,7 +39,11 @@ class Federation:
         self.base = base_url(settings)
         self.remote = Remote(settings)
         self.sender = DeliverySender(
-            database, self.remote, settings, key_id_of=partial(documents.key_id, self.base)
+            database,
+            self.remote,
+            settings,
+            key_id_of=partial(documents.key_id, self.base),
+            pool=pool,
         )
         self.handlers = Handlers(
             base=self.base,
