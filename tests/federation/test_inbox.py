@@ -299,3 +299,16 @@ async def test_a_renamed_remote_author_is_renamed_under_their_comments(
     page = read_page(await ap.get(f"/posts/{post_id}/{slug}"))
     assert "Alice Renamed" in page.text
     assert "Alice Remote" not in page.text
+
+
+async def test_a_reply_to_a_post_closed_for_comments_is_dropped(
+    fed_app: FastAPI, ap: httpx.AsyncClient, remote: RemoteServer
+) -> None:
+    resources_of(fed_app).site.forget()
+    await resources_of(fed_app).site.change(SiteSettingsUpdate(comments="closed"))
+    _, post_id, _ = await setup(fed_app)
+    note = reply(remote, post_id, "<p>Hello</p>")
+    create = {"id": f"{note['id']}/a", "type": "Create", "actor": remote.actor, "object": note}
+    assert (await post_activity(ap, remote, "/ap/inbox", create)).status_code == 202
+    await until(lambda: _none(fed_app, InboundActivity), "the activity handled")
+    assert await count(fed_app, Comment) == 0

@@ -222,15 +222,7 @@ class Handlers:
             return  # delivered twice
         policy = CommentPolicy(self.site.current.comments)
         post = await session.get(Post, post_id)
-        visible = post is not None and post.status == PUBLISHED and post.published_at is not None
-        if (
-            not visible
-            or post is None
-            or post.published_at is None
-            or post.published_at > utcnow()
-            or not post.comments_enabled
-            or policy is CommentPolicy.CLOSED
-        ):
+        if policy is CommentPolicy.CLOSED or not _takes_comments(post):
             return
         text = note_text(str(note.get("content") or ""))
         if not text:
@@ -318,6 +310,17 @@ class Handlers:
         comment = await self._remote_comment(session, deleted, actor)
         if comment is not None:
             await session.delete(comment)
+
+
+def _takes_comments(post: Post | None) -> bool:
+    """Readers see the post (published, its time come) and it is open for comments."""
+    return (
+        post is not None
+        and post.status == PUBLISHED
+        and post.published_at is not None
+        and post.published_at <= utcnow()
+        and post.comments_enabled
+    )
 
 
 def _stand_in_profile(actor: RemoteActor) -> dict[str, Any]:
