@@ -1,0 +1,166 @@
+"""The blog the remote servers talk to: a real `fastblog serve` process with federation on,
+on a migrated SQLite or PostgreSQL database, and what a test does on it through its API."""
+
+import contextlib
+import itertools
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from bench.live import LiveServer
+from fastblog.accounts.tokens import create_access_token
+from tests.factories import PASSWORD, TEST_SECRET_KEY
+from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
+from tests.processes import FASTBLOG, fastblog_env
+
+PAGE_TIMEOUT = 30.0  # the inbox queues its work: a page shows it a few outbox polls later
+_names = itertools.count(1)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Author:
+    id: int
+    username: str
+    headers: dict[str, str]  # Authorization for the blog's API
+
+
+@dataclass(frozen=True)
+class Post:
+    id: int
+    url: str  # canonical: the post's ActivityPub id
+
+
+@dataclass
+class Blog:
+    server: LiveServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.url}/ap/inbox"
+
+    def actor(self, author: Author) -> str:
+        return f"{self.url}/users/{author.id}/posts"
+
+    def inbox(self, author: Author) -> str:
+        return f"{self.url}/ap/users/{author.id}/inbox"
+
+    def followers(self, author: Author) -> str:
+        return f"{self.url}/ap/users/{author.id}/followers"
+
+    def acct(self, author: Author) -> str:
+        return f"{author.username}@{self.host}"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, trust_env=False)
+
+    def sign_up(self, prefix: str = "author") -> Author:
+        username = f"{prefix}{next(_names)}"
+        account = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+        with self.client() as client:
+            response = client.post("/api/users", json=account)
+        assert response.status_code == 201, response.text
+        user_id = response.json()["id"]
+        token = create_access_token(user_id, secret=TEST_SECRET_KEY, lifetime=timedelta(hours=1))
+        return Author(user_id, username, {"Authorization": f"Bearer {token}"})
+
+    def publish(self, author: Author, title: str, content: str = "Words.") -> Post:
+        with self.client() as client:
+            response = client.post(
+                "/api/posts", json={"title": title, "content": content}, headers=author.headers
+            )
+            assert response.status_code == 201, response.text
+            post_id = response.json()["id"]
+            page = client.get(f"/posts/{post_id}", follow_redirects=True)
+        assert page.status_code == 200, page.text
+        return Post(post_id, str(page.url))
+
+    def api_post(self, post: Post) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.get(f"/api/posts/{post.id}")
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    def page(self, url: str) -> str:
+        with self.client() as client:
+            response = client.get(url, follow_redirects=True)
+        assert response.status_code == 200, response.text
+        return response.text
+
+    def federation_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`fastblog federation ARGS` on the blog's database, as an admin runs it."""
+        return subprocess.run(
+            [FASTBLOG, "federation", *args],
+            env=self.server.env,
+            cwd=self.server.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def eventually(self, read: Callable[[], T], holds: Callable[[T], bool], *, what: str) -> T:
+        """`read()` again until `holds` of it (the inbox's work is queued), within a bound."""
+        deadline = time.monotonic() + PAGE_TIMEOUT
+        while True:
+            value = read()
+            if holds(value):
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{what}: not within {PAGE_TIMEOUT} s; last {value!r:.2000}\n"
+                    f"{self.server.log_tail()}"
+                )
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def database(kind: str) -> Iterator[str]:
+    """A migrated database of its own, SQLite or PostgreSQL; its URL."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="fastblog-federation-") as folder:
+            yield migrated_sqlite(Path(folder) / "fastblog.db")
+    else:
+        with migrated_postgres() as name:
+            yield postgres_url_of(name)
+
+
+@contextlib.contextmanager
+def federated_blog(database_url: str, folder: Path) -> Iterator[Blog]:
+    """`fastblog serve` with federation on, reachable from the remotes on loopback."""
+    server = LiveServer({}, log_path=folder / "blog.log", cwd=folder)
+    server.env = fastblog_env(
+        database_url,
+        federation="true",
+        public_base_url=server.url,
+        # The remotes live on 127.0.0.2 and up: private addresses, which a real site refuses.
+        federation_allow_private_addresses="true",
+        comments="open",  # the site's rule for these tests: a reply shows at once
+        write_rate_limits="false",
+        outbox_poll_seconds="0.2",
+        outbox_retry_seconds="0.5",
+        log_level="INFO",
+    )
+    try:
+        server.start()
+        server.wait_ready()
+        yield Blog(server)
+    finally:
+        server.stop()
