@@ -264,6 +264,11 @@ class RemoteServer:
             url, content=body_after_signing or body, headers=headers, timeout=30, trust_env=False
         )
 
+    def post_body(self, url: str, body: bytes) -> httpx.Response:
+        """POST `body` as it is (not necessarily an activity), signed."""
+        headers = self.signed_headers(url, body)
+        return httpx.post(url, content=body, headers=headers, timeout=30, trust_env=False)
+
     def post_as_mastodon(self, url: str, activity: dict[str, Any]) -> httpx.Response:
         """POST `activity` with the headers Mastodon sends (its names, its signed list)."""
         body = json.dumps(activity).encode()
@@ -282,6 +287,15 @@ class RemoteServer:
         response.raise_for_status()
         document: dict[str, Any] = response.json()
         return document
+
+    def webfinger_status(self, site: str, acct: str) -> int:
+        response = httpx.get(
+            f"{site}/.well-known/webfinger",
+            params={"resource": f"acct:{acct}"},
+            timeout=30,
+            trust_env=False,
+        )
+        return response.status_code
 
     def fetch(self, url: str) -> httpx.Response:
         """GET `url` as ActivityPub software does (the Accept header Mastodon sends)."""

@@ -7,8 +7,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -164,3 +165,73 @@ def federated_blog(database_url: str, folder: Path) -> Iterator[Blog]:
         yield Blog(server)
     finally:
         server.stop()
+
+
+@dataclass
+class CommentSeen:
+    """One comment on a post's page, as a reader's browser parses it."""
+
+    id: str
+    text: str = ""
+    links: list[tuple[str, str]] = field(default_factory=list)  # (href, text)
+    tags: list[str] = field(default_factory=list)
+    attributes: list[tuple[str, str]] = field(default_factory=list)  # (name, value) of every tag
+
+    def scripted(self) -> list[str]:
+        """What in it could run script: a script-like tag, an on* handler, a javascript: URL."""
+        found = [tag for tag in self.tags if tag in {"script", "iframe", "object", "embed"}]
+        for name, value in self.attributes:
+            if name.startswith("on"):
+                found.append(f"{name}={value}")
+            if name in {"href", "src"} and value.strip().lower().startswith("javascript:"):
+                found.append(f"{name}={value}")
+        return found
+
+
+class _CommentReader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.comments: list[CommentSeen] = []
+        self._depth = 0  # of <article> elements inside the current comment
+        self._link: tuple[str, list[str]] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        if tag == "article" and "comment" in attributes.get("class", "").split():
+            self.comments.append(CommentSeen(attributes.get("id", "")))
+            self._depth = 1
+            return
+        if not self._depth:
+            return
+        if tag == "article":
+            self._depth += 1
+        current = self.comments[-1]
+        current.tags.append(tag)
+        current.attributes.extend(attributes.items())
+        if tag == "a":
+            self._link = (attributes.get("href", ""), [])
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._depth:
+            return
+        if tag == "a" and self._link is not None:
+            href, text = self._link
+            self.comments[-1].links.append((href, " ".join("".join(text).split())))
+            self._link = None
+        if tag == "article":
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._depth:
+            self.comments[-1].text += data
+            if self._link is not None:
+                self._link[1].append(data)
+
+
+def comments_on(html: str) -> list[CommentSeen]:
+    reader = _CommentReader()
+    reader.feed(html)
+    reader.close()
+    for comment in reader.comments:
+        comment.text = " ".join(comment.text.split())
+    return reader.comments

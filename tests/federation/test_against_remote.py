@@ -1,0 +1,240 @@
+"""The blog against a remote ActivityPub server it did not write (tests/federation/remote.py:
+apsig signs and verifies there), end to end: a real `fastblog serve` on SQLite and PostgreSQL,
+remote servers on 127.0.0.2 and up. The remote finds an author by WebFinger, follows (and
+verifies the signed Accept), receives the author's new post once, replies, likes, edits and
+deletes its reply, and unfollows; a bad signature is 401 and a blocked domain 403."""
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.federation.remote import ACTIVITY_JSON, Delivery, RemoteServer, new_key, remote_servers
+from tests.federation.remote_fixtures import PUBLIC, Mastodon
+from tests.federation.remote_site import Author, Blog, Post, comments_on, database, federated_blog
+
+# A delivery the blog should not make would go out with the ones it makes (one outbox pass,
+# 0.2 s apart here): this is several passes on a loaded machine.
+QUIET_SECONDS = 3.0
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def blog(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Blog]:
+    with (
+        database(request.param) as database_url,
+        federated_blog(database_url, tmp_path_factory.mktemp("blog")) as blog,
+    ):
+        yield blog
+
+
+@pytest.fixture(scope="module")
+def remotes() -> Iterator[list[RemoteServer]]:
+    """bob on 127.0.0.2 and carol on 127.0.0.3: two servers, two shared inboxes."""
+    with remote_servers("127.0.0.2", "127.0.0.3") as servers:
+        yield servers
+
+
+def id_of(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def accept_of(follow: dict[str, Any]) -> Callable[[Delivery], bool]:
+    return lambda d: d.type == "Accept" and id_of(d.object) == follow["id"]
+
+
+def create_of(post: Post) -> Callable[[Delivery], bool]:
+    return lambda d: d.type == "Create" and id_of(d.object) == post.url
+
+
+def followers_count(blog: Blog, remote: RemoteServer, author: Author) -> int:
+    response = remote.fetch(blog.followers(author))
+    assert response.status_code == 200, response.text
+    return int(response.json()["totalItems"])
+
+
+def follow(blog: Blog, remote: RemoteServer, author: Author) -> Mastodon:
+    """`remote`'s actor follows `author`, and gets the blog's signed Accept."""
+    mastodon = Mastodon(remote, author=blog.actor(author), author_acct=blog.acct(author))
+    activity = mastodon.follow()
+    response = remote.post(blog.inbox(author), activity)
+    assert response.status_code == 202, response.text
+    (accept,) = remote.wait_for(accept_of(activity), what=f"the Accept of {remote.username}")
+    assert accept.verified, accept.problem
+    assert accept.activity["actor"] == blog.actor(author)
+    assert accept.key_id == f"{blog.actor(author)}#main-key"
+    return mastodon
+
+
+def test_a_remote_finds_the_author_by_webfinger_and_reads_the_actor(
+    blog: Blog, remotes: list[RemoteServer]
+) -> None:
+    bob = remotes[0]
+    author = blog.sign_up()
+
+    found = bob.webfinger(blog.url, blog.acct(author))
+    selves = [link for link in found["links"] if link.get("rel") == "self"]
+    assert selves == [{"rel": "self", "type": ACTIVITY_JSON, "href": blog.actor(author)}]
+
+    response = bob.fetch(blog.actor(author))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(
+        ("application/activity+json", "application/ld+json")
+    )
+    person = response.json()
+    assert person["type"] == "Person"
+    assert person["id"] == blog.actor(author)
+    assert person["preferredUsername"] == author.username
+    assert person["inbox"] == blog.inbox(author)
+    assert person["followers"] == blog.followers(author)
+    assert person["endpoints"]["sharedInbox"] == blog.shared_inbox
+    assert person["publicKey"]["id"] == f"{blog.actor(author)}#main-key"
+    assert person["publicKey"]["owner"] == blog.actor(author)
+    assert "BEGIN PUBLIC KEY" in person["publicKey"]["publicKeyPem"]
+
+    assert bob.webfinger_status(blog.url, f"nobody-{author.username}@{blog.host}") == 404
+    with blog.client() as browser:  # a browser asking for the same address still gets the page
+        page = browser.get(blog.actor(author), headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def test_follow_publish_reply_like_edit_delete_and_unfollow(
+    blog: Blog, remotes: list[RemoteServer]
+) -> None:
+    bob, carol = remotes
+    author = blog.sign_up()
+    mastodon = follow(blog, bob, author)
+    follow(blog, carol, author)
+    assert followers_count(blog, bob, author) == 2
+
+    post = blog.publish(author, "Hello, fediverse", "The first words that travel.")
+    for remote in (bob, carol):
+        (create,) = remote.wait_for(
+            create_of(post), what=f"the Create of the post at {remote.username}"
+        )
+        assert create.verified, create.problem
+        assert create.path == "/inbox"  # the follower's shared inbox
+        article = create.object
+        assert article["type"] == "Article"
+        assert article["name"] == "Hello, fediverse"
+        assert article["attributedTo"] == blog.actor(author)
+        assert PUBLIC in article["to"]
+        assert blog.followers(author) in article["cc"]
+    fetched = bob.fetch(post.url)
+    assert fetched.status_code == 200
+    assert fetched.json()["type"] == "Article"
+    assert fetched.json()["id"] == post.url
+
+    hostile = (
+        'Lovely post! <script>alert("s")</script><img src="x" onerror="alert(1)">'
+        '<a href="javascript:alert(2)">click</a>'
+    )
+    reply = mastodon.reply(post.url, 1, hostile)
+    assert bob.post(blog.inbox(author), reply).status_code == 202
+    (comment,) = blog.eventually(
+        lambda: comments_on(blog.page(post.url)),
+        lambda comments: len(comments) == 1,
+        what="the reply as a comment",
+    )
+    assert "Lovely post!" in comment.text
+    assert comment.scripted() == []
+    assert 'alert("s")' not in comment.text  # the script's text is gone, not shown as words
+    assert f"@bob@{bob.host}" in comment.text  # who wrote it, and where
+    assert any(href in (bob.profile_url, bob.actor_id) for href, _ in comment.links)
+
+    assert bob.post(blog.inbox(author), mastodon.like(post.url)).status_code == 202
+    blog.eventually(
+        lambda: blog.api_post(post)["likes"], lambda likes: likes == 1, what="the like counted"
+    )
+
+    edit = mastodon.update_reply(post.url, 1, "Edited: an even better post.")
+    assert bob.post(blog.inbox(author), edit).status_code == 202
+    (edited,) = blog.eventually(
+        lambda: comments_on(blog.page(post.url)),
+        lambda comments: len(comments) == 1 and "even better" in comments[0].text,
+        what="the reply edited",
+    )
+    assert "Lovely post" not in edited.text
+
+    assert bob.post(blog.inbox(author), mastodon.delete_reply(1)).status_code == 202
+    blog.eventually(
+        lambda: comments_on(blog.page(post.url)),
+        lambda comments: comments == [],
+        what="the reply deleted",
+    )
+
+    assert bob.post(blog.inbox(author), mastodon.undo_follow()).status_code == 202
+    blog.eventually(
+        lambda: followers_count(blog, bob, author), lambda n: n == 1, what="bob's follow undone"
+    )
+    second = blog.publish(author, "After bob left")
+    carol.wait_for(create_of(second), what="the second post at carol's")
+    time.sleep(QUIET_SECONDS)  # the blog would have sent bob's copy with carol's
+    assert bob.received(create_of(second)) == []
+    # And every Create went out once, retries and two senders notwithstanding.
+    assert len(bob.received(create_of(post))) == 1
+    assert len(carol.received(create_of(post))) == 1
+    assert len(carol.received(create_of(second))) == 1
+
+
+@pytest.mark.parametrize(
+    "how", ["unsigned", "signed by another key", "body changed after signing", "actor not signer"]
+)
+def test_a_bad_signature_is_refused_with_401(
+    blog: Blog, remotes: list[RemoteServer], how: str
+) -> None:
+    bob, carol = remotes
+    author = blog.sign_up()
+    mastodon = Mastodon(bob, author=blog.actor(author), author_acct=blog.acct(author))
+    activity = mastodon.follow()
+    if how == "unsigned":
+        response = bob.post(blog.inbox(author), activity, signed=False)
+    elif how == "signed by another key":
+        response = bob.post(blog.inbox(author), activity, key=new_key())
+    elif how == "body changed after signing":
+        changed = {**activity, "actor": carol.actor_id}
+        response = bob.post(
+            blog.inbox(author), activity, body_after_signing=json.dumps(changed).encode()
+        )
+    else:  # bob's valid signature on an activity that claims to be carol's
+        response = bob.post(blog.inbox(author), {**activity, "actor": carol.actor_id})
+    assert response.status_code == 401, response.text
+    time.sleep(QUIET_SECONDS)  # nothing was queued: no Accept comes, no follower is stored
+    assert bob.received(accept_of(activity)) == []
+    assert carol.received(accept_of(activity)) == []
+    assert followers_count(blog, bob, author) == 0
+
+
+def test_what_is_not_an_activity_or_too_big_is_refused(
+    blog: Blog, remotes: list[RemoteServer]
+) -> None:
+    bob = remotes[0]
+    author = blog.sign_up()
+    inbox = blog.inbox(author)
+    not_activity = bob.post_body(inbox, b'["a list, not an activity"]')
+    assert not_activity.status_code == 400, not_activity.text
+    too_big = bob.post_body(
+        inbox, json.dumps({"type": "Note", "content": "x" * 1_100_000}).encode()
+    )
+    assert too_big.status_code == 413, too_big.text
+
+
+def test_a_blocked_domain_gets_403(blog: Blog) -> None:
+    with remote_servers("127.0.0.9") as (dave,):
+        author = blog.sign_up()
+        blocked = blog.federation_cli("block", dave.host)
+        assert blocked.returncode == 0, blocked.stderr
+        mastodon = Mastodon(dave, author=blog.actor(author), author_acct=blog.acct(author))
+        activity = mastodon.follow()
+        response = dave.post(blog.inbox(author), activity)
+        assert response.status_code == 403, response.text
+        shared = dave.post(blog.shared_inbox, mastodon.like(blog.actor(author)))
+        assert shared.status_code == 403, shared.text
+        time.sleep(QUIET_SECONDS)
+        assert dave.received(accept_of(activity)) == []
