@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     # mails are queued at once, each due at its turn (fastblog.newsletter).
     newsletter_mails_per_minute: int = Field(default=600, ge=1, le=1_000_000)
 
+    # ActivityPub (fastblog.federation): every author a fediverse actor. Unset: on when
+    # PUBLIC_BASE_URL is set (actor ids must not change with the address a request came to).
+    federation: bool | None = None
+    # Remote fetches (actors, keys) and deliveries refuse loopback and private addresses
+    # unless this is true (a test network, a fediverse on a LAN).
+    federation_allow_private_addresses: bool = False
+    # A delivery that keeps failing is tried again after OUTBOX_RETRY_SECONDS, twice as
+    # long each time (at most an hour apart), and dropped after this many hours.
+    federation_delivery_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # A picture for a post (POST /api/media, the post form's "Add a picture").
@@ -224,6 +234,10 @@ class Settings(BaseSettings):
         if not is_time_zone(value):
             raise ValueError(f"TIMEZONE is not a time zone name such as Europe/Paris: {value!r}")
         return value
+
+    @property
+    def federation_enabled(self) -> bool:
+        return self.federation if self.federation is not None else bool(self.public_base_url)
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,6 +4,17 @@ from fastblog.accounts.models import Follow, Invitation, PasswordResetToken, Use
 from fastblog.comments.models import Comment
 from fastblog.db import Base
 from fastblog.db.leases import TaskLease
+from fastblog.federation.models import (
+    ActorKey,
+    BlockedDomain,
+    Delivery,
+    InboundActivity,
+    Reaction,
+    RemoteActor,
+    RemoteFollower,
+    RemoteNote,
+    Tombstone,
+)
 from fastblog.media.models import Media
 from fastblog.newsletter.models import NewsletterDelivery, NewsletterIssue, Subscription
 from fastblog.notifications.models import Notification, NotificationDigest
@@ -20,7 +31,16 @@ from fastblog.posts.models import (
 from fastblog.site.models import Page, SiteSettingsRow
 
 __all__ = [
+    "ActorKey",
     "Base",
+    "BlockedDomain",
+    "Delivery",
+    "InboundActivity",
+    "Reaction",
+    "RemoteActor",
+    "RemoteFollower",
+    "RemoteNote",
+    "Tombstone",
     "Comment",
     "Follow",
     "Invitation",
