@@ -100,27 +100,38 @@ class RemoteServer:
         self.deliveries: list[Delivery] = []
         self.fetches: list[str] = []  # the paths the app GETs here (actor, key, notes)
         self._changed = threading.Condition()
-        self._keys: dict[str, str] = {}  # key id -> PEM, fetched from the signers' actors
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                self._app(), host=host, port=self.port, log_level="warning", lifespan="off"
-            )
-        )
-        self._thread = threading.Thread(target=self._server.run, name=f"remote-{host}", daemon=True)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
 
-    # The server's life.
-    def __enter__(self) -> "RemoteServer":
-        self._thread.start()
+    # The server's life: `with` starts and stops it; stop() and start() again is a server
+    # that was down for a while, at the same address with the same actor and key.
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self._app(), host=self.host, port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = server = uvicorn.Server(config)
+        self._thread = thread = threading.Thread(
+            target=server.run, name=f"remote-{self.host}", daemon=True
+        )
+        thread.start()
         deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the remote server on {self.base} did not start")
             time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(10)
+            self._server = self._thread = None
+
+    def __enter__(self) -> "RemoteServer":
+        self.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
+        self.stop()
 
     # What it serves.
     def person(self) -> dict[str, Any]:

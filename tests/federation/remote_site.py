@@ -19,6 +19,8 @@ import httpx
 from bench.live import LiveServer
 from fastblog.accounts.tokens import create_access_token
 from tests.factories import PASSWORD, TEST_SECRET_KEY
+from tests.federation.remote import Delivery, RemoteServer
+from tests.federation.remote_fixtures import Mastodon
 from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
 from tests.processes import FASTBLOG, fastblog_env
 
@@ -42,11 +44,13 @@ class Post:
 
 @dataclass
 class Blog:
+    """One host of the blog. Its ActivityPub ids use PUBLIC_BASE_URL, the same on every host."""
+
     server: LiveServer
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return self.server.env["PUBLIC_BASE_URL"]
 
     @property
     def host(self) -> str:
@@ -69,7 +73,8 @@ class Blog:
         return f"{author.username}@{self.host}"
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, trust_env=False)
+        """A client of this host (which may not be the one PUBLIC_BASE_URL names)."""
+        return httpx.Client(base_url=self.server.url, timeout=30, trust_env=False)
 
     def sign_up(self, prefix: str = "author") -> Author:
         username = f"{prefix}{next(_names)}"
@@ -90,7 +95,7 @@ class Blog:
             post_id = response.json()["id"]
             page = client.get(f"/posts/{post_id}", follow_redirects=True)
         assert page.status_code == 200, page.text
-        return Post(post_id, str(page.url))
+        return Post(post_id, f"{self.url}{page.url.path}")
 
     def api_post(self, post: Post) -> dict[str, Any]:
         with self.client() as client:
@@ -143,28 +148,80 @@ def database(kind: str) -> Iterator[str]:
             yield postgres_url_of(name)
 
 
-@contextlib.contextmanager
-def federated_blog(database_url: str, folder: Path) -> Iterator[Blog]:
-    """`fastblog serve` with federation on, reachable from the remotes on loopback."""
-    server = LiveServer({}, log_path=folder / "blog.log", cwd=folder)
+def federated_server(
+    database_url: str,
+    log_path: Path,
+    *,
+    public_base_url: str | None = None,
+    port: int | None = None,
+) -> LiveServer:
+    """`fastblog serve` with federation on, not started yet; its own address is the public one
+    unless another host's is given (several hosts of one site)."""
+    server = LiveServer({}, log_path=log_path, cwd=log_path.parent, port=port)
     server.env = fastblog_env(
         database_url,
         federation="true",
-        public_base_url=server.url,
+        public_base_url=public_base_url or server.url,
         # The remotes live on 127.0.0.2 and up: private addresses, which a real site refuses.
         federation_allow_private_addresses="true",
         comments="open",  # the site's rule for these tests: a reply shows at once
         write_rate_limits="false",
         outbox_poll_seconds="0.2",
         outbox_retry_seconds="0.5",
+        # How long a job claimed by a host that died waits before another host may take it.
+        outbox_lease_seconds="2",
         log_level="INFO",
     )
+    return server
+
+
+@contextlib.contextmanager
+def federated_blog(database_url: str, folder: Path) -> Iterator[Blog]:
+    """One started host, stopped on the way out."""
+    server = federated_server(database_url, folder / "blog.log")
     try:
         server.start()
         server.wait_ready()
         yield Blog(server)
     finally:
         server.stop()
+
+
+# What the remotes and the blog say to each other, checked on the remote's side.
+# A delivery the blog should not make would go out with the ones it makes (one outbox pass,
+# 0.2 s apart here): this is several passes on a loaded machine.
+QUIET_SECONDS = 3.0
+
+
+def id_of(value: Any) -> Any:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def accept_of(follow: dict[str, Any]) -> Callable[[Delivery], bool]:
+    return lambda d: d.type == "Accept" and id_of(d.object) == follow["id"]
+
+
+def create_of(post: Post) -> Callable[[Delivery], bool]:
+    return lambda d: d.type == "Create" and id_of(d.object) == post.url
+
+
+def followers_count(blog: Blog, remote: RemoteServer, author: Author) -> int:
+    response = remote.fetch(blog.followers(author))
+    assert response.status_code == 200, response.text
+    return int(response.json()["totalItems"])
+
+
+def follow(blog: Blog, remote: RemoteServer, author: Author) -> Mastodon:
+    """`remote`'s actor follows `author`, and gets the blog's signed Accept."""
+    mastodon = Mastodon(remote, author=blog.actor(author), author_acct=blog.acct(author))
+    activity = mastodon.follow()
+    response = remote.post(blog.inbox(author), activity)
+    assert response.status_code == 202, response.text
+    (accept,) = remote.wait_for(accept_of(activity), what=f"the Accept of {remote.username}")
+    assert accept.verified, accept.problem
+    assert accept.activity["actor"] == blog.actor(author)
+    assert accept.key_id == f"{blog.actor(author)}#main-key"
+    return mastodon
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 
 from tests.federation.remote import RemoteServer, remote_servers
 from tests.federation.remote_fixtures import Mastodon
-from tests.federation.remote_site import Blog, comments_on, database, federated_blog
+from tests.federation.remote_site import Blog, comments_on, database, federated_blog, id_of
 
 REPLY_TEXT = "Thanks for writing this, it helped."
 
@@ -32,10 +32,6 @@ def blog(
 def mastodon_server() -> Iterator[RemoteServer]:
     with remote_servers("127.0.0.4") as (server,):
         yield server
-
-
-def id_of(value: Any) -> Any:
-    return value.get("id") if isinstance(value, dict) else value
 
 
 ACTIVITIES = [

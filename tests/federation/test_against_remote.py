@@ -6,18 +6,23 @@ deletes its reply, and unfollows; a bad signature is 401 and a blocked domain 40
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
-from tests.federation.remote import ACTIVITY_JSON, Delivery, RemoteServer, new_key, remote_servers
+from tests.federation.remote import ACTIVITY_JSON, RemoteServer, new_key, remote_servers
 from tests.federation.remote_fixtures import PUBLIC, Mastodon
-from tests.federation.remote_site import Author, Blog, Post, comments_on, database, federated_blog
-
-# A delivery the blog should not make would go out with the ones it makes (one outbox pass,
-# 0.2 s apart here): this is several passes on a loaded machine.
-QUIET_SECONDS = 3.0
+from tests.federation.remote_site import (
+    QUIET_SECONDS,
+    Blog,
+    accept_of,
+    comments_on,
+    create_of,
+    database,
+    federated_blog,
+    follow,
+    followers_count,
+)
 
 
 @pytest.fixture(
@@ -38,37 +43,6 @@ def remotes() -> Iterator[list[RemoteServer]]:
     """bob on 127.0.0.2 and carol on 127.0.0.3: two servers, two shared inboxes."""
     with remote_servers("127.0.0.2", "127.0.0.3") as servers:
         yield servers
-
-
-def id_of(value: Any) -> Any:
-    return value.get("id") if isinstance(value, dict) else value
-
-
-def accept_of(follow: dict[str, Any]) -> Callable[[Delivery], bool]:
-    return lambda d: d.type == "Accept" and id_of(d.object) == follow["id"]
-
-
-def create_of(post: Post) -> Callable[[Delivery], bool]:
-    return lambda d: d.type == "Create" and id_of(d.object) == post.url
-
-
-def followers_count(blog: Blog, remote: RemoteServer, author: Author) -> int:
-    response = remote.fetch(blog.followers(author))
-    assert response.status_code == 200, response.text
-    return int(response.json()["totalItems"])
-
-
-def follow(blog: Blog, remote: RemoteServer, author: Author) -> Mastodon:
-    """`remote`'s actor follows `author`, and gets the blog's signed Accept."""
-    mastodon = Mastodon(remote, author=blog.actor(author), author_acct=blog.acct(author))
-    activity = mastodon.follow()
-    response = remote.post(blog.inbox(author), activity)
-    assert response.status_code == 202, response.text
-    (accept,) = remote.wait_for(accept_of(activity), what=f"the Accept of {remote.username}")
-    assert accept.verified, accept.problem
-    assert accept.activity["actor"] == blog.actor(author)
-    assert accept.key_id == f"{blog.actor(author)}#main-key"
-    return mastodon
 
 
 def test_a_remote_finds_the_author_by_webfinger_and_reads_the_actor(
