@@ -6,6 +6,7 @@ nothing; so each way Mastodon refuses a request is refused here too."""
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.federation.remote import RemoteServer, new_key, remote_servers
@@ -79,3 +80,22 @@ def test_a_signature_by_someone_else_than_the_actor_is_refused(pair: list[Remote
     assert response.status_code == 401
     (delivery,) = carol.received(lambda d: d.activity == forged)
     assert "someone else" in delivery.problem
+
+
+def test_a_signature_without_an_algorithm_is_verified_as_mastodon_does(
+    pair: list[RemoteServer],
+) -> None:
+    """Mastodon takes a Signature with no algorithm (or "hs2019"); so does the remote, or an
+    app that leaves it out would look broken here and work with Mastodon."""
+    bob, carol = pair
+    follow = follow_of(bob, carol)
+    body = json.dumps(follow).encode()
+    headers = bob.signed_headers(carol.inbox, body)
+    headers["Signature"] = headers["Signature"].replace('algorithm="rsa-sha256",', "")
+    assert "algorithm" not in headers["Signature"]
+    before = len(carol.deliveries)
+    response = httpx.post(carol.inbox, content=body, headers=headers, trust_env=False)
+    assert response.status_code == 202, response.text
+    (delivery,) = carol.deliveries[before:]
+    assert delivery.verified, delivery.problem
+    assert delivery.key_id == bob.key_id
