@@ -285,6 +285,35 @@ def set_role(email: str, role: str) -> int:
     return 0
 
 
+async def _federation_command(settings: Settings, action: str, domain: str | None) -> str:
+    from fastblog.db import Database
+    from fastblog.federation import blocks
+
+    db = Database.open(settings)
+    try:
+        if action == "block":
+            forgotten = await blocks.block_domain(db, str(domain))
+            return (
+                f"Blocked {blocks.normalize_domain(str(domain))} ({forgotten} followers forgotten)."
+            )
+        if action == "unblock":
+            done = await blocks.unblock_domain(db, str(domain))
+            return f"Unblocked {domain}." if done else f"{domain} was not blocked."
+        return "\n".join(await blocks.blocked_domains(db)) or "No domain is blocked."
+    finally:
+        await db.close()
+
+
+def federation_command(action: str, domain: str | None) -> int:
+    """`fastblog federation block|unblock DOMAIN`, `fastblog federation blocked`."""
+    try:
+        print(asyncio.run(_federation_command(get_settings(), action, domain)))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fastblog", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -350,6 +379,16 @@ def main(argv: list[str] | None = None) -> None:
         "may not be saved yet",
     )
 
+    federation_parser = commands.add_parser("federation", help="ActivityPub: blocked domains")
+    federation_actions = federation_parser.add_subparsers(dest="action", required=True)
+    federation_actions.add_parser(
+        "block", help="refuse a domain's activities and deliver nothing to it"
+    ).add_argument("domain")
+    federation_actions.add_parser("unblock", help="take a domain off the list").add_argument(
+        "domain"
+    )
+    federation_actions.add_parser("blocked", help="list the blocked domains")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, args.workers, args.reload)
@@ -371,6 +410,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(run_demo_seed())
     elif args.command == "media":
         sys.exit(prune_media(args.grace_hours))
+    elif args.command == "federation":
+        sys.exit(federation_command(args.action, getattr(args, "domain", None)))
     elif args.command == "users":
         role = args.role if args.action == "set-role" else ROLE_ALIASES[args.action]
         sys.exit(set_role(args.email, role))

@@ -23,7 +23,20 @@ from fastblog.web.templating import templates
 
 logger = logging.getLogger(__name__)
 
-JSON_PREFIXES = ("/api", "/health", "/ready", "/metrics", "/lab", "/openapi.json", "/docs")
+# /ap, /.well-known/webfinger and /nodeinfo: ActivityPub's (fastblog.federation).
+JSON_PREFIXES = (
+    "/api",
+    "/health",
+    "/ready",
+    "/metrics",
+    "/lab",
+    "/openapi.json",
+    "/docs",
+    "/ap",
+    "/.well-known/webfinger",
+    "/.well-known/nodeinfo",
+    "/nodeinfo",
+)
 
 TITLES = {
     400: "Bad request",

@@ -31,6 +31,9 @@ from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
 from fastblog.errors import CATCH_ALL_ROUTE, install_error_handlers
+from fastblog.federation import routes as federation_routes
+from fastblog.federation.negotiation import ActivityNegotiationMiddleware
+from fastblog.federation.runtime import Federation
 from fastblog.head import HeadAsGetMiddleware
 from fastblog.hosts import AllowedHostsMiddleware
 from fastblog.lab import api as lab_api
@@ -184,6 +187,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         visibility = PostVisibility(database, settings)
         issues = IssueSender(database, outbox, settings, site, process_pool)
         install_newsletter(visibility, issues)
+        # ActivityPub reacts to the same events (fastblog.federation).
+        federation = (
+            Federation(
+                settings=settings,
+                database=database,
+                pool=process_pool,
+                site=site,
+                visibility=visibility,
+            )
+            if settings.federation_enabled
+            else None
+        )
         settings.media_dir.mkdir(parents=True, exist_ok=True)
         if proxy_warning is not None:
             proxy_warning.at_start_up(settings.forwarded_allow_ips)
@@ -202,9 +217,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 digests.start()
                 visibility.start()
                 issues.start()
+                if federation is not None:
+                    federation.start()
                 # Starlette's lifespan state: every request sees it as request.state.
-                yield {"resources": resources, "post_visibility": visibility, **lab}
+                yield {
+                    "resources": resources,
+                    "post_visibility": visibility,
+                    "federation": federation,
+                    **lab,
+                }
         finally:
+            if federation is not None:
+                await federation.stop()
             await digests.stop()  # before the outbox: a digest it queues is sent
             await visibility.stop()
             await issues.stop()
@@ -239,6 +263,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PageCacheMiddleware)
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
+    if settings.federation_enabled:
+        # Outside the page cache: an ActivityPub request for a page is another resource.
+        app.add_middleware(ActivityNegotiationMiddleware)
     app.add_middleware(
         PageSessionMiddleware,
         secret_key=secret_key,
@@ -306,6 +333,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     if settings.lab_enabled:
         routers.append(lab_api.router)
+    if settings.federation_enabled:
+        routers.insert(1, federation_routes.router)  # after the probes: /ap, /.well-known
     if settings.s3_bucket:
         routers.append(media_files.router)  # /media redirects to the bucket
     for router in routers:

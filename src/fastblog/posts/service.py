@@ -387,11 +387,23 @@ async def edit_post(
             await lock_counters(
                 session, post_id=locked.id, user_id=locked.user_id, tag_ids=involved
             )
+        # A visible post whose readable content changed (and stays visible): edited.
+        content_edited = "updated_at" in columns or tag_ids is not None
+        stays_visible = "status" not in columns or columns["status"] == locked.status
+        visible_before = (
+            locked.status == PUBLISHED
+            and locked.published_at is not None
+            and locked.published_at <= now
+            and not locked.announce_pending
+        )
         for name, value in columns.items():
             setattr(locked, name, value)
         if tag_ids is not None:
             await _replace_tags(session, locked.id, tag_ids)
+        if content_edited and stays_visible and visible_before:
+            await visibility.edited(session, post_id=locked.id, author_id=locked.user_id)
         await session.commit()
+    visibility.changes_committed()
     edited = await queries.fetch_post(db, post["id"])
     if edited is None:  # deleted just after the edit
         raise NotFoundError("Post not found")
@@ -418,6 +430,7 @@ async def delete_post(
     await visibility.withdrawn(session, post_id=post.id, author_id=post.user_id)
     await session.delete(post)
     await session.commit()
+    visibility.changes_committed()
     if by_user_id != post.user_id:
         # Loaded by the check that allowed it, in this session: no query.
         moderator = await session.get(User, by_user_id)

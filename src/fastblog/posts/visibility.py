@@ -15,6 +15,8 @@ subscribers, fastblog.newsletter) needs one moment instead, once per post, on on
   seen at the next poll (POST_SCHEDULE_POLL_SECONDS) after its time.
 - A post taken back to draft, or deleted, calls the handlers with `visible=False` inside the
   transaction that does it (`withdrawn`), so what they started (mails not yet sent) stops.
+- A visible post whose content changes calls the `on_edit` handlers inside the edit's
+  transaction (`edited`): the fediverse is sent an Update; the newsletter ignores edits.
 
 Posts import nothing above them: the packages that react (newsletter) register a handler at
 start-up (fastblog.main).
@@ -85,6 +87,8 @@ class PostVisibility:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._handlers: list[Handler] = []
         self._after_commit: list[Callable[[], None]] = []
+        self._edit_handlers: list[Handler] = []
+        self._after_edit: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failing = False
@@ -97,6 +101,24 @@ class PostVisibility:
         self._handlers.append(handler)
         if after_commit is not None:
             self._after_commit.append(after_commit)
+
+    def on_edit(self, handler: Handler, *, after_commit: Callable[[], None] | None = None) -> None:
+        """Call `handler` in the transaction of each edit of a visible post's content;
+        `after_commit` once the caller has committed it (`edit_committed`)."""
+        self._edit_handlers.append(handler)
+        if after_commit is not None:
+            self._after_edit.append(after_commit)
+
+    async def edited(self, session: AsyncSession, *, post_id: int, author_id: int) -> None:
+        """In the caller's transaction: a visible post's content changed."""
+        change = VisibilityChange(post_id, author_id, visible=True, send_newsletter=False)
+        for handler in self._edit_handlers:
+            await handler(session, change)
+
+    def changes_committed(self) -> None:
+        """After the caller committed an edit or a withdrawal: wake what sends."""
+        for wake in self._after_edit:
+            wake()
 
     def wake(self) -> None:
         """A post was just published: look now rather than at the next poll."""

@@ -1,0 +1,114 @@
+"""What a post's life sends to the fediverse: registered with fastblog.posts.visibility.
+
+Each handler runs inside the transaction that announces, edits, withdraws or deletes the
+post, and writes the deliveries there: the post's change and its deliveries commit together
+or not at all, and the announcement itself happens once per post on one host.
+"""
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.db import utcnow
+from fastblog.federation import documents
+from fastblog.federation.delivery import follower_inboxes, queue_activity
+from fastblog.federation.models import Reaction, Tombstone
+from fastblog.posts.models import PUBLISHED, Post
+from fastblog.posts.visibility import PostVisibility, VisibilityChange
+
+ARTICLE_COLUMNS = (
+    Post.id,
+    Post.slug,
+    Post.title,
+    Post.content_html,
+    Post.excerpt,
+    Post.published_at,
+    Post.updated_at,
+    Post.user_id,
+    Post.tag_names,
+    Post.feature_image,
+    Post.feature_image_alt,
+)
+
+
+async def article_of(session: AsyncSession, base: str, post_id: int) -> dict[str, Any] | None:
+    """The post as an Article, with its remote likes and boosts counted (None: no such post)."""
+    await session.flush()  # an edit's own changes (and its tags, through triggers) first
+    row = (await session.execute(select(*ARTICLE_COLUMNS).where(Post.id == post_id))).first()
+    if row is None:
+        return None
+    counts: dict[str, int] = {
+        kind: count
+        for kind, count in await session.execute(
+            select(Reaction.kind, func.count())
+            .where(Reaction.post_id == post_id)
+            .group_by(Reaction.kind)
+        )
+    }
+    return documents.article(
+        base, row, likes=counts.get("like", 0), shares=counts.get("announce", 0)
+    )
+
+
+def was_visible(post: Post) -> bool:
+    """Readers could see it (and so followers were sent it) before this change."""
+    return (
+        post.status == PUBLISHED
+        and post.published_at is not None
+        and post.published_at <= utcnow()
+        and not post.announce_pending
+    )
+
+
+class Announcer:
+    def __init__(self, base: str, wake: Any) -> None:
+        self.base = base
+        self.wake = wake  # the delivery sender's, after a commit
+
+    async def on_visibility(self, session: AsyncSession, change: VisibilityChange) -> None:
+        if change.visible:
+            await self._published(session, change)
+        else:
+            await self._withdrawn(session, change)
+
+    async def _published(self, session: AsyncSession, change: VisibilityChange) -> None:
+        await session.execute(delete(Tombstone).where(Tombstone.post_id == change.post_id))
+        inboxes = await follower_inboxes(session, change.author_id)
+        if not inboxes:
+            return
+        article = await article_of(session, self.base, change.post_id)
+        if article is not None:
+            activity = documents.create(self.base, article)
+            await queue_activity(
+                session, activity=activity, author_id=change.author_id, inboxes=inboxes
+            )
+
+    async def _withdrawn(self, session: AsyncSession, change: VisibilityChange) -> None:
+        post = await session.get(Post, change.post_id)
+        if post is None or not was_visible(post):
+            return  # never sent: nothing to take back
+        now = utcnow()
+        if await session.get(Tombstone, change.post_id) is None:
+            session.add(Tombstone(post_id=change.post_id, author_id=change.author_id))
+        inboxes = await follower_inboxes(session, change.author_id)
+        activity = documents.delete(self.base, change.post_id, change.author_id, deleted_at=now)
+        await queue_activity(
+            session, activity=activity, author_id=change.author_id, inboxes=inboxes
+        )
+
+    async def on_edit(self, session: AsyncSession, change: VisibilityChange) -> None:
+        inboxes = await follower_inboxes(session, change.author_id)
+        if not inboxes:
+            return
+        article = await article_of(session, self.base, change.post_id)
+        if article is not None:
+            activity = documents.update(self.base, article)
+            await queue_activity(
+                session, activity=activity, author_id=change.author_id, inboxes=inboxes
+            )
+
+
+def install(visibility: PostVisibility, announcer: Announcer) -> None:
+    visibility.on_change(announcer.on_visibility, after_commit=announcer.wake)
+    visibility.on_edit(announcer.on_edit, after_commit=announcer.wake)

@@ -1,0 +1,265 @@
+"""Delivery: activities to remote inboxes, through ap_deliveries.
+
+- `queue_activity(session, ...)` writes one row per inbox in the caller's transaction (the
+  one that announces, edits or deletes the post, or handles a Follow); the unique key
+  (activity_id, inbox) makes queueing twice a no-op.
+- `DeliverySender` runs in every process, as the mail outbox's sender does: it claims due
+  rows with one UPDATE that sets a lease (PostgreSQL picks them FOR UPDATE SKIP LOCKED, so
+  two hosts never claim one row; SQLite's writers take turns), signs and POSTs each, deletes
+  it once the inbox took it. A failure is retried with doubling waits (OUTBOX_RETRY_SECONDS,
+  at most an hour apart); past FEDERATION_DELIVERY_HOURS, or on a refusal that will not
+  change (4xx other than 408 and 429), the row is given up. A process killed mid-send leaves
+  a lease that lapses; another process sends the row then (at least once: an inbox may see
+  an activity twice, and keys on its id).
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.config import Settings
+from fastblog.db import Database, Row, utcnow
+from fastblog.federation.actors import domain_of
+from fastblog.federation.documents import AP_CONTENT_TYPE
+from fastblog.federation.fetch import FetchError, Remote, status_of
+from fastblog.federation.models import (
+    ActorKey,
+    BlockedDomain,
+    Delivery,
+    RemoteActor,
+    RemoteFollower,
+)
+from fastblog.federation.signatures import load_private_key, sign_headers
+from fastblog.outbox.sender import retry_delay
+
+logger = logging.getLogger(__name__)
+
+CLAIM_BATCH = 10
+STOP_GRACE_SECONDS = 10.0
+
+_CLAIMABLE = and_(
+    Delivery.failed_at.is_(None),
+    Delivery.due_at <= bindparam("now"),
+    or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= bindparam("now")),
+)
+ANY_DUE = select(Delivery.id).where(_CLAIMABLE).limit(1)
+CLAIM = (
+    update(Delivery)
+    .where(
+        Delivery.id.in_(
+            select(Delivery.id)
+            .where(_CLAIMABLE)
+            .order_by(Delivery.due_at, Delivery.id)
+            .limit(bindparam("batch", type_=Integer))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    .values(claimed_until=bindparam("lease_end"), attempts=Delivery.attempts + 1)
+    .returning(
+        Delivery.id,
+        Delivery.inbox,
+        Delivery.author_id,
+        Delivery.body,
+        Delivery.attempts,
+        Delivery.created_at,
+    )
+)
+_OURS = and_(Delivery.id == bindparam("id"), Delivery.claimed_until == bindparam("lease_end"))
+SENT = delete(Delivery).where(_OURS)
+TRY_AGAIN = (
+    update(Delivery)
+    .where(_OURS)
+    .values(claimed_until=None, due_at=bindparam("due_at"), last_error=bindparam("error"))
+)
+GIVE_UP = (
+    update(Delivery)
+    .where(_OURS)
+    .values(claimed_until=None, failed_at=bindparam("now"), last_error=bindparam("error"))
+)
+KEY = select(ActorKey.private_pem).where(ActorKey.user_id == bindparam("user_id"))
+
+
+def _insert(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Delivery).on_conflict_do_nothing(index_elements=["activity_id", "inbox"])
+
+
+async def follower_inboxes(session: AsyncSession, author_id: int) -> list[str]:
+    """Each follower's shared inbox (or own inbox), once, leaving out blocked domains."""
+    inbox = RemoteActor.shared_inbox.label("shared"), RemoteActor.inbox
+    rows = (
+        await session.execute(
+            select(*inbox)
+            .join(RemoteFollower, RemoteFollower.actor_id == RemoteActor.id)
+            .where(RemoteFollower.user_id == author_id)
+        )
+    ).all()
+    blocked = set((await session.scalars(select(BlockedDomain.domain))).all())
+    found = {row.shared or row.inbox for row in rows}
+    return sorted(address for address in found if not is_blocked(address, blocked))
+
+
+def is_blocked(uri: str, blocked: set[str]) -> bool:
+    parts = domain_of(uri).split(".")
+    return any(".".join(parts[i:]) in blocked for i in range(len(parts)))
+
+
+async def queue_activity(
+    session: AsyncSession, *, activity: dict[str, Any], author_id: int, inboxes: list[str]
+) -> int:
+    """Queue `activity` to each inbox in the caller's transaction; how many rows."""
+    if not inboxes:
+        return 0
+    now = utcnow()
+    body = json.dumps(activity, ensure_ascii=False)
+    rows = [
+        {
+            "activity_id": activity["id"][:500],
+            "inbox": inbox,
+            "author_id": author_id,
+            "body": body,
+            "created_at": now,
+            "due_at": now,
+            "attempts": 0,
+        }
+        for inbox in inboxes
+    ]
+    await session.execute(_insert(session.get_bind().dialect.name), rows)
+    return len(rows)
+
+
+def permanent(error: FetchError) -> bool:
+    """A refusal that will not change by trying again."""
+    status = status_of(error)
+    return status is not None and 400 <= status < 500 and status not in {408, 429}
+
+
+class DeliverySender:
+    """Sends what ap_deliveries holds; one per process, started by the lifespan."""
+
+    def __init__(
+        self,
+        database: Database,
+        remote: Remote,
+        settings: Settings,
+        *,
+        key_id_of: Any,
+        batch: int = CLAIM_BATCH,
+    ) -> None:
+        self.database = database
+        self.remote = remote
+        self.settings = settings
+        self.key_id_of = key_id_of  # user id -> key id (fastblog.federation.documents)
+        self.batch = batch
+        self.give_up_after = timedelta(hours=settings.federation_delivery_hours)
+        self._keys: dict[int, rsa.RSAPrivateKey] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="federation delivery")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                claimed = await self.send_due()
+                self._failing = False
+            except Exception as exc:  # must outlive a database outage
+                if not self._failing:
+                    logger.warning("Federation delivery: cannot reach the database (%s)", exc)
+                self._failing, claimed = True, 0
+            if claimed == self.batch:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_seconds)
+
+    async def send_due(self) -> int:
+        """Claim the due deliveries, try each once; how many were claimed."""
+        now = utcnow()
+        if await self.database.fetch_one(ANY_DUE, {"now": now}) is None:
+            return 0
+        lease_end = now + timedelta(seconds=self.settings.outbox_lease_seconds)
+        rows = await self.database.write(
+            CLAIM, {"now": now, "lease_end": lease_end, "batch": self.batch}
+        )
+        outcomes = await asyncio.gather(
+            *(self._attempt(row, lease_end) for row in rows), return_exceptions=True
+        )
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                logger.error("Delivery #%d: could not record the attempt: %r", row["id"], outcome)
+        return len(rows)
+
+    async def _key(self, user_id: int) -> rsa.RSAPrivateKey | None:
+        key = self._keys.get(user_id)
+        if key is None:
+            row = await self.database.fetch_one(KEY, {"user_id": user_id})
+            if row is None:
+                return None
+            key = self._keys[user_id] = load_private_key(row["private_pem"])
+        return key
+
+    async def _attempt(self, row: Row, lease_end: datetime) -> None:
+        ours = {"id": row["id"], "lease_end": lease_end}
+        key = await self._key(row["author_id"])
+        if key is None:
+            await self._give_up(row, ours, "the author has no key")
+            return
+        body = row["body"].encode()
+        headers = sign_headers(
+            method="POST",
+            url=row["inbox"],
+            body=body,
+            key_id=self.key_id_of(row["author_id"]),
+            private_key=key,
+        )
+        headers["Content-Type"] = AP_CONTENT_TYPE
+        try:
+            await self.remote.post(row["inbox"], body=body, headers=headers)
+        except FetchError as exc:
+            await self._failed(row, ours, exc)
+            return
+        await self.database.write(SENT, ours)
+        logger.info("Delivery #%d to %s sent", row["id"], row["inbox"])
+
+    async def _failed(self, row: Row, ours: dict[str, Any], error: FetchError) -> None:
+        now = utcnow()
+        if permanent(error) or now - row["created_at"] >= self.give_up_after:
+            await self._give_up(row, ours, str(error))
+            return
+        delay = retry_delay(row["attempts"], first_seconds=self.settings.outbox_retry_seconds)
+        values = {**ours, "due_at": now + delay, "error": str(error)[:500]}
+        await self.database.write(TRY_AGAIN, values)
+        logger.warning(
+            "Delivery #%d to %s failed (attempt %d), again in %.0f s: %s",
+            row["id"],
+            row["inbox"],
+            row["attempts"],
+            delay.total_seconds(),
+            error,
+        )
+
+    async def _give_up(self, row: Row, ours: dict[str, Any], reason: str) -> None:
+        await self.database.write(GIVE_UP, {**ours, "now": utcnow(), "error": reason[:500]})
+        logger.error("Delivery #%d to %s given up: %s", row["id"], row["inbox"], reason)

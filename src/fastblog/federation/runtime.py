@@ -1,0 +1,66 @@
+"""The federation's running parts, made by the lifespan when FEDERATION is on."""
+
+from concurrent.futures import Executor
+from functools import partial
+
+from fastblog.config import Settings
+from fastblog.db import Database
+from fastblog.federation import announce, documents
+from fastblog.federation.delivery import DeliverySender
+from fastblog.federation.fetch import Remote
+from fastblog.federation.handlers import Handlers
+from fastblog.federation.inbox import InboxWorker
+from fastblog.posts.visibility import PostVisibility
+from fastblog.site.store import SiteSettingsStore
+
+DEFAULT_BASE = "http://localhost:8000"
+
+
+def base_url(settings: Settings) -> str:
+    """The address actor and post ids are made from: PUBLIC_BASE_URL (ids must not change
+    with the address a request came to)."""
+    return (settings.public_base_url or DEFAULT_BASE).rstrip("/")
+
+
+class Federation:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        pool: Executor,
+        site: SiteSettingsStore,
+        visibility: PostVisibility,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.pool = pool
+        self.base = base_url(settings)
+        self.remote = Remote(settings)
+        self.sender = DeliverySender(
+            database, self.remote, settings, key_id_of=partial(documents.key_id, self.base)
+        )
+        self.handlers = Handlers(
+            base=self.base,
+            database=database,
+            remote=self.remote,
+            pool=pool,
+            site=site,
+            wake_delivery=self.sender.wake,
+        )
+        self.inbox = InboxWorker(
+            database,
+            self.handlers,
+            poll_seconds=settings.outbox_poll_seconds,
+            lease=settings.outbox_lease_seconds,
+        )
+        announce.install(visibility, announce.Announcer(self.base, self.sender.wake))
+
+    def start(self) -> None:
+        self.sender.start()
+        self.inbox.start()
+
+    async def stop(self) -> None:
+        await self.inbox.stop()
+        await self.sender.stop()
+        await self.remote.aclose()
