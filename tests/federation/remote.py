@@ -67,6 +67,11 @@ class Delivery:
     def object(self) -> Any:
         return self.activity.get("object")
 
+    @property
+    def object_id(self) -> Any:
+        value = self.object
+        return value.get("id") if isinstance(value, dict) else value
+
 
 def new_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -333,7 +338,7 @@ class RemoteServer:
             while len(found := [d for d in self.deliveries if matches(d)]) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    seen = [(d.path, d.type, d.problem) for d in self.deliveries]
+                    seen = [(d.path, d.type, d.object_id, d.problem) for d in self.deliveries]
                     raise AssertionError(f"no {what} within {timeout} s; received: {seen}")
                 self._changed.wait(left)
         return found

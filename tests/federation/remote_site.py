@@ -19,7 +19,7 @@ import httpx
 from bench.live import LiveServer
 from fastblog.accounts.tokens import create_access_token
 from tests.factories import PASSWORD, TEST_SECRET_KEY
-from tests.federation.remote import Delivery, RemoteServer
+from tests.federation.remote import AP_ACCEPT, Delivery, RemoteServer
 from tests.federation.remote_fixtures import Mastodon
 from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
 from tests.processes import FASTBLOG, fastblog_env
@@ -39,7 +39,8 @@ class Author:
 @dataclass(frozen=True)
 class Post:
     id: int
-    url: str  # canonical: the post's ActivityPub id
+    url: str  # canonical: the page a reader opens
+    ap_id: str  # the Article's id, as the page's ActivityPub document gives it
 
 
 @dataclass
@@ -94,8 +95,10 @@ class Blog:
             assert response.status_code == 201, response.text
             post_id = response.json()["id"]
             page = client.get(f"/posts/{post_id}", follow_redirects=True)
-        assert page.status_code == 200, page.text
-        return Post(post_id, f"{self.url}{page.url.path}")
+            assert page.status_code == 200, page.text
+            article = client.get(page.url.path, headers={"Accept": AP_ACCEPT})
+        assert article.status_code == 200, article.text
+        return Post(post_id, f"{self.url}{page.url.path}", article.json()["id"])
 
     def api_post(self, post: Post) -> dict[str, Any]:
         with self.client() as client:
@@ -202,7 +205,7 @@ def accept_of(follow: dict[str, Any]) -> Callable[[Delivery], bool]:
 
 
 def create_of(post: Post) -> Callable[[Delivery], bool]:
-    return lambda d: d.type == "Create" and id_of(d.object) == post.url
+    return lambda d: d.type == "Create" and id_of(d.object) == post.ap_id
 
 
 def followers_count(blog: Blog, remote: RemoteServer, author: Author) -> int:
@@ -211,8 +214,13 @@ def followers_count(blog: Blog, remote: RemoteServer, author: Author) -> int:
     return int(response.json()["totalItems"])
 
 
-def follow(blog: Blog, remote: RemoteServer, author: Author) -> Mastodon:
-    """`remote`'s actor follows `author`, and gets the blog's signed Accept."""
+def follow(blog: Blog, remote: RemoteServer, author: Author, *, discover: bool = True) -> Mastodon:
+    """`remote`'s actor follows `author`, and gets the blog's signed Accept. First it finds the
+    author as Mastodon does (WebFinger, then the actor), unless told not to."""
+    if discover:
+        found = remote.webfinger(blog.url, blog.acct(author))
+        assert any(link.get("href") == blog.actor(author) for link in found["links"]), found
+        assert remote.fetch(blog.actor(author)).status_code == 200
     mastodon = Mastodon(remote, author=blog.actor(author), author_acct=blog.acct(author))
     activity = mastodon.follow()
     response = remote.post(blog.inbox(author), activity)

@@ -57,11 +57,11 @@ def test_the_inbox_takes_each_mastodon_activity(
     activity = {
         "follow": mastodon.follow,
         "undo_follow": mastodon.undo_follow,
-        "reply": lambda: mastodon.reply(post.url, 7, REPLY_TEXT),
-        "update_reply": lambda: mastodon.update_reply(post.url, 7, REPLY_TEXT),
+        "reply": lambda: mastodon.reply(post.ap_id, 7, REPLY_TEXT),
+        "update_reply": lambda: mastodon.update_reply(post.ap_id, 7, REPLY_TEXT),
         "delete_reply": lambda: mastodon.delete_reply(7),
-        "like": lambda: mastodon.like(post.url),
-        "announce": lambda: mastodon.announce(post.url),
+        "like": lambda: mastodon.like(post.ap_id),
+        "announce": lambda: mastodon.announce(post.ap_id),
         "update_person": mastodon.update_person,
     }[kind]()
     url = blog.inbox(author) if inbox == "actor" else blog.shared_inbox
@@ -86,7 +86,7 @@ def test_a_mastodon_conversation(blog: Blog, mastodon_server: RemoteServer) -> N
     )
     assert accept.verified, accept.problem
 
-    send(mastodon.reply(post.url, 1, REPLY_TEXT))
+    send(mastodon.reply(post.ap_id, 1, REPLY_TEXT))
     (comment,) = blog.eventually(
         lambda: comments_on(blog.page(post.url)),
         lambda comments: len(comments) == 1,
@@ -98,15 +98,15 @@ def test_a_mastodon_conversation(blog: Blog, mastodon_server: RemoteServer) -> N
     # Mastodon's link spans: the text a reader sees is the address, shortened or not, once.
     assert any(href == "https://example.org/notes" for href, _ in comment.links)
 
-    send(mastodon.update_reply(post.url, 1, "Edited on Mastodon."))
+    send(mastodon.update_reply(post.ap_id, 1, "Edited on Mastodon."))
     blog.eventually(
         lambda: comments_on(blog.page(post.url)),
         lambda comments: len(comments) == 1 and "Edited on Mastodon." in comments[0].text,
         what="the edit",
     )
 
-    send(mastodon.like(post.url))
-    send(mastodon.announce(post.url))
+    send(mastodon.like(post.ap_id))
+    send(mastodon.announce(post.ap_id))
     blog.eventually(
         lambda: blog.api_post(post)["likes"], lambda likes: likes == 1, what="the like counted"
     )

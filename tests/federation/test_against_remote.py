@@ -15,6 +15,7 @@ from tests.federation.remote_fixtures import PUBLIC, Mastodon
 from tests.federation.remote_site import (
     QUIET_SECONDS,
     Blog,
+    Post,
     accept_of,
     comments_on,
     create_of,
@@ -102,16 +103,17 @@ def test_follow_publish_reply_like_edit_delete_and_unfollow(
         assert article["attributedTo"] == blog.actor(author)
         assert PUBLIC in article["to"]
         assert blog.followers(author) in article["cc"]
-    fetched = bob.fetch(post.url)
+        assert article["url"] == post.url  # the page a Mastodon user's click opens
+    fetched = bob.fetch(post.ap_id)  # the id answers with the Article itself
     assert fetched.status_code == 200
     assert fetched.json()["type"] == "Article"
-    assert fetched.json()["id"] == post.url
+    assert fetched.json()["id"] == post.ap_id
 
     hostile = (
         'Lovely post! <script>alert("s")</script><img src="x" onerror="alert(1)">'
         '<a href="javascript:alert(2)">click</a>'
     )
-    reply = mastodon.reply(post.url, 1, hostile)
+    reply = mastodon.reply(post.ap_id, 1, hostile)
     assert bob.post(blog.inbox(author), reply).status_code == 202
     (comment,) = blog.eventually(
         lambda: comments_on(blog.page(post.url)),
@@ -121,15 +123,20 @@ def test_follow_publish_reply_like_edit_delete_and_unfollow(
     assert "Lovely post!" in comment.text
     assert comment.scripted() == []
     assert 'alert("s")' not in comment.text  # the script's text is gone, not shown as words
-    assert f"@bob@{bob.host}" in comment.text  # who wrote it, and where
+    assert bob.name in comment.text  # who wrote it (Bob), and where (@bob@host)
+    assert f"@bob@{bob.host}" in comment.text
     assert any(href in (bob.profile_url, bob.actor_id) for href, _ in comment.links)
 
-    assert bob.post(blog.inbox(author), mastodon.like(post.url)).status_code == 202
-    blog.eventually(
-        lambda: blog.api_post(post)["likes"], lambda likes: likes == 1, what="the like counted"
+    assert bob.post(blog.inbox(author), mastodon.like(post.ap_id)).status_code == 202
+    carol_says = Mastodon(carol, author=blog.actor(author), author_acct=blog.acct(author))
+    assert carol.post(blog.shared_inbox, carol_says.announce(post.ap_id)).status_code == 202
+    blog.eventually(  # counted where the fediverse reads them: the Article's collections
+        lambda: reactions_on(bob, post),
+        lambda counts: counts == (1, 1),
+        what="the like and the boost counted",
     )
 
-    edit = mastodon.update_reply(post.url, 1, "Edited: an even better post.")
+    edit = mastodon.update_reply(post.ap_id, 1, "Edited: an even better post.")
     assert bob.post(blog.inbox(author), edit).status_code == 202
     (edited,) = blog.eventually(
         lambda: comments_on(blog.page(post.url)),
@@ -157,6 +164,21 @@ def test_follow_publish_reply_like_edit_delete_and_unfollow(
     assert len(bob.received(create_of(post))) == 1
     assert len(carol.received(create_of(post))) == 1
     assert len(carol.received(create_of(second))) == 1
+
+
+def reactions_on(remote: RemoteServer, post: Post) -> tuple[int, int]:
+    """(likes, boosts) of `post`, as its Article tells the fediverse."""
+    article = remote.fetch(post.ap_id).json()
+    return article["likes"]["totalItems"], article["shares"]["totalItems"]
+
+
+def test_a_follow_without_discovery_first_gets_its_accept(
+    blog: Blog, remotes: list[RemoteServer]
+) -> None:
+    """Not every server fetches the actor before it follows: the author's key is made on
+    first use, and signing the Accept is a use."""
+    author = blog.sign_up()
+    follow(blog, remotes[0], author, discover=False)
 
 
 @pytest.mark.parametrize(
