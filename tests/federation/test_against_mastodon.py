@@ -79,6 +79,10 @@ def test_a_mastodon_conversation(blog: Blog, mastodon_server: RemoteServer) -> N
         response = mastodon_server.post_as_mastodon(blog.shared_inbox, activity)
         assert response.status_code == 202, response.text
 
+    # A Mastodon user finds the author first: WebFinger, then the actor.
+    found = mastodon_server.webfinger(blog.url, blog.acct(author))
+    assert any(link.get("href") == blog.actor(author) for link in found["links"]), found
+    assert mastodon_server.fetch(blog.actor(author)).status_code == 200
     follow = mastodon.follow()
     send(follow)
     (accept,) = mastodon_server.wait_for(
@@ -107,8 +111,10 @@ def test_a_mastodon_conversation(blog: Blog, mastodon_server: RemoteServer) -> N
 
     send(mastodon.like(post.ap_id))
     send(mastodon.announce(post.ap_id))
-    blog.eventually(
-        lambda: blog.api_post(post)["likes"], lambda likes: likes == 1, what="the like counted"
+    blog.eventually(  # counted where the fediverse reads them: the Article's collections
+        lambda: mastodon_server.fetch(post.ap_id).json(),
+        lambda article: (article["likes"]["totalItems"], article["shares"]["totalItems"]) == (1, 1),
+        what="the like and the boost counted",
     )
 
     mastodon_server.name = "Robert the Renamed"  # a profile edit on Mastodon, then its Update
