@@ -306,10 +306,12 @@ async def _federation_command(settings: Settings, action: str, domain: str | Non
 
 def federation_command(action: str, domain: str | None) -> int:
     """`fastblog federation block|unblock DOMAIN`, `fastblog federation blocked`."""
+    from fastblog.exceptions import DomainError
+
     try:
         print(asyncio.run(_federation_command(get_settings(), action, domain)))
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
+    except DomainError as exc:
+        print(exc.message, file=sys.stderr)
         return 1
     return 0
 

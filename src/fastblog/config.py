@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     # A delivery that keeps failing is tried again after OUTBOX_RETRY_SECONDS, twice as
     # long each time (at most an hour apart), and dropped after this many hours.
     federation_delivery_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    # How often each process looks for deliveries due (retries) and activities another host
+    # queued; what this process queues wakes it at once.
+    federation_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)

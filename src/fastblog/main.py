@@ -31,6 +31,7 @@ from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
 from fastblog.errors import CATCH_ALL_ROUTE, install_error_handlers
+from fastblog.federation import blocks_api as federation_blocks
 from fastblog.federation import routes as federation_routes
 from fastblog.federation.negotiation import ActivityNegotiationMiddleware
 from fastblog.federation.runtime import Federation
@@ -224,6 +225,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "resources": resources,
                     "post_visibility": visibility,
                     "federation": federation,
+                    # The author page's "Follow from the fediverse" (fastblog.posts.views).
+                    "author_fediverse": federation.author_fediverse if federation else None,
                     **lab,
                 }
         finally:
@@ -335,6 +338,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers.append(lab_api.router)
     if settings.federation_enabled:
         routers.insert(1, federation_routes.router)  # after the probes: /ap, /.well-known
+        routers.append(federation_blocks.router)
     if settings.s3_bucket:
         routers.append(media_files.router)  # /media redirects to the bucket
     for router in routers:

@@ -182,7 +182,8 @@ async def fed_app(make_app: AppFactory) -> FastAPI:
     return await make_app(
         public_base_url=SITE,
         federation_allow_private_addresses=True,
-        outbox_poll_seconds=0.05,
+        federation_poll_seconds=0.05,
+        post_schedule_poll_seconds=3600,  # scheduled posts: a test runs the pass itself
         outbox_retry_seconds=0.05,
         allowed_hosts=["blog.example", "testserver"],
     )

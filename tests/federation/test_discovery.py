@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from fastblog.federation.models import ActorKey
 from fastblog.posts.models import Post
-from tests.asgi import resources_of
+from tests.asgi import asgi_transport, resources_of
 from tests.factories import make_posts, make_user
 from tests.federation.conftest import ACTIVITY_JSON, SITE
 
@@ -141,7 +141,7 @@ async def test_followers_are_counted(fed_app: FastAPI, ap: httpx.AsyncClient) ->
 async def test_without_a_public_address_nothing_is_federated(make_app: Any) -> None:
     app = await make_app()
     async with httpx.AsyncClient(
-        transport=__import__("tests.asgi", fromlist=["asgi_transport"]).asgi_transport(app),
+        transport=asgi_transport(app),
         base_url="http://testserver",
     ) as client:
         response = await client.get(

@@ -43,6 +43,10 @@ COLUMNS = (
     User.username.label("author_username"),
     User.image_file.label("author_image_file"),
     Comment.status,
+    # A remote author's stand-in account (fastblog.federation) keeps their display name as its
+    # bio and their profile's address as its website: the comment shows both.
+    User.bio.label("author_bio"),
+    User.website.label("author_website"),
 )
 OLDEST_FIRST = (Comment.created_at.asc(), Comment.id.asc())
 ON_THE_POST = Comment.post_id == bindparam("post_id", type_=Post.id.type)
@@ -95,6 +99,8 @@ def _with_related(comments: Any) -> Any:  # pragma: no mutate block
         page.c.author_username,
         page.c.author_image_file,
         page.c.status,
+        page.c.author_bio,
+        page.c.author_website,
         null().label("title"),
         null().label("slug"),
     ).union_all(
@@ -102,6 +108,8 @@ def _with_related(comments: Any) -> Any:  # pragma: no mutate block
             related.c.kind,
             related.c.id,
             related.c.published_at,
+            null(),
+            null(),
             null(),
             null(),
             null(),
@@ -187,6 +195,8 @@ def comment_of(row: Row, *, at: str = "created_at") -> dict[str, Any]:
             "id": row["user_id"],
             "username": row["author_username"],
             "image_file": row["author_image_file"],
+            "bio": row.get("author_bio"),
+            "website": row.get("author_website"),
         },
     }
     for name in ("body", "post_id", "post_title", "slug"):

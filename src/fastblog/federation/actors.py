@@ -39,8 +39,12 @@ def actor_values(document: Any) -> dict[str, Any]:
     endpoints = document.get("endpoints")
     shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
     url = document.get("url")
+    if isinstance(url, list):
+        url = next(iter(url), None)
     if isinstance(url, dict):
         url = url.get("href")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        url = None  # shown as a link: never javascript: or the like
     host = urlsplit(uri).netloc
     return {
         "uri": uri[:500],

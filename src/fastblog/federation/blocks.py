@@ -5,14 +5,17 @@ drops what waits to be delivered there."""
 from sqlalchemy import delete, select
 
 from fastblog.db import Database
+from fastblog.exceptions import InvalidInputError
 from fastblog.federation.delivery import is_blocked
 from fastblog.federation.models import BlockedDomain, Delivery, RemoteActor, RemoteFollower
 
 
 def normalize_domain(domain: str) -> str:
     cleaned = domain.strip().lower().rstrip(".")
-    if not cleaned or "/" in cleaned or " " in cleaned or "@" in cleaned:
-        raise ValueError(f"Not a domain name: {domain!r} (write it as example.social)")
+    if not cleaned or len(cleaned) > 255 or any(c in cleaned for c in "/ @:?#"):
+        raise InvalidInputError(
+            f"Not a domain name: {domain[:100]!r} (write it as example.social)", field="domain"
+        )
     return cleaned
 
 

@@ -192,7 +192,7 @@ class DeliverySender:
             if claimed == self.batch:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), self.settings.federation_poll_seconds)
 
     async def send_due(self) -> int:
         """Claim the due deliveries, try each once; how many were claimed."""

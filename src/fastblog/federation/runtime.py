@@ -2,10 +2,11 @@
 
 from concurrent.futures import Executor
 from functools import partial
+from typing import Any
 
 from fastblog.config import Settings
 from fastblog.db import Database
-from fastblog.federation import announce, documents
+from fastblog.federation import announce, documents, queries
 from fastblog.federation.delivery import DeliverySender
 from fastblog.federation.fetch import Remote
 from fastblog.federation.handlers import Handlers
@@ -51,10 +52,21 @@ class Federation:
         self.inbox = InboxWorker(
             database,
             self.handlers,
-            poll_seconds=settings.outbox_poll_seconds,
+            poll_seconds=settings.federation_poll_seconds,
             lease=settings.outbox_lease_seconds,
         )
         announce.install(visibility, announce.Announcer(self.base, self.sender.wake))
+
+    async def author_fediverse(self, user_id: int) -> dict[str, Any] | None:
+        """What the author page shows: the handle to follow, and how many do from afar
+        (None for a remote author's stand-in account)."""
+        author = await queries.local_author(self.database, user_id=user_id)
+        if author is None:
+            return None
+        return {
+            "handle": f"@{author.username}@{documents.host_of(self.base)}",
+            "followers": await queries.count_followers(self.database, user_id),
+        }
 
     def start(self) -> None:
         self.sender.start()

@@ -3,9 +3,10 @@ rsa-sha256), RFC 9421 when a request carries `Signature-Input` (verified by the
 http-message-signatures library), and the body's `Digest` or `Content-Digest`.
 
 The cavage signing string is small and ours (tested against Mastodon's documented example);
-the RSA arithmetic is the `cryptography` package's. An RSA-2048 verification is ~50 µs and a
-signature ~1 ms of CPU: both stay on the event loop (a round trip to the process pool costs
-about as much as a signature).
+the RSA arithmetic is the `cryptography` package's. Both stay on the event loop: measured on
+the 2-core machine at load 20, an RSA-2048 verification took 0.33 ms and a signature 3.3 ms
+(about 1 ms unloaded), of the order of a round trip to the process pool; one signature is made
+per delivery (per shared inbox, not per follower). Key generation (0.5 s) goes to the pool.
 """
 
 import base64
@@ -150,6 +151,8 @@ def check_date(headers: Mapping[str, str], now: datetime) -> None:
 
 async def verify(request: SignedRequest, keys: KeyLookup) -> str:
     """Check the request's signature; the signer's actor id. Raises SignatureError."""
+    if "signature-input" not in request.headers and "signature" not in request.headers:
+        raise SignatureError("The request is not signed")
     check_digest(request)
     if "signature-input" in request.headers:
         key_id = _rfc9421_key_id(request.headers["signature-input"])

@@ -447,5 +447,12 @@ async def user_posts(
     """Everything one user has published, newest first."""
     context = await _page_of_posts(request, db, at, user_id=user.id)
     followed = viewer is not None and await is_following(db, user_id=viewer.id, followee_id=user.id)
-    context |= {"user": user, "followed": followed}
+    # With ActivityPub on, the package above posts (fastblog.federation) puts a function in the
+    # lifespan state that says how to follow the author from afar and how many do.
+    fediverse = getattr(request.state, "author_fediverse", None)
+    context |= {
+        "user": user,
+        "followed": followed,
+        "fediverse": await fediverse(user.id) if fediverse is not None else None,
+    }
     return templates.TemplateResponse(request, "users/posts.html", context)
