@@ -170,6 +170,7 @@ def federated_server(
         comments="open",  # the site's rule for these tests: a reply shows at once
         write_rate_limits="false",
         outbox_poll_seconds="0.2",
+        federation_poll_seconds="0.2",  # retries, and what another host queued
         outbox_retry_seconds="0.5",
         # How long a job claimed by a host that died waits before another host may take it.
         outbox_lease_seconds="2",

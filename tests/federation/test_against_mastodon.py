@@ -96,7 +96,8 @@ def test_a_mastodon_conversation(blog: Blog, mastodon_server: RemoteServer) -> N
         what="the Mastodon reply as a comment",
     )
     assert REPLY_TEXT in comment.text
-    assert f"{mastodon_server.username}@{mastodon_server.host}" in comment.text
+    assert mastodon_server.name in comment.text
+    assert f"@{mastodon_server.username}@{mastodon_server.host}" in comment.text
     assert comment.scripted() == []
     # Mastodon's link spans: the text a reader sees is the address, shortened or not, once.
     assert any(href == "https://example.org/notes" for href, _ in comment.links)
@@ -116,7 +117,7 @@ def test_a_mastodon_conversation(blog: Blog, mastodon_server: RemoteServer) -> N
         what="the like and the boost counted",
     )
 
-    # A profile edit: taken (what it changes on the page: test_against_remote.py).
+    # A profile edit: taken (what it should change on the page: test_against_remote.py).
     send(mastodon.update_person())
 
     send(mastodon.delete_reply(1))
