@@ -196,12 +196,6 @@ def test_a_remote_reply_shows_its_authors_name_handle_and_profile(
     assert any(href in (bob.profile_url, bob.actor_id) for href, _ in comment.links)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app side (ap 2ff2cb0): Update{Person} refreshes remote_actors, but a comment "
-    "shows its stand-in account's bio, set once when the account was made (handlers.py "
-    "_stand_in/_update), so the old name stays on the page",
-)
 def test_update_person_renames_the_remote_author_on_the_page(
     blog: Blog, remotes: list[RemoteServer]
 ) -> None:
@@ -219,12 +213,6 @@ def test_update_person_renames_the_remote_author_on_the_page(
         bob.name = "Bob"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app side (ap 2ff2cb0): the Accept is given up, 'the author has no key', when "
-    "nothing fetched the author's actor before the Follow (the key is made on first use, "
-    "and signing the Accept is one)",
-)
 def test_a_follow_without_discovery_first_gets_its_accept(
     blog: Blog, remotes: list[RemoteServer]
 ) -> None:
