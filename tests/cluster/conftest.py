@@ -15,6 +15,7 @@ import redis
 
 from bench.cluster import Cluster, Shared, cluster, haproxy_path, shared_services
 from tests.conftest import IN_CI, REDIS_URL, throwaway_postgres_database
+from tests.factories import CHEAP_ARGON2
 
 
 def require(condition: bool, message: str) -> None:
@@ -48,8 +49,14 @@ def cluster_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
 
 
 # The hosts' settings in the open cluster, and what the limited one changes. NEW_ACCOUNT_ROLE:
-# the load's accounts sign up through the API and write posts.
-OPEN = {"PROCESS_POOL_WORKERS": "1", "NEW_ACCOUNT_ROLE": "author", "WRITE_RATE_LIMITS": "false"}
+# the load's accounts sign up through the API and write posts. Passwords hash at the tests'
+# cost (tests/factories.py), as every app and server of the suite does.
+OPEN = {
+    "PROCESS_POOL_WORKERS": "1",
+    "NEW_ACCOUNT_ROLE": "author",
+    "WRITE_RATE_LIMITS": "false",
+    **{name.upper(): str(value) for name, value in CHEAP_ARGON2.items()},
+}
 LIMITED = {"WRITE_RATE_LIMITS": "true"}  # as deploy/fastblog.env leaves them
 
 

@@ -246,6 +246,10 @@ async def test_a_rolling_restart_under_load_fails_no_request_and_loses_no_write(
             assert await asyncio.to_thread(host.wait) == -signal.SIGTERM, host.log_tail()
             exited_at[name] = time.monotonic()
             await asyncio.to_thread(running_cluster.start_host, name)
+            # The load goes on until HAProxy has sent the host requests again: stopping as
+            # soon as it was UP left the last one none, now and then, on a loaded machine.
+            async with asyncio.timeout(20):
+                await watch.until_sent_to(name, since=exited_at[name])
 
     async with Watch(running_cluster) as watch:
         load = await run_load(running_cluster, writers, seconds=10, during=restart_each_host)
