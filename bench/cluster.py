@@ -272,11 +272,41 @@ class Cluster:
 
     def start_host(self, name: str) -> None:
         """(Re)start a host's process and wait until HAProxy sends it traffic again."""
-        host = self.hosts[name]
-        upgrade_at_once([host])
-        host.start()
-        host.wait_ready()
-        self.proxy.wait_status(name, "UP")
+        self.start_hosts([name])
+
+    def start_hosts(self, names: Iterable[str]) -> None:
+        """Start these hosts (stopped) together, as their machines boot: each upgrades the
+        database, then serves; back once HAProxy sends each traffic again."""
+        hosts = {name: self.hosts[name] for name in names}
+        upgrade_at_once(hosts.values())
+        for host in hosts.values():
+            host.start()
+        for name, host in hosts.items():
+            host.wait_ready()
+            self.proxy.wait_status(name, "UP")
+
+    def settle(self, **settings: str) -> None:
+        """Every host serving with these settings: the ones that are down, or were started
+        with other values, are (re)started, together; the others are left as they are."""
+        stale = [
+            name
+            for name, host in self.hosts.items()
+            if not host.is_running() or any(host.env.get(k) != v for k, v in settings.items())
+        ]
+        stop_all(self.hosts[name] for name in stale)
+        for name in stale:
+            self.hosts[name].env.update(settings)
+        self.start_hosts(stale)
+
+
+def stop_all(hosts: Iterable[LiveServer]) -> None:
+    """SIGTERM to every host at once, then wait for each: their shutdown grace runs side by
+    side instead of one after another."""
+    hosts = list(hosts)
+    for host in hosts:
+        host.terminate()
+    for host in hosts:
+        host.stop()
 
 
 def app_hosts(
@@ -322,14 +352,10 @@ def cluster(
         for name in SERVER_NAMES:
             if name not in servers:
                 proxy.set_enabled(name, False)
-        upgrade_at_once(list(servers.values()))
-        for server in servers.values():
-            stack.callback(server.stop)
-            server.start()
-        for name, server in servers.items():
-            server.wait_ready()
-            proxy.wait_status(name, "UP")
-        yield Cluster(proxy, servers, shared, workdir)
+        running = Cluster(proxy, servers, shared, workdir)
+        stack.callback(stop_all, servers.values())
+        running.start_hosts(servers)
+        yield running
 
 
 @contextlib.contextmanager

@@ -129,6 +129,9 @@ class LiveServer:
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
 
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def terminate(self) -> None:
         """SIGTERM, what a process manager sends; the server shuts down gracefully."""
         if self.process is not None and self.process.poll() is None:

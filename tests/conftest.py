@@ -23,7 +23,6 @@ from sqlalchemy import pool, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 
-from fastblog.cli import upgrade_database
 from fastblog.config import Settings
 from fastblog.main import create_app
 from fastblog.models import Base
@@ -138,10 +137,11 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("sqlite") / "fastblog.db"
-    url = f"sqlite+aiosqlite:///{path}"
-    upgrade_database(url)
-    return url
+    """The shared SQLite database of this test process: a copy of its migrated template
+    (tests/migrated.py), which the tests of server processes copy too: one migration, not two."""
+    from tests.migrated import migrated_sqlite
+
+    return migrated_sqlite(tmp_path_factory.mktemp("sqlite") / "fastblog.db")
 
 
 @contextmanager
@@ -159,10 +159,12 @@ def throwaway_postgres_database() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this run, dropped afterwards."""
-    with throwaway_postgres_database() as url:
-        upgrade_database(url)
-        yield url
+    """A throwaway, migrated PostgreSQL database for this run (a copy of the template, as
+    sqlite_url), dropped afterwards."""
+    from tests.migrated import migrated_postgres, postgres_url_of
+
+    with migrated_postgres() as name:
+        yield postgres_url_of(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,8 +33,22 @@ CHEAP_ARGON2 = {"argon2_memory_kib": 19456, "argon2_time_cost": 2, "argon2_paral
 
 @lru_cache
 def password_hash() -> str:
-    """Hashed once per run: argon2 is slow on purpose, and every factory user shares it."""
-    return PasswordHash.recommended().hash(PASSWORD)  # the default cost: it verifies all the same
+    """Hashed once per run: argon2 is slow on purpose, and every factory user shares it. At
+    the tests' cost (CHEAP_ARGON2), as the apps hash: a hash carries its own parameters, so
+    each login verifies at the cost it was made with, and hundreds of logins a run log in
+    with it (the default cost did five times the work)."""
+    cheap = Argon2Hasher(
+        memory_cost=CHEAP_ARGON2["argon2_memory_kib"],
+        time_cost=CHEAP_ARGON2["argon2_time_cost"],
+        parallelism=CHEAP_ARGON2["argon2_parallelism"],
+    )
+    return PasswordHash((cheap,)).hash(PASSWORD)
+
+
+@lru_cache
+def default_cost_password_hash() -> str:
+    """PASSWORD at pwdlib's default cost, for the tests of hashing itself."""
+    return PasswordHash.recommended().hash(PASSWORD)
 
 
 async def make_user(session: AsyncSession, **overrides: Any) -> User:

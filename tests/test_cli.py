@@ -47,14 +47,16 @@ async def test_db_upgrade_creates_the_schema_on_a_clean_database(
     assert await table_names(fresh_database_url) == {"alembic_version", *Base.metadata.tables}
 
 
-async def test_seed_fills_exactly_what_was_asked(fresh_database_url: str, tmp_path: Path) -> None:
-    await fastblog(fresh_database_url, tmp_path, "db", "upgrade")
-
-    output = await fastblog(fresh_database_url, tmp_path, "seed", "--users", "3", "--posts", "50")
+async def test_seed_fills_exactly_what_was_asked(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    output = await fastblog(
+        migrated_database_url, tmp_path, "seed", "--users", "3", "--posts", "50"
+    )
 
     assert output.startswith("Seeded 3 users and 50 posts in ")
-    assert await count_rows(fresh_database_url) == (3, 50)
-    engine = create_async_engine(fresh_database_url, poolclass=pool.NullPool)
+    assert await count_rows(migrated_database_url) == (3, 50)
+    engine = create_async_engine(migrated_database_url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
             user_ids = set((await connection.scalars(select(User.id))).all())
@@ -67,8 +69,8 @@ async def test_seed_fills_exactly_what_was_asked(fresh_database_url: str, tmp_pa
     assert len(set(dates)) == 50
 
     # Seeding again adds to what is there, with new usernames.
-    await fastblog(fresh_database_url, tmp_path, "seed", "--users", "2", "--posts", "10")
-    assert await count_rows(fresh_database_url) == (5, 60)
+    await fastblog(migrated_database_url, tmp_path, "seed", "--users", "2", "--posts", "10")
+    assert await count_rows(migrated_database_url) == (5, 60)
 
 
 async def test_an_unknown_command_is_refused_with_usage(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: the real app in its own process, driven by Debian's Chromium.
 
 The server is started the way a user starts it (`fastblog serve` after `fastblog db upgrade`,
-through bench.live) on a fresh SQLite file, and on a throwaway PostgreSQL database when one
+through bench.live) on a migrated SQLite file, and on a throwaway PostgreSQL database when one
 is reachable. Without /usr/bin/chromium the tests are skipped, except in CI, where they fail.
 A failing test leaves a screenshot and the page's HTML in tests/artifacts/.
 """
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench import live
 from bench.live import FASTBLOG, LiveServer
 from tests.conftest import IN_CI, TEST_SECRET_KEY
+from tests.migrated import migrated_sqlite
 from tests.processes import clean_env
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -60,7 +61,9 @@ class LiveServers:
     def _start(self, database: str, request: pytest.FixtureRequest) -> LiveServer:
         workdir = self._tmp_path_factory.mktemp(f"live-{database}")
         if database == "sqlite":
-            database_url = f"sqlite+aiosqlite:///{workdir / 'fastblog.db'}"
+            # A copy of this worker's migrated template (tests/migrated.py): the upgrade
+            # below then has nothing to do, on either database, as on a host's restart.
+            database_url = migrated_sqlite(workdir / "fastblog.db")
         else:
             database_url = request.getfixturevalue("postgres_url")  # skips when unreachable
         env = clean_env(

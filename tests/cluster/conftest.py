@@ -3,7 +3,8 @@ front of two app hosts on 127.0.0.2 and 127.0.0.3, sharing a throwaway PostgreSQ
 Redis (db 13, a key prefix of their own) and moto's S3 server.
 
 One cluster for the whole run (starting it takes seconds of both cores); a test that stops a
-host starts it again before it ends. Skipped without HAProxy, PostgreSQL or Redis, except in CI.
+host may leave it stopped: the next test's fixture starts what that test needs. Skipped
+without HAProxy, PostgreSQL or Redis, except in CI.
 """
 
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import redis
 
 from bench.cluster import Cluster, Shared, cluster, haproxy_path, shared_services
 from tests.conftest import IN_CI, REDIS_URL, throwaway_postgres_database
+from tests.factories import CHEAP_ARGON2
 
 
 def require(condition: bool, message: str) -> None:
@@ -46,32 +48,40 @@ def cluster_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
         yield shared, workdir
 
 
+# The hosts' settings in the open cluster, and what the limited one changes. NEW_ACCOUNT_ROLE:
+# the load's accounts sign up through the API and write posts. Passwords hash at the tests'
+# cost (tests/factories.py), as every app and server of the suite does.
+OPEN = {
+    "PROCESS_POOL_WORKERS": "1",
+    "NEW_ACCOUNT_ROLE": "author",
+    "WRITE_RATE_LIMITS": "false",
+    **{name.upper(): str(value) for name, value in CHEAP_ARGON2.items()},
+}
+LIMITED = {"WRITE_RATE_LIMITS": "true"}  # as deploy/fastblog.env leaves them
+
+
 @pytest.fixture(scope="session")
-def running_cluster(cluster_services: tuple[Shared, Path]) -> Iterator[Cluster]:
+def started_cluster(cluster_services: tuple[Shared, Path]) -> Iterator[Cluster]:
     """Proxy and two hosts, started at the same moment on the empty database: each host runs
-    `fastblog db upgrade` as it starts, as its systemd unit does. The write rate limits are
-    off here: the load tests' 32 clients write as four accounts, far past 10 posts a minute
-    each (`limited_cluster` has them on, as deployed)."""
+    `fastblog db upgrade` as it starts, as its systemd unit does."""
     shared, workdir = cluster_services
-    folder = workdir / "open"
-    folder.mkdir()
-    # NEW_ACCOUNT_ROLE: the load's accounts sign up through the API and write posts.
-    with cluster(
-        shared,
-        folder,
-        PROCESS_POOL_WORKERS="1",
-        WRITE_RATE_LIMITS="false",
-        NEW_ACCOUNT_ROLE="author",
-    ) as running:
+    with cluster(shared, workdir, **OPEN) as running:
         yield running
 
 
-@pytest.fixture(scope="module")
-def limited_cluster(cluster_services: tuple[Shared, Path]) -> Iterator[Cluster]:
-    """Another proxy and two more hosts on the same database, Redis and bucket, with the write
-    rate limits on as deploy/fastblog.env leaves them."""
-    shared, workdir = cluster_services
-    folder = workdir / "limited"
-    folder.mkdir()
-    with cluster(shared, folder, PROCESS_POOL_WORKERS="1", NEW_ACCOUNT_ROLE="author") as running:
-        yield running
+@pytest.fixture
+def running_cluster(started_cluster: Cluster) -> Cluster:
+    """The cluster with both hosts up and the write rate limits off: the load tests' 32
+    clients write as four accounts, far past 10 posts a minute each. A host that a test
+    before stopped, or started with other settings, is started again first (only then: a
+    restart costs seconds of both cores)."""
+    started_cluster.settle(**OPEN)
+    return started_cluster
+
+
+@pytest.fixture
+def limited_cluster(started_cluster: Cluster) -> Cluster:
+    """The same hosts with the write rate limits on, as deployed: restarted with it (only the
+    first time a test asks: it stays so until a test wants the open cluster)."""
+    started_cluster.settle(**LIMITED)
+    return started_cluster

@@ -129,6 +129,7 @@ class Watch:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.samples: list[Sample] = []
+        self._sampled = asyncio.Condition()  # notified after each sample
         self._task: asyncio.Task[None] | None = None
 
     def sample(self) -> Sample:
@@ -142,6 +143,8 @@ class Watch:
     async def _run(self) -> None:
         while True:
             self.samples.append(await asyncio.to_thread(self.sample))
+            async with self._sampled:
+                self._sampled.notify_all()
             await asyncio.sleep(WATCH_INTERVAL)
 
     async def __aenter__(self) -> "Watch":
@@ -156,6 +159,13 @@ class Watch:
 
     def last_before(self, moment: float) -> Sample:
         return [sample for sample in self.samples if sample.at <= moment][-1]
+
+    async def until_sent_to(self, server: str, *, since: float) -> None:
+        """Until a sample shows requests sent to `server` after the last sample before
+        `since` (the caller bounds the wait)."""
+        before = self.last_before(since).sent[server]
+        async with self._sampled:
+            await self._sampled.wait_for(lambda: self.samples[-1].sent[server] > before)
 
     def first_down_after(self, server: str, moment: float) -> Sample:
         return next(

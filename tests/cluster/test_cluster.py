@@ -1,5 +1,6 @@
 """The reference deployment, through HAProxy, with two app hosts: what a reader notices when the
-proxy sends each request to either host, and when a host is restarted or dies under load."""
+proxy sends each request to either host, and when a host is restarted or dies under load; and
+the write rate limits as deployed, last (the hosts are restarted with them on)."""
 
 import asyncio
 import re
@@ -18,7 +19,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.cluster import SERVER_NAMES, Cluster
 from fastblog.cli import alembic_config
+from fastblog.write_limits import PER_MINUTE, POSTS
 from tests.accounts import image_bytes
+from tests.cluster.conftest import OPEN
 from tests.cluster.load import CLIENTS, Watch, run_load, stored_ids
 from tests.html import read_page
 
@@ -210,9 +213,10 @@ def client_from(cluster: Cluster, address: str) -> httpx.AsyncClient:
 
 
 @pytest.fixture(scope="module")
-async def writers(running_cluster: Cluster) -> list[str]:
+async def writers(started_cluster: Cluster) -> list[str]:
     """Bearer tokens of four accounts (the load's 32 clients share them)."""
-    async with httpx.AsyncClient(base_url=running_cluster.url, trust_env=False, timeout=60) as c:
+    started_cluster.settle(**OPEN)
+    async with httpx.AsyncClient(base_url=started_cluster.url, trust_env=False, timeout=60) as c:
         headers = [await sign_up(c, unique("writer")) for _ in range(4)]
     return [header["Authorization"].removeprefix("Bearer ") for header in headers]
 
@@ -242,6 +246,10 @@ async def test_a_rolling_restart_under_load_fails_no_request_and_loses_no_write(
             assert await asyncio.to_thread(host.wait) == -signal.SIGTERM, host.log_tail()
             exited_at[name] = time.monotonic()
             await asyncio.to_thread(running_cluster.start_host, name)
+            # The load goes on until HAProxy has sent the host requests again: stopping as
+            # soon as it was UP left the last one none, now and then, on a loaded machine.
+            async with asyncio.timeout(20):
+                await watch.until_sent_to(name, since=exited_at[name])
 
     async with Watch(running_cluster) as watch:
         load = await run_load(running_cluster, writers, seconds=10, during=restart_each_host)
@@ -278,11 +286,9 @@ async def test_a_host_that_dies_under_load_loses_only_its_requests_in_flight(
         killed["dead"] = time.monotonic()
         await asyncio.sleep(6)
 
-    try:
-        async with Watch(running_cluster) as watch:
-            load = await run_load(running_cluster, writers, seconds=10, during=kill_one_host)
-    finally:
-        await asyncio.to_thread(running_cluster.start_host, victim)
+    # The victim stays down: the next test's fixture starts it again, if one needs it.
+    async with Watch(running_cluster) as watch:
+        load = await run_load(running_cluster, writers, seconds=10, during=kill_one_host)
 
     out = watch.first_down_after(victim, killed["sent"])
     assert out.at - killed["sent"] < OUT_OF_ROTATION_SECONDS
@@ -295,3 +301,45 @@ async def test_a_host_that_dies_under_load_loses_only_its_requests_in_flight(
     await assert_every_acknowledged_write_is_stored(
         running_cluster, list(load.acknowledged.values())
     )
+
+
+async def test_a_users_posts_are_counted_across_both_hosts(limited_cluster: Cluster) -> None:
+    """The write rate limits as deployed: both hosts count one user's writes together (in
+    Redis), so a user cannot double their allowance by landing on the other host."""
+    async with httpx.AsyncClient(
+        base_url=limited_cluster.url, trust_env=False, timeout=30
+    ) as client:
+        accepted, refused = await posts_past_the_limit_in_one_minute(client)
+        # Someone else writing on the same hosts is not held up.
+        other = await sign_up(client, unique("calm"))
+        written = await client.post(
+            "/api/posts", json={"title": "Mine", "content": "Text."}, headers=other
+        )
+
+    assert [response.status_code for response in accepted] == [201] * PER_MINUTE[POSTS]
+    assert [response.status_code for response in refused] == [429, 429]
+    assert all(1 <= int(response.headers["retry-after"]) <= 60 for response in refused)
+    assert (
+        {answered_by(r) for r in accepted} == {answered_by(r) for r in refused} == set(SERVER_NAMES)
+    )
+    assert written.status_code == 201, written.text
+
+
+async def posts_past_the_limit_in_one_minute(
+    client: httpx.AsyncClient,
+) -> tuple[list[httpx.Response], list[httpx.Response]]:
+    """A new user's PER_MINUTE posts and two more, all within one clock minute (the limits
+    count per minute): writes that straddled two are written again, as another user, in
+    the minute that has just begun (no waiting for a quiet minute)."""
+    for _ in range(2):
+        headers = await sign_up(client, unique("eager"))
+        minute = time.time() // 60
+        responses = [
+            await client.post(
+                "/api/posts", json={"title": f"Post {n}", "content": "Text."}, headers=headers
+            )
+            for n in range(PER_MINUTE[POSTS] + 2)
+        ]
+        if time.time() // 60 == minute:
+            break
+    return responses[: PER_MINUTE[POSTS]], responses[PER_MINUTE[POSTS] :]

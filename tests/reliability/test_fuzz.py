@@ -4,8 +4,9 @@ Every operation of /openapi.json is called with generated valid and invalid inpu
 real server on each backend, authenticated with a real token. No response may be a 5xx, and
 every response must be documented: its status code, content type, headers and body schema.
 Each operation must also answer at least one request with something other than 401 or 403: a
-generated request that ends the fuzzer's token (a password change, deleting its account) must
-not leave the operations after it tested only at their authentication check.
+generated request that ends the fuzzer's token (a password change, deleting its account) or
+its powers (handing the site's ownership on) must not leave the operations after it tested only
+at their authentication check: those run in phases of their own, after the others.
 
 The suite runs a few random examples per operation. `make fuzz` sets FUZZ_EXAMPLES for a long
 run and adds schemathesis's coverage phase (every boundary and every kind of invalid value, for
@@ -70,8 +71,11 @@ CONFIG = SchemathesisConfig.from_dict(
             },
             {
                 # The same overlap: Allow on /api/users/token also names the GET, PATCH and
-                # DELETE of /api/users/{user_id}, which that URL reaches (with a 422).
-                "include-path-regex": "^/api/users/(token|forgot-password|reset-password|me)$",
+                # DELETE of /api/users/{user_id}, which that URL reaches (with a 422); and
+                # Allow on /api/subscriptions/export the DELETE of /api/subscriptions/{id}.
+                "include-path-regex": (
+                    "^/api/(users/(token|forgot-password|reset-password|me)|subscriptions/export)$"
+                ),
                 "checks": {"allow_header_conformance": {"enabled": False}},
             },
             {
@@ -155,8 +159,13 @@ TOKEN_ENDING = frozenset(
         "DELETE /api/users/{user_id}",
     }
 )
-everyday = schema.exclude(name=sorted(TOKEN_ENDING))
+# Giving another account the role "owner" hands ownership on: the fuzzer, the site's first
+# account and so its owner, is an admin from then on, and the owner's operations (site pages,
+# the newsletter's subscribers...) answer it 403 only. That one runs last of all.
+ROLE_CHANGING = frozenset({"PUT /api/users/{user_id}/role"})
+everyday = schema.exclude(name=sorted(TOKEN_ENDING | ROLE_CHANGING))
 token_ending = schema.exclude(lambda ctx: ctx.operation.label not in TOKEN_ENDING)
+role_changing = schema.exclude(lambda ctx: ctx.operation.label not in ROLE_CHANGING)
 TURNED_AWAY = frozenset({401, 403})
 # The schema's "format: email" is looser than the validator, which refuses reserved domains
 # such as .test on purpose: generate addresses it accepts, so valid input stays valid.
@@ -333,6 +342,16 @@ def test_token_ending_requests_get_documented_answers(
     call_and_validate(case, fuzz_server, account, operation_answers)
 
 
+# Defined after both phases above: whoever owns the site after these, no operation that needs
+# the owner runs again (but the stateful sequences, which check no operation's answers).
+@role_changing.parametrize()
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_role_changing_requests_get_documented_answers(
+    case: schemathesis.Case, fuzz_server: Server, account: Account, operation_answers: Answers
+) -> None:
+    call_and_validate(case, fuzz_server, account, operation_answers)
+
+
 def test_stateful_sequences_get_documented_answers(
     fuzz_server: Server, account: Account, answers: Answers
 ) -> None:
@@ -364,7 +383,7 @@ def test_schema_is_what_the_server_serves(fuzz_server: Server) -> None:
 
 def test_every_operation_is_fuzzed() -> None:
     """The phases above, between them, select every operation of the fuzzed paths, once."""
-    phases = [everyday, token_ending]
+    phases = [everyday, token_ending, role_changing]
     selected = Counter(
         result.ok().label
         for phase in phases
