@@ -155,6 +155,12 @@ async def test_a_crashed_senders_deliveries_go_out_once_from_another_process(
     }
     host_a = await make_app(**common)
     host_b = await make_app(**common)
+    sender_a: DeliverySender = federation_of(host_a).sender
+    sender_b: DeliverySender = federation_of(host_b).sender
+    # The passes below are the test's: a publish wakes the hosts' own loops, which would
+    # otherwise claim and send the row before host A's "crash" does.
+    await sender_a.stop()
+    await sender_b.stop()
     transport = asgi_transport(host_a)
     async with httpx.AsyncClient(transport=transport, base_url=SITE) as ap:
         user, _ = await followed_author(host_a, ap, remote)
@@ -164,13 +170,11 @@ async def test_a_crashed_senders_deliveries_go_out_once_from_another_process(
         assert response.status_code == 201
     await until(lambda: _queued(host_a), "the delivery queued")
     # Host A claims it, then "crashes": the claim is written, nothing is sent.
-    sender_a: DeliverySender = federation_of(host_a).sender
     now = utcnow()
     claimed = await resources_of(host_a).database.write(
         CLAIM, {"now": now, "lease_end": now + timedelta(seconds=0.5), "batch": 10}
     )
     assert len(claimed) == 1
-    sender_b: DeliverySender = federation_of(host_b).sender
     assert await sender_b.send_due() == 0  # leased to A
     await asyncio.sleep(0.6)
     # Both hosts try at once: one claims it, the other finds nothing.

@@ -14,7 +14,6 @@
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 from concurrent.futures import Executor
@@ -26,6 +25,7 @@ from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.background import sleep_until, stop_task
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
 from fastblog.federation.actors import domain_of
@@ -177,11 +177,7 @@ class DeliverySender:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task)
 
     async def _run(self) -> None:
         while True:
@@ -195,8 +191,7 @@ class DeliverySender:
                 self._failing, claimed = True, 0
             if claimed == self.batch:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.federation_poll_seconds)
+            await sleep_until(self._wake, self.settings.federation_poll_seconds)
 
     async def send_due(self) -> int:
         """Claim the due deliveries, try each once; how many were claimed."""

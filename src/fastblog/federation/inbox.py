@@ -7,7 +7,6 @@ not at all and again by the next pass. One that fails MAX_ATTEMPTS times is drop
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.background import sleep_until, stop_task
 from fastblog.db import Database
 from fastblog.db.leases import release_lease, take_lease
 from fastblog.federation import handlers
@@ -63,10 +63,7 @@ class InboxWorker:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_task(task)
 
     async def _run(self) -> None:
         while True:
@@ -80,8 +77,7 @@ class InboxWorker:
                 self._failing, handled = True, 0
             if handled >= BATCH:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            await sleep_until(self._wake, self.poll_seconds)
 
     async def handle_queued(self) -> int:
         """One pass, if this process gets the lease; how many activities it took."""
