@@ -1,0 +1,54 @@
+"""The seed's progress bar (rich, on stderr): posts written, their rate, the time left, and
+then what comes after the rows (indexes, counters, statistics), which has no count."""
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+AFTER_THE_ROWS = "indexes and counters"
+
+
+class RateColumn(ProgressColumn):
+    """Posts a second since the start: the rows come in chunks of thousands, too few a
+    second for rich's own recent-speed estimate to settle."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.finished_time if task.finished else task.elapsed
+        rate = task.completed / elapsed if elapsed else 0.0
+        return Text(f"{rate:,.0f} posts/s", style="progress.data.speed")
+
+
+@contextlib.contextmanager
+def seed_progress(posts: int) -> Iterator[Callable[[int], None]]:
+    """A bar for `posts` posts; yields the callback the seed calls with the posts written."""
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task("posts", total=posts)
+
+    def written(count: int) -> None:
+        bar.update(task, completed=count)
+        if count >= posts:
+            bar.update(task, description=AFTER_THE_ROWS)
+
+    with bar:
+        yield written
