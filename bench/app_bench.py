@@ -42,7 +42,9 @@ from bench.db import (
 )
 from bench.live import LiveServer, bearer_headers, live_server, stop_servers_on_exit
 from bench.report import mebibytes, results_paths, run_metadata
+from bench.scale import Scale, scale_named, seeded_copy
 from bench.search_words import search_words
+from bench.tag_routes import TAG_ROUTES, tag_scenarios
 from bench.wrk import LoadResult, LoadSettings, Scenario, run_load, wrk_version
 from fastblog.pagination import Keyset
 from fastblog.seed import DEMO_PASSWORD
@@ -81,6 +83,8 @@ TARGETS: dict[str, float | None] = {
     "GET /api/search?q={common word}": None,
     'GET /api/search?q="{two-word phrase}"': None,
     "GET /api/search?q={common word}&tag={tag}": None,
+    # Issue 23: the tag routes, a latency target (p95 < 50 ms at 1,000,000 posts).
+    **dict.fromkeys(TAG_ROUTES),
 }
 
 
@@ -95,6 +99,7 @@ class Config:
     posts: int
     seeded_url: str | None = None
     routes: frozenset[str] | None = None  # scenario names; None: all
+    scale: Scale | None = None  # SCALE: a blog of that size, seeded once and kept (bench.scale)
 
     def wants(self, name: str) -> bool:
         return self.routes is None or name in self.routes
@@ -102,16 +107,18 @@ class Config:
     @classmethod
     def from_env(cls) -> "Config":
         env = os.environ
+        scale = scale_named(env["SCALE"]) if env.get("SCALE") else None
         return cls(
             seconds=float(env.get("BENCH_SECONDS", "10")),
             warmup_seconds=float(env.get("BENCH_WARMUP_SECONDS", "2")),
             connections=int(env.get("BENCH_CONNECTIONS", "64")),
             workers=int(env.get("WORKERS", "1")),
             database_url=env.get("DATABASE_URL") or None,
-            users=int(env.get("BENCH_USERS", "100")),
-            posts=int(env.get("BENCH_POSTS", "10000")),
+            users=scale.users if scale else int(env.get("BENCH_USERS", "100")),
+            posts=scale.posts if scale else int(env.get("BENCH_POSTS", "10000")),
             seeded_url=env.get("BENCH_SEEDED_URL") or None,
             routes=frozenset(env["BENCH_ROUTES"].split(",")) if env.get("BENCH_ROUTES") else None,
+            scale=scale,
         )
 
 
@@ -304,7 +311,12 @@ def measure_routes(app: LiveServer, top: LiveServer, url: str, config: Config) -
         for route, scenario in search_scenarios(url).items()
         if config.wants(scenario.name)
     }
-    scenarios = read_scenarios(app, url, post_ids, config) | searches
+    tags = {
+        route: scenario
+        for route, scenario in tag_scenarios(url).items()
+        if config.wants(scenario.name)
+    }
+    scenarios = read_scenarios(app, url, post_ids, config) | tags | searches
     if config.wants("feed"):
         scenarios["GET /api/feed"] = feed_scenario(app.url, user_ids)
     for route, scenario in scenarios.items():
@@ -425,17 +437,24 @@ def database(config: Config) -> Iterator[str]:
         print(f"  on the seeded database given: {facts['posts']:,} posts")
         yield config.seeded_url
         return
+    if config.scale:
+        with seeded_copy(config.database_url, config.scale) as url:
+            yield url
+        return
     with fresh_database(config.database_url) as url:
         print(f"  seeding {config.users} users and {config.posts} posts ({backend_name(url)})")
         migrate_and_seed(url, users=config.users, posts=config.posts)
         yield url
 
 
-def variant_name(backend: str, workers: int) -> str:
-    """'' for the reference setup (SQLite, one worker), else e.g. 'postgresql-w2'."""
+def variant_name(backend: str, workers: int, scale: Scale | None = None) -> str:
+    """'' for the reference setup (SQLite, one worker), else e.g. 'postgresql-w2' or
+    'postgresql-1m'."""
     parts = [backend] if backend != "sqlite" else []
     if workers != 1:
         parts.append(f"w{workers}")
+    if scale:
+        parts.append(scale.name)
     return "-".join(parts)
 
 
@@ -492,7 +511,8 @@ def publish(config: Config, meta: dict[str, str], backend: str, measured: Measur
         for index, (route, result) in enumerate(measured.results.items())
     ]
     today = dt.date.today()
-    report_path, chart_path = results_paths("bench", today, variant_name(backend, config.workers))
+    variant = variant_name(backend, config.workers, config.scale)
+    report_path, chart_path = results_paths("bench", today, variant)
     title = (
         f"make bench, {today.isoformat()}: {backend}, {config.workers} worker(s), "
         f"{config.connections} connections, {config.seconds:g} s per route"
@@ -540,6 +560,8 @@ def database_line(config: Config, backend: str) -> str:
     if config.seeded_url:
         facts = table_facts(config.seeded_url)
         return f"{backend}, seeded beforehand: {facts['posts']:,} posts"
+    if config.scale:
+        return f"{backend}, SCALE={config.scale.name}: {config.users} users, {config.posts:,} posts"
     return f"{backend}, {config.users} users, {config.posts} posts"
 
 
