@@ -8,7 +8,9 @@ the choice holds for any seeded vocabulary and any number of posts:
 - a common word: in the share of posts closest to COMMON_SHARE (about 10%);
 - a phrase: the most frequent pair of adjacent words in the sample, quoted, of words in
   under PHRASE_WORD_SHARE of the posts;
-- a tag: the most used one, searched with the common word.
+- a tag: the most used one, searched with the common word;
+- the most frequent word: in the most posts of the sample, of those the index finds (the
+  commonest are stop words PostgreSQL's configuration drops).
 """
 
 import asyncio
@@ -41,6 +43,7 @@ class SearchWords:
     rare: str
     common: str
     phrase: str
+    frequent: str
     tag: str | None
     counts: dict[str, int]  # posts the index finds for each
 
@@ -53,6 +56,7 @@ class SearchWords:
         }
         if self.tag:
             paths["GET /api/search?q={common word}&tag={tag}"] = {"q": self.common, "tag": self.tag}
+        paths["GET /api/search?q={most frequent word}"] = {"q": self.frequent}
         return {route: "/api/search?" + urlencode(params) for route, params in paths.items()}
 
 
@@ -134,15 +138,21 @@ async def _pick(url: str) -> SearchWords:
                     [f'"{" ".join(pair)}"' for pair, _ in pairs.most_common(CANDIDATES)],
                 )
             ).strip('"')
+            frequent = await _first_found(
+                connection, [word for word, _ in share.most_common(CANDIDATES)]
+            )
             tag = await _top_tag(connection)
             counts = {
                 rare: counts[rare],
                 common: await _count(connection, common),
                 f'"{phrase}"': await _count(connection, f'"{phrase}"'),
+                frequent: await _count(connection, frequent),
             }
     finally:
         await engine.dispose()
-    return SearchWords(rare=rare, common=common, phrase=phrase, tag=tag, counts=counts)
+    return SearchWords(
+        rare=rare, common=common, phrase=phrase, frequent=frequent, tag=tag, counts=counts
+    )
 
 
 def search_words(url: str) -> SearchWords:
