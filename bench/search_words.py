@@ -35,6 +35,7 @@ BENCH_TITLE = "Benchmark post number"
 COMMON_SHARE = 0.10
 PHRASE_WORD_SHARE = 0.05
 CANDIDATES = 12
+FREQUENT_CANDIDATES = 300
 WORD = re.compile(r"[^\W\d_]{4,}")  # letters only, long enough to skip most stop words
 
 
@@ -138,8 +139,9 @@ async def _pick(url: str) -> SearchWords:
                     [f'"{" ".join(pair)}"' for pair, _ in pairs.most_common(CANDIDATES)],
                 )
             ).strip('"')
+            # PostgreSQL drops stop words: the first dozens of the commonest find nothing.
             frequent = await _first_found(
-                connection, [word for word, _ in share.most_common(CANDIDATES)]
+                connection, [word for word, _ in share.most_common(FREQUENT_CANDIDATES)]
             )
             tag = await _top_tag(connection)
             counts = {
