@@ -36,6 +36,7 @@ COMMON_SHARE = 0.10
 PHRASE_WORD_SHARE = 0.05
 CANDIDATES = 12
 FREQUENT_CANDIDATES = 300
+COUNT_TIMEOUT_SECONDS = 300.0
 WORD = re.compile(r"[^\W\d_]{4,}")  # letters only, long enough to skip most stop words
 
 
@@ -108,7 +109,8 @@ async def _top_tag(connection: Any) -> str | None:
 
 
 async def _pick(url: str) -> SearchWords:
-    engine = create_engine(Settings(database_url=url))
+    # Counting a word in most of a million posts takes PostgreSQL longer than the app's 10 s.
+    engine = create_engine(Settings(database_url=url, db_timeout_seconds=COUNT_TIMEOUT_SECONDS))
     try:
         async with engine.connect() as connection:
             texts = await _sample(connection)

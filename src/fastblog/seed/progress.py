@@ -31,8 +31,9 @@ class RateColumn(ProgressColumn):
 
 
 @contextlib.contextmanager
-def seed_progress(posts: int) -> Iterator[Callable[[int], None]]:
-    """A bar for `posts` posts; yields the callback the seed calls with the posts written."""
+def seed_progress(posts: int, console: Console | None = None) -> Iterator[Callable[[int], None]]:
+    """A bar for `posts` posts (on stderr unless `console` says otherwise); yields the
+    callback the seed calls with the posts written."""
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -41,12 +42,12 @@ def seed_progress(posts: int) -> Iterator[Callable[[int], None]]:
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console or Console(stderr=True),
     )
     task = bar.add_task("posts", total=posts)
 
     def written(count: int) -> None:
-        bar.update(task, completed=count)
+        bar.update(task, completed=count, refresh=True)  # each chunk shows at once
         if count >= posts:
             bar.update(task, description=AFTER_THE_ROWS)
 
