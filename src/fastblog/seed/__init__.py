@@ -5,7 +5,9 @@ Users with realistic names, ~200 tags with a long tail, and posts of Zipf-distri
 in real Markdown, published over the last six years, a few of them drafts or scheduled
 (docs/seed.md says what the data looks like and why). Posts are made in chunks by worker
 processes (generating text is the slow part) while the main process writes the chunks
-already made with the database's bulk road (fastblog.seed.bulk).
+already made with the database's bulk road: in one transaction (fastblog.seed.bulk), or on
+PostgreSQL, for a seed of several chunks, through several COPY streams at once
+(fastblog.seed.streams).
 """
 
 import asyncio
