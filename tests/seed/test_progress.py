@@ -25,3 +25,14 @@ def test_the_bar_shows_posts_written_their_rate_and_the_time_left() -> None:
     last_line = [line for line in re.split(r"[\r\n]", drawn) if line.strip()][-1]
     assert "10000/10000" in last_line
     assert AFTER_THE_ROWS in last_line
+
+
+def test_in_a_log_a_line_tells_each_tenth() -> None:
+    log = io.StringIO()
+
+    with seed_progress(1_000, Console(file=log, force_terminal=False, width=140)) as written:
+        for count in range(50, 1_001, 50):
+            written(count)
+
+    lines = [line for line in log.getvalue().splitlines() if "posts/s," in line]
+    assert [line.split(" / ")[0] for line in lines] == [f"{n:,}" for n in range(100, 1_001, 100)]

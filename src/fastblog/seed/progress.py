@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.text import Text
 
 AFTER_THE_ROWS = "indexes and counters"
+LOG_LINES = 10
 
 
 class RateColumn(ProgressColumn):
@@ -45,11 +46,21 @@ def seed_progress(posts: int, console: Console | None = None) -> Iterator[Callab
         console=console or Console(stderr=True),
     )
     task = bar.add_task("posts", total=posts)
+    # Not a terminal (a log, `make bench` seeding): rich draws the bar once, at the end; a
+    # line at every tenth instead tells a reader of the log how it went.
+    in_a_log = not bar.console.is_terminal
+    next_line = posts / LOG_LINES
 
     def written(count: int) -> None:
+        nonlocal next_line
         bar.update(task, completed=count, refresh=True)  # each chunk shows at once
         if count >= posts:
             bar.update(task, description=AFTER_THE_ROWS)
+        if in_a_log and count >= next_line:
+            next_line += posts / LOG_LINES
+            elapsed = bar.tasks[0].elapsed or 0.0
+            rate = count / elapsed if elapsed else 0.0
+            bar.console.print(f"{count:,} / {posts:,} posts, {rate:,.0f} posts/s, {elapsed:.0f} s")
 
     with bar:
         yield written
