@@ -336,9 +336,15 @@ def measure_routes(app: LiveServer, top: LiveServer, url: str, config: Config) -
             rows_added=settled_post_count(url) - before,
         )
         ceiling_runs.append(measure(top, ceiling_scenario, config))
+    page_bytes, pairs = None, []
+    if COMPRESSED_PAGE in scenarios:
+        path = scenarios[COMPRESSED_PAGE].path
+        page_bytes = (sent_bytes(app, path, {}), sent_bytes(app, path, BROWSER_ENCODINGS))
+        if POST_PAGE in scenarios:
+            pairs = compression_pairs(app, scenarios[POST_PAGE], scenarios[COMPRESSED_PAGE], config)
     # The tag routes and the searches last: at a million posts a slow one's statements
-    # outlive its run (seconds each, 64 of them queued), and every route measured after it
-    # would have measured that queue (0 requests/s, the write's login a 503).
+    # outlive its run (seconds each, 64 of them queued), and everything measured after it
+    # would have measured that queue (0 requests/s, the write's login a 503, a timeout).
     for route, scenario in (tags | searches).items():
         results[route] = warm_and_measure(app, scenario, config)
         ceiling_runs.append(measure(top, ceiling_scenario, config))
@@ -346,12 +352,6 @@ def measure_routes(app: LiveServer, top: LiveServer, url: str, config: Config) -
         "app": peak_rss_bytes(app),
         "ceiling": peak_rss_bytes(top),
     }
-    page_bytes, pairs = None, []
-    if COMPRESSED_PAGE in scenarios:
-        path = scenarios[COMPRESSED_PAGE].path
-        page_bytes = (sent_bytes(app, path, {}), sent_bytes(app, path, BROWSER_ENCODINGS))
-        if POST_PAGE in scenarios:
-            pairs = compression_pairs(app, scenarios[POST_PAGE], scenarios[COMPRESSED_PAGE], config)
     return Measurements(results, ceiling_runs, write_check, peak_rss, page_bytes, pairs)
 
 
