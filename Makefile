@@ -83,11 +83,11 @@ format: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
 lock: | $(UV) ## update uv.lock after editing the dependencies in pyproject.toml (keeps other pins)
 	$(UV) lock
 
-bench: $(VENV)/.installed-dev ## load-test the routes against a bare-FastAPI ceiling (BENCH_SECONDS=10 WORKERS=1 DATABASE_URL=sqlite; CLUSTER=2: through HAProxy, 1 then 2 hosts)
+bench: $(VENV)/.installed-dev ## load-test the routes against a bare-FastAPI ceiling (BENCH_SECONDS=10 WORKERS=1 DATABASE_URL=sqlite; SCALE=1m or 1k: on a blog of that size, seeded once and kept; CLUSTER=2: through HAProxy, 1 then 2 hosts)
 ifdef CLUSTER
 	CLUSTER=$(CLUSTER) $(BIN)/python -m bench.cluster_bench
 else
-	$(BIN)/python -m bench.app_bench
+	SCALE=$(SCALE) $(BIN)/python -m bench.app_bench
 endif
 
 bench-lab: $(VENV)/.installed-dev ## the async lab under load: throughput vs concurrency per mode (LAB_SECONDS=5)

@@ -427,33 +427,25 @@ def _count(value: str) -> int:
 
 
 def run_seed(users: int, posts: int, *, random_seed: int | None, workers: int | None) -> None:
-    """Seed, telling how far it got on stderr (about once a second) and the rate at the end."""
-    import sys
+    """Seed, with a progress bar on stderr (posts written, their rate, the time left), then
+    the time it took."""
     import time
 
     from fastblog.seed import DEFAULT_RNG_SEED, seed
+    from fastblog.seed.progress import seed_progress
 
     started = time.perf_counter()
-    last_report = started
-
-    def progress(written: int) -> None:
-        nonlocal last_report
-        now = time.perf_counter()
-        if now - last_report >= 1 or written == posts:
-            last_report = now
-            rate = written / (now - started)
-            print(f"  {written:,} / {posts:,} posts ({rate:,.0f} posts/s)", file=sys.stderr)
-
-    seeded = asyncio.run(
-        seed(
-            get_settings(),
-            users=users,
-            posts=posts,
-            rng_seed=DEFAULT_RNG_SEED if random_seed is None else random_seed,
-            workers=workers,
-            progress=progress,
+    with seed_progress(posts) as progress:
+        seeded = asyncio.run(
+            seed(
+                get_settings(),
+                users=users,
+                posts=posts,
+                rng_seed=DEFAULT_RNG_SEED if random_seed is None else random_seed,
+                workers=workers,
+                progress=progress,
+            )
         )
-    )
     seconds = time.perf_counter() - started
     print(
         f"Seeded {seeded.users} users and {seeded.posts} posts in {seconds:.1f} s "

@@ -4,6 +4,7 @@ from bench.app_bench import Measurements, variant_name
 from bench.app_report import RouteResult, WriteCheck, render_report
 from bench.charts import route_bars, throughput_lines
 from bench.report import markdown_table
+from bench.scale import SCALES
 from bench.wrk import LoadResult
 
 
@@ -75,6 +76,8 @@ def test_variant_names_only_what_differs_from_the_reference() -> None:
     assert variant_name("sqlite", 1) == ""
     assert variant_name("postgresql", 1) == "postgresql"
     assert variant_name("sqlite", 2) == "w2"
+    assert variant_name("postgresql", 1, SCALES["1m"]) == "postgresql-1m"
+    assert variant_name("sqlite", 1, SCALES["1k"]) == "1k"
 
 
 def test_charts_are_png_files(tmp_path: Path) -> None:
