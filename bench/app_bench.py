@@ -10,7 +10,7 @@ WRITE_RATE_LIMITS=false (unless set): one benchmark user writes thousands of pos
 BENCH_SEEDED_URL: a database already migrated and seeded (a million posts take minutes to
 seed) to run on instead of a fresh one; the run writes posts and comments into it.
 BENCH_ROUTES: the scenarios to measure, by short name (health,api-post,api-list,api-last,
-home,post-page,post-page-br,site-feed,commented,feed,search-0..search-3,create-post); all by
+home,post-page,post-page-br,site-feed,commented,feed,search-0..search-4,create-post); all by
 default. post-page-br is the post page asked for with `Accept-Encoding: gzip, br`, as browsers
 send it: compared with post-page (no Accept-Encoding, so uncompressed) in the same run, by
 BENCH_COMPRESSION_PAIRS (3) back-to-back pairs of the two after the routes.
@@ -162,7 +162,7 @@ def last_page_path(app: LiveServer, url: str, limit: int = 20) -> str:
 
 
 def search_scenarios(url: str) -> dict[str, Scenario]:
-    """The four search routes, named search-0 (rare word) to search-3 (word and tag)."""
+    """The search routes, named search-0 (rare word) to search-4 (most frequent word)."""
     words = search_words(url)
     print(
         "  search words (posts found): " + ", ".join(f"{w} ({n})" for w, n in words.counts.items())

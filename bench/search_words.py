@@ -6,6 +6,8 @@ the choice holds for any seeded vocabulary and any number of posts:
 
 - a rare word: in as few posts as any candidate (at least one);
 - a common word: in the share of posts closest to COMMON_SHARE (about 10%);
+- the most frequent word: in the most posts of the sample (and found by the index: not a
+  stop word PostgreSQL's configuration drops);
 - a phrase: the most frequent pair of adjacent words in the sample, quoted, of words in
   under PHRASE_WORD_SHARE of the posts;
 - a tag: the most used one, searched with the common word.
@@ -40,6 +42,7 @@ WORD = re.compile(r"[^\W\d_]{4,}")  # letters only, long enough to skip most sto
 class SearchWords:
     rare: str
     common: str
+    frequent: str
     phrase: str
     tag: str | None
     counts: dict[str, int]  # posts the index finds for each
@@ -53,6 +56,7 @@ class SearchWords:
         }
         if self.tag:
             paths["GET /api/search?q={common word}&tag={tag}"] = {"q": self.common, "tag": self.tag}
+        paths["GET /api/search?q={most frequent word}"] = {"q": self.frequent}
         return {route: "/api/search?" + urlencode(params) for route, params in paths.items()}
 
 
@@ -128,6 +132,9 @@ async def _pick(url: str) -> SearchWords:
             target = COMMON_SHARE * len(texts)
             by_share = sorted(share, key=lambda word: (abs(share[word] - target), word))
             common = await _first_found(connection, by_share[:CANDIDATES])
+            by_count = sorted(share, key=lambda word: (-share[word], word))
+            # The commonest words of English are stop words PostgreSQL drops: look further.
+            frequent = await _first_found(connection, by_count[: 8 * CANDIDATES])
             phrase = (
                 await _first_found(
                     connection,
@@ -138,11 +145,14 @@ async def _pick(url: str) -> SearchWords:
             counts = {
                 rare: counts[rare],
                 common: await _count(connection, common),
+                frequent: await _count(connection, frequent),
                 f'"{phrase}"': await _count(connection, f'"{phrase}"'),
             }
     finally:
         await engine.dispose()
-    return SearchWords(rare=rare, common=common, phrase=phrase, tag=tag, counts=counts)
+    return SearchWords(
+        rare=rare, common=common, frequent=frequent, phrase=phrase, tag=tag, counts=counts
+    )
 
 
 def search_words(url: str) -> SearchWords:
