@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import exists
+from sqlalchemy import literal_column, select
 
 from fastblog.db import Database, Row
 from fastblog.posts.models import Post, PostTag
@@ -42,8 +42,15 @@ TITLE_TIER, TAGS_TIER = 2, 1
 
 # The tag filter of a search: a probe of post_tags' primary key for each match. (The lists'
 # `post_id IN (the tag's posts)` made SQLite build the whole list first: a third of a million
-# posts for a popular tag at a million posts, ~0.3 s, twice per search.)
-TAGGED = exists().where(PostTag.post_id == Post.id, PostTag.tag_id == TAG_ID)
+# posts for a popular tag at a million posts, ~0.3 s, twice per search.) OFFSET 0 keeps
+# PostgreSQL from turning the probe into a join driven by the tag's posts: it estimates a
+# tag by the average (8,000 posts), and read all 340,000 of `python`'s, 20 s per search.
+TAGGED = (
+    select(literal_column("1"))
+    .where(PostTag.post_id == Post.id, PostTag.tag_id == TAG_ID)
+    .offset(literal_column("0"))
+    .exists()
+)
 
 
 @dataclass(frozen=True, slots=True)
