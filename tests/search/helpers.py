@@ -1,11 +1,14 @@
 """Writing posts through the API and searching them, as a reader would."""
 
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 
 from fastblog.accounts.models import User
+from fastblog.posts.markdown import render
+from fastblog.posts.service import new_post_values
 from tests.factories import api_create_post, login
 
 
@@ -57,3 +60,20 @@ class Markup(HTMLParser):
         self.text += data
         if self._in_mark:
             self.marked.append(data)
+
+
+def post_rows(user_id: int, count: int, word: str) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    rows = []
+    for n in range(count):
+        content = f"Bulk *{word}* number {n}."
+        values = new_post_values(
+            title=f"Bulk {n}",
+            content=content,
+            rendered=render(content),
+            status="published",
+            published_at=None,
+            now=now,
+        )
+        rows.append({**values, "user_id": user_id})
+    return rows

@@ -15,9 +15,7 @@ from fastblog.accounts.models import User
 from fastblog.cli import alembic_config, upgrade_database
 from fastblog.db import Database
 from fastblog.main import create_app
-from fastblog.posts.markdown import render
 from fastblog.posts.models import Post
-from fastblog.posts.service import new_post_values
 from fastblog.resources import Resources
 from fastblog.search.engines import Filters
 from fastblog.search.index import rebuild
@@ -27,7 +25,7 @@ from fastblog.search.service import marked
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings
 from tests.factories import make_user
-from tests.search.helpers import edit, found, write
+from tests.search.helpers import edit, found, post_rows, write
 
 pytestmark = pytest.mark.anyio
 
@@ -86,23 +84,6 @@ async def test_every_write_keeps_the_index_true(
     assert sorted(await found(client, "cabbage")) == sorted([kept["id"], gone["id"]])
     assert await found(client, "kale") == [kept["id"]]
     assert await found(client, "e") == [kept["id"]]
-
-
-def post_rows(user_id: int, count: int, word: str) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
-    rows = []
-    for n in range(count):
-        content = f"Bulk *{word}* number {n}."
-        values = new_post_values(
-            title=f"Bulk {n}",
-            content=content,
-            rendered=render(content),
-            status="published",
-            published_at=None,
-            now=now,
-        )
-        rows.append({**values, "user_id": user_id})
-    return rows
 
 
 async def test_rebuild_repairs_stale_tag_names(migrated_database_url: str, tmp_path: Path) -> None:

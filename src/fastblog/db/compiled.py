@@ -164,6 +164,20 @@ PG_UNAVAILABLE = (
 )
 
 
+# The requests' statements are short: starting parallel workers or JIT-compiling a plan costs
+# more than they do. Measured on a search at a million posts (a plan whose estimates are
+# high, though it reads ~3,000 rows): 7 s with both, 0.3 s without, on a loaded machine.
+# Every request statement is meant to be served by an index (tests/*/test_*plans.py); with
+# sequential scans priced out, a bound PostgreSQL cannot estimate (a search's newest id
+# bucket, from a subquery) no longer tips a word in half the posts into reading all of
+# them: 5.6-9.5 s -> 18-35 ms. A table with no usable index is still read whole.
+REQUEST_SETTINGS = {
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+    "enable_seqscan": "off",
+}
+
+
 async def _keep_session(connection: asyncpg.Connection) -> None:
     return None
 
@@ -201,6 +215,7 @@ class PostgresRunner:
             # round trip per statement. The hot path's single autocommit statements
             # change no session state, so only an open transaction (none) is rolled back.
             reset=_keep_session,
+            server_settings=REQUEST_SETTINGS,
         )
 
     async def fetch(

@@ -19,9 +19,9 @@ from fastblog.search.engines import (
     SNIPPET_WORDS,
     Engine,
     Filters,
-    FTS5Engine,
-    PostgresEngine,
 )
+from fastblog.search.fts5 import FTS5Engine
+from fastblog.search.postgres import PostgresEngine
 from fastblog.search.query import SearchQuery, Term
 
 logger = logging.getLogger(__name__)

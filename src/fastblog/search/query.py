@@ -127,16 +127,17 @@ def _fts5_string(term: Term) -> str:
     return '"' + " ".join(term.words).replace('"', '""') + '"'
 
 
-def to_fts5(query: SearchQuery) -> str:
+def to_fts5(query: SearchQuery, *, column: str | None = None) -> str:
     """An FTS5 MATCH expression in which every user term is a quoted string, so nothing a
-    reader types is an operator, a column filter or a prefix query."""
+    reader types is an operator, a column filter or a prefix query. With a `column` (a name
+    of ours, never the user's), the whole query must match within that column."""
     groups = [
         "(" + " OR ".join(_fts5_string(term) for term in group) + ")" for group in query.required
     ]
     expression = "(" + " AND ".join(groups) + ")"
     for term in query.excluded:
         expression = f"({expression} NOT {_fts5_string(term)})"
-    return expression
+    return expression if column is None else f"{{{column}}} : {expression}"
 
 
 def _tsquery_phrase(term: Term) -> str:

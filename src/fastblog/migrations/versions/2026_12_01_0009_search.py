@@ -76,7 +76,10 @@ def upgrade() -> None:
     else:
         op.execute(schema.POSTGRES_TAG_NAMES_FIXED)
         op.execute(schema.POSTGRES_VECTOR)
-        op.execute(schema.POSTGRES_VECTOR_INDEX)
+        # The index as this revision made it (0020 gives it a second key).
+        op.execute(
+            f"CREATE INDEX {schema.VECTOR_INDEX} ON posts USING gin ({schema.VECTOR_COLUMN})"
+        )
         op.execute(schema.POSTGRES_TAG_NAMES_FUNCTION)
         for statement in schema.POSTGRES_TRIGGERS.values():
             op.execute(statement)

@@ -1,0 +1,86 @@
+"""The order of results on both databases: where the words are (title, then tags, then text),
+then the newest; and past the window of newest matches, the same order among those."""
+
+import httpx
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fastblog.posts.models import Post
+from fastblog.resources import Resources
+from fastblog.search.engines import RANKED_MATCHES
+from tests.factories import make_user
+from tests.search.helpers import found, post_rows, write
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_title_matches_come_before_tag_matches_before_text_matches(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    # Written oldest first: the better place wins over the newer post.
+    in_title = await write(client, author, title="Quince season", content="Fruit notes.")
+    in_tags = await write(client, author, title="Fruit notes", tags=["quince"])
+    in_text = await write(client, author, title="Orchard", content="A quince, then a quince.")
+
+    assert await found(client, "quince") == [in_title["id"], in_tags["id"], in_text["id"]]
+
+
+async def test_a_title_and_tag_match_comes_before_a_title_match(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    both = await write(client, author, title="Medlar jelly", tags=["medlar"])
+    title_only = await write(client, author, title="Medlar tart", tags=["baking"])
+
+    assert await found(client, "medlar") == [both["id"], title_only["id"]]
+
+
+async def test_the_newer_post_comes_first_among_equal_matches(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    older_text = await write(client, author, title="One", content="Damson jam.")
+    older_title = await write(client, author, title="Damson gin", content="Steep.")
+    newer_text = await write(client, author, title="Two", content="More damson jam.")
+    newer_title = await write(client, author, title="Damson cheese", content="Boil.")
+
+    assert await found(client, "damson") == [
+        newer_title["id"],
+        older_title["id"],
+        newer_text["id"],
+        older_text["id"],
+    ]
+
+
+async def test_every_word_of_the_query_must_be_in_the_title_for_a_title_match(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    whole = await write(client, author, title="Rhubarb crumble", content="Oven.")
+    half = await write(client, author, title="Rhubarb", content="With a crumble top.")
+
+    assert await found(client, "crumble rhubarb") == [whole["id"], half["id"]]
+    assert await found(client, '"rhubarb crumble"') == [whole["id"]]
+
+
+async def test_past_the_window_the_newest_matches_are_ranked_the_same_way(
+    client: httpx.AsyncClient, session: AsyncSession, resources: Resources
+) -> None:
+    """A word in more than RANKED_MATCHES posts: its newest RANKED_MATCHES matches are ranked
+    (title first, then newest), an older match is left out, and cursors walk the window."""
+    author = await make_user(session)
+    old_title = await write(client, author, title="Sorrel, the oldest", content="Leaves.")
+    rows = post_rows(author.id, RANKED_MATCHES + 5, "sorrel")
+    async with resources.database.transaction() as loading:
+        await loading.execute(insert(Post), rows)
+        await loading.commit()
+    new_title = await write(client, author, title="Sorrel soup", content="Green.")
+    newest_text = await write(client, author, title="Greens", content="Some sorrel.")
+
+    first = await found(client, "sorrel", limit=3)
+
+    assert first[:2] == [new_title["id"], newest_text["id"]]
+    assert old_title["id"] not in await found(client, "sorrel", limit=100)
+    assert await found(client, "sorrel oldest") == [old_title["id"]]
