@@ -1,8 +1,10 @@
 """Outgoing email over async SMTP; with no SMTP server configured, to the log."""
 
 import asyncio
+import email.policy
 import logging
 import socket
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -14,6 +16,32 @@ logger = logging.getLogger(__name__)
 # How long one message may take to hand over (connect, each command, the data). The outbox's
 # lease (OUTBOX_LEASE_SECONDS) must be longer, or a slow send could be claimed twice.
 SEND_TIMEOUT_SECONDS = 10
+
+
+class OneClassPerHeader(HeaderRegistry):
+    """The email package's header registry, but making each header's class once.
+
+    HeaderRegistry makes a new class (`type(...)`) every time a header is set or its
+    `max_count` is looked up: ~30 classes per mail, each a reference cycle only the garbage
+    collector frees. Sending a newsletter, they made most of the collector's work: a
+    collection every few hundred mails that held the event loop for ~90 ms. The classes it
+    makes for one name are interchangeable (no state of their own), so one per name is kept.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._classes.get(key)
+        if made is None:
+            made = self._classes[key] = super().__getitem__(name)
+        return made
+
+
+# email.policy.default (what EmailMessage uses) with the registry above.
+POLICY = email.policy.default.clone(header_factory=OneClassPerHeader())
 
 
 class MailNotSentError(Exception):
@@ -53,15 +81,9 @@ class Mailer:
         if not settings.smtp_host:
             logger.warning("No SMTP_HOST set; email to %s (%s):\n%s", to, subject, body)
             return
-        message = EmailMessage()
-        message["From"] = settings.mail_from
-        message["To"] = to
-        message["Subject"] = subject
-        for name, value in (headers or {}).items():
-            message[name] = value
-        message.set_content(body)
-        if html is not None:
-            message.add_alternative(html, subtype="html")
+        message = build_message(
+            sender=settings.mail_from, to=to, subject=subject, body=body, html=html, headers=headers
+        )
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         try:
             await aiosmtplib.send(
@@ -78,3 +100,25 @@ class Mailer:
             # The reason only: the message itself (a reset link) never goes to the log.
             reason = str(exc) or type(exc).__name__
             raise MailNotSentError(f"via {settings.smtp_host}: {reason}") from exc
+
+
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
+    """The message: plain text, or with `html` multipart/alternative (the text part first)."""
+    message = EmailMessage(policy=POLICY)
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
