@@ -3,6 +3,7 @@
 import asyncio
 import email.policy
 import logging
+import secrets
 import socket
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
@@ -121,4 +122,8 @@ def build_message(
     message.set_content(body)
     if html is not None:
         message.add_alternative(html, subtype="html")
+        # Set here rather than when the message is flattened: aiosmtplib flattens under
+        # email.policy.SMTP, whose registry would make a class for Content-Type again.
+        # Random, so no text can contain it (as the email package's own boundary).
+        message.set_boundary(f"=_{secrets.token_hex(20)}")
     return message
