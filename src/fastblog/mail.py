@@ -1,10 +1,12 @@
 """Outgoing email over async SMTP; with no SMTP server configured, to the log."""
 
 import asyncio
+import contextlib
 import email.policy
 import logging
 import secrets
 import socket
+from collections.abc import AsyncIterator
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 
@@ -63,6 +65,38 @@ class Mailer:
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)
         return self._local_hostname
 
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator["MailConnection"]:
+        """One SMTP connection for several mails in a row, closed at the end of the block."""
+        connection = MailConnection(self)
+        try:
+            yield connection
+        finally:
+            await connection.close()
+
+    async def send(
+        self,
+        *,
+        to: str,
+        subject: str,
+        body: str,
+        html: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """One mail on a connection of its own (see MailConnection.send)."""
+        async with self.connection() as connection:
+            await connection.send(to=to, subject=subject, body=body, html=html, headers=headers)
+
+
+class MailConnection:
+    """Mails handed over one after another on one SMTP connection: opened by the first mail,
+    and again by the next one after a mail failed (a failed connection is never reused)."""
+
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+        self.settings = mailer.settings
+        self._client: aiosmtplib.SMTP | None = None
+
     async def send(
         self,
         *,
@@ -85,22 +119,41 @@ class Mailer:
         message = build_message(
             sender=settings.mail_from, to=to, subject=subject, body=body, html=html, headers=headers
         )
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username,
-                password=password,
-                start_tls=settings.smtp_starttls,
-                timeout=SEND_TIMEOUT_SECONDS,
-                local_hostname=await self.local_hostname(),
-            )
+            client = self._client or await self._connect()
+            await client.send_message(message, timeout=SEND_TIMEOUT_SECONDS)
         except (aiosmtplib.SMTPException, OSError) as exc:
+            # Whatever state the failure left the session in, the next mail starts afresh.
+            await self.close()
             # The reason only: the message itself (a reset link) never goes to the log.
             reason = str(exc) or type(exc).__name__
             raise MailNotSentError(f"via {settings.smtp_host}: {reason}") from exc
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        settings = self.settings
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        client = aiosmtplib.SMTP(
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password,
+            start_tls=settings.smtp_starttls,
+            timeout=SEND_TIMEOUT_SECONDS,
+            local_hostname=await self.mailer.local_hostname(),
+        )
+        await client.connect()  # STARTTLS and the login too, when configured
+        self._client = client
+        return client
+
+    async def close(self) -> None:
+        """QUIT and close; a server that went away meanwhile changes nothing for the mails."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            await client.quit(timeout=SEND_TIMEOUT_SECONDS)
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
 
 
 def build_message(
