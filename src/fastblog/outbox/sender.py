@@ -108,8 +108,11 @@ class OutboxSender:
             self._wake.clear()  # before the pass: a mail queued during it wakes the next one
             if await self._pass() == self.batch:
                 continue  # a full batch: there may be more waiting
+            # The timeout first: `self._wake.wait()` made before a read that is cancelled
+            # (the process stopping) would be a coroutine never awaited.
+            timeout = await self._until_next(poll)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._until_next(poll))
+                await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _until_next(self, poll: float) -> float:
         """Seconds to sleep: until the next waiting mail is due (when mails due later were
