@@ -283,6 +283,53 @@ async def test_a_mail_whose_link_expired_is_not_sent(
     assert late.last_error == "expired before it could be sent"
 
 
+class RefusingOneRecipient(Mailbox):
+    """Keeps every message but refuses one address, and counts the connections it saw."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+        self.connections: list[object] = []
+
+    async def handle_RCPT(
+        self, server: object, session: object, envelope: Any, address: str, options: object
+    ) -> str:
+        if session not in self.connections:
+            self.connections.append(session)
+        if address == self.refused:
+            return "550 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+async def test_a_batch_shares_connections_and_a_refused_mail_takes_no_other_with_it(
+    make_app: AppFactory,
+) -> None:
+    server = RefusingOneRecipient("user4@example.com")
+    with smtp_on(free_port(), server) as controller:
+        app = await make_app(
+            smtp_host=controller.hostname, smtp_port=controller.port, outbox_poll_seconds=3600
+        )
+        resources = resources_of(app)
+        await resources.outbox.stop()  # this test drives the sender itself
+        async with resources.database.transaction() as session:
+            for n in range(10):
+                queue_mail(session, to=f"user{n}@example.com", subject=f"mail {n}", body="hi")
+            await session.commit()
+        sender = OutboxSender(resources.database, resources.mailer, resources.settings)
+
+        assert await sender.send_due() == 10
+
+    subjects = sorted(message["Subject"] for message in server.messages)
+    assert subjects == sorted(f"mail {n}" for n in range(10) if n != 4)  # each once
+    assert len(server.connections) < 10  # mails shared connections
+    (refused,) = await outbox_rows(app)  # the others are recorded as sent
+    assert refused.recipient == "user4@example.com"
+    assert (refused.failed_at, refused.claimed_until, refused.attempts) == (None, None, 1)
+    assert refused.last_error is not None
+    assert "550" in refused.last_error  # and it is tried again later
+
+
 # -- several senders, and senders that die ---------------------------------------------------------
 
 

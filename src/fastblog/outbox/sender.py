@@ -10,13 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.background import finish_within, sleep_until, stop_task
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
-from fastblog.mail import SEND_TIMEOUT_SECONDS, Mailer, MailNotSentError
+from fastblog.mail import SEND_TIMEOUT_SECONDS, MailConnection, Mailer, MailNotSentError
 from fastblog.outbox import queries
 from fastblog.outbox.models import OutboxMail
 
 logger = logging.getLogger(__name__)
 
-CLAIM_BATCH = 10  # mails claimed (and sent at once) per pass
+CLAIM_BATCH = 10  # mails claimed per pass
+# A pass's mails go out over this many SMTP connections at once, one mail after another on
+# each: a connection per mail cost a connect, EHLO (and STARTTLS, login) and QUIT each time,
+# and the connection's garbage; one for the whole batch would wait for each mail's round
+# trips in turn.
+CONNECTIONS_PER_PASS = 3
 MAX_RETRY_DELAY = timedelta(hours=1)
 # At shutdown the sends in flight may finish (each is bounded by the SMTP timeout); past this
 # the task is cancelled and the leases of its mails lapse instead.
@@ -137,26 +142,40 @@ class OutboxSender:
             mails = await self.database.write(
                 queries.CLAIM, {"now": now, "lease_end": lease_end, "batch": self.batch}
             )
-            outcomes = await asyncio.gather(
-                *(self._attempt(mail, lease_end) for mail in mails), return_exceptions=True
+            shares = [mails[n::CONNECTIONS_PER_PASS] for n in range(CONNECTIONS_PER_PASS)]
+            # A mail after the first on a connection starts only while half the lease is
+            # left (and the process is not stopping): the rest wait for their lease to lapse
+            # and are claimed again, never sent by a sender whose claim ran out.
+            last_start = now + (lease_end - now) / 2
+            await asyncio.gather(
+                *(self._send(share, lease_end, last_start) for share in shares if share)
             )
         finally:
             self._claiming = False
-        for mail, outcome in zip(mails, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                # Sent or not, the row could not be updated: its lease lapses and it is
-                # tried again (at least once delivery).
-                logger.error("Mail #%d: could not record the attempt: %r", mail["id"], outcome)
         return len(mails)
 
-    async def _attempt(self, mail: Row, lease_end: datetime) -> None:
+    async def _send(self, mails: list[Row], lease_end: datetime, last_start: datetime) -> None:
+        """Each mail in turn on one connection, each attempt recorded on its own before the
+        next: a mail that fails is tried again later and takes no other with it."""
+        async with self.mailer.connection() as connection:
+            for index, mail in enumerate(mails):
+                if index and (self._stopping or utcnow() > last_start):
+                    return
+                try:
+                    await self._attempt(mail, lease_end, connection)
+                except Exception as exc:
+                    # Sent or not, the row could not be updated: its lease lapses and it is
+                    # tried again (at least once delivery).
+                    logger.error("Mail #%d: could not record the attempt: %r", mail["id"], exc)
+
+    async def _attempt(self, mail: Row, lease_end: datetime, connection: MailConnection) -> None:
         ours = {"id": mail["id"], "lease_end": lease_end}
         expires_at = mail["expires_at"]
         if expires_at is not None and expires_at <= utcnow():
             await self._give_up(mail, ours, "expired before it could be sent")
             return
         try:
-            await self.mailer.send(
+            await connection.send(
                 to=mail["recipient"],
                 subject=mail["subject"],
                 body=mail["body"],
