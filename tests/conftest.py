@@ -189,6 +189,20 @@ def migrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Ite
             yield postgres_url_of(name)
 
 
+@pytest.fixture
+def own_database_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A migrated database of this test's own, of the kind `database_url` is. Not the worker's
+    shared one: the session app serving that one runs the mail outbox, the newsletter and
+    federation senders too, and would take (and "send" to the log) what these apps queue."""
+    from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
+
+    if database_url.startswith("sqlite"):
+        yield migrated_sqlite(tmp_path / "own.db")
+    else:
+        with migrated_postgres() as name:
+            yield postgres_url_of(name)
+
+
 @pytest.fixture(
     scope="session",
     params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],

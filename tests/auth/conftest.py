@@ -46,20 +46,18 @@ def refusing_port() -> Iterator[int]:
 
 
 @pytest.fixture
-async def make_app(database_url: str, tmp_path: Path) -> AsyncIterator[AppFactory]:
-    """Start apps on the test database with settings overridden; all are stopped at the end.
-
-    The database is emptied before the first one starts, as the `client` fixture does.
-    """
+async def make_app(own_database_url: str, tmp_path: Path) -> AsyncIterator[AppFactory]:
+    """Start apps on a database of the test's own with settings overridden; all are stopped
+    at the end. The database is emptied before the first one starts, as for `client`."""
     async with AsyncExitStack() as stack:
         apps: list[FastAPI] = []
 
         async def start(**overrides: Any) -> FastAPI:
             media_dir = overrides.pop("media_dir", tmp_path / "media")
-            settings = make_settings(database_url, media_dir, **overrides)
+            settings = make_settings(own_database_url, media_dir, **overrides)
             app = create_app(settings)
             if not apps:
-                await reset_database_at(database_url)
+                await reset_database_at(own_database_url)
             await stack.enter_async_context(started(app))
             apps.append(app)
             return app
