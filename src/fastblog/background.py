@@ -14,7 +14,10 @@ cancelled again for as long as it has not ended.
 import asyncio
 from typing import Any
 
-RECANCEL_SECONDS = 1.0  # a task that is still running this long after a cancel gets another
+# A task still running this long after a cancel gets another. Not sooner: the first cancel
+# usually lands in a database call, and the task's cleanup (the rollback as its session
+# closes) must not be cancelled in turn, which SQLAlchemy logs as a traceback.
+RECANCEL_SECONDS = 10.0
 
 
 async def sleep_until(event: asyncio.Event, seconds: float) -> bool:
