@@ -27,6 +27,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql.expression import Executable
 
 from fastblog.config import Settings
+from fastblog.db.postgres_tls import plain_tcp_is_enough
 from fastblog.db.sqlite_threads import BatchingLane, SQLiteConnection
 
 Row = dict[str, Any]
@@ -187,6 +188,8 @@ class PostgresRunner:
         self.dialect = dialect
         self.listeners: list[StatementListener] = []
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        # None: asyncpg's default; False: no TLS (fastblog.db.postgres_tls says why).
+        self._ssl: bool | None = False if plain_tcp_is_enough(url) else None
         self._pool_size = pool_size
         self._timeout = timeout
         self._pool: asyncpg.Pool | None = None
@@ -216,6 +219,7 @@ class PostgresRunner:
             # change no session state, so only an open transaction (none) is rolled back.
             reset=_keep_session,
             server_settings=REQUEST_SETTINGS,
+            ssl=self._ssl,
         )
 
     async def fetch(

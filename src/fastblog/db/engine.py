@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from fastblog.config import Settings
 from fastblog.db.compiled import DatabaseUnavailableError
+from fastblog.db.postgres_tls import plain_tcp_is_enough
 from fastblog.db.sqlite_threads import tuning_pragmas
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     else:
         connect_args["command_timeout"] = settings.db_timeout_seconds
         connect_args["timeout"] = settings.db_timeout_seconds
+        if plain_tcp_is_enough(settings.database_url):
+            connect_args["ssl"] = False  # fastblog.db.postgres_tls says why
     engine = create_async_engine(
         settings.database_url,
         echo=settings.echo_sql,
