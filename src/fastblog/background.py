@@ -30,9 +30,19 @@ async def sleep_until(event: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-async def finish_within(task: asyncio.Task[Any], seconds: float) -> None:
+# How long a loop told to stop may take to finish the pass in hand (a few statements) before
+# it is cancelled. Cancelled mid-statement, its connection's cleanup is cut short too, which
+# SQLAlchemy logs as "Exception during reset" with a traceback.
+STOP_GRACE_SECONDS = 5.0
+
+
+async def finish_within(
+    task: asyncio.Task[Any] | None, seconds: float = STOP_GRACE_SECONDS
+) -> None:
     """Give `task` up to `seconds` to end on its own (a loop told to stop finishing the work
     in hand), then cancel it until it has ended."""
+    if task is None:
+        return
     await asyncio.wait([task], timeout=seconds)
     await stop_task(task)
 

@@ -25,7 +25,7 @@ from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.background import sleep_until, stop_task
+from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
 from fastblog.federation.actors import domain_of
@@ -166,6 +166,7 @@ class DeliverySender:
         self.give_up_after = timedelta(hours=settings.federation_delivery_hours)
         self._keys: dict[int, rsa.RSAPrivateKey] = {}
         self._wake = asyncio.Event()
+        self._stopping = False  # told to stop: the pass in hand is the last
         self._task: asyncio.Task[None] | None = None
         self._failing = False
 
@@ -173,14 +174,17 @@ class DeliverySender:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="federation delivery")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        await stop_task(task)
+        self._stopping = True
+        self._wake.set()
+        await finish_within(task)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 claimed = await self.send_due()

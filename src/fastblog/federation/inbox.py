@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.background import sleep_until, stop_task
+from fastblog.background import finish_within, sleep_until
 from fastblog.db import Database
 from fastblog.db.leases import release_lease, take_lease
 from fastblog.federation import handlers
@@ -52,6 +52,7 @@ class InboxWorker:
         self.lease_seconds = lease
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._wake = asyncio.Event()
+        self._stopping = False  # told to stop: the pass in hand is the last
         self._task: asyncio.Task[None] | None = None
         self._failing = False
 
@@ -59,14 +60,17 @@ class InboxWorker:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="federation inbox")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        await stop_task(task)
+        self._stopping = True
+        self._wake.set()
+        await finish_within(task)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 handled = await self.handle_queued()

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from fastblog.background import sleep_until, stop_task
+from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.newsletter import service
@@ -106,6 +106,7 @@ class IssueSender:
         self.pool = pool
         self.batch = batch
         self._wake = asyncio.Event()
+        self._stopping = False  # told to stop: the pass in hand is the last
         self._task: asyncio.Task[None] | None = None
         self._mails: dict[int, IssueMail] = {}  # rendered once per post in this process
         self._forgotten_at = 0.0
@@ -115,15 +116,18 @@ class IssueSender:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="newsletter issues")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        await stop_task(task)
+        self._stopping = True
+        self._wake.set()
+        await finish_within(task)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             self._wake.clear()
             queued = 0
             try:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.background import sleep_until, stop_task
+from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.db.leases import release_lease, take_lease
@@ -90,6 +90,7 @@ class PostVisibility:
         self._edit_handlers: list[Handler] = []
         self._after_edit: list[Callable[[], None]] = []
         self._wake = asyncio.Event()
+        self._stopping = False  # told to stop: the pass in hand is the last
         self._task: asyncio.Task[None] | None = None
         self._failing = False
 
@@ -131,14 +132,17 @@ class PostVisibility:
             await handler(session, change)
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="post visibility")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        await stop_task(task)
+        self._stopping = True
+        self._wake.set()
+        await finish_within(task)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 announced = await self.announce_due()

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fastblog.background import stop_task
+from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
 from fastblog.site.models import SiteSettingsRow
@@ -54,6 +54,7 @@ class SiteSettingsStore:
         self.current = self.first
         self._row: Row | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
 
     async def start(self) -> None:
         """Write the first values if the database has none, read the row, and keep reading."""
@@ -63,6 +64,7 @@ class SiteSettingsStore:
         except Exception as exc:  # the app still serves (with the environment's values), retries
             # A database that is away is a state, not a bug: one line, no traceback.
             logger.warning("Could not read the site settings (%r); retrying in the background", exc)
+        self._stop.clear()
         self._task = asyncio.create_task(self._keep_fresh(), name="site settings")
 
     async def _insert_first_values(self) -> None:
@@ -75,7 +77,8 @@ class SiteSettingsStore:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        await stop_task(task)
+        self._stop.set()
+        await finish_within(task)
 
     async def refresh(self) -> SiteSettings:
         """Read the row now (one statement); unchanged rows are not parsed again."""
@@ -102,8 +105,7 @@ class SiteSettingsStore:
 
     async def _keep_fresh(self) -> None:
         failing = False
-        while True:
-            await asyncio.sleep(REFRESH_SECONDS)
+        while not await sleep_until(self._stop, REFRESH_SECONDS):
             try:
                 await self.refresh()
             except Exception as exc:  # the database is away: keep the last values, try again
