@@ -1,6 +1,7 @@
 """Path and query parameters shared by several routers, bounded so absurd values get a 422,
 and the error responses routes document so the OpenAPI schema lists every status they return."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Query, status
@@ -94,7 +95,20 @@ PageNumber = Annotated[
 def never_null(schema: dict[str, Any]) -> None:
     """For PATCH bodies (json_schema_extra): a field may be left out but is never null, so the
     schema offers only the value itself. The model's validator refuses an explicit null."""
-    for field in schema.get("properties", {}).values():
+    _drop_null(schema, keep=frozenset())
+
+
+def never_null_but(*nullable: str) -> Callable[[dict[str, Any]], None]:
+    """never_null for every field but `nullable`, whose null means something (take the
+    feature image away, use the site's default): their schema keeps offering null."""
+    keep = frozenset(nullable)
+    return lambda schema: _drop_null(schema, keep=keep)
+
+
+def _drop_null(schema: dict[str, Any], *, keep: frozenset[str]) -> None:
+    for name, field in schema.get("properties", {}).items():
+        if name in keep:
+            continue
         choices = field.pop("anyOf", None)
         if choices is not None:
             field.update(next(choice for choice in choices if choice.get("type") != "null"))

@@ -17,7 +17,7 @@ from fastblog.accounts.schemas import UserPublic
 from fastblog.db import utcnow
 from fastblog.messages import PICTURE_URL_PATTERN
 from fastblog.pagination import Keyset
-from fastblog.params import NOT_BLANK, LineFeeds, NoBidiControls, Trimmed, never_null
+from fastblog.params import NOT_BLANK, LineFeeds, NoBidiControls, Trimmed, never_null_but
 from fastblog.posts.markdown import (
     MAX_TAG_CHARS,
     MAX_TAGS,
@@ -205,7 +205,9 @@ class PostReplace(PostWrite):
 class PostUpdate(BaseModel):
     """PATCH: only the fields sent are changed; an explicit null is refused."""
 
-    model_config = ConfigDict(json_schema_extra=never_null)
+    model_config = ConfigDict(
+        json_schema_extra=never_null_but("feature_image", "feature_image_alt", "send_newsletter")
+    )
 
     title: Title | None = None
     content: Content | None = None
