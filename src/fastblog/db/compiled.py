@@ -239,6 +239,11 @@ class PostgresRunner:
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise ConstraintViolationError(str(exc)) from exc
             except PG_UNAVAILABLE as exc:
+                # One dead connection says the others may be dead too (a restarted or
+                # overloaded server kills them all): the pool dials afresh from now on, as
+                # the ORM road's pre-ping does, and a read tries once more on a new one.
+                if self._pool is not None:
+                    await self._pool.expire_connections()
                 if write or attempt == 1:
                     raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc
                 continue
