@@ -9,6 +9,8 @@ as the awaited thing finishes (https://github.com/python/cpython/issues/86296, g
 `await task` that stops it waits forever — a server that never exits after SIGTERM. So the
 loops sleep with `asyncio.timeout`, which passes an outside cancellation on, and a task is
 cancelled again for as long as it has not ended.
+
+`fastblog.polling.PollingLoop` is that loop, once: each service gives it its pass and its sleep.
 """
 
 import asyncio

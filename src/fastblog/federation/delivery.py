@@ -25,7 +25,6 @@ from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
 from fastblog.federation.actors import domain_of
@@ -41,6 +40,7 @@ from fastblog.federation.models import (
 )
 from fastblog.federation.signatures import load_private_key, sign_headers
 from fastblog.outbox.sender import retry_delay
+from fastblog.polling import PollingLoop
 
 logger = logging.getLogger(__name__)
 
@@ -165,37 +165,20 @@ class DeliverySender:
         self.batch = batch
         self.give_up_after = timedelta(hours=settings.federation_delivery_hours)
         self._keys: dict[int, rsa.RSAPrivateKey] = {}
-        self._wake = asyncio.Event()
-        self._stopping = False  # told to stop: the pass in hand is the last
-        self._task: asyncio.Task[None] | None = None
-        self._failing = False
+        poll = settings.federation_poll_seconds
+        self._loop = PollingLoop("Federation delivery", self._pass, poll, log=logger)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="federation delivery")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        self._stopping = True
-        self._wake.set()
-        await finish_within(task)
+        await self._loop.stop(STOP_GRACE_SECONDS)  # a POST in flight may take its timeout
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                claimed = await self.send_due()
-                self._failing = False
-            except Exception as exc:  # must outlive a database outage
-                if not self._failing:
-                    logger.warning("Federation delivery: cannot reach the database (%s)", exc)
-                self._failing, claimed = True, 0
-            if claimed == self.batch:
-                continue
-            await sleep_until(self._wake, self.settings.federation_poll_seconds)
+    async def _pass(self) -> bool:
+        return await self.send_due() == self.batch  # a full batch: more may be due
 
     async def send_due(self) -> int:
         """Claim the due deliveries, try each once; how many were claimed."""

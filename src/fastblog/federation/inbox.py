@@ -6,7 +6,6 @@ activity is handled in a transaction that also deletes its row: handled once, or
 not at all and again by the next pass. One that fails MAX_ATTEMPTS times is dropped.
 """
 
-import asyncio
 import json
 import logging
 import os
@@ -16,11 +15,11 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.background import finish_within, sleep_until
 from fastblog.db import Database
 from fastblog.db.leases import release_lease, take_lease
 from fastblog.federation import handlers
 from fastblog.federation.models import InboundActivity
+from fastblog.polling import PollingLoop
 
 logger = logging.getLogger(__name__)
 
@@ -51,37 +50,19 @@ class InboxWorker:
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._wake = asyncio.Event()
-        self._stopping = False  # told to stop: the pass in hand is the last
-        self._task: asyncio.Task[None] | None = None
-        self._failing = False
+        self._loop = PollingLoop("Federation inbox", self._pass, poll_seconds, log=logger)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="federation inbox")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        self._stopping = True
-        self._wake.set()
-        await finish_within(task)
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                handled = await self.handle_queued()
-                self._failing = False
-            except Exception as exc:  # must outlive a database outage
-                if not self._failing:
-                    logger.warning("Federation inbox: cannot reach the database (%s)", exc)
-                self._failing, handled = True, 0
-            if handled >= BATCH:
-                continue
-            await sleep_until(self._wake, self.poll_seconds)
+    async def _pass(self) -> bool:
+        return await self.handle_queued() >= BATCH  # a full batch: more may be queued
 
     async def handle_queued(self) -> int:
         """One pass, if this process gets the lease; how many activities it took."""

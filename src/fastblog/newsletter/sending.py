@@ -29,13 +29,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.newsletter import service
 from fastblog.newsletter.mail import UNSUBSCRIBE_MARK, IssueMail, render_issue
 from fastblog.newsletter.models import NewsletterDelivery, NewsletterIssue, Subscription
 from fastblog.outbox import OutboxMail, OutboxSender
+from fastblog.polling import PollingLoop
 from fastblog.posts.models import PUBLISHED, Post
 from fastblog.posts.visibility import PostVisibility, VisibilityChange
 from fastblog.site.store import SiteSettingsStore
@@ -105,44 +105,26 @@ class IssueSender:
         self.site = site
         self.pool = pool
         self.batch = batch
-        self._wake = asyncio.Event()
-        self._stopping = False  # told to stop: the pass in hand is the last
-        self._task: asyncio.Task[None] | None = None
         self._mails: dict[int, IssueMail] = {}  # rendered once per post in this process
         self._forgotten_at = 0.0
-        self._failing = False
+        self._loop = PollingLoop("Newsletter", self._pass, settings.outbox_poll_seconds, log=logger)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="newsletter issues")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        self._stopping = True
-        self._wake.set()
-        await finish_within(task)
+        await self._loop.stop()
 
-    async def _run(self) -> None:
+    async def _pass(self) -> bool:
+        queued = await self.send_open()
         loop = asyncio.get_running_loop()
-        while not self._stopping:
-            self._wake.clear()
-            queued = 0
-            try:
-                queued = await self.send_open()
-                if loop.time() - self._forgotten_at > FORGET_EVERY_SECONDS:
-                    self._forgotten_at = loop.time()
-                    await service.forget_unconfirmed(self.database)
-                self._failing = False
-            except Exception as exc:  # must outlive a database outage
-                if not self._failing:
-                    logger.warning("Newsletter: cannot reach the database (%s)", exc)
-                self._failing = True
-            if queued:
-                continue
-            await sleep_until(self._wake, self.settings.outbox_poll_seconds)
+        if loop.time() - self._forgotten_at > FORGET_EVERY_SECONDS:
+            self._forgotten_at = loop.time()
+            await service.forget_unconfirmed(self.database)
+        return queued > 0  # a batch queued: the issue (or the next) may have more
 
     async def send_open(self) -> int:
         """One batch of the oldest open issue; how many mails it queued (0: nothing open)."""

@@ -18,7 +18,6 @@ the digest goes out are left out; so are those older than a day (turning the mai
 not mail the past).
 """
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +27,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.notifications import queries
@@ -39,6 +37,7 @@ from fastblog.notifications.models import (
     NotificationDigest,
 )
 from fastblog.outbox import OutboxSender, queue_mail
+from fastblog.polling import PollingLoop
 from fastblog.site.store import SiteSettingsStore
 
 logger = logging.getLogger(__name__)
@@ -136,34 +135,19 @@ class DigestSender:
         self.outbox = outbox
         self.site = site
         self.settings = settings
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._failing = False
+        poll = settings.notification_digest_poll_seconds
+        self._loop = PollingLoop("Notification digests", self._pass, poll, log=logger)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="notification digests")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        self._stop.set()
         # A pass is a few short transactions: it ends soon; a stuck one is cancelled.
-        await finish_within(task, 5)
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.send_due()
-            except Exception as exc:  # the loop must outlive a database outage
-                if not self._failing:
-                    logger.warning("Notification digests: cannot send (%s); will retry", exc)
-                self._failing = True
-            else:
-                if self._failing:
-                    logger.info("Notification digests: working again")
-                self._failing = False
-            await sleep_until(self._stop, self.settings.notification_digest_poll_seconds)
+    async def _pass(self) -> bool:
+        await self.send_due()
+        return False  # more users due wait for the next poll: a digest is not urgent
 
     async def send_due(self, now: datetime | None = None) -> int:
         """Queue the digests that are due; how many were queued."""

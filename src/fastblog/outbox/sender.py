@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.background import finish_within, sleep_until, stop_task
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
 from fastblog.mail import SEND_TIMEOUT_SECONDS, MailConnection, Mailer, MailNotSentError
 from fastblog.outbox import queries
 from fastblog.outbox.models import OutboxMail
+from fastblog.polling import PollingLoop
 
 logger = logging.getLogger(__name__)
 
@@ -63,73 +63,48 @@ class OutboxSender:
         self.mailer = mailer
         self.settings = settings
         self.batch = batch
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
-        self._failing = False  # the database failed the last pass: said once per outage
+        self._stopping = False  # told to stop: mails not yet started wait for another pass
         self._claiming = False  # from the claim until its attempts are recorded
         # Mails due later than now were queued (a newsletter's, spread under its rate): sleep
         # until the next is due rather than a whole poll, until none is left.
         self._later = False
+        self._loop = PollingLoop("Mail outbox", self._pass, self._until_next, log=logger)
 
     def wake(self, *, later: bool = False) -> None:
         """A mail was just committed: look now rather than at the next poll. `later`: some
         of the mails are due later (they are looked for when due, not at the next poll)."""
         self._later = self._later or later
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mail outbox sender")
+        self._stopping = False
+        self._loop.start()
 
     async def stop(self) -> None:
         """Let the sends in flight finish (within STOP_GRACE_SECONDS), then end the task."""
-        task, self._task = self._task, None
-        if task is None:
-            return
         self._stopping = True
-        self._wake.set()
-        if not self._claiming:
-            # Nothing claimed: at most a read of the outbox is waiting (on a database that
-            # hangs, for the whole connect timeout). Nothing is lost by ending it now.
-            await stop_task(task)
-            return
-        await finish_within(task, STOP_GRACE_SECONDS)
+        # Nothing claimed: at most a read of the outbox is waiting (on a database that hangs,
+        # for the whole connect timeout). Nothing is lost by ending it now.
+        await self._loop.stop(STOP_GRACE_SECONDS if self._claiming else 0)
 
-    async def _run(self) -> None:
-        poll = self.settings.outbox_poll_seconds
-        while not self._stopping:
-            self._wake.clear()  # before the pass: a mail queued during it wakes the next one
-            if await self._pass() == self.batch:
-                continue  # a full batch: there may be more waiting
-            await sleep_until(self._wake, await self._until_next(poll))
+    async def _pass(self) -> bool:
+        return await self.send_due() == self.batch  # a full batch: there may be more waiting
 
-    async def _until_next(self, poll: float) -> float:
+    async def _until_next(self) -> float:
         """Seconds to sleep: until the next waiting mail is due (when mails due later were
-        queued), at most `poll`."""
+        queued), at most a poll."""
+        poll = self.settings.outbox_poll_seconds
         if not self._later:
             return poll
         try:
             row = await self.database.fetch_one(queries.NEXT_DUE)
-        except Exception:  # an outage: _pass says so; wait a poll
+        except Exception:  # an outage: the pass says so; wait a poll
             return poll
         if row is None:
             self._later = False
             return poll
         due_at: datetime = row["due_at"]
         return min(max((due_at - utcnow()).total_seconds(), 0.005), poll)
-
-    async def _pass(self) -> int:
-        try:
-            sent = await self.send_due()
-        except Exception as exc:  # the sender must outlive a database outage
-            if not self._failing:
-                logger.warning("Mail outbox: cannot reach the database (%s); will retry", exc)
-            self._failing = True
-            return 0
-        if self._failing:
-            logger.info("Mail outbox: the database answers again")
-        self._failing = False
-        return sent
 
     async def send_due(self) -> int:
         """Claim the mails that are due, try each once, and say how many were claimed."""

@@ -22,7 +22,6 @@ Posts import nothing above them: the packages that react (newsletter) register a
 start-up (fastblog.main).
 """
 
-import asyncio
 import logging
 import os
 import socket
@@ -32,10 +31,10 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.db.leases import release_lease, take_lease
+from fastblog.polling import PollingLoop
 from fastblog.posts.models import PUBLISHED, Post
 
 logger = logging.getLogger(__name__)
@@ -89,10 +88,7 @@ class PostVisibility:
         self._after_commit: list[Callable[[], None]] = []
         self._edit_handlers: list[Handler] = []
         self._after_edit: list[Callable[[], None]] = []
-        self._wake = asyncio.Event()
-        self._stopping = False  # told to stop: the pass in hand is the last
-        self._task: asyncio.Task[None] | None = None
-        self._failing = False
+        self._loop = PollingLoop("Post visibility", self._pass, self.poll_seconds, log=logger)
 
     def on_change(
         self, handler: Handler, *, after_commit: Callable[[], None] | None = None
@@ -123,7 +119,7 @@ class PostVisibility:
 
     def wake(self) -> None:
         """A post was just published: look now rather than at the next poll."""
-        self._wake.set()
+        self._loop.wake()
 
     async def withdrawn(self, session: AsyncSession, *, post_id: int, author_id: int) -> None:
         """In the caller's transaction: the post is no longer (or will not be) visible."""
@@ -132,29 +128,13 @@ class PostVisibility:
             await handler(session, change)
 
     def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="post visibility")
+        self._loop.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        self._stopping = True
-        self._wake.set()
-        await finish_within(task)
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                announced = await self.announce_due()
-            except Exception as exc:  # must outlive a database outage
-                if not self._failing:
-                    logger.warning("Post visibility: cannot reach the database (%s)", exc)
-                self._failing, announced = True, 0
-            else:
-                self._failing = False
-            if announced >= BATCH:
-                continue
-            await sleep_until(self._wake, self.poll_seconds)
+    async def _pass(self) -> bool:
+        return await self.announce_due() >= BATCH  # a full batch: more may be due
 
     async def announce_due(self) -> int:
         """One pass: announce the posts whose time has come, if this process gets the lease

@@ -12,7 +12,6 @@ first process to start writes them into the row, and from then on the row rules.
 until there is one.
 """
 
-import asyncio
 import logging
 from typing import Any
 
@@ -20,9 +19,9 @@ from pydantic import ValidationError
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fastblog.background import finish_within, sleep_until
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
+from fastblog.polling import PollingLoop
 from fastblog.site.models import SiteSettingsRow
 from fastblog.site.schemas import SiteSettings, SiteSettingsUpdate, apply
 
@@ -53,8 +52,7 @@ class SiteSettingsStore:
         self.first = SiteSettings.first(settings)
         self.current = self.first
         self._row: Row | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
+        self._loop = PollingLoop("Site settings", self._pass, REFRESH_SECONDS, log=logger)
 
     async def start(self) -> None:
         """Write the first values if the database has none, read the row, and keep reading."""
@@ -64,8 +62,7 @@ class SiteSettingsStore:
         except Exception as exc:  # the app still serves (with the environment's values), retries
             # A database that is away is a state, not a bug: one line, no traceback.
             logger.warning("Could not read the site settings (%r); retrying in the background", exc)
-        self._stop.clear()
-        self._task = asyncio.create_task(self._keep_fresh(), name="site settings")
+        self._loop.start(first_pass_in=REFRESH_SECONDS)  # just read: the next read in a second
 
     async def _insert_first_values(self) -> None:
         # A transaction of the ORM road, not the compiled road's writer: a start-up's one
@@ -76,9 +73,11 @@ class SiteSettingsStore:
             await session.commit()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        self._stop.set()
-        await finish_within(task)
+        await self._loop.stop()
+
+    async def _pass(self) -> bool:
+        await self.refresh()
+        return False
 
     async def refresh(self) -> SiteSettings:
         """Read the row now (one statement); unchanged rows are not parsed again."""
@@ -102,20 +101,6 @@ class SiteSettingsStore:
             # Written by hand, or a time zone this host's tz database lacks: keep serving.
             logger.exception("The site_settings row is not valid; keeping the previous values")
             return self.current
-
-    async def _keep_fresh(self) -> None:
-        failing = False
-        while not await sleep_until(self._stop, REFRESH_SECONDS):
-            try:
-                await self.refresh()
-            except Exception as exc:  # the database is away: keep the last values, try again
-                if not failing:  # said once, not every second until it is back
-                    logger.warning("Could not refresh the site settings (%r)", exc)
-                failing = True
-            else:
-                if failing:
-                    logger.info("The site settings are read again")
-                failing = False
 
     async def change(self, change: SiteSettingsUpdate) -> SiteSettings:
         """Apply a change in one transaction, the row locked: two admins changing different
