@@ -20,7 +20,7 @@ from fastblog.accounts.auth_service import email_reset_link
 from fastblog.accounts.models import PasswordResetToken
 from fastblog.db import utcnow
 from fastblog.outbox import OutboxMail, OutboxSender, queue_mail
-from fastblog.outbox.queries import CLAIM
+from fastblog.outbox.queries import QUEUE
 from fastblog.outbox.sender import retry_delay
 from tests.accounts import browser
 from tests.asgi import resources_of
@@ -383,7 +383,7 @@ async def test_a_mail_claimed_by_a_sender_that_died_is_sent_once_its_lease_lapse
     # What a process killed mid-send leaves behind: its claim, and no end to the attempt.
     now = utcnow()
     lease_end = now + timedelta(seconds=1)
-    await resources.database.write(CLAIM, {"now": now, "lease_end": lease_end, "batch": 1})
+    await resources.database.write(QUEUE.claim, {"now": now, "lease_end": lease_end, "batch": 1})
     survivor = OutboxSender(resources.database, resources.mailer, resources.settings)
 
     assert await survivor.send_due() == 0  # the lease holds

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from fastblog.accounts.models import User
 from fastblog.db import utcnow
 from fastblog.federation.blocks import block_domain
-from fastblog.federation.delivery import CLAIM, DeliverySender
+from fastblog.federation.delivery import QUEUE, DeliverySender
 from fastblog.federation.models import Delivery, RemoteActor, RemoteFollower
 from fastblog.posts.models import Post
 from fastblog.posts.visibility import PostVisibility
@@ -172,7 +172,7 @@ async def test_a_crashed_senders_deliveries_go_out_once_from_another_process(
     # Host A claims it, then "crashes": the claim is written, nothing is sent.
     now = utcnow()
     claimed = await resources_of(host_a).database.write(
-        CLAIM, {"now": now, "lease_end": now + timedelta(seconds=0.5), "batch": 10}
+        QUEUE.claim, {"now": now, "lease_end": now + timedelta(seconds=0.5), "batch": 10}
     )
     assert len(claimed) == 1
     assert await sender_b.send_due() == 0  # leased to A

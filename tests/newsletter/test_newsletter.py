@@ -21,7 +21,7 @@ from fastblog.db import utcnow
 from fastblog.newsletter.models import NewsletterDelivery, NewsletterIssue, Subscription
 from fastblog.newsletter.sending import IssueSender
 from fastblog.outbox import OutboxMail
-from fastblog.outbox.queries import CLAIM
+from fastblog.outbox.queries import QUEUE
 from fastblog.posts.models import Post
 from fastblog.posts.visibility import PostVisibility
 from tests.accounts import bearer, browser, browser_login
@@ -320,7 +320,7 @@ async def test_two_hosts_and_a_dead_sender_send_each_mail_once(
     await until(lambda: issue_done(first, post["id"]), "the issue is queued")
     database = resources_of(second).database
     await database.write(
-        CLAIM, {"now": utcnow(), "lease_end": utcnow() + timedelta(seconds=0.5), "batch": 10}
+        QUEUE.claim, {"now": utcnow(), "lease_end": utcnow() + timedelta(seconds=0.5), "batch": 10}
     )
     await mailbox.wait_for(60)
     await outbox_emptied(first)

@@ -21,12 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import Integer, and_, bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
 from fastblog.db import Database, Row, utcnow
+from fastblog.db.claims import leased_queue
 from fastblog.federation.actors import domain_of
 from fastblog.federation.documents import AP_CONTENT_TYPE
 from fastblog.federation.fetch import FetchError, Remote, status_of
@@ -47,44 +48,8 @@ logger = logging.getLogger(__name__)
 CLAIM_BATCH = 10
 STOP_GRACE_SECONDS = 10.0
 
-_CLAIMABLE = and_(
-    Delivery.failed_at.is_(None),
-    Delivery.due_at <= bindparam("now"),
-    or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= bindparam("now")),
-)
-ANY_DUE = select(Delivery.id).where(_CLAIMABLE).limit(1)
-CLAIM = (
-    update(Delivery)
-    .where(
-        Delivery.id.in_(
-            select(Delivery.id)
-            .where(_CLAIMABLE)
-            .order_by(Delivery.due_at, Delivery.id)
-            .limit(bindparam("batch", type_=Integer))
-            .with_for_update(skip_locked=True)
-        )
-    )
-    .values(claimed_until=bindparam("lease_end"), attempts=Delivery.attempts + 1)
-    .returning(
-        Delivery.id,
-        Delivery.inbox,
-        Delivery.author_id,
-        Delivery.body,
-        Delivery.attempts,
-        Delivery.created_at,
-    )
-)
-_OURS = and_(Delivery.id == bindparam("id"), Delivery.claimed_until == bindparam("lease_end"))
-SENT = delete(Delivery).where(_OURS)
-TRY_AGAIN = (
-    update(Delivery)
-    .where(_OURS)
-    .values(claimed_until=None, due_at=bindparam("due_at"), last_error=bindparam("error"))
-)
-GIVE_UP = (
-    update(Delivery)
-    .where(_OURS)
-    .values(claimed_until=None, failed_at=bindparam("now"), last_error=bindparam("error"))
+QUEUE = leased_queue(
+    Delivery, Delivery.inbox, Delivery.author_id, Delivery.body, Delivery.created_at
 )
 KEY = select(ActorKey.private_pem).where(ActorKey.user_id == bindparam("user_id"))
 
@@ -183,11 +148,11 @@ class DeliverySender:
     async def send_due(self) -> int:
         """Claim the due deliveries, try each once; how many were claimed."""
         now = utcnow()
-        if await self.database.fetch_one(ANY_DUE, {"now": now}) is None:
+        if await self.database.fetch_one(QUEUE.any_due, {"now": now}) is None:
             return 0
         lease_end = now + timedelta(seconds=self.settings.outbox_lease_seconds)
         rows = await self.database.write(
-            CLAIM, {"now": now, "lease_end": lease_end, "batch": self.batch}
+            QUEUE.claim, {"now": now, "lease_end": lease_end, "batch": self.batch}
         )
         outcomes = await asyncio.gather(
             *(self._attempt(row, lease_end) for row in rows), return_exceptions=True
@@ -226,7 +191,7 @@ class DeliverySender:
         except FetchError as exc:
             await self._failed(row, ours, exc)
             return
-        await self.database.write(SENT, ours)
+        await self.database.write(QUEUE.sent, ours)
         logger.info("Delivery #%d to %s sent", row["id"], row["inbox"])
 
     async def _failed(self, row: Row, ours: dict[str, Any], error: FetchError) -> None:
@@ -236,7 +201,7 @@ class DeliverySender:
             return
         delay = retry_delay(row["attempts"], first_seconds=self.settings.outbox_retry_seconds)
         values = {**ours, "due_at": now + delay, "error": str(error)[:500]}
-        await self.database.write(TRY_AGAIN, values)
+        await self.database.write(QUEUE.try_again, values)
         logger.warning(
             "Delivery #%d to %s failed (attempt %d), again in %.0f s: %s",
             row["id"],
@@ -247,5 +212,5 @@ class DeliverySender:
         )
 
     async def _give_up(self, row: Row, ours: dict[str, Any], reason: str) -> None:
-        await self.database.write(GIVE_UP, {**ours, "now": utcnow(), "error": reason[:500]})
+        await self.database.write(QUEUE.give_up, {**ours, "now": utcnow(), "error": reason[:500]})
         logger.error("Delivery #%d to %s given up: %s", row["id"], row["inbox"], reason)

@@ -109,13 +109,13 @@ class OutboxSender:
     async def send_due(self) -> int:
         """Claim the mails that are due, try each once, and say how many were claimed."""
         now = utcnow()
-        if await self.database.fetch_one(queries.ANY_DUE, {"now": now}) is None:
+        if await self.database.fetch_one(queries.QUEUE.any_due, {"now": now}) is None:
             return 0
         lease_end = now + timedelta(seconds=self.settings.outbox_lease_seconds)
         self._claiming = True
         try:
             mails = await self.database.write(
-                queries.CLAIM, {"now": now, "lease_end": lease_end, "batch": self.batch}
+                queries.QUEUE.claim, {"now": now, "lease_end": lease_end, "batch": self.batch}
             )
             shares = [mails[n::CONNECTIONS_PER_PASS] for n in range(CONNECTIONS_PER_PASS)]
             # A mail after the first on a connection starts only while half the lease is
@@ -160,7 +160,7 @@ class OutboxSender:
         except MailNotSentError as exc:
             await self._failed(mail, ours, str(exc))
             return
-        await self.database.write(queries.SENT, ours)
+        await self.database.write(queries.QUEUE.sent, ours)
         logger.info("Mail #%d sent (attempt %d)", mail["id"], mail["attempts"])
 
     async def _failed(self, mail: Row, ours: dict[str, object], error: str) -> None:
@@ -170,7 +170,7 @@ class OutboxSender:
             return
         delay = retry_delay(attempts, first_seconds=self.settings.outbox_retry_seconds)
         values = {**ours, "due_at": utcnow() + delay, "error": error[:500]}
-        await self.database.write(queries.TRY_AGAIN, values)
+        await self.database.write(queries.QUEUE.try_again, values)
         logger.warning(
             "Mail #%d not sent (attempt %d of %d), trying again in %.0f s: %s",
             mail["id"],
@@ -182,5 +182,5 @@ class OutboxSender:
 
     async def _give_up(self, mail: Row, ours: dict[str, object], reason: str) -> None:
         values = {**ours, "now": utcnow(), "error": reason[:500]}
-        await self.database.write(queries.GIVE_UP, values)
+        await self.database.write(queries.QUEUE.give_up, values)
         logger.error("Mail #%d to %s given up: %s", mail["id"], mail["recipient"], reason)
