@@ -177,18 +177,22 @@ async def test_the_first_pass_can_wait() -> None:
     await loop.stop()
 
 
+async def fail_three_times_then_work(failure: Exception) -> None:
+    passes = Passes()
+    passes.failure = failure
+    loop = PollingLoop("test", passes, 0.01, log=LOG)
+    loop.start()
+    await passes.until(lambda: passes.count >= 3)  # tried again after each poll
+    passes.failure = None
+    await passes.until(lambda: passes.finished >= 1)
+    await loop.stop()
+
+
 async def test_a_failing_pass_is_logged_once_with_its_traceback_and_the_loop_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger=LOG.name)
-    passes = Passes()
-    passes.failure = LookupError("a bug")
-    loop = PollingLoop("test", passes, 0.01, log=LOG)
-    loop.start()
-    await passes.until(lambda: passes.count >= 3)  # retried after each poll
-    passes.failure = None
-    await passes.until(lambda: passes.finished >= 1)
-    await loop.stop()
+    await fail_three_times_then_work(LookupError("a bug"))
 
     [failed] = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert failed.exc_info is not None
@@ -201,12 +205,7 @@ async def test_a_database_outage_is_one_line_without_a_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger=LOG.name)
-    passes = Passes()
-    passes.failure = ConnectionRefusedError("refused")
-    loop = PollingLoop("test", passes, 0.01, log=LOG)
-    loop.start()
-    await passes.until(lambda: passes.count >= 3)
-    await loop.stop()
+    await fail_three_times_then_work(ConnectionRefusedError("refused"))
 
     [failed] = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert failed.exc_info is None
