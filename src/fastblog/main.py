@@ -19,6 +19,7 @@ from fastblog import health
 from fastblog.accounts import api as accounts_api
 from fastblog.accounts import auth_api, auth_views, follow_views, invitation_api, invitation_views
 from fastblog.accounts import views as accounts_views
+from fastblog.accounts.deletion import AccountDeletion
 from fastblog.accounts.dependencies import load_page_user
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.admin import pages_api, pages_views, site_api
@@ -188,6 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         visibility = PostVisibility(database, settings)
         issues = IssueSender(database, outbox, settings, site, process_pool)
         install_newsletter(visibility, issues)
+        # An account's deletion: what other packages must do in its transaction.
+        account_deletion = AccountDeletion()
         # ActivityPub reacts to the same events (fastblog.federation).
         federation = (
             Federation(
@@ -196,6 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 pool=process_pool,
                 site=site,
                 visibility=visibility,
+                account_deletion=account_deletion,
             )
             if settings.federation_enabled
             else None
@@ -224,6 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 yield {
                     "resources": resources,
                     "post_visibility": visibility,
+                    "account_deletion": account_deletion,
                     "federation": federation,
                     # The author page's "Follow from the fediverse" (fastblog.posts.views).
                     "author_fediverse": federation.author_fediverse if federation else None,

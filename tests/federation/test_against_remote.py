@@ -6,11 +6,17 @@ deletes its reply, and unfollows; a bad signature is 401 and a blocked domain 40
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.federation.remote import ACTIVITY_JSON, RemoteServer, new_key, remote_servers
+from tests.federation.remote import (
+    ACTIVITY_JSON,
+    Delivery,
+    RemoteServer,
+    new_key,
+    remote_servers,
+)
 from tests.federation.remote_fixtures import PUBLIC, Mastodon
 from tests.federation.remote_site import (
     QUIET_SECONDS,
@@ -277,3 +283,39 @@ def test_a_blocked_domain_gets_403(blog: Blog) -> None:
         assert shared.status_code == 403, shared.text
         time.sleep(QUIET_SECONDS)
         assert dave.received(accept_of(activity)) == []
+
+
+def delete_of_actor(blog: Blog, author: Author) -> Callable[[Delivery], bool]:
+    return lambda d: d.type == "Delete" and d.object_id == blog.actor(author)
+
+
+def test_a_deleted_account_sends_its_followers_a_delete_of_the_actor(
+    blog: Blog, remotes: list[RemoteServer]
+) -> None:
+    bob, carol = remotes
+    author = blog.sign_up("leaving")
+    follow(blog, bob, author)
+    follow(blog, carol, author)
+    post = blog.publish(author, "Soon gone")
+    for remote in (bob, carol):
+        remote.wait_for(create_of(post), what=f"the Create of the post at {remote.username}")
+
+    with blog.client() as client:
+        response = client.delete(f"/api/users/{author.id}", headers=author.headers)
+    assert response.status_code == 204, response.text
+
+    for remote in (bob, carol):
+        # Signed with the author's key, which the remote fetched from the actor's address:
+        # the account is gone, the key is still served there.
+        (delete,) = remote.wait_for(
+            delete_of_actor(blog, author), what=f"the Delete of the author at {remote.username}"
+        )
+        assert delete.verified, delete.problem
+        assert delete.path == "/inbox"
+        assert delete.activity["actor"] == blog.actor(author)
+    gone = bob.fetch(blog.actor(author)).json()
+    assert gone["suspended"] is True
+    assert "preferredUsername" not in gone  # nothing of the profile is left
+    assert bob.webfinger_status(blog.url, blog.acct(author)) == 404
+    time.sleep(QUIET_SECONDS)  # sent once, not again
+    assert len(bob.received(delete_of_actor(blog, author))) == 1

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, File, Response, UploadFile, status
 
 from fastblog.accounts import follows, pictures, role_changes, service
 from fastblog.accounts.dependencies import (
+    AccountDeletionDep,
     CurrentUserDep,
     CurrentUserForWriteDep,
     HasherDep,
@@ -227,9 +228,10 @@ async def delete_user(
     user: Annotated[User, Depends(get_own_account)],
     session: WriteSessionDep,
     resources: ResourcesDep,
+    deletion: AccountDeletionDep,
 ) -> Response:
     """Delete your account and all of your posts (the owner: once ownership is handed on)."""
     picture = user.image_file
-    await service.delete_user(session, user=user)
+    await service.delete_user(session, user=user, deletion=deletion)
     await pictures.remove_picture(resources, picture)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

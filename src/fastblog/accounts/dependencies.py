@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts import service
+from fastblog.accounts.deletion import AccountDeletion
 from fastblog.accounts.models import User
 from fastblog.accounts.queries import current_role
 from fastblog.accounts.tokens import TokenClaims, read_token
@@ -247,6 +248,13 @@ async def get_mail_throttle(resources: ResourcesDep) -> MailThrottle:
     return resources.mail_throttle
 
 
+async def get_account_deletion(request: Request) -> AccountDeletion:
+    """What an account's deletion also does (made by the lifespan; fastblog.accounts.deletion)."""
+    deletion: AccountDeletion = request.state.account_deletion
+    return deletion
+
+
+AccountDeletionDep = Annotated[AccountDeletion, Depends(get_account_deletion)]
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
 MailThrottleDep = Annotated[MailThrottle, Depends(get_mail_throttle)]

@@ -4,6 +4,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.accounts.deletion import AccountDeletion
 from fastblog.accounts.models import User
 from fastblog.accounts.roles import Role
 from fastblog.accounts.schemas import UserCreate, UserUpdate
@@ -181,7 +182,12 @@ async def log_out_everywhere(db: Database, *, user: User) -> User:
 
 
 async def delete_account(
-    db: Database, hasher: PasswordHasher, *, user: User, password: str
+    db: Database,
+    hasher: PasswordHasher,
+    *,
+    user: User,
+    password: str,
+    deletion: AccountDeletion,
 ) -> str | None:
     """Delete the account and its posts once the password confirms it; returns the picture
     file to remove. The hash check (~100 ms, in a thread) comes before the write lock."""
@@ -193,7 +199,7 @@ async def delete_account(
         if account is None:
             raise NotAuthenticatedError("Your account no longer exists.")
         picture = account.image_file
-        await delete_user(session, user=account)
+        await delete_user(session, user=account, deletion=deletion)
     return picture
 
 
@@ -211,9 +217,12 @@ def check_can_leave(user: User) -> None:
         raise StateConflictError(OWNER_CANNOT_LEAVE)
 
 
-async def delete_user(session: AsyncSession, *, user: User) -> None:
+async def delete_user(session: AsyncSession, *, user: User, deletion: AccountDeletion) -> None:
     """Delete the account (loaded and locked in `session`, so its role is the current one)."""
     check_can_leave(user)
+    # Before the row goes: what the handlers need (its followers) goes with it.
+    await deletion.deleting(session, user.id)
     # The database's ON DELETE CASCADE removes the posts in the same statement.
     await session.delete(user)
     await session.commit()
+    deletion.committed()

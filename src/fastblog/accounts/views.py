@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from fastblog.accounts import pictures, service
 from fastblog.accounts.dependencies import (
+    AccountDeletionDep,
     HasherDep,
     LoggedInDep,
     LoggedInForWriteDep,
@@ -172,12 +173,13 @@ async def delete_account(
     user: LoggedInDep,
     resources: ResourcesDep,
     hasher: HasherDep,
+    deletion: AccountDeletionDep,
     password: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Delete your account and all of your posts; your password confirms it."""
     try:
         picture = await service.delete_account(
-            resources.database, hasher, user=user, password=password
+            resources.database, hasher, user=user, password=password, deletion=deletion
         )
     except service.WrongPasswordError as exc:
         errors = {exc.field or "password": exc.message}

@@ -87,6 +87,21 @@ def person(base: str, user: Any, public_pem: str) -> dict[str, Any]:
     }
 
 
+def gone_person(base: str, user: int, public_pem: str) -> dict[str, Any]:
+    """A deleted author, as Mastodon serves a removed account: nothing of the profile, the
+    key kept (a server that receives the account's Delete fetches it to verify the
+    signature)."""
+    actor = actor_id(base, user)
+    return {
+        "@context": CONTEXT,
+        "id": actor,
+        "type": "Person",
+        "inbox": ap_path(base, user, "inbox"),
+        "suspended": True,
+        "publicKey": {"id": key_id(base, user), "owner": actor, "publicKeyPem": public_pem},
+    }
+
+
 def article(base: str, post: Any, *, likes: int = 0, shares: int = 0) -> dict[str, Any]:
     """`post`: id, slug, title, content_html, excerpt, published_at, updated_at, user_id,
     tag_names (space-separated), feature_image, feature_image_alt."""
@@ -179,6 +194,12 @@ def delete(base: str, post: int, author: int, *, deleted_at: datetime) -> dict[s
         to=[PUBLIC],
         cc=[ap_path(base, author, "followers")],
     )
+
+
+def delete_actor(base: str, user: int, *, deleted_at: datetime) -> dict[str, Any]:
+    """The author's account is deleted: a server that knows it removes it and its posts."""
+    actor = actor_id(base, user)
+    return wrap("Delete", f"{actor}#delete-{iso(deleted_at)}", actor, actor, to=[PUBLIC])
 
 
 def collection(uri: str, total: int, *, first: str | None = None) -> dict[str, Any]:

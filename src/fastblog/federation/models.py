@@ -18,9 +18,9 @@ class ActorKey(Base):
 
     __tablename__ = "ap_actor_keys"
 
-    user_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
-    )
+    # No foreign key: the key outlives a deleted account, to sign the account's Delete and
+    # to be fetched by the servers verifying it (fastblog.federation.leaving).
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     private_pem: Mapped[str] = mapped_column(Text)
     public_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -99,8 +99,9 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     activity_id: Mapped[str] = mapped_column(String(URI))
     inbox: Mapped[str] = mapped_column(String(URI))
-    # Whose key signs it.
-    author_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    # Whose key signs it. No foreign key: the Delete of a deleted account is sent after the
+    # account is gone (fastblog.federation.leaving).
+    author_id: Mapped[int] = mapped_column(BigId)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

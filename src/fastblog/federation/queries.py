@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, select
 
 from fastblog.accounts.models import User
 from fastblog.db import Database, utcnow
 from fastblog.federation.announce import ARTICLE_COLUMNS
-from fastblog.federation.models import RemoteActor, RemoteFollower, Tombstone
+from fastblog.federation.models import ActorKey, RemoteActor, RemoteFollower, Tombstone
 from fastblog.posts.models import PUBLISHED, Post
 
 _LOCAL = ~exists().where(RemoteActor.user_id == User.id)  # not a remote author's stand-in
@@ -35,6 +35,19 @@ async def local_author(
                 select(User.id, User.username, User.bio_html, User.image_file).where(where, _LOCAL)
             )
         ).first()
+
+
+# A key whose account is gone (kept to sign, and let others verify, the account's Delete).
+_DELETED_AUTHOR_KEY = select(ActorKey.public_pem).where(
+    ActorKey.user_id == bindparam("user_id"),
+    ~exists().where(User.id == ActorKey.user_id),
+)
+
+
+async def deleted_author_key(db: Database, user_id: int) -> str | None:
+    """The public key of a deleted author's account, or None (no such author ever here)."""
+    row = await db.fetch_one(_DELETED_AUTHOR_KEY, {"user_id": user_id})
+    return None if row is None else str(row["public_pem"])
 
 
 async def usage(db: Database) -> tuple[int, int]:

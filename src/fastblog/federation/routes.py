@@ -101,7 +101,10 @@ async def person(user_id: int, federation: FederationDep) -> Response:
     """The author as an ActivityPub Person."""
     user = await queries.local_author(federation.database, user_id=user_id)
     if user is None:
-        return _error(404, "No such author")
+        gone_key = await queries.deleted_author_key(federation.database, user_id)
+        if gone_key is None:
+            return _error(404, "No such author")
+        return ActivityResponse(documents.gone_person(federation.base, user_id, gone_key))
     key = await actor_key(federation.database, federation.pool, user_id)
     return ActivityResponse(documents.person(federation.base, user, key.public_pem))
 

@@ -4,9 +4,10 @@ from concurrent.futures import Executor
 from functools import partial
 from typing import Any
 
+from fastblog.accounts.deletion import AccountDeletion
 from fastblog.config import Settings
 from fastblog.db import Database
-from fastblog.federation import announce, documents, queries
+from fastblog.federation import announce, documents, leaving, queries
 from fastblog.federation.delivery import DeliverySender
 from fastblog.federation.fetch import Remote
 from fastblog.federation.handlers import Handlers
@@ -32,6 +33,7 @@ class Federation:
         pool: Executor,
         site: SiteSettingsStore,
         visibility: PostVisibility,
+        account_deletion: AccountDeletion,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -60,6 +62,7 @@ class Federation:
             lease=settings.outbox_lease_seconds,
         )
         announce.install(visibility, announce.Announcer(self.base, self.sender.wake))
+        leaving.install(account_deletion, leaving.Leaving(self.base, self.sender.wake))
 
     async def author_fediverse(self, user_id: int) -> dict[str, Any] | None:
         """What the author page shows: the handle to follow, and how many do from afar
