@@ -16,7 +16,7 @@ DATABASE_URL_USED = $(or $(DATABASE_URL),$(shell sed -n 's/^DATABASE_URL=//p' .e
 	$(shell sed -n 's/^DEFAULT_DATABASE_URL = "\(.*\)"/\1/p' src/fastblog/config.py))
 
 .DEFAULT_GOAL := help
-.PHONY: help run dev test lint format lock migrate seed bench bench-lab cluster fuzz mutate validators clean
+.PHONY: help run dev test lint format lock migrate seed bench bench-storm bench-lab cluster fuzz mutate validators clean
 
 help: ## list the commands
 	@USERS=$(USERS) POSTS=$(POSTS) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) awk -F':.*## ' '/^[a-z-]+:.*## / { \
@@ -89,6 +89,9 @@ ifdef CLUSTER
 else
 	SCALE=$(SCALE) $(BIN)/python -m bench.app_bench
 endif
+
+bench-storm: $(VENV)/.installed-dev ## the server's event-loop lag during a storm of common-word searches vs idle (SCALE=1k; BENCH_STORM_SECONDS=20)
+	SCALE=$(SCALE) $(BIN)/python -m bench.search_storm
 
 bench-lab: $(VENV)/.installed-dev ## the async lab under load: throughput vs concurrency per mode (LAB_SECONDS=5)
 	LAB_ENABLED=true $(BIN)/python -m bench.lab_bench

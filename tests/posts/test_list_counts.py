@@ -1,4 +1,5 @@
-"""A user's and a tag's totals come from trigger-kept counters (migration 0008): after any mix
+"""A user's, a tag's and a user's with a tag totals come from trigger-kept counters (migrations
+0008, 0022): after any mix
 of concurrent writes they must equal a count of the rows, and what readers are told must be
 what they can see (no drafts, no scheduled post before its time)."""
 
@@ -12,7 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from fastblog.posts.models import PUBLISHED, Post, PostTag, Tag, TagPostCount, UserPostCount
+from fastblog.posts.models import (
+    PUBLISHED,
+    Post,
+    PostTag,
+    Tag,
+    TagPostCount,
+    UserPostCount,
+    UserTagPostCount,
+)
 from tests.factories import api_create_post, login, make_user
 
 pytestmark = pytest.mark.anyio
@@ -21,7 +30,8 @@ TAGS = ["python", "async", "sql"]
 
 
 async def recounted(session: AsyncSession) -> dict[str, dict[Any, int]]:
-    """Published posts per user and per tag: counted from the rows, and as the counters say."""
+    """Published posts per user, per tag and per user and tag: counted from the rows, and as
+    the counters say."""
     per_user = select(Post.user_id, func.count()).where(Post.status == PUBLISHED)
     per_tag = (
         select(PostTag.tag_id, func.count())
@@ -30,15 +40,26 @@ async def recounted(session: AsyncSession) -> dict[str, dict[Any, int]]:
     )
     user_counters = select(UserPostCount.user_id, func.sum(UserPostCount.posts))
     tag_counters = select(TagPostCount.tag_id, func.sum(TagPostCount.posts))
+    per_user_tag = (
+        select(Post.user_id, PostTag.tag_id, func.count())
+        .join(Post, Post.id == PostTag.post_id)
+        .where(Post.status == PUBLISHED)
+    )
+    user_tag_counters = select(
+        UserTagPostCount.user_id, UserTagPostCount.tag_id, func.sum(UserTagPostCount.posts)
+    )
     results = {}
-    for name, query, key in [
-        ("users", per_user, Post.user_id),
-        ("tags", per_tag, PostTag.tag_id),
-        ("user counters", user_counters, UserPostCount.user_id),
-        ("tag counters", tag_counters, TagPostCount.tag_id),
+    for name, query, keys in [
+        ("users", per_user, (Post.user_id,)),
+        ("tags", per_tag, (PostTag.tag_id,)),
+        ("user tags", per_user_tag, (Post.user_id, PostTag.tag_id)),
+        ("user counters", user_counters, (UserPostCount.user_id,)),
+        ("tag counters", tag_counters, (TagPostCount.tag_id,)),
+        ("user tag counters", user_tag_counters, user_tag_counters.selected_columns[:2]),
     ]:
-        rows = (await session.execute(query.group_by(key))).all()
-        results[name] = {key: int(count) for key, count in rows if count}  # zero rows stay
+        rows = (await session.execute(query.group_by(*keys))).all()
+        # Keyed by (user,), (tag,) or (user, tag); counter rows left at zero are left out.
+        results[name] = {tuple(row[:-1]): int(row[-1]) for row in rows if row[-1]}
     return results
 
 
@@ -109,7 +130,8 @@ async def test_counters_match_a_recount_after_a_burst_of_concurrent_writes(
     counts = await recounted(session)
     assert counts["user counters"] == counts["users"]
     assert counts["tag counters"] == counts["tags"]
-    assert leaving not in counts["user counters"]
+    assert counts["user tag counters"] == counts["user tags"]
+    assert (leaving,) not in counts["user counters"]
     assert sum(counts["tags"].values()) > 0
 
     # What readers are told matches what they can page through (drafts and scheduled left out).
@@ -166,6 +188,7 @@ async def test_a_tags_and_a_users_total_follow_each_kind_of_change(
     assert await tag_counts(client) == {}
     counts = await recounted(session)
     assert counts["user counters"] == counts["tag counters"] == {}
+    assert counts["user tag counters"] == {}
 
 
 async def test_tag_counts_leave_out_a_deleted_authors_posts(
@@ -232,3 +255,4 @@ async def test_posts_and_tags_inserted_in_bulk_are_counted(
     counts = await recounted(session)
     assert counts["user counters"] == counts["users"]
     assert counts["tag counters"] == counts["tags"]
+    assert counts["user tag counters"] == counts["user tags"]

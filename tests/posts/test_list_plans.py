@@ -77,6 +77,9 @@ PAGES = {
     "a tag's": queries.PAGES[False, True, False, False],
     "a tag's, api": queries.PAGES[False, True, True, False],
     "a tag's, newer": queries.PAGES[False, True, False, True],
+    "a user's with a tag": queries.PAGES[True, True, False, False],
+    "a user's with a tag, api": queries.PAGES[True, True, True, False],
+    "a user's with a tag, newer": queries.PAGES[True, True, False, True],
 }
 
 
@@ -97,8 +100,48 @@ async def test_a_page_by_cursor_is_an_index_range(
         assert "published_at" in condition
 
 
+FEEDS = {
+    "the site's": feeds.LATEST,
+    "a tag's": feeds.LATEST_WITH_TAG,
+    "an author's": feeds.LATEST_BY_AUTHOR,
+}
+
+
+@pytest.mark.parametrize("name", FEEDS)
+async def test_a_feed_is_an_index_range(
+    resources: Resources, session: AsyncSession, name: str
+) -> None:
+    """The feeds' newest posts: a walk of an index from now, no scan of posts, no sort."""
+    await make_posts(session, await make_user(session), 30)
+    dialect = resources.database.engine.dialect.name
+
+    text = await plan(resources, FEEDS[name])
+
+    if name != "an author's":
+        assert_served_by_an_index(text, dialect)
+        return
+    # The user's row, the ids from the author's index (a walk of limit entries), their rows;
+    # only those few rows are put in order, at the top.
+    lines = text.splitlines()
+    if dialect == "sqlite":
+        assert "SCAN posts" not in text, text
+        assert "COVERING INDEX ix_posts_user_id_published_at_id" in text, text
+        assert [line for line in lines if "TEMP B-TREE" in line] in ([], [lines[-1]]), text
+    else:
+        assert "Seq Scan on posts" not in text, text
+        assert "Index Only Scan Backward using ix_posts_user_id_published_at_id" in text, text
+        assert [line for line in lines if "Sort  (" in line] in ([], [lines[0]]), text
+
+
 @pytest.mark.parametrize(
-    "statement", [queries.USER_TOTAL, queries.TAG_TOTAL, queries.TOTAL, queries.DRAFTS]
+    "statement",
+    [
+        queries.USER_TOTAL,
+        queries.TAG_TOTAL,
+        queries.USER_TAG_TOTAL,
+        queries.TOTAL,
+        queries.DRAFTS,
+    ],
 )
 async def test_totals_and_drafts_read_no_whole_table(
     resources: Resources, session: AsyncSession, statement: Any
@@ -110,7 +153,13 @@ async def test_totals_and_drafts_read_no_whole_table(
 
     # (The site's eight counter rows, post_counts, are read whole by design.)
     whole = "SCAN" if dialect == "sqlite" else "Seq Scan on"
-    for table in ("posts", "user_post_counts", "tag_post_counts"):
+    for table in (
+        "posts",
+        "post_tags",
+        "user_post_counts",
+        "tag_post_counts",
+        "user_tag_post_counts",
+    ):
         assert f"{whole} {table}" not in text, text
 
 

@@ -99,9 +99,15 @@ class StatementRunner(Protocol):
     listeners: list[StatementListener]
 
     async def fetch(
-        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+        self,
+        query: Query,
+        values: Mapping[str, Any],
+        *,
+        write: bool = False,
+        planner: Mapping[str, str] | None = None,
     ) -> list[Row]:
-        """Run one statement in its own transaction and return its processed rows."""
+        """Run one statement in its own transaction and return its processed rows.
+        `planner`: settings for that transaction only (PostgreSQL's SET LOCAL)."""
         ...
 
     async def close(self) -> None: ...
@@ -135,7 +141,12 @@ class SQLiteRunner:
         self._reads = BatchingLane(connections(readers, query_only=True))
 
     async def fetch(
-        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+        self,
+        query: Query,
+        values: Mapping[str, Any],
+        *,
+        write: bool = False,
+        planner: Mapping[str, str] | None = None,  # PostgreSQL's; SQLite has none of them
     ) -> list[Row]:
         for listener in self.listeners:
             listener(query.sql)
@@ -168,19 +179,30 @@ PG_UNAVAILABLE = (
 # The requests' statements are short: starting parallel workers or JIT-compiling a plan costs
 # more than they do. Measured on a search at a million posts (a plan whose estimates are
 # high, though it reads ~3,000 rows): 7 s with both, 0.3 s without, on a loaded machine.
-# Every request statement is meant to be served by an index (tests/*/test_*plans.py); with
-# sequential scans priced out, a bound PostgreSQL cannot estimate (a search's newest id
-# bucket, from a subquery) no longer tips a word in half the posts into reading all of
-# them: 5.6-9.5 s -> 18-35 ms. A table with no usable index is still read whole.
-REQUEST_SETTINGS = {
-    "jit": "off",
-    "max_parallel_workers_per_gather": "0",
-    "enable_seqscan": "off",
-}
+# Nothing is priced out here: a statement whose plan needs that says so itself (the search's
+# `planner` settings, fastblog.search.postgres.PLANNER), for its own transaction only.
+REQUEST_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
     return None
+
+
+async def _fetch_planned(
+    connection: asyncpg.Connection,
+    sql: str,
+    parameters: Sequence[Any],
+    planner: Mapping[str, str],
+    seconds: float,  # asyncpg's own timeout (see PostgresRunner.fetch), not a cancellation
+) -> list[asyncpg.Record]:
+    """The statement in a transaction of its own whose planner settings are `planner` (SET
+    LOCAL: they end with it, so the pooled connection's next statement plans as usual). Two
+    round trips more than a plain statement (BEGIN, the settings; COMMIT)."""
+    settings = "; ".join(f"SET LOCAL {name} = '{value}'" for name, value in planner.items())
+    async with connection.transaction():
+        await connection.execute(settings, timeout=seconds)
+        rows: list[asyncpg.Record] = await connection.fetch(sql, *parameters, timeout=seconds)
+    return rows
 
 
 class PostgresRunner:
@@ -223,7 +245,12 @@ class PostgresRunner:
         )
 
     async def fetch(
-        self, query: Query, values: Mapping[str, Any], *, write: bool = False
+        self,
+        query: Query,
+        values: Mapping[str, Any],
+        *,
+        write: bool = False,
+        planner: Mapping[str, str] | None = None,
     ) -> list[Row]:
         for listener in self.listeners:
             listener(query.sql)
@@ -235,7 +262,12 @@ class PostgresRunner:
                 # asyncpg's own timeouts, not a cancellation from outside: a connection
                 # cancelled mid-statement could go back to the pool still busy.
                 async with pool.acquire(timeout=self._timeout) as connection:
-                    rows = await connection.fetch(query.sql, *parameters, timeout=self._timeout)
+                    if planner:
+                        rows = await _fetch_planned(
+                            connection, query.sql, parameters, planner, self._timeout
+                        )
+                    else:
+                        rows = await connection.fetch(query.sql, *parameters, timeout=self._timeout)
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise ConstraintViolationError(str(exc)) from exc
             except PG_UNAVAILABLE as exc:

@@ -61,10 +61,15 @@ class Database:
         return entry[1]
 
     async def fetch(
-        self, statement: Executable, values: Mapping[str, Any] | None = None
+        self,
+        statement: Executable,
+        values: Mapping[str, Any] | None = None,
+        *,
+        planner: Mapping[str, str] | None = None,
     ) -> list[Row]:
-        """Run a one-statement read; rows as dicts keyed by column name."""
-        return await self.runner.fetch(self.compiled(statement), values or {})
+        """Run a one-statement read; rows as dicts keyed by column name. `planner`: PostgreSQL
+        planner settings for this statement alone (SET LOCAL in its own transaction)."""
+        return await self.runner.fetch(self.compiled(statement), values or {}, planner=planner)
 
     async def fetch_one(
         self, statement: Executable, values: Mapping[str, Any] | None = None

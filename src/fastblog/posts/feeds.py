@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import bindparam, select, true
 
 from fastblog.accounts.models import User
 from fastblog.db import Database, Row, utcnow
 from fastblog.posts.meta import author_path, post_path
 from fastblog.posts.models import Post, PostTag
-from fastblog.posts.queries import NEWEST_FIRST, NOW, TAG_ID, VISIBLE
+from fastblog.posts.queries import NOW, TAG_ID
 
 FEED_SIZE = 20
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
@@ -65,14 +65,24 @@ def _latest(at: Any, row_id: Any, *where: Any) -> Any:
 LATEST = _latest(Post.published_at, Post.id)
 # A tag's: a range of post_tags' (tag_id, published_at, post_id) index.
 LATEST_WITH_TAG = _latest(PostTag.published_at, PostTag.post_id, PostTag.tag_id == TAG_ID)
-# From the user, so a user without posts still gives one row (an empty feed, not a 404).
+# From the user, so a user without posts still gives one row (an empty feed, not a 404);
+# their posts' ids from a range of posts' (user_id, published_at, id) index first. (Joined
+# to the user and then sorted, PostgreSQL read every visible post of the author, content
+# and all, and sorted them for the 20 newest.)
+_AUTHORS_LATEST = (
+    select(Post.published_at.label("at"), Post.id.label("id"))
+    .where(Post.user_id == bindparam("user_id"), Post.published_at <= NOW)
+    .order_by(Post.published_at.desc(), Post.id.desc())
+    .limit(bindparam("limit"))
+    .subquery("latest")
+)
 LATEST_BY_AUTHOR = (
     select(*ENTRY_COLUMNS, User.id.label("author_id"))
     .select_from(User)
-    .outerjoin(Post, and_(Post.user_id == User.id, VISIBLE))
+    .outerjoin(_AUTHORS_LATEST, true())
+    .outerjoin(Post, Post.id == _AUTHORS_LATEST.c.id)
     .where(User.id == bindparam("user_id"))
-    .order_by(*NEWEST_FIRST)
-    .limit(bindparam("limit"))
+    .order_by(_AUTHORS_LATEST.c.at.desc(), _AUTHORS_LATEST.c.id.desc())
 )
 
 

@@ -41,6 +41,7 @@ from fastblog.posts.models import (
     Tag,
     TagPostCount,
     UserPostCount,
+    UserTagPostCount,
 )
 
 END_OF_TIME = datetime.max.replace(tzinfo=UTC)  # after every draft's updated_at
@@ -53,10 +54,6 @@ USER_ID = bindparam("user_id", type_=Post.user_id.type)
 TAG = bindparam("tag", type_=Tag.name.type)
 BY_USER = Post.user_id == USER_ID
 TAG_ID = select(Tag.id).where(Tag.name == TAG).scalar_subquery()
-# Whether the post has the tag: a probe of post_tags' primary key per post walked (a user's
-# posts, on their index). Not `id IN (the tag's posts)`: SQLite built that list whole, every
-# post of the tag (a third of a million for a common tag at a million posts), per request.
-BY_TAG = exists().where(PostTag.post_id == Post.id, PostTag.tag_id == TAG_ID)
 # Where a page starts: the sort key of the row shown last (fastblog.pagination.Keyset).
 KEY_AT = bindparam("key_at", type_=Post.published_at.type)
 KEY_ID = bindparam("key_id", type_=Post.id.type)
@@ -141,13 +138,15 @@ def _page(
     # Keyset pagination: the rows strictly past the key of the last row shown, as one
     # row-value comparison that an index on (published_at, id) serves as a range, so a page
     # deep in the list costs what page one costs: posts' own indexes, or for a tag's page
-    # (`tagged`) post_tags' copy of published_at. A draft has no published_at (the check
-    # constraint status_published_at), so a row past the key is a published post: no need
-    # to read its row for its status. The key is never later than now (fetch_page clamps
-    # it), so it is also the only upper bound: SQLite ranges an index on one upper bound, the
-    # first it meets, and `published_at <= now` there would make a deep page walk every row
-    # from now down to its key. `newer` reads the other way (the page before a key, for
-    # "Newer posts"), oldest first, up to now; the caller turns it round.
+    # (`tagged`) post_tags' copy of published_at, and for a user's posts with a tag
+    # (`tagged`, with BY_USER_TAGGED in `where`) post_tags' copies of the author and
+    # published_at. A draft has no published_at (the check constraint status_published_at),
+    # so a row past the key is a published post: no need to read its row for its status. The
+    # key is never later than now (fetch_page clamps it), so it is also the only upper bound:
+    # SQLite ranges an index on one upper bound, the first it meets, and `published_at <= now`
+    # there would make a deep page walk every row from now down to its key. `newer` reads the
+    # other way (the page before a key, for "Newer posts"), oldest first, up to now; the
+    # caller turns it round.
     # The total rides along as an uncorrelated scalar subquery: evaluated once per statement,
     # so a page and its count cost one round trip instead of two.
     at, row_id = (PostTag.published_at, PostTag.post_id) if tagged else (Post.published_at, Post.id)
@@ -155,7 +154,7 @@ def _page(
     keyset = (key > cursor, at <= NOW) if newer else (key < cursor,)
     order = (at.asc(), row_id.asc()) if newer else (at.desc(), row_id.desc())
     ids = select(at.label("at"), row_id.label("id")).where(*keyset)
-    ids = ids.where(PostTag.tag_id == TAG_ID) if tagged else ids.where(*where)
+    ids = ids.where(PostTag.tag_id == TAG_ID, *where) if tagged else ids.where(*where)
     page = ids.order_by(*order).limit(bindparam("limit")).offset(bindparam("skip")).subquery()
     return (
         select(*columns, total.scalar_subquery().label("total"))
@@ -204,26 +203,45 @@ TAG_SCHEDULED = (
     .scalar_subquery()
 )
 TAG_TOTAL = _counted(TagPostCount, TagPostCount.tag_id == TAG_ID, scheduled=TAG_SCHEDULED)
+# A user's posts with a tag: their counter rows (migration 0022), less their scheduled posts
+# with the tag (a range of post_tags' (user_id, tag_id, published_at, post_id) index, bounded
+# on both sides for the reason _scheduled gives).
+BY_USER_TAGGED = PostTag.user_id == USER_ID
+USER_TAG_SCHEDULED = (
+    select(func.count())
+    .select_from(PostTag)
+    .where(
+        BY_USER_TAGGED,
+        PostTag.tag_id == TAG_ID,
+        PostTag.published_at > NOW,
+        PostTag.published_at < NEVER,
+    )
+    .scalar_subquery()
+)
+USER_TAG_TOTAL = _counted(
+    UserTagPostCount,
+    UserTagPostCount.user_id == USER_ID,
+    UserTagPostCount.tag_id == TAG_ID,
+    scheduled=USER_TAG_SCHEDULED,
+)
 
 
-# Every list a reader sees, by (a user's?, a tag's?); a user's posts with one tag (API only)
-# are counted: that user's index entries up to now (a published_at is a published post's,
-# so no row is read), each with a probe of post_tags' primary key.
+# Every list a reader sees, by (a user's?, a tag's?).
 TOTALS = {
     (False, False): TOTAL,
     (True, False): USER_TOTAL,
     (False, True): TAG_TOTAL,
-    (True, True): _count(BY_USER, Post.published_at <= NOW, BY_TAG),
+    (True, True): USER_TAG_TOTAL,
 }
 # ... and by (full rows for the API?, newer: the page before a key?).
 PAGES = {
     (by_user, by_tag, full, newer): _page(
         LIST_COLUMNS[full],
         TOTALS[by_user, by_tag],
-        *((BY_USER,) if by_user else ()),
-        *((BY_TAG,) if by_user and by_tag else ()),  # a user's posts with a tag: their index
+        # A user's posts with a tag: post_tags' copy of the author.
+        *((BY_USER_TAGGED if by_tag else BY_USER,) if by_user else ()),
         newer=newer,
-        tagged=by_tag and not by_user,
+        tagged=by_tag,
     )
     for by_user in (False, True)
     for by_tag in (False, True)

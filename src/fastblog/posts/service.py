@@ -33,6 +33,7 @@ from fastblog.posts.models import (
     Tag,
     TagPostCount,
     UserPostCount,
+    UserTagPostCount,
 )
 from fastblog.posts.permissions import check_write
 from fastblog.posts.schemas import PostWrite
@@ -198,11 +199,11 @@ async def _set_tags(session: AsyncSession, post_id: int, names: list[str]) -> No
     await _replace_tags(session, post_id, await _tag_ids(session, names))
 
 
-def _counter_upsert(dialect: str, model: type[Any], key: str) -> Any:
+def _counter_upsert(dialect: str, model: type[Any], *keys: str) -> Any:
     upsert = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
     # A no-op update that still locks the row (or creates it at zero).
     return upsert.on_conflict_do_update(
-        index_elements=[key, "slot"], set_={"posts": model.__table__.c.posts}
+        index_elements=[*keys, "slot"], set_={"posts": model.__table__.c.posts}
     )
 
 
@@ -210,8 +211,9 @@ async def lock_counters(
     session: AsyncSession, *, post_id: int, user_id: int, tag_ids: Iterable[int]
 ) -> None:
     """Lock, before a write that changes them, the counter rows its triggers will change:
-    the site's, the author's, then the tags' by id, the one order every writer takes (see
-    migration 0008), so two writers sharing counter rows wait for each other instead of deadlocking.
+    the site's, the author's, the tags' by id, then the author's with each tag, the one order
+    every writer takes (see migrations 0008 and 0022), so two writers sharing counter rows
+    wait for each other instead of deadlocking.
     (On SQLite writes never overlap; the same statements keep both roads alike.)"""
     dialect = session.get_bind().dialect.name
     slot = post_id % COUNT_SLOTS
@@ -224,6 +226,12 @@ async def lock_counters(
         await session.execute(
             _counter_upsert(dialect, TagPostCount, "tag_id"),
             {"tag_id": tag_id, "slot": slot, "posts": 0},
+        )
+    # Then the author's with each tag (migration 0022), which post_tags' triggers change last.
+    for tag_id in sorted(set(tag_ids)):
+        await session.execute(
+            _counter_upsert(dialect, UserTagPostCount, "user_id", "tag_id"),
+            {"user_id": user_id, "tag_id": tag_id, "slot": slot, "posts": 0},
         )
 
 

@@ -38,6 +38,7 @@ from fastblog.posts.models import (
     PostTag,
     TagPostCount,
     UserPostCount,
+    UserTagPostCount,
 )
 from fastblog.search import index as search_index
 from fastblog.seed.rows import POST_COLUMNS, POST_TAG_COLUMNS, PostRow, PostTagRow
@@ -89,6 +90,22 @@ async def recount_users_and_tags(connection: AsyncConnection) -> None:
         await connection.execute(statement)
 
 
+async def recount_users_with_tags(connection: AsyncConnection) -> None:
+    """user_tag_post_counts as the triggers of migration 0022 keep them: post_tags rows with
+    a published_at and an author, by author, tag and slot."""
+    slot = (PostTag.post_id % COUNT_SLOTS).label("slot")
+    counted = (PostTag.published_at.is_not(None), PostTag.user_id.is_not(None))
+    rows = (
+        select(PostTag.user_id, PostTag.tag_id, slot, func.count())
+        .where(*counted)
+        .group_by(PostTag.user_id, PostTag.tag_id, slot)
+    )
+    await connection.execute(delete(UserTagPostCount))
+    await connection.execute(
+        insert(UserTagPostCount).from_select(["user_id", "tag_id", "slot", "posts"], rows)
+    )
+
+
 # What the seed suspends while it loads and rebuilds after (after_bulk_load).
 DERIVED: tuple[Derived, ...] = (
     Derived(
@@ -105,6 +122,13 @@ DERIVED: tuple[Derived, ...] = (
         # A tag's page's index: built once after the load, not entry by entry in tag order.
         indexes=("ix_post_tags_tag_id_published_at_post_id",),
         rebuild=recount_users_and_tags,
+    ),
+    Derived(
+        "user-and-tag counts",
+        triggers=(("post_tags", "user_tag_posts_counted_on_tagging"),),
+        # A user's posts with a tag: their index, built once after the load too.
+        indexes=("ix_post_tags_user_id_tag_id_published_at_post_id",),
+        rebuild=recount_users_with_tags,
     ),
     # The seed writes posts.body_text and posts.tag_names itself (fastblog.seed.rows), so
     # the search index needs no row-by-row work: FTS5 is built once, PostgreSQL's GIN index

@@ -33,9 +33,9 @@ POST_COLUMNS = (
     "body_text",
     "tag_names",
 )
-# post_tags keeps a copy of its post's published_at (migration 0008): written here, so the
-# trigger that would copy it row by row has nothing to do.
-POST_TAG_COLUMNS = ("post_id", "tag_id", "published_at")
+# post_tags keeps copies of its post's published_at and author (migrations 0008, 0022):
+# written here, so the trigger that would copy them row by row has nothing to do.
+POST_TAG_COLUMNS = ("post_id", "tag_id", "published_at", "user_id")
 YEARS = 6  # the posts are spread over the last six years
 AUTHOR_ZIPF = 0.8  # a few prolific writers, many occasional ones
 # Out of 1,024 posts: drafts, posts scheduled for the coming weeks, posts edited later.
@@ -45,7 +45,7 @@ EDITED = 100
 SPECIAL = DRAFTS + SCHEDULED + EDITED
 
 PostRow = tuple[Any, ...]
-PostTagRow = tuple[int, int, Any]
+PostTagRow = tuple[int, int, Any, int]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,7 @@ def chunk_rows(blog: Blog, chunk: int) -> tuple[list[PostRow], list[PostTagRow]]
         status, published, updated = _publication(rng, blog.now, written)
         written_at = stamp(written)
         published_at = written_at if published is written else published and stamp(published)
+        author = authors[rng.getrandbits(author_bits) % len(authors)]
         posts.append(
             (
                 post_id,
@@ -126,12 +127,12 @@ def chunk_rows(blog: Blog, chunk: int) -> tuple[list[PostRow], list[PostTagRow]]
                 status,
                 published_at,
                 written_at if updated is written else stamp(updated),
-                authors[rng.getrandbits(author_bits) % len(authors)],
+                author,
                 text.body_text,
                 " ".join(sorted(text.tags, key=tag_rank)),
             )
         )
-        post_tags.extend((post_id, tag_ids[tag], published_at) for tag in text.tags)
+        post_tags.extend((post_id, tag_ids[tag], published_at, author) for tag in text.tags)
     return posts, post_tags
 
 

@@ -47,8 +47,8 @@ from fastblog.seed.bulk import DERIVED, SUSPENDED_TABLES, PostgresLoader, after_
 from fastblog.seed.rows import POST_COLUMNS, POST_TAG_COLUMNS, PostRow, PostTagRow
 
 Chunk = tuple[list[PostRow], list[PostTagRow]]
-# Insert triggers whose work the seed's rows do themselves: post_tags' copy of its post's
-# published_at (migration 0008) is one of POST_TAG_COLUMNS.
+# Insert triggers whose work the seed's rows do themselves: post_tags' copies of its post's
+# published_at and author (migrations 0008, 0022) are in POST_TAG_COLUMNS.
 KEPT_BY_THE_SEED = {"post_tags_take_published_at"}
 _FIRES_ON_INSERT = 1 << 2  # pg_trigger.tgtype's TRIGGER_TYPE_INSERT bit
 logger = logging.getLogger(__name__)
