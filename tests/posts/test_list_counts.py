@@ -1,5 +1,5 @@
 """A user's, a tag's and a user's with a tag totals come from trigger-kept counters (migrations
-0008, 0022): after any mix
+0008, 0023): after any mix
 of concurrent writes they must equal a count of the rows, and what readers are told must be
 what they can see (no drafts, no scheduled post before its time)."""
 

@@ -167,7 +167,7 @@ class PostTag(Base):
         Index("ix_post_tags_tag_id_post_id", "tag_id", "post_id"),
         # A tag's page, newest first: an index range from the cursor, like the home page's.
         Index("ix_post_tags_tag_id_published_at_post_id", "tag_id", "published_at", "post_id"),
-        # A user's posts with a tag, newest first: an index range too (migration 0022).
+        # A user's posts with a tag, newest first: an index range too (migration 0023).
         Index(
             "ix_post_tags_user_id_tag_id_published_at_post_id",
             "user_id",
@@ -186,7 +186,7 @@ class PostTag(Base):
     # The post's published_at, copied by triggers (migration 0008) when the row is inserted
     # without it and whenever the post's changes, so a tag's page needs no sort of its posts.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
-    # The post's author, copied by a trigger (migration 0022) when the row is inserted without
+    # The post's author, copied by a trigger (migration 0023) when the row is inserted without
     # it (a post never changes author). No foreign key: the post's own cascades.
     user_id: Mapped[int | None] = mapped_column(BigId, default=None)
 
@@ -253,7 +253,7 @@ class TagPostCount(Base):
 
 class UserTagPostCount(Base):
     """How many published posts of a user carry each tag, kept by triggers on post_tags
-    (migration 0022), in COUNT_SLOTS rows per user and tag, like TagPostCount: the total of
+    (migration 0023), in COUNT_SLOTS rows per user and tag, like TagPostCount: the total of
     a user's posts filtered by a tag, without counting them."""
 
     __tablename__ = "user_tag_post_counts"

@@ -203,7 +203,7 @@ TAG_SCHEDULED = (
     .scalar_subquery()
 )
 TAG_TOTAL = _counted(TagPostCount, TagPostCount.tag_id == TAG_ID, scheduled=TAG_SCHEDULED)
-# A user's posts with a tag: their counter rows (migration 0022), less their scheduled posts
+# A user's posts with a tag: their counter rows (migration 0023), less their scheduled posts
 # with the tag (a range of post_tags' (user_id, tag_id, published_at, post_id) index, bounded
 # on both sides for the reason _scheduled gives).
 BY_USER_TAGGED = PostTag.user_id == USER_ID

@@ -227,7 +227,7 @@ async def lock_counters(
             _counter_upsert(dialect, TagPostCount, "tag_id"),
             {"tag_id": tag_id, "slot": slot, "posts": 0},
         )
-    # Then the author's with each tag (migration 0022), which post_tags' triggers change last.
+    # Then the author's with each tag (migration 0023), which post_tags' triggers change last.
     for tag_id in sorted(set(tag_ids)):
         await session.execute(
             _counter_upsert(dialect, UserTagPostCount, "user_id", "tag_id"),

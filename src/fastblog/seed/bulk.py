@@ -91,7 +91,7 @@ async def recount_users_and_tags(connection: AsyncConnection) -> None:
 
 
 async def recount_users_with_tags(connection: AsyncConnection) -> None:
-    """user_tag_post_counts as the triggers of migration 0022 keep them: post_tags rows with
+    """user_tag_post_counts as the triggers of migration 0023 keep them: post_tags rows with
     a published_at and an author, by author, tag and slot."""
     slot = (PostTag.post_id % COUNT_SLOTS).label("slot")
     counted = (PostTag.published_at.is_not(None), PostTag.user_id.is_not(None))

@@ -33,7 +33,7 @@ POST_COLUMNS = (
     "body_text",
     "tag_names",
 )
-# post_tags keeps copies of its post's published_at and author (migrations 0008, 0022):
+# post_tags keeps copies of its post's published_at and author (migrations 0008, 0023):
 # written here, so the trigger that would copy them row by row has nothing to do.
 POST_TAG_COLUMNS = ("post_id", "tag_id", "published_at", "user_id")
 YEARS = 6  # the posts are spread over the last six years

@@ -48,7 +48,7 @@ from fastblog.seed.rows import POST_COLUMNS, POST_TAG_COLUMNS, PostRow, PostTagR
 
 Chunk = tuple[list[PostRow], list[PostTagRow]]
 # Insert triggers whose work the seed's rows do themselves: post_tags' copies of its post's
-# published_at and author (migrations 0008, 0022) are in POST_TAG_COLUMNS.
+# published_at and author (migrations 0008, 0023) are in POST_TAG_COLUMNS.
 KEPT_BY_THE_SEED = {"post_tags_take_published_at"}
 _FIRES_ON_INSERT = 1 << 2  # pg_trigger.tgtype's TRIGGER_TYPE_INSERT bit
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ post_tags). A post scheduled for later is counted from the start, as every count
 reader subtracts the scheduled ones whose time has not come.
 
 Revision ID: 4e8d2b7c1a90
-Revises: 7c3f9a1d2e60
+Revises: 9e4a7c2b5d13
 Create Date: 2026-12-06 11:30:00.000000
 """
 
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "4e8d2b7c1a90"
-down_revision: str | None = "7c3f9a1d2e60"  # search buckets (0021)
+down_revision: str | None = "9e4a7c2b5d13"  # deliveries outlive their author (0022)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
