@@ -212,7 +212,7 @@ async def lock_counters(
 ) -> None:
     """Lock, before a write that changes them, the counter rows its triggers will change:
     the site's, the author's, the tags' by id, then the author's with each tag, the one order
-    every writer takes (see migrations 0008 and 0022), so two writers sharing counter rows
+    every writer takes (see migrations 0008 and 0023), so two writers sharing counter rows
     wait for each other instead of deadlocking.
     (On SQLite writes never overlap; the same statements keep both roads alike.)"""
     dialect = session.get_bind().dialect.name
