@@ -37,8 +37,6 @@ from fastblog.federation.negotiation import ActivityNegotiationMiddleware
 from fastblog.federation.runtime import Federation
 from fastblog.head import HeadAsGetMiddleware
 from fastblog.hosts import AllowedHostsMiddleware
-from fastblog.lab import api as lab_api
-from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import api as media_api
@@ -136,6 +134,17 @@ def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
     )
 
 
+def lab_lifespan(settings: Settings) -> contextlib.AbstractAsyncContextManager[dict[str, Any]]:
+    """The lab's part of the lifespan (its shared HTTP client) when LAB_ENABLED. The lab is
+    imported only then: it brings aiohttp, which a site without the lab would import at every
+    start for nothing (python -X importtime)."""
+    if not settings.lab_enabled:
+        return contextlib.nullcontext({})
+    from fastblog.lab.resources import lab_resources
+
+    return lab_resources(settings)
+
+
 def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStore:
     """Throttling counts: in Redis, shared by every worker, when REDIS_URL is set."""
     if redis is None:
@@ -211,7 +220,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with (
                 sized_thread_pools(settings),
                 observability.running(settings, database.engine),
-                lab_resources(settings) as lab,
+                lab_lifespan(settings) as lab,
             ):
                 outbox.start()
                 await site.start()  # the settings are read before the first request
@@ -335,6 +344,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         observability.router,
     ]
     if settings.lab_enabled:
+        from fastblog.lab import api as lab_api  # only then: see lab_lifespan
+
         routers.append(lab_api.router)
     if settings.federation_enabled:
         routers.insert(1, federation_routes.router)  # after the probes: /ap, /.well-known
