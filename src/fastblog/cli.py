@@ -16,13 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from fastblog.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from alembic.config import Config
     from starlette.applications import Starlette
     from starlette.types import ASGIApp
 
@@ -37,7 +36,11 @@ YOUNG_GC_THRESHOLD = 50_000  # the default is 700; see tune_gc_after_startup
 logger = logging.getLogger(__name__)
 
 
-def alembic_config(database_url: str | None = None) -> Config:
+def alembic_config(database_url: str | None = None) -> "Config":
+    # Alembic is imported by the commands that migrate, not by `fastblog serve`: every
+    # server process (each test's too) would pay a tenth of its start-up's imports for it.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url or get_settings().database_url)
@@ -47,6 +50,8 @@ def alembic_config(database_url: str | None = None) -> Config:
 def upgrade_database(database_url: str | None = None) -> None:
     """Upgrade to the latest migration; safe when several processes or hosts do it at once."""
     url = database_url or get_settings().database_url
+    from alembic import command
+
     with _sqlite_migration_lock(url):
         command.upgrade(alembic_config(url), "head")
 

@@ -3,16 +3,18 @@
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
 from fastblog.dependencies import ResourcesDep
 from fastblog.media.store import S3MediaStore
 from fastblog.resources import Resources
+
+if TYPE_CHECKING:  # made in fastblog.main, and imported there, only with REDIS_URL
+    from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -105,7 +107,7 @@ def dependency_probes(resources: Resources) -> dict[str, Probe]:
     return probes
 
 
-def redis_probe(redis: Redis) -> Probe:
+def redis_probe(redis: "Redis") -> Probe:
     async def ping() -> None:
         await redis.ping()
 

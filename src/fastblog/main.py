@@ -7,13 +7,12 @@ import multiprocessing
 import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.telemetry import TelemetryConfig
-from redis.asyncio import Redis
 
 from fastblog import health
 from fastblog.accounts import api as accounts_api
@@ -38,8 +37,6 @@ from fastblog.federation.negotiation import ActivityNegotiationMiddleware
 from fastblog.federation.runtime import Federation
 from fastblog.head import HeadAsGetMiddleware
 from fastblog.hosts import AllowedHostsMiddleware
-from fastblog.lab import api as lab_api
-from fastblog.lab.resources import lab_resources
 from fastblog.limits import BodySizeLimitMiddleware, BodyTooLargeError
 from fastblog.mail import Mailer
 from fastblog.media import api as media_api
@@ -81,6 +78,9 @@ from fastblog.web.page_cache import PageCacheMiddleware
 from fastblog.web.session import PageSessionMiddleware
 from fastblog.web.static_files import STATIC_DIR, HashedStaticFiles, static_digests
 from fastblog.write_limits import MemoryCounts, RedisCounts, WriteCounts, write_limiter
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 TELEMETRY_OFF: TelemetryConfig = {
     "tracing": False,
@@ -137,14 +137,35 @@ def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
     )
 
 
-def create_counter_store(settings: Settings, redis: Redis | None) -> CounterStore:
+def redis_client(settings: Settings) -> "Redis | None":
+    """A client of REDIS_URL, if set. redis-py is imported only then: a site without Redis
+    (and every test server) would otherwise import it at every start (python -X importtime)."""
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    return Redis.from_url(settings.redis_url)
+
+
+def lab_lifespan(settings: Settings) -> contextlib.AbstractAsyncContextManager[dict[str, Any]]:
+    """The lab's part of the lifespan (its shared HTTP client) when LAB_ENABLED. The lab is
+    imported only then: it brings aiohttp, which a site without the lab would import at every
+    start for nothing (python -X importtime)."""
+    if not settings.lab_enabled:
+        return contextlib.nullcontext({})
+    from fastblog.lab.resources import lab_resources
+
+    return lab_resources(settings)
+
+
+def create_counter_store(settings: Settings, redis: "Redis | None") -> CounterStore:
     """Throttling counts: in Redis, shared by every worker, when REDIS_URL is set."""
     if redis is None:
         return MemoryStore()
     return RedisStore(redis, prefix=f"{settings.redis_key_prefix}throttle:")
 
 
-def create_write_counts(settings: Settings, redis: Redis | None) -> WriteCounts:
+def create_write_counts(settings: Settings, redis: "Redis | None") -> WriteCounts:
     """Writes per user and minute: in Redis, shared by every worker, when REDIS_URL is set."""
     if redis is None:
         return MemoryCounts()
@@ -161,7 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         database = Database.open(settings)
         process_pool = create_process_pool(settings)
-        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        redis = redis_client(settings)
         media = await open_media_store(settings)
         counters = create_counter_store(settings, redis)
         mailer = Mailer(settings)
@@ -215,7 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             async with (
                 sized_thread_pools(settings),
                 observability.running(settings, database.engine),
-                lab_resources(settings) as lab,
+                lab_lifespan(settings) as lab,
             ):
                 outbox.start()
                 await site.start()  # the settings are read before the first request
@@ -340,6 +361,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         observability.router,
     ]
     if settings.lab_enabled:
+        from fastblog.lab import api as lab_api  # only then: see lab_lifespan
+
         routers.append(lab_api.router)
     if settings.federation_enabled:
         routers.insert(1, federation_routes.router)  # after the probes: /ap, /.well-known

@@ -7,8 +7,7 @@ state; every request sees it as `request.state.resources`, and `ResourcesDep`
 
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING
 
 from fastblog.config import Settings
 from fastblog.db import Database
@@ -20,6 +19,9 @@ from fastblog.shutdown import Shutdown
 from fastblog.site.store import SiteSettingsStore
 from fastblog.throttle import LoginThrottle, MailThrottle
 from fastblog.write_limits import WriteLimiter
+
+if TYPE_CHECKING:  # made in fastblog.main, and imported there, only with REDIS_URL
+    from redis.asyncio import Redis
 
 
 @dataclass(slots=True)
@@ -40,7 +42,7 @@ class Resources:
     # Uploaded pictures: MEDIA_DIR, or the bucket every host shares (S3_BUCKET).
     media: MediaStore
     # With REDIS_URL: the client every worker and host shares state through.
-    redis: Redis | None
+    redis: "Redis | None"
     # CPU-bound work (picture resizing) runs here, never on the event loop.
     process_pool: ProcessPoolExecutor
     # Set on SIGTERM in a served process (fastblog.shutdown): /ready then answers 503.

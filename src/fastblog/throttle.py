@@ -19,11 +19,12 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from fastblog.config import Settings
+
+if TYPE_CHECKING:  # made in fastblog.main, and imported there, only with REDIS_URL
+    from redis.asyncio import Redis
 
 Clock = Callable[[], float]
 
@@ -128,7 +129,7 @@ def _parse(raw: bytes | str | None) -> Count | None:
 class RedisStore:
     """Counts shared by every worker: one Redis hash per key, with an expiry."""
 
-    def __init__(self, redis: Redis, prefix: str = "fastblog:throttle:") -> None:
+    def __init__(self, redis: "Redis", prefix: str = "fastblog:throttle:") -> None:
         self.redis = redis
         self.prefix = prefix
         self._add = redis.register_script(ADD_SCRIPT)

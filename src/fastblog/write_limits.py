@@ -19,13 +19,14 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING, Protocol
 
 from fastblog.config import Settings
 from fastblog.exceptions import DomainError
 from fastblog.throttle import Clock
+
+if TYPE_CHECKING:  # made in fastblog.main, and imported there, only with REDIS_URL
+    from redis.asyncio import Redis
 
 POSTS = "posts"
 COMMENTS = "comments"
@@ -84,7 +85,7 @@ return count
 class RedisCounts:
     """Counts shared by every worker and host."""
 
-    def __init__(self, redis: Redis, prefix: str = "fastblog:writes:") -> None:
+    def __init__(self, redis: "Redis", prefix: str = "fastblog:writes:") -> None:
         self.prefix = prefix
         self._add = redis.register_script(ADD_SCRIPT)
 

@@ -10,7 +10,8 @@ from fastblog.comments import queries
 from fastblog.db.compiled import compile_query
 from fastblog.resources import Resources
 
-pytestmark = pytest.mark.anyio
+# Plans depend on the tables' pages: each test starts from new, empty tables.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fresh_tables")]
 
 VALUES = {"limit": 21, "after_at": datetime(2026, 4, 1, tzinfo=UTC), "after_id": 7}
 INDEX = "ix_comments_pending_created_at_id"

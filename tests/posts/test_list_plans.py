@@ -16,7 +16,8 @@ from fastblog.posts.models import Post, PostTag, Tag
 from fastblog.resources import Resources
 from tests.factories import make_posts, make_user
 
-pytestmark = pytest.mark.anyio
+# Plans depend on the tables' pages: each test starts from new, empty tables.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fresh_tables")]
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 VALUES = {

@@ -20,7 +20,8 @@ from fastblog.search.query import parse, to_fts5, to_tsquery
 from tests.factories import make_user
 from tests.search.helpers import post_rows
 
-pytestmark = pytest.mark.anyio
+# Plans depend on the tables' pages: each test starts from new, empty tables.
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fresh_tables")]
 
 QUERY = parse("zucchini")
 
