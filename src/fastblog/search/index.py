@@ -99,4 +99,29 @@ async def rebuild_in_transaction(connection: AsyncConnection) -> None:
     PostgreSQL there is nothing to do here: the inserts computed the generated tsvector
     column, and the GIN index comes back with the loader's BULK_INDEXES."""
     if connection.dialect.name == "sqlite" and schema.fts5_available():
-        await connection.exec_driver_sql(schema.SQLITE_REBUILD)
+        await _rebuild_fts_merged(connection)
+
+
+# FTS5's default: merge segments as soon as four of a size are on disk.
+FTS_DEFAULT_AUTOMERGE = 4
+
+
+async def _rebuild_fts_merged(connection: AsyncConnection) -> None:
+    """FTS5's 'rebuild' with automerge off, then one 'optimize' into a single segment:
+    about a fifth less CPU than merging level by level as the rebuild writes (measured at
+    100,000 posts), and the index comes out fully merged, which searches read fastest.
+    The table's automerge setting is put back as it was."""
+    config = f"{schema.FTS_TABLE}_config"
+    found = await connection.exec_driver_sql(
+        f"SELECT v FROM {config} WHERE k = 'automerge'"  # noqa: S608 (our own table)
+    )
+    automerge = found.scalar()
+    command = f"INSERT INTO {schema.FTS_TABLE} ({schema.FTS_TABLE}, rank) VALUES (?, ?)"  # noqa: S608
+    await connection.exec_driver_sql(command, ("automerge", 0))
+    await connection.exec_driver_sql(schema.SQLITE_REBUILD)
+    await connection.exec_driver_sql(
+        f"INSERT INTO {schema.FTS_TABLE} ({schema.FTS_TABLE}) VALUES ('optimize')"  # noqa: S608
+    )
+    await connection.exec_driver_sql(
+        command, ("automerge", FTS_DEFAULT_AUTOMERGE if automerge is None else int(automerge))
+    )
