@@ -4,10 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.posts.models import Post
+from fastblog.resources import Resources
+from fastblog.search.service import MAX_RESULTS, encode_offset
 from tests.factories import login, make_user
-from tests.search.helpers import Markup, edit, found, search, write
+from tests.search.helpers import Markup, edit, found, post_rows, search, write
 
 pytestmark = pytest.mark.anyio
 
@@ -226,3 +230,43 @@ async def test_a_query_over_the_limit_is_422(client: httpx.AsyncClient) -> None:
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "q"]
     assert (await client.get("/search", params={"q": "x" * 1001})).status_code == 422
+
+
+async def test_the_thousandth_result_is_the_last_one_offered(
+    client: httpx.AsyncClient, session: AsyncSession, resources: Resources
+) -> None:
+    """Pages stop at MAX_RESULTS however many posts match: the page that reaches it is a
+    short one and leads nowhere, and a cursor past it is refused."""
+    author = await make_user(session)
+    async with resources.database.transaction() as loading:
+        await loading.execute(insert(Post), post_rows(author.id, MAX_RESULTS + 5, "quinoa"))
+        await loading.commit()
+
+    near_the_end = await search(client, "quinoa", cursor=encode_offset(MAX_RESULTS - 25))
+    last = await search(client, "quinoa", limit=20, cursor=near_the_end["next_cursor"])
+
+    assert len(near_the_end["posts"]) == 10
+    assert len(last["posts"]) == 15
+    assert last["next_cursor"] is None
+    for offset in (0, MAX_RESULTS):
+        refused = await client.get(
+            "/api/search", params={"q": "quinoa", "cursor": encode_offset(offset)}
+        )
+        assert refused.status_code == 422, offset
+    deepest = await search(client, "quinoa", limit=1, cursor=encode_offset(MAX_RESULTS - 1))
+    assert (len(deepest["posts"]), deepest["next_cursor"]) == (1, None)
+
+
+async def test_a_looser_query_is_suggested_only_when_nothing_was_found(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    for n in range(3):
+        await write(client, author, title=f"Fennel {n}", content="Fennel and orange.")
+
+    found_some = await search(client, "fennel orange")
+    past_the_end = await search(client, "fennel orange", limit=2, cursor=encode_offset(5))
+
+    assert len(found_some["posts"]) == 3
+    assert found_some["suggestion"] is None
+    assert (past_the_end["posts"], past_the_end["suggestion"]) == ([], None)
