@@ -264,9 +264,25 @@ async def test_a_looser_query_is_suggested_only_when_nothing_was_found(
     for n in range(3):
         await write(client, author, title=f"Fennel {n}", content="Fennel and orange.")
 
-    found_some = await search(client, "fennel orange")
+    found_all = await search(client, "fennel orange", limit=3)
     past_the_end = await search(client, "fennel orange", limit=2, cursor=encode_offset(5))
 
-    assert len(found_some["posts"]) == 3
-    assert found_some["suggestion"] is None
+    # Exactly a page of results: no suggestion, and no next page to offer.
+    assert (len(found_all["posts"]), found_all["next_cursor"]) == (3, None)
+    assert found_all["suggestion"] is None
     assert (past_the_end["posts"], past_the_end["suggestion"]) == ([], None)
+
+
+async def test_a_suggestion_keeps_the_author_and_tag_asked_for(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A looser query is suggested only if it finds something within the same filters:
+    a link that leads to an empty page would be no help."""
+    ann, bob = await make_user(session), await make_user(session)
+    await write(client, ann, title="Apricot jam", tags=["jam"])
+    await write(client, bob, title="Bob's notes", content="Nothing sweet.", tags=["notes"])
+
+    assert (await search(client, "apricot cherry"))["suggestion"] == "apricot or cherry"
+    by_bob = await search(client, "apricot cherry", author=bob.id)
+    in_notes = await search(client, "apricot cherry", tag="notes")
+    assert (by_bob["suggestion"], in_notes["suggestion"]) == (None, None)
