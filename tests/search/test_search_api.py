@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.pagination import BAD_CURSOR
 from fastblog.posts.models import Post
 from fastblog.resources import Resources
 from fastblog.search.service import MAX_RESULTS, encode_offset
@@ -136,6 +137,7 @@ async def test_a_bad_cursor_is_422_on_cursor(
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert response.json()["detail"][0]["msg"] == BAD_CURSOR
 
 
 async def test_a_cursor_of_another_list_is_422(
@@ -255,6 +257,8 @@ async def test_the_thousandth_result_is_the_last_one_offered(
         assert refused.status_code == 422, offset
     deepest = await search(client, "quinoa", limit=1, cursor=encode_offset(MAX_RESULTS - 1))
     assert (len(deepest["posts"]), deepest["next_cursor"]) == (1, None)
+    second = await search(client, "quinoa", limit=1, cursor=encode_offset(1))
+    assert (len(second["posts"]), second["next_cursor"]) == (1, encode_offset(2))
 
 
 async def test_a_looser_query_is_suggested_only_when_nothing_was_found(
