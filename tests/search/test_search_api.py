@@ -149,6 +149,7 @@ async def test_a_cursor_of_another_list_is_422(
     response = await client.get("/api/search", params={"q": "x", "cursor": cursor})
 
     assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == BAD_CURSOR
 
 
 async def test_snippets_mark_the_words_and_escape_everything_else(
