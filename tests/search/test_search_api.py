@@ -291,3 +291,13 @@ async def test_a_suggestion_keeps_the_author_and_tag_asked_for(
     by_bob = await search(client, "apricot cherry", author=bob.id)
     in_notes = await search(client, "apricot cherry", tag="notes")
     assert (by_bob["suggestion"], in_notes["suggestion"]) == (None, None)
+
+
+async def test_a_post_found_by_its_title_alone_has_an_empty_snippet(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """No text to quote (the post is a rule and nothing else): nothing is made up."""
+    author = await make_user(session)
+    await write(client, author, title="Okra", content="---")
+
+    assert [post["snippet"] for post in (await search(client, "okra"))["posts"]] == [""]
