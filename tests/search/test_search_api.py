@@ -288,6 +288,9 @@ async def test_a_suggestion_keeps_the_author_and_tag_asked_for(
     await write(client, bob, title="Bob's notes", content="Nothing sweet.", tags=["notes"])
 
     assert (await search(client, "apricot cherry"))["suggestion"] == "apricot or cherry"
+    assert (await search(client, "apricot or plum cherry"))["suggestion"] == (
+        "apricot or plum or cherry"
+    )
     by_bob = await search(client, "apricot cherry", author=bob.id)
     in_notes = await search(client, "apricot cherry", tag="notes")
     assert (by_bob["suggestion"], in_notes["suggestion"]) == (None, None)
