@@ -419,3 +419,25 @@ async def test_a_tags_list_follows_changed_publication_dates_and_drafts(
     assert await walk(client, "/api/posts", tag="moving", limit=2) == [
         made[2], made[3], made[1], made[0], made[4]
     ]  # fmt: skip
+
+
+async def test_newer_posts_of_one_moment_lead_back_to_the_same_page(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Posts published at one moment (a bulk import) are ordered by id: "Newer posts" from the
+    last page shows exactly the page before it, not the newest of them."""
+    author = await make_user(session)
+    posts = [
+        Post(title=f"Imported {n}", content="x", user_id=author.id, date_posted=START)
+        for n in range(25)
+    ]
+    session.add_all(posts)
+    await session.commit()
+    titles, pages = await follow_pages(client, "http://testserver/")
+
+    back = read_page(
+        await client.get(httpx.URL("http://testserver/").join(pages[-1].link(NEWER).href))
+    )
+
+    assert post_titles(back) == titles[10:20]
+    assert post_titles(pages[-1]) == titles[20:]

@@ -1,6 +1,7 @@
 """Drafts, scheduled posts, tags, slugs and the edited marker, through the API and the pages."""
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from fastblog.posts.models import Post
+from fastblog.posts.models import DRAFT, Post
 from tests.accounts import browser, browser_login, submit
 from tests.factories import api_create_post, login, make_user
 from tests.html import read_page
@@ -409,3 +410,43 @@ async def test_writers_adding_the_same_new_tag_at_once_all_succeed(
     assert (await client.get("/api/tags", params={"limit": 1})).json() == {
         "tags": [{"name": "brand-new", "posts": 4}]
     }
+
+
+async def test_editors_see_the_posts_waiting_for_review_longest_waiting_first(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """The editors' queue on /drafts: drafts submitted for review, by whom, the longest
+    waiting first; never a plain draft or a published post, and only for editors."""
+    cora = await make_user(session, username="cora", role="contributor")
+    carl = await make_user(session, username="carl", role="contributor")
+    now = datetime.now(UTC)
+    session.add_all(
+        [
+            Post(title="Sent second", content="x", user_id=cora.id, status=DRAFT,
+                 submitted_at=now - timedelta(hours=1)),
+            Post(title="Sent first", content="x", user_id=carl.id, status=DRAFT,
+                 submitted_at=now - timedelta(hours=2)),
+            Post(title="Not sent yet", content="x", user_id=cora.id, status=DRAFT),
+            Post(title="Out already", content="x", user_id=carl.id),
+        ]
+    )  # fmt: skip
+    await session.commit()
+
+    async with browser(app) as editors_browser:
+        await browser_login(
+            editors_browser, await make_user(session, username="eddie", role="editor")
+        )
+        queue = await editors_browser.get("/drafts")
+    assert queue.status_code == 200
+    _, heading, waiting = queue.text.partition('id="review">Waiting for review</h2>')
+
+    assert heading
+    assert re.findall(r'class="post-title"><a href="[^"]+">([^<]+)</a>', waiting) == [
+        "Sent first",
+        "Sent second",
+    ]
+    assert re.findall(r'by <a href="/users/\d+/posts">(\w+)</a>', waiting) == ["carl", "cora"]
+    await browser_login(client, cora)
+    own = read_page(await client.get("/drafts")).text
+    assert "Waiting for review" not in own
+    assert "Not sent yet" in own

@@ -4,10 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.pagination import BAD_CURSOR
+from fastblog.posts.models import Post
+from fastblog.resources import Resources
+from fastblog.search.service import MAX_RESULTS, encode_offset
 from tests.factories import login, make_user
-from tests.search.helpers import Markup, edit, found, search, write
+from tests.search.helpers import Markup, edit, found, post_rows, search, write
 
 pytestmark = pytest.mark.anyio
 
@@ -132,6 +137,7 @@ async def test_a_bad_cursor_is_422_on_cursor(
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
+    assert response.json()["detail"][0]["msg"] == BAD_CURSOR
 
 
 async def test_a_cursor_of_another_list_is_422(
@@ -143,6 +149,7 @@ async def test_a_cursor_of_another_list_is_422(
     response = await client.get("/api/search", params={"q": "x", "cursor": cursor})
 
     assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == BAD_CURSOR
 
 
 async def test_snippets_mark_the_words_and_escape_everything_else(
@@ -226,3 +233,74 @@ async def test_a_query_over_the_limit_is_422(client: httpx.AsyncClient) -> None:
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "q"]
     assert (await client.get("/search", params={"q": "x" * 1001})).status_code == 422
+
+
+async def test_the_thousandth_result_is_the_last_one_offered(
+    client: httpx.AsyncClient, session: AsyncSession, resources: Resources
+) -> None:
+    """Pages stop at MAX_RESULTS however many posts match: the page that reaches it is a
+    short one and leads nowhere, and a cursor past it is refused."""
+    author = await make_user(session)
+    async with resources.database.transaction() as loading:
+        await loading.execute(insert(Post), post_rows(author.id, MAX_RESULTS + 5, "quinoa"))
+        await loading.commit()
+
+    near_the_end = await search(client, "quinoa", cursor=encode_offset(MAX_RESULTS - 25))
+    last = await search(client, "quinoa", limit=20, cursor=near_the_end["next_cursor"])
+
+    assert len(near_the_end["posts"]) == 10
+    assert len(last["posts"]) == 15
+    assert last["next_cursor"] is None
+    for offset in (0, MAX_RESULTS):
+        refused = await client.get(
+            "/api/search", params={"q": "quinoa", "cursor": encode_offset(offset)}
+        )
+        assert refused.status_code == 422, offset
+    deepest = await search(client, "quinoa", limit=1, cursor=encode_offset(MAX_RESULTS - 1))
+    assert (len(deepest["posts"]), deepest["next_cursor"]) == (1, None)
+    second = await search(client, "quinoa", limit=1, cursor=encode_offset(1))
+    assert (len(second["posts"]), second["next_cursor"]) == (1, encode_offset(2))
+
+
+async def test_a_looser_query_is_suggested_only_when_nothing_was_found(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    for n in range(3):
+        await write(client, author, title=f"Fennel {n}", content="Fennel and orange.")
+
+    found_all = await search(client, "fennel orange", limit=3)
+    past_the_end = await search(client, "fennel orange", limit=2, cursor=encode_offset(5))
+
+    # Exactly a page of results: no suggestion, and no next page to offer.
+    assert (len(found_all["posts"]), found_all["next_cursor"]) == (3, None)
+    assert found_all["suggestion"] is None
+    assert (past_the_end["posts"], past_the_end["suggestion"]) == ([], None)
+
+
+async def test_a_suggestion_keeps_the_author_and_tag_asked_for(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A looser query is suggested only if it finds something within the same filters:
+    a link that leads to an empty page would be no help."""
+    ann, bob = await make_user(session), await make_user(session)
+    await write(client, ann, title="Apricot jam", tags=["jam"])
+    await write(client, bob, title="Bob's notes", content="Nothing sweet.", tags=["notes"])
+
+    assert (await search(client, "apricot cherry"))["suggestion"] == "apricot or cherry"
+    assert (await search(client, "apricot or plum cherry"))["suggestion"] == (
+        "apricot or plum or cherry"
+    )
+    by_bob = await search(client, "apricot cherry", author=bob.id)
+    in_notes = await search(client, "apricot cherry", tag="notes")
+    assert (by_bob["suggestion"], in_notes["suggestion"]) == (None, None)
+
+
+async def test_a_post_found_by_its_title_alone_has_an_empty_snippet(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """No text to quote (the post is a rule and nothing else): nothing is made up."""
+    author = await make_user(session)
+    await write(client, author, title="Okra", content="---")
+
+    assert [post["snippet"] for post in (await search(client, "okra"))["posts"]] == [""]

