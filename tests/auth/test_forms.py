@@ -156,7 +156,8 @@ async def test_flash_messages_show_once(client: httpx.AsyncClient, user: User) -
     first = await client.get("/")
     second = await client.get("/")
 
-    assert "Welcome back, frank!" in first.text
+    # Shown once, in the success style (green): the default for a flash.
+    assert '<div class="flash flash-success" role="status">Welcome back, frank!</div>' in first.text
     assert "Welcome back, frank!" not in second.text
 
 
