@@ -17,4 +17,3 @@ async def current_role(db: Database, claims: TokenClaims) -> str | None:
         return None
     role: str = row["role"]
     return role
-
