@@ -171,3 +171,17 @@ async def test_the_login_field_takes_an_email_or_a_username(
     response = await submit(client, "/login", {"email": "olga", "password": "not it"})
     assert response.status_code == 401
     await browser_login(client, user)
+
+
+async def test_a_choice_left_empty_is_asked_for_in_plain_words(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A field with no name of its own (the invitation's role, a list to choose from) is "a
+    value" in the message, never a blank or a placeholder."""
+    admin = await make_user(session, username="ada", email="ada@example.com", role="admin")
+    await browser_login(client, admin)
+
+    response = await submit(client, "/admin/invitations", {"email": "lee@example.com", "role": ""})
+
+    assert response.status_code == 422
+    assert read_form(response.text).errors == {"role": "Please enter a value."}

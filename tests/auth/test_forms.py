@@ -103,6 +103,40 @@ async def test_login_sets_an_httponly_samesite_cookie_and_redirects_with_303(
     assert "path=/" in cookie
 
 
+async def test_a_form_opened_before_logging_in_is_still_accepted_after(
+    client: httpx.AsyncClient, user: User
+) -> None:
+    """Logging in starts a fresh session but keeps its CSRF token: a form opened in another
+    tab before logging in still works."""
+    opened_before = await csrf_token(client)
+    await browser_login(client, user)
+
+    response = await client.post("/logout", data={"csrf_token": opened_before})
+
+    assert response.status_code == 303
+    assert "You are logged out." in (await client.get("/")).text
+
+
+async def test_the_api_files_and_feeds_never_touch_the_session_cookie(
+    client: httpx.AsyncClient, user: User
+) -> None:
+    """A logged-in browser's requests outside the pages, a missing file's 404 included, get
+    the same answer as anyone's: no Set-Cookie, no Vary: Cookie (a shared cache may keep
+    them), while a page reads the session and says so."""
+    await browser_login(client, user)
+
+    page = await client.get("/")
+    assert "cookie" in page.headers["vary"].lower()
+    urls = {"/api/posts": 200, "/feed.xml": 200, "/sitemap.xml": 200, "/robots.txt": 200}
+    urls |= {"/health": 200, "/static/missing.css": 404, "/media/missing.png": 404}
+    for url, status in urls.items():
+        response = await client.get(url)
+        assert response.status_code == status, url
+        assert "set-cookie" not in response.headers, url
+        assert "cookie" not in response.headers.get("vary", "").lower(), url
+        assert 'href="/account"' not in response.text, url
+
+
 async def test_over_https_the_session_cookie_is_secure(
     make_app: AppFactory, session: AsyncSession
 ) -> None:
@@ -122,7 +156,8 @@ async def test_flash_messages_show_once(client: httpx.AsyncClient, user: User) -
     first = await client.get("/")
     second = await client.get("/")
 
-    assert "Welcome back, frank!" in first.text
+    # Shown once, in the success style (green): the default for a flash.
+    assert '<div class="flash flash-success" role="status">Welcome back, frank!</div>' in first.text
     assert "Welcome back, frank!" not in second.text
 
 

@@ -62,6 +62,14 @@ def authenticated_requests(app: FastAPI, user_id: int, post_id: int) -> list[dic
     return requests
 
 
+def refusal(request: dict[str, Any]) -> str:
+    """What a refused token is told: the routes that write or moderate a comment check the
+    account in their own statement and say why in words of their own."""
+    if "/comments" in request["url"] and request["method"] != "GET":
+        return "Your account no longer exists, or you logged out everywhere"
+    return "Invalid or expired token"
+
+
 async def assert_refused_everywhere(
     app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], user_id: int, post_id: int
 ) -> None:
@@ -69,6 +77,7 @@ async def assert_refused_everywhere(
         response = await client.request(**request, headers=headers)
         assert response.status_code == 401, (request["method"], request["url"], response.text)
         assert response.headers["www-authenticate"] == "Bearer"
+        assert response.json() == {"detail": refusal(request)}, request["url"]
 
 
 async def test_a_token_from_before_a_password_change_is_refused_everywhere(

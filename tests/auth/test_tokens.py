@@ -101,6 +101,13 @@ def bad_authorizations(user_id: int) -> dict[str, dict[str, str]]:
     }
 
 
+def expected_detail(case: str) -> str:
+    """No bearer token at all is "Not authenticated"; a token that is sent but bad is not."""
+    if case in ("missing", "empty", "not-bearer"):
+        return "Not authenticated"
+    return "Invalid or expired token"
+
+
 async def test_a_missing_or_bad_token_is_401_with_the_bearer_challenge(
     client: httpx.AsyncClient, alice: User
 ) -> None:
@@ -109,6 +116,7 @@ async def test_a_missing_or_bad_token_is_401_with_the_bearer_challenge(
             response = await client.request(method, url, headers=headers)
             assert response.status_code == 401, (case, method, response.text)
             assert response.headers["www-authenticate"] == "Bearer", case
+            assert response.json() == {"detail": expected_detail(case)}, (case, method)
 
     still_there = await client.get(f"/api/users/{alice.id}")
     assert still_there.status_code == 200

@@ -47,6 +47,23 @@ async def test_the_account_page_deletes_the_account_and_its_posts(
     assert login.status_code == 401
 
 
+async def test_another_browser_of_a_deleted_account_is_logged_out(
+    app: FastAPI, client: httpx.AsyncClient, user: User
+) -> None:
+    """Deleted from the API (or another browser), the account's other sessions end: the next
+    page is shown logged out, and a page that needs a login asks for one."""
+    await browser_login(client, user)
+    deleted = await client.delete(f"/api/users/{user.id}", headers=bearer(app, user))
+    assert deleted.status_code == 204
+
+    home = await client.get("/")
+
+    assert home.status_code == 200
+    assert 'href="/login"' in home.text
+    assert 'href="/account"' not in home.text
+    assert (await client.get("/account")).status_code == 303
+
+
 async def test_a_wrong_password_deletes_nothing(
     client: httpx.AsyncClient, session: AsyncSession, user: User
 ) -> None:

@@ -17,8 +17,3 @@ async def current_role(db: Database, claims: TokenClaims) -> str | None:
         return None
     role: str = row["role"]
     return role
-
-
-async def token_is_current(db: Database, claims: TokenClaims) -> bool:
-    """The token's account still exists and has not moved past the token's auth version."""
-    return await current_role(db, claims) is not None
