@@ -115,6 +115,10 @@ def explained(query: Query) -> Query:
     )
 
 
+# PostgreSQL's planner settings: SQLite has no planner to set.
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_a_common_word_is_read_from_the_index_in_the_searchs_own_transaction(
     resources: Resources, session: AsyncSession
 ) -> None:
@@ -124,8 +128,6 @@ async def test_a_common_word_is_read_from_the_index_in_the_searchs_own_transacti
     serves the window; with a few thousand posts here, an index on the dates may, as the test
     above says); and the settings end with that transaction."""
     database = resources.database
-    if database.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's planner settings")
     author = await make_user(session)
     rows = [*post_rows(author.id, 1, "zucchini"), *post_rows(author.id, 1, "pumpkin")]
     await session.execute(insert(Post), rows)
