@@ -2,6 +2,8 @@
 waiting comment looks like to its writer, to others and to editors, approving and rejecting
 (the API and /admin/comments), the link rule, closed sites and posts."""
 
+import logging
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -148,8 +150,12 @@ async def test_approving_shows_and_counts_the_comment(
 
 
 async def test_deleting_a_waiting_comment_rejects_it(
-    client: httpx.AsyncClient, session: AsyncSession, post: Post
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    post: Post,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="fastblog.moderation")
     reader = await make_role(session, Role.READER)
     editor = await make_role(session, Role.EDITOR)
     waiting = (await api_comment(client, reader, post.id, "Buy now")).json()
@@ -161,6 +167,11 @@ async def test_deleting_a_waiting_comment_rejects_it(
     removed = await client.delete(f"/api/comments/{shown.id}", headers=await login(client, editor))
 
     assert rejected.status_code == removed.status_code == 204
+    # The moderation log names the reader's comment; the editor's own is nobody's business.
+    assert [r.getMessage() for r in caplog.records if r.name == "fastblog.moderation"] == [
+        f"Moderator editor (user {editor.id}) deleted comment {waiting['id']}"
+        f" by reader (user {reader.id})"
+    ]
     assert await listed(client, post, reader) == []
     assert await count_on(client, post) == 0
     stored, recounted = await stored_and_recounted(session)
@@ -196,6 +207,10 @@ async def test_moderation_needs_a_token_and_a_comment_that_exists(
     assert (await client.get("/api/comments?status=pending")).status_code == 401
     missing = await client.post("/api/comments/999/approve", headers=await login(client, editor))
     assert missing.status_code == 404
+    assert missing.json() == {"detail": "Comment not found"}
+    gone = await client.delete("/api/comments/999", headers=await login(client, editor))
+    assert gone.status_code == 404
+    assert gone.json() == {"detail": "Comment not found"}
     unknown_status = await client.get(
         "/api/comments?status=spam", headers=await login(client, editor)
     )
