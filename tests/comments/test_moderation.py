@@ -178,6 +178,25 @@ async def test_deleting_a_waiting_comment_rejects_it(
     assert stored == recounted == {post.id: 0}
 
 
+async def test_a_deleted_editors_old_token_moderates_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post
+) -> None:
+    writer = await make_role(session, Role.READER, username="writer-r")
+    editor = await make_role(session, Role.EDITOR)
+    waiting = (await api_comment(client, writer, post.id, "Hold on")).json()
+    headers = await login(client, editor)
+    assert (await client.delete(f"/api/users/{editor.id}", headers=headers)).status_code == 204
+
+    approve = await client.post(f"/api/comments/{waiting['id']}/approve", headers=headers)
+    reject = await client.delete(f"/api/comments/{waiting['id']}", headers=headers)
+
+    for response in (approve, reject):
+        assert response.status_code == 401, response.text
+        assert response.json()["detail"].startswith("Your account no longer exists")
+    assert await listed(client, post, writer) == ["Hold on"]
+    assert await listed(client, post, None) == []
+
+
 @pytest.mark.parametrize("role", [Role.READER, Role.CONTRIBUTOR, Role.AUTHOR])
 async def test_only_editors_and_up_moderate(
     client: httpx.AsyncClient, session: AsyncSession, post: Post, role: Role
