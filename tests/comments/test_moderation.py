@@ -212,7 +212,13 @@ async def test_only_editors_and_up_moderate(
 
     for response in (approve, reject, queue):
         assert response.status_code == 403, response.text
-        assert "Only an editor, an admin or the owner" in response.json()["detail"]
+    for response in (approve, reject):
+        assert response.json()["detail"] == (
+            "Only an editor, an admin or the owner can approve or reject comments."
+        )
+    assert queue.json()["detail"] == (
+        "Only an editor, an admin or the owner can see waiting comments."
+    )
     assert await listed(client, post, None) == []
     assert await listed(client, post, writer) == ["Hold on"]
 
