@@ -90,6 +90,9 @@ async def test_a_closed_site_takes_no_comment_from_anyone(
 
         assert response.status_code == 403, role
         assert response.json() == {"detail": "Comments are closed on this site."}
+    # Closed is the first answer, before whether the post exists.
+    unknown_post = await api_comment(client, user, 999_999)
+    assert unknown_post.json() == {"detail": "Comments are closed on this site."}
     page = read_page(await client.get(page_url(post)))
     assert "Comments are closed on this site." in page.text
     assert not [field for field in page.focusable if field.get("name") == "body"]
