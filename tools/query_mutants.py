@@ -45,6 +45,12 @@ MODULES: dict[str, list[str]] = {
         "tests/comments/test_comments_beside_a_visible_post.py",
         "tests/comments/test_moderation.py",  # who sees a waiting comment (SEEN)
     ],
+    "comments.service": [
+        "tests/comments/test_authorization.py",  # TO_DELETE: who may delete which comment
+        "tests/comments/test_api.py",  # TO_DELETE: a comment is deleted through its own post
+        "tests/comments/test_moderation.py",  # TO_REJECT: a moderator's delete from the queue
+        "tests/comments/test_admin_page.py",
+    ],
     "accounts.queries": [
         "tests/auth/test_token_revocation.py",
         "tests/auth/test_tokens.py",

@@ -204,6 +204,7 @@ async def test_a_deleted_account_cannot_comment_with_its_old_token(
     )
 
     assert response.status_code == 401
+    assert response.json()["detail"].startswith("Your account no longer exists")
 
 
 @pytest.mark.parametrize("kind", ["unknown", "draft", "scheduled"])

@@ -4,6 +4,7 @@ moderator; through the API and through the forms. One table, one test body: each
 what each actor gets and what the request does to the post and its comments."""
 
 import logging
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.anyio
 
 ACTORS = ["anonymous", "other", "commenter", "post_author", "moderator"]
 LOGIN = "a redirect to the login page"  # a form's answer to anonymous
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
 
 
 @dataclass
@@ -258,8 +260,17 @@ async def test_a_comments_delete_link_asks_to_confirm_first(
     assert confirm.status_code == 200
     page = read_page(confirm)
     assert "Delete this comment?" in page.text
+    assert "The comment by commenter will be gone for good" in page.text
     assert scene.comment.body in page.text
     assert page.link("Keep it").path == post_path
     assert await comment_ids(client, scene.post.id) == [scene.comment.id]  # nothing yet
     form = read_form(confirm.text)
     assert form.values["next"] == post_path
+
+    # Its Delete button posts where the page says, and that deletes the comment.
+    action = FORM_ACTION.search(confirm.text)
+    assert action is not None
+    deleted = await submit(client, action[1], {"next": post_path})
+    assert deleted.status_code == 303
+    assert deleted.headers["location"] == f"{post_path}#comments"
+    assert await comment_ids(client, scene.post.id) == []

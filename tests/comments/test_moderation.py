@@ -2,6 +2,8 @@
 waiting comment looks like to its writer, to others and to editors, approving and rejecting
 (the API and /admin/comments), the link rule, closed sites and posts."""
 
+import logging
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,6 +90,9 @@ async def test_a_closed_site_takes_no_comment_from_anyone(
 
         assert response.status_code == 403, role
         assert response.json() == {"detail": "Comments are closed on this site."}
+    # Closed is the first answer, before whether the post exists.
+    unknown_post = await api_comment(client, user, 999_999)
+    assert unknown_post.json() == {"detail": "Comments are closed on this site."}
     page = read_page(await client.get(page_url(post)))
     assert "Comments are closed on this site." in page.text
     assert not [field for field in page.focusable if field.get("name") == "body"]
@@ -148,8 +153,12 @@ async def test_approving_shows_and_counts_the_comment(
 
 
 async def test_deleting_a_waiting_comment_rejects_it(
-    client: httpx.AsyncClient, session: AsyncSession, post: Post
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    post: Post,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="fastblog.moderation")
     reader = await make_role(session, Role.READER)
     editor = await make_role(session, Role.EDITOR)
     waiting = (await api_comment(client, reader, post.id, "Buy now")).json()
@@ -161,10 +170,34 @@ async def test_deleting_a_waiting_comment_rejects_it(
     removed = await client.delete(f"/api/comments/{shown.id}", headers=await login(client, editor))
 
     assert rejected.status_code == removed.status_code == 204
+    # The moderation log names the reader's comment; the editor's own is nobody's business.
+    assert [r.getMessage() for r in caplog.records if r.name == "fastblog.moderation"] == [
+        f"Moderator editor (user {editor.id}) deleted comment {waiting['id']}"
+        f" by reader (user {reader.id})"
+    ]
     assert await listed(client, post, reader) == []
     assert await count_on(client, post) == 0
     stored, recounted = await stored_and_recounted(session)
     assert stored == recounted == {post.id: 0}
+
+
+async def test_a_deleted_editors_old_token_moderates_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post
+) -> None:
+    writer = await make_role(session, Role.READER, username="writer-r")
+    editor = await make_role(session, Role.EDITOR)
+    waiting = (await api_comment(client, writer, post.id, "Hold on")).json()
+    headers = await login(client, editor)
+    assert (await client.delete(f"/api/users/{editor.id}", headers=headers)).status_code == 204
+
+    approve = await client.post(f"/api/comments/{waiting['id']}/approve", headers=headers)
+    reject = await client.delete(f"/api/comments/{waiting['id']}", headers=headers)
+
+    for response in (approve, reject):
+        assert response.status_code == 401, response.text
+        assert response.json()["detail"].startswith("Your account no longer exists")
+    assert await listed(client, post, writer) == ["Hold on"]
+    assert await listed(client, post, None) == []
 
 
 @pytest.mark.parametrize("role", [Role.READER, Role.CONTRIBUTOR, Role.AUTHOR])
@@ -182,7 +215,13 @@ async def test_only_editors_and_up_moderate(
 
     for response in (approve, reject, queue):
         assert response.status_code == 403, response.text
-        assert "Only an editor, an admin or the owner" in response.json()["detail"]
+    for response in (approve, reject):
+        assert response.json()["detail"] == (
+            "Only an editor, an admin or the owner can approve or reject comments."
+        )
+    assert queue.json()["detail"] == (
+        "Only an editor, an admin or the owner can see waiting comments."
+    )
     assert await listed(client, post, None) == []
     assert await listed(client, post, writer) == ["Hold on"]
 
@@ -196,6 +235,10 @@ async def test_moderation_needs_a_token_and_a_comment_that_exists(
     assert (await client.get("/api/comments?status=pending")).status_code == 401
     missing = await client.post("/api/comments/999/approve", headers=await login(client, editor))
     assert missing.status_code == 404
+    assert missing.json() == {"detail": "Comment not found"}
+    gone = await client.delete("/api/comments/999", headers=await login(client, editor))
+    assert gone.status_code == 404
+    assert gone.json() == {"detail": "Comment not found"}
     unknown_status = await client.get(
         "/api/comments?status=spam", headers=await login(client, editor)
     )

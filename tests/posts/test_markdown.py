@@ -1,5 +1,7 @@
 """The renderer on its own: what Markdown becomes, the excerpt, slugs in any script, tags."""
 
+from typing import Any
+
 import pytest
 
 from fastblog.posts.markdown import (
@@ -11,6 +13,7 @@ from fastblog.posts.markdown import (
     renumber_headings,
     slug_of,
 )
+from tests.media.helpers import elements
 from tests.posts.markup import read_markup
 
 
@@ -148,6 +151,41 @@ def test_a_long_excerpt_is_cut_at_a_word() -> None:
 
 def test_a_post_of_code_only_has_an_excerpt_too() -> None:
     assert render("```\nprint(1)\n```").excerpt == "print(1)"
+
+
+# Which pictures a post shows, and which it turns into a link (the page's CSP would block
+# another site's picture; a data: URL is never a picture). The uploaded ones' figures are in
+# tests/media/test_figures.py.
+@pytest.mark.parametrize(
+    ("src", "external_images", "shown"),
+    [
+        ("/static/cat.png", "link", True),  # a picture of this site, not uploaded
+        ("cat.png", "link", True),
+        ("/c?t=1:2", "link", True),  # a colon in the query is not a scheme
+        ("/shot/12:30.png", "link", True),  # nor one after the scheme's place
+        ("/albums//cat.png", "link", True),
+        ("https://cats.example/cat.jpg", "link", False),
+        ("//cats.example/cat.jpg", "link", False),  # another site, over the page's scheme
+        ("data:image/png;base64,iVBORw0KGgo=", "link", False),
+        ("https://cats.example/cat.jpg", "allow", True),
+        ("//cats.example/cat.jpg", "allow", False),  # https only
+        ("http://cats.example/cat.jpg", "allow", False),
+    ],
+)
+def test_which_pictures_are_shown(src: str, external_images: Any, shown: bool) -> None:
+    html = render(f"![A cat]({src})", external_images=external_images).html
+
+    found = elements(html)
+    if shown:
+        assert [image["src"] for image in found.images] == [src]
+        assert found.images[0]["alt"] == "A cat"
+        assert found.links == []
+    else:
+        assert found.images == []
+        assert [link.get("href") for link in found.links] == [
+            None if src.startswith("data:") else src  # nh3 drops a data: href
+        ]
+        assert "A cat" in html
 
 
 @pytest.mark.parametrize(
