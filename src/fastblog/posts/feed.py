@@ -8,16 +8,18 @@ from ix_posts_user_id_published_at_id, read backwards from the cursor (or from n
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, literal_column, select, tuple_
+from sqlalchemy import bindparam, exists, func, literal_column, select, true, tuple_
+from sqlalchemy.orm import aliased
 
 from fastblog.accounts.follows import PROFILE_COLUMNS
 from fastblog.accounts.models import Follow, User
 from fastblog.db import Database, Row
 from fastblog.pagination import Keyset
-from fastblog.posts.models import Post, UserPostCount
+from fastblog.posts.models import PUBLISHED, Post, UserPostCount
 from fastblog.posts.queries import (
     FULL_COLUMNS,
     NEWEST_FIRST,
+    NOW,
     SUMMARY_COLUMNS,
     USER_ID,
     USER_TOTAL,
@@ -52,6 +54,62 @@ PAGES = {
     for full in (False, True)
 }
 
+# PostgreSQL: the page's ids first, the newest `limit` of each followed author from
+# ix_posts_user_id_published_at_id (LATERAL), the page the newest of those, then its rows by
+# primary key. Left to the statement above, PostgreSQL walked the dates' index while it
+# believed follows empty and, once the follows were analyzed, read every post of every
+# followed author (265,457 rows, content and all, for 20 of a million-post blog's busiest
+# authors) and sorted them: 4.4 s a page against 1 ms. SQLite keeps the statement above
+# (it has no LATERAL and plans it without statistics).
+_FOLLOWED = (
+    select(Follow.followee_id.label("user_id"))
+    .where(Follow.follower_id == bindparam("viewer_id", type_=Follow.follower_id.type))
+    .subquery("followed")
+)
+_EACH = aliased(Post, name="each_post")
+_EACH_BEFORE = tuple_(_EACH.published_at, _EACH.id) < tuple_(
+    bindparam("at", type_=Post.published_at.type), bindparam("id", type_=Post.id.type)
+)
+
+
+def _page_ids(*where: Any) -> Any:
+    newest = (
+        select(_EACH.id, _EACH.published_at)
+        .where(
+            _EACH.user_id == _FOLLOWED.c.user_id,
+            _EACH.status == PUBLISHED,
+            _EACH.published_at <= NOW,
+            *where,
+        )
+        .order_by(_EACH.published_at.desc(), _EACH.id.desc())
+        .limit(bindparam("limit"))
+        .lateral("newest")
+    )
+    return (
+        select(newest.c.id)
+        .select_from(_FOLLOWED.join(newest, true()))
+        .order_by(newest.c.published_at.desc(), newest.c.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+def _feed_by_ids(columns: tuple[Any, ...], *where: Any) -> Any:
+    return (
+        select(*columns)
+        .join(User, User.id == Post.user_id)
+        .where(Post.id.in_(_page_ids(*where)))
+        .order_by(*NEWEST_FIRST)
+    )
+
+
+POSTGRES_PAGES = {
+    (after, full): _feed_by_ids(
+        FULL_COLUMNS if full else SUMMARY_COLUMNS, *((_EACH_BEFORE,) if after else ())
+    )
+    for after in (False, True)
+    for full in (False, True)
+}
+
 
 async def fetch_feed(
     db: Database,
@@ -66,7 +124,8 @@ async def fetch_feed(
     values: dict[str, Any] = {"viewer_id": viewer_id, "now": now, "limit": limit + 1}
     if cursor is not None:
         values |= {"at": cursor.at, "id": cursor.id}
-    rows = await db.fetch(PAGES[cursor is not None, full], values)
+    pages = POSTGRES_PAGES if db.engine.dialect.name == "postgresql" else PAGES
+    rows = await db.fetch(pages[cursor is not None, full], values)
     posts = [post_of(row) for row in rows[:limit]]
     next_cursor = Keyset.after(posts[-1]).encode() if len(rows) > limit else None
     return posts, next_cursor
