@@ -32,9 +32,17 @@ FOLLOWED = Post.user_id.in_(
         Follow.follower_id == bindparam("viewer_id", type_=Follow.follower_id.type)
     )
 )
-BEFORE = tuple_(Post.published_at, Post.id) < tuple_(
-    bindparam("at", type_=Post.published_at.type), bindparam("id", type_=Post.id.type)
-)
+
+
+def _before(posts: Any) -> Any:
+    """After the cursor: (published_at, id) below the last row shown, of `posts` (the table
+    or an alias of it)."""
+    return tuple_(posts.published_at, posts.id) < tuple_(
+        bindparam("at", type_=Post.published_at.type), bindparam("id", type_=Post.id.type)
+    )
+
+
+BEFORE = _before(Post)
 
 
 def _feed(columns: tuple[Any, ...], *where: Any) -> Any:
@@ -67,9 +75,7 @@ _FOLLOWED = (
     .subquery("followed")
 )
 _EACH = aliased(Post, name="each_post")
-_EACH_BEFORE = tuple_(_EACH.published_at, _EACH.id) < tuple_(
-    bindparam("at", type_=Post.published_at.type), bindparam("id", type_=Post.id.type)
-)
+_EACH_BEFORE = _before(_EACH)
 
 
 def _page_ids(*where: Any) -> Any:
