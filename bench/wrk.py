@@ -33,6 +33,9 @@ class Scenario:
     body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     ids: range | Path | None = None
+    # This route's own number of connections, where its contract names one (the searches:
+    # issue 23 asks for p95 at 16); None: the run's (BENCH_CONNECTIONS).
+    connections: int | None = None
 
 
 @dataclass(frozen=True)

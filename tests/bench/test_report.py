@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from bench.app_bench import Measurements, variant_name
+from bench.app_bench import Measurements, targets_for, variant_name
 from bench.app_report import RouteResult, WriteCheck, render_report
 from bench.charts import route_bars, throughput_lines
 from bench.report import markdown_table
@@ -8,9 +8,11 @@ from bench.scale import SCALES
 from bench.wrk import LoadResult
 
 
-def result(rps: float, *, p99_ms: float = 20.0, non_2xx: int = 0) -> LoadResult:
+def result(
+    rps: float, *, p95_ms: float = 15.0, p99_ms: float = 20.0, non_2xx: int = 0
+) -> LoadResult:
     return LoadResult("wrk", 64, 10.0, int(rps * 10), int(rps * 10) - non_2xx, non_2xx, 0, 0,
-                      5.0, p99_ms)  # fmt: skip
+                      5.0, p99_ms, p95_ms=p95_ms)  # fmt: skip
 
 
 def test_route_passes_when_it_meets_every_bar() -> None:
@@ -34,6 +36,21 @@ def test_only_reads_have_a_latency_bar() -> None:
 
 def test_route_without_target_is_judged_on_latency_and_failures() -> None:
     assert RouteResult("GET /posts/{id}", result(10), 8000, None).verdict == "pass"
+
+
+def test_a_route_with_a_p95_contract_is_judged_by_it_not_by_the_p99_bar() -> None:
+    search = "GET /api/search?q={rare word}"
+    within = result(90, p95_ms=80, p99_ms=300)
+    assert RouteResult(search, within, 8000, None, p95_limit_ms=100).verdict == "pass"
+    beyond = result(90, p95_ms=120, p99_ms=300)
+    assert RouteResult(search, beyond, 8000, None, p95_limit_ms=100).verdict == "FAIL: p95 ≥ 100 ms"
+
+
+def test_at_scale_the_targets_are_issue_23s_per_database() -> None:
+    assert targets_for("sqlite", None)["GET /api/posts/{id}"] == 0.30
+    assert targets_for("sqlite", SCALES["1m"])["GET /api/posts/{id}"] == 0.45
+    assert targets_for("postgresql", SCALES["1k"])["GET /api/posts/{id}"] == 0.35
+    assert targets_for("postgresql", SCALES["1m"])["POST /api/posts"] == 0.12
 
 
 def test_write_check_tells_lost_from_in_flight() -> None:
