@@ -5,6 +5,7 @@ leaves the database as it was."""
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, inspect, select, text
@@ -79,7 +80,22 @@ async def test_streams_write_the_blog_one_transaction_writes(
         text("SELECT reltuples FROM pg_class WHERE relname = 'posts'")
     )
     assert estimate == 400
+    # Vacuumed: every list's count of scheduled posts is answered by the index alone.
+    scheduled_count = await connection.scalar(
+        text(
+            "EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM posts"
+            " WHERE published_at > :now AND published_at < 'infinity'"
+        ),
+        {"now": NOW},
+    )
     await connection.rollback()
+    assert _heap_fetches(scheduled_count[0]["Plan"]) == [0]
+
+
+def _heap_fetches(plan: dict[str, Any]) -> list[int]:
+    """The rows an index-only scan had to read, for each such scan in the plan."""
+    own = [plan["Heap Fetches"]] if "Heap Fetches" in plan else []
+    return own + [n for child in plan.get("Plans", ()) for n in _heap_fetches(child)]
 
 
 async def test_a_streamed_blog_is_found_by_search_and_counts_new_posts(

@@ -177,6 +177,7 @@ async def finish(engine: AsyncEngine, indexes: Sequence[str]) -> None:
         await loader.begin()
         await after_bulk_load(loader, ())
         await connection.commit()
+        await loader.settle()
 
 
 def if_not_exists(definition: str) -> str:
