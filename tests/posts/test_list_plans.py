@@ -332,3 +332,16 @@ async def test_the_follow_feed_reads_the_newest_of_each_followed_author(
     assert ("ROW(published_at, id) <" in author_range) is after, text
     assert len([line for line in lines if line.startswith(("Limit", "->  Limit"))]) == 2, text
     assert "Seq Scan on posts" not in text, text
+
+
+async def test_each_tags_count_is_worked_out_once(resources: Resources) -> None:
+    """GET /api/tags ranks tags by their count and leaves out those at zero: the count of
+    each tag (its counter rows, less its scheduled posts) is computed once, not once for the
+    filter and again for the column."""
+    text = await plan(resources, queries.TAG_COUNTS, priced_out=False)
+
+    if resources.database.engine.dialect.name == "sqlite":
+        subqueries = [line for line in text.splitlines() if "SCALAR SUBQUERY" in line]
+    else:
+        subqueries = [line for line in text.splitlines() if "SubPlan" in line]
+    assert len(subqueries) == 2, text  # the counter rows' sum, the scheduled posts' count
