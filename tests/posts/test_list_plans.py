@@ -36,14 +36,19 @@ VALUES = {
 
 
 async def plan(
-    resources: Resources, statement: Any, *, priced_out: bool = True, sorts_too: bool = True
+    resources: Resources,
+    statement: Any,
+    *,
+    priced_out: bool = True,
+    sorts_too: bool = True,
+    values: dict[str, Any] | None = None,
 ) -> str:
     """The plan's text, SQLite's steps indented under the step they belong to. On PostgreSQL
     with sequential scans and sorts priced out (`priced_out`): if the plan still scans or
-    sorts, no index can serve the statement."""
+    sorts, no index can serve the statement. `values`: the statement's own, beside VALUES."""
     engine = resources.database.engine
     query = compile_query(statement, engine.dialect)
-    parameters = query.parameters(VALUES)
+    parameters = query.parameters({**VALUES, **(values or {})})
     async with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {query.sql}", parameters)

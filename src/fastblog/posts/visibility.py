@@ -35,7 +35,7 @@ from fastblog.config import Settings
 from fastblog.db import Database, utcnow
 from fastblog.db.leases import release_lease, take_lease
 from fastblog.polling import PollingLoop
-from fastblog.posts.models import PUBLISHED, Post
+from fastblog.posts.models import ANNOUNCE_PENDING, PUBLISHED, Post
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +53,12 @@ class VisibilityChange:
 
 Handler = Callable[[AsyncSession, VisibilityChange], Awaitable[None]]
 
-_DUE = (
+# What each pass asks first, in every process, every poll: a range of the partial index of
+# the posts still to announce (ANNOUNCE_PENDING), a handful whatever the size of the blog.
+DUE = (
     select(Post.id)
     .where(
-        Post.announce_pending.is_(True),
+        ANNOUNCE_PENDING,
         Post.published_at <= bindparam("now"),
         Post.status == PUBLISHED,
     )
@@ -67,7 +69,7 @@ _ANNOUNCE = (
     update(Post)
     .where(
         Post.id == bindparam("post_id"),
-        Post.announce_pending.is_(True),
+        ANNOUNCE_PENDING,
         Post.status == PUBLISHED,
         Post.published_at <= bindparam("now"),
     )
@@ -141,12 +143,12 @@ class PostVisibility:
         (another process holding it is doing the same). How many were announced."""
         db = self.database
         now = utcnow()
-        if not await db.fetch(_DUE, {"now": now, "batch": 1}):
+        if not await db.fetch(DUE, {"now": now, "batch": 1}):
             return 0  # the common case: a read, no write, no lease
         if not await take_lease(db, name=LEASE, holder=self.holder, seconds=self.lease_seconds):
             return 0
         try:
-            due = await db.fetch(_DUE, {"now": now, "batch": BATCH})
+            due = await db.fetch(DUE, {"now": now, "batch": BATCH})
             announced = 0
             for row in due:
                 announced += await self._announce(row["id"])
