@@ -18,6 +18,9 @@ from functools import cache
 
 FTS_TABLE = "posts_search"
 VECTOR_COLUMN = "search_vector"
+# What PostgreSQL's ranking reads (migration 0024): the title's lexemes (weight A) and the
+# tags' (B), generated from them, a few words kept in the row (fastblog.search.postgres).
+TIER_VECTOR_COLUMN = "tier_vector"
 VECTOR_INDEX = "ix_posts_search_vector"
 TS_CONFIG = "english"
 
@@ -165,4 +168,8 @@ def is_search_index(name: str | None, kind: str, parents: Mapping[str, str | Non
         return bool(name) and (name == FTS_TABLE or str(name).startswith(f"{FTS_TABLE}_"))
     if kind == "index":
         return name == VECTOR_INDEX
-    return kind == "column" and name == VECTOR_COLUMN and parents.get("table_name") == "posts"
+    return (
+        kind == "column"
+        and name in (VECTOR_COLUMN, TIER_VECTOR_COLUMN)
+        and parents.get("table_name") == "posts"
+    )
