@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     String,
+    and_,
     any_,
     bindparam,
     case,
@@ -33,8 +34,8 @@ from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from fastblog.accounts.models import User
 from fastblog.db import Database, Row
-from fastblog.posts.models import Post
-from fastblog.posts.queries import FULL_COLUMNS, SUMMARY_COLUMNS, VISIBLE
+from fastblog.posts.models import PUBLISHED, Post
+from fastblog.posts.queries import FULL_COLUMNS, NOW, SUMMARY_COLUMNS, TAG
 from fastblog.search import schema
 from fastblog.search.engines import (
     MARK_END,
@@ -132,12 +133,30 @@ def _buckets(back: int) -> Any:
 _ID_NOT_INDEXED = Post.id + literal_column("0")
 
 
+# With a tag's filter, the index is asked for the query AND the tag's words: a tagged post
+# holds them (its tags are in its vector), so no tagged match is lost, and the rows read are
+# those with both, not every match of the word (python is a third of the posts: three times
+# fewer rows read and probed). The filter itself (post_tags) still decides: a post may say
+# the tag's word in its text. A tag of stop words alone adds nothing (`q && ''` is q).
+_MATCHES_TAGGED = _VECTOR.bool_op("@@")(
+    _TSQUERY.c.query.op("&&")(func.plainto_tsquery(_CONFIG, TAG))
+)
+
+
+# Visibility is tested on the rows the GIN index gives, never through the dates' index:
+# planned once for every query (a generic plan), `published_at <= now` is a guess (a third
+# of the posts), and PostgreSQL ANDed the dates' index (every post's entry) with a rare
+# word's matches: 300 ms of a 380 ms search at a million posts. "+ interval '0'" is no
+# index key, as "id + 0" above.
+_VISIBLE = and_(Post.status == PUBLISHED, Post.published_at + literal_column("interval '0'") <= NOW)
+
+
 def _visible_matches(by_user: bool, by_tag: bool) -> Any:
     return (
         select(Post.id)
         .select_from(Post)
         .join(_TSQUERY, true())
-        .where(_MATCHES, VISIBLE, *filters_where(by_user, by_tag))
+        .where(_MATCHES_TAGGED if by_tag else _MATCHES, _VISIBLE, *filters_where(by_user, by_tag))
     )
 
 
