@@ -8,8 +8,9 @@ space-separated, kept by triggers on post_tags so any writer keeps it right).
 - SQLite: an FTS5 table over posts (external content: it stores only the index, the text stays
   in posts), kept by triggers on posts; the porter stemmer over unicode61 ("posts" finds
   "post"; accents are folded).
-- PostgreSQL: a generated tsvector column (title weight A, tags B, text D) with a GIN index;
-  the English configuration (stems, drops stop words).
+- PostgreSQL: a generated tsvector column (title weight A, tags B, text D) with a GIN index,
+  and a second one of the title and tags alone that the ranking reads (not indexed); the
+  English configuration (stems, drops stop words).
 """
 
 import sqlite3
