@@ -171,10 +171,15 @@ async def test_the_migration_indexes_existing_posts(fresh_database_url: str) -> 
                 q: (await connection.execute(text(where), {"q": q})).scalars().all()
                 for q in ("okra", "vegetables", "link", "hidden")
             }
+            tier_vector = None
+            if postgres:  # what its ranking reads: the title's words (A), then the tags' (B)
+                tiers = await connection.execute(text("SELECT tier_vector FROM posts"))
+                tier_vector = tiers.scalar()
     finally:
         await engine.dispose()
     assert tuple(row) == ("Some okra in a link.", "vegetables")
     assert hits == {"okra": [1], "vegetables": [1], "link": [1], "hidden": []}
+    assert tier_vector == ("'old':1A 'post':2A 'veget':3B" if postgres else None)
 
 
 async def test_a_very_common_word_is_ranked_among_its_newest_matches(

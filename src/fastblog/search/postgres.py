@@ -4,23 +4,38 @@ Every statement is a module-level Core statement (the compiled road of fastblog.
 user's query one bound value for to_tsquery, written by fastblog.search.query so that every
 word is a quoted lexeme. One statement per page:
 
-    cutoff: the id of the RANKED_MATCHES-th newest match (0 if fewer), found in the newest
-            posts first (see _cutoff)
-    ranked: the matches at or above the cutoff, their tier, the page's rows by tier, newest
-    outer:  the page's posts, authors and snippets (ts_headline)
+    windows: the RANKED_MATCHES newest matches among the newest buckets of posts, then among
+             more of them, then among all (see _windows); each is read only when the ones
+             before it held fewer than RANKED_MATCHES
+    ranked:  the first full window (or the last), its rows' tiers, the page's rows by tier,
+             newest
+    outer:   the page's posts, authors and snippets (ts_headline)
 """
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, case, func, literal_column, not_, select, true, union_all
-from sqlalchemy.dialects import postgresql  # noqa: F401 (registers func.to_tsquery & co.)
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 
 from fastblog.accounts.models import User
 from fastblog.db import Database, Row
-from fastblog.posts.models import Post
-from fastblog.posts.queries import FULL_COLUMNS, SUMMARY_COLUMNS, VISIBLE
+from fastblog.posts.models import PUBLISHED, Post
+from fastblog.posts.queries import FULL_COLUMNS, NOW, SUMMARY_COLUMNS, TAG
 from fastblog.search import schema
 from fastblog.search.engines import (
     MARK_END,
@@ -37,25 +52,37 @@ from fastblog.search.engines import (
 from fastblog.search.query import SearchQuery, to_tsquery
 
 _CONFIG: ColumnClause[Any] = literal_column(f"'{schema.TS_CONFIG}'::regconfig")
-# The query, parsed once per statement (a one-row subquery joined to every row).
+# The query, a one-row subquery joined to every row. PostgreSQL pulls it up into the
+# statement: planned for this query's value, to_tsquery(…) is a constant; planned once for
+# every query (a generic plan), an expression evaluated where it is used, which is once per
+# index scan in the GIN index's condition, but once per row elsewhere.
 _TSQUERY = select(
     func.to_tsquery(_CONFIG, bindparam("match", type_=String)).label("query")
 ).subquery("q")
+# The query parsed once per statement (an InitPlan), for what is tested on every row of the
+# window: the tiers (a generic plan parsed it twice per row, 15 of a 45 ms search).
+_PARSED_ONCE = select(_TSQUERY.c.query).scalar_subquery()
 _VECTOR: ColumnClause[Any] = literal_column(f"posts.{schema.VECTOR_COLUMN}")
 _MATCHES = _VECTOR.bool_op("@@")(_TSQUERY.c.query)
 
 
-def _matches_in(text: Any) -> Any:
-    """Whether the query matches within one short column (the title, the tags): its vector
-    made on the spot, for the window's few candidates, rather than reading the post's whole
-    indexed vector (the text's lexemes, often stored out of line)."""
-    return func.to_tsvector(_CONFIG, text).bool_op("@@")(_TSQUERY.c.query)
+_TIER_VECTOR: ColumnClause[Any] = literal_column(f"posts.{schema.TIER_VECTOR_COLUMN}")
 
 
-_TIER = (
-    case((_matches_in(Post.title), literal_column(str(TITLE_TIER))), else_=literal_column("0"))
-    + case((_matches_in(Post.tag_names), literal_column(str(TAGS_TIER))), else_=literal_column("0"))
-).label("tier")
+def _matches_in(tiers: Any, weight: str) -> Any:
+    """Whether the whole query matches within the title (weight a) or the tags (b) alone:
+    the stored vector of those two (a few words, kept in the row), cut to that weight. Made
+    on the spot from the text, the two vectors cost ~30 µs a post; read from the post's
+    indexed vector, its text's lexemes too (stored out of line): as much."""
+    part = func.ts_filter(tiers, literal_column(f"'{{{weight}}}'"))
+    return part.bool_op("@@")(_PARSED_ONCE)
+
+
+def _tier(tiers: Any) -> Any:
+    return case(
+        (_matches_in(tiers, "a"), literal_column(str(TITLE_TIER))), else_=literal_column("0")
+    ) + case((_matches_in(tiers, "b"), literal_column(str(TAGS_TIER))), else_=literal_column("0"))
+
 
 # ts_headline reads "<b>" or "&amp;" in the text as markup and leaves it out of the snippet;
 # stand-ins (private-use characters) keep such text as written, and are swapped back after.
@@ -74,15 +101,14 @@ HEADLINE_OPTIONS = (
     'ShortWord=2, MaxFragments=2, FragmentDelimiter=" … "'
 )
 
-# Finding the window (the RANKED_MATCHES-th newest match) is the costly part: the GIN index
+# Finding the window (the RANKED_MATCHES newest matches) is the costly part: the GIN index
 # gives a word's matches in no useful order, so a word in 10% of a million posts meant reading
 # 100,000 rows (and, past work_mem, every post's vector again) to keep the newest 1,000. The
 # index therefore has a second key, the post's id bucket (btree_gin, migration 0021): asking
 # for a word in the newest buckets, the index itself intersects the two and only those rows
-# are read. The cut-off is sought in the newest buckets first, then in four times as many,
-# and so on (COALESCE runs each subquery only when the ones before it found too few); a rare
-# word falls through to all its matches, which are few. No step reads a post's vector: a
-# plain word is decided by the index alone.
+# are read. The window is sought in the newest buckets first, then in four times as many,
+# and so on; a rare word falls through to all its matches, which are few. No step reads a
+# post's vector: a plain word is decided by the index alone.
 BUCKET_POSTS = schema.BUCKET_POSTS  # the index's second key: id / BUCKET_POSTS
 BUCKETS_BACK = (1, 4, 16)
 _BUCKET = Post.id.op("/")(literal_column(str(BUCKET_POSTS)))
@@ -91,6 +117,21 @@ _NEWEST_BUCKET = (
     .correlate(None)
     .scalar_subquery()
 )
+
+
+def _buckets(back: int) -> Any:
+    """The newest bucket and the `back` before it, as a list for `= ANY`: the index looks up
+    each bucket's key and intersects it with the word's. (A range, `>= newest - back`, is a
+    partial match to GIN: it gathers every post id of those buckets in a bitmap first, 44 ms
+    for 16 buckets against 1 ms for the list, at a million posts.)"""
+    bucket = func.generate_series(
+        _NEWEST_BUCKET - literal_column(str(back)), _NEWEST_BUCKET
+    ).column_valued("bucket")
+    # The cast makes the subquery one array value (`= ANY (subquery)` would compare rows).
+    # (`any_(array) == x` is how SQLAlchemy writes `x = ANY (array)`.)
+    return cast(select(func.array_agg(bucket)).scalar_subquery(), postgresql.ARRAY(BigInteger))
+
+
 # The statements are prepared once and PostgreSQL may plan them once for every query (a
 # generic plan). Offered the primary key (ORDER BY id), such a plan walks the posts newest
 # first testing each with @@: a read of every post's vector, and of the whole table for a
@@ -98,57 +139,71 @@ _NEWEST_BUCKET = (
 _ID_NOT_INDEXED = Post.id + literal_column("0")
 
 
+# With a tag's filter, the index is asked for the query AND the tag's words: a tagged post
+# holds them (its tags are in its vector), so no tagged match is lost, and the rows read are
+# those with both, not every match of the word (python is a third of the posts: three times
+# fewer rows read and probed). The filter itself (post_tags) still decides: a post may say
+# the tag's word in its text. A tag of stop words alone adds nothing (`q && ''` is q).
+_MATCHES_TAGGED = _VECTOR.bool_op("@@")(
+    _TSQUERY.c.query.op("&&")(func.plainto_tsquery(_CONFIG, TAG))
+)
+
+
+# Visibility is tested on the rows the GIN index gives, never through the dates' index:
+# planned once for every query (a generic plan), `published_at <= now` is a guess (a third
+# of the posts), and PostgreSQL ANDed the dates' index (every post's entry) with a rare
+# word's matches: 300 ms of a 380 ms search at a million posts. "+ interval '0'" is no
+# index key, as "id + 0" above.
+_VISIBLE = and_(Post.status == PUBLISHED, Post.published_at + literal_column("interval '0'") <= NOW)
+
+
 def _visible_matches(by_user: bool, by_tag: bool) -> Any:
     return (
         select(Post.id)
         .select_from(Post)
         .join(_TSQUERY, true())
-        .where(_MATCHES, VISIBLE, *filters_where(by_user, by_tag))
+        .where(_MATCHES_TAGGED if by_tag else _MATCHES, _VISIBLE, *filters_where(by_user, by_tag))
     )
 
 
-def _cutoff(by_user: bool, by_tag: bool) -> Any:
-    """The id of the RANKED_MATCHES-th newest match (0 if fewer match), computed once."""
-
-    def newest(*where: Any) -> Any:
-        return (
-            _visible_matches(by_user, by_tag)
-            .where(*where)
-            .order_by(_ID_NOT_INDEXED.desc())
-            .limit(literal_column("1"))
-            .offset(literal_column(str(RANKED_MATCHES - 1)))
-            .correlate(None)
-            .scalar_subquery()
-        )
-
-    in_buckets = [
-        newest(_NEWEST_BUCKET - literal_column(str(back)) <= _BUCKET) for back in BUCKETS_BACK
+def _windows(by_user: bool, by_tag: bool) -> Any:
+    """The RANKED_MATCHES newest matches, with what the ranking needs of each: from the
+    newest buckets if they hold that many, else from more, else among all matches. Each
+    window is a CTE that PostgreSQL runs only when a branch below reads it, and a branch's
+    condition (on the windows' sizes alone) is decided before it starts: the windows before
+    the first full one run, no other. Every match is read once; its tier is computed for
+    the window's rows only."""
+    found = [
+        _visible_matches(by_user, by_tag)
+        .with_only_columns(Post.id, Post.published_at, _TIER_VECTOR.label("tiers"))
+        .where(*(() if back is None else (any_(_buckets(back)) == _BUCKET,)))
+        .order_by(_ID_NOT_INDEXED.desc())
+        .limit(literal_column(str(RANKED_MATCHES)))
+        .cte(f"newest_{back or 'all'}")
+        .prefix_with("MATERIALIZED")
+        for back in (*BUCKETS_BACK, None)
     ]
-    cte = select(func.coalesce(*in_buckets, newest(), literal_column("0")).label("id")).cte(
-        "cutoff"
-    )
-    return select(cte.c.id).scalar_subquery()
+    full = [
+        select(func.count()).select_from(window).scalar_subquery()
+        == literal_column(str(RANKED_MATCHES))
+        for window in found
+    ]
+    branches = [
+        select(window).where(*(~earlier for earlier in full[:step]), *full[step : step + 1])
+        for step, window in enumerate(found[:-1])
+    ]
+    last = select(found[-1]).where(*(~earlier for earlier in full[:-1]))
+    return union_all(*branches, last).subquery("window")
 
 
 def _ranked(by_user: bool, by_tag: bool) -> Any:
-    """The page's ids and tiers. Two branches, of which PostgreSQL runs one (a condition on
-    the cut-off alone is decided before the branch starts): a cut-off among the newest
-    buckets, the matches from its bucket on (the index serves both keys); otherwise (an
-    older cut-off, or none: fewer matches than the window), the word's matches, few, from
-    the word's key alone. (A bucket bound far back makes the index read every bucket's
-    list between: half a million entries for 64 buckets.)"""
-    cutoff = _cutoff(by_user, by_tag)
-    matches = _visible_matches(by_user, by_tag).with_only_columns(
-        Post.id.label("id"), Post.published_at.label("published_at"), _TIER
-    )
-    cutoff_bucket = cutoff.op("/")(literal_column(str(BUCKET_POSTS)))
-    recent = cutoff_bucket >= _NEWEST_BUCKET - literal_column(str(BUCKETS_BACK[-1]))
-    window = matches.where(recent, cutoff_bucket <= _BUCKET, cutoff <= _ID_NOT_INDEXED)
-    rest = matches.where(not_(recent), cutoff <= _ID_NOT_INDEXED)
-    both = union_all(window, rest).subquery("matches")
+    """The page's ids and tiers."""
+    window = _windows(by_user, by_tag)
+    tier = _tier(window.c.tiers).label("tier")
     return (
-        select(both.c.id, both.c.tier)
-        .order_by(both.c.tier.desc(), both.c.published_at.desc(), both.c.id.desc())
+        select(window.c.id, tier)
+        .join(_TSQUERY, true())
+        .order_by(tier.desc(), window.c.published_at.desc(), window.c.id.desc())
         .limit(bindparam("limit"))
         .offset(bindparam("skip"))
         .subquery("ranked")

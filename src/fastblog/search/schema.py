@@ -8,8 +8,9 @@ space-separated, kept by triggers on post_tags so any writer keeps it right).
 - SQLite: an FTS5 table over posts (external content: it stores only the index, the text stays
   in posts), kept by triggers on posts; the porter stemmer over unicode61 ("posts" finds
   "post"; accents are folded).
-- PostgreSQL: a generated tsvector column (title weight A, tags B, text D) with a GIN index;
-  the English configuration (stems, drops stop words).
+- PostgreSQL: a generated tsvector column (title weight A, tags B, text D) with a GIN index,
+  and a second one of the title and tags alone that the ranking reads (not indexed); the
+  English configuration (stems, drops stop words).
 """
 
 import sqlite3
@@ -18,6 +19,9 @@ from functools import cache
 
 FTS_TABLE = "posts_search"
 VECTOR_COLUMN = "search_vector"
+# What PostgreSQL's ranking reads (migration 0024): the title's lexemes (weight A) and the
+# tags' (B), generated from them, a few words kept in the row (fastblog.search.postgres).
+TIER_VECTOR_COLUMN = "tier_vector"
 VECTOR_INDEX = "ix_posts_search_vector"
 TS_CONFIG = "english"
 
@@ -165,4 +169,8 @@ def is_search_index(name: str | None, kind: str, parents: Mapping[str, str | Non
         return bool(name) and (name == FTS_TABLE or str(name).startswith(f"{FTS_TABLE}_"))
     if kind == "index":
         return name == VECTOR_INDEX
-    return kind == "column" and name == VECTOR_COLUMN and parents.get("table_name") == "posts"
+    return (
+        kind == "column"
+        and name in (VECTOR_COLUMN, TIER_VECTOR_COLUMN)
+        and parents.get("table_name") == "posts"
+    )
