@@ -234,12 +234,12 @@ async def test_a_rolling_restart_under_load_fails_no_request_and_loses_no_write(
 ) -> None:
     """Each host in turn gets SIGTERM (/ready turns 503 and it serves SHUTDOWN_GRACE_SECONDS
     more) and is started again, while 32 clients read and write through the proxy until both
-    are back (the load runs at least 10 s and as long as the restarts take: about 25 s)."""
+    are back (the load runs as long as the restarts take: about 20 s)."""
     exited_at: dict[str, float] = {}
 
     async def restart_each_host() -> None:
         for name in SERVER_NAMES:
-            await asyncio.sleep(2)
+            await asyncio.sleep(1)  # both hosts under load, and HAProxy sampled meanwhile
             host = running_cluster.hosts[name]
             host.terminate()
             # uvicorn finishes, then raises the signal again: the exit status says SIGTERM.
@@ -252,7 +252,7 @@ async def test_a_rolling_restart_under_load_fails_no_request_and_loses_no_write(
                 await watch.until_sent_to(name, since=exited_at[name])
 
     async with Watch(running_cluster) as watch:
-        load = await run_load(running_cluster, writers, seconds=10, during=restart_each_host)
+        load = await run_load(running_cluster, writers, seconds=5, during=restart_each_host)
 
     assert load.failures == [], load.failures[:5]
     assert load.requests > CLIENTS * 10
@@ -280,15 +280,17 @@ async def test_a_host_that_dies_under_load_loses_only_its_requests_in_flight(
     killed: dict[str, float] = {}
 
     async def kill_one_host() -> None:
-        await asyncio.sleep(2)
+        await asyncio.sleep(1)  # both hosts under load, and HAProxy sampled meanwhile
         killed["sent"] = time.monotonic()
         await asyncio.to_thread(running_cluster.hosts[victim].kill)  # returns once it is gone
         killed["dead"] = time.monotonic()
-        await asyncio.sleep(6)
+        # HAProxy takes it out within OUT_OF_ROTATION_SECONDS; then a while of the load with
+        # the host out, in which it must be sent nothing.
+        await asyncio.sleep(OUT_OF_ROTATION_SECONDS + 1.5)
 
     # The victim stays down: the next test's fixture starts it again, if one needs it.
     async with Watch(running_cluster) as watch:
-        load = await run_load(running_cluster, writers, seconds=10, during=kill_one_host)
+        load = await run_load(running_cluster, writers, seconds=5, during=kill_one_host)
 
     out = watch.first_down_after(victim, killed["sent"])
     assert out.at - killed["sent"] < OUT_OF_ROTATION_SECONDS

@@ -1,11 +1,12 @@
 """Counts never drift: 64 concurrent clients like, unlike, follow, unfollow, comment and delete
 their comments through a real
-server (two workers: on SQLite two processes share one file) for a bounded time; then every
-stored count equals a recount of the rows, no request failed, and the log has no "database is
-locked".
+server (two workers: on SQLite two processes share one file), ROUNDS writes each, all at once;
+then every stored count equals a recount of the rows, no request failed, and the log has no
+"database is locked".
 
-The issue asks for 10 s; the suite runs SECONDS = 5 (SOCIAL_LOAD_SECONDS to change it): the
-machine is shared, and a drift shows within the first few hundred racing writes.
+The issue asked for 10 s of load; a drift shows within the first few hundred racing writes,
+so the suite sends 64 x 8 = 512, the same number on a quiet or a loaded machine
+(SOCIAL_LOAD_ROUNDS to change it; a duration sent thousands on a quiet machine).
 """
 
 import asyncio
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.anyio
 
 CLIENTS = 64
 ACCOUNTS = 16  # four clients share each account: the same like races itself
-SECONDS = float(os.environ.get("SOCIAL_LOAD_SECONDS", "5"))
+ROUNDS = int(os.environ.get("SOCIAL_LOAD_ROUNDS", "8"))
 
 
 async def arrange(database_url: str) -> list[int]:
@@ -70,7 +71,6 @@ async def client_loop(
     client: httpx.AsyncClient,
     user_id: int,
     post_ids: list[int],
-    deadline: float,
     tally: Counter[str],
 ) -> None:
     token = create_access_token(user_id, secret=TEST_SECRET_KEY, lifetime=timedelta(hours=1))
@@ -78,7 +78,7 @@ async def client_loop(
     others = [n for n in range(1, ACCOUNTS + 1) if n != user_id]
     rng = random.Random(user_id)
     written: list[str] = []  # this client's comments, as their URLs
-    while time.monotonic() < deadline:
+    for _ in range(ROUNDS):
         method, url, body, expected = next_write(rng, post_ids, others, written)
         try:
             response = await client.request(method, url, headers=headers, json=body)
@@ -132,13 +132,14 @@ async def test_counts_equal_a_recount_after_racing_likes_follows_and_comments(
             )
             for _ in range(CLIENTS)
         ]
-        deadline = time.monotonic() + SECONDS
+        started = time.monotonic()
         await asyncio.gather(
             *(
-                client_loop(client, n % ACCOUNTS + 1, post_ids, deadline, tally)
+                client_loop(client, n % ACCOUNTS + 1, post_ids, tally)
                 for n, client in enumerate(clients)
             )
         )
+        seconds = time.monotonic() - started
     log = server.log()
     engine = create_async_engine(fresh_database_url)
     try:
@@ -151,7 +152,7 @@ async def test_counts_equal_a_recount_after_racing_likes_follows_and_comments(
         await engine.dispose()
 
     print(
-        f"\n{fresh_database_url.split(':')[0]}: {CLIENTS} clients for {SECONDS:.0f} s,"
+        f"\n{fresh_database_url.split(':')[0]}: {CLIENTS} clients x {ROUNDS} in {seconds:.1f} s,"
         f" {tally['ok']} writes answered as expected; {likes} likes, {follows} follows and"
         f" {comments} comments stored"
     )

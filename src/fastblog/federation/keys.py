@@ -4,31 +4,12 @@ is ~50-200 ms of CPU) and kept, since remote servers cache it by its id."""
 import asyncio
 from concurrent.futures import Executor
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fastblog.db import Database
+from fastblog.federation.keygen import new_key_pair
 from fastblog.federation.models import ActorKey
-
-KEY_BITS = 2048  # what Mastodon makes and expects
-
-
-def new_key_pair() -> tuple[str, str]:
-    """A fresh key pair as (private PEM, public PEM). CPU work: run it in the process pool."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 async def actor_key(db: Database, pool: Executor, user_id: int) -> ActorKey:
