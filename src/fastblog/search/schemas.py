@@ -4,7 +4,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from fastblog.params import MAX_ID
-from fastblog.posts.schemas import PostPublic
+from fastblog.posts.schemas import PostPublic, PostSummary
 from fastblog.search.query import MAX_QUERY_CHARS
 
 QueryText = Annotated[
@@ -21,15 +21,36 @@ AuthorFilter = Annotated[
 ]
 
 
-class SearchHit(PostPublic):
-    snippet: str = Field(
+# Like the lists: each post's Markdown source and HTML only when asked (a page of results
+# with them was ~25 KB of JSON, most of it content no result list shows).
+WithContent = Annotated[
+    bool,
+    Query(description="Also give each post's `content` (Markdown) and `content_html`."),
+]
+Snippet = Annotated[
+    str,
+    Field(
         description="Plain text from the post with the matched words in <mark>…</mark>; "
         "everything else is HTML-escaped, so it can be shown as HTML as it is."
-    )
+    ),
+]
+
+
+class SearchHit(PostSummary):
+    """A post as a list shows it, with its snippet."""
+
+    snippet: Snippet
+
+
+class SearchHitWithContent(PostPublic):
+    """A search hit with its content: `?content=true`."""
+
+    snippet: Snippet
 
 
 class SearchPage(BaseModel):
-    posts: list[SearchHit] = Field(description="Best match first.")
+    # With content when the search was asked for it (`?content=true`), else without.
+    posts: list[SearchHitWithContent] | list[SearchHit] = Field(description="Best match first.")
     next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
     suggestion: str | None = Field(
         description="When nothing matched: a looser query that finds something, if any."
