@@ -304,3 +304,20 @@ async def test_a_post_found_by_its_title_alone_has_an_empty_snippet(
     await write(client, author, title="Okra", content="---")
 
     assert [post["snippet"] for post in (await search(client, "okra"))["posts"]] == [""]
+
+
+async def test_results_carry_their_content_only_when_asked(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A page of results is a list: what a list needs (the snippet, the excerpt), and the
+    Markdown source and its HTML with `?content=true`, as the other lists give them."""
+    author = await make_user(session)
+    await write(client, author, title="Rhubarb crumble", content="Bake the **rhubarb**.")
+
+    listed = (await search(client, "rhubarb"))["posts"]
+    full = (await search(client, "rhubarb", content="true"))["posts"]
+
+    assert not {"content", "content_html"} & set(listed[0])
+    assert full[0]["content"] == "Bake the **rhubarb**."
+    assert full[0]["content_html"] == "<p>Bake the <strong>rhubarb</strong>.</p>\n"
+    assert {name: value for name, value in full[0].items() if "content" not in name} == listed[0]

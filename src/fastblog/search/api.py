@@ -8,7 +8,7 @@ from fastblog.params import UNAVAILABLE, Limit
 from fastblog.posts.dependencies import TagFilter, tag_or_none
 from fastblog.search import service
 from fastblog.search.dependencies import OffsetDep
-from fastblog.search.schemas import AuthorFilter, QueryText, SearchPage
+from fastblog.search.schemas import AuthorFilter, QueryText, SearchPage, WithContent
 
 router = APIRouter(prefix="/api/search", tags=["posts"], responses=UNAVAILABLE)
 
@@ -21,14 +21,22 @@ async def search_posts(
     limit: Limit = 10,
     tag: TagFilter = None,
     author: AuthorFilter = None,
+    content: WithContent = False,
 ) -> dict[str, Any]:
     """Search published posts (title, text and tags; a title match ranks first), best match
-    first, each with a snippet of its text."""
+    first, each with a snippet of its text; without its content unless `?content=true`."""
     wanted = tag_or_none(tag) if tag is not None else None
     if tag is not None and wanted is None:  # no tag is spelled like that: nothing matches
         return {"posts": [], "next_cursor": None, "suggestion": None}
     results = await service.search(
-        db, text=q, now=utcnow(), offset=offset, limit=limit, user_id=author, tag=wanted
+        db,
+        text=q,
+        now=utcnow(),
+        offset=offset,
+        limit=limit,
+        user_id=author,
+        tag=wanted,
+        full=content,
     )
     return {
         "posts": results.posts,
