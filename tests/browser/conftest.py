@@ -4,6 +4,9 @@ The server is started the way a user starts it (`fastblog serve` after `fastblog
 through bench.live) on a migrated SQLite file, and on a throwaway PostgreSQL database when one
 is reachable. Without /usr/bin/chromium the tests are skipped, except in CI, where they fail.
 A failing test leaves a screenshot and the page's HTML in tests/artifacts/.
+
+A worker starts its servers and one Chromium at its first browser test and stops them after
+its last one in a row (`BrowserRun`); every test still gets a fresh browser context.
 """
 
 import asyncio
@@ -11,19 +14,27 @@ import contextlib
 import os
 import re
 import subprocess
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import live
 from bench.live import FASTBLOG, LiveServer
 from tests.conftest import IN_CI, TEST_SECRET_KEY
-from tests.migrated import migrated_sqlite
+from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
 from tests.processes import clean_env
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -38,34 +49,46 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+BROWSER_TESTS = Path(__file__).resolve().parent
 # Generous: the machine's two cores are shared, and argon2 takes its time.
 ACTION_TIMEOUT_MS = 30_000
+
+T = TypeVar("T")
+
+
+def off_this_thread(function: Callable[[], T]) -> T:
+    """`function()` in a thread of its own. While Chromium is open, sync Playwright keeps its
+    event loop marked as running in this thread, and asyncio.run() (the migrations, the
+    PostgreSQL admin statements) would refuse to start here."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
 
 
 class LiveServers:
     """This worker's servers, one per database, each started when a test first needs it and
-    kept until the end of the run. Tests switch between the databases many times in a run
-    (pytest-xdist hands out modules, and each module runs on both); starting a server at
-    each switch cost about ten seconds each time."""
+    kept until the end of the browser tests. Tests switch between the databases many times
+    (each module runs on both); starting a server at each switch cost about ten seconds."""
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         self._tmp_path_factory = tmp_path_factory
         self._stack = contextlib.ExitStack()
         self._started: dict[str, LiveServer] = {}
 
-    def get(self, database: str, request: pytest.FixtureRequest) -> LiveServer:
+    def get(self, database: str) -> LiveServer:
         if database not in self._started:
-            self._started[database] = self._start(database, request)
+            self._started[database] = off_this_thread(lambda: self._start(database))
         return self._started[database]
 
-    def _start(self, database: str, request: pytest.FixtureRequest) -> LiveServer:
+    def _start(self, database: str) -> LiveServer:
         workdir = self._tmp_path_factory.mktemp(f"live-{database}")
         if database == "sqlite":
             # A copy of this worker's migrated template (tests/migrated.py): the upgrade
             # below then has nothing to do, on either database, as on a host's restart.
             database_url = migrated_sqlite(workdir / "fastblog.db")
         else:
-            database_url = request.getfixturevalue("postgres_url")  # skips when unreachable
+            # A database of its own (skipped when PostgreSQL is unreachable): the in-process
+            # tests empty theirs before each test, and its background tasks stay out of them.
+            database_url = postgres_url_of(self._stack.enter_context(migrated_postgres()))
         env = clean_env(
             database_url=database_url,
             media_dir=workdir / "media",
@@ -92,30 +115,65 @@ class LiveServers:
         )
 
     def close(self) -> None:
-        self._stack.close()
+        self._started.clear()
+        off_this_thread(self._stack.close)  # drops the PostgreSQL database: asyncio.run
 
 
-@pytest.fixture(scope="session")
-def live_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServers]:
-    servers = LiveServers(tmp_path_factory)
-    try:
-        yield servers
-    finally:
-        servers.close()
+class Chromium:
+    """One Chromium for this worker's browser tests, started at the first that needs it.
+
+    Launching it (the Playwright driver, then the browser's processes) cost a few CPU-seconds,
+    which every module paid on each database when it was launched per module."""
+
+    def __init__(self, executable: Path) -> None:
+        self._executable = executable
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    def get(self) -> Browser:
+        if self._browser is None:
+            expect.set_options(timeout=ACTION_TIMEOUT_MS)
+            playwright = sync_playwright().start()
+            try:
+                self._browser = playwright.chromium.launch(
+                    executable_path=self._executable, headless=True, args=CHROMIUM_ARGS
+                )
+            except BaseException:
+                playwright.stop()
+                raise
+            self._playwright = playwright
+        return self._browser
+
+    def close(self) -> None:
+        """Also what gives this thread back its asyncio.run() (see off_this_thread)."""
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
+        try:
+            if browser is not None:
+                browser.close()
+        finally:
+            if playwright is not None:
+                playwright.stop()
 
 
-@pytest.fixture(
-    scope="session",
-    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
-)
-def live_server(request: pytest.FixtureRequest, live_servers: LiveServers) -> LiveServer:
-    """The app served by `fastblog serve` in a separate process, on a free loopback port.
+class BrowserRun:
+    """What a worker's browser tests share while they run one after another: the servers and
+    Chromium. It ends after the last of them (pytest_runtest_teardown below), before the
+    worker goes on to other tests: Chromium's event loop would stop their asyncio.run(), and
+    idle servers would still poll their databases. A later browser test starts it again."""
 
-    On PostgreSQL it shares the run's throwaway database with the in-process tests (which
-    empty it before each of theirs); every browser test signs up its own, unique accounts
-    and leaves the site's settings as it found them.
-    """
-    return live_servers.get(request.param, request)
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> None:
+        self.servers = LiveServers(tmp_path_factory)
+        self.chromium = Chromium(chromium)
+
+    def close(self) -> None:
+        try:
+            self.chromium.close()  # first: the servers' close runs asyncio.run
+        finally:
+            self.servers.close()
+
+
+BROWSER_RUN = pytest.StashKey[BrowserRun]()
 
 
 @pytest.fixture(scope="session")
@@ -128,24 +186,48 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def browser(chromium: Path, live_server: LiveServer) -> Iterator[Browser]:
-    """Chromium, started after the server and stopped before it (and at the end of a module).
+@pytest.fixture(scope="session")
+def browser_run(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory, chromium: Path
+) -> Iterator[BrowserRun]:
+    run = pytestconfig.stash[BROWSER_RUN] = BrowserRun(tmp_path_factory, chromium)
+    try:
+        yield run
+    finally:
+        del pytestconfig.stash[BROWSER_RUN]
+        run.close()
 
-    Sync Playwright keeps an asyncio loop running in this thread while it is open, and then
-    asyncio.run() (the PostgreSQL fixtures, the anyio tests of other modules) would refuse to
-    start. Depending on `live_server` makes pytest close the browser before it switches the
-    server to the next database.
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, None, None]:
+    """After the last browser test in a row, end the browser run (see BrowserRun)."""
+    try:
+        yield
+    finally:
+        if nextitem is None or BROWSER_TESTS not in nextitem.path.parents:
+            run = item.config.stash.get(BROWSER_RUN, None)
+            if run is not None:
+                run.close()
+
+
+@pytest.fixture(
+    scope="module",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def live_server(request: pytest.FixtureRequest, browser_run: BrowserRun) -> LiveServer:
+    """The app served by `fastblog serve` in a separate process, on a free loopback port.
+
+    Shared by the worker's browser tests on that database: every browser test signs up its
+    own, unique accounts and leaves the site's settings as it found them.
     """
-    expect.set_options(timeout=ACTION_TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    return browser_run.servers.get(request.param)
+
+
+@pytest.fixture(scope="module")
+def browser(browser_run: BrowserRun) -> Browser:
+    return browser_run.chromium.get()
 
 
 @pytest.fixture
@@ -225,6 +307,4 @@ def set_role(server: LiveServer, username: str, role: str) -> None:
         finally:
             await engine.dispose()
 
-    # In a thread of its own: Playwright keeps an event loop running in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, update()).result()
+    off_this_thread(lambda: asyncio.run(update()))
