@@ -10,8 +10,10 @@ tests first, so most mutants die in a second).
 
 A function of these modules that only other tests call is left with no test at all, which
 mutmut reports as "no tests": add the test that is about it here, never leave it silent.
-The map acts only in a mutant's own run (mutmut names the mutant in MUTANT_UNDER_TEST); the
-trace of which test calls what, the clean run and `make test` see every test.
+The map acts only under mutmut, which names the mutant in MUTANT_UNDER_TEST: in a mutant's
+own run, and in the clean run (the name empty) when `make mutate MODULES=...` names only
+modules of the map (the clean run checks that the tests the mutants will run pass). The
+trace of which test calls what, and `make test`, see every test.
 """
 
 import os
@@ -34,10 +36,21 @@ TESTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _files(mutant: str | None) -> tuple[str, ...] | None:
+    if mutant is None:  # not under mutmut
+        return None
+    if "__mutmut_" in mutant:  # "fastblog.limits.x_readable_size__mutmut_3"
+        return TESTS.get(mutant.rpartition(".")[0])
+    if mutant == "":  # the clean run: the modules `make mutate` names, if all are mapped
+        modules = [f"fastblog.{name}" for name in os.environ.get("MUTATE_MODULES", "").split()]
+        if modules and all(module in TESTS for module in modules):
+            return tuple(dict.fromkeys(path for module in modules for path in TESTS[module]))
+    return None
+
+
 def keep_the_mapped_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In a run for a mutant of a module in TESTS, deselect every test not listed for it."""
-    mutant = os.environ.get("MUTANT_UNDER_TEST", "")  # "fastblog.limits.x_f__mutmut_3"
-    files = TESTS.get(mutant.rpartition(".")[0]) if "__mutmut_" in mutant else None
+    """Under mutmut, for the modules in TESTS, deselect every test not listed for them."""
+    files = _files(os.environ.get("MUTANT_UNDER_TEST"))
     if files is None:
         return
     rank = {path: n for n, path in enumerate(files)}
