@@ -83,6 +83,18 @@ async def test_a_fixed_window_restarts_when_it_ends(
     assert count == Count(1, T0 + 3600, T0 + 3600)
 
 
+async def test_a_one_second_quiet_period_or_window_ends_too(
+    store: Store,
+) -> None:
+    counters, _, _ = store
+    await counters.add("q", ["f"], now=T0, idle=1, window=0)
+    (count,) = await counters.add("q", ["f"], now=T0 + 1.5, idle=1, window=0)
+    assert count.events == 1
+    await counters.add("w", ["f"], now=T0, idle=0, window=1)
+    (count,) = await counters.add("w", ["f"], now=T0 + 1, idle=0, window=1)
+    assert count.events == 1
+
+
 async def test_clear_forgets_every_field_of_a_key(
     store: Store,
 ) -> None:
@@ -152,6 +164,21 @@ async def test_a_lockout_ends_and_retry_after_is_the_time_left(
     assert await login.retry_after("user:1", "10.0.0.1") is None
     await login.failed("user:1", "10.0.0.1")
     assert await login.retry_after("user:1", "10.0.0.1") is None  # a first failure again
+
+
+async def test_an_address_guessing_slowly_at_many_accounts_is_throttled(
+    store: Store,
+) -> None:
+    """One failure a minute, each at another account: the address's count adds them up."""
+    counters, _, _ = store
+    clock = Clock()
+    login = throttle(counters, clock)  # 10 free failures per address
+    for n in range(10):
+        clock.now += 60
+        await login.failed(f"user:{n}", "10.0.0.1")
+
+    assert await login.retry_after("user:99", "10.0.0.1") == 60
+    assert await login.retry_after("user:99", "10.0.0.2") is None
 
 
 async def test_clearing_the_account_lifts_its_lockout_from_every_address(
