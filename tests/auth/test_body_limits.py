@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
 from fastblog.limits import readable_size
-from tests.accounts import bearer, browser_login, csrf_token, read_form
+from tests.accounts import bearer, browser, browser_login, csrf_token, read_form
+from tests.auth.conftest import AppFactory
 from tests.factories import make_user
 from tests.html import read_page
 
@@ -144,6 +145,29 @@ async def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_se
     assert response.status_code == 413
     assert response.json() == TOO_LARGE
     assert chunks_sent == 0
+
+
+async def test_the_configured_limits_are_the_ones_applied_and_named(
+    make_app: AppFactory,
+) -> None:
+    app = await make_app(
+        max_body_bytes=64 * 1024, max_upload_bytes=ONE_MB, max_picture_bytes=ONE_MB
+    )
+    async with browser(app) as client:
+        json_over = await client.post(
+            "/api/posts",
+            content=body_of_exactly(64 * 1024 + 1),
+            headers={"Content-Type": "application/json"},
+        )
+        # A file past the upload limit and the room a form's fields take around it.
+        upload_over = await client.post(
+            "/api/posts", files={"file": ("big.png", b"\0" * (ONE_MB + 64 * 1024 + 1))}
+        )
+
+    assert json_over.status_code == 413
+    assert json_over.json() == {"detail": "The request is larger than 64 KB."}
+    assert upload_over.status_code == 413
+    assert upload_over.json() == {"detail": "The request is larger than 1 MB."}
 
 
 @pytest.mark.parametrize(
