@@ -159,13 +159,16 @@ async def test_the_configured_limits_are_the_ones_applied_and_named(
             content=body_of_exactly(64 * 1024 + 1),
             headers={"Content-Type": "application/json"},
         )
-        # A file past the upload limit and the room a form's fields take around it.
+        # A file of exactly the upload limit is read, whatever the route then says of it;
+        # past the limit and the room a form's fields take around it, it is not.
+        upload_at = await client.post("/api/posts", files={"file": ("big.png", b"\0" * ONE_MB)})
         upload_over = await client.post(
             "/api/posts", files={"file": ("big.png", b"\0" * (ONE_MB + 64 * 1024 + 1))}
         )
 
     assert json_over.status_code == 413
     assert json_over.json() == {"detail": "The request is larger than 64 KB."}
+    assert upload_at.status_code == 401, upload_at.text
     assert upload_over.status_code == 413
     assert upload_over.json() == {"detail": "The request is larger than 1 MB."}
 
