@@ -2,16 +2,20 @@
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import Message
 
 from fastblog.accounts.models import User
 from fastblog.limits import readable_size
+from fastblog.main import create_app
 from tests.accounts import bearer, browser, browser_login, csrf_token, read_form
 from tests.auth.conftest import AppFactory
+from tests.conftest import make_settings
 from tests.factories import make_user
 from tests.html import read_page
 
@@ -171,6 +175,25 @@ async def test_the_configured_limits_are_the_ones_applied_and_named(
     assert upload_at.status_code == 401, upload_at.text
     assert upload_over.status_code == 413
     assert upload_over.json() == {"detail": "The request is larger than 1 MB."}
+
+
+async def test_a_servers_lifespan_passes_the_limit_untouched(
+    own_database_url: str, tmp_path: Path
+) -> None:
+    """A server sends the lifespan through every middleware (the tests' apps start without)."""
+    app = create_app(make_settings(own_database_url, tmp_path / "media"))
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> Message:
+        return next(messages)
+
+    async def send(message: Message) -> None:
+        sent.append(message["type"])
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
 @pytest.mark.parametrize(
