@@ -100,7 +100,7 @@ cluster: $(VENV)/.installed-dev ## the reference deployment on this machine: HAP
 	$(BIN)/python -m bench.cluster
 
 mutate: $(VENV)/.installed-dev ## mutation testing of the visibility, permission, escaping and limit modules (MODULES="posts.feeds throttle": only those)
-	nice -n 10 $(BIN)/mutmut run $(foreach module,$(MODULES),"fastblog.$(module).*")
+	MUTATE_MODULES="$(MODULES)" nice -n 10 $(BIN)/mutmut run $(foreach module,$(MODULES),"fastblog.$(module).*")
 	$(BIN)/mutmut results
 	nice -n 10 $(BIN)/python -m tools.query_mutants $(MODULES)
 

@@ -30,6 +30,7 @@ from fastblog.resources import Resources
 from fastblog.throttle import MemoryStore, login_throttle, mail_throttle
 from tests.asgi import asgi_transport, resources_of, started
 from tests.factories import CHEAP_ARGON2, TEST_SECRET_KEY, StatementCounter
+from tests.mutation_map import keep_the_mapped_tests
 
 PG_ADMIN_URL = os.environ.get(
     "DATABASE_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -82,7 +83,8 @@ COSTLY_FIRST = ("tests/cluster/", "tests/browser/", "tests/reliability/test_fuzz
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own ordering by fixture
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep_the_mapped_tests(config, items)  # under `make mutate` only
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
     costly = {item for item in items if item.nodeid.startswith(COSTLY_FIRST)}

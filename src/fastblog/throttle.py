@@ -179,9 +179,13 @@ class LoginThrottle:
     clock: Clock = field(default=time.time)
 
     @staticmethod
-    def _keys(account: str, address: str) -> tuple[str, str, str]:
-        """The account's hash (its total and one field per address), the address's key."""
-        return f"login:account:{account}", f"@{address}", f"login:address:{address}"
+    def _account_key(account: str) -> str:
+        """The account's hash: its total, and one field per address."""
+        return f"login:account:{account}"
+
+    def _keys(self, account: str, address: str) -> tuple[str, str, str]:
+        """The account's hash, its field for the address, the address's own key."""
+        return self._account_key(account), f"@{address}", f"login:address:{address}"
 
     async def retry_after(self, account: str, address: str) -> int | None:
         """Seconds until `account` may try again from `address`, or None if it may now."""
@@ -210,7 +214,7 @@ class LoginThrottle:
     async def clear_account(self, account: str) -> None:
         """After a successful login or a password reset: every count of the account, from
         every address (the address's own count across accounts stays)."""
-        await self.store.clear(self._keys(account, "")[0])
+        await self.store.clear(self._account_key(account))
 
 
 @dataclass

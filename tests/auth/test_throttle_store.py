@@ -83,6 +83,18 @@ async def test_a_fixed_window_restarts_when_it_ends(
     assert count == Count(1, T0 + 3600, T0 + 3600)
 
 
+async def test_a_one_second_quiet_period_or_window_ends_too(
+    store: Store,
+) -> None:
+    counters, _, _ = store
+    await counters.add("q", ["f"], now=T0, idle=1, window=0)
+    (count,) = await counters.add("q", ["f"], now=T0 + 1.5, idle=1, window=0)
+    assert count.events == 1
+    await counters.add("w", ["f"], now=T0, idle=0, window=1)
+    (count,) = await counters.add("w", ["f"], now=T0 + 1, idle=0, window=1)
+    assert count.events == 1
+
+
 async def test_clear_forgets_every_field_of_a_key(
     store: Store,
 ) -> None:
@@ -154,6 +166,21 @@ async def test_a_lockout_ends_and_retry_after_is_the_time_left(
     assert await login.retry_after("user:1", "10.0.0.1") is None  # a first failure again
 
 
+async def test_an_address_guessing_slowly_at_many_accounts_is_throttled(
+    store: Store,
+) -> None:
+    """One failure a minute, each at another account: the address's count adds them up."""
+    counters, _, _ = store
+    clock = Clock()
+    login = throttle(counters, clock)  # 10 free failures per address
+    for n in range(10):
+        clock.now += 60
+        await login.failed(f"user:{n}", "10.0.0.1")
+
+    assert await login.retry_after("user:99", "10.0.0.1") == 60
+    assert await login.retry_after("user:99", "10.0.0.2") is None
+
+
 async def test_clearing_the_account_lifts_its_lockout_from_every_address(
     store: Store,
 ) -> None:
@@ -168,6 +195,22 @@ async def test_clearing_the_account_lifts_its_lockout_from_every_address(
 
     for address in ("10.0.0.1", "10.0.0.2"):
         assert await login.retry_after("user:7", address) is None
+
+
+async def test_a_full_memory_store_keeps_every_lockout_it_prunes_around() -> None:
+    """Spraying addresses fills the table and sets off the prune: it may drop only counts
+    the clock logic has forgotten, never the lockout of the account under attack."""
+    counters = MemoryStore()
+    counters.MAX_KEYS = 4
+    clock = Clock()
+    login = throttle(counters, clock)
+    for _ in range(3):
+        await login.failed("user:1", "10.0.0.1")
+    clock.now += 30
+    for n in range(2, 6):  # two keys each (the account's, the address's): past MAX_KEYS
+        await login.failed(f"user:{n}", f"10.0.1.{n}")
+
+    assert await login.retry_after("user:1", "10.0.0.1") == 30
 
 
 async def test_the_mail_limit_ends_with_its_window(
@@ -186,6 +229,22 @@ async def test_the_mail_limit_ends_with_its_window(
     assert not await mail.allow("kim@example.com", "10.0.0.1")
     clock.now += 1
     assert await mail.allow("kim@example.com", "10.0.0.1")
+
+
+async def test_an_address_asking_slowly_is_still_limited_for_the_whole_hour(
+    store: Store,
+) -> None:
+    counters, _, _ = store
+    clock = Clock()
+    mail = MailThrottle(counters, per_inbox=10, per_address=2, window=3600, clock=clock)
+
+    answers = []
+    for n in range(3):  # one request a minute, to three inboxes
+        answers.append(await mail.allow(f"user{n}@example.com", "10.0.0.1"))
+        clock.now += 60
+    assert answers == [True, True, False]
+    clock.now = T0 + 3600
+    assert await mail.allow("user9@example.com", "10.0.0.1")
 
 
 def test_backoff_doubles_up_to_its_cap() -> None:
@@ -209,6 +268,7 @@ def test_backoff_doubles_up_to_its_cap() -> None:
         (3599, "60 minutes"),
         (3600, "1 hour"),
         (7200, "2 hours"),
+        (7201, "3 hours"),
     ],
 )
 def test_the_wait_in_words(seconds: int, words: str) -> None:

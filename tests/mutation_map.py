@@ -1,0 +1,59 @@
+"""Which tests a mutant runs, for the modules every test passes through (`make mutate`).
+
+mutmut runs, for each mutant, every selected test that called the mutated function. For most
+modules those are the tests about them. Three are called by nearly every test: every request
+passes the body-size middleware (`limits`), and nearly every test logs in (`throttle`) or
+signs a token (`accounts.tokens`); a mutant of theirs ran the whole selection, and a survivor
+took minutes. For these modules the files below are the tests that keep their promises: a
+mutant runs only those of the tests mutmut chose, in this order (the quick store and unit
+tests first, so most mutants die in a second).
+
+A function of these modules that only other tests call is left with no test at all, which
+mutmut reports as "no tests": add the test that is about it here, never leave it silent.
+The map acts only under mutmut, which names the mutant in MUTANT_UNDER_TEST: in a mutant's
+own run, and in the clean run (the name empty) when `make mutate MODULES=...` names only
+modules of the map (the clean run checks that the tests the mutants will run pass). The
+trace of which test calls what, and `make test`, see every test.
+"""
+
+import os
+
+import pytest
+
+TESTS: dict[str, tuple[str, ...]] = {
+    "fastblog.accounts.tokens": (
+        "tests/auth/test_tokens.py",
+        "tests/auth/test_token_revocation.py",
+    ),
+    "fastblog.throttle": (
+        "tests/auth/test_throttle_store.py",
+        "tests/auth/test_throttle.py",
+    ),
+    "fastblog.limits": (
+        "tests/auth/test_body_limits.py",
+        "tests/users/test_account_pictures.py",  # a picture's own, larger limit
+    ),
+}
+
+
+def _files(mutant: str | None) -> tuple[str, ...] | None:
+    if mutant is None:  # not under mutmut
+        return None
+    if "__mutmut_" in mutant:  # "fastblog.limits.x_readable_size__mutmut_3"
+        return TESTS.get(mutant.rpartition(".")[0])
+    if mutant == "":  # the clean run: the modules `make mutate` names, if all are mapped
+        modules = [f"fastblog.{name}" for name in os.environ.get("MUTATE_MODULES", "").split()]
+        if modules and all(module in TESTS for module in modules):
+            return tuple(dict.fromkeys(path for module in modules for path in TESTS[module]))
+    return None
+
+
+def keep_the_mapped_tests(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under mutmut, for the modules in TESTS, deselect every test not listed for them."""
+    files = _files(os.environ.get("MUTANT_UNDER_TEST"))
+    if files is None:
+        return
+    rank = {path: n for n, path in enumerate(files)}
+    kept = [item for item in items if item.nodeid.partition("::")[0] in rank]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = sorted(kept, key=lambda item: rank[item.nodeid.partition("::")[0]])
