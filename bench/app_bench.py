@@ -30,7 +30,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bench import charts
 from bench.app_report import RouteResult, WriteCheck, render_report, results_table
 from bench.db import (
     backend_name,
@@ -564,6 +563,8 @@ def publish(config: Config, meta: dict[str, str], backend: str, measured: Measur
         f"{config.connections} connections, {config.seconds:g} s per route"
     )
     report_path.parent.mkdir(parents=True, exist_ok=True)
+    from bench import charts  # matplotlib, imported only to draw (tests import this module)
+
     charts.route_bars(
         chart_path,
         title=title,

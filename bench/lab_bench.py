@@ -19,7 +19,6 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import charts
 from bench.db import fresh_database, migrate_and_seed
 from bench.lab_report import LabPoint, render_report, results_table
 from bench.live import LiveServer, live_server, stop_servers_on_exit
@@ -263,6 +262,8 @@ def publish(
     }
     wait_ideal = (list(config.levels), [c * 1000 / config.wait_ms for c in config.levels])
     report_path.parent.mkdir(parents=True, exist_ok=True)
+    from bench import charts  # matplotlib, imported only to draw (tests import this module)
+
     charts.throughput_lines(chart_path, title=title, series=series, reference=wait_ideal)
     meta = {**meta, "lab timeout per request": f"{config.timeout:g} s"}
     report = render_report(
