@@ -10,8 +10,9 @@ quoted. One statement per page:
     outer:  the page's posts, authors and snippets
 
 FTS5 keeps each word's matches in rowid order and walks them newest first (ORDER BY rowid
-DESC, LIMIT): the window costs its own size, whatever the blog's. The tiers are the same
-query restricted to a column ({title}, {tag_names}): see _in_column.
+DESC, LIMIT): the window costs its own size, whatever the blog's, and reads no post's row
+(an index of what it tests: _POSTS). The tiers are the same query restricted to a column
+({title}, {tag_names}), in an FTS5 index of the titles and tags alone: see _in_column.
 """
 
 from datetime import datetime
@@ -98,10 +99,10 @@ def _visible_matches(by_user: bool, by_tag: bool) -> Any:
 
 def _window(by_user: bool, by_tag: bool) -> Any:
     """The ids of the RANKED_MATCHES newest visible matches, walked once, kept for the rest
-    of the statement, with the date the ranking sorts by: read here, from the row the
-    visibility test reads anyway, so the ranking reads no post's row. (Joined to posts again
-    for its date, it read the window's thousand rows a second time: each a ~4 KB row on its
-    own page, a third of the statement at a million posts.)"""
+    of the statement, with the date the ranking sorts by: read here, from the index entry
+    the visibility test reads anyway, so the ranking reads no post's row either. (Joined to
+    posts again for its date, it read the window's thousand rows a second time: each a ~4 KB
+    row on its own page, a third of the statement at a million posts.)"""
     newest = (
         _visible_matches(by_user, by_tag)
         .with_only_columns(_ROWID.label("id"), _POSTS.c.published_at.label("published_at"))
