@@ -31,13 +31,14 @@ pytestmark = pytest.mark.anyio
 
 
 async def assert_index_matches_the_posts(db: Database) -> None:
-    """SQLite: FTS5's own check against the posts table. PostgreSQL: every post's tag_names
-    (its tsvector is a generated column: always its row's)."""
+    """SQLite: FTS5's own check of both indexes against the posts table. PostgreSQL: every
+    post's tag_names (its tsvector is a generated column: always its row's)."""
     async with db.transaction() as session:
         if db.dialect.name == "sqlite":
-            await session.execute(
-                text("INSERT INTO posts_search (posts_search, rank) VALUES ('integrity-check', 1)")
-            )
+            for table in ("posts_search", "posts_tiers"):
+                await session.execute(
+                    text(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)")
+                )
         stale = await session.scalar(
             text(
                 "SELECT count(*) FROM posts WHERE tag_names <> coalesce(("

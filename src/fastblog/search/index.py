@@ -40,7 +40,7 @@ def _triggers(db: Database) -> dict[str, str]:
     if not _is_sqlite(db):
         return schema.POSTGRES_TRIGGERS
     if _fts5(db):
-        return schema.SQLITE_TRIGGERS
+        return {**schema.SQLITE_TRIGGERS, **schema.SQLITE_TIERS_TRIGGERS}
     return {name: sql for name, sql in schema.SQLITE_TRIGGERS.items() if "tags_named" in name}
 
 
@@ -68,7 +68,8 @@ def _drops(db: Database) -> list[str]:
 def _rebuilt(db: Database) -> list[str]:
     if not _is_sqlite(db):
         return [schema.POSTGRES_TAG_NAMES_FIXED, schema.POSTGRES_VECTOR_INDEX]
-    return [schema.SQLITE_TAG_NAMES_FIXED, *([schema.SQLITE_REBUILD] if _fts5(db) else [])]
+    rebuilds = [schema.SQLITE_REBUILD, schema.SQLITE_TIERS_REBUILD] if _fts5(db) else []
+    return [schema.SQLITE_TAG_NAMES_FIXED, *rebuilds]
 
 
 async def rebuild(db: Database) -> None:
@@ -86,6 +87,7 @@ async def rebuild(db: Database) -> None:
 # What fires on a bulk insert of posts and post_tags (the update and delete triggers do not).
 BULK_TRIGGERS = (
     ("posts", "posts_searched_on_insert"),
+    ("posts", "posts_tiered_on_insert"),
     ("post_tags", "post_tags_named_on_insert"),
 )
 # PostgreSQL's GIN index: one CREATE INDEX over a million vectors costs far less than a
@@ -95,33 +97,31 @@ BULK_INDEXES = (schema.VECTOR_INDEX,)
 
 async def rebuild_in_transaction(connection: AsyncConnection) -> None:
     """After a bulk load that wrote posts (with body_text and tag_names) and post_tags
-    while BULK_TRIGGERS were suspended: FTS5's index built once from the posts table. On
+    while BULK_TRIGGERS were suspended: FTS5's indexes built once from the posts table. On
     PostgreSQL there is nothing to do here: the inserts computed the generated tsvector
     column, and the GIN index comes back with the loader's BULK_INDEXES."""
     if connection.dialect.name == "sqlite" and schema.fts5_available():
-        await _rebuild_fts_merged(connection)
+        for table in (schema.FTS_TABLE, schema.TIERS_TABLE):
+            await _rebuild_fts_merged(connection, table)
 
 
 # FTS5's default: merge segments as soon as four of a size are on disk.
 FTS_DEFAULT_AUTOMERGE = 4
 
 
-async def _rebuild_fts_merged(connection: AsyncConnection) -> None:
+async def _rebuild_fts_merged(connection: AsyncConnection, table: str) -> None:
     """FTS5's 'rebuild' with automerge off, then one 'optimize' into a single segment:
     about a fifth less CPU than merging level by level as the rebuild writes (measured at
     100,000 posts), and the index comes out fully merged, which searches read fastest.
     The table's automerge setting is put back as it was."""
-    config = f"{schema.FTS_TABLE}_config"
     found = await connection.exec_driver_sql(
-        f"SELECT v FROM {config} WHERE k = 'automerge'"  # noqa: S608 (our own table)
+        f"SELECT v FROM {table}_config WHERE k = 'automerge'"  # noqa: S608 (our own table)
     )
     automerge = found.scalar()
-    command = f"INSERT INTO {schema.FTS_TABLE} ({schema.FTS_TABLE}, rank) VALUES (?, ?)"  # noqa: S608
+    command = f"INSERT INTO {table} ({table}, rank) VALUES (?, ?)"  # noqa: S608
     await connection.exec_driver_sql(command, ("automerge", 0))
-    await connection.exec_driver_sql(schema.SQLITE_REBUILD)
-    await connection.exec_driver_sql(
-        f"INSERT INTO {schema.FTS_TABLE} ({schema.FTS_TABLE}) VALUES ('optimize')"  # noqa: S608
-    )
+    await connection.exec_driver_sql(f"INSERT INTO {table} ({table}) VALUES ('rebuild')")  # noqa: S608
+    await connection.exec_driver_sql(f"INSERT INTO {table} ({table}) VALUES ('optimize')")  # noqa: S608
     await connection.exec_driver_sql(
         command, ("automerge", FTS_DEFAULT_AUTOMERGE if automerge is None else int(automerge))
     )
