@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
+from jinja2 import Environment, FileSystemLoader, pass_context
 from jinja2.runtime import Context
 
 from fastblog.media.store import picture_url
@@ -76,20 +76,39 @@ def page_context(request: Request) -> dict[str, Any]:
     }
 
 
+class RowsEnvironment(Environment):
+    """Templates read the queries' rows, plain dicts, as `post.title`. Jinja tries an attribute
+    first and the key only after getattr() has raised: 1.7 us a dot against 0.15 us, a fifth
+    of a page of ten posts' CPU. For a dict this reads the key first, except for dict's own
+    names (`choices.items()`), which keep Jinja's order: same results, no exception."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass  # Jinja's undefined, as before
+        return super().getattr(obj, attribute)
+
+
+DICT_NAMES = frozenset(dir(dict))
+
+
 def create_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[page_context])
-    env = templates.env
-    env.autoescape = True  # user-written text is always escaped
-    # No stat() of every template file on every render (a blocking call on the loop, and
-    # a sixth of the home page's time): templates change only with a deploy, which restarts
-    # the server (`make dev` restarts on changes too).
-    env.auto_reload = False
+    env = RowsEnvironment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # user-written text is always escaped
+        # No stat() of every template file on every render (a blocking call on the loop, and
+        # a sixth of the home page's time): templates change only with a deploy, which
+        # restarts the server (`make dev` restarts on changes too).
+        auto_reload=False,
+    )
     env.filters["html_datetime"] = html_datetime
     env.filters["readable_date"] = readable_date
     env.filters["readable_time"] = readable_time
     env.globals["picture_url"] = picture_url
     env.globals["static_url"] = static_url
-    return templates
+    return Jinja2Templates(env=env, context_processors=[page_context])
 
 
 templates = create_templates()
