@@ -23,6 +23,7 @@ import json
 import os
 import pstats
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -47,6 +48,17 @@ from fastblog.seed import DEMO_PASSWORD
 SEED_USERS, SEED_POSTS = 100, 1_000
 COMMENTS_ON_ONE_POST = 50
 CACHED_SEED = REPO_ROOT / ".cache" / "bench" / "cpu-seed.sqlite"
+# The background loops' passes (outbox, newsletter, scheduled posts, digests, the loop-lag
+# monitor) are not any request's work: spaced out so that none lands among the counted
+# requests (under callgrind, ~50 times slower, one would land in every route's count).
+QUIET_BACKGROUND = {
+    "OUTBOX_POLL_SECONDS": "3600",
+    "NOTIFICATION_DIGEST_POLL_SECONDS": "3600",
+    "POST_SCHEDULE_POLL_SECONDS": "3600",
+    "FEDERATION_POLL_SECONDS": "3600",
+    "LOOP_LAG_INTERVAL_MS": "1000",
+    "LOOP_LAG_WARNING_MS": "100000",
+}
 BROWSER_HEADERS = [(b"accept", b"text/html"), (b"accept-encoding", b"identity")]
 
 
@@ -211,13 +223,17 @@ def _with_state(caller: AsgiCaller) -> Callable[..., Any]:
 
 async def cpu_per_request(caller: AsgiCaller, route: Route, count: int) -> float:
     """Microseconds of process CPU per request over `count` requests, one at a time."""
-    paths = route.paths
     start = time.process_time()
+    await send_requests(caller, route, count)
+    return (time.process_time() - start) / count * 1e6
+
+
+async def send_requests(caller: AsgiCaller, route: Route, count: int) -> None:
+    paths = route.paths
     for n in range(count):
         status, _ = await caller(route, paths[n % len(paths)])
         if status != route.status:
             raise RuntimeError(f"{route.method} {paths[n % len(paths)]} answered {status}")
-    return (time.process_time() - start) / count * 1e6
 
 
 async def settled() -> None:
@@ -235,12 +251,56 @@ async def measure(
 ) -> dict[str, list[float]]:
     await settled()
     for route in routes:  # warm: templates compiled, statements cached, pools filled
-        await cpu_per_request(caller, route, max(count // 5, 20))
+        await send_requests(caller, route, max(count // 5, 20))
     samples: dict[str, list[float]] = {route.name: [] for route in routes}
     for _ in range(rounds):
         for route in routes:
             samples[route.name].append(await cpu_per_request(caller, route, count))
     return samples
+
+
+async def count_instructions(caller: AsgiCaller, routes: list[Route], count: int) -> None:
+    """Under callgrind (started with --instr-atstart=no): instructions are counted only while
+    a route's requests run, and dumped under the route's name for the parent to read."""
+    await settled()
+    for route in routes:
+        await send_requests(caller, route, max(count // 5, 20))
+        await callgrind_control("--instr=on")
+        await send_requests(caller, route, count)
+        await callgrind_control(f"--dump={route.name}")
+        await callgrind_control("--instr=off")
+
+
+async def callgrind_control(option: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        "callgrind_control", option, str(os.getpid()), stdout=asyncio.subprocess.DEVNULL
+    )
+    if await process.wait() != 0:
+        raise RuntimeError(f"callgrind_control {option} failed: is this process under callgrind?")
+
+
+def instructions_per_request(args: argparse.Namespace, env: dict[str, str]) -> dict[str, float]:
+    """Millions of instructions per request, route by route: exact and unmoved by the load of
+    the machine (but blind to cache misses), at ~50 times the time. The database is seeded
+    outside valgrind."""
+    with tempfile.TemporaryDirectory(prefix="fastblog-cpu-") as folder:
+        url = args.database_url or seeded_copy(Path(folder))
+        command = [
+            *("valgrind", "--tool=callgrind", "--instr-atstart=no"),
+            f"--callgrind-out-file={folder}/callgrind.out",
+            *(sys.executable, "-m", "bench.request_cpu", "--under-callgrind"),
+            *(f"--database-url={url}", f"--requests={args.requests}"),
+            *([f"--routes={args.routes}"] if args.routes else []),
+        ]
+        subprocess.run(command, cwd=REPO_ROOT, env=env, check=True, stderr=subprocess.DEVNULL)
+        counts: dict[str, float] = {}
+        for dump in Path(folder).glob("callgrind.out.*"):
+            text = dump.read_text(errors="replace")
+            trigger = re.search(r"^desc: Trigger: dump (\S+)", text, re.MULTILINE)
+            totals = re.search(r"^totals: (\d+)", text, re.MULTILINE)
+            if trigger and totals:
+                counts[trigger.group(1)] = int(totals.group(1)) / args.requests / 1e6
+        return counts
 
 
 def print_samples(samples: dict[str, list[float]]) -> None:
@@ -268,8 +328,8 @@ async def profile(caller: AsgiCaller, route: Route, count: int, top: int) -> Non
 def compare(args: argparse.Namespace) -> None:
     """This tree against `args.baseline` (a git revision), in alternating processes: drift in
     the machine's load reaches both alike. The baseline's `src/` is exported to a temporary
-    folder and put first on PYTHONPATH; both use this venv and this script."""
-    medians: dict[str, dict[str, list[float]]] = {"baseline": {}, "this": {}}
+    folder and put first on PYTHONPATH; both use this venv, this script and its database."""
+    figures: dict[str, dict[str, list[float]]] = {"baseline": {}, "this": {}}
     with tempfile.TemporaryDirectory(prefix="fastblog-cpu-base-") as base:
         archive = subprocess.run(
             ["git", "archive", args.baseline, "src"], cwd=REPO_ROOT, check=True, capture_output=True
@@ -281,21 +341,32 @@ def compare(args: argparse.Namespace) -> None:
                 env = dict(os.environ)
                 if side == "baseline":
                     env["PYTHONPATH"] = os.pathsep.join([f"{base}/src", env.get("PYTHONPATH", "")])
-                out = Path(base) / f"{side}-{pair}.json"
-                command = [
-                    *(sys.executable, "-m", "bench.request_cpu", f"--json={out}"),
-                    *(f"--requests={args.requests}", f"--rounds={args.rounds}"),
-                    *([f"--routes={args.routes}"] if args.routes else []),
-                ]
-                subprocess.run(command, cwd=REPO_ROOT, env=env, check=True)
-                for name, values in json.loads(out.read_text()).items():
-                    medians[side].setdefault(name, []).append(statistics.median(values))
-    print(f"\nCPU us per request, median of {args.pairs} processes each ({args.baseline} / this)")
-    print(f"{'route':<12} {'baseline':>9} {'this':>9} {'this/base':>9}")
-    for name, before in medians["baseline"].items():
-        after = statistics.median(medians["this"][name])
-        before_median = statistics.median(before)
-        print(f"{name:<12} {before_median:>9.0f} {after:>9.0f} {after / before_median:>9.2f}")
+                for name, value in one_process(args, env, Path(base) / f"{side}.json").items():
+                    figures[side].setdefault(name, []).append(value)
+    unit = "M instructions" if args.instructions else "CPU us"
+    print(f"\n{unit} per request, median of {args.pairs} process(es) a side")
+    print(f"{'route':<12} {args.baseline[:12]:>12} {'this':>9} {'this/base':>9}")
+    for name, before in figures["baseline"].items():
+        after, before_median = statistics.median(figures["this"][name]), statistics.median(before)
+        digits = 2 if args.instructions else 0
+        print(
+            f"{name:<12} {before_median:>12.{digits}f} {after:>9.{digits}f} "
+            f"{after / before_median:>9.3f}"
+        )
+
+
+def one_process(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[str, float]:
+    """One measuring process with `env`: each route's instructions, or its median CPU time."""
+    if args.instructions:
+        return instructions_per_request(args, env)
+    command = [
+        *(sys.executable, "-m", "bench.request_cpu", f"--json={out}"),
+        *(f"--requests={args.requests}", f"--rounds={args.rounds}"),
+        *([f"--routes={args.routes}"] if args.routes else []),
+        *([f"--database-url={args.database_url}"] if args.database_url else []),
+    ]
+    subprocess.run(command, cwd=REPO_ROOT, env=env, check=True)
+    return {name: statistics.median(v) for name, v in json.loads(out.read_text()).items()}
 
 
 async def run(args: argparse.Namespace, url: str, folder: Path) -> None:
@@ -305,6 +376,9 @@ async def run(args: argparse.Namespace, url: str, folder: Path) -> None:
     settings = Settings(database_url=url, media_dir=folder / "media")
     async with started(settings) as caller:
         routes = await prepare_routes(caller, url, wanted)
+        if args.under_callgrind:
+            await count_instructions(caller, routes, args.requests)
+            return
         if args.profile:
             await profile(caller, routes[0], args.requests, args.top)
             return
@@ -324,12 +398,22 @@ def main() -> None:
     parser.add_argument("--database-url", help="an already seeded database (it gets comments)")
     parser.add_argument("--json", type=Path, help="write each round's figures there too")
     parser.add_argument("--baseline", metavar="REV", help="compare with this git revision")
-    parser.add_argument("--pairs", type=int, default=3, help="processes per side (--baseline)")
+    parser.add_argument("--pairs", type=int, default=3, help="processes a side (--baseline)")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under callgrind instead"
+    )
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ.setdefault("WRITE_RATE_LIMITS", "false")  # one writer at full speed
+    for name, value in QUIET_BACKGROUND.items():
+        os.environ.setdefault(name, value)
     if args.baseline:
         compare(args)
         return
-    os.environ.setdefault("WRITE_RATE_LIMITS", "false")  # one writer at full speed
+    if args.instructions:
+        for name, millions in instructions_per_request(args, dict(os.environ)).items():
+            print(f"{name:<12} {millions:>8.2f} M instructions per request")
+        return
     with tempfile.TemporaryDirectory(prefix="fastblog-cpu-") as folder:
         url = args.database_url or seeded_copy(Path(folder))
         asyncio.run(run(args, url, Path(folder)))
