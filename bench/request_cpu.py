@@ -3,6 +3,7 @@ no load tool, so what other processes do to the machine's cores barely moves the
 
     .venv/bin/python -m bench.request_cpu [--requests 300] [--rounds 7] [--routes home,api-post]
     .venv/bin/python -m bench.request_cpu --profile home      # cProfile of one route, top 40
+    .venv/bin/python -m bench.request_cpu --baseline main --instructions --requests 100
 
 The app is `create_app()` with the settings `make run` reads (only DATABASE_URL differs), on a
 SQLite copy seeded through the CLI (`fastblog seed --users 100 --posts 1000`, kept in
