@@ -7,7 +7,9 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -271,9 +273,30 @@ class PostPublic(PostSummary):
     content_html: str = Field(description="The content rendered to sanitized HTML.")
 
 
+def _with_content(posts: Any) -> str:
+    first = posts[0] if isinstance(posts, list) and posts else None
+    if isinstance(first, PostPublic) or (isinstance(first, dict) and "content" in first):
+        return "with content"
+    return "summary"
+
+
+# With content when the list was asked for it (`?content=true`), else without. Told apart by
+# the first post rather than by trying both: a plain union validated a page of posts without
+# content twice (as PostPublic first, which fails on every post, then as PostSummary).
+Posts = Annotated[
+    Annotated[list[PostPublic], Tag("with content")] | Annotated[list[PostSummary], Tag("summary")],
+    Discriminator(_with_content),
+]
+
+
+def documented_as_any_of(schema: dict[str, Any]) -> None:
+    """A page's tagged union of two lists is documented as oneOf, which an empty page would
+    break (it is both): anyOf, as the plain union was."""
+    schema["anyOf"] = schema.pop("oneOf")
+
+
 class PostPage(BaseModel):
-    # With content when the list was asked for it (`?content=true`), else without.
-    posts: list[PostPublic] | list[PostSummary]
+    posts: Posts = Field(json_schema_extra=documented_as_any_of)
     total: int = Field(description="How many posts the whole list holds.")
     skip: int
     limit: int

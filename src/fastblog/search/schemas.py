@@ -4,7 +4,7 @@ from fastapi import Query
 from pydantic import BaseModel, Discriminator, Field, Tag
 
 from fastblog.params import MAX_ID
-from fastblog.posts.schemas import PostPublic, PostSummary
+from fastblog.posts.schemas import PostPublic, PostSummary, documented_as_any_of
 from fastblog.search.query import MAX_QUERY_CHARS
 
 QueryText = Annotated[
@@ -65,13 +65,8 @@ Hits = Annotated[
 ]
 
 
-def _any_of(schema: dict[str, Any]) -> None:
-    # A tagged union is documented as oneOf, which an empty page would break (it is both).
-    schema["anyOf"] = schema.pop("oneOf")
-
-
 class SearchPage(BaseModel):
-    posts: Hits = Field(description="Best match first.", json_schema_extra=_any_of)
+    posts: Hits = Field(description="Best match first.", json_schema_extra=documented_as_any_of)
     next_cursor: str | None = Field(description="The next page's `cursor`; null on the last.")
     suggestion: str | None = Field(
         description="When nothing matched: a looser query that finds something, if any."

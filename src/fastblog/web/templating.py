@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
+from jinja2 import Environment, FileSystemLoader, pass_context
 from jinja2.runtime import Context
 
 from fastblog.media.store import picture_url
@@ -23,11 +23,21 @@ from fastblog.web.urls import page_url
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 
 
+# The month as strftime's %B names it in the C locale the server runs in. Dates are formatted
+# by hand: strftime goes through a time.struct_time each call, and a page of ten posts or
+# twenty comments formats thirty to sixty dates (2-4.5 us each by strftime, half that without).
+MONTHS = (
+    "",
+    *("January", "February", "March", "April", "May", "June", "July"),
+    *("August", "September", "October", "November", "December"),
+)
+
+
 def html_datetime(value: datetime) -> str:
     """A `<time datetime>` the HTML standard accepts: the moment in UTC to the second,
     `2026-03-03T08:30:00Z` (isoformat's six fraction digits are more than its three)."""
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def in_site_zone(context: Context, value: datetime) -> datetime:
@@ -41,7 +51,7 @@ def readable_date(context: Context, value: datetime) -> str:
     """March 3, 2026 — the day in the site's time zone, no zero padding, the month spelled
     out."""
     local = in_site_zone(context, value)
-    return f"{local:%B} {local.day}, {local.year}"
+    return f"{MONTHS[local.month]} {local.day}, {local.year}"
 
 
 @pass_context
@@ -49,7 +59,8 @@ def readable_time(context: Context, value: datetime) -> str:
     """March 3, 2026, 09:30 (Europe/Paris): the moment in the site's time zone, saying which."""
     local = in_site_zone(context, value)
     zone = context["site"].timezone if context.get("site") else "UTC"
-    return f"{local:%B} {local.day}, {local.year}, {local:%H:%M} ({zone})"
+    day = f"{MONTHS[local.month]} {local.day}, {local.year}"
+    return f"{day}, {local.hour:02d}:{local.minute:02d} ({zone})"
 
 
 def page_context(request: Request) -> dict[str, Any]:
@@ -76,20 +87,39 @@ def page_context(request: Request) -> dict[str, Any]:
     }
 
 
+class RowsEnvironment(Environment):
+    """Templates read the queries' rows, plain dicts, as `post.title`. Jinja tries an attribute
+    first and the key only after getattr() has raised: 1.7 us a dot against 0.15 us, a fifth
+    of a page of ten posts' CPU. For a dict this reads the key first, except for dict's own
+    names (`choices.items()`), which keep Jinja's order: same results, no exception."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass  # Jinja's undefined, as before
+        return super().getattr(obj, attribute)
+
+
+DICT_NAMES = frozenset(dir(dict))
+
+
 def create_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[page_context])
-    env = templates.env
-    env.autoescape = True  # user-written text is always escaped
-    # No stat() of every template file on every render (a blocking call on the loop, and
-    # a sixth of the home page's time): templates change only with a deploy, which restarts
-    # the server (`make dev` restarts on changes too).
-    env.auto_reload = False
+    env = RowsEnvironment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # user-written text is always escaped
+        # No stat() of every template file on every render (a blocking call on the loop, and
+        # a sixth of the home page's time): templates change only with a deploy, which
+        # restarts the server (`make dev` restarts on changes too).
+        auto_reload=False,
+    )
     env.filters["html_datetime"] = html_datetime
     env.filters["readable_date"] = readable_date
     env.filters["readable_time"] = readable_time
     env.globals["picture_url"] = picture_url
     env.globals["static_url"] = static_url
-    return templates
+    return Jinja2Templates(env=env, context_processors=[page_context])
 
 
 templates = create_templates()
