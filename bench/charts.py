@@ -2,13 +2,18 @@
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
 
-import matplotlib
 
-matplotlib.use("Agg")  # before pyplot: a headless machine has no display
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot, imported when a chart is drawn: the tests import this module while
+    collecting, in every worker, and matplotlib costs a second of CPU to import."""
+    import matplotlib
 
-import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter
+    matplotlib.use("Agg")  # before pyplot: a headless machine has no display
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
 
 
 def route_bars(
@@ -22,6 +27,7 @@ def route_bars(
     ceiling_rps: float,
 ) -> None:
     """Requests/s per route beside the ceiling's mean, each bar marked with its target."""
+    plt = _pyplot()
     figure, axes = plt.subplots(figsize=(9, 4.5), layout="constrained")
     names = ["ceiling", *labels]
     values = [ceiling_rps, *requests_per_s]
@@ -58,6 +64,9 @@ def throughput_lines(
 
     `reference`, dashed, is the ideal of the waiting modes (concurrency ÷ wait).
     """
+    plt = _pyplot()
+    from matplotlib.ticker import NullFormatter
+
     figure, axes = plt.subplots(figsize=(9.5, 5), layout="constrained")
     if reference is not None:
         axes.plot(*reference, linestyle="--", color="black", label="ideal: concurrency ÷ wait")
