@@ -29,6 +29,7 @@ from fastblog.models import Base
 from fastblog.resources import Resources
 from fastblog.throttle import MemoryStore, login_throttle, mail_throttle
 from tests.asgi import asgi_transport, resources_of, started
+from tests.connections import OpenConnections
 from tests.factories import CHEAP_ARGON2, TEST_SECRET_KEY, StatementCounter
 from tests.mutation_map import keep_the_mapped_tests
 
@@ -61,6 +62,31 @@ def pytest_make_collect_report() -> Iterator[None]:
     report: pytest.CollectReport = yield
     _failed_in_ci(report)
     return report
+
+
+# Every aiosqlite connection a test opens is followed; one left open with nothing to close it
+# fails the module's last test, naming the test that opened it (tests/connections.py).
+OPEN_CONNECTIONS = OpenConnections()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    OPEN_CONNECTIONS.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    OPEN_CONNECTIONS.uninstall()
+
+
+def pytest_runtest_logstart(nodeid: str) -> None:
+    OPEN_CONNECTIONS.test = nodeid
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_connection_left_open() -> Iterator[None]:
+    yield
+    if leaks := OPEN_CONNECTIONS.leaks():
+        listed = "\n".join(f"- {leak}" for leak in leaks)
+        pytest.fail(f"aiosqlite connections left open by this module:\n{listed}", pytrace=False)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from bench.live import free_port
 from fastblog.accounts.auth_service import email_reset_link
@@ -31,6 +31,7 @@ from tests.auth.conftest import (
     closed_port,
     outbox_emptied,
 )
+from tests.connections import on_each_connection
 from tests.factories import make_user
 
 pytestmark = pytest.mark.anyio
@@ -108,23 +109,19 @@ async def mail_refused_by_the_database(make_app: AppFactory) -> AsyncIterator[Fa
     no schema but theirs. A trigger made and dropped in the shared file changes the schema
     under the connections other apps hold open (the session's `app`), and SQLite (3.40.1) then
     fails the first DELETE FROM post_tags or posts such a connection runs: "no such table".
+    The connections keep it until this app, the test's own, stops.
     """
     app = await make_app()
     engine = resources_of(app).database.engine
     if engine.dialect.name == "sqlite":
 
-        def refuse_mail(dbapi_connection: Any, _record: Any) -> None:
+        def refuse_mail(dbapi_connection: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute(REFUSE_MAIL_SQLITE)
             cursor.close()
 
-        event.listen(engine.sync_engine, "connect", refuse_mail)
-        await engine.dispose()  # the pooled connections (without the trigger) go
-        try:
+        with on_each_connection(engine, refuse_mail):
             yield app
-        finally:
-            event.remove(engine.sync_engine, "connect", refuse_mail)
-            await engine.dispose()  # and the trigger with the connections that had it
         return
     async with engine.begin() as connection:
         for statement in REFUSE_MAIL_POSTGRES:

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from fastblog.db import DatabaseNotWritableError
 from fastblog.errors import DATABASE_UNAVAILABLE
@@ -24,6 +24,7 @@ from fastblog.main import create_app
 from fastblog.posts.models import Post
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import IN_CI, make_settings
+from tests.connections import on_each_connection
 from tests.factories import login_through_endpoint
 from tests.reliability.browser import browser_login
 from tests.reliability.server import running_server, server_env
@@ -167,31 +168,28 @@ async def test_a_full_disk_is_a_503_and_nothing_half_stored(
         engine = database.engine
         async with engine.connect() as connection:
             pages = (await connection.exec_driver_sql("PRAGMA page_count")).scalar_one()
-        await engine.dispose()
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def disk_full(dbapi_connection: Any, _record: Any) -> None:
+        def disk_full(dbapi_connection: Any) -> None:
             dbapi_connection.cursor().execute(f"PRAGMA max_page_count = {pages + 1}")
 
-        # The compiled road's own connections open on first use: after this.
-        database.runner.on_connect.append(  # type: ignore[attr-defined]
-            lambda connection: disk_full(connection, None)
-        )
+        with on_each_connection(engine, disk_full):
+            # The compiled road's own connections open on first use: after this.
+            database.runner.on_connect.append(disk_full)  # type: ignore[attr-defined]
 
-        post = {"title": "too big", "content": "x" * 90_000}
-        response = await client.post("/api/posts", json=post, headers=headers)
+            post = {"title": "too big", "content": "x" * 90_000}
+            response = await client.post("/api/posts", json=post, headers=headers)
 
-        assert response.status_code == 503
-        assert response.json() == {"detail": DATABASE_UNAVAILABLE}
-        assert "retry-after" in response.headers
+            assert response.status_code == 503
+            assert response.json() == {"detail": DATABASE_UNAVAILABLE}
+            assert "retry-after" in response.headers
 
-        class User:  # browser_login needs only the email
-            email = body["email"]
+            class User:  # browser_login needs only the email
+                email = body["email"]
 
-        csrf = await browser_login(client, User(), body["password"])  # type: ignore[arg-type]
-        page = await client.post("/posts/new", data={**post, "csrf_token": csrf})
-        assert page.status_code == 503
-        assert DATABASE_UNAVAILABLE in page.text
+            csrf = await browser_login(client, User(), body["password"])  # type: ignore[arg-type]
+            page = await client.post("/posts/new", data={**post, "csrf_token": csrf})
+            assert page.status_code == 503
+            assert DATABASE_UNAVAILABLE in page.text
 
-        async with resources_of(app).database.session() as session:
-            assert await session.scalar(select(func.count()).select_from(Post)) == 0
+            async with resources_of(app).database.session() as session:
+                assert await session.scalar(select(func.count()).select_from(Post)) == 0
