@@ -188,6 +188,13 @@ def test_which_pictures_are_shown(src: str, external_images: Any, shown: bool) -
         assert "A cat" in html
 
 
+def test_a_picture_without_an_address_gets_none_made_up() -> None:
+    """`![A cat]()`: an empty address, which a browser never fetches."""
+    found = elements(render("![A cat]()").html)
+
+    assert [(image["src"], image["alt"]) for image in found.images] == [("", "A cat")]
+
+
 @pytest.mark.parametrize(
     ("title", "slug"),
     [
