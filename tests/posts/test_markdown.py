@@ -188,6 +188,26 @@ def test_which_pictures_are_shown(src: str, external_images: Any, shown: bool) -
         assert "A cat" in html
 
 
+def test_a_picture_in_a_sentence_is_an_image_with_its_title() -> None:
+    """Inline, a picture's title is its tooltip; only the first picture loads eagerly."""
+    html = render('A cat ![Tom](/cat.png "The cat") sits.\n\nAnd ![Kit](/kit.png) too.').html
+
+    assert html == (
+        '<p>A cat <img src="/cat.png" alt="Tom" decoding="async" title="The cat"> sits.</p>\n'
+        '<p>And <img src="/kit.png" alt="Kit" loading="lazy" decoding="async"> too.</p>\n'
+    )
+
+
+def test_a_picture_alone_is_a_figure_captioned_only_by_a_title() -> None:
+    html = render('![Tom](/cat.png)\n\n![Kit](/kit.png "Kit asleep")').html
+
+    assert html == (
+        '<figure><img src="/cat.png" alt="Tom" decoding="async"></figure>\n'
+        '<figure><img src="/kit.png" alt="Kit" loading="lazy" decoding="async">'
+        "<figcaption>Kit asleep</figcaption></figure>\n"
+    )
+
+
 def test_a_picture_without_an_address_gets_none_made_up() -> None:
     """`![A cat]()`: an empty address, which a browser never fetches."""
     found = elements(render("![A cat]()").html)
