@@ -242,6 +242,7 @@ def test_a_slug_is_at_most_80_characters() -> None:
         ("日本語", "日本語"),
         ("हिंदी", "हिंदी"),
         ("C-3PO", "c-3po"),
+        ("x" * 30, "x" * 30),  # the longest a tag may be
     ],
 )
 def test_tags_are_normalized(raw: str, tag: str) -> None:
