@@ -255,6 +255,14 @@ def test_invalid_tags_are_refused(raw: str) -> None:
         normalize_tag(raw)
 
 
+def test_a_long_tag_is_named_in_its_refusal_cut_at_40_characters() -> None:
+    """A paragraph pasted into the tags field is named, not repeated whole."""
+    with pytest.raises(InvalidTagError) as refused:
+        normalize_tag("x" * 100)
+
+    assert str(refused.value) == f"A tag has at most 30 characters: {'x' * 40!r}."
+
+
 def test_duplicate_tags_count_once_and_six_are_too_many() -> None:
     assert normalize_tags(["Python", "python ", "web"]) == ["python", "web"]
     with pytest.raises(InvalidTagError, match="at most 5"):
