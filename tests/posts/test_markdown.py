@@ -265,5 +265,7 @@ def test_a_long_tag_is_named_in_its_refusal_cut_at_40_characters() -> None:
 
 def test_duplicate_tags_count_once_and_six_are_too_many() -> None:
     assert normalize_tags(["Python", "python ", "web"]) == ["python", "web"]
+    five = [f"tag{n}" for n in range(MAX_TAGS)]
+    assert normalize_tags(five) == five
     with pytest.raises(InvalidTagError, match="at most 5"):
         normalize_tags([f"tag{n}" for n in range(MAX_TAGS + 1)])
