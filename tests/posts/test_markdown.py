@@ -149,6 +149,12 @@ def test_a_long_excerpt_is_cut_at_a_word() -> None:
     assert excerpt.endswith("word…")
 
 
+def test_inline_code_is_part_of_the_excerpt_and_of_the_searched_text() -> None:
+    rendered = render("Use `pip install` now.")
+
+    assert rendered.excerpt == rendered.text == "Use pip install now."
+
+
 def test_a_post_of_code_only_has_an_excerpt_too() -> None:
     assert render("```\nprint(1)\n```").excerpt == "print(1)"
 
@@ -232,6 +238,10 @@ def test_slugs_are_readable_in_any_script(title: str, slug: str) -> None:
 
 def test_a_slug_is_at_most_80_characters() -> None:
     assert len(slug_of("word " * 100)) <= 80
+
+
+def test_a_long_titles_slug_is_cut_at_a_word() -> None:
+    assert set(slug_of("Async " * 20).split("-")) == {"async"}
 
 
 @pytest.mark.parametrize(
