@@ -155,6 +155,12 @@ def test_inline_code_is_part_of_the_excerpt_and_of_the_searched_text() -> None:
     assert rendered.excerpt == rendered.text == "Use pip install now."
 
 
+def test_a_hard_line_break_and_a_pictures_description_read_as_words() -> None:
+    rendered = render("One  \ntwo, look: ![a cat](/c.png) asleep.")
+
+    assert rendered.excerpt == rendered.text == "One two, look: a cat asleep."
+
+
 def test_a_post_of_code_only_has_an_excerpt_too() -> None:
     assert render("```\nprint(1)\n```").excerpt == "print(1)"
 
