@@ -220,6 +220,26 @@ def test_a_picture_alone_is_a_figure_captioned_only_by_a_title() -> None:
     )
 
 
+def test_another_sites_picture_alone_is_a_link_in_its_paragraph() -> None:
+    html = render("![A cat](https://cats.example/cat.jpg)").html
+
+    assert html == (
+        '<p><a href="https://cats.example/cat.jpg" rel="nofollow ugc noopener">A cat</a></p>\n'
+    )
+
+
+def test_links_keep_only_web_and_mail_addresses() -> None:
+    source = "[a](https://x.org) [b](mailto:a@x.org) [c](ftp://x.org/f) [d](tel:+123)"
+
+    found = elements(render(source).html)
+    assert [link.get("href") for link in found.links] == [
+        "https://x.org",
+        "mailto:a@x.org",
+        None,
+        None,
+    ]
+
+
 def test_a_picture_without_an_address_gets_none_made_up() -> None:
     """`![A cat]()`: an empty address, which a browser never fetches."""
     found = elements(render("![A cat]()").html)
