@@ -240,6 +240,13 @@ def test_links_keep_only_web_and_mail_addresses() -> None:
     ]
 
 
+def test_a_tables_columns_keep_their_alignment() -> None:
+    html = render("| a | b |\n|:--|--:|\n| 1 | 2 |").html
+
+    assert '<td style="text-align:left">1</td>' in html
+    assert '<td style="text-align:right">2</td>' in html
+
+
 def test_a_picture_without_an_address_gets_none_made_up() -> None:
     """`![A cat]()`: an empty address, which a browser never fetches."""
     found = elements(render("![A cat]()").html)
