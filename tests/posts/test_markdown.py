@@ -149,6 +149,12 @@ def test_a_long_excerpt_is_cut_at_a_word() -> None:
     assert excerpt.endswith("word…")
 
 
+def test_a_post_without_a_paragraph_has_its_headings_and_code_as_excerpt() -> None:
+    assert render("# A **bold** start\n\n    indented code\n").excerpt == (
+        "A bold start indented code"
+    )
+
+
 def test_inline_code_is_part_of_the_excerpt_and_of_the_searched_text() -> None:
     rendered = render("Use `pip install` now.")
 
