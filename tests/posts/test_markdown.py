@@ -155,6 +155,12 @@ def test_a_post_without_a_paragraph_has_its_headings_and_code_as_excerpt() -> No
     )
 
 
+def test_the_searched_text_is_each_block_on_a_line_without_markdown() -> None:
+    text = render("# Title\n\nSome *text*.\n\n```\ncode\n```").text
+
+    assert text == "Title\nSome text.\ncode"
+
+
 def test_inline_code_is_part_of_the_excerpt_and_of_the_searched_text() -> None:
     rendered = render("Use `pip install` now.")
 
