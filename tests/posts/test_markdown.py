@@ -156,9 +156,9 @@ def test_a_post_without_a_paragraph_has_its_headings_and_code_as_excerpt() -> No
 
 
 def test_the_searched_text_is_each_block_on_a_line_without_markdown() -> None:
-    text = render("# Title\n\nSome *text*.\n\n```\ncode\n```").text
+    text = render("# Title\n\nSome *text*.\n\n```\n  y = X\n```\n\n    indented\n").text
 
-    assert text == "Title\nSome text.\ncode"
+    assert text == "Title\nSome text.\n  y = X\nindented"
 
 
 def test_inline_code_is_part_of_the_excerpt_and_of_the_searched_text() -> None:
@@ -171,6 +171,12 @@ def test_a_hard_line_break_and_a_pictures_description_read_as_words() -> None:
     rendered = render("One  \ntwo, look: ![a cat](/c.png) asleep.")
 
     assert rendered.excerpt == rendered.text == "One two, look: a cat asleep."
+
+
+def test_an_excerpt_is_cut_after_300_characters_at_a_word_or_else_anywhere() -> None:
+    assert render("y" * 300).excerpt == "y" * 300  # exactly the limit: whole
+    assert render("abcdefg " * 50).excerpt.endswith(" abcdefg…")
+    assert render("x" * 400).excerpt == "x" * 300 + "…"  # one word: cut inside it
 
 
 def test_a_post_of_code_only_has_an_excerpt_too() -> None:
