@@ -179,6 +179,12 @@ def test_an_excerpt_is_cut_after_300_characters_at_a_word_or_else_anywhere() -> 
     assert render("x" * 400).excerpt == "x" * 300 + "…"  # one word: cut inside it
 
 
+def test_an_excerpt_keeps_every_whole_word_that_fits_and_no_trailing_comma() -> None:
+    assert render("abcdef " * 50).excerpt == ("abcdef " * 43).rstrip() + "…"  # 300: fits
+    assert render("a " * 200).excerpt == ("a " * 150).rstrip() + "…"  # 301: does not
+    assert render("abcdeX, " * 50).excerpt.endswith(" abcdeX…")
+
+
 def test_a_post_of_code_only_has_an_excerpt_too() -> None:
     assert render("```\nprint(1)\n```").excerpt == "print(1)"
 
