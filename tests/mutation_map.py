@@ -1,12 +1,12 @@
 """Which tests a mutant runs, for the modules every test passes through (`make mutate`).
 
 mutmut runs, for each mutant, every selected test that called the mutated function. For most
-modules those are the tests about them. Three are called by nearly every test: every request
-passes the body-size middleware (`limits`), and nearly every test logs in (`throttle`) or
-signs a token (`accounts.tokens`); a mutant of theirs ran the whole selection, and a survivor
-took minutes. For these modules the files below are the tests that keep their promises: a
-mutant runs only those of the tests mutmut chose, in this order (the quick store and unit
-tests first, so most mutants die in a second).
+modules those are the tests about them. Four are called by nearly every test: every request
+passes the body-size middleware (`limits`), nearly every test logs in (`throttle`) or signs a
+token (`accounts.tokens`), and every post written is rendered (`posts.markdown`); a mutant of
+theirs ran the whole selection, and a survivor took minutes. For these modules the files below
+are the tests that keep their promises: a mutant runs only those of the tests mutmut chose, in
+this order (the quick store, unit and renderer tests first, so most mutants die in a second).
 
 A function of these modules that only other tests call is left with no test at all, which
 mutmut reports as "no tests": add the test that is about it here, never leave it silent.
@@ -28,6 +28,19 @@ TESTS: dict[str, tuple[str, ...]] = {
     "fastblog.throttle": (
         "tests/auth/test_throttle_store.py",
         "tests/auth/test_throttle.py",
+    ),
+    "fastblog.posts.markdown": (
+        "tests/posts/test_markdown.py",  # the renderer alone, no app: milliseconds
+        "tests/media/test_figures.py",
+        "tests/posts/test_xss.py",
+        "tests/posts/test_input_rules.py",  # tags, through the form and the API
+        "tests/posts/test_publishing.py",
+        "tests/media/test_share_card.py",  # the first picture
+        "tests/posts/test_api.py",
+        "tests/posts/test_article.py",  # the excerpt as the page's description
+        "tests/posts/test_feeds.py",
+        "tests/search/test_search_api.py",  # the text search indexes, snippets cut from it
+        "tests/web/test_contrast.py",  # the code stylesheet
     ),
     "fastblog.limits": (
         "tests/auth/test_body_limits.py",

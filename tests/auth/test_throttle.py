@@ -277,6 +277,32 @@ async def test_reset_mails_are_limited_per_inbox_and_per_address(
         assert await mails_to("kim@example.com") == 3
 
 
+async def test_the_throttles_the_app_makes_run_on_the_wall_clock(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every other test here turns a clock of its own; this one keeps the app's."""
+    app = await make_app(
+        login_failures_per_account_and_address=1,
+        login_delay_seconds=600,
+        reset_mails_per_inbox_per_hour=1,
+    )
+    await new_user(app, email="kim@example.com")
+    async with browser(app) as client:
+        assert (await token(client, "kim@example.com", WRONG)).status_code == 401
+        response = await token(client, "kim@example.com", PASSWORD)
+        assert response.status_code == 429, response.text
+        assert "Try again in 10 minutes." in response.text
+
+        for _ in range(2):
+            response = await client.post(
+                "/api/users/forgot-password", json={"email": "kim@example.com"}
+            )
+            assert response.status_code == 202, response.text
+    await outbox_emptied(app)
+    mails = [r for r in caplog.records if r.name == "fastblog.mail"]
+    assert sum("kim@example.com" in r.getMessage() for r in mails) == 1
+
+
 # -- Redis: the same rules, shared by every worker, with keys that expire -----------------------
 
 

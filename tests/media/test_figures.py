@@ -105,3 +105,12 @@ def test_the_renderer_uses_only_the_pictures_it_is_given() -> None:
     assert "width" not in elements(render(source).html).images[0]
     given = elements(render(source, pictures={FIGURE.src: FIGURE}).html).images[0]
     assert (given["width"], given["height"]) == ("960", "640")
+
+
+def test_an_uploaded_picture_named_with_a_query_is_still_its_figure() -> None:
+    """`/media/pictures/a.jpg?v=2` is the same upload: its size, and its address without the
+    query (the one its variants were made for)."""
+    source = "![x](/media/pictures/a.jpg?v=2)"
+
+    image = elements(render(source, pictures={FIGURE.src: FIGURE}).html).images[0]
+    assert (image["src"], image["width"], image["height"]) == (FIGURE.src, "960", "640")

@@ -149,6 +149,42 @@ def test_a_long_excerpt_is_cut_at_a_word() -> None:
     assert excerpt.endswith("word…")
 
 
+def test_a_post_without_a_paragraph_has_its_headings_and_code_as_excerpt() -> None:
+    assert render("# A **bold** start\n\n    indented code\n").excerpt == (
+        "A bold start indented code"
+    )
+
+
+def test_the_searched_text_is_each_block_on_a_line_without_markdown() -> None:
+    text = render("# Title\n\nSome *text*.\n\n```\n  y = X\n```\n\n    indented\n").text
+
+    assert text == "Title\nSome text.\n  y = X\nindented"
+
+
+def test_inline_code_is_part_of_the_excerpt_and_of_the_searched_text() -> None:
+    rendered = render("Use `pip install` now.")
+
+    assert rendered.excerpt == rendered.text == "Use pip install now."
+
+
+def test_a_hard_line_break_and_a_pictures_description_read_as_words() -> None:
+    rendered = render("One  \ntwo, look: ![a cat](/c.png) asleep.")
+
+    assert rendered.excerpt == rendered.text == "One two, look: a cat asleep."
+
+
+def test_an_excerpt_is_cut_after_300_characters_at_a_word_or_else_anywhere() -> None:
+    assert render("y" * 300).excerpt == "y" * 300  # exactly the limit: whole
+    assert render("abcdefg " * 50).excerpt.endswith(" abcdefg…")
+    assert render("x" * 400).excerpt == "x" * 300 + "…"  # one word: cut inside it
+
+
+def test_an_excerpt_keeps_every_whole_word_that_fits_and_no_trailing_comma() -> None:
+    assert render("abcdef " * 50).excerpt == ("abcdef " * 43).rstrip() + "…"  # 300: fits
+    assert render("a " * 200).excerpt == ("a " * 150).rstrip() + "…"  # 301: does not
+    assert render("abcdeX, " * 50).excerpt.endswith(" abcdeX…")
+
+
 def test_a_post_of_code_only_has_an_excerpt_too() -> None:
     assert render("```\nprint(1)\n```").excerpt == "print(1)"
 
@@ -188,6 +224,60 @@ def test_which_pictures_are_shown(src: str, external_images: Any, shown: bool) -
         assert "A cat" in html
 
 
+def test_a_picture_in_a_sentence_is_an_image_with_its_title() -> None:
+    """Inline, a picture's title is its tooltip; only the first picture loads eagerly."""
+    html = render('A cat ![Tom](/cat.png "The cat") sits.\n\nAnd ![Kit](/kit.png) too.').html
+
+    assert html == (
+        '<p>A cat <img src="/cat.png" alt="Tom" decoding="async" title="The cat"> sits.</p>\n'
+        '<p>And <img src="/kit.png" alt="Kit" loading="lazy" decoding="async"> too.</p>\n'
+    )
+
+
+def test_a_picture_alone_is_a_figure_captioned_only_by_a_title() -> None:
+    html = render('![Tom](/cat.png)\n\n![Kit](/kit.png "Kit asleep")').html
+
+    assert html == (
+        '<figure><img src="/cat.png" alt="Tom" decoding="async"></figure>\n'
+        '<figure><img src="/kit.png" alt="Kit" loading="lazy" decoding="async">'
+        "<figcaption>Kit asleep</figcaption></figure>\n"
+    )
+
+
+def test_another_sites_picture_alone_is_a_link_in_its_paragraph() -> None:
+    html = render("![A cat](https://cats.example/cat.jpg)").html
+
+    assert html == (
+        '<p><a href="https://cats.example/cat.jpg" rel="nofollow ugc noopener">A cat</a></p>\n'
+    )
+
+
+def test_links_keep_only_web_and_mail_addresses() -> None:
+    source = "[a](https://x.org) [b](mailto:a@x.org) [c](ftp://x.org/f) [d](tel:+123)"
+
+    found = elements(render(source).html)
+    assert [link.get("href") for link in found.links] == [
+        "https://x.org",
+        "mailto:a@x.org",
+        None,
+        None,
+    ]
+
+
+def test_a_tables_columns_keep_their_alignment() -> None:
+    html = render("| a | b |\n|:--|--:|\n| 1 | 2 |").html
+
+    assert '<td style="text-align:left">1</td>' in html
+    assert '<td style="text-align:right">2</td>' in html
+
+
+def test_a_picture_without_an_address_gets_none_made_up() -> None:
+    """`![A cat]()`: an empty address, which a browser never fetches."""
+    found = elements(render("![A cat]()").html)
+
+    assert [(image["src"], image["alt"]) for image in found.images] == [("", "A cat")]
+
+
 @pytest.mark.parametrize(
     ("title", "slug"),
     [
@@ -207,6 +297,10 @@ def test_a_slug_is_at_most_80_characters() -> None:
     assert len(slug_of("word " * 100)) <= 80
 
 
+def test_a_long_titles_slug_is_cut_at_a_word() -> None:
+    assert set(slug_of("Async " * 20).split("-")) == {"async"}
+
+
 @pytest.mark.parametrize(
     ("raw", "tag"),
     [
@@ -215,6 +309,7 @@ def test_a_slug_is_at_most_80_characters() -> None:
         ("日本語", "日本語"),
         ("हिंदी", "हिंदी"),
         ("C-3PO", "c-3po"),
+        ("x" * 30, "x" * 30),  # the longest a tag may be
     ],
 )
 def test_tags_are_normalized(raw: str, tag: str) -> None:
@@ -227,7 +322,17 @@ def test_invalid_tags_are_refused(raw: str) -> None:
         normalize_tag(raw)
 
 
+def test_a_long_tag_is_named_in_its_refusal_cut_at_40_characters() -> None:
+    """A paragraph pasted into the tags field is named, not repeated whole."""
+    with pytest.raises(InvalidTagError) as refused:
+        normalize_tag("x" * 100)
+
+    assert str(refused.value) == f"A tag has at most 30 characters: {'x' * 40!r}."
+
+
 def test_duplicate_tags_count_once_and_six_are_too_many() -> None:
     assert normalize_tags(["Python", "python ", "web"]) == ["python", "web"]
+    five = [f"tag{n}" for n in range(MAX_TAGS)]
+    assert normalize_tags(five) == five
     with pytest.raises(InvalidTagError, match="at most 5"):
         normalize_tags([f"tag{n}" for n in range(MAX_TAGS + 1)])
