@@ -273,19 +273,24 @@ class PostPublic(PostSummary):
     content_html: str = Field(description="The content rendered to sanitized HTML.")
 
 
-def _with_content(posts: Any) -> str:
-    first = posts[0] if isinstance(posts, list) and posts else None
-    if isinstance(first, PostPublic) or (isinstance(first, dict) and "content" in first):
-        return "with content"
-    return "summary"
+def with_content_or_summary(full: type[BaseModel]) -> Discriminator:
+    """Tells a list of posts with content (`?content=true`, tagged "with content") from one
+    without ("summary") by its first post, rather than by trying both: a plain union validated
+    a page without content twice (as `full` first, which fails on every post, then as the
+    summary). An empty list is a summary."""
+
+    def which(posts: Any) -> str:
+        first = posts[0] if isinstance(posts, list) and posts else None
+        if isinstance(first, full) or (isinstance(first, dict) and "content" in first):
+            return "with content"
+        return "summary"
+
+    return Discriminator(which)
 
 
-# With content when the list was asked for it (`?content=true`), else without. Told apart by
-# the first post rather than by trying both: a plain union validated a page of posts without
-# content twice (as PostPublic first, which fails on every post, then as PostSummary).
 Posts = Annotated[
     Annotated[list[PostPublic], Tag("with content")] | Annotated[list[PostSummary], Tag("summary")],
-    Discriminator(_with_content),
+    with_content_or_summary(PostPublic),
 ]
 
 

@@ -1,10 +1,15 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query
-from pydantic import BaseModel, Discriminator, Field, Tag
+from pydantic import BaseModel, Field, Tag
 
 from fastblog.params import MAX_ID
-from fastblog.posts.schemas import PostPublic, PostSummary, documented_as_any_of
+from fastblog.posts.schemas import (
+    PostPublic,
+    PostSummary,
+    documented_as_any_of,
+    with_content_or_summary,
+)
 from fastblog.search.query import MAX_QUERY_CHARS
 
 QueryText = Annotated[
@@ -48,20 +53,12 @@ class SearchHitWithContent(PostPublic):
     snippet: Snippet
 
 
-def _with_content(posts: Any) -> str:
-    first = posts[0] if isinstance(posts, list) and posts else None
-    if isinstance(first, SearchHitWithContent) or (isinstance(first, dict) and "content" in first):
-        return "with content"
-    return "summary"
-
-
-# With content when the search was asked for it (`?content=true`), else without. Told apart
-# by the first post rather than by trying both (a plain union validates a page of ten posts
-# twice: 0.7 ms against 0.4 ms per response).
+# With content when the search was asked for it (`?content=true`), else without (validated
+# once: a plain union took 0.7 ms against 0.4 ms for a page of ten).
 Hits = Annotated[
     Annotated[list[SearchHitWithContent], Tag("with content")]
     | Annotated[list[SearchHit], Tag("summary")],
-    Discriminator(_with_content),
+    with_content_or_summary(SearchHitWithContent),
 ]
 
 
