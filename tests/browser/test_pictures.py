@@ -95,6 +95,9 @@ def test_with_javascript_a_dropped_or_pasted_picture_is_uploaded_into_the_text(
     content.fill("Before the pictures.")
 
     page.get_by_label("Describe the picture (alt text)").fill("A teal square")
+    # The editor's script is deferred: on a busy machine the textarea is there before it runs
+    # (a drop then went to the browser, not to the upload, and the test failed in CI).
+    page.locator("form[data-picture-upload-ready]").wait_for(state="attached")
     page.evaluate(GIVE_PICTURE, ["drop", "dropped.png"])
     expect(content).to_have_value(
         re.compile(r"^Before the pictures\.\n\n!\[A teal square\]\(/media/pictures/\w+\.png\)\n")

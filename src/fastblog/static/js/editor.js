@@ -105,4 +105,8 @@
     event.preventDefault();
     upload(files[0]);
   });
+
+  // The script is deferred: a picture dropped before this line runs is the browser's to open.
+  // The mark says drop and paste are live (tests wait for it; a page could style it).
+  form.setAttribute("data-picture-upload-ready", "");
 })();
