@@ -1,3 +1,6 @@
+import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -6,7 +9,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, InvalidRequestError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.db.engine import create_engine
+from fastblog.cli import upgrade_database
+from fastblog.db import Database
+from fastblog.db.engine import create_engine, use_wal_journal
 from fastblog.posts.models import Post
 from tests.conftest import make_settings
 from tests.factories import make_posts, make_user
@@ -78,3 +83,62 @@ async def test_the_database_refuses_a_username_that_differs_only_in_case(
 
     with pytest.raises(IntegrityError):
         await make_user(session, username="COREY")
+
+
+def journal_mode(path: Path) -> str:
+    connection = sqlite3.connect(path)
+    try:
+        return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def test_a_migrated_sqlite_file_is_left_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "blog.db"
+    upgrade_database(f"sqlite+aiosqlite:///{path}")
+    assert journal_mode(path) == "wal"
+
+
+def rollback_mode_file(path: Path) -> Path:
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("CREATE TABLE notes (body TEXT)")
+    setup.close()
+    assert journal_mode(path) == "delete"
+    return path
+
+
+async def test_an_app_opening_a_file_in_rollback_mode_puts_it_in_wal(tmp_path: Path) -> None:
+    path = rollback_mode_file(tmp_path / "old.db")
+    database = Database.open(make_settings(f"sqlite+aiosqlite:///{path}", tmp_path))
+    try:
+        assert journal_mode(path) == "wal"
+    finally:
+        await database.close()
+
+
+def test_the_switch_to_wal_waits_for_another_process_writing(tmp_path: Path) -> None:
+    # SQLite refuses the switch at once, busy_timeout or not, while another connection holds
+    # the write lock: an app's connections racing to switch then failed at start-up.
+    path = rollback_mode_file(tmp_path / "old.db")
+    holding = threading.Event()
+
+    def write_for_a_moment() -> None:
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO notes VALUES ('kept')")
+        holding.set()
+        time.sleep(0.3)
+        writer.execute("COMMIT")
+        writer.close()
+
+    other_process = threading.Thread(target=write_for_a_moment)
+    other_process.start()
+    holding.wait()
+    try:
+        use_wal_journal(f"sqlite+aiosqlite:///{path}", busy_timeout_ms=5_000)
+    finally:
+        other_process.join()
+    assert journal_mode(path) == "wal"
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT body FROM notes").fetchall() == [("kept",)]
+    check.close()

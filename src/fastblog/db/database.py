@@ -12,7 +12,12 @@ from sqlalchemy.sql.expression import Executable
 
 from fastblog.config import Settings
 from fastblog.db.compiled import Query, Row, StatementRunner, compile_query, create_runner
-from fastblog.db.engine import check_sqlite_writable, create_engine, is_database_unavailable
+from fastblog.db.engine import (
+    check_sqlite_writable,
+    create_engine,
+    is_database_unavailable,
+    use_wal_journal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +48,7 @@ class Database:
     def open(cls, settings: Settings) -> "Database":
         if settings.is_sqlite:
             check_sqlite_writable(settings.database_url)
+            use_wal_journal(settings.database_url, settings.sqlite_busy_timeout_ms)
         engine = create_engine(settings)
         return cls(settings, engine, create_runner(settings, engine.dialect))
 

@@ -4,6 +4,7 @@ that tell a broken database from a bug."""
 import logging
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,38 @@ def check_sqlite_writable(database_url: str) -> None:
         ) from exc
     if path.exists():
         _check_sqlite_file_writable(path)
+
+
+def use_wal_journal(database_url: str, busy_timeout_ms: int) -> None:
+    """Put an existing SQLite file in WAL mode once, here, before the app opens its connections.
+
+    Every connection asks for WAL (`tuning_pragmas`), a no-op on a file already in WAL. The
+    switch itself needs the file to itself, and SQLite refuses it at once, without waiting
+    on busy_timeout, while another connection holds the write lock: a new app's threads
+    opening a file in rollback mode together then failed their first statements ("database
+    is locked"), and the app started on the environment's site settings. Migrations leave
+    files in WAL; this covers files made before they did, or by hand. Retried, bounded by
+    busy_timeout; blocking, at start-up, before the app serves (as the check above).
+    """
+    database = make_url(database_url).database
+    if not database or database == ":memory:" or not Path(database).is_file():
+        return
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    pause = 0.005
+    connection = sqlite3.connect(database, isolation_level=None, timeout=busy_timeout_ms / 1000)
+    try:
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() > deadline:
+                    return  # the app's own connections report it, as for any broken file
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+    finally:
+        connection.close()
 
 
 REFUSED_WRITES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})

@@ -54,6 +54,10 @@ def do_run_migrations(connection: Connection) -> None:
         # the old users table would cascade into posts. (SQLite ignores this inside a
         # transaction, so it is issued before the migration transaction begins.)
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        # The file leaves its first migration in WAL, as the app runs it: switched here, by the
+        # one process migrating, not by the app's connections racing for it at start-up
+        # (fastblog.db.engine.use_wal_journal says why that failed).
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         connection.commit()
     context.configure(
         connection=connection,
