@@ -108,8 +108,8 @@ def use_wal_journal(database_url: str, busy_timeout_ms: int) -> None:
             try:
                 connection.execute("PRAGMA journal_mode=WAL")
                 return
-            except sqlite3.OperationalError as exc:
-                busy = exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+            except sqlite3.Error as exc:  # busy; or not a database, damaged, unreadable
+                busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
                 if not busy or time.monotonic() > deadline:
                     return  # the app's own connections report it, as for any broken file
                 time.sleep(pause)
