@@ -35,7 +35,9 @@ def redis_reachable() -> bool:
     return True
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: the cluster (two hosts, HAProxy, moto) is stopped after the module's last test
+# instead of idling until its worker's last test.
+@pytest.fixture(scope="module")
 def cluster_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shared, Path]]:
     """What every host shares: an EMPTY PostgreSQL database, Redis and moto's S3; and a folder."""
     require(haproxy_path() is not None, "HAProxy is not installed (apt-get install haproxy)")
@@ -60,7 +62,7 @@ OPEN = {
 LIMITED = {"WRITE_RATE_LIMITS": "true"}  # as deploy/fastblog.env leaves them
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def started_cluster(cluster_services: tuple[Shared, Path]) -> Iterator[Cluster]:
     """Proxy and two hosts, started at the same moment on the empty database: each host runs
     `fastblog db upgrade` as it starts, as its systemd unit does."""
