@@ -64,8 +64,7 @@ seed: $(VENV)/.installed-app ## add the demo blog (once); USERS=… POSTS=… ad
 # PYTEST_XDIST_AUTO_NUM_WORKERS=N to choose). loadscope gives each module to one worker, so a
 # module's servers (the HAProxy cluster, the fuzzing servers, Chromium) start once; modules go
 # out in the order tests/conftest.py gives them (--no-loadscope-reorder: xdist's own order, by
-# test count, scattered the browser modules among the others, and each worker started Chromium
-# and its two servers again after every other module: 27 starts instead of 3).
+# test count, put the long cluster module and the browser modules among the small ones).
 # Bytecode is cached even where the environment says not to (PYTHONDONTWRITEBYTECODE, set on
 # some CI machines): the suite starts a few hundred Python processes (servers, CLI commands,
 # process-pool workers), and each one compiled the app and its libraries from source again,
