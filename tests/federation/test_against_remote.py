@@ -291,12 +291,20 @@ def test_a_deleted_account_sends_its_followers_a_delete_of_the_actor(
     blog: Blog, remotes: list[RemoteServer]
 ) -> None:
     bob, carol = remotes
+    blog.sign_up("first")  # the site's first account owns it, and an owner cannot leave
     author = blog.sign_up("leaving")
     follow(blog, bob, author)
     follow(blog, carol, author)
     post = blog.publish(author, "Soon gone")
     for remote in (bob, carol):
         remote.wait_for(create_of(post), what=f"the Create of the post at {remote.username}")
+    with blog.client() as client:
+        draft = client.post(
+            "/api/posts",
+            json={"title": "Never shown", "content": "Words.", "status": "draft"},
+            headers=author.headers,
+        )
+    assert draft.status_code == 201, draft.text
 
     with blog.client() as client:
         response = client.delete(f"/api/users/{author.id}", headers=author.headers)
@@ -313,6 +321,12 @@ def test_a_deleted_account_sends_its_followers_a_delete_of_the_actor(
         assert delete.activity["actor"] == blog.actor(author)
     gone = bob.fetch(blog.actor(author)).json()
     assert gone["suspended"] is True
+    # Its posts are gone, not unknown: 410 with a Tombstone, as a post deleted alone; the
+    # draft no one saw stays unknown.
+    gone_post = bob.fetch(post.ap_id)
+    assert gone_post.status_code == 410, gone_post.text
+    assert gone_post.json()["type"] == "Tombstone"
+    assert bob.fetch(f"{blog.url}/posts/{draft.json()['id']}").status_code == 404
     assert "preferredUsername" not in gone  # nothing of the profile is left
     assert bob.webfinger_status(blog.url, blog.acct(author)) == 404
     blog.settle()  # sent once, not again

@@ -12,12 +12,15 @@ that fetches it to verify the Delete.
 
 from collections.abc import Callable
 
+from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.deletion import AccountDeletion
 from fastblog.db import utcnow
 from fastblog.federation import documents
 from fastblog.federation.delivery import follower_inboxes, queue_activity
+from fastblog.federation.models import Tombstone
+from fastblog.posts.models import PUBLISHED, Post
 
 
 class Leaving:
@@ -26,11 +29,29 @@ class Leaving:
         self.wake = wake  # the delivery sender's, after the deletion committed
 
     async def on_delete(self, session: AsyncSession, user_id: int) -> None:
+        await leave_tombstones(session, user_id)
         inboxes = await follower_inboxes(session, user_id)
         if not inboxes:
             return
         activity = documents.delete_actor(self.base, user_id, deleted_at=utcnow())
         await queue_activity(session, activity=activity, author_id=user_id, inboxes=inboxes)
+
+
+async def leave_tombstones(session: AsyncSession, user_id: int) -> None:
+    """Each post of the account that readers could see answers 410 Gone from now on, as a post
+    deleted alone does: a server that fetches its address (to check a boost, say) learns it
+    is gone rather than that it never was. One statement, before the cascade takes the posts;
+    drafts and scheduled posts were never seen, and stay a 404."""
+    now = utcnow()
+    already = exists().where(Tombstone.post_id == Post.id)
+    seen = select(Post.id, Post.user_id, literal(now, Tombstone.deleted_at.type)).where(
+        Post.user_id == user_id,
+        Post.status == PUBLISHED,
+        Post.published_at <= now,
+        ~already,
+    )
+    columns = ["post_id", "author_id", "deleted_at"]
+    await session.execute(insert(Tombstone).from_select(columns, seen))
 
 
 def install(deletion: AccountDeletion, leaving: Leaving) -> None:
