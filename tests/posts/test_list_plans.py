@@ -260,6 +260,7 @@ STALE_STATEMENTS = {
 }
 
 
+@pytest.mark.usefixtures("forget_statistics")
 async def test_lists_use_their_indexes_on_statistics_taken_before_the_posts(
     resources: Resources, session: AsyncSession
 ) -> None:

@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fresh_tables")]
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
+@pytest.mark.usefixtures("forget_statistics")
 async def test_the_look_for_posts_to_announce_reads_only_those(
     resources: Resources, session: AsyncSession
 ) -> None:
