@@ -51,15 +51,16 @@ TESTS: dict[str, tuple[str, ...]] = {
         "tests/auth/test_tokens.py",  # the bearer token: 401, its challenge, a deleted account
         "tests/auth/test_token_revocation.py",  # a token or a browser from before a change
         "tests/auth/test_forms.py",  # the session: log in, log out, the header, next=
+        "tests/users/test_api.py",  # an unknown account is 404, "User not found"
         "tests/users/test_account_deletion.py",  # another browser of a deleted account
         "tests/users/test_account_authorization.py",  # the account a path names: 401, 403
         "tests/auth/test_password_change.py",  # the other browsers logged out
         "tests/web/test_error_pages.py",  # the header of an error page (load_page_user)
         "tests/posts/test_authorization.py",  # a form that changes data needs a login
-        "tests/users/test_api.py",  # an unknown account is 404
         "tests/auth/test_password_reset.py",  # the mail throttle; a reset logs browsers out
         "tests/auth/test_throttle.py",  # the throttle, keyed by the client's address
-        "tests/posts/test_api.py",  # a draft shown to its author's token only
+        "tests/posts/test_api.py",  # a deleted account's token cannot post
+        "tests/social/test_likes.py",  # with a token, a list says which posts you like
     ),
     "fastblog.web.session": (
         "tests/auth/test_forms.py",  # CSRF, flashes, next=, the cookie only on pages
