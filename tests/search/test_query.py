@@ -14,6 +14,7 @@ from fastblog.search.query import MAX_TERMS, parse, relaxations, to_fts5, to_tsq
         ("sqlite or postgres", "sqlite or postgres"),
         ("sqlite OR postgres Or mysql", "sqlite or postgres or mysql"),
         ('a -b -"c d"', 'a -b -"c d"'),
+        ('salt -"pepper"', 'salt -"pepper"'),  # an exclusion keeps its quotes, as a term does
         ("-b or c", '"or" c -b'),  # no `or` after an excluded term
         ("or first", '"or" first'),
         ("last or", 'last "or"'),
