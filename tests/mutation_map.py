@@ -1,9 +1,10 @@
 """Which tests a mutant runs, for the modules every test passes through (`make mutate`).
 
 mutmut runs, for each mutant, every selected test that called the mutated function. For most
-modules those are the tests about them. Four are called by nearly every test: every request
-passes the body-size middleware (`limits`), nearly every test logs in (`throttle`) or signs a
-token (`accounts.tokens`), and every post written is rendered (`posts.markdown`); a mutant of
+modules those are the tests about them. Six are called by nearly every test: every request
+passes the body-size middleware (`limits`) and, on a page, the session (`web.session`); nearly
+every test logs in (`throttle`), signs a token (`accounts.tokens`) or is asked who it is
+(`accounts.dependencies`), and every post written is rendered (`posts.markdown`); a mutant of
 theirs ran the whole selection, and a survivor took minutes. For these modules the files below
 are the tests that keep their promises: a mutant runs only those of the tests mutmut chose, in
 this order (the quick store, unit and renderer tests first, so most mutants die in a second).
@@ -45,6 +46,33 @@ TESTS: dict[str, tuple[str, ...]] = {
     "fastblog.limits": (
         "tests/auth/test_body_limits.py",
         "tests/users/test_account_pictures.py",  # a picture's own, larger limit
+    ),
+    "fastblog.accounts.dependencies": (
+        "tests/auth/test_tokens.py",  # the bearer token: 401, its challenge, a deleted account
+        "tests/auth/test_token_revocation.py",  # a token or a browser from before a change
+        "tests/auth/test_forms.py",  # the session: log in, log out, the header, next=
+        "tests/users/test_api.py",  # an unknown account is 404, "User not found"
+        "tests/users/test_account_deletion.py",  # another browser of a deleted account
+        "tests/users/test_account_authorization.py",  # the account a path names: 401, 403
+        "tests/auth/test_password_change.py",  # the other browsers logged out
+        "tests/web/test_error_pages.py",  # the header of an error page (load_page_user)
+        "tests/posts/test_authorization.py",  # a form that changes data needs a login
+        "tests/auth/test_password_reset.py",  # the mail throttle; a reset logs browsers out
+        "tests/auth/test_throttle.py",  # the throttle, keyed by the client's address
+        "tests/posts/test_api.py",  # a deleted account's token cannot post
+        "tests/social/test_likes.py",  # with a token, a list says which posts you like
+    ),
+    "fastblog.web.session": (
+        "tests/auth/test_forms.py",  # CSRF, flashes, next=, the cookie only on pages
+        "tests/test_input.py",  # form errors in plain words
+        "tests/auth/test_signup.py",
+        "tests/users/test_account_authorization.py",  # the login redirect; form values kept
+        "tests/users/test_account_deletion.py",  # the CSRF token of a form
+        "tests/auth/test_password_change.py",
+        "tests/posts/test_authorization.py",  # the login redirect of a post's forms
+        "tests/users/test_account_pictures.py",  # a picture's error, shown after a redirect
+        "tests/comments/test_views.py",  # a comment's form: its errors, and back to the post
+        "tests/test_errors.py",
     ),
 }
 

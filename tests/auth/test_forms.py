@@ -17,6 +17,7 @@ from tests.accounts import (
 )
 from tests.auth.conftest import AppFactory
 from tests.factories import PASSWORD, make_posts, make_user
+from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +61,10 @@ async def test_every_form_refuses_a_post_without_a_valid_csrf_token(
             fields = data if token is None else {**data, "csrf_token": token}
             response = await client.post(url, data=fields, files=files)
             assert response.status_code == 403, (url, token)
-            assert "did not come from this site" in response.text
+            assert (
+                "403 Not allowed The form has expired or did not come from this site. "
+                "Reload it and retry. Back to the home page"
+            ) in read_page(response).text
 
     me = (await client.get(f"/api/users/{user.id}")).json()
     assert me["username"] == "frank"

@@ -14,6 +14,7 @@ from fastblog.search.query import MAX_TERMS, parse, relaxations, to_fts5, to_tsq
         ("sqlite or postgres", "sqlite or postgres"),
         ("sqlite OR postgres Or mysql", "sqlite or postgres or mysql"),
         ('a -b -"c d"', 'a -b -"c d"'),
+        ('salt -"pepper"', 'salt -"pepper"'),  # an exclusion keeps its quotes, as a term does
         ("-b or c", '"or" c -b'),  # no `or` after an excluded term
         ("or first", '"or" first'),
         ("last or", 'last "or"'),
@@ -22,6 +23,7 @@ from fastblog.search.query import MAX_TERMS, parse, relaxations, to_fts5, to_tsq
         ("NEAR( title:x AND *", 'NEAR "title x" AND'),
         ("nul\x00byte", "nul byte"),
         ("😀 !!! -", ""),
+        ("fox !!! hound", "fox hound"),  # a token with no word is skipped, not the query's end
         ("\u0301", ""),
         ('Xerox "TAX"', 'Xerox "TAX"'),  # a word's own letters are never trimmed
     ],
