@@ -11,7 +11,6 @@ import contextlib
 import os
 import sqlite3
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,29 +106,20 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 # Modules whose tests share something costly to start (make test: --dist loadscope gives each
 # module to one worker): the HAProxy cluster (moto, a database, four processes), the browser's
-# servers and Chromium, the fuzzing servers. Under xdist they go first, together: a long module
-# handed out last would keep one worker busy while the others sit idle, and a worker that runs
-# another module between two browser modules starts Chromium and the servers again.
+# servers and Chromium, the fuzzing servers. Under xdist they go first: a long module handed
+# out last would keep one worker busy while the others sit idle.
 COSTLY_FIRST = ("tests/cluster/", "tests/browser/", "tests/reliability/test_fuzz.py")
-
-
-def _scope(item: pytest.Item) -> str:
-    """What --dist loadscope hands to one worker: the module (or class) of the test."""
-    return item.nodeid.rsplit("::", 1)[0]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own ordering by fixture
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The order in which the workers are handed the modules (make test passes
-    --no-loadscope-reorder, so xdist keeps it): the costly ones, then the others largest first,
-    as xdist's own reordering would (the small ones fill the gaps at the end)."""
     keep_the_mapped_tests(config, items)  # under `make mutate` only
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    sizes = Counter(_scope(item) for item in items)
-    costly = [item for item in items if item.nodeid.startswith(COSTLY_FIRST)]
-    others = [item for item in items if not item.nodeid.startswith(COSTLY_FIRST)]
-    items[:] = costly + sorted(others, key=lambda item: -sizes[_scope(item)])  # stable
+    costly = {item for item in items if item.nodeid.startswith(COSTLY_FIRST)}
+    items[:] = [item for item in items if item in costly] + [
+        item for item in items if item not in costly
+    ]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
