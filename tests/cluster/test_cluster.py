@@ -275,7 +275,9 @@ async def test_a_host_that_dies_under_load_loses_only_its_requests_in_flight(
 ) -> None:
     """SIGKILL: nothing is finished or drained. HAProxy takes the host out within its checks;
     reads it was serving are retried elsewhere, writes in flight on it fail (the host may have
-    committed them: replaying could post twice); nothing acknowledged is lost."""
+    committed them: replaying could post twice); nothing acknowledged is lost. A read whose
+    answer had begun (its headers passed on) arrives cut short: no proxy can replay half an
+    answer (seen once in CI's kind of run: 0 of 311 bytes of a GET's body)."""
     victim = "host_a"
     killed: dict[str, float] = {}
 
@@ -299,7 +301,8 @@ async def test_a_host_that_dies_under_load_loses_only_its_requests_in_flight(
     for failure in load.failures:  # in flight on it as it died: none started once it was gone
         assert failure.started < killed["dead"], failure
         assert failure.ended > killed["sent"], failure
-        assert failure.method == "POST", failure
+        cut_short = "without sending complete message body" in failure.error
+        assert failure.method == "POST" or cut_short, failure
     await assert_every_acknowledged_write_is_stored(
         running_cluster, list(load.acknowledged.values())
     )
