@@ -34,38 +34,48 @@ CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
   tokenize='porter unicode61 remove_diacritics 2'
 )
 """
-_SQLITE_INDEXED = "title, body_text, tag_names"
-_SQLITE_ADD = (
-    f"INSERT INTO {FTS_TABLE} (rowid, {_SQLITE_INDEXED}) "
-    "VALUES (NEW.id, NEW.title, NEW.body_text, NEW.tag_names);"
-)
-# External content: FTS5 forgets a row given the very values it indexed, which OLD holds.
-_SQLITE_FORGET = (
-    f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, {_SQLITE_INDEXED}) "
-    "VALUES ('delete', OLD.id, OLD.title, OLD.body_text, OLD.tag_names);"
-)
+
+
+def _fts_triggers(table: str, name: str, columns: tuple[str, ...]) -> dict[str, str]:
+    """The triggers on posts that keep an external-content FTS5 table (`table`, over
+    `columns`) in step: a row added, forgotten, and both when an indexed text changes
+    (publishing or scheduling re-indexes nothing). FTS5 forgets a row given the very values
+    it indexed, which OLD holds."""
+    listed = ", ".join(columns)
+    add = (
+        f"INSERT INTO {table} (rowid, {listed}) "
+        f"VALUES (NEW.id, {', '.join(f'NEW.{column}' for column in columns)});"
+    )
+    forget = (
+        f"INSERT INTO {table} ({table}, rowid, {listed}) "
+        f"VALUES ('delete', OLD.id, {', '.join(f'OLD.{column}' for column in columns)});"
+    )
+    return {
+        f"{name}_on_insert": f"""
+    CREATE TRIGGER {name}_on_insert AFTER INSERT ON posts BEGIN
+      {add}
+    END
+    """,
+        f"{name}_on_delete": f"""
+    CREATE TRIGGER {name}_on_delete AFTER DELETE ON posts BEGIN
+      {forget}
+    END
+    """,
+        f"{name}_on_update": f"""
+    CREATE TRIGGER {name}_on_update AFTER UPDATE OF {listed} ON posts BEGIN
+      {forget}
+      {add}
+    END
+    """,
+    }
+
+
 _SQLITE_TAG_NAMES = (
     "SELECT group_concat(tags.name, ' ') FROM post_tags JOIN tags ON tags.id = post_tags.tag_id "
     "WHERE post_tags.post_id = {post}"
 )
 SQLITE_TRIGGERS = {
-    "posts_searched_on_insert": f"""
-    CREATE TRIGGER posts_searched_on_insert AFTER INSERT ON posts BEGIN
-      {_SQLITE_ADD}
-    END
-    """,
-    "posts_searched_on_delete": f"""
-    CREATE TRIGGER posts_searched_on_delete AFTER DELETE ON posts BEGIN
-      {_SQLITE_FORGET}
-    END
-    """,
-    # Only when an indexed text changes: publishing or scheduling re-indexes nothing.
-    "posts_searched_on_update": f"""
-    CREATE TRIGGER posts_searched_on_update AFTER UPDATE OF {_SQLITE_INDEXED} ON posts BEGIN
-      {_SQLITE_FORGET}
-      {_SQLITE_ADD}
-    END
-    """,
+    **_fts_triggers(FTS_TABLE, "posts_searched", ("title", "body_text", "tag_names")),
     "post_tags_named_on_insert": f"""
     CREATE TRIGGER post_tags_named_on_insert AFTER INSERT ON post_tags BEGIN
       UPDATE posts SET tag_names = ({_SQLITE_TAG_NAMES.format(post="NEW.post_id")})
@@ -92,33 +102,7 @@ CREATE VIRTUAL TABLE {TIERS_TABLE} USING fts5(
   tokenize='porter unicode61 remove_diacritics 2'
 )
 """
-_SQLITE_TIERED = "title, tag_names"
-_SQLITE_TIERS_ADD = (
-    f"INSERT INTO {TIERS_TABLE} (rowid, {_SQLITE_TIERED}) "
-    "VALUES (NEW.id, NEW.title, NEW.tag_names);"
-)
-_SQLITE_TIERS_FORGET = (
-    f"INSERT INTO {TIERS_TABLE} ({TIERS_TABLE}, rowid, {_SQLITE_TIERED}) "
-    "VALUES ('delete', OLD.id, OLD.title, OLD.tag_names);"
-)
-SQLITE_TIERS_TRIGGERS = {
-    "posts_tiered_on_insert": f"""
-    CREATE TRIGGER posts_tiered_on_insert AFTER INSERT ON posts BEGIN
-      {_SQLITE_TIERS_ADD}
-    END
-    """,
-    "posts_tiered_on_delete": f"""
-    CREATE TRIGGER posts_tiered_on_delete AFTER DELETE ON posts BEGIN
-      {_SQLITE_TIERS_FORGET}
-    END
-    """,
-    "posts_tiered_on_update": f"""
-    CREATE TRIGGER posts_tiered_on_update AFTER UPDATE OF {_SQLITE_TIERED} ON posts BEGIN
-      {_SQLITE_TIERS_FORGET}
-      {_SQLITE_TIERS_ADD}
-    END
-    """,
-}
+SQLITE_TIERS_TRIGGERS = _fts_triggers(TIERS_TABLE, "posts_tiered", ("title", "tag_names"))
 SQLITE_TIERS_REBUILD = f"INSERT INTO {TIERS_TABLE} ({TIERS_TABLE}) VALUES ('rebuild')"
 
 # What a search's window tests of each match (visibility, the author filter) and the date it
