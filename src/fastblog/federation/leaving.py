@@ -12,7 +12,7 @@ that fetches it to verify the Delete.
 
 from collections.abc import Callable
 
-from sqlalchemy import exists, insert, literal, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.deletion import AccountDeletion
@@ -20,7 +20,8 @@ from fastblog.db import utcnow
 from fastblog.federation import documents
 from fastblog.federation.delivery import follower_inboxes, queue_activity
 from fastblog.federation.models import Tombstone
-from fastblog.posts.models import PUBLISHED, Post
+from fastblog.posts.models import Post
+from fastblog.posts.queries import NOW, VISIBLE
 
 
 class Leaving:
@@ -42,13 +43,11 @@ async def leave_tombstones(session: AsyncSession, user_id: int) -> None:
     deleted alone does: a server that fetches its address (to check a boost, say) learns it
     is gone rather than that it never was. One statement, before the cascade takes the posts;
     drafts and scheduled posts were never seen, and stay a 404."""
-    now = utcnow()
     already = exists().where(Tombstone.post_id == Post.id)
-    seen = select(Post.id, Post.user_id, literal(now, Tombstone.deleted_at.type)).where(
-        Post.user_id == user_id,
-        Post.status == PUBLISHED,
-        Post.published_at <= now,
-        ~already,
+    seen = (
+        select(Post.id, Post.user_id, NOW)
+        .where(Post.user_id == user_id, VISIBLE, ~already)
+        .params(now=utcnow())
     )
     columns = ["post_id", "author_id", "deleted_at"]
     await session.execute(insert(Tombstone).from_select(columns, seen))
