@@ -25,6 +25,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlalchemy import pool, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
+from xdist.remote import Producer
+from xdist.scheduler import LoadScopeScheduling
+from xdist.scheduler.protocol import Scheduling
 
 from fastblog.config import Settings
 from fastblog.main import create_app
@@ -109,6 +112,28 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 # servers and Chromium, the fuzzing servers. Under xdist they go first: a long module handed
 # out last would keep one worker busy while the others sit idle.
 COSTLY_FIRST = ("tests/cluster/", "tests/browser/", "tests/reliability/test_fuzz.py")
+# Folders whose modules share one worker's servers: the browser tests' Chromium and their two
+# live servers (tests/browser/conftest.py) last while that worker's browser tests follow one
+# another, and each restart costs ~10 CPU-s (Chromium, `fastblog db upgrade` and `fastblog
+# serve` on each database, a PostgreSQL database copied). Module by module, xdist scattered
+# the eleven browser modules among the others and nearly every one restarted them all.
+ONE_WORK_UNIT = ("tests/browser/",)
+
+
+class LoadScopeKeepingFolders(LoadScopeScheduling):
+    """xdist's `--dist loadscope` (a module per work unit), but each folder of ONE_WORK_UNIT is
+    one unit, run by one worker from its first test to its last."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        # The hook loadscope's subclasses override (xdist's own loadfile and loadgroup do).
+        folder = next((folder for folder in ONE_WORK_UNIT if nodeid.startswith(folder)), None)
+        return folder or super()._split_scope(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:
+    if config.getoption("dist") == "loadscope":
+        return LoadScopeKeepingFolders(config, log)
+    return None  # any other --dist: xdist's own
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own ordering by fixture
