@@ -67,7 +67,7 @@ def off_this_thread(function: Callable[[], T]) -> T:
 class LiveServers:
     """This worker's servers, one per database, each started when a test first needs it and
     kept until the end of the browser tests. Tests switch between the databases many times
-    (each module runs on both); starting a server at each switch cost about ten seconds."""
+    (the modules that run on both); starting a server at each switch cost about ten seconds."""
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         self._tmp_path_factory = tmp_path_factory
@@ -210,6 +210,14 @@ def pytest_runtest_teardown(
             run = item.config.stash.get(BROWSER_RUN, None)
             if run is not None:
                 run.close()
+
+
+# The flows whose pages differ by database run on both (test_accounts, test_publishing,
+# test_search: sign-up to deletion, drafts to tags, each engine's search and snippets); a
+# module about the browser's side of a page (layout, JavaScript, validators, forms of the admin
+# and account pages) runs on SQLite alone: its server-side steps are the routes the in-process
+# suite runs on both databases, and a browser test costs ~4 CPU-s of Chromium and the server.
+SQLITE_ONLY = pytest.mark.parametrize("live_server", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(

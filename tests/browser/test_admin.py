@@ -8,11 +8,11 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer, set_role
+from tests.browser.conftest import SQLITE_ONLY, LiveServer, set_role
 from tests.browser.test_accounts import flash, header, sign_up
 from tests.browser.test_comments import write_post
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 ORIGINAL = {
     "Title": "fastblog",

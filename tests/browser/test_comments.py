@@ -7,10 +7,10 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import SQLITE_ONLY, LiveServer
 from tests.browser.test_accounts import flash, header, sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 NO_JS = {"java_script_enabled": False}
 

@@ -9,10 +9,10 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from fastblog.posts.markdown import slug_of
-from tests.browser.conftest import ACTION_TIMEOUT_MS, LiveServer
+from tests.browser.conftest import ACTION_TIMEOUT_MS, SQLITE_ONLY, LiveServer
 from tests.browser.test_accounts import HEADER_BACKGROUND, flash, header, sign_up, unique
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 PHONE = {"width": 390, "height": 844}
 

@@ -12,9 +12,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import SQLITE_ONLY
 from tests.browser.test_accounts import flash, header, sign_up
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 
 def photo_file(folder: Path) -> Path:

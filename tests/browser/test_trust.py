@@ -13,10 +13,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import ACTION_TIMEOUT_MS, LiveServer, set_role
+from tests.browser.conftest import ACTION_TIMEOUT_MS, SQLITE_ONLY, LiveServer, set_role
 from tests.browser.test_accounts import PASSWORD, flash, header
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 WRONG = "not the password at all"
 

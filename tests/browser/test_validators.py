@@ -22,17 +22,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import APIRequestContext, Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import ACTION_TIMEOUT_MS, LiveServer
+from tests.browser.conftest import ACTION_TIMEOUT_MS, SQLITE_ONLY, LiveServer
 from tests.browser.test_accounts import PASSWORD, make_png, unique
 from tests.browser.test_admin import set_role
 from tests.conftest import IN_CI
 
-# On SQLite only: the markup and the styles are the same on either database (the other browser
-# tests run on both), and this module's minute is better spent once.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.parametrize("live_server", ["sqlite"], indirect=True),
-]
+# On SQLite only (SQLITE_ONLY says why): the markup and the styles are the same on either
+# database, and this module's minute is better spent once.
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 NODE_MODULES = Path(__file__).resolve().parents[2] / ".cache" / "validators" / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
