@@ -62,7 +62,8 @@ seed: $(VENV)/.installed-app ## add the demo blog (once); USERS=… POSTS=… ad
 
 # The suite runs in worker processes (pytest-xdist), one per core up to four (tests/conftest.py;
 # PYTEST_XDIST_AUTO_NUM_WORKERS=N to choose). loadscope gives each module to one worker, so a
-# module's servers (the HAProxy cluster, the fuzzing servers, Chromium) start once. xdist hands
+# module's servers (the HAProxy cluster, the fuzzing servers) start once; the browser tests are
+# one unit (tests/conftest.py: ONE_WORK_UNIT), so Chromium and their servers start once. xdist hands
 # out the modules largest first (by test count): that spreads the multi-process modules among
 # the in-process ones. (Handing the costly ones out first, together, was 3 minutes slower: the
 # cluster, Chromium and the fuzzing servers fought for the two cores.)
