@@ -27,29 +27,31 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 INLINE_RULES = ["emphasis", "link", "autolink", "backticks", "escape", "entity", "newline"]
 
 
-# A '.' that may begin a host's last labels: before a letter or digit (".com", ".1"), or after
-# "www" (any case, as linkify-it reads it).
-_DOT_OF_A_HOST = re.compile(r"\.(?:\w|(?<=(?i:www)\.))")
+# The ':' of a schema name (http: https: ftp: mailto:), and a '.' that may begin a host's last
+# labels: "www." (the www in any case, as linkify-it reads it), an IP address's ".1." or
+# ".123.", a TLD's ".com". Both begin with a literal ':' or '.', so `re` jumps from one of those
+# characters to the next instead of trying the pattern at every character.
+_SCHEMA_OR_HOST = re.compile(r":(?<=(?i:tp|ps|to):)|\.(?:\d{1,3}\.|[^\W\d]|(?<=(?i:www)\.))")
 
 
 def may_hold_a_link(text: str) -> bool:
     """False only where linkify-it finds no link candidate either. Each alternative of its
     pretest's pattern (`LinkifyIt().re["pretest"]`, searched with re.IGNORECASE) needs one of:
 
-    - a schema name (http: https: ftp: mailto: //): a ':' or a '/';
+    - a schema name: "//", or a ':' after "tp", "ps" or "to" (in any case);
     - an e-mail's '@';
-    - "www.", an IP address's ".1" or a TLD's ".com": a '.' after "www" or before a word
-      character (digits are; so is every character IGNORECASE takes for a TLD's first letter);
+    - "www.", an IP address's ".1." or a TLD's ".com": a '.' after "www", before 1-3 digits
+      and a '.', or before a letter (every character IGNORECASE takes for a TLD's first
+      letter is a word character, and no digit);
     - "localhost": in the case-folded text (every character IGNORECASE takes for one of its
       letters case-folds to that letter).
 
     tests/posts/test_linkify.py checks these premises for every code point, and the answers
     against linkify-it's own on generated text."""
     return (
-        ":" in text
-        or "/" in text
+        "//" in text
         or "@" in text
-        or _DOT_OF_A_HOST.search(text) is not None
+        or _SCHEMA_OR_HOST.search(text) is not None
         or "localhost" in text.casefold()
     )
 
