@@ -3,17 +3,25 @@ the commenter's check and the INSERT, a comment deleted between its approval and
 back. The statements answer "nothing", which the service turns into a 404, never a 500."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.accounts.roles import Role
 from fastblog.comments import queries
-from fastblog.comments.models import APPROVED, Comment
+from fastblog.comments.models import APPROVED, PENDING, Comment
+from fastblog.main import create_app
 from fastblog.posts.models import Post
 from fastblog.resources import Resources
+from tests.asgi import asgi_transport, started
+from tests.comments.helpers import make_comments
+from tests.comments.moderation import make_role
+from tests.conftest import make_settings, reset_database_at
+from tests.factories import login, make_posts, make_user
 
 pytestmark = pytest.mark.anyio
 
@@ -70,3 +78,45 @@ async def test_a_comment_deleted_since_its_approval_reads_back_as_none(
     await session.commit()
 
     assert await queries.fetch_one_comment(resources.database, comment_id=comment_id) is None
+
+
+# Another writer deleting the comment right after its approval, played by the database: the
+# approval's UPDATE deletes the row, so the approval commits and the read back finds nothing.
+DELETED_ONCE_APPROVED = {
+    "sqlite": [
+        "CREATE TRIGGER deleted_once_approved AFTER UPDATE OF status ON comments"
+        " BEGIN DELETE FROM comments WHERE id = NEW.id; END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION delete_comment() RETURNS trigger LANGUAGE plpgsql"
+        " AS $$ BEGIN DELETE FROM comments WHERE id = NEW.id; RETURN NULL; END $$",
+        "CREATE TRIGGER deleted_once_approved AFTER UPDATE OF status ON comments"
+        " FOR EACH ROW EXECUTE FUNCTION delete_comment()",
+    ],
+}
+
+
+async def test_a_comment_deleted_just_after_its_approval_is_a_404_to_the_moderator(
+    own_database_url: str, tmp_path: Path
+) -> None:
+    # A database of the test's own: a trigger in the worker's shared one would change the
+    # schema under the connections other tests' apps hold open.
+    await reset_database_at(own_database_url)
+    app = create_app(make_settings(own_database_url, tmp_path / "media"))
+    async with started(app) as resources:
+        engine = resources.database.engine
+        async with engine.begin() as connection:
+            for statement in DELETED_ONCE_APPROVED[engine.dialect.name]:
+                await connection.execute(text(statement))
+        async with resources.database.session() as session:
+            writer = await make_user(session, username="writer")
+            editor = await make_role(session, Role.EDITOR)
+            (post,) = await make_posts(session, writer, 1)
+            (comment,) = await make_comments(session, post, writer, 1, status=PENDING)
+        transport = asgi_transport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post(
+                f"/api/comments/{comment.id}/approve", headers=await login(client, editor)
+            )
+
+    assert (response.status_code, response.json()) == (404, {"detail": "Comment not found"})
