@@ -371,6 +371,36 @@ async def test_the_drafts_page_walks_by_cursor_and_only_for_its_author(
     assert public == []
 
 
+async def test_the_drafts_pages_are_counted_and_linked_like_every_list(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """11 drafts: two pages, "Page 1 of 2", page 2 by number; no "Newer" link on the first.
+    Then 10: one page, and no "Older" link to an empty one."""
+    author = await make_user(session)
+    drafts = [
+        Post(title=f"Draft {n}", content="Not yet.", user_id=author.id, status=DRAFT)
+        for n in range(11)
+    ]
+    session.add_all(drafts)
+    await session.commit()
+    await browser_login(client, author)
+
+    first = read_page(await client.get("/drafts"))
+    second = read_page(await client.get("/drafts?page=2"))
+    assert "Page 1 of 2" in first.text
+    assert first.has_link(OLDER)
+    assert not first.has_link(NEWER)
+    assert len(post_titles(second)) == 1
+    assert "Page 2 of 2" in second.text
+
+    await session.delete(drafts[0])
+    await session.commit()
+    only = read_page(await client.get("/drafts"))
+    assert len(post_titles(only)) == 10
+    assert not only.has_link(OLDER)
+    assert not only.has_link(NEWER)
+
+
 async def test_totals_stay_right_on_every_page(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
