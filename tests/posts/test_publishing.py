@@ -475,3 +475,23 @@ async def test_the_review_queue_shows_the_fifty_longest_waiting(
 
     titles = re.findall(r'class="post-title"><a href="[^"]+">([^<]+)</a>', waiting)
     assert titles == [f"Sent {n}" for n in range(1, 51)]
+
+
+async def test_a_post_sent_for_review_is_answered_as_in_review(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """What the contributor is told on writing it (no tags: the one-statement INSERT), and
+    what they read back."""
+    cora = await make_user(session, username="cora", role="contributor")
+    headers = await login(client, cora)
+
+    created = await client.post(
+        "/api/posts",
+        json={"title": "For review", "content": "x", "status": "review"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    read_back = await client.get(f"/api/posts/{created.json()['id']}", headers=headers)
+
+    assert created.json()["status"] == "review"
+    assert read_back.json()["status"] == "review"
