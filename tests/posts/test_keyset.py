@@ -451,6 +451,41 @@ async def test_a_tags_list_follows_changed_publication_dates_and_drafts(
     ]  # fmt: skip
 
 
+async def test_a_newer_posts_link_with_no_page_number_finds_the_top_and_leads_on(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """?before= alone (a link whose page number was dropped): the page before the key, the
+    newest 10 here, with no "Newer posts" link and an "Older posts" link that leads back to
+    the key's post and on; a key with nothing newer is a page that says so, not an error."""
+    await posts_with_ties(session, await make_user(session), 25)
+    listed = (await client.get("/api/posts", params={"limit": 100})).json()["posts"]
+    titles = [post["title"] for post in listed]
+
+    def key_of(post: dict[str, Any]) -> str:
+        return Keyset(at=datetime.fromisoformat(post["published_at"]), id=post["id"]).encode()
+
+    top = read_page(await client.get("/", params={"before": key_of(listed[10])}))
+    older = read_page(await client.get(httpx.URL("http://testserver/").join(top.link(OLDER).href)))
+    above_the_newest = await client.get("/", params={"before": key_of(listed[0])})
+
+    assert post_titles(top) == titles[:10]
+    assert not top.has_link(NEWER)
+    assert post_titles(older) == titles[10:20]
+    assert above_the_newest.status_code == 200
+    assert read_page(above_the_newest).link("Go to the newest posts").path == "/"
+
+
+async def test_a_page_of_exactly_the_limit_offers_no_next_page(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    posts = await posts_with_ties(session, await make_user(session), 3)
+
+    page = (await client.get("/api/posts", params={"limit": 3})).json()
+
+    assert [post["id"] for post in page["posts"]] == newest_first(posts)
+    assert (page["has_more"], page["next_cursor"]) == (False, None)
+
+
 async def test_newer_posts_of_one_moment_lead_back_to_the_same_page(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
