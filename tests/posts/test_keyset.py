@@ -506,3 +506,27 @@ async def test_newer_posts_of_one_moment_lead_back_to_the_same_page(
 
     assert post_titles(back) == titles[10:20]
     assert post_titles(pages[-1]) == titles[20:]
+
+
+async def test_the_drafts_page_shows_scheduled_posts_and_no_published_one(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session)
+    session.add_all(
+        [
+            Post(title="Unfinished", content="x", user_id=author.id, status=DRAFT),
+            Post(
+                title="Out tomorrow",
+                content="x",
+                user_id=author.id,
+                published_at=datetime.now(UTC) + timedelta(days=1),
+            ),
+            Post(title="Out already", content="x", user_id=author.id, date_posted=START),
+        ]
+    )
+    await session.commit()
+    await browser_login(client, author)
+
+    page = read_page(await client.get("/drafts"))
+
+    assert sorted(post_titles(page)) == ["Out tomorrow", "Unfinished"]
