@@ -88,6 +88,7 @@ TESTS: dict[str, tuple[str, ...]] = {
         "tests/posts/test_views.py",  # the home page's pages
         "tests/posts/test_authorization.py",  # a draft's page: its author only
         "tests/posts/test_list_counts.py",  # the totals of the list, a user's, a tag's
+        "tests/users/test_profile.py",  # the author's bio and website under a post
     ),
     "fastblog.web.session": (
         "tests/auth/test_forms.py",  # CSRF, flashes, next=, the cookie only on pages
