@@ -511,9 +511,18 @@ async def test_newer_posts_of_one_moment_lead_back_to_the_same_page(
 async def test_the_drafts_page_shows_scheduled_posts_and_no_published_one(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
+    """Its author's drafts and scheduled posts; never a published post, nor anyone else's."""
     author = await make_user(session)
+    other = await make_user(session)
     session.add_all(
         [
+            Post(title="Someone else's", content="x", user_id=other.id, status=DRAFT),
+            Post(
+                title="Someone else's, tomorrow",
+                content="x",
+                user_id=other.id,
+                published_at=datetime.now(UTC) + timedelta(days=1),
+            ),
             Post(title="Unfinished", content="x", user_id=author.id, status=DRAFT),
             Post(
                 title="Out tomorrow",
