@@ -79,6 +79,10 @@ EQUIVALENT: dict[str, str] = {
         ],
         "only a post due at the very microsecond of the request could tell",
     ),
+    "posts.queries:279: where condition Post.status == DRAFT dropped": (
+        "only a draft has a submitted_at: publishing a post, or sending it back to draft, "
+        "clears it (fastblog.posts.service)"
+    ),
 }
 
 SWAPPED = {
