@@ -76,6 +76,9 @@ EQUIVALENT: dict[str, str] = {
             "posts.queries:154: at <= NOW: <= made <",
             # the drafts page's "not yet visible": the same instant seen from the other side
             "posts.queries:266: Post.published_at > NOW: > made >=",
+            # a tag's count less its scheduled posts (GET /api/tags): the same instant
+            "posts.queries:300: PostTag.published_at > NOW: > made >=",
+            "posts.queries:202: PostTag.published_at > NOW: > made >=",  # a tag's list total
         ],
         "only a post due at the very microsecond of the request could tell",
     ),
