@@ -8,6 +8,9 @@ every test logs in (`throttle`), signs a token (`accounts.tokens`) or is asked w
 theirs ran the whole selection, and a survivor took minutes. For these modules the files below
 are the tests that keep their promises: a mutant runs only those of the tests mutmut chose, in
 this order (the quick store, unit and renderer tests first, so most mutants die in a second).
+Two more are mapped for time: `comments.service` (every comment written passes through it)
+and `posts.queries` (every list and every post written); unmapped, a survivor of theirs ran
+hundreds of tests and the module's run took hours on the 2-core machine.
 
 A function of these modules that only other tests call is left with no test at all, which
 mutmut reports as "no tests": add the test that is about it here, never leave it silent.
@@ -61,6 +64,31 @@ TESTS: dict[str, tuple[str, ...]] = {
         "tests/auth/test_throttle.py",  # the throttle, keyed by the client's address
         "tests/posts/test_api.py",  # a deleted account's token cannot post
         "tests/social/test_likes.py",  # with a token, a list says which posts you like
+    ),
+    "fastblog.comments.service": (
+        "tests/comments/test_authorization.py",  # who may delete which comment; the log
+        "tests/comments/test_moderation.py",  # who waits; approve, reject; the log
+        "tests/comments/test_api.py",  # create and delete through the API: shapes, 404s
+        "tests/comments/test_gone_meanwhile.py",  # a comment deleted as it is approved: 404
+        "tests/comments/test_sanitization.py",  # what the body becomes
+        "tests/comments/test_comment_link_schemes.py",
+        "tests/comments/test_comments_beside_a_visible_post.py",  # a draft takes none
+        "tests/comments/test_admin_page.py",  # the queue's Approve and Delete forms
+        "tests/comments/test_views.py",  # the form, the delete page and its buttons
+        "tests/comments/test_moderators.py",
+        "tests/comments/test_counts.py",
+    ),
+    "fastblog.posts.queries": (
+        "tests/posts/test_keyset.py",  # cursors both ways, the drafts' cursor, each page's total
+        "tests/posts/test_publishing.py",  # drafts, scheduled posts, tags, posts in review
+        "tests/posts/test_feed_visibility.py",
+        "tests/social/test_likes.py",  # `liked` in a list and on a post
+        "tests/social/test_follows.py",  # the follow feed's rows (post_of)
+        "tests/posts/test_api.py",  # a post's shape: created, read back, listed
+        "tests/posts/test_views.py",  # the home page's pages
+        "tests/posts/test_authorization.py",  # a draft's page: its author only
+        "tests/posts/test_list_counts.py",  # the totals of the list, a user's, a tag's
+        "tests/users/test_profile.py",  # the author's bio and website under a post
     ),
     "fastblog.web.session": (
         "tests/auth/test_forms.py",  # CSRF, flashes, next=, the cookie only on pages

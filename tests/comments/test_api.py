@@ -5,13 +5,15 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.comments.models import Comment
 from fastblog.db import utcnow
 from fastblog.posts.models import DRAFT, Post
 from tests.comments.helpers import api_comment, make_comments
-from tests.factories import login, make_posts
+from tests.factories import login, make_posts, make_user
 
 pytestmark = pytest.mark.anyio
 
@@ -253,4 +255,62 @@ async def test_deleting_a_comment_that_is_not_on_the_post_is_404(
     assert no_post.status_code == 404
     assert no_post.json() == {"detail": "Post not found"}
     listed = await client.get(f"/api/posts/{other_post.id}/comments")
+    assert [c["id"] for c in listed.json()["comments"]] == [comment.id]
+
+
+async def test_a_post_taken_back_to_draft_keeps_its_comments_deletable_by_its_author_only(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, author: User, reader: User
+) -> None:
+    """Readers cannot see a draft, nor its comments: a comment's writer is told the post is
+    not found; the post's author still sees the draft and may delete what was said on it."""
+    first, second = await make_comments(session, post, reader, 2)
+    post.status, post.published_at = DRAFT, None
+    await session.commit()
+
+    by_its_writer = await client.delete(
+        f"/api/posts/{post.id}/comments/{first.id}", headers=await login(client, reader)
+    )
+    by_the_posts_author = await client.delete(
+        f"/api/posts/{post.id}/comments/{second.id}", headers=await login(client, author)
+    )
+
+    assert (by_its_writer.status_code, by_its_writer.json()) == (404, {"detail": "Post not found"})
+    assert by_the_posts_author.status_code == 204
+    left = await session.scalars(select(Comment.id).where(Comment.post_id == post.id))
+    assert list(left) == [first.id]
+
+
+async def test_someone_elses_comment_is_refused_in_words_and_kept(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    (comment,) = await make_comments(session, post, reader, 1)
+    stranger = await make_user(session, username="stranger", role="reader")
+
+    refused = await client.delete(
+        f"/api/posts/{post.id}/comments/{comment.id}", headers=await login(client, stranger)
+    )
+
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "detail": "Only the comment's author, the post's author or an editor can delete it"
+    }
+    listed = await client.get(f"/api/posts/{post.id}/comments")
+    assert [c["id"] for c in listed.json()["comments"]] == [comment.id]
+
+
+async def test_a_token_from_before_logging_out_everywhere_cannot_delete_a_comment(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    (comment,) = await make_comments(session, post, reader, 1)
+    old_token = await login(client, reader)
+    reader.auth_version += 1  # what "log out everywhere" and a password change do
+    await session.commit()
+
+    refused = await client.delete(f"/api/posts/{post.id}/comments/{comment.id}", headers=old_token)
+
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "detail": "Your account no longer exists, or you logged out everywhere"
+    }
+    listed = await client.get(f"/api/posts/{post.id}/comments")
     assert [c["id"] for c in listed.json()["comments"]] == [comment.id]

@@ -371,6 +371,36 @@ async def test_the_drafts_page_walks_by_cursor_and_only_for_its_author(
     assert public == []
 
 
+async def test_the_drafts_pages_are_counted_and_linked_like_every_list(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """11 drafts: two pages, "Page 1 of 2", page 2 by number; no "Newer" link on the first.
+    Then 10: one page, and no "Older" link to an empty one."""
+    author = await make_user(session)
+    drafts = [
+        Post(title=f"Draft {n}", content="Not yet.", user_id=author.id, status=DRAFT)
+        for n in range(11)
+    ]
+    session.add_all(drafts)
+    await session.commit()
+    await browser_login(client, author)
+
+    first = read_page(await client.get("/drafts"))
+    second = read_page(await client.get("/drafts?page=2"))
+    assert "Page 1 of 2" in first.text
+    assert first.has_link(OLDER)
+    assert not first.has_link(NEWER)
+    assert len(post_titles(second)) == 1
+    assert "Page 2 of 2" in second.text
+
+    await session.delete(drafts[0])
+    await session.commit()
+    only = read_page(await client.get("/drafts"))
+    assert len(post_titles(only)) == 10
+    assert not only.has_link(OLDER)
+    assert not only.has_link(NEWER)
+
+
 async def test_totals_stay_right_on_every_page(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -421,6 +451,41 @@ async def test_a_tags_list_follows_changed_publication_dates_and_drafts(
     ]  # fmt: skip
 
 
+async def test_a_newer_posts_link_with_no_page_number_finds_the_top_and_leads_on(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """?before= alone (a link whose page number was dropped): the page before the key, the
+    newest 10 here, with no "Newer posts" link and an "Older posts" link that leads back to
+    the key's post and on; a key with nothing newer is a page that says so, not an error."""
+    await posts_with_ties(session, await make_user(session), 25)
+    listed = (await client.get("/api/posts", params={"limit": 100})).json()["posts"]
+    titles = [post["title"] for post in listed]
+
+    def key_of(post: dict[str, Any]) -> str:
+        return Keyset(at=datetime.fromisoformat(post["published_at"]), id=post["id"]).encode()
+
+    top = read_page(await client.get("/", params={"before": key_of(listed[10])}))
+    older = read_page(await client.get(httpx.URL("http://testserver/").join(top.link(OLDER).href)))
+    above_the_newest = await client.get("/", params={"before": key_of(listed[0])})
+
+    assert post_titles(top) == titles[:10]
+    assert not top.has_link(NEWER)
+    assert post_titles(older) == titles[10:20]
+    assert above_the_newest.status_code == 200
+    assert read_page(above_the_newest).link("Go to the newest posts").path == "/"
+
+
+async def test_a_page_of_exactly_the_limit_offers_no_next_page(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    posts = await posts_with_ties(session, await make_user(session), 3)
+
+    page = (await client.get("/api/posts", params={"limit": 3})).json()
+
+    assert [post["id"] for post in page["posts"]] == newest_first(posts)
+    assert (page["has_more"], page["next_cursor"]) == (False, None)
+
+
 async def test_newer_posts_of_one_moment_lead_back_to_the_same_page(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -441,3 +506,36 @@ async def test_newer_posts_of_one_moment_lead_back_to_the_same_page(
 
     assert post_titles(back) == titles[10:20]
     assert post_titles(pages[-1]) == titles[20:]
+
+
+async def test_the_drafts_page_shows_scheduled_posts_and_no_published_one(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """Its author's drafts and scheduled posts; never a published post, nor anyone else's."""
+    author = await make_user(session)
+    other = await make_user(session)
+    session.add_all(
+        [
+            Post(title="Someone else's", content="x", user_id=other.id, status=DRAFT),
+            Post(
+                title="Someone else's, tomorrow",
+                content="x",
+                user_id=other.id,
+                published_at=datetime.now(UTC) + timedelta(days=1),
+            ),
+            Post(title="Unfinished", content="x", user_id=author.id, status=DRAFT),
+            Post(
+                title="Out tomorrow",
+                content="x",
+                user_id=author.id,
+                published_at=datetime.now(UTC) + timedelta(days=1),
+            ),
+            Post(title="Out already", content="x", user_id=author.id, date_posted=START),
+        ]
+    )
+    await session.commit()
+    await browser_login(client, author)
+
+    page = read_page(await client.get("/drafts"))
+
+    assert sorted(post_titles(page)) == ["Out tomorrow", "Unfinished"]

@@ -450,3 +450,48 @@ async def test_editors_see_the_posts_waiting_for_review_longest_waiting_first(
     own = read_page(await client.get("/drafts")).text
     assert "Waiting for review" not in own
     assert "Not sent yet" in own
+
+
+async def test_the_review_queue_shows_the_fifty_longest_waiting(
+    app: FastAPI, session: AsyncSession
+) -> None:
+    """At most 50 posts in review on /drafts: the longest waiting; the next one shows once
+    one of those is published or sent back."""
+    cora = await make_user(session, username="cora", role="contributor")
+    now = datetime.now(UTC)
+    session.add_all(
+        Post(title=f"Sent {n}", content="x", user_id=cora.id, status=DRAFT,
+             submitted_at=now - timedelta(minutes=100 - n))
+        for n in range(1, 52)
+    )  # fmt: skip
+    await session.commit()
+
+    async with browser(app) as editors_browser:
+        await browser_login(
+            editors_browser, await make_user(session, username="eddie", role="editor")
+        )
+        queue = await editors_browser.get("/drafts")
+    _, _, waiting = queue.text.partition('id="review">Waiting for review</h2>')
+
+    titles = re.findall(r'class="post-title"><a href="[^"]+">([^<]+)</a>', waiting)
+    assert titles == [f"Sent {n}" for n in range(1, 51)]
+
+
+async def test_a_post_sent_for_review_is_answered_as_in_review(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """What the contributor is told on writing it (no tags: the one-statement INSERT), and
+    what they read back."""
+    cora = await make_user(session, username="cora", role="contributor")
+    headers = await login(client, cora)
+
+    created = await client.post(
+        "/api/posts",
+        json={"title": "For review", "content": "x", "status": "review"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    read_back = await client.get(f"/api/posts/{created.json()['id']}", headers=headers)
+
+    assert created.json()["status"] == "review"
+    assert read_back.json()["status"] == "review"

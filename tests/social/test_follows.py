@@ -172,6 +172,31 @@ async def test_the_feed_shows_followed_authors_published_posts_newest_first(
     assert set(pages[0]["posts"][0]) >= {"content_html", "tags", "likes", "excerpt"}
 
 
+async def test_the_feed_shows_every_post_of_an_instant_a_page_at_a_time(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, author: User, reader: User
+) -> None:
+    # Two followed authors publish at the same instant: the cursor is (published_at, id), so
+    # the posts of one instant must come newest id first, or the next page skips one.
+    other = await make_user(session, username="other")
+    start = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    await make_posts(session, author, 1, start=start)
+    await make_posts(session, other, 1, start=start)
+    headers = bearer(app, reader)
+    for followee in (author, other):
+        await client.post(f"/api/users/{followee.id}/follow", headers=headers)
+
+    titles, cursor = [], None
+    while True:
+        params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = (await client.get("/api/feed", params=params, headers=headers)).json()
+        titles += [post["title"] for post in page["posts"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert titles == ["Post 1 by other", "Post 1 by author"]
+
+
 async def first_post_id(client: httpx.AsyncClient, user: User) -> int:
     page = (await client.get(f"/api/users/{user.id}/posts", params={"limit": 1})).json()
     post_id: int = page["posts"][0]["id"]
