@@ -398,3 +398,24 @@ async def test_writing_to_an_unknown_post_is_404(
 
     assert response.status_code == 404
     assert response.json() == {"detail": "Post not found"}
+
+
+async def test_a_post_by_the_second_of_two_accounts_is_theirs_alone(
+    client: httpx.AsyncClient,
+) -> None:
+    """The write names its author by id and by the token's version of the account: a post
+    without tags, written by the second account, is that account's, and the only one written
+    (both accounts are at the same version, so the two conditions must hold together)."""
+    await api_create_user(client, username="first")
+    second = (await api_create_user(client, username="second")).json()
+
+    response = await api_create_post(client, second, title="Mine", content="Only mine.")
+
+    assert response.status_code == 201
+    assert response.json()["author"]["username"] == "second"
+    assert response.json()["user_id"] == second["id"]
+    listed = (await client.get("/api/posts")).json()
+    assert listed["total"] == 1
+    assert [(post["title"], post["author"]["username"]) for post in listed["posts"]] == [
+        ("Mine", "second")
+    ]
