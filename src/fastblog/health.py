@@ -5,19 +5,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Literal
 
-from fastapi import APIRouter, status
+from fastapi import status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from fastblog.dependencies import ResourcesDep
 from fastblog.media.store import S3MediaStore
 from fastblog.resources import Resources
+from fastblog.routing import api_router
 
 if TYPE_CHECKING:  # made in fastblog.main, and imported there, only with REDIS_URL
     from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 CheckResult = Literal["ok", "unreachable", "timeout"]
 Status = Literal["ok", "unavailable", "draining"]

@@ -60,6 +60,7 @@ from fastblog.posts import views as posts_views
 from fastblog.posts.visibility import PostVisibility
 from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
 from fastblog.resources import Resources
+from fastblog.routing import add_routes
 from fastblog.search import api as search_api
 from fastblog.search import views as search_views
 from fastblog.search.like import warn_if_degraded
@@ -318,8 +319,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(AllowedHostsMiddleware, hosts=settings.hosts)
     if proxy_warning is not None:  # last added, outermost: it sees every request
         app.add_middleware(ProxySeenWarningMiddleware, warning=proxy_warning)
-    # Routes are matched in the order they are added, and each route passed over costs ~2 us
-    # (FastAPI walks an included router's routes once to match, again to handle). The probes
+    # Routes are matched in the order they are added, and each route passed over costs a
+    # pattern match (fastblog.routing: the routers' own routes, shared by every app). The probes
     # come first: two routes, and a liveness check must stay cheap under load (behind the
     # other 42 routes it spent more time being routed than answering). Then the routes most
     # requests take (posts, pages), files last.
@@ -369,8 +370,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers.append(federation_blocks.router)
     if settings.s3_bucket:
         routers.append(media_files.router)  # /media redirects to the bucket
-    for router in routers:
-        app.include_router(summarize_routes(router))
+    add_routes(app, (summarize_routes(router) for router in routers))
     if settings.docs_enabled:
         install_docs(app)
     static_digests()  # read once, here rather than by the first page, on the event loop
@@ -382,13 +382,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="media",
         )
     # Last of all: /{slug} would otherwise answer for /docs, /redoc and any later route. A
-    # page may not take a slug a route starts with (FastAPI's app.routes holds included
-    # routers whole, so their routes are read from the routers themselves).
-    every_route = [route for router in routers for route in router.routes] + app.routes
-    app.state.route_segments = pages_api.first_segments(every_route)
-    # Added as a route of the app's own router, not an included router: FastAPI keeps an
-    # included router whole, and a 405's Allow must tell this catch-all from the route that
-    # owns a path (fastblog.errors.methods_of_other_routes looks for its name).
+    # page may not take a slug a route starts with. A 405's Allow must tell this catch-all
+    # from the route that owns a path (fastblog.errors.methods_of_other_routes looks for its
+    # name).
+    app.state.route_segments = pages_api.first_segments(app.routes)
     app.add_api_route(
         "/{slug}",
         pages_views.static_page,

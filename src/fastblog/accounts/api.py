@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Response, UploadFile, status
+from fastapi import Depends, File, Response, UploadFile, status
 
 from fastblog.accounts import follows, pictures, role_changes, service
 from fastblog.accounts.dependencies import (
@@ -28,9 +28,10 @@ from fastblog.accounts.signup import SignupRules, check_open, signup_rules
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteLimiterDep, WriteSessionDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
+from fastblog.routing import api_router
 from fastblog.write_limits import FOLLOWS
 
-router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 
 E400: Responses = {status.HTTP_400_BAD_REQUEST: error("Username or email already taken")}
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}

@@ -1,7 +1,7 @@
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request, status
+from fastapi import BackgroundTasks, Depends, Form, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from fastblog.accounts import auth_service as service
@@ -15,8 +15,9 @@ from fastblog.accounts.schemas import ForgotPassword, Message, ResetPassword, To
 from fastblog.accounts.tokens import create_access_token
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
 from fastblog.params import NO_NUL, RETRY_AFTER, TOO_LARGE, UNAVAILABLE, Responses, error
+from fastblog.routing import api_router
 
-router = APIRouter(prefix="/api/users", tags=["auth"], responses=TOO_LARGE)
+router = api_router(prefix="/api/users", tags=["auth"], responses=TOO_LARGE)
 
 BAD_RESET_LINK: Responses = {
     status.HTTP_400_BAD_REQUEST: error("The reset link is invalid, used or expired")

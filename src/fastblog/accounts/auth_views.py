@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request, status
+from fastapi import BackgroundTasks, Form, Request, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -22,6 +22,7 @@ from fastblog.accounts.signup import check_open, signup_rules
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SessionDep
 from fastblog.exceptions import ForbiddenError
 from fastblog.params import NO_NUL
+from fastblog.routing import api_router
 from fastblog.web.honeypot import CAUGHT, caught
 from fastblog.web.session import (
     CsrfProtected,
@@ -33,7 +34,7 @@ from fastblog.web.session import (
 )
 from fastblog.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: object) -> HTMLResponse:

@@ -3,17 +3,18 @@ page they were on (an author's page, the feed's suggestions)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import Form
 from fastapi.responses import HTMLResponse, Response
 
 from fastblog.accounts import follows
 from fastblog.accounts.dependencies import LoggedInDep, UserId
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, WriteLimiterDep
+from fastblog.routing import api_router
 from fastblog.web.session import CsrfProtected, redirect, safe_next
 from fastblog.write_limits import FOLLOWS
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 NextUrl = Annotated[str, Form(alias="next", max_length=2000)]
 

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from fastblog.accounts import invitations
@@ -11,9 +11,10 @@ from fastblog.accounts.schemas import known_role
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep
 from fastblog.params import MAX_ID, TOO_LARGE, UNAVAILABLE, Responses, error
+from fastblog.routing import api_router
 from fastblog.web.urls import site_url
 
-router = APIRouter(prefix="/api/invitations", tags=["invitations"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/invitations", tags=["invitations"], responses=UNAVAILABLE)
 
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 E403: Responses = {

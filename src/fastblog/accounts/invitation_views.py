@@ -4,7 +4,7 @@ CSRF, no JavaScript)."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -19,11 +19,12 @@ from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, ResourcesDep
 from fastblog.exceptions import DomainError, ForbiddenError
 from fastblog.params import MAX_ID
+from fastblog.routing import api_router
 from fastblog.web.session import CsrfProtected, field_errors, flash, form_values, redirect
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 Token = Annotated[str, Form(max_length=200)]
 QueryToken = Annotated[str, Query(max_length=200)]

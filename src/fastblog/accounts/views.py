@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from fastblog.accounts.models import User
 from fastblog.accounts.schemas import PasswordChange, UserUpdate
 from fastblog.dependencies import DatabaseDep, ResourcesDep, WriteSessionDep
 from fastblog.exceptions import DomainError, StateConflictError
+from fastblog.routing import api_router
 from fastblog.web.session import (
     CsrfProtected,
     field_errors,
@@ -30,7 +31,7 @@ from fastblog.web.session import (
 )
 from fastblog.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 PROFILE_FIELDS = ("username", "email", "bio", "website")
 

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Path, Request, Response, status
+from fastapi import FastAPI, Path, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from starlette.routing import BaseRoute
 
@@ -14,9 +14,10 @@ from fastblog.admin.permissions import PAGES_FORBIDDEN, ApiEditorDep
 from fastblog.dependencies import DatabaseDep, ResourcesDep
 from fastblog.exceptions import InvalidInputError, NotFoundError
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
+from fastblog.routing import api_router
 from fastblog.site.pages import fetch_page
 
-router = APIRouter(prefix="/api/pages", tags=["site"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/pages", tags=["site"], responses=UNAVAILABLE)
 
 SlugPath = Annotated[str, Path(max_length=SLUG_CHARS, description="The page's slug.")]
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}

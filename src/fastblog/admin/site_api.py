@@ -1,13 +1,14 @@
 """GET /api/site for anyone, PATCH /api/site for admins and the owner."""
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from fastblog.admin.permissions import SETTINGS_FORBIDDEN, ApiAdminDep
 from fastblog.dependencies import ResourcesDep, SiteDep
 from fastblog.params import TOO_LARGE, UNAVAILABLE, Responses, error
+from fastblog.routing import api_router
 from fastblog.site.schemas import SiteSettings, SiteSettingsUpdate
 
-router = APIRouter(prefix="/api/site", tags=["site"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/site", tags=["site"], responses=UNAVAILABLE)
 
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 E403: Responses = {status.HTTP_403_FORBIDDEN: error(SETTINGS_FORBIDDEN)}

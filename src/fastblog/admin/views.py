@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -11,11 +11,12 @@ from fastblog.admin import page_service, queries
 from fastblog.admin.permissions import PageAdminDep, PageSettingsAdminDep
 from fastblog.config import time_zone_names
 from fastblog.dependencies import DatabaseDep, ResourcesDep, SiteDep
+from fastblog.routing import api_router
 from fastblog.site.schemas import NEW_ACCOUNT_ROLES, SiteSettings, SiteSettingsUpdate
 from fastblog.web.session import CsrfProtected, flash, redirect
 from fastblog.web.templating import templates
 
-router = APIRouter(prefix="/admin", include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(prefix="/admin", include_in_schema=False, default_response_class=HTMLResponse)
 
 # The form has a field for every setting, named as the setting.
 FORM_FIELDS = tuple(SiteSettings.model_fields)

@@ -4,7 +4,7 @@ forms, Post/Redirect/Get)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fastblog.accounts.dependencies import LoggedInDep
@@ -14,10 +14,11 @@ from fastblog.comments.queries import count_pending, fetch_pending
 from fastblog.dependencies import DatabaseDep, KeysetDep
 from fastblog.exceptions import ForbiddenError
 from fastblog.params import MAX_ID
+from fastblog.routing import api_router
 from fastblog.web.session import CsrfProtected, flash, redirect, safe_next
 from fastblog.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 QUEUE_PAGE = 20
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID)]

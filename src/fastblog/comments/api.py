@@ -1,6 +1,6 @@
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import Depends, Path, Query, Response, status
 
 from fastblog.accounts.dependencies import (
     TokenClaimsDep,
@@ -24,14 +24,15 @@ from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep
 from fastblog.exceptions import ForbiddenError
 from fastblog.params import MAX_ID, MAX_LIMIT, TOO_LARGE, UNAVAILABLE, Responses, error
 from fastblog.posts.dependencies import PostId
+from fastblog.routing import api_router
 from fastblog.write_limits import COMMENTS
 
 E429: Responses = {
     status.HTTP_429_TOO_MANY_REQUESTS: error("Too many comments in a minute (see Retry-After)")
 }
-router = APIRouter(prefix="/api/posts", tags=["comments"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/posts", tags=["comments"], responses=UNAVAILABLE)
 # The moderation queue and its actions, across posts.
-moderation_router = APIRouter(prefix="/api/comments", tags=["comments"], responses=UNAVAILABLE)
+moderation_router = api_router(prefix="/api/comments", tags=["comments"], responses=UNAVAILABLE)
 
 CommentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The comment's id.")]
 CommentLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="How many comments to return.")]

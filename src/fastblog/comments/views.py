@@ -7,7 +7,7 @@ builds that part) and its comments, fetched with its neighbours in one statement
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -32,12 +32,13 @@ from fastblog.posts.dependencies import PostId, visible_post
 from fastblog.posts.meta import post_path
 from fastblog.posts.queries import is_visible
 from fastblog.posts.views import moved, post_page
+from fastblog.routing import api_router
 from fastblog.web.honeypot import CAUGHT, caught
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect, safe_next
 from fastblog.web.templating import templates
 from fastblog.write_limits import COMMENTS
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 COMMENTS_PER_PAGE = 20
 WAITING = (

@@ -1,14 +1,15 @@
 """The blocked domains as a site setting: admins list, add and remove them through the API
 (the same list as `fastblog federation block DOMAIN`)."""
 
-from fastapi import APIRouter, Path, status
+from fastapi import Path, status
 from pydantic import BaseModel
 
 from fastblog.admin.permissions import ApiAdminDep
 from fastblog.dependencies import DatabaseDep
 from fastblog.federation import blocks
+from fastblog.routing import api_router
 
-router = APIRouter(prefix="/api/site/blocked-domains", tags=["site"])
+router = api_router(prefix="/api/site/blocked-domains", tags=["site"])
 
 Domain = Path(max_length=255, description="A domain, e.g. spam.example; its subdomains too")
 

@@ -10,7 +10,7 @@ import json
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from fastblog.federation import documents, queries
@@ -22,8 +22,9 @@ from fastblog.federation.inbox import enqueue, is_activity
 from fastblog.federation.keys import actor_key
 from fastblog.federation.runtime import Federation
 from fastblog.federation.signatures import SignatureError, SignedRequest, verify
+from fastblog.routing import api_router
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 AP_JSON = "application/activity+json; charset=utf-8"
 JRD = "application/jrd+json; charset=utf-8"

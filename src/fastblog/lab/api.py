@@ -7,12 +7,13 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from fastblog.lab.cpu import count_primes
 from fastblog.lab.resources import HttpClientDep, ProcessPoolDep
 from fastblog.lab.schemas import ConcurrentResult, CpuResult, FetchResult, WaitResult
 from fastblog.lab.upstream import call_upstream, upstream_url
+from fastblog.routing import api_router
 
 MAX_MS = 5_000
 MAX_N = 1_000_000  # about 2 s of one core: long enough to see, short enough to bound
@@ -40,7 +41,7 @@ monitor logs a warning naming this route and `/metrics` shows the lag. Never do 
 code: `await asyncio.sleep`, `await asyncio.to_thread(...)` or a plain `def` route instead.
 """
 
-router = APIRouter(prefix="/lab", tags=["lab"])
+router = api_router(prefix="/lab", tags=["lab"])
 
 
 def since(started: float) -> float:

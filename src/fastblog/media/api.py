@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import File, Form, UploadFile, status
 from starlette import datastructures
 
 from fastblog.accounts.dependencies import TokenViewerDep, forbidden
@@ -14,8 +14,9 @@ from fastblog.media import service
 from fastblog.media.images import MAX_PIXELS
 from fastblog.media.schemas import Picture
 from fastblog.params import UNAVAILABLE, Responses, error, invalid
+from fastblog.routing import api_router
 
-router = APIRouter(prefix="/api/media", tags=["media"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/media", tags=["media"], responses=UNAVAILABLE)
 
 MAX_ALT_CHARS = 500
 REFUSED: Responses = {

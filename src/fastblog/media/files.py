@@ -9,7 +9,6 @@ bucket stays private, and the address in pages and the API stays this site's `/m
 
 import os
 
-from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
@@ -19,8 +18,9 @@ from fastblog.dependencies import ResourcesDep
 from fastblog.exceptions import NotFoundError
 from fastblog.media.service import IMMUTABLE
 from fastblog.media.store import MEDIA_KEY, MEDIA_URL_PREFIX, S3MediaStore
+from fastblog.routing import api_router
 
-router = APIRouter(tags=["users"])
+router = api_router(tags=["users"])
 
 
 @router.get(f"{MEDIA_URL_PREFIX}/{{key:path}}", include_in_schema=False)

@@ -4,7 +4,7 @@ JavaScript the form's own "Upload picture" button does the same (fastblog.posts.
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import File, Form, UploadFile, status
 from fastapi.responses import JSONResponse
 
 from fastblog.accounts.dependencies import LoggedInDep
@@ -14,9 +14,10 @@ from fastblog.exceptions import DomainError
 from fastblog.media import service
 from fastblog.media.api import MAX_ALT_CHARS, read_picture
 from fastblog.media.images import MAX_PIXELS
+from fastblog.routing import api_router
 from fastblog.web.session import CsrfProtected
 
-router = APIRouter(tags=["media"])
+router = api_router(tags=["media"])
 
 
 @router.post("/posts/pictures", include_in_schema=False, dependencies=[CsrfProtected])

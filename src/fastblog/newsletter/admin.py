@@ -3,7 +3,7 @@ not, the subscriptions themselves, a CSV export and removal."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fastblog.admin.permissions import PageAdminDep
@@ -11,10 +11,11 @@ from fastblog.dependencies import DatabaseDep
 from fastblog.newsletter import service
 from fastblog.newsletter.api import as_csv
 from fastblog.params import MAX_ID
+from fastblog.routing import api_router
 from fastblog.web.session import CsrfProtected, flash, redirect
 from fastblog.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 SHOWN = 500  # subscriptions listed on the page; the export has them all
 Scope = Annotated[str, Query(max_length=20, pattern=r"^(site|[0-9]{1,19})?$")]

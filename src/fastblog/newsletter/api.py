@@ -4,7 +4,7 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response, status
+from fastapi import BackgroundTasks, Path, Query, Request, Response, status
 
 from fastblog.accounts.dependencies import client_address
 from fastblog.accounts.schemas import Message
@@ -16,9 +16,10 @@ from fastblog.newsletter import service
 from fastblog.newsletter.schemas import SubscriberList, SubscriptionRequest
 from fastblog.params import MAX_ID, TOO_LARGE, UNAVAILABLE, Responses, error
 from fastblog.resources import Resources
+from fastblog.routing import api_router
 from fastblog.web.urls import site_url
 
-router = APIRouter(prefix="/api/subscriptions", tags=["subscriptions"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/subscriptions", tags=["subscriptions"], responses=UNAVAILABLE)
 
 ADMIN_ONLY: Responses = {
     status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token"),

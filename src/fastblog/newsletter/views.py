@@ -11,7 +11,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, Path, Request
+from fastapi import BackgroundTasks, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 
@@ -22,11 +22,12 @@ from fastblog.exceptions import NotFoundError
 from fastblog.newsletter import service
 from fastblog.newsletter.api import ask_to_confirm
 from fastblog.newsletter.schemas import SubscriptionRequest
+from fastblog.routing import api_router
 from fastblog.web.session import CsrfProtected, flash, redirect, safe_next
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 Token = Annotated[str, Path(min_length=20, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Next = Annotated[str, Form(max_length=2000)]

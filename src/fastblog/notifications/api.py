@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from fastblog.accounts.dependencies import TokenUserIdDep
 from fastblog.db import utcnow
@@ -8,8 +8,9 @@ from fastblog.dependencies import DatabaseDep, IdCursorDep
 from fastblog.notifications import queries
 from fastblog.notifications.schemas import MarkRead, NotificationPage, Unread, page_of
 from fastblog.params import MAX_LIMIT, TOO_LARGE, UNAVAILABLE, Responses, error
+from fastblog.routing import api_router
 
-router = APIRouter(prefix="/api/notifications", tags=["notifications"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/notifications", tags=["notifications"], responses=UNAVAILABLE)
 
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 NotificationLimit = Annotated[

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fastblog.accounts.dependencies import LoggedInDep
@@ -10,10 +10,11 @@ from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, IdCursorDep
 from fastblog.notifications import queries
 from fastblog.params import MAX_ID
+from fastblog.routing import api_router
 from fastblog.web.session import CsrfProtected, redirect
 from fastblog.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 PER_PAGE = 20
 

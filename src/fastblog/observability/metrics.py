@@ -12,6 +12,8 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
 
+from fastblog.routing import api_router
+
 # From "unnoticeable" to "the app froze": lags below 5 ms are scheduling noise.
 LOOP_LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 REQUEST_LABELS = ("method", "route", "status")
@@ -174,7 +176,7 @@ def create_metrics_router(metrics: Metrics, allowed_networks: list[IPNetwork]) -
                 detail="Metrics are served to the networks in METRICS_ALLOWED_NETWORKS only.",
             )
 
-    router = APIRouter(tags=["monitoring"])
+    router = api_router(tags=["monitoring"])
 
     @router.get(
         "/metrics",

@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from fastblog.accounts.api import E404 as USER_NOT_FOUND
 from fastblog.accounts.dependencies import (
@@ -43,14 +43,15 @@ from fastblog.posts.schemas import (
     TagList,
     page_of,
 )
+from fastblog.routing import api_router
 from fastblog.write_limits import POSTS
 
-router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
 # A field's format, or a feature image that is not a picture uploaded here.
 FEATURE_IMAGE = invalid("Invalid input, or a feature image not uploaded here")
 # A user's posts live with the posts: accounts know nothing of posts.
-by_user_router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
-tags_router = APIRouter(prefix="/api/tags", tags=["posts"], responses=UNAVAILABLE)
+by_user_router = api_router(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
+tags_router = api_router(prefix="/api/tags", tags=["posts"], responses=UNAVAILABLE)
 
 E401: Responses = {status.HTTP_401_UNAUTHORIZED: error("Missing, invalid or expired token")}
 E401_IF_SENT: Responses = {status.HTTP_401_UNAUTHORIZED: error("A token was sent, but not valid")}

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from fastblog.accounts.api import E401_IF_SENT
 from fastblog.accounts.api import E404 as USER_NOT_FOUND
@@ -17,12 +17,13 @@ from fastblog.posts.api import E401, E429
 from fastblog.posts.dependencies import PostId
 from fastblog.posts.feed import fetch_feed, fetch_profile
 from fastblog.posts.schemas import FeedPage, LikeState
+from fastblog.routing import api_router
 from fastblog.write_limits import LIKES
 
-router = APIRouter(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
-feed_router = APIRouter(prefix="/api/feed", tags=["posts"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/posts", tags=["posts"], responses=UNAVAILABLE)
+feed_router = api_router(prefix="/api/feed", tags=["posts"], responses=UNAVAILABLE)
 # A profile lives with the posts, like a user's posts: it counts them.
-profile_router = APIRouter(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
+profile_router = api_router(prefix="/api/users", tags=["users"], responses=UNAVAILABLE)
 
 E404: Responses = {status.HTTP_404_NOT_FOUND: error("Post not found (or not published)")}
 

@@ -1,6 +1,6 @@
 """Pages for likes and the feed: plain forms that work without JavaScript."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from fastblog.accounts.dependencies import LoggedInDep
@@ -9,11 +9,12 @@ from fastblog.dependencies import DatabaseDep, KeysetDep, SiteDep, WriteLimiterD
 from fastblog.posts import likes
 from fastblog.posts.dependencies import PostId
 from fastblog.posts.feed import fetch_feed, fetch_suggested_authors
+from fastblog.routing import api_router
 from fastblog.web.session import CsrfProtected, redirect
 from fastblog.web.templating import templates
 from fastblog.write_limits import LIKES
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 SUGGESTIONS = 5
 

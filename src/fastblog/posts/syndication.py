@@ -4,7 +4,7 @@ import hashlib
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
+from fastapi import Depends, HTTPException, Path, Request, Response, status
 
 from fastblog.accounts.dependencies import UserId
 from fastblog.compression import MINIMUM_SIZE, VariantCache, coding_for, variant_etag
@@ -32,10 +32,11 @@ from fastblog.posts.sitemap import (
     sitemap_index,
     urlset,
 )
+from fastblog.routing import api_router
 from fastblog.site.pages import MAX_PAGES_LISTED, fetch_page_urls
 from fastblog.web.urls import site_url
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 Tag = Annotated[str, Path(min_length=1, max_length=30, description="The tag.")]
 SitemapNumber = Annotated[int, Path(ge=1, le=10**9, description="Which range of ids.")]

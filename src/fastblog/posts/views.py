@@ -4,7 +4,7 @@ import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -57,13 +57,14 @@ from fastblog.posts.permissions import READERS_DO_NOT_WRITE, check_edit
 from fastblog.posts.queries import fetch_drafts, fetch_in_review, fetch_page, is_visible
 from fastblog.posts.related import Related
 from fastblog.posts.schemas import MAX_CONTENT_CHARS
+from fastblog.routing import api_router
 from fastblog.site.schemas import SiteSettings
 from fastblog.web.session import CsrfProtected, field_errors, flash, redirect
 from fastblog.web.templating import templates
 from fastblog.web.urls import site_url
 from fastblog.write_limits import POSTS
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 
 def canonical_url(post: dict[str, Any]) -> str:

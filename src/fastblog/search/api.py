@@ -1,16 +1,15 @@
 from typing import Any
 
-from fastapi import APIRouter
-
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep
 from fastblog.params import UNAVAILABLE, Limit
 from fastblog.posts.dependencies import TagFilter, tag_or_none
+from fastblog.routing import api_router
 from fastblog.search import service
 from fastblog.search.dependencies import OffsetDep
 from fastblog.search.schemas import AuthorFilter, QueryText, SearchPage, WithContent
 
-router = APIRouter(prefix="/api/search", tags=["posts"], responses=UNAVAILABLE)
+router = api_router(prefix="/api/search", tags=["posts"], responses=UNAVAILABLE)
 
 
 @router.get("", response_model=SearchPage)

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
@@ -11,13 +11,14 @@ from fastblog.accounts.dependencies import PageUserDep
 from fastblog.db import utcnow
 from fastblog.dependencies import DatabaseDep, SiteDep
 from fastblog.posts.dependencies import TagFilter, tag_or_none
+from fastblog.routing import api_router
 from fastblog.search import service
 from fastblog.search.dependencies import OffsetDep
 from fastblog.search.query import MAX_QUERY_CHARS
 from fastblog.search.schemas import AuthorFilter
 from fastblog.web.templating import templates
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = api_router(include_in_schema=False, default_response_class=HTMLResponse)
 
 PageQuery = Annotated[str, Query(max_length=MAX_QUERY_CHARS)]
 

@@ -1,10 +1,11 @@
 """The files crawlers and browsers ask for at the site's root: /robots.txt and /favicon.ico."""
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from fastblog.dependencies import SettingsDep
+from fastblog.routing import api_router
 from fastblog.web.static_files import STATIC_DIR
 from fastblog.web.urls import site_url
 
@@ -13,7 +14,7 @@ ICONS = StaticFiles(directory=STATIC_DIR / "img", check_dir=False)
 # Pages behind a login or for writing: nothing there for a search engine.
 PRIVATE_PATHS = ("/account", "/posts/new", "/reset-password", "/api/", "/lab/")
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 @router.get("/robots.txt", response_class=PlainTextResponse)
