@@ -30,10 +30,10 @@ from xdist.scheduler import LoadScopeScheduling
 from xdist.scheduler.protocol import Scheduling
 
 from fastblog.config import Settings
-from fastblog.main import create_app
 from fastblog.models import Base
 from fastblog.resources import Resources
 from fastblog.throttle import MemoryStore, login_throttle, mail_throttle
+from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
 from tests.connections import OpenConnections
 from tests.factories import CHEAP_ARGON2, TEST_SECRET_KEY, StatementCounter

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.asgi import asgi_transport
 from tests.conftest import make_settings
 from tests.html import read_page

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.conftest import make_settings
 from tests.factories import make_posts, make_user
 

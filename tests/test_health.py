@@ -10,7 +10,7 @@ import pytest
 from bench.live import free_port
 from fastblog.config import Settings
 from fastblog.db import DatabaseNotWritableError
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 

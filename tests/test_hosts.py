@@ -10,7 +10,7 @@ import pytest
 
 from fastblog.config import Settings
 from fastblog.hosts import host_of
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import ExplicitSettings, make_settings
 

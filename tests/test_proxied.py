@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bench.live import live_server
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 from tests.processes import fastblog_env

@@ -122,8 +122,7 @@ or the **Authorize** button above.
 WORKER_NICENESS = 10
 
 
-def create_process_pool(settings: Settings) -> ProcessPoolExecutor:
-    workers = settings.process_pool_workers or os.cpu_count() or 1
+def create_process_pool(*, workers: int) -> ProcessPoolExecutor:
     # "spawn": a fresh interpreter per worker. Forking a process that already runs
     # threads (the database driver's, the thread pool's) can copy a held lock and hang.
     # Workers start on first use, so an app that never resizes a picture pays nothing.
@@ -173,7 +172,12 @@ def create_write_counts(settings: Settings, redis: "Redis | None") -> WriteCount
     return RedisCounts(redis, prefix=f"{settings.redis_key_prefix}writes:")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, process_pool: ProcessPoolExecutor | None = None
+) -> FastAPI:
+    """The app. `process_pool`: one the caller owns and shuts down, shared by the apps it
+    creates (the tests start hundreds of apps in a process, and each pool's first task would
+    start a worker interpreter, ~1.5 CPU-s); by default the lifespan makes its own."""
     settings = settings or get_settings()
     secret_key = resolve_secret_key(settings)  # refuses a placeholder before serving anything
     # Without Redis the counts are per process: said once if a proxy shows (fastblog.proxied).
@@ -182,7 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         database = Database.open(settings)
-        process_pool = create_process_pool(settings)
+        pool = process_pool or create_process_pool(
+            workers=settings.process_pool_workers or os.cpu_count() or 1
+        )
         redis = redis_client(settings)
         media = await open_media_store(settings)
         counters = create_counter_store(settings, redis)
@@ -204,12 +210,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             site=site,
             redis=redis,
             media=media,
-            process_pool=process_pool,
+            process_pool=pool,
         )
         # A post becoming visible is announced once (fastblog.posts.visibility); the
         # newsletter reacts to it, and posts know nothing of the newsletter.
         visibility = PostVisibility(database, settings)
-        issues = IssueSender(database, outbox, settings, site, process_pool)
+        issues = IssueSender(database, outbox, settings, site, pool)
         install_newsletter(visibility, issues)
         # An account's deletion: what other packages must do in its transaction.
         account_deletion = AccountDeletion()
@@ -218,7 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Federation(
                 settings=settings,
                 database=database,
-                pool=process_pool,
+                pool=pool,
                 site=site,
                 visibility=visibility,
                 account_deletion=account_deletion,
@@ -264,9 +270,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await issues.stop()
             await site.stop()
             await outbox.stop()  # before the database closes: the sends in flight finish
-            # Joining the workers blocks, so it happens off the loop; queued work is dropped.
             await warming
-            await asyncio.to_thread(process_pool.shutdown, wait=True, cancel_futures=True)
+            # Joining the workers blocks, so it happens off the loop; queued work is dropped.
+            # A pool the caller gave is the caller's to shut down.
+            if process_pool is None:
+                await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
             if redis is not None:
                 await redis.aclose()
             await media.aclose()

@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from bench.live import free_port
-from fastblog.main import create_app
 from fastblog.outbox import OutboxMail
+from tests.apps import create_app
 from tests.asgi import resources_of, started
 from tests.conftest import make_settings, reset_database_at
 

@@ -12,8 +12,8 @@ from starlette.types import Message
 
 from fastblog.accounts.models import User
 from fastblog.limits import readable_size
-from fastblog.main import create_app
 from tests.accounts import bearer, browser, browser_login, csrf_token, read_form
+from tests.apps import create_app
 from tests.auth.conftest import AppFactory
 from tests.conftest import make_settings
 from tests.factories import make_user

@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI
 
 from fastblog.accounts.signing_key import InsecureSecretKeyError, resolve_secret_key
-from fastblog.main import create_app
 from fastblog.models import Base
 from tests.accounts import CSRF_FIELD, browser, browser_login
+from tests.apps import create_app
 from tests.asgi import resources_of, started
 from tests.conftest import make_settings
 from tests.factories import make_user

@@ -16,9 +16,9 @@ from fastblog.accounts.models import User
 from fastblog.accounts.roles import Role
 from fastblog.comments import queries
 from fastblog.comments.models import APPROVED, PENDING, Comment
-from fastblog.main import create_app
 from fastblog.posts.models import Post
 from fastblog.resources import Resources
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.comments.helpers import api_comment, make_comments
 from tests.comments.moderation import make_role

@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from fastblog.config import Settings
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.anyio

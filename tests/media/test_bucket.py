@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from bench.cluster import create_bucket, moto_s3
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings, reset_database
 from tests.factories import make_user

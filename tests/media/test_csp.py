@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from fastblog.main import create_app
 from fastblog.media.store import image_sources
+from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings, reset_database
 from tests.factories import api_create_post, make_user

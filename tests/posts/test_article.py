@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
-from fastblog.main import create_app
 from fastblog.posts.meta import describe, json_for_script
 from fastblog.posts.models import Post
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 from tests.factories import make_posts, make_user

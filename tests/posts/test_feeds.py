@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
-from fastblog.main import create_app
 from fastblog.posts.models import Post
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 from tests.factories import login, make_posts, make_user

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from bench.live import bearer_headers
-from fastblog.main import create_app
 from tests.accounts import image_bytes
+from tests.apps import create_app
 from tests.conftest import make_settings
 from tests.reliability.databases import postgres_database, postgres_dsn, sqlite_database
 from tests.reliability.server import Server, running_server, server_env

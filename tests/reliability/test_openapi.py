@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fastblog.main import create_app
 from fastblog.params import MAX_ID
+from tests.apps import create_app
 from tests.conftest import make_settings
 
 OURS = r"^/(api/|health$|ready$)"  # the JSON API and the probes; the lab is tested on its own

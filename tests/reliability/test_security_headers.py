@@ -18,7 +18,7 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 from tests.factories import login, make_posts, make_user

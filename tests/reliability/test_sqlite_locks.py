@@ -14,7 +14,7 @@ import anyio
 import httpx
 import pytest
 
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from fastblog.db import DatabaseNotWritableError
 from fastblog.errors import DATABASE_UNAVAILABLE
-from fastblog.main import create_app
 from fastblog.posts.models import Post
+from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import IN_CI, make_settings
 from tests.connections import on_each_connection

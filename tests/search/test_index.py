@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from fastblog.accounts.models import User
 from fastblog.cli import alembic_config, upgrade_database
 from fastblog.db import Database
-from fastblog.main import create_app
 from fastblog.posts.models import Post
 from fastblog.resources import Resources
 from fastblog.search.engines import Filters
@@ -22,6 +21,7 @@ from fastblog.search.index import rebuild
 from fastblog.search.like import LikeEngine
 from fastblog.search.query import parse
 from fastblog.search.service import marked
+from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings
 from tests.factories import make_user

@@ -11,7 +11,7 @@ from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from fastblog.config import Settings
-from fastblog.main import create_app
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.roles import Role
 from fastblog.cli import upgrade_database
 from fastblog.config import Settings
-from fastblog.main import create_app
 from fastblog.site.schemas import SiteSettings
 from fastblog.site.store import REFRESH_SECONDS
 from tests.accounts import bearer
+from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings
 from tests.factories import make_user

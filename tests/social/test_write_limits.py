@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
 from fastblog.config import Settings
-from fastblog.main import create_app
 from fastblog.write_limits import MemoryCounts, RedisCounts, WriteLimiter
 from tests.accounts import bearer, browser_login, submit
+from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings
 from tests.factories import make_posts, make_user

@@ -13,8 +13,8 @@ from PIL import Image
 
 from bench.cluster import create_bucket, moto_s3
 from bench.live import free_port
-from fastblog.main import create_app
 from tests.accounts import bearer, image_bytes
+from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
 from tests.conftest import make_settings, reset_database
 from tests.factories import make_user

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.config import Settings
-from fastblog.main import create_app
 from fastblog.web.templating import html_datetime
+from tests.apps import create_app
 from tests.asgi import asgi_transport, started
 from tests.conftest import make_settings
 from tests.factories import api_create_post, make_posts, make_user
