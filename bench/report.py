@@ -23,10 +23,17 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), rule, *(line(row) for row in rows)])
 
 
-def results_paths(kind: str, day: dt.date, variant: str = "") -> tuple[Path, Path]:
-    """bench/results/<kind>-<date>[-variant].md and the .png beside it."""
+def results_paths(
+    kind: str, day: dt.date, variant: str = "", *, folder: Path = RESULTS_DIR
+) -> tuple[Path, Path]:
+    """bench/results/<kind>-<date>[-variant].md and the .png beside it; a second run of the
+    day gets -2, a third -3 (a report is never overwritten: the day's figures are compared)."""
     stem = f"{kind}-{day.isoformat()}" + (f"-{variant}" if variant else "")
-    return RESULTS_DIR / f"{stem}.md", RESULTS_DIR / f"{stem}.png"
+    name, run = stem, 1
+    while (folder / f"{name}.md").exists():
+        run += 1
+        name = f"{stem}-{run}"
+    return folder / f"{name}.md", folder / f"{name}.png"
 
 
 def _version(package: str) -> str:

@@ -1,9 +1,10 @@
+import datetime as dt
 from pathlib import Path
 
 from bench.app_bench import Measurements, targets_for, variant_name
 from bench.app_report import RouteResult, WriteCheck, render_report
 from bench.charts import route_bars, throughput_lines
-from bench.report import markdown_table
+from bench.report import markdown_table, results_paths
 from bench.scale import SCALES
 from bench.wrk import LoadResult
 
@@ -125,3 +126,21 @@ def test_a_route_with_no_response_fails() -> None:
     assert RouteResult("GET /api/search", silent, 4000, None).verdict == (
         "FAIL: no response within the run"
     )
+
+
+def test_a_second_report_of_the_day_is_written_beside_the_first(tmp_path: Path) -> None:
+    day = dt.date(2026, 12, 7)
+    first, first_chart = results_paths("bench", day, "postgresql-1m", folder=tmp_path)
+    assert (first.name, first_chart.name) == (
+        "bench-2026-12-07-postgresql-1m.md",
+        "bench-2026-12-07-postgresql-1m.png",
+    )
+    first.write_text("the morning's figures")
+    second, second_chart = results_paths("bench", day, "postgresql-1m", folder=tmp_path)
+    assert (second.name, second_chart.name) == (
+        "bench-2026-12-07-postgresql-1m-2.md",
+        "bench-2026-12-07-postgresql-1m-2.png",
+    )
+    second.write_text("the evening's")
+    assert results_paths("bench", day, "postgresql-1m", folder=tmp_path)[0].name.endswith("-3.md")
+    assert first.read_text() == "the morning's figures"
