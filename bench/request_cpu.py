@@ -133,14 +133,22 @@ class AsgiCaller:
         return status, b"".join(chunks)
 
 
+def cached_seed() -> None:
+    """Seed the cached database through the CLI, unless an earlier run did. Not thread-safe:
+    `compare` calls it once before its sides start (two seeding one file at once: "database
+    is locked")."""
+    if CACHED_SEED.exists():
+        return
+    CACHED_SEED.parent.mkdir(parents=True, exist_ok=True)
+    partial = CACHED_SEED.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    migrate_and_seed(f"sqlite+aiosqlite:///{partial}", users=SEED_USERS, posts=SEED_POSTS)
+    partial.rename(CACHED_SEED)
+
+
 def seeded_copy(folder: Path) -> str:
     """A copy of the cached seed (made once through the CLI) in `folder`."""
-    if not CACHED_SEED.exists():
-        CACHED_SEED.parent.mkdir(parents=True, exist_ok=True)
-        partial = CACHED_SEED.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        migrate_and_seed(f"sqlite+aiosqlite:///{partial}", users=SEED_USERS, posts=SEED_POSTS)
-        partial.rename(CACHED_SEED)
+    cached_seed()
     copy = folder / "cpu.sqlite"
     shutil.copyfile(CACHED_SEED, copy)
     url = f"sqlite+aiosqlite:///{copy}"
@@ -337,6 +345,8 @@ def compare(args: argparse.Namespace) -> None:
     the machine's load reaches both alike. The baseline's `src/` goes first on PYTHONPATH
     (bench.baseline); both use this venv, this script and its database."""
     figures: dict[str, dict[str, list[float]]] = {"baseline": {}, "this": {}}
+    if not args.database_url:
+        cached_seed()  # once, before two sides (--instructions: at once) copy it
     with baseline_sources(args.baseline) as (base, baseline_env):
         environments = {"baseline": baseline_env, "this": dict(os.environ)}
         for pair in range(args.pairs):
