@@ -12,9 +12,10 @@ subscribers, fastblog.newsletter) needs one moment instead, once per post, on on
   registered with `on_change` write what they need in the same transaction. The post is
   announced once: a crash before the commit leaves it pending, after it leaves it announced.
 - A handler says whether it queued work (an issue to mail, deliveries to send): only then is
-  the sender it was registered with (`after_commit`) woken, once the transaction commits. A
-  post nobody is owed anything for wakes no sender. A crash between the commit and the wake
-  delays the work to the sender's next poll, never loses it.
+  the sender it was registered with (`after_commit`) woken, once the transaction committed
+  (for announcements, at the end of the pass, the lease released). A post nobody is owed
+  anything for wakes no sender. A crash between the commit and the wake delays the work to
+  the sender's next poll, never loses it.
 - A post published now wakes this process's watcher at once (`wake()`); a scheduled one is
   seen at the next poll (POST_SCHEDULE_POLL_SECONDS) after its time.
 - A post taken back to draft, or deleted, calls the handlers with `visible=False` inside the
@@ -149,25 +150,30 @@ class PostVisibility:
             return 0  # the common case: a read, no write, no lease
         if not await take_lease(db, name=LEASE, holder=self.holder, seconds=self.lease_seconds):
             return 0
+        wakes: dict[Wake, None] = {}
         try:
             due = await db.fetch(DUE, {"now": now, "batch": BATCH})
             for row in due:
-                await self._announce(row["id"])
+                wakes |= await self._announce(row["id"])
         finally:
             await release_lease(db, name=LEASE, holder=self.holder)
+        for wake in wakes:  # once the lease is free: a sender's writes do not wait for it
+            wake()
         return len(due)
 
-    async def _announce(self, post_id: int) -> None:
+    async def _announce(self, post_id: int) -> dict[Wake, None]:
+        """Announce one post in a transaction of its own; the senders to wake for it."""
         async with self.database.transaction() as session:
             result = await session.execute(_ANNOUNCE, {"post_id": post_id, "now": utcnow()})
             row = result.one_or_none()
             if row is None:  # announced by another pass, unpublished or deleted meanwhile
-                return
+                return {}
             change = VisibilityChange(row.id, row.user_id, True, row.send_newsletter)
             await _call(self._handlers, session, change)
             await session.commit()
-        _wake_after(session)
         logger.info("Post %d is visible: announced", post_id)
+        wakes: dict[Wake, None] = session.info.pop(_WAKES, {})
+        return wakes
 
 
 async def _call(
