@@ -6,8 +6,8 @@ process (short posts and comments) or in the process pool (long ones).
     .venv/bin/python -m bench.render_cpu --instructions            # under callgrind: exact
     .venv/bin/python -m bench.render_cpu --baseline main [--instructions]
 
-`--baseline REV` renders with that revision's `src/` (exported, first on PYTHONPATH) in
-alternating processes with this tree's; the texts are this tree's either way.
+`--baseline REV` renders with that revision's `src/` (bench.baseline: exported, first on
+PYTHONPATH) in alternating processes with this tree's; the texts are this tree's either way.
 """
 
 import argparse
@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.baseline import baseline_sources
 from bench.live import REPO_ROOT
 
 DEMO_POSTS = REPO_ROOT / "src" / "fastblog" / "seed" / "demo"
@@ -133,12 +134,7 @@ def one_process(args: argparse.Namespace, env: dict[str, str]) -> dict[str, floa
 def compare(args: argparse.Namespace) -> None:
     """This tree against `args.baseline`, in alternating processes."""
     figures: dict[str, dict[str, list[float]]] = {"baseline": {}, "this": {}}
-    with tempfile.TemporaryDirectory(prefix="fastblog-render-base-") as base:
-        archive = subprocess.run(
-            ["git", "archive", args.baseline, "src"], cwd=REPO_ROOT, check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", base], input=archive, check=True)
-        baseline_env = {**os.environ, "PYTHONPATH": f"{base}/src"}
+    with baseline_sources(args.baseline) as (_, baseline_env):
         sides = {"baseline": baseline_env, "this": dict(os.environ)}
         for pair in range(args.pairs):
             for side in ("baseline", "this") if pair % 2 == 0 else ("this", "baseline"):

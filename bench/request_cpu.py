@@ -41,6 +41,7 @@ import httpx
 from fastapi import FastAPI
 
 from bench.app_bench import WRITE_BODY
+from bench.baseline import baseline_sources
 from bench.db import migrate_and_seed, published_post_ids
 from bench.live import REPO_ROOT
 from fastblog.cli import YOUNG_GC_THRESHOLD
@@ -132,14 +133,22 @@ class AsgiCaller:
         return status, b"".join(chunks)
 
 
+def cached_seed() -> None:
+    """Seed the cached database through the CLI, unless an earlier run did. Not thread-safe:
+    `compare` calls it once before its sides start (two seeding one file at once: "database
+    is locked")."""
+    if CACHED_SEED.exists():
+        return
+    CACHED_SEED.parent.mkdir(parents=True, exist_ok=True)
+    partial = CACHED_SEED.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    migrate_and_seed(f"sqlite+aiosqlite:///{partial}", users=SEED_USERS, posts=SEED_POSTS)
+    partial.rename(CACHED_SEED)
+
+
 def seeded_copy(folder: Path) -> str:
     """A copy of the cached seed (made once through the CLI) in `folder`."""
-    if not CACHED_SEED.exists():
-        CACHED_SEED.parent.mkdir(parents=True, exist_ok=True)
-        partial = CACHED_SEED.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        migrate_and_seed(f"sqlite+aiosqlite:///{partial}", users=SEED_USERS, posts=SEED_POSTS)
-        partial.rename(CACHED_SEED)
+    cached_seed()
     copy = folder / "cpu.sqlite"
     shutil.copyfile(CACHED_SEED, copy)
     url = f"sqlite+aiosqlite:///{copy}"
@@ -333,25 +342,19 @@ async def profile(caller: AsgiCaller, route: Route, count: int, top: int) -> Non
 
 def compare(args: argparse.Namespace) -> None:
     """This tree against `args.baseline` (a git revision), in alternating processes: drift in
-    the machine's load reaches both alike. The baseline's `src/` is exported to a temporary
-    folder and put first on PYTHONPATH; both use this venv, this script and its database."""
+    the machine's load reaches both alike. The baseline's `src/` goes first on PYTHONPATH
+    (bench.baseline); both use this venv, this script and its database."""
     figures: dict[str, dict[str, list[float]]] = {"baseline": {}, "this": {}}
-    with tempfile.TemporaryDirectory(prefix="fastblog-cpu-base-") as base:
-        archive = subprocess.run(
-            ["git", "archive", args.baseline, "src"], cwd=REPO_ROOT, check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", base], input=archive, check=True)
-        environments = {"baseline": dict(os.environ), "this": dict(os.environ)}
-        baseline_path = environments["baseline"].get("PYTHONPATH", "")
-        environments["baseline"]["PYTHONPATH"] = os.pathsep.join([f"{base}/src", baseline_path])
+    if not args.database_url:
+        cached_seed()  # once, before two sides (--instructions: at once) copy it
+    with baseline_sources(args.baseline) as (base, baseline_env):
+        environments = {"baseline": baseline_env, "this": dict(os.environ)}
         for pair in range(args.pairs):
             order = ("baseline", "this") if pair % 2 == 0 else ("this", "baseline")
             # Instructions are counted exactly whatever runs beside them: both sides at once.
             with ThreadPoolExecutor(max_workers=2 if args.instructions else 1) as pool:
                 runs = {
-                    side: pool.submit(
-                        one_process, args, environments[side], Path(base) / f"{side}.json"
-                    )
+                    side: pool.submit(one_process, args, environments[side], base / f"{side}.json")
                     for side in order
                 }
             for side, run in runs.items():

@@ -166,11 +166,13 @@ _COUNTING: ContextVar[bool] = ContextVar("counting_statements", default=False)
 
 class StatementCounter:
     """Counts the SQL statements the app sends while the block runs: on both roads of
-    fastblog.db, its SQLAlchemy engine and its compiled statements."""
+    fastblog.db, its SQLAlchemy engine and its compiled statements. `background`: the
+    background loops' statements too (what a database's query log would show)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, background: bool = False) -> None:
         self.engine = database.engine
         self.direct = database.runner
+        self.background = background
         self.statements: list[str] = []
 
     @contextmanager
@@ -178,7 +180,7 @@ class StatementCounter:
         self.statements = []
 
         def count(statement: str) -> None:
-            if _COUNTING.get():
+            if self.background or _COUNTING.get():
                 self.statements.append(statement)
 
         def before_cursor_execute(*args: Any) -> None:
@@ -194,3 +196,17 @@ class StatementCounter:
             _COUNTING.reset(counting)
             event.remove(target, "before_cursor_execute", before_cursor_execute)
             self.direct.listeners.remove(count)
+
+
+async def announced(database: Database, post_id: int) -> bool:
+    """The post's becoming visible has been announced (fastblog.posts.visibility)."""
+    async with database.session() as session:
+        post = await session.get(Post, post_id)
+    return post is not None and not post.announce_pending
+
+
+def after_announcing(statements: list[str]) -> list[str]:
+    """The statements sent after the one that announced a post (fastblog.posts.visibility)."""
+    marks = [n for n, sql in enumerate(statements) if "SET announce_pending" in sql]
+    assert marks, "no post was announced"
+    return statements[marks[0] + 1 :]

@@ -24,7 +24,7 @@ from tests.accounts import bearer
 from tests.asgi import asgi_transport, resources_of
 from tests.auth.conftest import AppFactory
 from tests.auth.test_mail_outbox import until
-from tests.factories import make_user
+from tests.factories import StatementCounter, after_announcing, announced, make_user
 from tests.federation.conftest import ACTIVITY_JSON, SITE, RemoteServer, federation_of, verifies
 
 pytestmark = pytest.mark.anyio
@@ -104,6 +104,58 @@ async def test_a_post_published_edited_and_deleted_reaches_the_shared_inbox_once
     await asyncio.sleep(0.3)  # a second copy of anything would have arrived by now
     assert [a["type"] for a in remote.activities()] == ["Create", "Update", "Delete"]
     assert all(h.get("host") == remote.base.removeprefix("http://") for h, _ in remote.received)
+
+
+# The delivery sender polls hourly: whatever it sends meanwhile it was woken for.
+HOURLY_POLL: dict[str, Any] = {
+    "public_base_url": SITE,
+    "federation_allow_private_addresses": True,
+    "federation_poll_seconds": 3600,
+    "post_schedule_poll_seconds": 3600,
+    "allowed_hosts": ["blog.example"],
+}
+
+
+async def test_a_followed_authors_changes_go_out_without_waiting_for_the_poll(
+    make_app: AppFactory, remote: RemoteServer
+) -> None:
+    app = await make_app(**HOURLY_POLL)
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url=SITE) as ap:
+        user, _ = await followed_author(app, ap, remote)
+        auth = bearer(app, user)
+        created = await ap.post("/api/posts", json={"title": "T", "content": "x"}, headers=auth)
+        url = f"/api/posts/{created.json()['id']}"
+        await until(lambda: received(remote, 1), "the Create delivered")
+        assert (await ap.patch(url, json={"content": "y"}, headers=auth)).status_code == 200
+        await until(lambda: received(remote, 2), "the Update delivered")
+        assert (await ap.patch(url, json={"status": "draft"}, headers=auth)).status_code == 200
+        await until(lambda: received(remote, 3), "the Delete delivered (back to draft)")
+        assert (await ap.patch(url, json={"status": "published"}, headers=auth)).status_code == 200
+        await until(lambda: received(remote, 4), "the Create delivered again")
+        assert (await ap.delete(url, headers=auth)).status_code == 204
+        await until(lambda: received(remote, 5), "the Delete delivered (deleted)")
+    assert [a["type"] for a in remote.activities()] == [
+        *("Create", "Update", "Delete", "Create", "Delete")
+    ]
+
+
+async def test_an_author_nobody_follows_wakes_no_delivery_sender(make_app: AppFactory) -> None:
+    app = await make_app(**HOURLY_POLL)
+    database = resources_of(app).database
+    async with database.transaction() as session:
+        user = await make_user(session, username="unfollowed")
+    auth = bearer(app, user)
+    log = StatementCounter(database, background=True)
+    async with httpx.AsyncClient(transport=asgi_transport(app), base_url=SITE) as ap:
+        with log() as statements:
+            created = await ap.post("/api/posts", json={"title": "T", "content": "x"}, headers=auth)
+            await until(lambda: announced(database, created.json()["id"]), "announced")
+            url = f"/api/posts/{created.json()['id']}"
+            assert (await ap.patch(url, json={"content": "y"}, headers=auth)).status_code == 200
+            assert (await ap.delete(url, headers=auth)).status_code == 204
+            await asyncio.sleep(0.3)  # a sender woken by any of them would have looked by now
+    # What the database's query log shows: no pass of the delivery sender (it reads the queue).
+    assert not [sql for sql in after_announcing(statements) if "ap_deliveries" in sql]
 
 
 async def test_a_failing_inbox_is_tried_again_with_doubling_waits(

@@ -28,7 +28,7 @@ from tests.accounts import bearer, browser, browser_login
 from tests.asgi import resources_of
 from tests.auth.conftest import AppFactory, Mailbox, outbox_emptied
 from tests.auth.test_mail_outbox import until
-from tests.factories import make_user
+from tests.factories import StatementCounter, after_announcing, announced, make_user
 from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
@@ -243,6 +243,34 @@ async def test_the_site_setting_is_the_default(
         stored = await session.get(Post, post["id"])
     assert stored is not None
     assert stored.send_newsletter is False
+
+
+async def test_a_post_that_mails_nobody_wakes_no_sender(
+    make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]
+) -> None:
+    # The senders poll hourly: whatever they do next comes from a wake-up.
+    app = await start(make_app, smtp_server, outbox_poll_seconds=3600)
+    author = await new_author(app)
+    await add_subscribers(app, ["reader@example.com"])
+    log = StatementCounter(resources_of(app).database, background=True)
+    with log() as statements:
+        post = await publish(app, author, title="Quiet", send_newsletter=False)
+        await until(lambda: announced(resources_of(app).database, post["id"]), "announced")
+        await asyncio.sleep(0.3)  # a sender woken by the announcement would have looked by now
+    # What the database's query log shows: no pass of the issue sender (it reads open issues).
+    assert not [sql for sql in after_announcing(statements) if "newsletter_issues" in sql]
+
+
+async def test_a_post_with_a_newsletter_is_mailed_without_waiting_for_the_poll(
+    make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]
+) -> None:
+    app = await start(make_app, smtp_server, outbox_poll_seconds=3600)
+    _, mailbox = smtp_server
+    author = await new_author(app)
+    await add_subscribers(app, ["reader@example.com"])
+    await publish(app, author, title="Loud", send_newsletter=True)
+    await mailbox.wait_for(1)  # within seconds, the senders' hourly poll notwithstanding
+    assert recipients(mailbox.messages, "Loud") == ["reader@example.com"]
 
 
 async def test_a_scheduled_post_is_mailed_when_due_by_one_process(

@@ -412,6 +412,22 @@ async def test_writers_adding_the_same_new_tag_at_once_all_succeed(
     }
 
 
+TITLE = re.compile(r'class="post-title"><a href="[^"]+">([^<]+)</a>')
+
+
+async def waiting_for_review(app: FastAPI, session: AsyncSession) -> str:
+    """What an editor's /drafts shows under "Waiting for review" (the heading must be there)."""
+    async with browser(app) as editors_browser:
+        await browser_login(
+            editors_browser, await make_user(session, username="eddie", role="editor")
+        )
+        queue = await editors_browser.get("/drafts")
+    assert queue.status_code == 200
+    _, heading, waiting = queue.text.partition('id="review">Waiting for review</h2>')
+    assert heading
+    return waiting
+
+
 async def test_editors_see_the_posts_waiting_for_review_longest_waiting_first(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
@@ -432,19 +448,9 @@ async def test_editors_see_the_posts_waiting_for_review_longest_waiting_first(
     )  # fmt: skip
     await session.commit()
 
-    async with browser(app) as editors_browser:
-        await browser_login(
-            editors_browser, await make_user(session, username="eddie", role="editor")
-        )
-        queue = await editors_browser.get("/drafts")
-    assert queue.status_code == 200
-    _, heading, waiting = queue.text.partition('id="review">Waiting for review</h2>')
+    waiting = await waiting_for_review(app, session)
 
-    assert heading
-    assert re.findall(r'class="post-title"><a href="[^"]+">([^<]+)</a>', waiting) == [
-        "Sent first",
-        "Sent second",
-    ]
+    assert TITLE.findall(waiting) == ["Sent first", "Sent second"]
     assert re.findall(r'by <a href="/users/\d+/posts">(\w+)</a>', waiting) == ["carl", "cora"]
     await browser_login(client, cora)
     own = read_page(await client.get("/drafts")).text
@@ -466,15 +472,9 @@ async def test_the_review_queue_shows_the_fifty_longest_waiting(
     )  # fmt: skip
     await session.commit()
 
-    async with browser(app) as editors_browser:
-        await browser_login(
-            editors_browser, await make_user(session, username="eddie", role="editor")
-        )
-        queue = await editors_browser.get("/drafts")
-    _, _, waiting = queue.text.partition('id="review">Waiting for review</h2>')
+    waiting = await waiting_for_review(app, session)
 
-    titles = re.findall(r'class="post-title"><a href="[^"]+">([^<]+)</a>', waiting)
-    assert titles == [f"Sent {n}" for n in range(1, 51)]
+    assert TITLE.findall(waiting) == [f"Sent {n}" for n in range(1, 51)]
 
 
 async def test_a_post_sent_for_review_is_answered_as_in_review(

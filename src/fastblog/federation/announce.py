@@ -2,9 +2,12 @@
 
 Each handler runs inside the transaction that announces, edits, withdraws or deletes the
 post, and writes the deliveries there: the post's change and its deliveries commit together
-or not at all, and the announcement itself happens once per post on one host.
+or not at all, and the announcement itself happens once per post on one host. A handler
+answers whether it queued a delivery: the delivery sender is woken after the commit only
+then (an author nobody follows from afar costs it no pass).
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -62,51 +65,56 @@ def was_visible(post: Post) -> bool:
 
 
 class Announcer:
-    def __init__(self, base: str, wake: Any) -> None:
+    def __init__(self, base: str, wake: Callable[[], None]) -> None:
         self.base = base
-        self.wake = wake  # the delivery sender's, after a commit
+        self.wake = wake  # the delivery sender's, after a commit that queued deliveries
 
-    async def on_visibility(self, session: AsyncSession, change: VisibilityChange) -> None:
+    # Each handler: whether it queued a delivery (fastblog.posts.visibility.Handler).
+    async def on_visibility(self, session: AsyncSession, change: VisibilityChange) -> bool:
         if change.visible:
-            await self._published(session, change)
-        else:
-            await self._withdrawn(session, change)
+            return await self._published(session, change)
+        return await self._withdrawn(session, change)
 
-    async def _published(self, session: AsyncSession, change: VisibilityChange) -> None:
+    async def _published(self, session: AsyncSession, change: VisibilityChange) -> bool:
         await session.execute(delete(Tombstone).where(Tombstone.post_id == change.post_id))
         inboxes = await follower_inboxes(session, change.author_id)
         if not inboxes:
-            return
+            return False
         article = await article_of(session, self.base, change.post_id)
-        if article is not None:
-            activity = documents.create(self.base, article)
-            await queue_activity(
-                session, activity=activity, author_id=change.author_id, inboxes=inboxes
-            )
+        if article is None:
+            return False
+        activity = documents.create(self.base, article)
+        queued = await queue_activity(
+            session, activity=activity, author_id=change.author_id, inboxes=inboxes
+        )
+        return queued > 0
 
-    async def _withdrawn(self, session: AsyncSession, change: VisibilityChange) -> None:
+    async def _withdrawn(self, session: AsyncSession, change: VisibilityChange) -> bool:
         post = await session.get(Post, change.post_id)
         if post is None or not was_visible(post):
-            return  # never sent: nothing to take back
+            return False  # never sent: nothing to take back
         now = utcnow()
         if await session.get(Tombstone, change.post_id) is None:
             session.add(Tombstone(post_id=change.post_id, author_id=change.author_id))
         inboxes = await follower_inboxes(session, change.author_id)
         activity = documents.delete(self.base, change.post_id, change.author_id, deleted_at=now)
-        await queue_activity(
+        queued = await queue_activity(
             session, activity=activity, author_id=change.author_id, inboxes=inboxes
         )
+        return queued > 0
 
-    async def on_edit(self, session: AsyncSession, change: VisibilityChange) -> None:
+    async def on_edit(self, session: AsyncSession, change: VisibilityChange) -> bool:
         inboxes = await follower_inboxes(session, change.author_id)
         if not inboxes:
-            return
+            return False
         article = await article_of(session, self.base, change.post_id)
-        if article is not None:
-            activity = documents.update(self.base, article)
-            await queue_activity(
-                session, activity=activity, author_id=change.author_id, inboxes=inboxes
-            )
+        if article is None:
+            return False
+        activity = documents.update(self.base, article)
+        queued = await queue_activity(
+            session, activity=activity, author_id=change.author_id, inboxes=inboxes
+        )
+        return queued > 0
 
 
 def install(visibility: PostVisibility, announcer: Announcer) -> None:

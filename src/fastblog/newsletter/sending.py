@@ -2,8 +2,9 @@
 
 - `on_visibility` is registered with fastblog.posts.visibility: when a post marked
   `send_newsletter` is announced, it writes the post's issue in the announcing transaction
-  (so a post is announced and its issue exists together, or neither); when a post is taken
-  back to draft or deleted, it stops the issue and takes back the mails not yet being sent.
+  (so a post is announced and its issue exists together, or neither), and only then is this
+  process's sender woken once it commits; when a post is taken back to draft or deleted, it
+  stops the issue and takes back the mails not yet being sent.
 - `IssueSender` runs in every process. A pass takes one open issue and queues the next
   BATCH subscribers in one transaction that locks the issue's row: the confirmed
   subscriptions of the site or of the post's author after `cursor`, one mail per address
@@ -54,12 +55,14 @@ def topic(post_id: int) -> str:
     return f"{service.TOPIC_PREFIX}{post_id}"
 
 
-async def on_visibility(session: AsyncSession, change: VisibilityChange) -> None:
-    """In the transaction that announces or withdraws a post (fastblog.posts.visibility)."""
+async def on_visibility(session: AsyncSession, change: VisibilityChange) -> bool:
+    """In the transaction that announces or withdraws a post (fastblog.posts.visibility);
+    whether it opened an issue (the sender is woken for nothing else)."""
     if change.visible:
         if change.send_newsletter and await session.get(NewsletterIssue, change.post_id) is None:
             session.add(NewsletterIssue(post_id=change.post_id, author_id=change.author_id))
-        return
+            return True
+        return False
     now = utcnow()
     await session.execute(
         update(NewsletterIssue)
@@ -75,6 +78,7 @@ async def on_visibility(session: AsyncSession, change: VisibilityChange) -> None
         )
         .execution_options(synchronize_session=False)
     )
+    return False  # stopped: nothing for the sender to send
 
 
 def _insert_keys(dialect: str) -> Any:
@@ -281,5 +285,5 @@ def _render(values: dict[str, str]) -> IssueMail:
 
 def install(visibility: PostVisibility, sender: IssueSender) -> None:
     """At start-up: a post announced with `send_newsletter` gets its issue, and this
-    process's sender looks at once."""
+    process's sender looks at once (and only then)."""
     visibility.on_change(on_visibility, after_commit=sender.wake)

@@ -411,7 +411,7 @@ async def edit_post(
         if content_edited and stays_visible and visible_before:
             await visibility.edited(session, post_id=locked.id, author_id=locked.user_id)
         await session.commit()
-    visibility.changes_committed()
+    visibility.changes_committed(session)
     edited = await queries.fetch_post(db, post["id"])
     if edited is None:  # deleted just after the edit
         raise NotFoundError("Post not found")
@@ -438,7 +438,7 @@ async def delete_post(
     await visibility.withdrawn(session, post_id=post.id, author_id=post.user_id)
     await session.delete(post)
     await session.commit()
-    visibility.changes_committed()
+    visibility.changes_committed(session)
     if by_user_id != post.user_id:
         # Loaded by the check that allowed it, in this session: no query.
         moderator = await session.get(User, by_user_id)

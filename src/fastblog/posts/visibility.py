@@ -11,12 +11,19 @@ subscribers, fastblog.newsletter) needs one moment instead, once per post, on on
   `announce_pending` (only if still set and the post still visible) and the handlers
   registered with `on_change` write what they need in the same transaction. The post is
   announced once: a crash before the commit leaves it pending, after it leaves it announced.
+- A handler says whether it queued work (an issue to mail, deliveries to send): only then is
+  the sender it was registered with (`after_commit`) woken, once the transaction committed
+  (for announcements, at the end of the pass, the lease released). A post nobody is owed
+  anything for wakes no sender. A crash between the commit and the wake delays the work to
+  the sender's next poll, never loses it.
 - A post published now wakes this process's watcher at once (`wake()`); a scheduled one is
   seen at the next poll (POST_SCHEDULE_POLL_SECONDS) after its time.
 - A post taken back to draft, or deleted, calls the handlers with `visible=False` inside the
   transaction that does it (`withdrawn`), so what they started (mails not yet sent) stops.
 - A visible post whose content changes calls the `on_edit` handlers inside the edit's
   transaction (`edited`): the fediverse is sent an Update; the newsletter ignores edits.
+- For both, the senders to wake are kept on the caller's session (`session.info`) until the
+  caller has committed and calls `changes_committed(session)`.
 
 Posts import nothing above them: the packages that react (newsletter) register a handler at
 start-up (fastblog.main).
@@ -51,7 +58,12 @@ class VisibilityChange:
     send_newsletter: bool
 
 
-Handler = Callable[[AsyncSession, VisibilityChange], Awaitable[None]]
+# Writes what the change needs in the caller's transaction; True: it queued work for its
+# sender, which is woken once that transaction commits.
+Handler = Callable[[AsyncSession, VisibilityChange], Awaitable[bool]]
+Wake = Callable[[], None]
+# session.info's key for the senders to wake once the caller's transaction commits.
+_WAKES = "fastblog.posts.visibility.wakes"
 
 # What each pass asks first, in every process, every poll: a range of the partial index of
 # the posts still to announce (ANNOUNCE_PENDING), a handful whatever the size of the blog.
@@ -86,38 +98,30 @@ class PostVisibility:
         self.poll_seconds = settings.post_schedule_poll_seconds
         self.lease_seconds = settings.outbox_lease_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._handlers: list[Handler] = []
-        self._after_commit: list[Callable[[], None]] = []
-        self._edit_handlers: list[Handler] = []
-        self._after_edit: list[Callable[[], None]] = []
+        self._handlers: list[tuple[Handler, Wake | None]] = []
+        self._edit_handlers: list[tuple[Handler, Wake | None]] = []
         self._loop = PollingLoop("Post visibility", self._pass, self.poll_seconds, log=logger)
 
-    def on_change(
-        self, handler: Handler, *, after_commit: Callable[[], None] | None = None
-    ) -> None:
-        """Call `handler` in the transaction of each change; `after_commit` after an
-        announcement commits (to wake what sends)."""
-        self._handlers.append(handler)
-        if after_commit is not None:
-            self._after_commit.append(after_commit)
+    def on_change(self, handler: Handler, *, after_commit: Wake | None = None) -> None:
+        """Call `handler` in the transaction of each announcement or withdrawal;
+        `after_commit` once that transaction commits, if the handler queued work."""
+        self._handlers.append((handler, after_commit))
 
-    def on_edit(self, handler: Handler, *, after_commit: Callable[[], None] | None = None) -> None:
+    def on_edit(self, handler: Handler, *, after_commit: Wake | None = None) -> None:
         """Call `handler` in the transaction of each edit of a visible post's content;
-        `after_commit` once the caller has committed it (`edit_committed`)."""
-        self._edit_handlers.append(handler)
-        if after_commit is not None:
-            self._after_edit.append(after_commit)
+        `after_commit` once the caller has committed it (`changes_committed`), if the handler
+        queued work."""
+        self._edit_handlers.append((handler, after_commit))
 
     async def edited(self, session: AsyncSession, *, post_id: int, author_id: int) -> None:
         """In the caller's transaction: a visible post's content changed."""
         change = VisibilityChange(post_id, author_id, visible=True, send_newsletter=False)
-        for handler in self._edit_handlers:
-            await handler(session, change)
+        await _call(self._edit_handlers, session, change)
 
-    def changes_committed(self) -> None:
-        """After the caller committed an edit or a withdrawal: wake what sends."""
-        for wake in self._after_edit:
-            wake()
+    def changes_committed(self, session: AsyncSession) -> None:
+        """After the caller committed an edit or a withdrawal in `session`: wake the senders
+        whose handlers queued work in it."""
+        _wake_after(session)
 
     def wake(self) -> None:
         """A post was just published: look now rather than at the next poll."""
@@ -126,8 +130,7 @@ class PostVisibility:
     async def withdrawn(self, session: AsyncSession, *, post_id: int, author_id: int) -> None:
         """In the caller's transaction: the post is no longer (or will not be) visible."""
         change = VisibilityChange(post_id, author_id, visible=False, send_newsletter=False)
-        for handler in self._handlers:
-            await handler(session, change)
+        await _call(self._handlers, session, change)
 
     def start(self) -> None:
         self._loop.start()
@@ -147,27 +150,44 @@ class PostVisibility:
             return 0  # the common case: a read, no write, no lease
         if not await take_lease(db, name=LEASE, holder=self.holder, seconds=self.lease_seconds):
             return 0
+        wakes: dict[Wake, None] = {}
         try:
             due = await db.fetch(DUE, {"now": now, "batch": BATCH})
-            announced = 0
             for row in due:
-                announced += await self._announce(row["id"])
+                wakes |= await self._announce(row["id"])
         finally:
             await release_lease(db, name=LEASE, holder=self.holder)
-        if announced:
-            for wake in self._after_commit:
-                wake()
+        for wake in wakes:  # once the lease is free: a sender's writes do not wait for it
+            wake()
         return len(due)
 
-    async def _announce(self, post_id: int) -> int:
+    async def _announce(self, post_id: int) -> dict[Wake, None]:
+        """Announce one post in a transaction of its own; the senders to wake for it."""
         async with self.database.transaction() as session:
             result = await session.execute(_ANNOUNCE, {"post_id": post_id, "now": utcnow()})
             row = result.one_or_none()
             if row is None:  # announced by another pass, unpublished or deleted meanwhile
-                return 0
+                return {}
             change = VisibilityChange(row.id, row.user_id, True, row.send_newsletter)
-            for handler in self._handlers:
-                await handler(session, change)
+            await _call(self._handlers, session, change)
             await session.commit()
         logger.info("Post %d is visible: announced", post_id)
-        return 1
+        wakes: dict[Wake, None] = session.info.pop(_WAKES, {})
+        return wakes
+
+
+async def _call(
+    handlers: list[tuple[Handler, Wake | None]], session: AsyncSession, change: VisibilityChange
+) -> None:
+    """Run the handlers in the session's transaction; keep, on the session, the senders of
+    those that queued work, for `_wake_after` once it commits."""
+    wakes: dict[Wake, None] = session.info.setdefault(_WAKES, {})  # a set, in order
+    for handler, wake in handlers:
+        if await handler(session, change) and wake is not None:
+            wakes[wake] = None
+
+
+def _wake_after(session: AsyncSession) -> None:
+    """The session's transaction committed: wake the senders its handlers queued work for."""
+    for wake in session.info.pop(_WAKES, {}):
+        wake()
