@@ -1,6 +1,7 @@
 """Profile pictures: real images are squared, oriented, stored and served; anything else is a
 clear 4xx, never a 500."""
 
+import functools
 import random
 from io import BytesIO
 from pathlib import Path
@@ -146,6 +147,7 @@ def garbled(data: bytes, seed: int) -> bytes:
     return bytes(mutable)
 
 
+@functools.cache  # the bomb alone takes a second to compress: made once, not per case
 def unreadable_files() -> dict[str, bytes]:
     png = image_bytes("PNG", (64, 64))
     jpeg = image_bytes("JPEG", (64, 64))
