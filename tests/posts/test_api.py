@@ -5,6 +5,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fastblog.db import utcnow
+from fastblog.exceptions import NotFoundError
+from fastblog.posts.queries import fetch_page
+from fastblog.resources import Resources
 from tests.factories import OMIT, api_create_post, api_create_user, login, make_posts, make_user
 
 pytestmark = pytest.mark.anyio
@@ -102,6 +106,25 @@ async def test_a_token_of_a_deleted_user_cannot_post(
 
     assert response.status_code == 401
     assert (await client.get("/api/posts")).json()["total"] == 0
+
+
+@pytest.mark.parametrize("tag", [None, "python"])
+async def test_a_users_list_read_after_their_account_is_gone_is_not_found(
+    client: httpx.AsyncClient, session: AsyncSession, resources: Resources, tag: str | None
+) -> None:
+    """A user's list (page or API) finds the user first, then reads the posts in a later
+    snapshot: an account deleted in between must make the list a 404, never an empty
+    "no posts yet", while another account's empty list stays a list. The read after the
+    deletion, as that later snapshot sees it."""
+    stays = await make_user(session)
+    gone = await make_user(session)
+    headers = await login(client, gone)
+    assert (await client.delete(f"/api/users/{gone.id}", headers=headers)).status_code == 204
+
+    with pytest.raises(NotFoundError, match="User not found"):
+        await fetch_page(resources.database, now=utcnow(), limit=10, user_id=gone.id, tag=tag)
+    kept = await fetch_page(resources.database, now=utcnow(), limit=10, user_id=stays.id, tag=tag)
+    assert (kept.posts, kept.total) == ([], 0)
 
 
 @pytest.mark.parametrize(
