@@ -55,8 +55,11 @@ async def test_a_change_on_one_app_shows_on_another_within_two_seconds(
             assert response.status_code == 200
             changed_at = time.monotonic()
 
-            for _ in range(200):  # 10 s, far past the rule: a hang fails, not the measure
-                if (await second.get("/api/site")).json()["title"] == "Harbour Notes":
+            # Until a read that started after the change has returned (10 s, far past the
+            # rule: a hang fails, not the measure). Not until the title shows: a read that
+            # started before `changed_at` (during the PATCH) may already return it.
+            for _ in range(200):
+                if any(started_at > changed_at for started_at, _title in reads):
                     break
                 await anyio.sleep(0.05)
             home = await second.get("/")
