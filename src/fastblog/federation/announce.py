@@ -77,17 +77,7 @@ class Announcer:
 
     async def _published(self, session: AsyncSession, change: VisibilityChange) -> bool:
         await session.execute(delete(Tombstone).where(Tombstone.post_id == change.post_id))
-        inboxes = await follower_inboxes(session, change.author_id)
-        if not inboxes:
-            return False
-        article = await article_of(session, self.base, change.post_id)
-        if article is None:
-            return False
-        activity = documents.create(self.base, article)
-        queued = await queue_activity(
-            session, activity=activity, author_id=change.author_id, inboxes=inboxes
-        )
-        return queued > 0
+        return await self._article_to_followers(session, change, documents.create)
 
     async def _withdrawn(self, session: AsyncSession, change: VisibilityChange) -> bool:
         post = await session.get(Post, change.post_id)
@@ -104,15 +94,27 @@ class Announcer:
         return queued > 0
 
     async def on_edit(self, session: AsyncSession, change: VisibilityChange) -> bool:
+        return await self._article_to_followers(session, change, documents.update)
+
+    async def _article_to_followers(
+        self,
+        session: AsyncSession,
+        change: VisibilityChange,
+        activity_of: Callable[[str, dict[str, Any]], dict[str, Any]],
+    ) -> bool:
+        """The post's article, wrapped by `activity_of` (a Create, an Update), queued for the
+        author's remote followers: whether any delivery was queued."""
         inboxes = await follower_inboxes(session, change.author_id)
         if not inboxes:
             return False
         article = await article_of(session, self.base, change.post_id)
         if article is None:
             return False
-        activity = documents.update(self.base, article)
         queued = await queue_activity(
-            session, activity=activity, author_id=change.author_id, inboxes=inboxes
+            session,
+            activity=activity_of(self.base, article),
+            author_id=change.author_id,
+            inboxes=inboxes,
         )
         return queued > 0
 
