@@ -203,3 +203,37 @@ async def test_a_very_common_word_is_ranked_among_its_newest_matches(
     assert page[0] == newest["id"]  # its title matches: first among the scored
     assert old["id"] not in await found(client, "lettuce", limit=100)
     assert await found(client, "lettuce oldest") == [old["id"]]
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_new_posts_wait_in_a_short_pending_list(
+    session: AsyncSession, resources: Resources
+) -> None:
+    """Every search reads the GIN index's pending list whole: a few hundred new posts' words
+    stay within 128 kB of it (16 pages), where PostgreSQL's default would keep 4 MB."""
+    from fastblog.search import schema
+
+    author = await make_user(session)
+    rows = post_rows(author.id, 300, "radicchio")
+    for number, row in enumerate(rows):  # ~200 words of their own each: a real post's spread
+        row["body_text"] = " ".join(f"w{number}x{word}" for word in range(200))
+    async with resources.database.transaction() as loading:
+        await loading.execute(text("CREATE EXTENSION IF NOT EXISTS pgstattuple"))
+        await loading.commit()
+    try:
+        for row in rows:  # one post a transaction, as the app writes them
+            async with resources.database.transaction() as writing:
+                await writing.execute(insert(Post), [row])
+                await writing.commit()
+        async with resources.database.transaction() as reading:
+            pending = await reading.scalar(
+                text(f"SELECT pending_pages FROM pgstatginindex('{schema.VECTOR_INDEX}')")
+            )
+    finally:
+        async with resources.database.transaction() as cleaning:
+            await cleaning.execute(text("DROP EXTENSION IF EXISTS pgstattuple"))
+            await cleaning.commit()
+    assert pending is not None
+    assert pending <= schema.PENDING_LIST_KB // 8, pending

@@ -141,9 +141,17 @@ ALTER TABLE posts ADD COLUMN {VECTOR_COLUMN} tsvector GENERATED ALWAYS AS (
 # (fastblog.search.postgres). Queries must write the bucket exactly so: `posts.id / 8192`,
 # compared with a bigint.
 BUCKET_POSTS = 8192
+# GIN's fast update keeps new posts' entries in a pending list that every search reads whole,
+# until the list outgrows gin_pending_list_limit (4 MB by default: ~2,000 posts of the seed's
+# kind, and autovacuum clears it only after a fifth of the table is new). At a million posts
+# 4,000 new ones made a rare word's search ~2x and a phrase's ~2x slower. At 128 kB (16 pages,
+# ~60 posts) the insert that overflows it merges the list: ~0.2 ms more per post written, a
+# bounded read for every search (migration 0027; docs/search.md).
+PENDING_LIST_KB = 128
 POSTGRES_VECTOR_INDEX = (
     f"CREATE INDEX IF NOT EXISTS {VECTOR_INDEX} ON posts "
-    f"USING gin ({VECTOR_COLUMN}, (id / {BUCKET_POSTS}))"
+    f"USING gin ({VECTOR_COLUMN}, (id / {BUCKET_POSTS})) "
+    f"WITH (gin_pending_list_limit = {PENDING_LIST_KB})"
 )
 _POSTGRES_TAG_NAMES = (
     "coalesce((SELECT string_agg(tags.name, ' ' ORDER BY tags.name) FROM post_tags "
