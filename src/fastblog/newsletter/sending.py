@@ -181,15 +181,12 @@ class IssueSender:
         return (self.settings.public_base_url or "http://localhost:8000").rstrip("/")
 
     async def queue_batch(self, post_id: int) -> int:
-        """Queue the issue's next batch in one transaction; how many mails."""
+        """Queue the issue's next batch in one transaction; how many mails. An issue with no
+        subscriber left is done; one whose post went back to draft or away while subscribers
+        were left is stopped."""
         async with self.database.transaction() as session:
             issue = await session.get(NewsletterIssue, post_id, with_for_update=True)
             if issue is None or issue.done_at is not None:
-                return 0
-            mail = await self._mail(session, post_id)
-            if mail is None:  # the post went back to draft or away
-                issue.done_at = issue.stopped_at = utcnow()
-                await session.commit()
                 return 0
             rows = (
                 await session.execute(
@@ -210,6 +207,13 @@ class IssueSender:
                 issue.done_at = utcnow()
                 await session.commit()
                 logger.info("Newsletter for post %d: %d mails queued", post_id, issue.queued)
+                return 0
+            # Rendered only when someone is left to send it to: a blog without subscribers
+            # closes each new post's issue without rendering its mail.
+            mail = await self._mail(session, post_id)
+            if mail is None:  # the post went back to draft or away
+                issue.done_at = issue.stopped_at = utcnow()
+                await session.commit()
                 return 0
             tokens: dict[str, str] = {}
             for row in rows:
