@@ -143,7 +143,8 @@ class PostVisibility:
 
     async def announce_due(self) -> int:
         """One pass: announce the posts whose time has come, if this process gets the lease
-        (another process holding it is doing the same). How many were announced."""
+        (another process holding it is doing the same). How many were due in this pass
+        (a post announced meanwhile by another pass, or unpublished, counts but is skipped)."""
         db = self.database
         now = utcnow()
         if not await db.fetch(DUE, {"now": now, "batch": 1}):
