@@ -210,9 +210,13 @@ def federated_server(
     *,
     public_base_url: str | None = None,
     port: int | None = None,
+    lease_seconds: float = 30.0,
 ) -> LiveServer:
     """`fastblog serve` with federation on, not started yet; its own address is the public one
-    unless another host's is given (several hosts of one site)."""
+    unless another host's is given (several hosts of one site). `lease_seconds`: how long a
+    delivery this host claimed stays its own; a host that lives through a send keeps it well
+    past a loaded machine's stalls (a lease that lapses mid-send lets a host send it again, as
+    it should: at least once); a test of a host that dies holding one makes it short."""
     server = LiveServer({}, log_path=log_path, cwd=log_path.parent, port=port)
     server.env = fastblog_env(
         database_url,
@@ -225,8 +229,7 @@ def federated_server(
         outbox_poll_seconds="0.2",
         federation_poll_seconds="0.2",  # retries, and what another host queued
         outbox_retry_seconds="0.5",
-        # How long a job claimed by a host that died waits before another host may take it.
-        outbox_lease_seconds="2",
+        outbox_lease_seconds=str(lease_seconds),
         log_level="INFO",
     )
     return server

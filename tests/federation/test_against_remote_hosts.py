@@ -43,7 +43,9 @@ def test_a_delivery_queued_by_a_killed_host_arrives_once(
     migrated_database_url: str, hosts: list[LiveServer], tmp_path: Path
 ) -> None:
     with remote_servers("127.0.0.5") as (bob,):
-        blog_a = start(hosts, federated_server(migrated_database_url, tmp_path / "a.log"))
+        # How long the job host A claimed waits, once A is dead, before host B may take it.
+        dying = federated_server(migrated_database_url, tmp_path / "a.log", lease_seconds=2)
+        blog_a = start(hosts, dying)
         author = blog_a.sign_up()
         follow(blog_a, bob, author)
 
