@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.baseline import baseline_sources
+from bench.baseline import baseline_sources, print_comparison
 from bench.live import REPO_ROOT
 
 DEMO_POSTS = REPO_ROOT / "src" / "fastblog" / "seed" / "demo"
@@ -141,11 +141,8 @@ def compare(args: argparse.Namespace) -> None:
                 for name, value in one_process(args, sides[side]).items():
                     figures[side].setdefault(name, []).append(value)
     unit = "k instructions" if args.instructions else "CPU us"
-    print(f"{unit} per render, median of {args.pairs} process(es) a side")
-    print(f"{'text':<8} {args.baseline[:12]:>12} {'this':>9} {'this/base':>9}")
-    for name, before in figures["baseline"].items():
-        after, before_median = statistics.median(figures["this"][name]), statistics.median(before)
-        print(f"{name:<8} {before_median:>12.0f} {after:>9.0f} {after / before_median:>9.3f}")
+    heading = f"{unit} per render, median of {args.pairs} process(es) a side"
+    print_comparison(figures, baseline=args.baseline, heading=heading, label="text", digits=0)
 
 
 def main() -> None:

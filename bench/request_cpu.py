@@ -41,7 +41,7 @@ import httpx
 from fastapi import FastAPI
 
 from bench.app_bench import WRITE_BODY
-from bench.baseline import baseline_sources
+from bench.baseline import baseline_sources, print_comparison
 from bench.db import migrate_and_seed, published_post_ids
 from bench.live import REPO_ROOT
 from fastblog.cli import YOUNG_GC_THRESHOLD
@@ -361,15 +361,9 @@ def compare(args: argparse.Namespace) -> None:
                 for name, value in run.result().items():
                     figures[side].setdefault(name, []).append(value)
     unit = "M instructions" if args.instructions else "CPU us"
-    print(f"\n{unit} per request, median of {args.pairs} process(es) a side")
-    print(f"{'route':<12} {args.baseline[:12]:>12} {'this':>9} {'this/base':>9}")
-    for name, before in figures["baseline"].items():
-        after, before_median = statistics.median(figures["this"][name]), statistics.median(before)
-        digits = 2 if args.instructions else 0
-        print(
-            f"{name:<12} {before_median:>12.{digits}f} {after:>9.{digits}f} "
-            f"{after / before_median:>9.3f}"
-        )
+    heading = f"\n{unit} per request, median of {args.pairs} process(es) a side"
+    digits = 2 if args.instructions else 0
+    print_comparison(figures, baseline=args.baseline, heading=heading, label="route", digits=digits)
 
 
 def one_process(args: argparse.Namespace, env: dict[str, str], out: Path) -> dict[str, float]:
