@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -83,6 +84,17 @@ def readable_time(context: Context, value: datetime) -> str:
     return _time_in(site_zone(context), value)
 
 
+TAGS_KEPT = 4096
+
+
+@lru_cache(maxsize=TAGS_KEPT)
+def tag_path(tag: str) -> str:
+    """A tag's page, its name quoted as Jinja's `urlencode` quotes it: `/tags/machine-learning`.
+    Quoting costs ~9,000 instructions, a page of ten posts links thirty-odd tags, and a blog
+    uses few: each is quoted once."""
+    return "/tags/" + quote(tag, safe="/")
+
+
 def page_context(request: Request) -> dict[str, Any]:
     """What every page may show: the site's settings (title, navigation, footer, time zone),
     who is logged in, pending messages, the CSRF token."""
@@ -142,6 +154,7 @@ def create_templates() -> Jinja2Templates:
     # shows twenty-odd avatars).
     env.filters["picture_url"] = picture_url
     env.filters["static_url"] = static_url
+    env.filters["tag_path"] = tag_path
     return Jinja2Templates(env=env, context_processors=[page_context])
 
 
