@@ -3,11 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select, type_coerce
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
-from fastblog.db import ConstraintViolationError
+from fastblog.db import ConstraintViolationError, UTCDateTime
 from fastblog.posts import queries
 from fastblog.posts.markdown import render
 from fastblog.posts.models import Post
@@ -93,3 +94,26 @@ async def test_a_broken_constraint_is_its_own_error(resources: Resources) -> Non
 
     with pytest.raises(ConstraintViolationError):
         await resources.database.write(orphan, {"user_id": 999_999, "at": datetime.now(UTC)})
+
+
+async def test_a_moment_the_database_wrote_itself_reads_back_in_utc(resources: Resources) -> None:
+    # SQLite's clock writes text to the second, without an offset (as triggers and defaults
+    # do); PostgreSQL's, a timestamptz.
+    moment = type_coerce(func.current_timestamp(), UTCDateTime()).label("at")
+
+    [row] = await resources.database.fetch(select(moment))
+
+    assert row["at"].tzinfo is not None
+    assert abs(row["at"] - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_sqlite_text_reads_as_the_moment_it_names() -> None:
+    read = UTCDateTime().result_processor(sqlite.dialect(), None)
+    assert read is not None
+
+    assert read("2026-12-07 05:33:24.123") == datetime(2026, 12, 7, 5, 33, 24, 123000, tzinfo=UTC)
+    assert read("2026-12-07 05:33:24.123456").microsecond == 123456
+    # Text that carries its own offset keeps it (the same moment in UTC).
+    assert read("2026-12-07T06:33:24+01:00") == datetime(2026, 12, 7, 5, 33, 24, tzinfo=UTC)
+    assert read("2026-12-07") == datetime(2026, 12, 7, tzinfo=UTC)
+    assert read(None) is None

@@ -199,6 +199,11 @@ async def test_tags_in_any_script(client: httpx.AsyncClient, session: AsyncSessi
     page = await client.get("/tags/日本語")
     assert page.status_code == 200
     assert read_page(page).has_link(post["title"])
+    # The tag links of a list's card and of the post's page: quoted, to the tag's page.
+    for shown_on in ("/", f"/posts/{post['id']}/{post['slug']}"):
+        link = read_page(await client.get(shown_on)).link("#日本語")
+        assert link.href == "/tags/%E6%97%A5%E6%9C%AC%E8%AA%9E"
+        assert (await client.get(link.href)).status_code == 200
 
 
 @pytest.mark.parametrize(

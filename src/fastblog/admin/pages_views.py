@@ -14,13 +14,13 @@ from fastblog.site.pages import fetch_page
 from fastblog.web.templating import templates
 
 
-async def viewer_if_any(request: Request, db: DatabaseDep) -> User | None:
+async def viewer_if_any(request: Request) -> User | None:
     """The logged-in user, for the header; none on the paths the session middleware skips
     (fastblog.web.session: /healthy starts like /health), which this catch-all also gets."""
     if "session" not in request.scope:
         request.state.user = None
         return None
-    return await get_page_user(request, db)
+    return await get_page_user(request)
 
 
 async def static_page(

@@ -1,6 +1,8 @@
 """What models are made of: the declarative base, its naming convention, id and time types."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.engine import Dialect
@@ -46,6 +48,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None or value.tzinfo is not None:
             return value
         return value.replace(tzinfo=UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        # SQLite's text is parsed straight to a UTC datetime, instead of SQLAlchemy's parser
+        # (fromisoformat) and then process_result_value. replace(tzinfo=UTC) alone costs
+        # ~10,000 instructions, a parse with the offset ~2,000; a list of 20 posts reads 60
+        # dates. TypeDecorator lets a type provide its result processor itself.
+        if dialect.name == "sqlite":
+            return _utc_from_sqlite
+        return super().result_processor(dialect, coltype)
+
+
+def _utc_from_sqlite(value: str | None) -> datetime | None:
+    """A moment as SQLite holds it (SQLAlchemy's storage format, "2026-12-07 05:33:24.123456",
+    or CURRENT_TIMESTAMP's, to the second: UTC without an offset), timezone-aware."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value + "+00:00")
+    except ValueError:  # text with an offset of its own
+        parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)  # a bare date
 
 
 def utcnow() -> datetime:

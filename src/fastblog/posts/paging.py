@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, HTTPException, Query, status
+from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 
-from fastblog.dependencies import KeysetDep, SiteDep
+from fastblog.dependencies import KeysetDep, resources_of
 from fastblog.pagination import Keyset
 from fastblog.params import CURSOR_MAX_CHARS, MAX_SKIP, PageNumber
 from fastblog.posts.queries import PostList
@@ -83,16 +83,24 @@ def _position(
     return Position(number, per_page, skip=skip)
 
 
+def _per_page(request: Request) -> int:
+    # The site's settings from the request, not a SiteDep to solve on every list page
+    # (fastblog.dependencies.resources_of says why).
+    return resources_of(request).site.current.posts_per_page
+
+
 async def get_position(
-    site: SiteDep, cursor: KeysetDep, page: PageNumber = None, before: Before = None
+    request: Request, cursor: KeysetDep, page: PageNumber = None, before: Before = None
 ) -> Position:
     """A list page's start from ?page=, ?cursor= or ?before= (422 for a bad cursor)."""
-    return _position(site.posts_per_page, page, cursor, before)
+    return _position(_per_page(request), page, cursor, before)
 
 
-async def get_older_position(site: SiteDep, cursor: KeysetDep, page: PageNumber = None) -> Position:
+async def get_older_position(
+    request: Request, cursor: KeysetDep, page: PageNumber = None
+) -> Position:
     """The same for lists that only go on to older pages (the author's drafts)."""
-    return _position(site.posts_per_page, page, cursor, None)
+    return _position(_per_page(request), page, cursor, None)
 
 
 PositionDep = Annotated[Position, Depends(get_position)]

@@ -359,25 +359,30 @@ def is_visible(post: dict[str, Any], now: datetime) -> bool:
 
 def post_of(row: Row) -> dict[str, Any]:
     """A post as the API shows it, from a row with SUMMARY_COLUMNS or FULL_COLUMNS (and more
-    columns, kept as they are): for lists built elsewhere (fastblog.search)."""
+    columns, kept as they are): for lists built elsewhere (fastblog.search). The row itself,
+    changed in place."""
     return _post(row)
 
 
 def _post(row: Row) -> dict[str, Any]:
-    post = {name: row[name] for name in row if not name.startswith("author_")}
-    post.pop("total", None)
-    if post.pop("submitted_at", None) is not None and post["status"] == DRAFT:
-        post["status"] = REVIEW
-    post["tags"] = sorted(row["tags"].split()) if row["tags"] else []
-    post["author"] = {
+    # The row becomes the post, in place (each row is read once, by this): its author's
+    # columns move into `author`, the list's total and submitted_at go. A new dict of the
+    # row's other columns cost a tenth of a list of 20's CPU.
+    author = {
         "id": row["user_id"],
-        "username": row["author_username"],
-        "image_file": row["author_image_file"],
+        "username": row.pop("author_username"),
+        "image_file": row.pop("author_image_file"),
     }
     for name in ("bio_html", "website"):  # one post's page shows the author's profile
         if f"author_{name}" in row:
-            post["author"][name] = row[f"author_{name}"]
-    return post
+            author[name] = row.pop(f"author_{name}")
+    row.pop("total", None)
+    if row.pop("submitted_at", None) is not None and row["status"] == DRAFT:
+        row["status"] = REVIEW
+    tags = row["tags"]
+    row["tags"] = sorted(tags.split()) if tags else []
+    row["author"] = author
+    return row
 
 
 async def fetch_post(
@@ -474,10 +479,10 @@ async def fetch_drafts(
         "key_id": key.id,
     }
     rows = await db.fetch(DRAFTS, values)
+    total = int(rows[0]["total"]) if rows else 0  # before _post takes it out of the row
     posts = [_post(row) for row in rows[:limit]]
     more = len(rows) > limit
     older = Keyset.after(posts[-1], at="updated_at") if more else None
-    total = int(rows[0]["total"]) if rows else 0
     return PostList(posts, total, older, at_top=after is None and skip == 0)
 
 

@@ -38,7 +38,7 @@ def static_digests(directory: Path = STATIC_DIR) -> dict[str, str]:
 
 
 def static_url(path: str) -> str:
-    """The URL of a file under static/, with its digest in the name (a Jinja global)."""
+    """The URL of a file under static/, with its digest in the name (a Jinja filter)."""
     digest = static_digests()[path]  # a KeyError names a file that is not there
     stem, dot, suffix = path.rpartition(".")
     return f"{STATIC_PREFIX}{stem}.{digest}.{suffix}" if dot else f"{STATIC_PREFIX}{path}"
