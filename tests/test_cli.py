@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from fastblog.models import Base, Post, User
 from fastblog.search.schema import is_search_index
-from tests.processes import FASTBLOG, count_rows, fastblog_env
+from tests.conftest import make_settings
+from tests.processes import FASTBLOG, count_rows, fastblog_env, fastblog_in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -43,7 +44,9 @@ async def test_db_upgrade_creates_the_schema_on_a_clean_database(
     assert await table_names(fresh_database_url) == {"alembic_version", *Base.metadata.tables}
     assert await count_rows(fresh_database_url) == (0, 0)
 
-    await fastblog(fresh_database_url, tmp_path, "db", "upgrade")  # again: nothing to do
+    # Again, through the command's `main` in this process: nothing to do.
+    settings = make_settings(fresh_database_url, tmp_path / "media")
+    assert await fastblog_in_process(settings, "db", "upgrade") == (0, "", "")
     assert await table_names(fresh_database_url) == {"alembic_version", *Base.metadata.tables}
 
 

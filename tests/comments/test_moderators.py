@@ -14,7 +14,7 @@ from fastblog.config import Settings
 from tests.accounts import bearer
 from tests.comments.helpers import make_comments
 from tests.factories import make_posts, make_user
-from tests.processes import FASTBLOG, fastblog_env
+from tests.processes import FASTBLOG, fastblog_env, fastblog_in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,10 @@ async def test_grant_and_revoke_apply_to_a_token_issued_before(
     assert out.strip() == "mod (mod@example.com) is now an editor."
     assert (await client.delete(delete(first.id), headers=token)).status_code == 204
 
-    status, out, _ = await fastblog_users(settings, tmp_path, "revoke-moderator", "mod@example.com")
+    # The same command again, in this process (the one above ran as the installed command).
+    status, out, _ = await fastblog_in_process(
+        settings, "users", "revoke-moderator", "mod@example.com"
+    )
     assert status == 0
     assert out.strip() == "mod (mod@example.com) is now an author."
     assert (await client.delete(delete(second.id), headers=token)).status_code == 403
@@ -65,10 +68,11 @@ async def test_grant_and_revoke_apply_to_a_token_issued_before(
 
 
 async def test_an_unknown_email_is_a_clear_error(
-    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+    client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    status, out, err = await fastblog_users(
-        settings, tmp_path, "grant-moderator", "nobody@example.com"
+    # In this process: the installed command's own run is the test above's.
+    status, out, err = await fastblog_in_process(
+        settings, "users", "grant-moderator", "nobody@example.com"
     )
 
     assert status == 1

@@ -15,6 +15,7 @@ from fastblog.config import Settings
 from tests.accounts import bearer
 from tests.comments.test_moderators import fastblog_users
 from tests.factories import make_user
+from tests.processes import fastblog_in_process
 
 pytestmark = pytest.mark.anyio
 
@@ -157,22 +158,23 @@ async def test_set_role_from_the_command_line(
     assert (status, out.strip()) == (0, "kim (kim@example.com) is now a contributor."), err
     assert await roles(session) == {"first": "owner", "kim": "contributor"}
 
-    # The operator hands ownership on, as the owner would.
-    status, out, err = await fastblog_users(
-        settings, tmp_path, "set-role", "kim@example.com", "owner"
+    # The operator hands ownership on, as the owner would. The commands after the first run
+    # in this process: the same parsing, code and messages, without an interpreter each.
+    status, out, err = await fastblog_in_process(
+        settings, "users", "set-role", "kim@example.com", "owner"
     )
     assert status == 0, err
     assert await roles(session) == {"first": "admin", "kim": "owner"}
 
-    status, _, err = await fastblog_users(
-        settings, tmp_path, "set-role", "kim@example.com", "reader"
+    status, _, err = await fastblog_in_process(
+        settings, "users", "set-role", "kim@example.com", "reader"
     )
     assert status == 1
     assert "always has an owner: hand ownership on first" in err
-    status, _, err = await fastblog_users(settings, tmp_path, "revoke-moderator", kim)
+    status, _, err = await fastblog_in_process(settings, "users", "revoke-moderator", kim)
     assert status == 1  # the old alias is a role change like any other: the owner stays
     assert "hand ownership on first" in err
     assert await roles(session) == {"first": "admin", "kim": "owner"}
-    status, _, err = await fastblog_users(settings, tmp_path, "set-role", kim, "king")
+    status, _, err = await fastblog_in_process(settings, "users", "set-role", kim, "king")
     assert status == 2  # argparse: not a role
     assert "invalid choice" in err
