@@ -58,17 +58,19 @@ def _local(zone: str, value: datetime) -> datetime:
     return value.astimezone(ZoneInfo(zone))
 
 
+def _day(local: datetime) -> str:
+    return f"{MONTHS[local.month]} {local.day}, {local.year}"
+
+
 @lru_cache(maxsize=DATES_KEPT)
 def _date_in(zone: str, value: datetime) -> str:
-    local = _local(zone, value)
-    return f"{MONTHS[local.month]} {local.day}, {local.year}"
+    return _day(_local(zone, value))
 
 
 @lru_cache(maxsize=DATES_KEPT)
 def _time_in(zone: str, value: datetime) -> str:
     local = _local(zone, value)
-    day = f"{MONTHS[local.month]} {local.day}, {local.year}"
-    return f"{day}, {local.hour:02d}:{local.minute:02d} ({zone})"
+    return f"{_day(local)}, {local.hour:02d}:{local.minute:02d} ({zone})"
 
 
 @pass_context
