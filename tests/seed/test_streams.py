@@ -75,11 +75,13 @@ async def test_streams_write_the_blog_one_transaction_writes(
     }
     next_id = await connection.scalar(text("SELECT nextval(pg_get_serial_sequence('posts', 'id'))"))
     assert next_id == 401
-    # The planner knows the table grew (ANALYZE ran).
+    # The planner knows the table grew (ANALYZE, then the VACUUM after the commit). At least
+    # the 400 rows, not exactly: VACUUM counts the versions the load's rebuild replaced while
+    # another snapshot may still see them (autovacuum's, on a loaded machine: 506 seen).
     estimate = await connection.scalar(
         text("SELECT reltuples FROM pg_class WHERE relname = 'posts'")
     )
-    assert estimate == 400
+    assert estimate >= 400
     # Vacuumed: every list's count of scheduled posts is answered by the index alone.
     scheduled_count = await connection.scalar(
         text(
