@@ -7,9 +7,12 @@ be skipped for any reason: a skip is reported as a failure, with its reason.
 """
 
 import asyncio
+import atexit
 import contextlib
 import os
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -166,6 +169,51 @@ async def _pg_admin(sql: str) -> None:
         await connection.close()
 
 
+# DROP DATABASE makes PostgreSQL (15) checkpoint at once and wait for it: every dirty buffer of
+# the server written and every file touched since the last checkpoint synced, ~10,000 of them
+# in a run (each copy of the migrated template has ~450). Beside two CPU-burning loops a test's
+# DROP waited up to 26 s (log_min_duration_statement), and the tests of the other workers
+# dirtying buffers meanwhile made the next one as slow. So a test's databases are only
+# disconnected when it ends, and dropped when its test process ends, by a process of its own:
+# xdist gives a finished worker 10 s to exit before it kills it, and a worker's dozens of
+# DROPs (a checkpoint each) could outlast that and be left half done, as its templates were.
+_DROPPED_AT_EXIT: list[str] = []
+_DROP_DATABASES = """
+import asyncio, sys, asyncpg
+async def drop(url, names):
+    connection = await asyncpg.connect(url, timeout=5)
+    try:
+        for name in names:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+asyncio.run(drop(sys.argv[1], sys.argv[2:]))
+"""
+
+
+def drop_postgres_database_at_exit(name: str) -> None:
+    if not _DROPPED_AT_EXIT:
+        atexit.register(_drop_databases_after_exit)
+    _DROPPED_AT_EXIT.append(name)
+
+
+def _drop_databases_after_exit() -> None:
+    names = list(reversed(_DROPPED_AT_EXIT))  # the copies before their template
+    subprocess.Popen(
+        [sys.executable, "-c", _DROP_DATABASES, PG_ADMIN_URL, *names],
+        start_new_session=True,  # outlives this process, whoever ends it
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+async def disconnect_postgres_database(name: str) -> None:
+    """No connection left on the database (a server the test left, a pool's idle ones)."""
+    await _pg_admin(
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    )
+
+
 def _postgres_or_skip() -> None:
     try:
         asyncio.run(_pg_admin("SELECT 1"))
@@ -202,15 +250,17 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @contextmanager
 def throwaway_postgres_database() -> Iterator[str]:
-    """An empty PostgreSQL database (skipped, or failed in CI, without a server), then dropped."""
+    """An empty PostgreSQL database (skipped, or failed in CI, without a server), then
+    disconnected (dropped when the test process ends)."""
     _postgres_or_skip()
     name = f"fastblog_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    drop_postgres_database_at_exit(name)
     base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:
         yield f"{base}/{name}"
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(disconnect_postgres_database(name))
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,14 @@ SQLite through the backup API (a consistent copy, whatever the journal mode), Po
 `CREATE DATABASE … TEMPLATE` (a file-level copy on the server). The tests of the migrations
 themselves start from an empty database and run them (tests/test_migrations.py, test_cli.py).
 
-A PostgreSQL copy costs its creation and its DROP, 1-3 s of waiting on the loaded 2-core
-machine (the 9 MB template written through the WAL, the files removed), for each of the ~200
-tests that ask for one. A copy its test left as it found it, but for its rows, is kept for
-the next test of the process instead: emptied (every table, every sequence restarted, as the
-`client` fixture empties the shared database) it is what a new copy is, since a migrated
-database holds no row but its alembic_version. A copy whose schema the test changed (a trigger
-playing a race, a migration run up or down) is dropped, as every copy was.
+A PostgreSQL copy costs its creation, 1-3 s of waiting on the loaded 2-core machine (the 9 MB
+template written through the WAL), and its DROP (a checkpoint: see
+tests.conftest.drop_postgres_database_at_exit), for each of the ~200 tests that ask for one. A
+copy its test left as it found it, but for its rows, is kept for the next test of the process
+instead: emptied (every table, every sequence restarted, as the `client` fixture empties the
+shared database) it is what a new copy is, since a migrated database holds no row but its
+alembic_version. A copy whose schema the test changed (a trigger playing a race, a migration
+run up or down) is set aside, disconnected, and dropped with the others when the process ends.
 """
 
 import asyncio
@@ -30,7 +31,13 @@ from pathlib import Path
 import asyncpg
 
 from fastblog.cli import upgrade_database
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _postgres_or_skip, reset_database_at
+from tests.conftest import (
+    PG_ADMIN_URL,
+    _pg_admin,
+    _postgres_or_skip,
+    drop_postgres_database_at_exit,
+    reset_database_at,
+)
 
 
 def postgres_url_of(name: str) -> str:
@@ -51,9 +58,7 @@ def _sqlite_template() -> Path:
 def _postgres_template() -> str:
     name = f"fastblog_template_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    atexit.register(
-        lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    )
+    drop_postgres_database_at_exit(name)
     upgrade_database(postgres_url_of(name))
     return name
 
@@ -71,7 +76,7 @@ def migrated_sqlite(path: Path) -> str:
 @contextlib.contextmanager
 def migrated_postgres() -> Iterator[str]:
     """A migrated PostgreSQL database as new, the caller's alone; its name. Afterwards it is
-    kept for the next caller if its schema is still the template's, else dropped."""
+    kept for the next caller if its schema is still the template's, else set aside."""
     _postgres_or_skip()
     name = _SPARES.pop() if _SPARES else _new_copy()
     try:
@@ -87,13 +92,13 @@ _SPARES: list[str] = []
 def _new_copy() -> str:
     name = f"fastblog_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{_postgres_template()}"'))
-    atexit.register(_drop_if_spare, name)
+    drop_postgres_database_at_exit(name)
     return name
 
 
 async def _put_back(name: str, *, template: str) -> None:
     """Kept, emptied, for the next caller if the test changed no part of the schema; else
-    dropped. Either way no connection of the test's is left on it."""
+    set aside. Either way no connection of the test's is left on it."""
     connection = await asyncpg.connect(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", timeout=5)
     try:
         await connection.execute(
@@ -106,13 +111,6 @@ async def _put_back(name: str, *, template: str) -> None:
     if unchanged:
         await reset_database_at(postgres_url_of(name))
         _SPARES.append(name)
-    else:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _drop_if_spare(name: str) -> None:
-    if name in _SPARES:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # What a test could change in a copy besides its rows: relations (tables, indexes, sequences,
