@@ -99,16 +99,15 @@ def no_connection_left_open() -> Iterator[None]:
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto` (make test): a worker per core this process may use and two more, at most
+    """`-n auto` (make test): a worker per core this process may use and one more, at most
     four. A worker spends about a third of its time waiting (servers starting, Chromium,
-    mails and polls), so on two cores more workers fill the gaps: measured on the 2-core
+    mails and polls), so on two cores a third worker fills the gaps: measured on the 2-core
     machine, the in-process and reliability folders took 10-15% less time with three workers
-    than with two, and the whole suite beside two CPU-burning loops (which take a core's worth
-    from it) 7:25 with four against 8:20-8:52 with three. Each worker has its own databases,
-    app and servers; past four they mostly wait on one PostgreSQL."""
+    than with two. Each worker has its own databases, app and servers; past four they mostly
+    wait on one PostgreSQL."""
     if chosen := os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return int(chosen)
-    return max(1, min(len(os.sched_getaffinity(0)) + 2, 4))
+    return max(1, min(len(os.sched_getaffinity(0)) + 1, 4))
 
 
 # Modules whose tests share something costly to start (make test: --dist loadscope gives each
