@@ -97,13 +97,13 @@ def tag_path(tag: str) -> str:
     return "/tags/" + quote(tag, safe="/")
 
 
-# Rendered cards (a list's post, up to its Edit/Delete links), each remembered under the
-# values of its row and the time zone. A card was ~40% of the home page's instructions: ~23
-# escaped values, three dates, the tags' links; readers are shown the same newest posts over
-# and over. The key is the whole row, so a card is rendered again as soon as anything in it
-# changes (a title, a comment count, the author's name), whatever the template shows of it;
-# the macro may read nothing else of the page but the time zone. At most this many (a card
-# and its key ~2 KB); the oldest go first.
+# Rendered cards (a list's post, a comment: up to the links that differ by viewer), each
+# remembered under the values of its row and the time zone. Rendering them was a fifth of
+# the home page's instructions (a card: ~23 escaped values, three dates, the tags' links),
+# and readers are shown the same newest posts over and over. The key is the whole row, so a
+# card is rendered again as soon as anything in it changes (a title, a comment count, the
+# author's name), whatever the template shows of it; the macro may read nothing else of the
+# page but the time zone. At most this many (a card and its key ~2 KB); the oldest go first.
 CARDS_KEPT = 4096
 _cards: dict[tuple[Any, ...], str] = {}
 
