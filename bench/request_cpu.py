@@ -194,6 +194,7 @@ async def prepare_routes(caller: AsgiCaller, url: str, wanted: set[str] | None) 
         Route("health", "GET", ["/health"]),
         Route("api-post", "GET", [f"/api/posts/{i}" for i in ids]),
         Route("api-list", "GET", ["/api/posts?limit=20"]),
+        Route("api-tags", "GET", ["/api/tags"]),  # 100 of the seed's ~200 tags
         Route("home", "GET", ["/"], headers=BROWSER_HEADERS),
         Route("post-page", "GET", [f"/posts/{middle}/{slug}"], headers=BROWSER_HEADERS),
         Route(

@@ -183,3 +183,24 @@ async def test_a_draft_shows_its_author_no_comments_and_no_form(
     assert page.status_code == 200
     assert "comments" not in read_page(page).text.lower()
     assert refused.status_code == 404
+
+
+async def test_a_comment_shown_before_shows_what_changed_and_each_viewer_their_buttons(
+    client: httpx.AsyncClient, session: AsyncSession, post: Post, reader: User
+) -> None:
+    # A comment's text up to its buttons is rendered once and remembered
+    # (fastblog.web.templating.card): any change, and what each viewer may do, must still show.
+    await make_comments(session, post, reader, 1)
+    name = reader.username
+    first = read_page(await client.get(page_url(post)))
+    assert first.has_link(name)
+    assert not [link for link in first.links if "/comments/" in link.path]
+
+    reader.username = "renamed"
+    await session.commit()
+    await browser_login(client, reader)
+    again = read_page(await client.get(page_url(post)))
+
+    assert again.has_link("renamed")
+    assert not again.has_link(name)
+    assert len([link for link in again.links if "/comments/" in link.path]) == 1

@@ -50,6 +50,28 @@ async def test_home_shows_the_newest_posts_with_their_authors(
     assert not page.has_link(OLDER)
 
 
+async def test_a_card_shown_before_shows_what_changed_and_each_viewer_their_links(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # A card up to its Edit/Delete links is rendered once and remembered
+    # (fastblog.web.templating.card): any change, and what each viewer may do, must still show.
+    ada = await make_user(session, username="ada")
+    [post] = await make_posts(session, ada, 1)
+    first = read_page(await client.get("/"))
+    assert first.has_link(post.title)
+    assert not first.has_link(f"Edit “{post.title}”")
+
+    post.title = "A better title"  # no other column changes
+    ada.username = "ada lovelace"
+    await session.commit()
+    await browser_login(client, ada)
+    again = read_page(await client.get("/"))
+
+    assert again.has_link("A better title")
+    assert again.has_link("ada lovelace")
+    assert again.has_link("Edit “A better title”")
+
+
 async def test_home_without_posts_invites_the_first(client: httpx.AsyncClient) -> None:
     response = await client.get("/")
 

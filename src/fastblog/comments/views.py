@@ -25,7 +25,7 @@ from fastblog.comments.policy import (
 from fastblog.comments.queries import ANYONE, Viewer, fetch_post_page
 from fastblog.comments.schemas import MAX_COMMENT_CHARS, CommentCreate
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep
+from fastblog.dependencies import DatabaseDep, KeysetDep, ResourcesDep, resources_of
 from fastblog.pagination import Keyset
 from fastblog.params import MAX_ID
 from fastblog.posts.dependencies import PostId, visible_post
@@ -105,13 +105,13 @@ async def _post_page(
 async def post_detail(
     request: Request,
     viewer: PageUserDep,  # first, so a 404 page still shows who is logged in
-    resources: ResourcesDep,
     post_id: PostId,
     slug: str,
     cursor: KeysetDep,
 ) -> Response:
     """One post on its own page, with its comments (`?cursor=` for later ones), its
     neighbours and more by its author; an old slug moves to the current one."""
+    resources = resources_of(request)  # not ResourcesDep: a node fewer (resources_of says why)
     db = resources.database
     if viewer is None:
         post = await visible_post(db, post_id, None)

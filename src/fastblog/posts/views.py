@@ -25,6 +25,7 @@ from fastblog.dependencies import (
     SettingsDep,
     SiteDep,
     WriteSessionDep,
+    resources_of,
 )
 from fastblog.errors import on_http_exception, show_page_user
 from fastblog.exceptions import ForbiddenError, InvalidInputError
@@ -131,7 +132,6 @@ async def _page_of_posts(
 @router.get("/posts", name="posts")
 async def home(
     request: Request,
-    db: DatabaseDep,
     viewer: PageUserDep,
     at: PositionDep,
     tag: TagFilter = None,
@@ -140,7 +140,7 @@ async def home(
     wanted = tag_or_none(tag) if tag else None
     context = await _page_of_posts(
         request,
-        db,
+        resources_of(request).database,  # not DatabaseDep: a node fewer (resources_of says why)
         at,
         # A text no tag can be matches nothing, like a tag nobody uses.
         tag=wanted or ("" if tag else None),
