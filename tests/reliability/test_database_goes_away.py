@@ -13,7 +13,6 @@ the problem; a full disk (SQLite's own page limit, here) is a 503, and nothing i
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -38,7 +37,7 @@ ANSWER_WITHIN = 4 * DB_TIMEOUT + 5  # wait for the pool, connect, query, plus sl
 RECOVER_WITHIN = 30.0
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def postgres_name() -> Iterator[str]:
     with postgres_database() as name:
         yield name
@@ -118,27 +117,42 @@ class App:
         assert self.server.process.poll() is None
 
 
-@pytest.fixture
-async def app_behind_proxy(
-    postgres_name: str, tmp_path: Path
+@pytest.fixture(scope="module")
+async def shared_app(
+    postgres_name: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[App, TcpProxy]]:
+    """One server behind one proxy for the module's tests: each ends with the server serving
+    again (App.assert_recovers), so the next one finds it as a new one, and a server start (an
+    interpreter and the app's imports, 3.5 CPU-s) is paid once instead of once a test."""
+    folder = tmp_path_factory.mktemp("database-goes-away")
     admin = make_url(PG_ADMIN_URL)
     async with tcp_proxy(admin.host or "127.0.0.1", admin.port or 5432) as proxy:
         env = server_env(
             postgres_dsn(postgres_name, port=proxy.port),
-            tmp_path / "media",
+            folder / "media",
             db_timeout_seconds=DB_TIMEOUT,
             db_pool_size=3,
             db_max_overflow=2,
         )
         async with (
-            serving(env, tmp_path / "server.log") as server,
+            serving(env, folder / "server.log") as server,
             httpx.AsyncClient(base_url=server.url, timeout=60) as client,
         ):
             app = App(server, client, postgres_name)
             await app.sign_up()
             yield app, proxy
         assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture
+async def app_behind_proxy(
+    shared_app: tuple[App, TcpProxy],
+) -> AsyncIterator[tuple[App, TcpProxy]]:
+    app, proxy = shared_app
+    app.slowest_503 = 0.0
+    yield app, proxy
+    # A test that failed half-way may have left the database away: back for the next one.
+    await proxy.forward()
 
 
 @pytest.mark.postgres
