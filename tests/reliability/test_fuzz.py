@@ -14,6 +14,8 @@ every parameter): a few minutes, which the suite cannot afford on every run.
 """
 
 import contextlib
+import copy
+import functools
 import os
 import re
 from collections import Counter, defaultdict
@@ -136,8 +138,10 @@ CONFIG = SchemathesisConfig.from_dict(
 )
 
 
+@functools.cache
 def openapi_document() -> dict[str, Any]:
-    """The document /openapi.json serves (building it needs no database)."""
+    """The document /openapi.json serves (building it needs no database). Built once a process
+    (an app and its document: 0.4 CPU-s, asked for four times); read it, never change it."""
     app = create_app(make_settings("sqlite+aiosqlite:///:memory:", Path("media")))
     return app.openapi()
 
@@ -155,7 +159,7 @@ HUGE_LENGTH = 10_000
 def fuzzed_document() -> dict[str, Any]:
     """openapi_document(), each long no-NUL string's pattern written so schemathesis does not
     fold its length into it. The same strings are valid and invalid."""
-    document = openapi_document()
+    document = copy.deepcopy(openapi_document())
 
     def rewrite(node: object) -> None:
         if isinstance(node, dict):
