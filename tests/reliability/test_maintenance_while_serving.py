@@ -22,6 +22,7 @@ the counters and the search index agreeing with the rows.
 import asyncio
 import contextlib
 import re
+import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from tests.conftest import make_settings
 from tests.factories import login_through_endpoint
 from tests.processes import FASTBLOG, fastblog_env, fastblog_in_process
 from tests.reliability.server import server_env, serving
-from tests.reliability.test_concurrent_writers import LIMITS
+from tests.reliability.test_concurrent_writers import own_client
 from tests.social.helpers import drifted_counts
 
 pytestmark = pytest.mark.anyio
@@ -288,15 +289,14 @@ async def test_maintenance_commands_while_serving(fresh_database_url: str, tmp_p
     )
     tally = Tally()
     load = Load(tally)
+    tls = ssl.create_default_context()  # one for the seven clients (own_client says why)
     async with (
         serving(env, tmp_path / "server.log") as server,
         contextlib.AsyncExitStack() as stack,
     ):
 
         async def client() -> httpx.AsyncClient:
-            return await stack.enter_async_context(
-                httpx.AsyncClient(base_url=server.url, timeout=60, limits=LIMITS)
-            )
+            return await stack.enter_async_context(own_client(server.url, tls))
 
         tokens = []
         for number in range(WRITERS):
