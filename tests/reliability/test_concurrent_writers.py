@@ -52,7 +52,7 @@ def workers_for(database_url: str) -> int:
     """Two workers on SQLite, where two processes writing one file is what can go wrong; one on
     PostgreSQL, where the writes race as transactions in the database whichever process sends
     them (one worker's ten pooled connections), and a second worker would cost another
-    interpreter and the app's imports (3.5 CPU-s) for no other race."""
+    interpreter and the app's imports (3.7 CPU-s) for no other race."""
     return 2 if database_url.startswith("sqlite") else 1
 
 

@@ -123,7 +123,7 @@ async def shared_app(
 ) -> AsyncIterator[tuple[App, TcpProxy]]:
     """One server behind one proxy for the module's tests: each ends with the server serving
     again (App.assert_recovers), so the next one finds it as a new one, and a server start (an
-    interpreter and the app's imports, 3.5 CPU-s) is paid once instead of once a test."""
+    interpreter and the app's imports, 3.2 CPU-s) is paid once instead of once a test."""
     folder = tmp_path_factory.mktemp("database-goes-away")
     admin = make_url(PG_ADMIN_URL)
     async with tcp_proxy(admin.host or "127.0.0.1", admin.port or 5432) as proxy:

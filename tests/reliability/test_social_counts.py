@@ -5,7 +5,7 @@ equals a recount of the rows, no request failed, and the log has no "database is
 On SQLite the server has two workers: two processes share one file, as in production. On
 PostgreSQL one: the races are between transactions in the database, which one worker's ten
 pooled connections run as two workers' twenty would, and a second worker costs an interpreter
-and the app's imports (3.5 CPU-s).
+and the app's imports (3.7 CPU-s).
 
 The issue asked for 10 s of load; a drift shows within the first few hundred racing writes,
 so the suite sends 64 x 8 = 512, the same number on a quiet or a loaded machine
