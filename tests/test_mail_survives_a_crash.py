@@ -12,7 +12,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from bench.live import LiveServer
+from bench.live import LiveServer, ssl_context
 from tests.auth.conftest import Mailbox, closed_port
 from tests.factories import PASSWORD
 from tests.processes import fastblog_env
@@ -76,11 +76,15 @@ def test_a_reset_mail_queued_by_a_killed_host_is_sent_by_the_next_one(
             f"{host_a.url}/api/users",
             json={"username": "kim", "email": EMAIL, "password": PASSWORD},
             timeout=30,
+            verify=ssl_context(),
         )
         assert signed_up.status_code == 201, signed_up.text
 
         asked = httpx.post(
-            f"{host_a.url}/api/users/forgot-password", json={"email": EMAIL}, timeout=30
+            f"{host_a.url}/api/users/forgot-password",
+            json={"email": EMAIL},
+            timeout=30,
+            verify=ssl_context(),
         )
         assert asked.status_code == 202
         wait_until_logged(host_a, "not sent (attempt 1 of 8)")  # queued, and the send failed
@@ -109,6 +113,7 @@ def test_a_reset_mail_queued_by_a_killed_host_is_sent_by_the_next_one(
         f"{host_b.url}/api/users/reset-password",
         json={"token": match.group(1), "new_password": "the password after the crash"},
         timeout=30,
+        verify=ssl_context(),
     )
     assert reset.status_code == 200, reset.text
     assert "Traceback" not in host_b.log()

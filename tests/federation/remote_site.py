@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy import func, pool, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.live import LiveServer
+from bench.live import LiveServer, ssl_context
 from fastblog.accounts.tokens import create_access_token
 from fastblog.federation import models
 from tests.factories import PASSWORD, TEST_SECRET_KEY
@@ -82,7 +82,9 @@ class Blog:
 
     def client(self) -> httpx.Client:
         """A client of this host (which may not be the one PUBLIC_BASE_URL names)."""
-        return httpx.Client(base_url=self.server.url, timeout=30, trust_env=False)
+        return httpx.Client(
+            base_url=self.server.url, timeout=30, trust_env=False, verify=ssl_context()
+        )
 
     def sign_up(self, prefix: str = "author") -> Author:
         username = f"{prefix}{next(_names)}"

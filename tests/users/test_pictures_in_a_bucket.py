@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from bench.cluster import create_bucket, moto_s3
-from bench.live import free_port
+from bench.live import free_port, ssl_context
 from tests.accounts import bearer, image_bytes
 from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
@@ -77,7 +77,7 @@ async def test_a_picture_uploaded_through_one_host_is_served_by_the_other(
     async with (
         client_of(host_a) as a,
         client_of(host_b) as b,
-        httpx.AsyncClient(trust_env=False) as browser,
+        httpx.AsyncClient(trust_env=False, verify=ssl_context()) as browser,
     ):
         uploaded = await a.patch(
             "/api/users/me/picture",
