@@ -4,7 +4,6 @@ on a migrated SQLite or PostgreSQL database, and what a test does on it through 
 import asyncio
 import contextlib
 import itertools
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -22,11 +21,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.live import LiveServer, ssl_context
 from fastblog.accounts.tokens import create_access_token
 from fastblog.federation import models
+from tests.conftest import ExplicitSettings
 from tests.factories import PASSWORD, TEST_SECRET_KEY
 from tests.federation.remote import AP_ACCEPT, Delivery, RemoteServer
 from tests.federation.remote_fixtures import Mastodon
 from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
-from tests.processes import FASTBLOG, fastblog_env
+from tests.processes import fastblog_env, fastblog_in_process
 
 PAGE_TIMEOUT = 30.0  # the inbox queues its work: a page shows it a few outbox polls later
 # After the queues are empty (Blog.settle): a second sender's POST already on its way as the
@@ -122,17 +122,15 @@ class Blog:
         assert response.status_code == 200, response.text
         return response.text
 
-    def federation_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """`fastblog federation ARGS` on the blog's database, as an admin runs it."""
-        return subprocess.run(
-            [FASTBLOG, "federation", *args],
-            env=self.server.env,
-            cwd=self.server.cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+    def federation_cli(self, *args: str) -> tuple[int, str, str]:
+        """`fastblog federation ARGS` on the blog's settings, as an admin runs it (exit status,
+        stdout, stderr): through the command's `main` in this process, another writer of the
+        blog's database, which the server must notice. The installed command in a process of
+        its own has its tests (tests/federation/test_blocks.py)."""
+        settings = ExplicitSettings(
+            **{name.lower(): value for name, value in self.server.env.items()}
         )
+        return asyncio.run(fastblog_in_process(settings, "federation", *args))
 
     def eventually(self, read: Callable[[], T], holds: Callable[[T], bool], *, what: str) -> T:
         """`read()` again until `holds` of it (the inbox's work is queued), within a bound."""
