@@ -27,6 +27,7 @@ from tests.federation.remote import AP_ACCEPT, Delivery, RemoteServer
 from tests.federation.remote_fixtures import Mastodon
 from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
 from tests.processes import fastblog_env, fastblog_in_process
+from tests.threaded_host import ThreadedHost
 
 PAGE_TIMEOUT = 30.0  # the inbox queues its work: a page shows it a few outbox polls later
 # After the queues are empty (Blog.settle): a second sender's POST already on its way as the
@@ -211,13 +212,16 @@ def federated_server(
     public_base_url: str | None = None,
     port: int | None = None,
     lease_seconds: float = 30.0,
+    in_process: bool = False,
 ) -> LiveServer:
     """`fastblog serve` with federation on, not started yet; its own address is the public one
     unless another host's is given (several hosts of one site). `lease_seconds`: how long a
     delivery this host claimed stays its own; a host that lives through a send keeps it well
     past a loaded machine's stalls (a lease that lapses mid-send lets a host send it again, as
-    it should: at least once); a test of a host that dies holding one makes it short."""
-    server = LiveServer({}, log_path=log_path, cwd=log_path.parent, port=port)
+    it should: at least once); a test of a host that dies holding one makes it short.
+    `in_process`: the app on a thread of the test process instead (tests.threaded_host)."""
+    kind = ThreadedHost if in_process else LiveServer
+    server = kind({}, log_path=log_path, cwd=log_path.parent, port=port)
     server.env = fastblog_env(
         database_url,
         federation="true",
