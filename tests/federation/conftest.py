@@ -134,7 +134,7 @@ def verifies(public_pem: str, headers: dict[str, str], path: str, method: str = 
 
 
 @pytest.fixture(
-    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def blog(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -143,7 +143,8 @@ def blog(
     test_against_mastodon, shared by both: one worker runs the two modules (ONE_WORK_UNIT in
     tests/conftest.py), so each database's server starts once, not once a module (~3 CPU-s).
     Their tests cannot disturb each other: each signs up authors of its own, and each remote
-    actor has an address of its own (127.0.0.2 and 3 there, 127.0.0.4 here)."""
+    actor has an address of its own (127.0.0.2 and 3 there, 127.0.0.4 here). For the package,
+    not the session: stopped once the worker's next test is elsewhere, not left polling."""
     with (
         database(request.param) as database_url,
         federated_blog(database_url, tmp_path_factory.mktemp("blog")) as blog,

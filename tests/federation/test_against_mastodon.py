@@ -18,8 +18,8 @@ REPLY_TEXT = "Thanks for writing this, it helped."
 # `blog`: the live blog, shared with test_against_remote (tests/federation/conftest.py).
 
 
-# For the session, as the blog: a delivery still going to it as the module ends arrives.
-@pytest.fixture(scope="session")
+# For the package, as the blog: a delivery still going to it as the module ends arrives.
+@pytest.fixture(scope="package")
 def mastodon_server() -> Iterator[RemoteServer]:
     with remote_servers("127.0.0.4") as (server,):
         yield server

@@ -31,10 +31,10 @@ from tests.federation.remote_site import (
 # `blog`: the live blog, shared with test_against_mastodon (tests/federation/conftest.py).
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def remotes() -> Iterator[list[RemoteServer]]:
     """bob on 127.0.0.2 and carol on 127.0.0.3: two servers, two shared inboxes. For the
-    session, as the blog: a delivery still going to them as the module ends arrives."""
+    package, as the blog: a delivery still going to them as the module ends arrives."""
     with remote_servers("127.0.0.2", "127.0.0.3") as servers:
         yield servers
 
