@@ -27,7 +27,7 @@ import httpx
 from aiobotocore.session import get_session
 from sqlalchemy.engine import make_url
 
-from bench.live import FASTBLOG, REPO_ROOT, LiveServer, free_port
+from bench.live import FASTBLOG, REPO_ROOT, LiveServer, free_port, ssl_context
 
 DEPLOY = REPO_ROOT / "deploy"
 HAPROXY_CONFIG = DEPLOY / "haproxy.cfg"
@@ -199,7 +199,9 @@ def moto_s3(workdir: Path) -> Iterator[str]:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                httpx.get(f"{url}/moto-api/", timeout=1, trust_env=False)
+                # One SSL context for every poll: a client's own costs ~45 ms of CPU, and
+                # beside busy cores moto takes seconds to start (ten polls a second).
+                httpx.get(f"{url}/moto-api/", timeout=1, trust_env=False, verify=ssl_context())
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:

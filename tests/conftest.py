@@ -112,25 +112,40 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 # Modules whose tests share something costly to start (make test: --dist loadscope gives each
 # module to one worker): the HAProxy cluster (moto, a database, four processes), the browser's
-# servers and Chromium, the fuzzing servers. Under xdist they go first: a long module handed
-# out last would keep one worker busy while the others sit idle.
-COSTLY_FIRST = ("tests/cluster/", "tests/browser/", "tests/reliability/test_fuzz.py")
+# servers and Chromium, the fuzzing servers, the federated blog. Under xdist they go first: a
+# long module handed out last would keep one worker busy while the others sit idle.
+COSTLY_FIRST = (
+    "tests/cluster/",
+    "tests/browser/",
+    "tests/reliability/test_fuzz.py",
+    "tests/federation/test_against_remote.py",
+    "tests/federation/test_against_mastodon.py",
+)
 # Folders whose modules share one worker's servers: the browser tests' Chromium and their two
 # live servers (tests/browser/conftest.py) last while that worker's browser tests follow one
 # another, and each restart costs ~10 CPU-s (Chromium, `fastblog db upgrade` and `fastblog
 # serve` on each database, a PostgreSQL database copied). Module by module, xdist scattered
 # the eleven browser modules among the others and nearly every one restarted them all.
-ONE_WORK_UNIT = ("tests/browser/",)
+# Likewise the two modules against one live federated blog (tests/federation/conftest.py:
+# `blog`), a `fastblog serve` per database that each module used to start for itself.
+# Test ids starting so → their work unit.
+ONE_WORK_UNIT = {
+    "tests/browser/": "tests/browser/",
+    "tests/federation/test_against_remote.py": "tests/federation/ against a live blog",
+    "tests/federation/test_against_mastodon.py": "tests/federation/ against a live blog",
+}
 
 
 class LoadScopeKeepingFolders(LoadScopeScheduling):
-    """xdist's `--dist loadscope` (a module per work unit), but each folder of ONE_WORK_UNIT is
-    one unit, run by one worker from its first test to its last."""
+    """xdist's `--dist loadscope` (a module per work unit), but the tests of each unit of
+    ONE_WORK_UNIT are run by one worker from their first to their last."""
 
     def _split_scope(self, nodeid: str) -> str:
         # The hook loadscope's subclasses override (xdist's own loadfile and loadgroup do).
-        folder = next((folder for folder in ONE_WORK_UNIT if nodeid.startswith(folder)), None)
-        return folder or super()._split_scope(nodeid)
+        unit = next(
+            (unit for start, unit in ONE_WORK_UNIT.items() if nodeid.startswith(start)), None
+        )
+        return unit or super()._split_scope(nodeid)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:

@@ -1,5 +1,6 @@
 """A reset requested on host A, whose process is killed (SIGKILL) before the mail goes out:
-the mail arrives once any host is up. Real `fastblog serve` processes, a real SMTP server."""
+the mail arrives once any host is up. Host A a real `fastblog serve` process, the next host the
+app in the test process (tests.threaded_host), a real SMTP server."""
 
 import os
 import re
@@ -12,10 +13,11 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from bench.live import LiveServer
+from bench.live import LiveServer, ssl_context
 from tests.auth.conftest import Mailbox, closed_port
 from tests.factories import PASSWORD
 from tests.processes import fastblog_env
+from tests.threaded_host import ThreadedHost
 
 MAIL_DEADLINE_SECONDS = 30  # host B's start-up (a Python process on a shared core) included
 EMAIL = "kim@example.com"
@@ -76,11 +78,15 @@ def test_a_reset_mail_queued_by_a_killed_host_is_sent_by_the_next_one(
             f"{host_a.url}/api/users",
             json={"username": "kim", "email": EMAIL, "password": PASSWORD},
             timeout=30,
+            verify=ssl_context(),
         )
         assert signed_up.status_code == 201, signed_up.text
 
         asked = httpx.post(
-            f"{host_a.url}/api/users/forgot-password", json={"email": EMAIL}, timeout=30
+            f"{host_a.url}/api/users/forgot-password",
+            json={"email": EMAIL},
+            timeout=30,
+            verify=ssl_context(),
         )
         assert asked.status_code == 202
         wait_until_logged(host_a, "not sent (attempt 1 of 8)")  # queued, and the send failed
@@ -92,7 +98,12 @@ def test_a_reset_mail_queued_by_a_killed_host_is_sent_by_the_next_one(
     try:
         time.sleep(1)
         assert mailbox.messages == []  # no host is up: nobody sends it
-        host_b = start_host(hosts, env, tmp_path / "host-b.log")
+        # The next host: the app in this process (tests.threaded_host says why), on the
+        # same database and settings; the killed one was a `fastblog serve` process.
+        host_b = ThreadedHost(env, log_path=tmp_path / "host-b.log", cwd=tmp_path)
+        hosts.append(host_b)
+        host_b.start()
+        host_b.wait_ready()
         deadline = time.monotonic() + MAIL_DEADLINE_SECONDS
         while not mailbox.messages:
             assert time.monotonic() < deadline, f"no mail from host B:\n{host_b.log_tail()}"
@@ -109,6 +120,7 @@ def test_a_reset_mail_queued_by_a_killed_host_is_sent_by_the_next_one(
         f"{host_b.url}/api/users/reset-password",
         json={"token": match.group(1), "new_password": "the password after the crash"},
         timeout=30,
+        verify=ssl_context(),
     )
     assert reset.status_code == 200, reset.text
     assert "Traceback" not in host_b.log()

@@ -6,7 +6,7 @@ the app is tested against lives beside these (apremote's files)."""
 import base64
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from fastblog.federation.runtime import Federation
 from tests.asgi import asgi_transport
 from tests.auth.conftest import AppFactory, make_app
+from tests.federation.remote_site import Blog, database, federated_blog
 
 SITE = "https://blog.example"
 ACTIVITY_JSON = "application/activity+json"
@@ -130,6 +131,25 @@ def verifies(public_pem: str, headers: dict[str, str], path: str, method: str = 
     except Exception:
         return False
     return True
+
+
+@pytest.fixture(
+    scope="package", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def blog(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Blog]:
+    """The live federated blog (a `fastblog serve` process) of test_against_remote and
+    test_against_mastodon, shared by both: one worker runs the two modules (ONE_WORK_UNIT in
+    tests/conftest.py), so each database's server starts once, not once a module (~3 CPU-s).
+    Their tests cannot disturb each other: each signs up authors of its own, and each remote
+    actor has an address of its own (127.0.0.2 and 3 there, 127.0.0.4 here). For the package,
+    not the session: stopped once the worker's next test is elsewhere, not left polling."""
+    with (
+        database(request.param) as database_url,
+        federated_blog(database_url, tmp_path_factory.mktemp("blog")) as blog,
+    ):
+        yield blog
 
 
 @pytest.fixture(scope="session")

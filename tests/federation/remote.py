@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.live import free_port
+from bench.live import free_port, ssl_context
 from tests.federation.remote_fixtures import mastodon_headers, mastodon_person
 
 ACTIVITY_JSON = "application/activity+json"
@@ -228,7 +228,7 @@ class RemoteServer:
     async def _key_of(self, key_id: str) -> tuple[str, str]:
         """The PEM and owner of `key_id`, read from the actor document it belongs to."""
         actor_url = urldefrag(key_id).url
-        async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+        async with httpx.AsyncClient(timeout=10, trust_env=False, verify=ssl_context()) as client:
             response = await client.get(actor_url, headers={"Accept": AP_ACCEPT})
         response.raise_for_status()
         actor = response.json()
@@ -283,19 +283,28 @@ class RemoteServer:
         else:
             headers = {"content-type": ACTIVITY_JSON, "date": formatdate(usegmt=True)}
         return httpx.post(
-            url, content=body_after_signing or body, headers=headers, timeout=30, trust_env=False
+            url,
+            content=body_after_signing or body,
+            headers=headers,
+            timeout=30,
+            trust_env=False,
+            verify=ssl_context(),
         )
 
     def post_body(self, url: str, body: bytes) -> httpx.Response:
         """POST `body` as it is (not necessarily an activity), signed."""
         headers = self.signed_headers(url, body)
-        return httpx.post(url, content=body, headers=headers, timeout=30, trust_env=False)
+        return httpx.post(
+            url, content=body, headers=headers, timeout=30, trust_env=False, verify=ssl_context()
+        )
 
     def post_as_mastodon(self, url: str, activity: dict[str, Any]) -> httpx.Response:
         """POST `activity` with the headers Mastodon sends (its names, its signed list)."""
         body = json.dumps(activity).encode()
         headers = mastodon_headers(self, url, body)
-        return httpx.post(url, content=body, headers=headers, timeout=30, trust_env=False)
+        return httpx.post(
+            url, content=body, headers=headers, timeout=30, trust_env=False, verify=ssl_context()
+        )
 
     def webfinger(self, site: str, acct: str) -> dict[str, Any]:
         """What `acct` (user@host) is, asked of `site` as a remote server asks."""
@@ -305,6 +314,7 @@ class RemoteServer:
             headers={"Accept": "application/jrd+json"},
             timeout=30,
             trust_env=False,
+            verify=ssl_context(),
         )
         response.raise_for_status()
         document: dict[str, Any] = response.json()
@@ -316,12 +326,15 @@ class RemoteServer:
             params={"resource": f"acct:{acct}"},
             timeout=30,
             trust_env=False,
+            verify=ssl_context(),
         )
         return response.status_code
 
     def fetch(self, url: str) -> httpx.Response:
         """GET `url` as ActivityPub software does (the Accept header Mastodon sends)."""
-        return httpx.get(url, headers={"Accept": AP_ACCEPT}, timeout=30, trust_env=False)
+        return httpx.get(
+            url, headers={"Accept": AP_ACCEPT}, timeout=30, trust_env=False, verify=ssl_context()
+        )
 
     # What it saw.
     def wait_for(

@@ -4,7 +4,6 @@ on a migrated SQLite or PostgreSQL database, and what a test does on it through 
 import asyncio
 import contextlib
 import itertools
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -19,14 +18,16 @@ import httpx
 from sqlalchemy import func, pool, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.live import LiveServer
+from bench.live import LiveServer, ssl_context
 from fastblog.accounts.tokens import create_access_token
 from fastblog.federation import models
+from tests.conftest import ExplicitSettings
 from tests.factories import PASSWORD, TEST_SECRET_KEY
 from tests.federation.remote import AP_ACCEPT, Delivery, RemoteServer
 from tests.federation.remote_fixtures import Mastodon
 from tests.migrated import migrated_postgres, migrated_sqlite, postgres_url_of
-from tests.processes import FASTBLOG, fastblog_env
+from tests.processes import fastblog_env, fastblog_in_process
+from tests.threaded_host import ThreadedHost
 
 PAGE_TIMEOUT = 30.0  # the inbox queues its work: a page shows it a few outbox polls later
 # After the queues are empty (Blog.settle): a second sender's POST already on its way as the
@@ -82,7 +83,9 @@ class Blog:
 
     def client(self) -> httpx.Client:
         """A client of this host (which may not be the one PUBLIC_BASE_URL names)."""
-        return httpx.Client(base_url=self.server.url, timeout=30, trust_env=False)
+        return httpx.Client(
+            base_url=self.server.url, timeout=30, trust_env=False, verify=ssl_context()
+        )
 
     def sign_up(self, prefix: str = "author") -> Author:
         username = f"{prefix}{next(_names)}"
@@ -120,17 +123,15 @@ class Blog:
         assert response.status_code == 200, response.text
         return response.text
 
-    def federation_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """`fastblog federation ARGS` on the blog's database, as an admin runs it."""
-        return subprocess.run(
-            [FASTBLOG, "federation", *args],
-            env=self.server.env,
-            cwd=self.server.cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+    def federation_cli(self, *args: str) -> tuple[int, str, str]:
+        """`fastblog federation ARGS` on the blog's settings, as an admin runs it (exit status,
+        stdout, stderr): through the command's `main` in this process, another writer of the
+        blog's database, which the server must notice. The installed command in a process of
+        its own has its tests (tests/federation/test_blocks.py)."""
+        settings = ExplicitSettings(
+            **{name.lower(): value for name, value in self.server.env.items()}
         )
+        return asyncio.run(fastblog_in_process(settings, "federation", *args))
 
     def eventually(self, read: Callable[[], T], holds: Callable[[T], bool], *, what: str) -> T:
         """`read()` again until `holds` of it (the inbox's work is queued), within a bound."""
@@ -211,13 +212,19 @@ def federated_server(
     public_base_url: str | None = None,
     port: int | None = None,
     lease_seconds: float = 30.0,
+    poll_seconds: float = 0.2,
+    in_process: bool = False,
 ) -> LiveServer:
     """`fastblog serve` with federation on, not started yet; its own address is the public one
     unless another host's is given (several hosts of one site). `lease_seconds`: how long a
     delivery this host claimed stays its own; a host that lives through a send keeps it well
     past a loaded machine's stalls (a lease that lapses mid-send lets a host send it again, as
-    it should: at least once); a test of a host that dies holding one makes it short."""
-    server = LiveServer({}, log_path=log_path, cwd=log_path.parent, port=port)
+    it should: at least once); a test of a host that dies holding one makes it short.
+    `poll_seconds`: how often it looks for what no wake-up announces (retries due, work another
+    host queued), 20 database reads a second at 0.2 s (~0.02 CPU-s a second).
+    `in_process`: the app on a thread of the test process instead (tests.threaded_host)."""
+    kind = ThreadedHost if in_process else LiveServer
+    server = kind({}, log_path=log_path, cwd=log_path.parent, port=port)
     server.env = fastblog_env(
         database_url,
         federation="true",
@@ -226,8 +233,8 @@ def federated_server(
         federation_allow_private_addresses="true",
         comments="open",  # the site's rule for these tests: a reply shows at once
         write_rate_limits="false",
-        outbox_poll_seconds="0.2",
-        federation_poll_seconds="0.2",  # retries, and what another host queued
+        outbox_poll_seconds=str(poll_seconds),
+        federation_poll_seconds=str(poll_seconds),
         outbox_retry_seconds="0.5",
         outbox_lease_seconds=str(lease_seconds),
         log_level="INFO",
@@ -237,8 +244,9 @@ def federated_server(
 
 @contextlib.contextmanager
 def federated_blog(database_url: str, folder: Path) -> Iterator[Blog]:
-    """One started host, stopped on the way out."""
-    server = federated_server(database_url, folder / "blog.log")
+    """One started host, stopped on the way out. Alone on its database, it hears of its work
+    from itself (a wake-up), but for a retry: it polls every second, not five times."""
+    server = federated_server(database_url, folder / "blog.log", poll_seconds=1.0)
     try:
         server.start()
         server.wait_ready()

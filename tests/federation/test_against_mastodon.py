@@ -10,25 +10,16 @@ import pytest
 
 from tests.federation.remote import RemoteServer, remote_servers
 from tests.federation.remote_fixtures import Mastodon
-from tests.federation.remote_site import Blog, comments_on, database, federated_blog, id_of
+from tests.federation.remote_site import Blog, comments_on, id_of
 
 REPLY_TEXT = "Thanks for writing this, it helped."
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def blog(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Blog]:
-    with (
-        database(request.param) as database_url,
-        federated_blog(database_url, tmp_path_factory.mktemp("blog")) as blog,
-    ):
-        yield blog
+# `blog`: the live blog, shared with test_against_remote (tests/federation/conftest.py).
 
 
-@pytest.fixture(scope="module")
+# For the package, as the blog: a delivery still going to it as the module ends arrives.
+@pytest.fixture(scope="package")
 def mastodon_server() -> Iterator[RemoteServer]:
     with remote_servers("127.0.0.4") as (server,):
         yield server

@@ -1,8 +1,9 @@
 """Deliveries counted where they land, on the remote's side: a Create queued by a host that is
 killed (SIGKILL) while the follower's server is down, after its first attempt failed, arrives
 once from the next host, once both are back; two hosts of one site deliver each post once.
-Real `fastblog serve` processes on one database (SQLite file or PostgreSQL), the remote on
-127.0.0.5."""
+Real `fastblog serve` processes on one database (SQLite file or PostgreSQL), but for the host
+that takes over after the kill (the app in the test process: tests.threaded_host), the remote
+on 127.0.0.5."""
 
 import time
 from collections.abc import Iterator
@@ -58,7 +59,8 @@ def test_a_delivery_queued_by_a_killed_host_arrives_once(
         time.sleep(1)  # a few of the polls a live host would make
         assert bob.received(create_of(post)) == []  # no host is up: nobody sends it
 
-        # The next host at the same public address, on the same database.
+        # The next host at the same public address, on the same database: the app in this
+        # process (tests.threaded_host says why); the killed one was a process of its own.
         blog_b = start(
             hosts,
             federated_server(
@@ -66,6 +68,7 @@ def test_a_delivery_queued_by_a_killed_host_arrives_once(
                 tmp_path / "b.log",
                 public_base_url=blog_a.url,
                 port=blog_a.server.port,
+                in_process=True,
             ),
         )
         (create,) = bob.wait_for(
