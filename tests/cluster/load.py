@@ -13,6 +13,7 @@ from sqlalchemy import pool, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.cluster import Cluster
+from bench.live import ssl_context
 from fastblog.posts.models import Post
 
 CLIENTS = 32
@@ -109,6 +110,7 @@ async def run_load(
             headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"},
             timeout=REQUEST_TIMEOUT,
             trust_env=False,
+            verify=ssl_context(),  # one for the 32 (bench.live.ssl_context says why)
         )
         for i in range(CLIENTS)
     ]

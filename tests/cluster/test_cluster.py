@@ -18,6 +18,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.cluster import SERVER_NAMES, Cluster
+from bench.live import ssl_context
 from fastblog.cli import alembic_config
 from fastblog.write_limits import PER_MINUTE, POSTS
 from tests.accounts import image_bytes
@@ -38,7 +39,9 @@ OUT_OF_ROTATION_SECONDS = 3.5
 @pytest.fixture
 async def proxy(running_cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
     """A browser talking to the proxy: its own cookie jar, no redirects followed."""
-    async with httpx.AsyncClient(base_url=running_cluster.url, trust_env=False, timeout=30) as c:
+    async with httpx.AsyncClient(
+        base_url=running_cluster.url, trust_env=False, timeout=30, verify=ssl_context()
+    ) as c:
         yield c
 
 
