@@ -2,7 +2,8 @@
 and every new post without tags runs.
 
 Rows come back as dicts shaped like `PostPublic` (author nested, tags a list), which the API
-validates once into its response model and the templates read directly.
+writes to JSON as its response models would (fastblog.posts.responses) and the templates read
+directly.
 
 What a reader sees is a read-time filter, `status = 'published' AND published_at <= :now`:
 a scheduled post appears on time with no job running. Drafts have no published_at, so the
