@@ -35,7 +35,7 @@ from fastblog.posts.dependencies import (
 from fastblog.posts.models import PUBLISHED
 from fastblog.posts.permissions import check_edit
 from fastblog.posts.queries import fetch_page, fetch_tag_counts
-from fastblog.posts.responses import POST, POST_PAGE, json_response, post_json
+from fastblog.posts.responses import POST, POST_PAGE, TAG_LIST, json_response, post_json
 from fastblog.posts.schemas import (
     PostCreate,
     PostPage,
@@ -275,6 +275,7 @@ TagLimit = Annotated[int, Query(ge=1, le=1000, description="How many tags to ret
 
 
 @tags_router.get("", response_model=TagList)
-async def list_tags(db: DatabaseDep, limit: TagLimit = 100) -> dict[str, Any]:
+async def list_tags(db: DatabaseDep, limit: TagLimit = 100) -> Response:
     """Tags of published posts, most used first."""
-    return {"tags": await fetch_tag_counts(db, now=utcnow(), limit=limit)}
+    tags = await fetch_tag_counts(db, now=utcnow(), limit=limit)
+    return json_response(TAG_LIST, {"tags": tags})  # fastblog.posts.responses says why

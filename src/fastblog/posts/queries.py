@@ -493,7 +493,11 @@ async def fetch_in_review(db: Database, *, limit: int = 50) -> list[dict[str, An
 
 
 async def fetch_tag_counts(db: Database, *, now: datetime, limit: int) -> list[Row]:
-    return await db.fetch(TAG_COUNTS, {"now": now, "limit": limit})
+    """Each tag's `name` and how many visible `posts` carry it, most used first."""
+    rows = await db.fetch(TAG_COUNTS, {"now": now, "limit": limit})
+    for row in rows:  # an int on both databases: PostgreSQL sums a BIGINT as a NUMERIC
+        row["posts"] = int(row["posts"])
+    return rows
 
 
 async def fetch_author(db: Database, *, author_id: int, auth_version: int) -> Row | None:
