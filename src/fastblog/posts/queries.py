@@ -365,6 +365,9 @@ def post_of(row: Row) -> dict[str, Any]:
     return _post(row)
 
 
+AUTHOR_PROFILE = (("author_bio_html", "bio_html"), ("author_website", "website"))
+
+
 def _post(row: Row) -> dict[str, Any]:
     # The row becomes the post, in place (each row is read once, by this): its author's
     # columns move into `author`, the list's total and submitted_at go. A new dict of the
@@ -374,9 +377,9 @@ def _post(row: Row) -> dict[str, Any]:
         "username": row.pop("author_username"),
         "image_file": row.pop("author_image_file"),
     }
-    for name in ("bio_html", "website"):  # one post's page shows the author's profile
-        if f"author_{name}" in row:
-            author[name] = row.pop(f"author_{name}")
+    for column, name in AUTHOR_PROFILE:  # one post's page shows the author's profile
+        if column in row:
+            author[name] = row.pop(column)
     row.pop("total", None)
     if row.pop("submitted_at", None) is not None and row["status"] == DRAFT:
         row["status"] = REVIEW

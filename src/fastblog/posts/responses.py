@@ -86,19 +86,15 @@ _full_values = itemgetter(*FULL_FIELDS)
 
 def post_json(post: dict[str, Any], now: datetime) -> dict[str, Any]:
     """A post from fetch_post or fetch_page as PostSummary (PostPublic, with its content)
-    would dump it."""
+    would dump it; its author's dict is changed in place."""
     if "content" in post:
         shaped = dict(zip(FULL_FIELDS, _full_values(post), strict=True))
     else:
         shaped = dict(zip(SUMMARY_FIELDS, _summary_values(post), strict=True))
-    author = post["author"]
-    image_file = author["image_file"]
-    shaped["author"] = {
-        "id": author["id"],
-        "username": author["username"],
-        "image_file": image_file,
-        "image_path": picture_url(image_file),
-    }
+    # The author's dict gets UserPublic's computed field, in place (its other keys, a post
+    # page's profile, are not AuthorJSON's: left out of the JSON).
+    author = shaped["author"]
+    author["image_path"] = picture_url(author["image_file"])
     # PostSummary.scheduled: a published post whose time has not come (only its author and
     # editors see it; a list never holds one).
     published_at = shaped["published_at"]
