@@ -101,3 +101,17 @@ async def test_allow_lists_exactly_the_documented_methods(client: httpx.AsyncCli
         assert response.status_code == 405, path
         allowed = set(response.headers["allow"].split(", ")) - {"HEAD"}
         assert methods <= allowed <= also, path
+
+
+def test_reads_that_take_a_token_if_sent_document_the_same_scheme() -> None:
+    """The optional token's dependency is a security scheme of its own
+    (fastblog.accounts.dependencies.OptionalBearer): clients must see the one scheme the
+    routes that require a token name."""
+    app = create_app(make_settings("sqlite+aiosqlite:///:memory:", Path("media")))
+    document = app.openapi()
+    assert list(document["components"]["securitySchemes"]) == ["OAuth2PasswordBearer"]
+    routes = {(method, path): operation for method, path, operation in OPERATIONS}
+    required = routes["POST", "/api/posts"]["security"]
+    assert required == [{"OAuth2PasswordBearer": []}]
+    for read in ("/api/posts", "/api/posts/{post_id}", "/api/users/{user_id}/posts"):
+        assert routes["GET", read]["security"] == required, read

@@ -35,6 +35,7 @@ from fastblog.posts.dependencies import (
 from fastblog.posts.models import PUBLISHED
 from fastblog.posts.permissions import check_edit
 from fastblog.posts.queries import fetch_page, fetch_tag_counts
+from fastblog.posts.responses import POST, POST_PAGE, TAG_LIST, json_response, post_json
 from fastblog.posts.schemas import (
     PostCreate,
     PostPage,
@@ -86,13 +87,17 @@ async def _page(
     content: bool,
     user_id: int | None = None,
     viewer_id: int | None = None,
-) -> dict[str, Any]:
+) -> Response:
+    """The page as PostPage's JSON, written straight from the rows (fastblog.posts.responses
+    says why)."""
     wanted = tag_or_none(tag) if tag is not None else None
     if tag is not None and wanted is None:
-        return page_of([], total=0, skip=skip, limit=limit, older=None)
+        empty = page_of([], total=0, skip=skip, limit=limit, older=None)
+        return json_response(POST_PAGE, empty)
+    now = utcnow()
     listing = await fetch_page(
         db,
-        now=utcnow(),
+        now=now,
         skip=skip,
         limit=limit,
         after=cursor,
@@ -101,7 +106,9 @@ async def _page(
         full=content,
         viewer_id=viewer_id,
     )
-    return page_of(listing.posts, total=listing.total, skip=skip, limit=limit, older=listing.older)
+    posts = [post_json(post, now) for post in listing.posts]
+    page = page_of(posts, total=listing.total, skip=skip, limit=limit, older=listing.older)
+    return json_response(POST_PAGE, page)
 
 
 @router.get("", response_model=PostPage, responses=E401_IF_SENT)
@@ -113,7 +120,7 @@ async def list_posts(
     limit: Limit = 10,
     tag: TagFilter = None,
     content: WithContent = False,
-) -> dict[str, Any]:
+) -> Response:
     """List published posts, newest first, one page at a time: follow `next_cursor`
     (`?cursor=`) to the end; `skip` goes a little way from where a page starts. With a token:
     which you like. Each post without its content unless `?content=true`."""
@@ -167,9 +174,9 @@ async def create_post(
 
 
 @router.get("/{post_id}", response_model=PostPublic, responses=E401_IF_SENT | E404)
-async def get_post(post: PostDep) -> dict[str, Any]:
+async def get_post(post: PostDep) -> Response:
     """Get one post with its author (a draft or scheduled post: only with its author's token)."""
-    return post
+    return json_response(POST, post_json(post, utcnow()))  # fastblog.posts.responses: why
 
 
 async def _edit(
@@ -250,7 +257,7 @@ async def get_user_posts(
     limit: Limit = 10,
     tag: TagFilter = None,
     content: WithContent = False,
-) -> dict[str, Any]:
+) -> Response:
     """A user's published posts, newest first (paged like `GET /api/posts`)."""
     return await _page(
         db,
@@ -268,6 +275,7 @@ TagLimit = Annotated[int, Query(ge=1, le=1000, description="How many tags to ret
 
 
 @tags_router.get("", response_model=TagList)
-async def list_tags(db: DatabaseDep, limit: TagLimit = 100) -> dict[str, Any]:
+async def list_tags(db: DatabaseDep, limit: TagLimit = 100) -> Response:
     """Tags of published posts, most used first."""
-    return {"tags": await fetch_tag_counts(db, now=utcnow(), limit=limit)}
+    tags = await fetch_tag_counts(db, now=utcnow(), limit=limit)
+    return json_response(TAG_LIST, {"tags": tags})  # fastblog.posts.responses says why

@@ -2,7 +2,8 @@
 and every new post without tags runs.
 
 Rows come back as dicts shaped like `PostPublic` (author nested, tags a list), which the API
-validates once into its response model and the templates read directly.
+writes to JSON as its response models would (fastblog.posts.responses) and the templates read
+directly.
 
 What a reader sees is a read-time filter, `status = 'published' AND published_at <= :now`:
 a scheduled post appears on time with no job running. Drafts have no published_at, so the
@@ -364,6 +365,9 @@ def post_of(row: Row) -> dict[str, Any]:
     return _post(row)
 
 
+AUTHOR_PROFILE = (("author_bio_html", "bio_html"), ("author_website", "website"))
+
+
 def _post(row: Row) -> dict[str, Any]:
     # The row becomes the post, in place (each row is read once, by this): its author's
     # columns move into `author`, the list's total and submitted_at go. A new dict of the
@@ -373,9 +377,9 @@ def _post(row: Row) -> dict[str, Any]:
         "username": row.pop("author_username"),
         "image_file": row.pop("author_image_file"),
     }
-    for name in ("bio_html", "website"):  # one post's page shows the author's profile
-        if f"author_{name}" in row:
-            author[name] = row.pop(f"author_{name}")
+    for column, name in AUTHOR_PROFILE:  # one post's page shows the author's profile
+        if column in row:
+            author[name] = row.pop(column)
     row.pop("total", None)
     if row.pop("submitted_at", None) is not None and row["status"] == DRAFT:
         row["status"] = REVIEW
@@ -492,7 +496,11 @@ async def fetch_in_review(db: Database, *, limit: int = 50) -> list[dict[str, An
 
 
 async def fetch_tag_counts(db: Database, *, now: datetime, limit: int) -> list[Row]:
-    return await db.fetch(TAG_COUNTS, {"now": now, "limit": limit})
+    """Each tag's `name` and how many visible `posts` carry it, most used first."""
+    rows = await db.fetch(TAG_COUNTS, {"now": now, "limit": limit})
+    for row in rows:  # an int on both databases: PostgreSQL sums a BIGINT as a NUMERIC
+        row["posts"] = int(row["posts"])
+    return rows
 
 
 async def fetch_author(db: Database, *, author_id: int, auth_version: int) -> Row | None:

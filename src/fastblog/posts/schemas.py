@@ -343,8 +343,8 @@ def page_of(
     limit: int,
     older: Keyset | None,
 ) -> dict[str, Any]:
-    """A page of posts (as fastblog.posts.queries returns them) with what a client needs to
-    fetch the next; the route's response model validates it, once."""
+    """A page of posts with what a client needs to fetch the next: PostPage's fields
+    (fastblog.posts.responses writes it as PostPage would)."""
     return {
         "posts": posts,
         "total": total,
