@@ -21,7 +21,6 @@ arrived, so its idle clock starts late; the server here keeps idle connections f
 import asyncio
 import contextlib
 import os
-import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.live import ssl_context
 from tests.factories import login_through_endpoint
 from tests.reliability.server import server_env, serving
 
@@ -56,11 +56,11 @@ def workers_for(database_url: str) -> int:
     return 2 if database_url.startswith("sqlite") else 1
 
 
-def own_client(url: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
+def own_client(url: str) -> httpx.AsyncClient:
     """One user's client: its own connection, never shared with another task. (Unused for
-    plain HTTP, the TLS context is shared: each client would load the CA bundle again, which
-    takes seconds for 64 clients on a busy machine.)"""
-    return httpx.AsyncClient(base_url=url, timeout=60, limits=LIMITS, verify=tls)
+    plain HTTP, the TLS context is the process's one, bench.live.ssl_context: each client
+    would load the CA bundle again, which takes seconds for 64 clients on a busy machine.)"""
+    return httpx.AsyncClient(base_url=url, timeout=60, limits=LIMITS, verify=ssl_context())
 
 
 @dataclass
@@ -71,10 +71,10 @@ class Tally:
     reads: int = 0
 
 
-async def register(url: str, tls: ssl.SSLContext, n: int) -> dict[str, str]:
+async def register(url: str, n: int) -> dict[str, str]:
     email, password = f"writer{n}@example.com", f"writer-password-{n}"
     body = {"username": f"writer{n}", "email": email, "password": password}
-    async with own_client(url, tls) as client:
+    async with own_client(url) as client:
         assert (await client.post("/api/users", json=body)).status_code == 201
         return await login_through_endpoint(client, email, password)
 
@@ -136,15 +136,14 @@ async def test_concurrent_writers_lose_nothing(fresh_database_url: str, tmp_path
         write_rate_limits=False,
     )
     tally = Tally()
-    tls = ssl.create_default_context()
     async with (
         serving(env, tmp_path / "server.log", workers=workers_for(fresh_database_url)) as server,
         contextlib.AsyncExitStack() as clients,
     ):
         url = server.url
-        accounts = await asyncio.gather(*(register(url, tls, n) for n in range(ACCOUNTS)))
+        accounts = await asyncio.gather(*(register(url, n) for n in range(ACCOUNTS)))
         # Every client is made before the first one writes.
-        own = [await clients.enter_async_context(own_client(url, tls)) for _ in range(WRITERS)]
+        own = [await clients.enter_async_context(own_client(url)) for _ in range(WRITERS)]
         started = time.monotonic()
         await asyncio.gather(
             *(writer(own[n], n, accounts[n % ACCOUNTS], tally) for n in range(WRITERS))

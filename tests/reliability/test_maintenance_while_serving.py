@@ -22,7 +22,6 @@ the counters and the search index agreeing with the rows.
 import asyncio
 import contextlib
 import re
-import ssl
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -289,14 +288,13 @@ async def test_maintenance_commands_while_serving(fresh_database_url: str, tmp_p
     )
     tally = Tally()
     load = Load(tally)
-    tls = ssl.create_default_context()  # one for the seven clients (own_client says why)
     async with (
         serving(env, tmp_path / "server.log") as server,
         contextlib.AsyncExitStack() as stack,
     ):
 
         async def client() -> httpx.AsyncClient:
-            return await stack.enter_async_context(own_client(server.url, tls))
+            return await stack.enter_async_context(own_client(server.url))
 
         tokens = []
         for number in range(WRITERS):

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import os
 import random
-import ssl
 import time
 from collections import Counter
 from datetime import timedelta
@@ -126,14 +125,11 @@ async def test_counts_equal_a_recount_after_racing_likes_follows_and_comments(
         write_rate_limits=False,  # this test is about the counts, not the budget
     )
     tally: Counter[str] = Counter()
-    tls = ssl.create_default_context()
     async with (
         serving(env, tmp_path / "server.log", workers=workers_for(fresh_database_url)) as server,
         contextlib.AsyncExitStack() as stack,
     ):
-        clients = [
-            await stack.enter_async_context(own_client(server.url, tls)) for _ in range(CLIENTS)
-        ]
+        clients = [await stack.enter_async_context(own_client(server.url)) for _ in range(CLIENTS)]
         started = time.monotonic()
         await asyncio.gather(
             *(
