@@ -37,8 +37,13 @@ def hosts() -> Iterator[list[LiveServer]]:
         server.stop()
 
 
-def start_host(hosts: list[LiveServer], env: dict[str, str], log_path: Path) -> LiveServer:
-    server = LiveServer(env, log_path=log_path, cwd=log_path.parent)
+def start_host(
+    hosts: list[LiveServer],
+    env: dict[str, str],
+    log_path: Path,
+    kind: type[LiveServer] = LiveServer,
+) -> LiveServer:
+    server = kind(env, log_path=log_path, cwd=log_path.parent)
     hosts.append(server)
     server.start()
     server.wait_ready()
@@ -100,10 +105,7 @@ def test_a_reset_mail_queued_by_a_killed_host_is_sent_by_the_next_one(
         assert mailbox.messages == []  # no host is up: nobody sends it
         # The next host: the app in this process (tests.threaded_host says why), on the
         # same database and settings; the killed one was a `fastblog serve` process.
-        host_b = ThreadedHost(env, log_path=tmp_path / "host-b.log", cwd=tmp_path)
-        hosts.append(host_b)
-        host_b.start()
-        host_b.wait_ready()
+        host_b = start_host(hosts, env, tmp_path / "host-b.log", kind=ThreadedHost)
         deadline = time.monotonic() + MAIL_DEADLINE_SECONDS
         while not mailbox.messages:
             assert time.monotonic() < deadline, f"no mail from host B:\n{host_b.log_tail()}"
