@@ -34,6 +34,11 @@ PASSWORD = "a long enough password for the cluster"
 # deploy/haproxy.cfg: checks 1 s apart, a host is out after 2 failures (2 s), plus the check's
 # own timeout if the host hangs; a little margin for two busy cores.
 OUT_OF_ROTATION_SECONDS = 3.5
+# HAProxy keeps idle connections to each host. Just after a host dies, before HAProxy has read
+# that those connections closed, it can send a request on one (seen once: a POST 46 µs after the
+# kill); the host never read it, and HAProxy closes the client's connection without an answer,
+# as a host closing an idle connection would, so that the client may send it again.
+DEAD_CONNECTION_SECONDS = 0.5
 
 
 @pytest.fixture
@@ -302,7 +307,11 @@ async def test_a_host_that_dies_under_load_loses_only_its_requests_in_flight(
     assert watch.sent_while_down(victim) == []
     assert len(load.failures) <= CLIENTS
     for failure in load.failures:  # in flight on it as it died: none started once it was gone
-        assert failure.started < killed["dead"], failure
+        on_a_dead_connection = (
+            "Server disconnected without sending a response" in failure.error
+            and failure.started < killed["dead"] + DEAD_CONNECTION_SECONDS
+        )
+        assert failure.started < killed["dead"] or on_a_dead_connection, failure
         assert failure.ended > killed["sent"], failure
         cut_short = "without sending complete message body" in failure.error
         assert failure.method == "POST" or cut_short, failure
