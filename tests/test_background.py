@@ -12,7 +12,7 @@ from typing import Protocol
 import httpx
 import pytest
 
-from fastblog.background import sleep_until, stop_task
+from fastblog.background import sleep_until, stop_task, stop_together
 from fastblog.newsletter.sending import IssueSender
 from fastblog.outbox import OutboxSender
 from fastblog.polling import PollingLoop
@@ -230,6 +230,38 @@ async def test_stop_cancels_a_pass_that_outlasts_the_grace() -> None:
     async with asyncio.timeout(STOPS_WITHIN):
         await loop.stop(grace=0.05)
     assert passes.finished == 0
+
+
+async def test_loops_stopped_together_take_one_grace_not_the_sum() -> None:
+    """The lifespan stops its loops together: with the database hanging, each loop's pass
+    outlasts its grace, and one after another the three below would take three graces."""
+    grace = 1.0
+    loops = []
+    for _ in range(3):
+        passes = Passes(seconds=60.0)
+        loop = PollingLoop("test", passes, 60.0, log=LOG)
+        loop.start()
+        await passes.called.wait()
+        loops.append(loop)
+    clock = asyncio.get_running_loop().time
+    started = clock()
+    await stop_together(*(loop.stop(grace=grace) for loop in loops))
+    assert clock() - started < 2 * grace
+
+
+async def test_stop_together_lets_every_stop_end_then_raises_the_first_error() -> None:
+    ended: list[str] = []
+
+    async def fails() -> None:
+        raise RuntimeError("this stop failed")
+
+    async def slow() -> None:
+        await asyncio.sleep(0.05)
+        ended.append("slow")
+
+    with pytest.raises(RuntimeError, match="this stop failed"):
+        await stop_together(fails(), slow())
+    assert ended == ["slow"]
 
 
 async def test_a_loop_woken_and_stopped_in_the_same_turn_ends() -> None:

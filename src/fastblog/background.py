@@ -14,6 +14,7 @@ cancelled again for as long as it has not ended.
 """
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 # A task still running this long after a cancel gets another. Not sooner: the first cancel
@@ -58,3 +59,13 @@ async def stop_task(task: asyncio.Task[Any] | None) -> None:
         await asyncio.wait([task], timeout=RECANCEL_SECONDS)
     if not task.cancelled():
         task.result()
+
+
+async def stop_together(*stops: Awaitable[None]) -> None:
+    """Await several loops' stops at once. Each may take its grace (a pass in hand, a statement
+    waiting on a database that does not answer), and one after another those graces add up.
+    Every stop runs to its end; then the first error, if any, is raised."""
+    results = await asyncio.gather(*stops, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

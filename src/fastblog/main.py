@@ -23,6 +23,7 @@ from fastblog.accounts.dependencies import load_page_user
 from fastblog.accounts.signing_key import resolve_secret_key
 from fastblog.admin import pages_api, pages_views, site_api
 from fastblog.admin import views as admin_views
+from fastblog.background import stop_together
 from fastblog.comments import admin as comments_admin
 from fastblog.comments import api as comments_api
 from fastblog.comments import views as comments_views
@@ -263,12 +264,13 @@ def create_app(
                     **lab,
                 }
         finally:
-            if federation is not None:
-                await federation.stop()
-            await digests.stop()  # before the outbox: a digest it queues is sent
-            await visibility.stop()
-            await issues.stop()
-            await site.stop()
+            await stop_together(
+                *([federation.stop()] if federation is not None else []),
+                digests.stop(),  # before the outbox: a digest it queues is sent
+                visibility.stop(),
+                issues.stop(),
+                site.stop(),
+            )
             await outbox.stop()  # before the database closes: the sends in flight finish
             await warming
             # Joining the workers blocks, so it happens off the loop; queued work is dropped.
