@@ -25,6 +25,7 @@ class TcpProxy:
         self.mode = Mode.FORWARD
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
+        self.accepted = asyncio.Event()  # set at each connection the proxy accepts
 
     async def listen(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
@@ -32,6 +33,7 @@ class TcpProxy:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
+        self.accepted.set()
         try:
             if self.mode is Mode.BLACKHOLE:
                 await reader.read()  # hold the connection open, answer nothing

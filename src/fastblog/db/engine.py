@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
@@ -152,10 +153,14 @@ def _check_sqlite_file_writable(path: Path) -> None:
 
 def is_database_unavailable(exc: BaseException) -> bool:
     """Connection refused, lost or timed out, pool exhausted, disk trouble: not a bug to fix
-    in code, but a state the client should retry after."""
+    in code, but a state the client should retry after. A connection asyncpg lost while it was
+    still being made ("connection was closed in the middle of operation") reaches us as
+    SQLAlchemy's plain DBAPIError: there is no connection yet to call invalidated."""
     if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        return (
+            exc.connection_invalidated
+            or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+            or isinstance(getattr(exc.orig, "__cause__", None), asyncpg.PostgresConnectionError)
         )
     return isinstance(
         exc, DatabaseUnavailableError | sa_exc.TimeoutError | ConnectionError | TimeoutError
