@@ -261,6 +261,32 @@ async def test_a_post_that_mails_nobody_wakes_no_sender(
     assert not [sql for sql in after_announcing(statements) if "newsletter_issues" in sql]
 
 
+async def test_a_newsletter_no_one_would_get_is_done_at_once_and_wakes_no_sender(
+    make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]
+) -> None:
+    """A blog whose only subscribers follow another author, or never confirmed: the post's
+    issue is made done in the transaction that announces it, and no sender pass follows."""
+    app = await start(make_app, smtp_server, outbox_poll_seconds=3600)
+    _, mailbox = smtp_server
+    author, other = await new_author(app), await new_author(app)
+    await add_subscribers(app, ["unconfirmed@example.com"], confirmed=False)
+    await add_subscribers(app, ["their-fan@example.com"], author_id=other.id)
+    log = StatementCounter(resources_of(app).database, background=True)
+    with log() as statements:
+        post = await publish(app, author, title="To nobody", send_newsletter=True)
+        await until(lambda: announced(resources_of(app).database, post["id"]), "announced")
+        await asyncio.sleep(0.3)  # a sender woken by the announcement would have looked by now
+    assert await issue_done(app, post["id"])  # the post had its newsletter: it is not sent again
+    open_issues_read = [
+        sql
+        for sql in after_announcing(statements)
+        if "FROM newsletter_issues" in sql and "done_at IS NULL" in sql
+    ]
+    assert open_issues_read == []
+    assert await count(app, select(func.count()).select_from(OutboxMail)) == 0
+    assert mailbox.messages == []
+
+
 async def test_a_post_with_a_newsletter_is_mailed_without_waiting_for_the_poll(
     make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]
 ) -> None:

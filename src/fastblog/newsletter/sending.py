@@ -59,10 +59,23 @@ async def on_visibility(session: AsyncSession, change: VisibilityChange) -> bool
     """In the transaction that announces or withdraws a post (fastblog.posts.visibility);
     whether it opened an issue (the sender is woken for nothing else)."""
     if change.visible:
-        if change.send_newsletter and await session.get(NewsletterIssue, change.post_id) is None:
-            session.add(NewsletterIssue(post_id=change.post_id, author_id=change.author_id))
-            return True
-        return False
+        if not change.send_newsletter:
+            return False
+        if await session.get(NewsletterIssue, change.post_id) is not None:
+            return False  # once per post
+        # No one to mail: the issue is done as it is made (it still says the post had its
+        # newsletter, as one sent to nobody would). The sender would have closed it in two
+        # passes of its own, three transactions after every post a blog without
+        # subscribers publishes.
+        anyone = await _anyone_subscribed(session, change.author_id)
+        session.add(
+            NewsletterIssue(
+                post_id=change.post_id,
+                author_id=change.author_id,
+                done_at=None if anyone else utcnow(),
+            )
+        )
+        return anyone
     now = utcnow()
     await session.execute(
         update(NewsletterIssue)
@@ -79,6 +92,22 @@ async def on_visibility(session: AsyncSession, change: VisibilityChange) -> bool
         .execution_options(synchronize_session=False)
     )
     return False  # stopped: nothing for the sender to send
+
+
+async def _anyone_subscribed(session: AsyncSession, author_id: int) -> bool:
+    """A confirmed subscription to the site or to the author: someone an issue would mail."""
+    return bool(
+        await session.scalar(
+            select(Subscription.id)
+            .where(_to_site_or_author(author_id), Subscription.confirmed_at.is_not(None))
+            .limit(1)
+        )
+    )
+
+
+def _to_site_or_author(author_id: Any) -> Any:
+    """Subscriptions an issue of this author's post goes to: the site's and the author's."""
+    return or_(Subscription.author_id.is_(None), Subscription.author_id == author_id)
 
 
 def _insert_keys(dialect: str) -> Any:
@@ -193,10 +222,7 @@ class IssueSender:
                     select(Subscription.id, Subscription.email, Subscription.token)
                     .where(
                         Subscription.confirmed_at.is_not(None),
-                        or_(
-                            Subscription.author_id.is_(None),
-                            Subscription.author_id == issue.author_id,
-                        ),
+                        _to_site_or_author(issue.author_id),
                         Subscription.id > issue.cursor,
                     )
                     .order_by(Subscription.id)
