@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.posts.markdown import slug_of
 from tests.accounts import bearer, browser, browser_login, is_login_redirect, submit
-from tests.factories import make_posts, make_user
+from tests.factories import api_create_post, make_posts, make_user
 
 pytestmark = pytest.mark.anyio
 
@@ -94,6 +94,30 @@ async def test_api_writes_by_the_author_succeed(
         assert after is None
     else:
         assert after == {**ORIGINAL, **(body or {})}
+
+
+@pytest.mark.parametrize("write", API_WRITES)
+async def test_api_writes_by_an_editor_reach_another_authors_draft(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, owner: User, write: str
+) -> None:
+    """An editor changes and deletes anyone's post, a draft too: a draft is hidden from
+    everyone else (404), never from the site's editors."""
+    created = await api_create_post(client, owner, **ORIGINAL, status="draft")
+    assert created.status_code == 201, created.text
+    draft_id = created.json()["id"]
+    method, body, expected = API_WRITES[write]
+    editor = await make_user(session, username="editor", role="editor")
+
+    response = await client.request(
+        method, f"/api/posts/{draft_id}", json=body, headers=bearer(app, editor)
+    )
+
+    assert response.status_code == expected, response.text
+    after = await client.get(f"/api/posts/{draft_id}", headers=bearer(app, owner))
+    if write == "delete":
+        assert after.status_code == 404
+    else:
+        assert after.json()["title"] == (body or ORIGINAL)["title"]
 
 
 async def test_api_create_needs_a_token(client: httpx.AsyncClient) -> None:

@@ -378,12 +378,17 @@ async def test_the_draft_message_says_who_can_see_it_and_it_is_so(
     shown = read_page(await client.get(saved.headers["location"]))
     assert "Your draft is saved. Only you and the site's editors can see it." in shown.text
     path = saved.headers["location"]
+    post_id = path.split("/")[2]
     for viewer, status in ((editor, 200), (other, 404)):
         async with browser(app) as viewer_browser:
             await browser_login(viewer_browser, viewer)
             response = await viewer_browser.get(path, follow_redirects=True)
             assert response.status_code == status, viewer.role
             assert ("Half done" in response.text) is (status == 200)
+        # The API with a token says the same: the editor reads it, another author cannot.
+        read = await client.get(f"/api/posts/{post_id}", headers=await login(client, viewer))
+        assert read.status_code == status, viewer.role
+        assert (read.json().get("title") == "Half done") is (status == 200)
 
 
 async def test_the_form_refuses_bad_tags_beside_the_field(
