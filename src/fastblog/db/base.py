@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData
@@ -59,6 +60,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return super().result_processor(dialect, coltype)
 
 
+# Parsed dates are remembered by their text, at most this many (~1.5 MB). Readers are shown the
+# same newest posts and comments over and over, and a page's cards are remembered under their
+# rows' values (fastblog.web.templating.card): a datetime made afresh computes its hash there
+# again (~4,000 instructions with a time zone, 30 dates a home page) and compares field by field,
+# a remembered one has its hash already and compares by identity. A parse costs ~2,000.
+SQLITE_DATES_KEPT = 8192
+
+
+@lru_cache(maxsize=SQLITE_DATES_KEPT)
 def _utc_from_sqlite(value: str | None) -> datetime | None:
     """A moment as SQLite holds it (SQLAlchemy's storage format, "2026-12-07 05:33:24.123456",
     or CURRENT_TIMESTAMP's, to the second: UTC without an offset), timezone-aware."""

@@ -11,8 +11,16 @@ from markupsafe import Markup
 DESCRIPTION_LENGTH = 160
 # In a <script> element only "</" could end it early (and "<!--" confuse it); escaping every
 # "<", ">" and "&" as JSON's \u escapes keeps the data the same and the element closed.
-_JSON_IN_HTML = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+# One str.replace a character, not str.translate: in a text that is not all ASCII (a cut
+# description ends in "…") translate looks every character up in its table, raising and
+# clearing a KeyError for each one it leaves alone (~600 instructions a character, 15% of a
+# post page); replace scans in C. No replacement holds a character replaced after it.
+_JSON_IN_HTML = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
 )
 
 
@@ -39,7 +47,9 @@ def describe(text: str, limit: int = DESCRIPTION_LENGTH) -> str:
 def json_for_script(data: Any) -> Markup:
     """JSON safe to embed in a <script type="application/ld+json"> element."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return Markup(text.translate(_JSON_IN_HTML))  # noqa: S704 - nothing in it can close the element
+    for character, escaped in _JSON_IN_HTML:
+        text = text.replace(character, escaped)
+    return Markup(text)  # noqa: S704 - nothing in it can close the element
 
 
 @dataclass(frozen=True, slots=True)
