@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,17 +97,17 @@ async def on_visibility(session: AsyncSession, change: VisibilityChange) -> bool
 async def _anyone_subscribed(session: AsyncSession, author_id: int) -> bool:
     """A confirmed subscription to the site or to the author: someone an issue would mail."""
     return bool(
-        await session.scalar(
-            select(Subscription.id)
-            .where(_to_site_or_author(author_id), Subscription.confirmed_at.is_not(None))
-            .limit(1)
-        )
+        await session.scalar(select(Subscription.id).where(_mailed_for(author_id)).limit(1))
     )
 
 
-def _to_site_or_author(author_id: Any) -> Any:
-    """Subscriptions an issue of this author's post goes to: the site's and the author's."""
-    return or_(Subscription.author_id.is_(None), Subscription.author_id == author_id)
+def _mailed_for(author_id: Any) -> Any:
+    """The subscriptions an issue of this author's post goes to: the confirmed ones to the
+    site and to the author."""
+    return and_(
+        Subscription.confirmed_at.is_not(None),
+        or_(Subscription.author_id.is_(None), Subscription.author_id == author_id),
+    )
 
 
 def _insert_keys(dialect: str) -> Any:
@@ -220,11 +220,7 @@ class IssueSender:
             rows = (
                 await session.execute(
                     select(Subscription.id, Subscription.email, Subscription.token)
-                    .where(
-                        Subscription.confirmed_at.is_not(None),
-                        _to_site_or_author(issue.author_id),
-                        Subscription.id > issue.cursor,
-                    )
+                    .where(_mailed_for(issue.author_id), Subscription.id > issue.cursor)
                     .order_by(Subscription.id)
                     .limit(self.batch)
                 )
