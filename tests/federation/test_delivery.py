@@ -282,3 +282,40 @@ async def test_a_scheduled_post_is_delivered_when_due_and_a_draft_never(
     await until(lambda: received(remote, 1), "the Create delivered")
     await asyncio.sleep(0.3)
     assert [a["object"]["name"] for a in remote.activities()] == ["Tomorrow"]
+
+
+async def test_posts_due_together_reach_only_their_own_authors_followers(
+    fed_app: FastAPI, ap: httpx.AsyncClient, remote: RemoteServer
+) -> None:
+    """Four scheduled posts of a followed author and of one nobody follows, due at once:
+    one pass announces all four; the followers get a Create for each of the followed
+    author's posts, and nothing of the other's."""
+    followed, _ = await followed_author(fed_app, ap, remote)
+    async with resources_of(fed_app).database.transaction() as session:
+        unfollowed = await make_user(session, username="quiet")
+        await session.commit()
+    later = (utcnow() + timedelta(days=1)).isoformat()
+    ids = []
+    for n in range(2):
+        for author in (followed, unfollowed):
+            response = await ap.post(
+                "/api/posts",
+                json={"title": f"{author.username} {n}", "content": "x", "published_at": later},
+                headers=bearer(fed_app, author),
+            )
+            assert response.status_code == 201
+            ids.append(response.json()["id"])
+    state: dict[str, Any] = fed_app.state._test_lifespan_state
+    watcher: PostVisibility = state["post_visibility"]
+    async with resources_of(fed_app).database.transaction() as session:
+        await session.execute(
+            update(Post)
+            .where(Post.id.in_(ids))
+            .values(published_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    assert await watcher.announce_due() in (0, 4)  # 0: the watcher's own loop was first
+    await until(lambda: received(remote, 2), "the Creates delivered")
+    await asyncio.sleep(0.3)
+    names = [activity["object"]["name"] for activity in remote.activities()]
+    assert sorted(names) == ["writer 0", "writer 1"]

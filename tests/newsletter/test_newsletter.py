@@ -327,6 +327,65 @@ async def test_a_scheduled_post_is_mailed_when_due_by_one_process(
     assert recipients(mailbox.messages, "Tomorrow") == ["reader@example.com"]
 
 
+async def due_now(app: FastAPI, post_ids: list[int]) -> None:
+    """The scheduled posts' time comes (moved, rather than waited for)."""
+    async with resources_of(app).database.transaction() as session:
+        await session.execute(
+            update(Post)
+            .where(Post.id.in_(post_ids))
+            .values(published_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+
+
+async def test_posts_due_together_are_announced_together_each_mailed_to_its_readers(
+    make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]
+) -> None:
+    """Six posts of two authors due at once: one pass announces them in one transaction,
+    whose statements are as many as for one post; the issues of the author with a
+    subscriber are mailed to them, the other author's are done at once, mailing nobody."""
+    app = await start(make_app, smtp_server)
+    _, mailbox = smtp_server
+    read, unread = await new_author(app), await new_author(app)
+    await add_subscribers(app, ["fan@example.com"], author_id=read.id)
+    later = (utcnow() + timedelta(days=1)).isoformat()
+
+    async def schedule(author: User, title: str) -> int:
+        post = await publish(app, author, title=title, published_at=later, send_newsletter=True)
+        return int(post["id"])
+
+    alone = [await schedule(read, "Alone")]
+    together = [
+        await schedule(author, f"{author.username} {n}")
+        for n in range(3)
+        for author in (read, unread)
+    ]
+    watcher = visibility_of(app)
+    log = StatementCounter(resources_of(app).database)  # the pass's own: not the senders'
+
+    await due_now(app, alone)
+    with log() as one_post:
+        assert await watcher.announce_due() == 1
+    await due_now(app, together)
+    with log() as six_posts:
+        assert await watcher.announce_due() == 6
+
+    assert len([sql for sql in six_posts if "SET announce_pending" in sql]) == 1
+    # The announcing transaction's statements, and the lease's release.
+    assert len(after_announcing(six_posts)) == len(after_announcing(one_post)), six_posts
+    for post_id in together[1::2]:  # the unread author's: done as they were made
+        assert await issue_done(app, post_id)
+
+    async def all_queued() -> bool:
+        return all([await issue_done(app, post_id) for post_id in [*alone, *together]])
+
+    await until(all_queued, "the read author's issues are queued")
+    await outbox_emptied(app)
+    titles = {message["Subject"] for message in mailbox.messages}
+    assert titles == {"Alone", *(f"{read.username} {n}" for n in range(3))}
+    assert {str(message["To"]) for message in mailbox.messages} == {"fan@example.com"}
+
+
 async def test_unpublishing_stops_the_mails_not_sent_yet(
     make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]
 ) -> None:

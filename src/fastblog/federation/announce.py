@@ -7,7 +7,7 @@ answers whether it queued a delivery: the delivery sender is woken after the com
 then (an author nobody follows from afar costs it no pass).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.db import utcnow
 from fastblog.federation import documents
-from fastblog.federation.delivery import follower_inboxes, queue_activity
+from fastblog.federation.delivery import follower_inboxes, followers_inboxes, queue_activity
 from fastblog.federation.models import Reaction, Tombstone
 from fastblog.posts.models import PUBLISHED, Post
 from fastblog.posts.visibility import PostVisibility, VisibilityChange
@@ -70,14 +70,23 @@ class Announcer:
         self.wake = wake  # the delivery sender's, after a commit that queued deliveries
 
     # Each handler: whether it queued a delivery (fastblog.posts.visibility.Handler).
-    async def on_visibility(self, session: AsyncSession, change: VisibilityChange) -> bool:
-        if change.visible:
-            return await self._published(session, change)
-        return await self._withdrawn(session, change)
+    async def on_visibility(
+        self, session: AsyncSession, changes: Sequence[VisibilityChange]
+    ) -> bool:
+        queued = False
+        for change in changes:
+            if not change.visible:
+                queued |= await self._withdrawn(session, change)
+        shown = [change for change in changes if change.visible]
+        if shown:
+            queued |= await self._published(session, shown)
+        return queued
 
-    async def _published(self, session: AsyncSession, change: VisibilityChange) -> bool:
-        await session.execute(delete(Tombstone).where(Tombstone.post_id == change.post_id))
-        return await self._article_to_followers(session, change, documents.create)
+    async def _published(self, session: AsyncSession, changes: list[VisibilityChange]) -> bool:
+        # A post taken back to draft (or an id SQLite reused) was told deleted: no longer.
+        ids = [change.post_id for change in changes]
+        await session.execute(delete(Tombstone).where(Tombstone.post_id.in_(ids)))
+        return await self._articles_to_followers(session, changes, documents.create)
 
     async def _withdrawn(self, session: AsyncSession, change: VisibilityChange) -> bool:
         post = await session.get(Post, change.post_id)
@@ -93,29 +102,32 @@ class Announcer:
         )
         return queued > 0
 
-    async def on_edit(self, session: AsyncSession, change: VisibilityChange) -> bool:
-        return await self._article_to_followers(session, change, documents.update)
+    async def on_edit(self, session: AsyncSession, changes: Sequence[VisibilityChange]) -> bool:
+        return await self._articles_to_followers(session, changes, documents.update)
 
-    async def _article_to_followers(
+    async def _articles_to_followers(
         self,
         session: AsyncSession,
-        change: VisibilityChange,
+        changes: Sequence[VisibilityChange],
         activity_of: Callable[[str, dict[str, Any]], dict[str, Any]],
     ) -> bool:
-        """The post's article, wrapped by `activity_of` (a Create, an Update), queued for the
-        author's remote followers: whether any delivery was queued."""
-        inboxes = await follower_inboxes(session, change.author_id)
-        if not inboxes:
-            return False
-        article = await article_of(session, self.base, change.post_id)
-        if article is None:
-            return False
-        queued = await queue_activity(
-            session,
-            activity=activity_of(self.base, article),
-            author_id=change.author_id,
-            inboxes=inboxes,
-        )
+        """Each post's article, wrapped by `activity_of` (a Create, an Update), queued for its
+        author's remote followers: whether any delivery was queued. (One read finds the
+        followers of all the authors: most posts of most blogs have none.)"""
+        inboxes = await followers_inboxes(session, {change.author_id for change in changes})
+        queued = 0
+        for change in changes:
+            if not inboxes.get(change.author_id):
+                continue
+            article = await article_of(session, self.base, change.post_id)
+            if article is None:
+                continue
+            queued += await queue_activity(
+                session,
+                activity=activity_of(self.base, article),
+                author_id=change.author_id,
+                inboxes=inboxes[change.author_id],
+            )
         return queued > 0
 
 

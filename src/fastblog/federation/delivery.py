@@ -16,6 +16,7 @@
 import asyncio
 import json
 import logging
+from collections.abc import Collection
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import Any
@@ -61,17 +62,33 @@ def _insert(dialect: str) -> Any:
 
 async def follower_inboxes(session: AsyncSession, author_id: int) -> list[str]:
     """Each follower's shared inbox (or own inbox), once, leaving out blocked domains."""
+    return (await followers_inboxes(session, {author_id})).get(author_id, [])
+
+
+async def followers_inboxes(
+    session: AsyncSession, author_ids: Collection[int]
+) -> dict[int, list[str]]:
+    """`follower_inboxes` of several authors in one read; those with none are left out."""
     inbox = RemoteActor.shared_inbox.label("shared"), RemoteActor.inbox
     rows = (
         await session.execute(
-            select(*inbox)
+            select(RemoteFollower.user_id, *inbox)
+            .select_from(RemoteActor)
             .join(RemoteFollower, RemoteFollower.actor_id == RemoteActor.id)
-            .where(RemoteFollower.user_id == author_id)
+            .where(RemoteFollower.user_id.in_(author_ids))
         )
     ).all()
+    if not rows:  # most authors of most blogs: no list of blocked domains to read
+        return {}
     blocked = set((await session.scalars(select(BlockedDomain.domain))).all())
-    found = {row.shared or row.inbox for row in rows}
-    return sorted(address for address in found if not is_blocked(address, blocked))
+    found: dict[int, set[str]] = {}
+    for row in rows:
+        found.setdefault(row.user_id, set()).add(row.shared or row.inbox)
+    allowed = {
+        author_id: sorted(address for address in addresses if not is_blocked(address, blocked))
+        for author_id, addresses in found.items()
+    }
+    return {author_id: inboxes for author_id, inboxes in allowed.items() if inboxes}
 
 
 def is_blocked(uri: str, blocked: set[str]) -> bool:

@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,49 +56,78 @@ def topic(post_id: int) -> str:
     return f"{service.TOPIC_PREFIX}{post_id}"
 
 
-async def on_visibility(session: AsyncSession, change: VisibilityChange) -> bool:
-    """In the transaction that announces or withdraws a post (fastblog.posts.visibility);
-    whether it opened an issue (the sender is woken for nothing else)."""
-    if change.visible:
-        if not change.send_newsletter:
-            return False
-        if await session.get(NewsletterIssue, change.post_id) is not None:
-            return False  # once per post
-        # No one to mail: the issue is done as it is made (it still says the post had its
-        # newsletter, as one sent to nobody would). The sender would have closed it in two
-        # passes of its own, three transactions after every post a blog without
-        # subscribers publishes.
-        anyone = await _anyone_subscribed(session, change.author_id)
-        session.add(
-            NewsletterIssue(
-                post_id=change.post_id,
-                author_id=change.author_id,
-                done_at=None if anyone else utcnow(),
+async def on_visibility(session: AsyncSession, changes: Sequence[VisibilityChange]) -> bool:
+    """In the transaction that announces posts or withdraws one (fastblog.posts.visibility);
+    whether it opened an issue someone is to be mailed (the sender is woken for nothing
+    else)."""
+    for change in changes:
+        if not change.visible:
+            await _stop(session, change.post_id)
+    return await _open_issues(
+        session, [change for change in changes if change.visible and change.send_newsletter]
+    )
+
+
+async def _open_issues(session: AsyncSession, changes: list[VisibilityChange]) -> bool:
+    """An issue for each post announced with its newsletter, once per post; whether any has
+    someone to mail. The reads are a batch's, not a post's: a few whatever its size."""
+    if not changes:
+        return False
+    had = set(
+        await session.scalars(
+            select(NewsletterIssue.post_id).where(
+                NewsletterIssue.post_id.in_([change.post_id for change in changes])
             )
         )
-        return anyone
+    )
+    new = [change for change in changes if change.post_id not in had]
+    if not new:
+        return False
+    mailed = await _authors_with_readers(session, {change.author_id for change in new})
+    # No one to mail: the issue is done as it is made (it still says the post had its
+    # newsletter, as one sent to nobody would). The sender would have closed it in two
+    # passes of its own, three transactions after every post a blog without subscribers
+    # publishes.
+    now = utcnow()
+    session.add_all(
+        NewsletterIssue(
+            post_id=change.post_id,
+            author_id=change.author_id,
+            done_at=None if change.author_id in mailed else now,
+        )
+        for change in new
+    )
+    return any(change.author_id in mailed for change in new)
+
+
+async def _authors_with_readers(session: AsyncSession, author_ids: set[int]) -> set[int]:
+    """Those of the authors whose issues would mail someone: all of them if the site has a
+    confirmed subscriber, else those with a confirmed subscriber of their own."""
+    confirmed = Subscription.confirmed_at.is_not(None)
+    site_wide = select(Subscription.id).where(confirmed, Subscription.author_id.is_(None))
+    if await session.scalar(site_wide.limit(1)) is not None:
+        return author_ids
+    own = select(Subscription.author_id).where(confirmed, Subscription.author_id.in_(author_ids))
+    return set(await session.scalars(own.distinct()))
+
+
+async def _stop(session: AsyncSession, post_id: int) -> None:
+    """The post was taken back to draft or deleted: its issue stops, and the mails not yet
+    being sent are taken back."""
     now = utcnow()
     await session.execute(
         update(NewsletterIssue)
-        .where(NewsletterIssue.post_id == change.post_id, NewsletterIssue.done_at.is_(None))
+        .where(NewsletterIssue.post_id == post_id, NewsletterIssue.done_at.is_(None))
         .values(done_at=now, stopped_at=now)
     )
     await session.execute(
         delete(OutboxMail)
         .where(
-            OutboxMail.topic == topic(change.post_id),
+            OutboxMail.topic == topic(post_id),
             OutboxMail.failed_at.is_(None),
             or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until <= now),
         )
         .execution_options(synchronize_session=False)
-    )
-    return False  # stopped: nothing for the sender to send
-
-
-async def _anyone_subscribed(session: AsyncSession, author_id: int) -> bool:
-    """A confirmed subscription to the site or to the author: someone an issue would mail."""
-    return bool(
-        await session.scalar(select(Subscription.id).where(_mailed_for(author_id)).limit(1))
     )
 
 

@@ -7,10 +7,14 @@ subscribers, fastblog.newsletter) needs one moment instead, once per post, on on
 - A post published or scheduled through the app is stored with `announce_pending`.
 - `PostVisibility` runs in every process; a pass takes the cluster-wide lease
   `post-visibility` (fastblog.db.leases), so one process at a time looks for pending posts
-  whose time has come, and announces each in a transaction of its own: one UPDATE clears
-  `announce_pending` (only if still set and the post still visible) and the handlers
-  registered with `on_change` write what they need in the same transaction. The post is
-  announced once: a crash before the commit leaves it pending, after it leaves it announced.
+  whose time has come, and announces them together in one transaction: one UPDATE clears
+  `announce_pending` (only where still set and the post still visible) and the handlers
+  registered with `on_change` are given the batch and write what they need in the same
+  transaction. Each post is announced once: a crash before the commit leaves the batch
+  pending, after it leaves it announced. (One transaction a batch, not a post: under a
+  stream of new posts the pass finds several at a time, and a transaction per post, with
+  its handlers' reads, took more of the server than the posts' own writes; on SQLite it
+  also held the write lock that the next posts' INSERTs wait for.)
 - A handler says whether it queued work (an issue to mail, deliveries to send): only then is
   the sender it was registered with (`after_commit`) woken, once the transaction committed
   (for announcements, at the end of the pass, the lease released). A post nobody is owed
@@ -32,7 +36,7 @@ start-up (fastblog.main).
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Integer, bindparam, select, update
@@ -58,9 +62,10 @@ class VisibilityChange:
     send_newsletter: bool
 
 
-# Writes what the change needs in the caller's transaction; True: it queued work for its
-# sender, which is woken once that transaction commits.
-Handler = Callable[[AsyncSession, VisibilityChange], Awaitable[bool]]
+# Writes what the changes need in the caller's transaction (an announcement gives a batch,
+# an edit or a withdrawal one change); True: it queued work for its sender, which is woken
+# once that transaction commits.
+Handler = Callable[[AsyncSession, Sequence[VisibilityChange]], Awaitable[bool]]
 Wake = Callable[[], None]
 # session.info's key for the senders to wake once the caller's transaction commits.
 _WAKES = "fastblog.posts.visibility.wakes"
@@ -80,7 +85,7 @@ DUE = (
 _ANNOUNCE = (
     update(Post)
     .where(
-        Post.id == bindparam("post_id"),
+        Post.id.in_(bindparam("post_ids", expanding=True)),
         ANNOUNCE_PENDING,
         Post.status == PUBLISHED,
         Post.published_at <= bindparam("now"),
@@ -116,7 +121,7 @@ class PostVisibility:
     async def edited(self, session: AsyncSession, *, post_id: int, author_id: int) -> None:
         """In the caller's transaction: a visible post's content changed."""
         change = VisibilityChange(post_id, author_id, visible=True, send_newsletter=False)
-        await _call(self._edit_handlers, session, change)
+        await _call(self._edit_handlers, session, [change])
 
     def changes_committed(self, session: AsyncSession) -> None:
         """After the caller committed an edit or a withdrawal in `session`: wake the senders
@@ -130,7 +135,7 @@ class PostVisibility:
     async def withdrawn(self, session: AsyncSession, *, post_id: int, author_id: int) -> None:
         """In the caller's transaction: the post is no longer (or will not be) visible."""
         change = VisibilityChange(post_id, author_id, visible=False, send_newsletter=False)
-        await _call(self._handlers, session, change)
+        await _call(self._handlers, session, [change])
 
     def start(self) -> None:
         self._loop.start()
@@ -151,40 +156,48 @@ class PostVisibility:
             return 0  # the common case: a read, no write, no lease
         if not await take_lease(db, name=LEASE, holder=self.holder, seconds=self.lease_seconds):
             return 0
-        wakes: dict[Wake, None] = {}
         try:
             due = await db.fetch(DUE, {"now": now, "batch": BATCH})
-            for row in due:
-                wakes |= await self._announce(row["id"])
+            wakes = await self._announce([row["id"] for row in due])
         finally:
             await release_lease(db, name=LEASE, holder=self.holder)
         for wake in wakes:  # once the lease is free: a sender's writes do not wait for it
             wake()
         return len(due)
 
-    async def _announce(self, post_id: int) -> dict[Wake, None]:
-        """Announce one post in a transaction of its own; the senders to wake for it."""
+    async def _announce(self, post_ids: list[int]) -> dict[Wake, None]:
+        """Announce the posts in one transaction; the senders to wake for them."""
+        if not post_ids:  # announced by another process between the look and the lease
+            return {}
         async with self.database.transaction() as session:
-            result = await session.execute(_ANNOUNCE, {"post_id": post_id, "now": utcnow()})
-            row = result.one_or_none()
-            if row is None:  # announced by another pass, unpublished or deleted meanwhile
+            result = await session.execute(_ANNOUNCE, {"post_ids": post_ids, "now": utcnow()})
+            # Skipped: a post announced by another pass, unpublished or deleted meanwhile.
+            rows = {row.id: row for row in result}
+            # In the order they became visible (DUE's), not the UPDATE's.
+            changes = [
+                VisibilityChange(row.id, row.user_id, True, row.send_newsletter)
+                for row in (rows[post_id] for post_id in post_ids if post_id in rows)
+            ]
+            if not changes:
                 return {}
-            change = VisibilityChange(row.id, row.user_id, True, row.send_newsletter)
-            await _call(self._handlers, session, change)
+            await _call(self._handlers, session, changes)
             await session.commit()
-        logger.info("Post %d is visible: announced", post_id)
+        for change in changes:
+            logger.info("Post %d is visible: announced", change.post_id)
         wakes: dict[Wake, None] = session.info.pop(_WAKES, {})
         return wakes
 
 
 async def _call(
-    handlers: list[tuple[Handler, Wake | None]], session: AsyncSession, change: VisibilityChange
+    handlers: list[tuple[Handler, Wake | None]],
+    session: AsyncSession,
+    changes: Sequence[VisibilityChange],
 ) -> None:
     """Run the handlers in the session's transaction; keep, on the session, the senders of
     those that queued work, for `_wake_after` once it commits."""
     wakes: dict[Wake, None] = session.info.setdefault(_WAKES, {})  # a set, in order
     for handler, wake in handlers:
-        if await handler(session, change) and wake is not None:
+        if await handler(session, changes) and wake is not None:
             wakes[wake] = None
 
 
