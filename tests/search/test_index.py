@@ -237,3 +237,18 @@ async def test_new_posts_wait_in_a_short_pending_list(
             await cleaning.commit()
     assert pending is not None
     assert pending <= schema.PENDING_LIST_KB // 8, pending
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_full_text_indexes_merge_eight_segments_of_a_level(
+    resources: Resources,
+) -> None:
+    """FTS5's automerge setting, as migration 0028 leaves it on both indexes (at FTS5's
+    default of 4, a million-post index was rewritten within a few thousand new posts:
+    fastblog.search.schema.FTS_AUTOMERGE)."""
+    async with resources.database.session() as session:
+        for table in ("posts_search", "posts_tiers"):
+            setting = await session.scalar(
+                text(f"SELECT v FROM {table}_config WHERE k = 'automerge'")
+            )
+            assert setting == 8, table

@@ -105,10 +105,6 @@ async def rebuild_in_transaction(connection: AsyncConnection) -> None:
             await _rebuild_fts_merged(connection, table)
 
 
-# FTS5's default: merge segments as soon as four of a size are on disk.
-FTS_DEFAULT_AUTOMERGE = 4
-
-
 async def _rebuild_fts_merged(connection: AsyncConnection, table: str) -> None:
     """FTS5's 'rebuild' with automerge off, then one 'optimize' into a single segment:
     about a fifth less CPU than merging level by level as the rebuild writes (measured at
@@ -123,5 +119,5 @@ async def _rebuild_fts_merged(connection: AsyncConnection, table: str) -> None:
     await connection.exec_driver_sql(f"INSERT INTO {table} ({table}) VALUES ('rebuild')")  # noqa: S608
     await connection.exec_driver_sql(f"INSERT INTO {table} ({table}) VALUES ('optimize')")  # noqa: S608
     await connection.exec_driver_sql(
-        command, ("automerge", FTS_DEFAULT_AUTOMERGE if automerge is None else int(automerge))
+        command, ("automerge", schema.FTS_AUTOMERGE if automerge is None else int(automerge))
     )

@@ -105,6 +105,15 @@ CREATE VIRTUAL TABLE {TIERS_TABLE} USING fts5(
 SQLITE_TIERS_TRIGGERS = _fts_triggers(TIERS_TABLE, "posts_tiered", ("title", "tag_names"))
 SQLITE_TIERS_REBUILD = f"INSERT INTO {TIERS_TABLE} ({TIERS_TABLE}) VALUES ('rebuild')"
 
+# FTS5 merges a level's segments into one on the next level once `automerge` of them are on
+# disk (4 by default). A rebuilt index is one segment on a low level (the rebuild made few
+# levels), so new posts' segments reach it soon: at a million posts, about the 8,000th post
+# written after a rebuild started a merge of the whole index, spread over the next ~20,000
+# writes, each costing ~0.7 ms instead of ~0.25 (measured, autocommit inserts). At 8, each
+# level holds up to 7 before merging up and reaching that segment takes millions of posts;
+# a search reads a few more small segments (migration 0028; docs/search.md).
+FTS_AUTOMERGE = 8
+
 # What a search's window tests of each match (visibility, the author filter) and the date it
 # ranks by, in an index keyed by the post's id, so the walk of the matches never reads a
 # post's row (~4 KB, those columns after the content, on overflow pages): fastblog.search.fts5
