@@ -44,6 +44,7 @@ from bench.app_bench import WRITE_BODY
 from bench.baseline import baseline_sources, print_comparison
 from bench.db import migrate_and_seed, published_post_ids
 from bench.live import REPO_ROOT
+from bench.tag_routes import most_used
 from fastblog.cli import YOUNG_GC_THRESHOLD
 from fastblog.config import Settings
 from fastblog.main import create_app
@@ -188,6 +189,13 @@ async def prepare_routes(caller: AsgiCaller, url: str, wanted: set[str] | None) 
             await comment_on(client, commented, f"Bearer {token}")
     # The post `make bench` writes (issue 23's POST /api/posts): 392 characters, rendered in
     # the request's own process (fastblog.posts.service.INLINE_RENDER_MAX_CHARS).
+    tag_paths = {"tag-page": [], "user-tag": []}
+    if wanted is None or wanted & tag_paths.keys():
+        tag, writer = await most_used(url)  # the tag routes of `make bench` (bench.tag_routes)
+        tag_paths = {
+            "tag-page": [f"/tags/{tag}"],
+            "user-tag": [f"/api/users/{writer}/posts?tag={tag}"],
+        }
     content = json.loads(WRITE_BODY)["content"]
     post_body = json.dumps({"title": "CPU", "content": content, "tags": ["cpu"]})
     routes = [
@@ -196,6 +204,8 @@ async def prepare_routes(caller: AsgiCaller, url: str, wanted: set[str] | None) 
         Route("api-list", "GET", ["/api/posts?limit=20"]),
         Route("api-tags", "GET", ["/api/tags"]),  # 100 of the seed's ~200 tags
         Route("home", "GET", ["/"], headers=BROWSER_HEADERS),
+        Route("tag-page", "GET", tag_paths["tag-page"], headers=BROWSER_HEADERS),
+        Route("user-tag", "GET", tag_paths["user-tag"]),
         Route("post-page", "GET", [f"/posts/{middle}/{slug}"], headers=BROWSER_HEADERS),
         Route(
             "commented", "GET", [f"/posts/{commented}/{commented_slug}"], headers=BROWSER_HEADERS

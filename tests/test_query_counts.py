@@ -78,6 +78,25 @@ async def test_a_tags_page_takes_at_most_three_statements(
     assert 1 <= len(statements) <= (2 if url.startswith("/api") else 3), statements
 
 
+@pytest.mark.parametrize("tag", ["", "?tag=shared"])
+async def test_a_users_page_takes_one_statement(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    count_statements: StatementCounter,
+    tag: str,
+) -> None:
+    """The page's statement finds the user too: no look-up of the account before it."""
+    users, _ = await many_authors(session)
+
+    response, statements = await measure(
+        client, count_statements, f"/api/users/{users[3].id}/posts{tag}"
+    )
+
+    assert {post["author"]["username"] for post in response.json()["posts"]} == {"author3"}
+    assert response.json()["total"] == 4
+    assert len(statements) == 1, statements
+
+
 async def test_the_tag_list_takes_one_statement(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:

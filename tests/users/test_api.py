@@ -183,8 +183,10 @@ async def test_user_posts_of_a_user_without_posts_is_an_empty_page(
     }
 
 
-async def test_user_posts_of_unknown_user_is_404(client: httpx.AsyncClient) -> None:
-    response = await client.get("/api/users/999/posts")
+# A tag, and a text no tag can be (its page would be empty whoever the user): both a 404.
+@pytest.mark.parametrize("query", ["", "?tag=python", "?tag=no!tag"])
+async def test_user_posts_of_unknown_user_is_404(client: httpx.AsyncClient, query: str) -> None:
+    response = await client.get(f"/api/users/999/posts{query}")
 
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
