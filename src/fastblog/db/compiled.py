@@ -198,7 +198,22 @@ PG_UNAVAILABLE = (
 # high, though it reads ~3,000 rows): 7 s with both, 0.3 s without, on a loaded machine.
 # Nothing is priced out here: a statement whose plan needs that says so itself (the search's
 # `planner` settings, fastblog.search.postgres.PLANNER), for its own transaction only.
-REQUEST_SETTINGS = {"jit": "off", "max_parallel_workers_per_gather": "0"}
+#
+# Generic plans: the compiled road's statements are prepared once per connection and run with
+# new values. PostgreSQL plans the first five runs for their values, then keeps a generic plan
+# only if it looks no dearer; a page's `LIMIT $n` is guessed at a tenth of the rows, so the
+# generic plan of every list looked dearer and each request was planned anew (at a million
+# posts, `pg_prepared_statements` showed 30 custom plans of 30), though it was the same plan:
+# the lists are written to walk an index for the page's ids whatever the values (fastblog.
+# posts.queries). Kept: the tag page 0.46-0.81 -> 0.36 ms a statement, the list of 20
+# 0.96-1.22 -> 0.71-0.78, the home page's 0.90-1.05 -> 0.55-0.62. A statement whose plan
+# depends on its values (the searches: a word's frequency) asks for a custom plan in its
+# `planner` settings.
+REQUEST_SETTINGS = {
+    "jit": "off",
+    "max_parallel_workers_per_gather": "0",
+    "plan_cache_mode": "force_generic_plan",
+}
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
