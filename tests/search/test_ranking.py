@@ -130,3 +130,22 @@ async def test_a_rare_words_matches_are_all_ranked_however_old(
     assert first[1:] == list(range(bucket(30) + 4, bucket(30) - 1, -1)) + [
         bucket(3) + 299 - n for n in range(4)
     ]
+
+
+async def test_an_authors_window_spans_the_head_and_older_buckets(
+    session: AsyncSession, client: httpx.AsyncClient, resources: Resources
+) -> None:
+    """With an author's filter, the author's matches in the newest posts and older ones make
+    the window, newest first; another author's are never in it."""
+    db = resources.database
+    ann, bob = (await make_user(session)).id, (await make_user(session)).id
+    await posts_at(db, ann, bucket(2), 1, "medlar", title="Medlar, Ann's oldest")
+    await posts_at(db, bob, bucket(5), 900, "medlar")
+    await posts_at(db, ann, bucket(9), 60, "medlar")
+    await posts_at(db, bob, bucket(30), 200, "medlar")
+    await posts_at(db, ann, bucket(30) + 200, 50, "medlar")
+
+    first = await found(client, "medlar", author=ann, limit=100)
+
+    newest = [bucket(30) + 249 - n for n in range(50)]
+    assert first == [bucket(2), *newest, *(bucket(9) + 59 - n for n in range(49))]

@@ -214,6 +214,11 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
     Each is a CTE whose conditions (on the head's size alone) are decided before it starts:
     one of walked and older runs, or neither."""
     rows = _window_rows(by_user, by_tag)
+    # An author's filter: PostgreSQL ANDs the author's entries of their posts' index with each
+    # index search (the plan is made once for every author), 10-17 ms a search for an author
+    # of 66,000 posts at a million: walked, seven such searches. So an author's matches
+    # older than the head are read at once, in one such search.
+    rare = _RANKED if by_user else _RARE
     head = (
         rows.where(any_(_bucket_list(_NEWEST_BUCKET, _NEWEST_BUCKET - _HEAD_BACK)) == _BUCKET)
         .limit(_RANKED)
@@ -241,14 +246,14 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
         .select_from(newest)
         .join(steps, steps.c.nearest <= newest.c.bucket)
         .join(step, true())
-        .where(in_head >= _RARE, in_head < _RANKED)
+        .where(in_head >= rare, in_head < _RANKED)
         .limit(wanted)
         .cte("walked")
         .prefix_with("MATERIALIZED")
     )
     head_starts = (_NEWEST_BUCKET - _HEAD_BACK) * literal_column(str(BUCKET_POSTS))
     older = (
-        rows.where(in_head < _RARE, head_starts > _ID_NOT_INDEXED)
+        rows.where(in_head < rare, head_starts > _ID_NOT_INDEXED)
         .limit(wanted)
         .cte("older")
         .prefix_with("MATERIALIZED")
