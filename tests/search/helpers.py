@@ -5,9 +5,12 @@ from html.parser import HTMLParser
 from typing import Any
 
 import httpx
+from sqlalchemy import insert, text
 
 from fastblog.accounts.models import User
+from fastblog.db import Database
 from fastblog.posts.markdown import render
+from fastblog.posts.models import Post
 from fastblog.posts.service import new_post_values
 from tests.factories import api_create_post, login
 
@@ -60,6 +63,28 @@ class Markup(HTMLParser):
         self.text += data
         if self._in_mark:
             self.marked.append(data)
+
+
+async def posts_at(
+    db: Database, user_id: int, first_id: int, count: int, word: str, title: str | None = None
+) -> None:
+    """`count` posts saying `word` (titled `title` if given), with ids from `first_id` on
+    (PostgreSQL's index buckets posts by id: fastblog.search.postgres), the id sequence then
+    past the newest."""
+    rows = [
+        {**row, "id": first_id + n, **({"title": title} if title else {})}
+        for n, row in enumerate(post_rows(user_id, count, word))
+    ]
+    async with db.transaction() as session:
+        await session.execute(insert(Post), rows)
+        if db.dialect.name == "postgresql":
+            await session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('posts', 'id'), "
+                    "(SELECT max(id) FROM posts))"
+                )
+            )
+        await session.commit()
 
 
 def post_rows(user_id: int, count: int, word: str) -> list[dict[str, Any]]:

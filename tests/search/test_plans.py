@@ -108,14 +108,13 @@ async def test_a_page_of_results_reads_the_window_from_the_index(
             for line in conditions
         )
     ), text
-    # Which window is ranked (the newest buckets', more buckets', all matches') is decided
-    # once, before any of them is read.
-    assert text.count("One-Time Filter") >= len(postgres.BUCKETS_BACK) + 1, text
-
-
-# A blog whose newest bucket (id / BUCKET_POSTS) holds a few more posts than the window, all
-# of which carry the word searched for, as do half of the many before them.
-OLDER_POSTS, NEWEST_POSTS = 5_000, 1_200
+    # The tag's filter is the post's own tag names, not a probe of post_tags for each match.
+    assert "post_tags" not in text, text
+    # Whether the buckets are walked or all older matches read is decided once, from the
+    # head's size, before either starts.
+    assert text.count("One-Time Filter") >= 2, text
+    # The walk: the steps, newest first, each a search of the index for its buckets.
+    assert re.search(r"Nested Loop[\s\S]*Values Scan[\s\S]*Bitmap Heap Scan", text), text
 
 
 def explained(query: Query) -> Query:
@@ -127,26 +126,17 @@ def explained(query: Query) -> Query:
     )
 
 
-# PostgreSQL's planner settings: SQLite has no planner to set.
-@pytest.mark.parametrize(
-    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
-)
-async def test_a_common_word_is_read_from_the_index_in_the_searchs_own_transaction(
-    resources: Resources, session: AsyncSession
-) -> None:
-    """No scan of posts for a word in half of them when the page's statement runs as the
-    search runs it (its planner settings, in its own transaction), where the planner left to
-    itself plans to read the whole table for the word's matches, as it did at a million posts
-    (there the GIN index then serves the window; with a few thousand posts here, an index on
-    the dates may, as the test above says); only the newest buckets are read when they hold
-    a full window; and the settings end with that transaction."""
-    database = resources.database
+async def spread(resources: Resources, session: AsyncSession, buckets: dict[int, int]) -> None:
+    """Posts saying "zucchini" in the given buckets (bucket: how many), the newest bucket last,
+    and before them all, many saying "zucchini" or "pumpkin" (the word is in half of the
+    blog's posts); published over a few years, in no order of the rows (as a blog's imported
+    posts)."""
     author = await make_user(session)
+    db = resources.database
     rows = [*post_rows(author.id, 1, "zucchini"), *post_rows(author.id, 1, "pumpkin")]
     await session.execute(insert(Post), rows)
     await session.commit()
     names = [column.name for column in Post.__table__.columns if column.name not in ("id", "slug")]
-    # Published over a few years, in no order of the rows (as a blog's imported posts).
     spread = "published_at - random() * interval '1000 days'"
     copied = [spread if name == "published_at" else name for name in names]
     copies = (
@@ -154,36 +144,108 @@ async def test_a_common_word_is_read_from_the_index_in_the_searchs_own_transacti
         f"SELECT slug || '-' || n, {', '.join(copied)} "
         "FROM posts, generate_series(1, {}) AS n WHERE posts.id <= (SELECT min(id) + {} FROM posts)"
     )
-    async with database.engine.begin() as connection:
-        await connection.exec_driver_sql(copies.format(OLDER_POSTS, 1))  # both words
-        # Ids jump ahead: the newest bucket holds the newest posts only.
-        await connection.exec_driver_sql(
-            f"SELECT setval(pg_get_serial_sequence('posts', 'id'), {100 * schema.BUCKET_POSTS})"
-        )
-        await connection.exec_driver_sql(copies.format(NEWEST_POSTS, 0))  # the word
+    async with db.engine.begin() as connection:
+        await connection.exec_driver_sql(copies.format(OLDER_POSTS, 1))  # both, bucket 0
+        for bucket, count in sorted(buckets.items()):
+            await connection.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('posts', 'id'), "
+                f"{bucket * schema.BUCKET_POSTS})"
+            )
+            await connection.exec_driver_sql(copies.format(count, 0))  # zucchini
         await connection.exec_driver_sql("ANALYZE posts")
-    query = explained(database.compiled(postgres.PAGES[False, False, False]))
-    parameters = values("postgresql")
 
-    async def plan(**planner: str) -> str:
-        rows = await database.runner.fetch(query, parameters, planner=planner)
-        return "\n".join(row["plan"] for row in rows)
+
+async def searched(resources: Resources, **planner: str) -> str:
+    query = explained(resources.database.compiled(postgres.PAGES[False, False, False]))
+    rows = await resources.database.runner.fetch(query, values("postgresql"), planner=planner)
+    return "\n".join(row["plan"] for row in rows)
+
+
+def sections(text: str) -> dict[str, str]:
+    """The plan of each part of the window (a CTE), by name."""
+    parts = re.split(r"^\s*CTE (\w+)$", text, flags=re.MULTILINE)
+    named = dict(zip(parts[1::2], parts[2::2], strict=True))
+    return {name: plan for name, plan in named.items() if name != "head_size"}
+
+
+def ran(text: str) -> dict[str, bool]:
+    """Which of the window's parts read posts (their conditions are decided first: a part
+    that does not run shows its scans as never executed)."""
+    return {
+        name: any(
+            "Bitmap Heap Scan" in line and "never executed" not in line
+            for line in plan.splitlines()
+        )
+        for name, plan in sections(text).items()
+    }
+
+
+def steps_read(text: str) -> int:
+    """How many of the walk's steps searched the index."""
+    walk = sections(text)["walked"]
+    found = re.search(r"Bitmap Heap Scan on posts \S+ \(actual [^)]* loops=(\d+)\)", walk)
+    return int(found.group(1)) if found else 0
+
+
+OLDER_POSTS = 5_000
+
+
+# PostgreSQL's planner settings: SQLite has no planner to set.
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_common_word_is_read_from_the_index_in_the_searchs_own_transaction(
+    resources: Resources, session: AsyncSession
+) -> None:
+    """For a word in half of the posts, no scan of posts when the page's statement runs as
+    the search runs it (its planner settings, in its own transaction: at a million posts,
+    left to itself, the planner plans the older matches of a frequent word as a scan of the
+    whole table); only the newest buckets are read when they hold a full window; and the
+    settings end with that transaction."""
+    await spread(resources, session, {100: 1_200})
+    database = resources.database
 
     def scans(text: str) -> list[str]:
         return [line for line in text.splitlines() if "Seq Scan on posts" in line]
 
-    searched, left_to_itself = await plan(**postgres.PLANNER), await plan()
+    searched_so = await searched(resources, **postgres.PLANNER)
     show = Query("SHOW enable_seqscan", (), (), ("setting",), (None,), {})
     settings = [(await database.runner.fetch(show, {}))[0]["setting"] for _ in range(3)]
 
-    assert all("never executed" in line for line in scans(searched)), searched
-    assert scans(left_to_itself), left_to_itself
-    # The newest buckets hold a full window: the wider windows are never sought.
-    lines = searched.splitlines()
-    ran = {
-        line.split("CTE ")[1]: "never executed" not in lines[number + 1]
-        for number, line in enumerate(lines)
-        if line.strip().startswith("CTE ")
-    }
-    assert ran == {"newest_1": True, "newest_4": False, "newest_16": False, "newest_all": False}
+    assert all("never executed" in line for line in scans(searched_so)), searched_so
+    # The newest buckets hold a full window: nothing older is sought.
+    assert ran(searched_so) == {"head": True, "walked": False, "older": False}
     assert settings == ["on"] * 3
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_thinner_word_is_sought_bucket_by_bucket_until_the_window_is_full(
+    resources: Resources, session: AsyncSession
+) -> None:
+    """100 matches in the newest two buckets, 500 three back, 600 ten back: the walk reads
+    the steps (2), (3), (4-5), (6-9), (10-17) and stops there, with a full window; the older
+    matches are never read."""
+    await spread(resources, session, {20: 600, 27: 500, 30: 100})
+
+    text = await searched(resources, **postgres.PLANNER)
+
+    assert ran(text) == {"head": True, "walked": True, "older": False}, text
+    assert steps_read(text) == 5, text
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_rare_words_older_matches_are_read_at_once(
+    resources: Resources, session: AsyncSession
+) -> None:
+    """Fewer than RARE_IN_HEAD matches in the newest buckets: all older matches are read
+    through the word's index entries alone, no bucket walked."""
+    await spread(resources, session, {3: 300, 30: postgres.RARE_IN_HEAD - 1})
+
+    text = await searched(resources, **postgres.PLANNER)
+
+    assert ran(text) == {"head": True, "walked": False, "older": True}, text
+    assert steps_read(text) == 0, text

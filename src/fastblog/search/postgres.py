@@ -4,11 +4,10 @@ Every statement is a module-level Core statement (the compiled road of fastblog.
 user's query one bound value for to_tsquery, written by fastblog.search.query so that every
 word is a quoted lexeme. One statement per page:
 
-    windows: the RANKED_MATCHES newest matches among the newest buckets of posts, then among
-             more of them, then among all (see _windows); each is read only when the ones
-             before it held fewer than RANKED_MATCHES
-    ranked:  the first full window (or the last), its rows' tiers, the page's rows by tier,
-             newest
+    window:  the RANKED_MATCHES newest matches: those of the newest buckets of posts, then
+             of the buckets before them step by step, or of all older posts for a rare word
+             (see _windows); each match read at most once
+    ranked:  the window's rows' tiers, the page's rows by tier, newest
     outer:   the page's posts, authors and snippets (ts_headline)
 """
 
@@ -17,17 +16,20 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Integer,
     String,
     and_,
     any_,
     bindparam,
     case,
     cast,
+    column,
     func,
     literal_column,
     select,
     true,
     union_all,
+    values,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnClause, ColumnElement
@@ -105,13 +107,27 @@ HEADLINE_OPTIONS = (
 # gives a word's matches in no useful order, so a word in 10% of a million posts meant reading
 # 100,000 rows (and, past work_mem, every post's vector again) to keep the newest 1,000. The
 # index therefore has a second key, the post's id bucket (btree_gin, migration 0021): asking
-# for a word in the newest buckets, the index itself intersects the two and only those rows
-# are read. The window is sought in the newest buckets first, then in four times as many,
-# and so on; a rare word falls through to all its matches, which are few. No step reads a
-# post's vector: a plain word is decided by the index alone.
+# for a word in some buckets, the index itself intersects the two and only those rows are
+# read. Every match is read at most once (see _windows); no step reads a post's vector for a
+# plain word (it is decided by the index alone).
 BUCKET_POSTS = schema.BUCKET_POSTS  # the index's second key: id / BUCKET_POSTS
-BUCKETS_BACK = (1, 4, 16)
+# The head: the newest bucket (partly filled) and the one before it, 8,193-16,384 posts.
+HEAD_BUCKETS_BACK = 1
+# Fewer matches than this in the head: the word is rare, and all of its older matches are
+# fewer than a walk of the buckets would cost (a word in 17 of the head's ~8,800 posts is in
+# ~1,800 of a million posts: read in ~1.5 ms; walked bucket by bucket, its ~120 buckets'
+# index entries cost more than its rows). More: the buckets are walked newest first.
+RARE_IN_HEAD = 40
+# The walk's steps after the head, as (nearest, farthest) buckets back from the newest: one
+# bucket at a time first (a word in 10% of posts needs one or two more buckets: reading two
+# at once read twice what it kept), then twice as many each time, so a word is walked in a
+# few index scans however thin it gets, and a step never reads more rows than all the steps
+# before it. Together they reach 2^14 buckets back (~134 million posts).
+WALK_STEPS = ((2, 2), (3, 3), *((2**k + 2, 2 ** (k + 1) + 1) for k in range(1, 14)))
 _BUCKET = Post.id.op("/")(literal_column(str(BUCKET_POSTS)))
+_HEAD_BACK: ColumnClause[Any] = literal_column(str(HEAD_BUCKETS_BACK))
+_RARE: ColumnClause[Any] = literal_column(str(RARE_IN_HEAD))
+_RANKED: ColumnClause[Any] = literal_column(str(RANKED_MATCHES))
 _NEWEST_BUCKET = (
     select(func.max(Post.id).op("/")(literal_column(str(BUCKET_POSTS))))
     .correlate(None)
@@ -119,14 +135,12 @@ _NEWEST_BUCKET = (
 )
 
 
-def _buckets(back: int) -> Any:
-    """The newest bucket and the `back` before it, as a list for `= ANY`: the index looks up
-    each bucket's key and intersects it with the word's. (A range, `>= newest - back`, is a
-    partial match to GIN: it gathers every post id of those buckets in a bitmap first, 44 ms
-    for 16 buckets against 1 ms for the list, at a million posts.)"""
-    bucket = func.generate_series(
-        _NEWEST_BUCKET - literal_column(str(back)), _NEWEST_BUCKET
-    ).column_valued("bucket")
+def _bucket_list(nearest: Any, farthest: Any) -> Any:
+    """The buckets from `farthest` to `nearest`, as a list for `= ANY`: the index looks up
+    each bucket's key and intersects it with the word's. (A range,
+    `>= newest - back`, is a partial match to GIN: it gathers every post id of those buckets
+    in a bitmap first, 44 ms for 16 buckets against 1 ms for the list, at a million posts.)"""
+    bucket = func.generate_series(farthest, nearest).column_valued("bucket")
     # The cast makes the subquery one array value (`= ANY (subquery)` would compare rows).
     # (`any_(array) == x` is how SQLAlchemy writes `x = ANY (array)`.)
     return cast(select(func.array_agg(bucket)).scalar_subquery(), postgresql.ARRAY(BigInteger))
@@ -142,11 +156,15 @@ _ID_NOT_INDEXED = Post.id + literal_column("0")
 # With a tag's filter, the index is asked for the query AND the tag's words: a tagged post
 # holds them (its tags are in its vector), so no tagged match is lost, and the rows read are
 # those with both, not every match of the word (python is a third of the posts: three times
-# fewer rows read and probed). The filter itself (post_tags) still decides: a post may say
-# the tag's word in its text. A tag of stop words alone adds nothing (`q && ''` is q).
+# fewer rows read). The filter itself is the post's own tag names (`posts.tag_names`, kept by
+# the triggers on post_tags in the writing transaction; a tag holds no space), read from the
+# row already read: a probe of post_tags for each match cost 3 buffers a row. A post may say
+# the tag's word in its text: the names decide. A tag of stop words alone adds nothing to
+# the index's condition (`q && ''` is q).
 _MATCHES_TAGGED = _VECTOR.bool_op("@@")(
     _TSQUERY.c.query.op("&&")(func.plainto_tsquery(_CONFIG, TAG))
 )
+_TAGGED = any_(func.string_to_array(Post.tag_names, literal_column("' '"))) == TAG
 
 
 # Visibility is tested on the rows the GIN index gives, never through the dates' index:
@@ -162,38 +180,85 @@ def _visible_matches(by_user: bool, by_tag: bool) -> Any:
         select(Post.id)
         .select_from(Post)
         .join(_TSQUERY, true())
-        .where(_MATCHES_TAGGED if by_tag else _MATCHES, _VISIBLE, *filters_where(by_user, by_tag))
+        .where(
+            _MATCHES_TAGGED if by_tag else _MATCHES,
+            _VISIBLE,
+            *filters_where(by_user, False),
+            *((_TAGGED,) if by_tag else ()),
+        )
+    )
+
+
+def _window_rows(by_user: bool, by_tag: bool) -> Any:
+    """The matches with what the ranking needs of each, newest first."""
+    return (
+        _visible_matches(by_user, by_tag)
+        .with_only_columns(Post.id, Post.published_at, _TIER_VECTOR.label("tiers"))
+        .order_by(_ID_NOT_INDEXED.desc())
     )
 
 
 def _windows(by_user: bool, by_tag: bool) -> Any:
-    """The RANKED_MATCHES newest matches, with what the ranking needs of each: from the
-    newest buckets if they hold that many, else from more, else among all matches. Each
-    window is a CTE that PostgreSQL runs only when a branch below reads it, and a branch's
-    condition (on the windows' sizes alone) is decided before it starts: the windows before
-    the first full one run, no other. Every match is read once; its tier is computed for
-    the window's rows only."""
-    found = [
-        _visible_matches(by_user, by_tag)
-        .with_only_columns(Post.id, Post.published_at, _TIER_VECTOR.label("tiers"))
-        .where(*(() if back is None else (any_(_buckets(back)) == _BUCKET,)))
-        .order_by(_ID_NOT_INDEXED.desc())
-        .limit(literal_column(str(RANKED_MATCHES)))
-        .cte(f"newest_{back or 'all'}")
+    """The RANKED_MATCHES newest matches, with what the ranking needs of each, each match
+    read at most once:
+
+    - head: the matches in the newest buckets (HEAD_BUCKETS_BACK); a word in more than ~12%
+      of posts is done here;
+    - walked: when the head holds fewer than RANKED_MATCHES but at least RARE_IN_HEAD, the
+      buckets before it in WALK_STEPS, newest first, each step's matches read only when the
+      steps before held too few (a lateral join read under a LIMIT: the executor stops
+      asking for rows, so the later steps never run);
+    - older: when the head holds fewer than RARE_IN_HEAD (a rare word), all matches older
+      than the head, through the index's first key alone.
+
+    Each is a CTE whose conditions (on the head's size alone) are decided before it starts:
+    one of walked and older runs, or neither."""
+    rows = _window_rows(by_user, by_tag)
+    # An author's filter: PostgreSQL ANDs the author's entries of their posts' index with each
+    # index search (the plan is made once for every author), 10-17 ms a search for an author
+    # of 66,000 posts at a million: walked, seven such searches. So an author's matches
+    # older than the head are read at once, in one such search.
+    rare = _RANKED if by_user else _RARE
+    head = (
+        rows.where(any_(_bucket_list(_NEWEST_BUCKET, _NEWEST_BUCKET - _HEAD_BACK)) == _BUCKET)
+        .limit(_RANKED)
+        .cte("head")
         .prefix_with("MATERIALIZED")
-        for back in (*BUCKETS_BACK, None)
-    ]
-    full = [
-        select(func.count()).select_from(window).scalar_subquery()
-        == literal_column(str(RANKED_MATCHES))
-        for window in found
-    ]
-    branches = [
-        select(window).where(*(~earlier for earlier in full[:step]), *full[step : step + 1])
-        for step, window in enumerate(found[:-1])
-    ]
-    last = select(found[-1]).where(*(~earlier for earlier in full[:-1]))
-    return union_all(*branches, last).subquery("window")
+    )
+    # Counted once: each `(SELECT count(*) FROM head)` would be a count of its own (0.08 ms
+    # each, five of them).
+    head_size = select(func.count().label("matches")).select_from(head).cte("head_size")
+    in_head = select(head_size.c.matches).scalar_subquery()
+    wanted = _RANKED - in_head
+    newest = select(_NEWEST_BUCKET.label("bucket")).subquery("newest")
+    steps = values(
+        column("nearest", Integer), column("farthest", Integer), name="steps", literal_binds=True
+    ).data(list(WALK_STEPS))
+    # The steps come out of the lateral join in the order written (the join is a nested loop
+    # over them, tests/search/test_plans.py), and each step's rows newest first: the LIMIT
+    # keeps the newest. No ORDER BY over the walk: sorting would read every step first.
+    step = rows.where(
+        any_(_bucket_list(newest.c.bucket - steps.c.nearest, newest.c.bucket - steps.c.farthest))
+        == _BUCKET
+    ).lateral("step")
+    walked = (
+        select(step.c.id, step.c.published_at, step.c.tiers)
+        .select_from(newest)
+        .join(steps, steps.c.nearest <= newest.c.bucket)
+        .join(step, true())
+        .where(in_head >= rare, in_head < _RANKED)
+        .limit(wanted)
+        .cte("walked")
+        .prefix_with("MATERIALIZED")
+    )
+    head_starts = (_NEWEST_BUCKET - _HEAD_BACK) * literal_column(str(BUCKET_POSTS))
+    older = (
+        rows.where(in_head < rare, head_starts > _ID_NOT_INDEXED)
+        .limit(wanted)
+        .cte("older")
+        .prefix_with("MATERIALIZED")
+    )
+    return union_all(select(head), select(walked), select(older)).subquery("window")
 
 
 def _ranked(by_user: bool, by_tag: bool) -> Any:
