@@ -294,7 +294,9 @@ PAGES = {variant: _page(*variant) for variant in VARIANTS}
 # whole table (5.6-9.5 s; 18-35 ms through the index). Bound as a value instead, the bucket
 # is estimated, but a range of the index's second key is then priced as a partial match over
 # every entry and the bucket becomes a filter after reading all of the word's matches.
-PLANNER = {"enable_seqscan": "off"}
+# And a custom plan, for the values given (fastblog.db.compiled keeps generic plans
+# otherwise): how many posts hold a word decides how its matches are read.
+PLANNER = {"enable_seqscan": "off", "plan_cache_mode": "force_custom_plan"}
 ANY = {variant[:2]: _visible_matches(*variant[:2]).limit(1) for variant in VARIANTS}
 
 
@@ -329,4 +331,4 @@ class PostgresEngine:
         self, db: Database, query: SearchQuery, *, filters: Filters, now: datetime
     ) -> bool:
         values = {"match": to_tsquery(query), "now": now, **filters.values()}
-        return bool(await db.fetch(ANY[filters.key], values))
+        return bool(await db.fetch(ANY[filters.key], values, planner=PLANNER))
