@@ -110,11 +110,12 @@ async def test_a_page_of_results_reads_the_window_from_the_index(
     ), text
     # The tag's filter is the post's own tag names, not a probe of post_tags for each match.
     assert "post_tags" not in text, text
-    # Whether the buckets are walked or all older matches read is decided once, from the
-    # head's size, before either starts.
-    assert text.count("One-Time Filter") >= 2, text
-    # The walk: the steps, newest first, each a search of the index for its buckets.
-    assert re.search(r"Nested Loop[\s\S]*Values Scan[\s\S]*Bitmap Heap Scan", text), text
+    # Whether the older matches are sought is decided once, from the head's size, before.
+    assert "One-Time Filter" in text, text
+    # The walk: the steps, newest first, each a search of the index for its buckets (with
+    # an author's filter, the older matches are read at once: no walk is planned).
+    walk = re.search(r"Nested Loop[\s\S]*Values Scan[\s\S]*Bitmap Heap Scan", text)
+    assert bool(walk) is not by_user, text
 
 
 def explained(query: Query) -> Query:
@@ -238,14 +239,15 @@ async def test_a_thinner_word_is_sought_bucket_by_bucket_until_the_window_is_ful
 @pytest.mark.parametrize(
     "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
-async def test_a_rare_words_older_matches_are_read_at_once(
+async def test_a_word_the_newest_posts_hardly_use_is_walked_not_read_whole(
     resources: Resources, session: AsyncSession
 ) -> None:
-    """Fewer than RARE_IN_HEAD matches in the newest buckets: all older matches are read
-    through the word's index entries alone, no bucket walked."""
-    await spread(resources, session, {3: 300, 30: postgres.RARE_IN_HEAD - 1})
+    """A few matches in the newest buckets and many older ones (a word the blog used more
+    years ago): the buckets are walked until the window is full, not every older match read
+    and sorted (a common word so searched, with a tag, took 940 ms at a million posts)."""
+    await spread(resources, session, {3: 300, 30: 39})
 
     text = await searched(resources, **postgres.PLANNER)
 
-    assert ran(text) == {"head": True, "walked": False, "older": True}, text
-    assert steps_read(text) == 0, text
+    assert ran(text) == {"head": True, "walked": True, "older": False}, text
+    assert steps_read(text) >= 1, text

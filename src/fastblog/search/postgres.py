@@ -5,8 +5,8 @@ user's query one bound value for to_tsquery, written by fastblog.search.query so
 word is a quoted lexeme. One statement per page:
 
     window:  the RANKED_MATCHES newest matches: those of the newest buckets of posts, then
-             of the buckets before them step by step, or of all older posts for a rare word
-             (see _windows); each match read at most once
+             of the buckets before them step by step (with an author's filter, all the
+             author's older matches at once; see _windows); each match read at most once
     ranked:  the window's rows' tiers, the page's rows by tier, newest
     outer:   the page's posts, authors and snippets (ts_headline)
 """
@@ -26,6 +26,7 @@ from sqlalchemy import (
     column,
     func,
     literal_column,
+    not_,
     select,
     true,
     union_all,
@@ -113,11 +114,6 @@ HEADLINE_OPTIONS = (
 BUCKET_POSTS = schema.BUCKET_POSTS  # the index's second key: id / BUCKET_POSTS
 # The head: the newest bucket (partly filled) and the one before it, 8,193-16,384 posts.
 HEAD_BUCKETS_BACK = 1
-# Fewer matches than this in the head: the word is rare, and all of its older matches are
-# fewer than a walk of the buckets would cost (a word in 17 of the head's ~8,800 posts is in
-# ~1,800 of a million posts: read in ~1.5 ms; walked bucket by bucket, its ~120 buckets'
-# index entries cost more than its rows). More: the buckets are walked newest first.
-RARE_IN_HEAD = 40
 # The walk's steps after the head, as (nearest, farthest) buckets back from the newest: one
 # bucket at a time first (a word in 10% of posts needs one or two more buckets: reading two
 # at once read twice what it kept), then twice as many each time, so a word is walked in a
@@ -126,7 +122,6 @@ RARE_IN_HEAD = 40
 WALK_STEPS = ((2, 2), (3, 3), *((2**k + 2, 2 ** (k + 1) + 1) for k in range(1, 14)))
 _BUCKET = Post.id.op("/")(literal_column(str(BUCKET_POSTS)))
 _HEAD_BACK: ColumnClause[Any] = literal_column(str(HEAD_BUCKETS_BACK))
-_RARE: ColumnClause[Any] = literal_column(str(RARE_IN_HEAD))
 _RANKED: ColumnClause[Any] = literal_column(str(RANKED_MATCHES))
 _NEWEST_BUCKET = (
     select(func.max(Post.id).op("/")(literal_column(str(BUCKET_POSTS))))
@@ -204,21 +199,26 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
 
     - head: the matches in the newest buckets (HEAD_BUCKETS_BACK); a word in more than ~12%
       of posts is done here;
-    - walked: when the head holds fewer than RANKED_MATCHES but at least RARE_IN_HEAD, the
-      buckets before it in WALK_STEPS, newest first, each step's matches read only when the
-      steps before held too few (a lateral join read under a LIMIT: the executor stops
-      asking for rows, so the later steps never run);
-    - older: when the head holds fewer than RARE_IN_HEAD (a rare word), all matches older
-      than the head, through the index's first key alone.
+    - walked: when the head holds fewer than RANKED_MATCHES, the buckets before it in
+      WALK_STEPS, newest first, each step's matches read only when the steps before held
+      too few (a lateral join read under a LIMIT: the executor stops asking for rows, so
+      the later steps never run);
+    - older, with an author's filter instead of the walk: all the author's matches older
+      than the head, in one index search.
 
-    Each is a CTE whose conditions (on the head's size alone) are decided before it starts:
-    one of walked and older runs, or neither."""
+    Each is a CTE whose conditions (the filter, the head's size) are decided before it
+    starts: one of walked and older runs, or neither.
+
+    Few matches in the head do not say the word is rare: the newest posts may just not use
+    it. Read at once, a common word's older matches were all read and sorted (with a tag,
+    940 ms at a million posts, after the bench's 11,000 new posts without it); walked, a
+    rare word costs a few more index searches than read at once, never more rows."""
     rows = _window_rows(by_user, by_tag)
     # An author's filter: PostgreSQL ANDs the author's entries of their posts' index with each
     # index search (the plan is made once for every author), 10-17 ms a search for an author
     # of 66,000 posts at a million: walked, seven such searches. So an author's matches
     # older than the head are read at once, in one such search.
-    rare = _RANKED if by_user else _RARE
+    walks: ColumnClause[Any] = literal_column("false" if by_user else "true")
     head = (
         rows.where(any_(_bucket_list(_NEWEST_BUCKET, _NEWEST_BUCKET - _HEAD_BACK)) == _BUCKET)
         .limit(_RANKED)
@@ -246,14 +246,14 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
         .select_from(newest)
         .join(steps, steps.c.nearest <= newest.c.bucket)
         .join(step, true())
-        .where(in_head >= rare, in_head < _RANKED)
+        .where(walks, in_head < _RANKED)
         .limit(wanted)
         .cte("walked")
         .prefix_with("MATERIALIZED")
     )
     head_starts = (_NEWEST_BUCKET - _HEAD_BACK) * literal_column(str(BUCKET_POSTS))
     older = (
-        rows.where(in_head < rare, head_starts > _ID_NOT_INDEXED)
+        rows.where(not_(walks), in_head < _RANKED, head_starts > _ID_NOT_INDEXED)
         .limit(wanted)
         .cte("older")
         .prefix_with("MATERIALIZED")
