@@ -5,8 +5,8 @@ user's query one bound value for to_tsquery, written by fastblog.search.query so
 word is a quoted lexeme. One statement per page:
 
     window:  the RANKED_MATCHES newest matches: those of the newest buckets of posts, then
-             of the buckets before them step by step (with an author's filter, all the
-             author's older matches at once; see _windows); each match read at most once
+             of the buckets before them step by step, or of all older posts for a rare word
+             (see _windows); each match read at most once
     ranked:  the window's rows' tiers, the page's rows by tier, newest
     outer:   the page's posts, authors and snippets (ts_headline)
 """
@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     literal_column,
     not_,
+    or_,
     select,
     true,
     union_all,
@@ -119,10 +120,23 @@ HEAD_BUCKETS_BACK = 1
 # at once read twice what it kept), then twice as many each time, so a word is walked in a
 # few index scans however thin it gets, and a step never reads more rows than all the steps
 # before it. Together they reach 2^14 buckets back (~134 million posts).
+# Fewer matches than this in the head and the bucket before it: the word may be rare, and
+# all of its older matches fewer than a walk of the buckets would cost (a word in 17 of the
+# head's ~8,800 posts is in ~1,800 of a million posts: read in ~1.5 ms; walked bucket by
+# bucket, its ~120 buckets' index entries cost more than its rows). The bucket before the
+# head counts too: the head may be the blog's newest posts that just do not use a common
+# word (the bench writes 11,000 of them before it searches). And at most OLDER_AT_ONCE older
+# matches are read, in the index's order: only when that found them all are they kept (the
+# newest sorted out of them); else the buckets are walked. (Read whole and sorted, a common
+# word with a tag took 940 ms at a million posts.)
+RARE_IN_HEAD = 40
+OLDER_AT_ONCE = 5_000
 WALK_STEPS = ((2, 2), (3, 3), *((2**k + 2, 2 ** (k + 1) + 1) for k in range(1, 14)))
 _BUCKET = Post.id.op("/")(literal_column(str(BUCKET_POSTS)))
 _HEAD_BACK: ColumnClause[Any] = literal_column(str(HEAD_BUCKETS_BACK))
 _RANKED: ColumnClause[Any] = literal_column(str(RANKED_MATCHES))
+_RARE: ColumnClause[Any] = literal_column(str(RARE_IN_HEAD))
+_AT_ONCE: ColumnClause[Any] = literal_column(str(OLDER_AT_ONCE))
 _NEWEST_BUCKET = (
     select(func.max(Post.id).op("/")(literal_column(str(BUCKET_POSTS))))
     .correlate(None)
@@ -199,26 +213,25 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
 
     - head: the matches in the newest buckets (HEAD_BUCKETS_BACK); a word in more than ~12%
       of posts is done here;
-    - walked: when the head holds fewer than RANKED_MATCHES, the buckets before it in
-      WALK_STEPS, newest first, each step's matches read only when the steps before held
-      too few (a lateral join read under a LIMIT: the executor stops asking for rows, so
-      the later steps never run);
-    - older, with an author's filter instead of the walk: all the author's matches older
-      than the head, in one index search.
+    - nearer: when the head holds fewer than RANKED_MATCHES, the bucket before it (the
+      walk's first step);
+    - older: when those hold fewer than RARE_IN_HEAD, the matches older than them, at most
+      OLDER_AT_ONCE in the index's order (with an author's filter: all of them, decided by
+      RANKED_MATCHES); the newest kept when that was all of them;
+    - walked: when those hold fewer than RANKED_MATCHES and the older matches were not all
+      read at once, the buckets before them in WALK_STEPS, newest first, each step's
+      matches read only when the steps before held too few (a lateral join read under a
+      LIMIT: the executor stops asking for rows, so the later steps never run).
 
-    Each is a CTE whose conditions (the filter, the head's size) are decided before it
-    starts: one of walked and older runs, or neither.
-
-    Few matches in the head do not say the word is rare: the newest posts may just not use
-    it. Read at once, a common word's older matches were all read and sorted (with a tag,
-    940 ms at a million posts, after the bench's 11,000 new posts without it); walked, a
-    rare word costs a few more index searches than read at once, never more rows."""
+    Each is a CTE whose conditions (the head's size, the older matches') are decided before
+    it starts."""
     rows = _window_rows(by_user, by_tag)
     # An author's filter: PostgreSQL ANDs the author's entries of their posts' index with each
     # index search (the plan is made once for every author), 10-17 ms a search for an author
     # of 66,000 posts at a million: walked, seven such searches. So an author's matches
     # older than the head are read at once, in one such search.
     walks: ColumnClause[Any] = literal_column("false" if by_user else "true")
+    rare = _RANKED if by_user else _RARE
     head = (
         rows.where(any_(_bucket_list(_NEWEST_BUCKET, _NEWEST_BUCKET - _HEAD_BACK)) == _BUCKET)
         .limit(_RANKED)
@@ -229,11 +242,31 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
     # each, five of them).
     head_size = select(func.count().label("matches")).select_from(head).cte("head_size")
     in_head = select(head_size.c.matches).scalar_subquery()
-    wanted = _RANKED - in_head
+    # The bucket before the head: the walk's first step, and what says whether the word is
+    # rare (the head may be new posts that do not use a common word: a blog's last weeks).
+    first_step = _NEWEST_BUCKET - _HEAD_BACK - literal_column("1")
+    nearer = (
+        rows.where(in_head < _RANKED, first_step == _BUCKET)
+        .limit(_RANKED - in_head)
+        .cte("nearer")
+        .prefix_with("MATERIALIZED")
+    )
+    nearer_size = select(func.count().label("matches")).select_from(nearer).cte("nearer_size")
+    in_nearer = in_head + select(nearer_size.c.matches).scalar_subquery()
+    wanted = _RANKED - in_nearer
+    older_starts = first_step * literal_column(str(BUCKET_POSTS))
+    older_rows = rows.where(in_nearer < rare, older_starts > _ID_NOT_INDEXED).order_by(None)
+    older = (
+        (older_rows if by_user else older_rows.limit(_AT_ONCE))
+        .cte("older")
+        .prefix_with("MATERIALIZED")
+    )
+    older_size = select(func.count().label("matches")).select_from(older).cte("older_size")
+    in_older = select(older_size.c.matches).scalar_subquery()
     newest = select(_NEWEST_BUCKET.label("bucket")).subquery("newest")
     steps = values(
         column("nearest", Integer), column("farthest", Integer), name="steps", literal_binds=True
-    ).data(list(WALK_STEPS))
+    ).data(list(WALK_STEPS[1:]))
     # The steps come out of the lateral join in the order written (the join is a nested loop
     # over them, tests/search/test_plans.py), and each step's rows newest first: the LIMIT
     # keeps the newest. No ORDER BY over the walk: sorting would read every step first.
@@ -246,19 +279,19 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
         .select_from(newest)
         .join(steps, steps.c.nearest <= newest.c.bucket)
         .join(step, true())
-        .where(walks, in_head < _RANKED)
+        .where(walks, in_nearer < _RANKED, or_(in_nearer >= rare, in_older >= _AT_ONCE))
         .limit(wanted)
         .cte("walked")
         .prefix_with("MATERIALIZED")
     )
-    head_starts = (_NEWEST_BUCKET - _HEAD_BACK) * literal_column(str(BUCKET_POSTS))
-    older = (
-        rows.where(not_(walks), in_head < _RANKED, head_starts > _ID_NOT_INDEXED)
+    kept = (
+        select(older.c.id, older.c.published_at, older.c.tiers)
+        .where(or_(not_(walks), in_older < _AT_ONCE))
+        .order_by(older.c.id.desc())
         .limit(wanted)
-        .cte("older")
-        .prefix_with("MATERIALIZED")
+        .subquery("kept")
     )
-    return union_all(select(head), select(walked), select(older)).subquery("window")
+    return union_all(select(head), select(nearer), select(walked), select(kept)).subquery("window")
 
 
 def _ranked(by_user: bool, by_tag: bool) -> Any:
