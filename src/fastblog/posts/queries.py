@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union_all,
 )
 from sqlalchemy.orm import aliased
 
@@ -306,7 +307,7 @@ ONE = _posts(
 #   statement was planned anew on every run (pg_prepared_statements: 30 custom plans of 30,
 #   now 5, then the generic plan).
 #
-# Each row also carries what a process needs to keep the list (fastblog.posts.tag_list_cache):
+# Its first row says what a process needs to keep the list (fastblog.posts.tag_list_cache):
 # - `version`: the sum of tag_count_versions, which every write changing the list's inputs
 #   moves in its own transaction (migration 0029);
 # - `next_at`: when the next scheduled post with a tag comes out, the one thing that changes
@@ -370,14 +371,28 @@ def _tag_counts(*, postgres: bool) -> Any:  # pragma: no mutate block
     # the column): 85 ms against 46 at a million posts on PostgreSQL before its tables were
     # vacuumed.
     each = named.cte("counted").prefix_with("MATERIALIZED")
-    # Joined to the one row of TAG_LIST_STATE (LEFT: an empty list still says its version), so
-    # the list and what it was read at come from one snapshot.
-    return (
-        select(each.c.name, each.c.posts, TAG_LIST_STATE.c.version, TAG_LIST_STATE.c.next_at)
-        .select_from(TAG_LIST_STATE.outerjoin(each, each.c.posts > 0))
+    listed = (
+        select(each.c.name, each.c.posts)
+        .where(each.c.posts > 0)
         .order_by(each.c.posts.desc(), each.c.name)
         .limit(bindparam("limit"))
+        .subquery("listed")
     )
+    # One statement, so the list and what it was read at share a snapshot: first the one row
+    # of TAG_LIST_STATE (`part` 0, there even when no tag is), then the list's rows. Not the
+    # state on every row (a join): each row's date converted in Python, 0.08 ms more a list
+    # on SQLite (the sort of the 101 rows that this costs instead: ~1,300 VM steps).
+    none: Any = literal_column("NULL")
+    return union_all(
+        select(
+            literal_column("0").label("part"),
+            none.label("name"),
+            none.label("posts"),
+            TAG_LIST_STATE.c.version,
+            TAG_LIST_STATE.c.next_at,
+        ),
+        select(literal_column("1"), listed.c.name, listed.c.posts, none, none),
+    ).order_by(literal_column("part"), literal_column("posts").desc(), literal_column("name"))
 
 
 TAG_COUNTS = _tag_counts(postgres=False)
@@ -577,15 +592,10 @@ async def fetch_tag_list(db: Database, *, now: datetime, limit: int) -> TagCount
     """Tags with their visible posts, most used first, with the version and the time of the
     next scheduled post read in the same statement."""
     counts = POSTGRES_TAG_COUNTS if db.engine.dialect.name == "postgresql" else TAG_COUNTS
-    rows = await db.fetch(counts, {"now": now, "limit": limit})
-    version, next_at = int(rows[0]["version"]), rows[0]["next_at"]  # one row at least: LEFT
-    tags = [
-        # An int on both databases: PostgreSQL sums a BIGINT as a NUMERIC.
-        {"name": row["name"], "posts": int(row["posts"])}
-        for row in rows
-        if row["name"] is not None  # the one row of an empty list
-    ]
-    return TagCounts(tags, version, next_at)
+    state, *rows = await db.fetch(counts, {"now": now, "limit": limit})
+    # An int on both databases: PostgreSQL sums a BIGINT as a NUMERIC.
+    tags = [{"name": row["name"], "posts": int(row["posts"])} for row in rows]
+    return TagCounts(tags, int(state["version"]), state["next_at"])
 
 
 async def fetch_tag_list_version(db: Database) -> int:
