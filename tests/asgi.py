@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from fastblog.posts.tag_list_cache import TagListCache
 from fastblog.resources import Resources
 
 _STATE = "_test_lifespan_state"
@@ -28,6 +29,11 @@ async def started(app: FastAPI) -> AsyncIterator[Resources]:
 def resources_of(app: FastAPI) -> Resources:
     resources: Resources = getattr(app.state, _STATE)["resources"]
     return resources
+
+
+def tag_list_cache_of(app: FastAPI) -> TagListCache:
+    cache: TagListCache = getattr(app.state, _STATE)["tag_list_cache"]
+    return cache
 
 
 class WithLifespanState:

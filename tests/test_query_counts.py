@@ -108,6 +108,22 @@ async def test_the_tag_list_takes_one_statement(
     assert len(statements) == 1, statements
 
 
+async def test_a_repeated_tag_list_takes_one_small_statement(
+    client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
+) -> None:
+    """The process keeps the list (fastblog.posts.tag_list_cache): asked again, it reads
+    only the version of the tags' counters (eight rows) to know the list is still right."""
+    await many_authors(session)
+    first, _ = await measure(client, count_statements, "/api/tags")
+
+    again, statements = await measure(client, count_statements, "/api/tags")
+
+    assert again.content == first.content
+    assert len(statements) == 1, statements
+    assert "tag_count_versions" in statements[0], statements
+    assert "tag_post_counts" not in statements[0], statements
+
+
 async def test_api_one_post_takes_at_most_two_statements(
     client: httpx.AsyncClient, session: AsyncSession, count_statements: StatementCounter
 ) -> None:

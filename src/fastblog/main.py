@@ -58,6 +58,7 @@ from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, social_api, social_views, syndication
 from fastblog.posts import views as posts_views
+from fastblog.posts.tag_list_cache import TagListCache
 from fastblog.posts.visibility import PostVisibility
 from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
 from fastblog.resources import Resources
@@ -216,6 +217,8 @@ def create_app(
         # A post becoming visible is announced once (fastblog.posts.visibility); the
         # newsletter reacts to it, and posts know nothing of the newsletter.
         visibility = PostVisibility(database, settings)
+        # GET /api/tags' answers, kept while the database says they are current.
+        tag_list_cache = TagListCache(database)
         issues = IssueSender(database, outbox, settings, site, pool)
         install_newsletter(visibility, issues)
         # An account's deletion: what other packages must do in its transaction.
@@ -257,6 +260,7 @@ def create_app(
                 yield {
                     "resources": resources,
                     "post_visibility": visibility,
+                    "tag_list_cache": tag_list_cache,
                     "account_deletion": account_deletion,
                     "federation": federation,
                     # The author page's "Follow from the fediverse" (fastblog.posts.views).

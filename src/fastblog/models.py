@@ -25,6 +25,7 @@ from fastblog.posts.models import (
     PostLike,
     PostTag,
     Tag,
+    TagCountVersion,
     TagPostCount,
     UserPostCount,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "SiteSettingsRow",
     "Subscription",
     "Tag",
+    "TagCountVersion",
     "TagPostCount",
     "TaskLease",
     "Tombstone",

@@ -183,6 +183,16 @@ async def test_the_seeded_blog_answers_its_pages_and_api(settings: Settings) -> 
         assert len(tags) > 50
 
 
+async def test_a_served_blogs_kept_tag_list_shows_what_a_seed_adds(settings: Settings) -> None:
+    """The seed writes without the counters' triggers, then recounts: a tag list an app
+    kept from before (fastblog.posts.tag_list_cache) must not outlive it."""
+    async with serving(settings) as client:
+        assert (await client.get("/api/tags")).json() == {"tags": []}
+        await seed(settings, users=2, posts=100, workers=1)
+        tags = (await client.get("/api/tags")).json()["tags"]
+        assert len(tags) > 10, tags
+
+
 class Interrupted(Exception):
     pass
 

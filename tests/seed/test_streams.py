@@ -130,6 +130,18 @@ async def test_a_streamed_blog_is_found_by_search_and_counts_new_posts(
         assert after == before + 1
 
 
+async def test_a_served_blogs_kept_tag_list_shows_what_the_streams_add(
+    settings: Settings,
+) -> None:
+    """The streams write with no trigger at all; the recount that follows moves the
+    version of the tag list an app kept (fastblog.posts.tag_list_cache)."""
+    async with serving(settings) as client:
+        assert (await client.get("/api/tags")).json() == {"tags": []}
+        await seed(settings, users=2, posts=200, workers=1, streams=2, chunk_posts=CHUNK)
+        tags = (await client.get("/api/tags")).json()["tags"]
+        assert len(tags) > 10, tags
+
+
 async def test_a_streamed_seed_that_fails_midway_leaves_the_database_as_it_was(
     settings: Settings, connection: AsyncConnection
 ) -> None:

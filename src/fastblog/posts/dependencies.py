@@ -12,6 +12,7 @@ from fastblog.posts.markdown import MAX_TAG_CHARS, InvalidTagError, normalize_ta
 from fastblog.posts.models import Post
 from fastblog.posts.permissions import check_delete, may_see
 from fastblog.posts.queries import fetch_post
+from fastblog.posts.tag_list_cache import TagListCache
 from fastblog.posts.visibility import PostVisibility
 
 PostId = Annotated[int, Path(ge=1, le=MAX_ID, description="The post's id.")]
@@ -119,3 +120,10 @@ async def get_post_visibility(request: Request) -> PostVisibility:
 
 
 PostVisibilityDep = Annotated[PostVisibility, Depends(get_post_visibility)]
+
+
+def tag_list_cache_of(request: Request) -> TagListCache:
+    """The process's kept tag lists (made by the lifespan), read from the request as
+    resources_of reads the resources: no dependency node to solve on each request."""
+    cache: TagListCache = request.state.tag_list_cache
+    return cache

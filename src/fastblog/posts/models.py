@@ -273,6 +273,19 @@ class TagPostCount(Base):
     posts: Mapped[int] = mapped_column(BigInteger)
 
 
+class TagCountVersion(Base):
+    """How many times the tag list's inputs have changed: tag_post_counts (any row written)
+    and post_tags' copies of published_at, counted by triggers (migration 0029) in the
+    writing transaction. The version is the sum of the COUNT_SLOTS rows and only ever grows,
+    so a process that kept GET /api/tags' answer knows, from one read of eight rows, whether
+    any worker on any host has changed what it says since (fastblog.posts.tag_list_cache)."""
+
+    __tablename__ = "tag_count_versions"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(BigInteger)
+
+
 class UserTagPostCount(Base):
     """How many published posts of a user carry each tag, kept by triggers on post_tags
     (migration 0023), in COUNT_SLOTS rows per user and tag, like TagPostCount: the total of
