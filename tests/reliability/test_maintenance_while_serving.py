@@ -96,6 +96,7 @@ class Tally:
 class Load:
     tally: Tally
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    deleted_one: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def call(
         self,
@@ -193,6 +194,7 @@ async def writer(
                 client, "DELETE", f"/api/posts/{victim}", 204, "DELETE", headers=headers
             ):
                 load.tally.deleted.add(victim)
+                load.deleted_one.set()
 
 
 async def run_commands(load: Load, database_url: str, folder: Path) -> dict[str, str]:
@@ -225,8 +227,16 @@ async def run_commands(load: Load, database_url: str, folder: Path) -> dict[str,
         await rebuild_and_analyze(settings)
         ran("search index rebuild, ANALYZE", start, 0, "")
     finally:
+        await some_post_deleted(load, within=15.0)
         load.stop.set()
     return failures
+
+
+async def some_post_deleted(load: Load, *, within: float) -> None:
+    """The checks afterwards search for a deleted post, and each writer deletes one post in
+    three: on a fast machine the commands could be over before any writer's third."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(load.deleted_one.wait(), within)
 
 
 TAG_COUNTS_VS_ROWS = text(
@@ -324,6 +334,7 @@ async def test_maintenance_commands_while_serving(fresh_database_url: str, tmp_p
         newest = max(survivors)
         found_new = await search(check, survivors[newest])
         tagged = await check.get("/api/posts", params={"tag": tally.retagged.get(newest, "-")})
+        assert tally.deleted, "no post was deleted under the load"
         found_gone = await search(check, tally.created[min(tally.deleted)])
     log = server.log()
     after = await stored(fresh_database_url)
