@@ -442,6 +442,9 @@ async def _empty_retrying(connection: AsyncConnection, *, truncate: bool = False
             async with connection.begin():
                 if connection.dialect.name == "postgresql":
                     await connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+                    # The deferred triggers (tag_count_versions') fire with each DELETE, so
+                    # the passes see and empty what they write, not after the last pass.
+                    await connection.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
                 await empty_tables(connection, truncate=truncate)
             return
         except DBAPIError as exc:
