@@ -386,6 +386,40 @@ async def test_posts_due_together_are_announced_together_each_mailed_to_its_read
     assert {str(message["To"]) for message in mailbox.messages} == {"fan@example.com"}
 
 
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_a_due_post_another_transaction_holds_is_left_for_the_next_pass(
+    make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]
+) -> None:
+    """Three posts due together, one of them locked by another transaction (an edit, a
+    deletion): the pass announces the two others without waiting for it, and the next pass,
+    once it is free, announces it. (Waiting, holding the others' locks, it could close a
+    deadlock with a deletion that locks the same posts in another order.)"""
+    app = await start(make_app, smtp_server)
+    author = await new_author(app)
+    later = (utcnow() + timedelta(days=1)).isoformat()
+    ids = [
+        int((await publish(app, author, title=f"Post {n}", published_at=later))["id"])
+        for n in range(3)
+    ]
+    await due_now(app, ids)
+    watcher = visibility_of(app)
+    async with resources_of(app).database.transaction() as holding:
+        await holding.execute(select(Post.id).where(Post.id == ids[1]).with_for_update())
+        announced_now = await asyncio.wait_for(watcher.announce_due(), timeout=5)
+        assert announced_now == 3  # three were due; one of them skipped, still pending
+        assert [await announced(resources_of(app).database, i) for i in ids] == [
+            True,
+            False,
+            True,
+        ]
+        await holding.rollback()
+
+    assert await watcher.announce_due() == 1
+    assert await announced(resources_of(app).database, ids[1])
+
+
 async def test_unpublishing_stops_the_mails_not_sent_yet(
     make_app: AppFactory, smtp_server: tuple[Controller, Mailbox]
 ) -> None:

@@ -82,16 +82,26 @@ DUE = (
     .order_by(Post.published_at, Post.id)
     .limit(bindparam("batch", type_=Integer))
 )
-_ANNOUNCE = (
-    update(Post)
+# The batch's posts still to announce, locked; one another transaction holds (an edit, a
+# deletion: on PostgreSQL) is skipped and left pending for the next pass, so the announcement
+# never waits holding the others' locks (a deletion of an author's posts, locking them in its
+# own order, could otherwise close a deadlock with it). SQLite writes one at a time.
+_CLAIMED = (
+    select(Post.id)
     .where(
         Post.id.in_(bindparam("post_ids", expanding=True)),
         ANNOUNCE_PENDING,
         Post.status == PUBLISHED,
         Post.published_at <= bindparam("now"),
     )
+    .with_for_update(skip_locked=True)
+)
+_ANNOUNCE = (
+    update(Post)
+    .where(Post.id.in_(_CLAIMED.scalar_subquery()))
     .values(announce_pending=False)
     .returning(Post.id, Post.user_id, Post.send_newsletter)
+    .execution_options(synchronize_session=False)
 )
 
 
@@ -171,7 +181,8 @@ class PostVisibility:
             return {}
         async with self.database.transaction() as session:
             result = await session.execute(_ANNOUNCE, {"post_ids": post_ids, "now": utcnow()})
-            # Skipped: a post announced by another pass, unpublished or deleted meanwhile.
+            # Skipped: a post announced by another pass, unpublished or deleted meanwhile, or
+            # locked by another transaction right now (left for the next pass).
             rows = {row.id: row for row in result}
             # In the order they became visible (DUE's), not the UPDATE's.
             changes = [
