@@ -115,11 +115,6 @@ HEADLINE_OPTIONS = (
 BUCKET_POSTS = schema.BUCKET_POSTS  # the index's second key: id / BUCKET_POSTS
 # The head: the newest bucket (partly filled) and the one before it, 8,193-16,384 posts.
 HEAD_BUCKETS_BACK = 1
-# The walk's steps after the head, as (nearest, farthest) buckets back from the newest: one
-# bucket at a time first (a word in 10% of posts needs one or two more buckets: reading two
-# at once read twice what it kept), then twice as many each time, so a word is walked in a
-# few index scans however thin it gets, and a step never reads more rows than all the steps
-# before it. Together they reach 2^14 buckets back (~134 million posts).
 # Fewer matches than this in the head and the bucket before it: the word may be rare, and
 # all of its older matches fewer than a walk of the buckets would cost (a word in 17 of the
 # head's ~8,800 posts is in ~1,800 of a million posts: read in ~1.5 ms; walked bucket by
@@ -131,9 +126,17 @@ HEAD_BUCKETS_BACK = 1
 # word with a tag took 940 ms at a million posts.)
 RARE_IN_HEAD = 40
 OLDER_AT_ONCE = 5_000
-WALK_STEPS = ((2, 2), (3, 3), *((2**k + 2, 2 ** (k + 1) + 1) for k in range(1, 14)))
+# The bucket just before the head (the "nearer" part, which also says whether a word is rare).
+NEARER_BUCKETS_BACK = HEAD_BUCKETS_BACK + 1
+# The walk's steps after the nearer bucket, as (nearest, farthest) buckets back from the
+# newest: one bucket at a time first (a word in 10% of posts needs one or two more buckets:
+# reading two at once read twice what it kept), then twice as many each time, so a word is
+# walked in a few index scans however thin it gets, and a step never reads more rows than
+# all the steps before it. Together they reach 2^14 buckets back (~134 million posts).
+WALK_STEPS = ((3, 3), *((2**k + 2, 2 ** (k + 1) + 1) for k in range(1, 14)))
 _BUCKET = Post.id.op("/")(literal_column(str(BUCKET_POSTS)))
 _HEAD_BACK: ColumnClause[Any] = literal_column(str(HEAD_BUCKETS_BACK))
+_NEARER_BACK: ColumnClause[Any] = literal_column(str(NEARER_BUCKETS_BACK))
 _RANKED: ColumnClause[Any] = literal_column(str(RANKED_MATCHES))
 _RARE: ColumnClause[Any] = literal_column(str(RARE_IN_HEAD))
 _AT_ONCE: ColumnClause[Any] = literal_column(str(OLDER_AT_ONCE))
@@ -213,8 +216,8 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
 
     - head: the matches in the newest buckets (HEAD_BUCKETS_BACK); a word in more than ~12%
       of posts is done here;
-    - nearer: when the head holds fewer than RANKED_MATCHES, the bucket before it (the
-      walk's first step);
+    - nearer: when the head holds fewer than RANKED_MATCHES, the bucket before it
+      (NEARER_BUCKETS_BACK);
     - older: when those hold fewer than RARE_IN_HEAD, the matches older than them, at most
       OLDER_AT_ONCE in the index's order (with an author's filter: all of them, decided by
       RANKED_MATCHES); the newest kept when that was all of them;
@@ -238,35 +241,30 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
         .cte("head")
         .prefix_with("MATERIALIZED")
     )
-    # Counted once: each `(SELECT count(*) FROM head)` would be a count of its own (0.08 ms
-    # each, five of them).
-    head_size = select(func.count().label("matches")).select_from(head).cte("head_size")
-    in_head = select(head_size.c.matches).scalar_subquery()
-    # The bucket before the head: the walk's first step, and what says whether the word is
-    # rare (the head may be new posts that do not use a common word: a blog's last weeks).
-    first_step = _NEWEST_BUCKET - _HEAD_BACK - literal_column("1")
+    in_head = _size(head, "head_size")
+    # The bucket before the head: what says whether the word is rare (the head may be new
+    # posts that do not use a common word: a blog's last weeks).
+    nearer_bucket = _NEWEST_BUCKET - _NEARER_BACK
     nearer = (
-        rows.where(in_head < _RANKED, first_step == _BUCKET)
+        rows.where(in_head < _RANKED, nearer_bucket == _BUCKET)
         .limit(_RANKED - in_head)
         .cte("nearer")
         .prefix_with("MATERIALIZED")
     )
-    nearer_size = select(func.count().label("matches")).select_from(nearer).cte("nearer_size")
-    in_nearer = in_head + select(nearer_size.c.matches).scalar_subquery()
+    in_nearer = in_head + _size(nearer, "nearer_size")
     wanted = _RANKED - in_nearer
-    older_starts = first_step * literal_column(str(BUCKET_POSTS))
+    older_starts = nearer_bucket * literal_column(str(BUCKET_POSTS))
     older_rows = rows.where(in_nearer < rare, older_starts > _ID_NOT_INDEXED).order_by(None)
     older = (
         (older_rows if by_user else older_rows.limit(_AT_ONCE))
         .cte("older")
         .prefix_with("MATERIALIZED")
     )
-    older_size = select(func.count().label("matches")).select_from(older).cte("older_size")
-    in_older = select(older_size.c.matches).scalar_subquery()
+    in_older = _size(older, "older_size")
     newest = select(_NEWEST_BUCKET.label("bucket")).subquery("newest")
     steps = values(
         column("nearest", Integer), column("farthest", Integer), name="steps", literal_binds=True
-    ).data(list(WALK_STEPS[1:]))
+    ).data(list(WALK_STEPS))
     # The steps come out of the lateral join in the order written (the join is a nested loop
     # over them, tests/search/test_plans.py), and each step's rows newest first: the LIMIT
     # keeps the newest. No ORDER BY over the walk: sorting would read every step first.
@@ -292,6 +290,14 @@ def _windows(by_user: bool, by_tag: bool) -> Any:
         .subquery("kept")
     )
     return union_all(select(head), select(nearer), select(walked), select(kept)).subquery("window")
+
+
+def _size(part: Any, name: str) -> Any:
+    """How many rows a part of the window holds, counted once in a CTE of its own: each
+    `(SELECT count(*) FROM part)` would be a count of its own (0.08 ms each, five of them
+    for the head)."""
+    size = select(func.count().label("matches")).select_from(part).cte(name)
+    return select(size.c.matches).scalar_subquery()
 
 
 def _ranked(by_user: bool, by_tag: bool) -> Any:
