@@ -103,11 +103,10 @@ async def _open_issues(session: AsyncSession, changes: list[VisibilityChange]) -
 async def _authors_with_readers(session: AsyncSession, author_ids: set[int]) -> set[int]:
     """Those of the authors whose issues would mail someone: all of them if the site has a
     confirmed subscriber, else those with a confirmed subscriber of their own."""
-    confirmed = Subscription.confirmed_at.is_not(None)
-    site_wide = select(Subscription.id).where(confirmed, Subscription.author_id.is_(None))
+    site_wide = select(Subscription.id).where(_CONFIRMED, _SITE_WIDE)
     if await session.scalar(site_wide.limit(1)) is not None:
         return author_ids
-    own = select(Subscription.author_id).where(confirmed, Subscription.author_id.in_(author_ids))
+    own = select(Subscription.author_id).where(_CONFIRMED, Subscription.author_id.in_(author_ids))
     return set(await session.scalars(own.distinct()))
 
 
@@ -131,13 +130,14 @@ async def _stop(session: AsyncSession, post_id: int) -> None:
     )
 
 
+_CONFIRMED = Subscription.confirmed_at.is_not(None)
+_SITE_WIDE = Subscription.author_id.is_(None)
+
+
 def _mailed_for(author_id: Any) -> Any:
     """The subscriptions an issue of this author's post goes to: the confirmed ones to the
-    site and to the author."""
-    return and_(
-        Subscription.confirmed_at.is_not(None),
-        or_(Subscription.author_id.is_(None), Subscription.author_id == author_id),
-    )
+    site and to the author (what _authors_with_readers asks of a batch's authors)."""
+    return and_(_CONFIRMED, or_(_SITE_WIDE, Subscription.author_id == author_id))
 
 
 def _insert_keys(dialect: str) -> Any:

@@ -70,15 +70,13 @@ Wake = Callable[[], None]
 # session.info's key for the senders to wake once the caller's transaction commits.
 _WAKES = "fastblog.posts.visibility.wakes"
 
+# A post still to announce whose time has come (and still published).
+_DUE_NOW = (ANNOUNCE_PENDING, Post.published_at <= bindparam("now"), Post.status == PUBLISHED)
 # What each pass asks first, in every process, every poll: a range of the partial index of
 # the posts still to announce (ANNOUNCE_PENDING), a handful whatever the size of the blog.
 DUE = (
     select(Post.id)
-    .where(
-        ANNOUNCE_PENDING,
-        Post.published_at <= bindparam("now"),
-        Post.status == PUBLISHED,
-    )
+    .where(*_DUE_NOW)
     .order_by(Post.published_at, Post.id)
     .limit(bindparam("batch", type_=Integer))
 )
@@ -88,12 +86,7 @@ DUE = (
 # own order, could otherwise close a deadlock with it). SQLite writes one at a time.
 _CLAIMED = (
     select(Post.id)
-    .where(
-        Post.id.in_(bindparam("post_ids", expanding=True)),
-        ANNOUNCE_PENDING,
-        Post.status == PUBLISHED,
-        Post.published_at <= bindparam("now"),
-    )
+    .where(Post.id.in_(bindparam("post_ids", expanding=True)), *_DUE_NOW)
     .with_for_update(skip_locked=True)
 )
 _ANNOUNCE = (
