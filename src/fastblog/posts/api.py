@@ -92,7 +92,8 @@ async def _page(
     """The page as PostPage's JSON, written straight from the rows (fastblog.posts.responses
     says why)."""
     wanted = tag_or_none(tag) if tag is not None else None
-    if tag is not None and wanted is None and user_id is None:
+    no_such_tag = tag is not None and wanted is None  # a text no tag can be
+    if no_such_tag and user_id is None:
         empty = page_of([], total=0, skip=skip, limit=limit, older=None)
         return json_response(POST_PAGE, empty)
     now = utcnow()
@@ -103,9 +104,9 @@ async def _page(
         limit=limit,
         after=cursor,
         user_id=user_id,
-        # A text no tag can be matches nothing, like a tag nobody uses: a user's page is
-        # still read, for its 404 when the user does not exist.
-        tag=wanted if tag is None or wanted is not None else "",
+        # No such tag matches nothing, like a tag nobody uses: a user's page is still read,
+        # for its 404 when the user does not exist.
+        tag="" if no_such_tag else wanted,
         full=content,
         viewer_id=viewer_id,
     )
