@@ -11,20 +11,19 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from fastblog.accounts.models import User
 from fastblog.db import utcnow
 from fastblog.federation.blocks import block_domain
 from fastblog.federation.delivery import QUEUE, DeliverySender
 from fastblog.federation.models import Delivery, RemoteActor, RemoteFollower
-from fastblog.posts.models import Post
 from fastblog.posts.visibility import PostVisibility
 from tests.accounts import bearer
 from tests.asgi import asgi_transport, resources_of
 from tests.auth.conftest import AppFactory
 from tests.auth.test_mail_outbox import until
-from tests.factories import StatementCounter, after_announcing, announced, make_user
+from tests.factories import StatementCounter, after_announcing, announced, due_now, make_user
 from tests.federation.conftest import ACTIVITY_JSON, SITE, RemoteServer, federation_of, verifies
 
 pytestmark = pytest.mark.anyio
@@ -270,13 +269,7 @@ async def test_a_scheduled_post_is_delivered_when_due_and_a_draft_never(
     state: dict[str, Any] = fed_app.state._test_lifespan_state
     watcher: PostVisibility = state["post_visibility"]
     assert await watcher.announce_due() == 0
-    async with resources_of(fed_app).database.transaction() as session:
-        await session.execute(
-            update(Post)
-            .where(Post.id == scheduled.json()["id"])
-            .values(published_at=utcnow() - timedelta(seconds=1))
-        )
-        await session.commit()
+    await due_now(resources_of(fed_app).database, [scheduled.json()["id"]])
     # This pass, or the watcher's own loop if it looked at that moment, announces it.
     assert await watcher.announce_due() in (0, 1)
     await until(lambda: received(remote, 1), "the Create delivered")
@@ -307,13 +300,7 @@ async def test_posts_due_together_reach_only_their_own_authors_followers(
             ids.append(response.json()["id"])
     state: dict[str, Any] = fed_app.state._test_lifespan_state
     watcher: PostVisibility = state["post_visibility"]
-    async with resources_of(fed_app).database.transaction() as session:
-        await session.execute(
-            update(Post)
-            .where(Post.id.in_(ids))
-            .values(published_at=utcnow() - timedelta(seconds=1))
-        )
-        await session.commit()
+    await due_now(resources_of(fed_app).database, ids)
     assert await watcher.announce_due() in (0, 4)  # 0: the watcher's own loop was first
     await until(lambda: received(remote, 2), "the Creates delivered")
     await asyncio.sleep(0.3)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from fastblog.accounts.models import PasswordResetToken, User
 from fastblog.db import utcnow
@@ -28,7 +28,7 @@ from tests.accounts import bearer, browser, browser_login
 from tests.asgi import resources_of
 from tests.auth.conftest import AppFactory, Mailbox, outbox_emptied
 from tests.auth.test_mail_outbox import until
-from tests.factories import StatementCounter, after_announcing, announced, make_user
+from tests.factories import StatementCounter, after_announcing, announced, due_now, make_user
 from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
@@ -312,30 +312,12 @@ async def test_a_scheduled_post_is_mailed_when_due_by_one_process(
     watchers = [visibility_of(first), visibility_of(second)]
     assert [await w.announce_due() for w in watchers] == [0, 0]  # not yet due
     assert await count(first, select(func.count()).select_from(NewsletterIssue)) == 0
-    # Its time comes (moved, rather than waited for).
-    async with resources_of(first).database.transaction() as session:
-        await session.execute(
-            update(Post)
-            .where(Post.id == post["id"])
-            .values(published_at=utcnow() - timedelta(seconds=1))
-        )
-        await session.commit()
+    await due_now(resources_of(first).database, [post["id"]])  # its time comes
     announced = await asyncio.gather(*(w.announce_due() for w in watchers))
     assert sorted(announced) in ([0, 1], [1, 1])  # the lease: one pass at a time
     await until(lambda: issue_done(first, post["id"]), "the issue is queued")
     await outbox_emptied(first)
     assert recipients(mailbox.messages, "Tomorrow") == ["reader@example.com"]
-
-
-async def due_now(app: FastAPI, post_ids: list[int]) -> None:
-    """The scheduled posts' time comes (moved, rather than waited for)."""
-    async with resources_of(app).database.transaction() as session:
-        await session.execute(
-            update(Post)
-            .where(Post.id.in_(post_ids))
-            .values(published_at=utcnow() - timedelta(seconds=1))
-        )
-        await session.commit()
 
 
 async def test_posts_due_together_are_announced_together_each_mailed_to_its_readers(
@@ -363,10 +345,10 @@ async def test_posts_due_together_are_announced_together_each_mailed_to_its_read
     watcher = visibility_of(app)
     log = StatementCounter(resources_of(app).database)  # the pass's own: not the senders'
 
-    await due_now(app, alone)
+    await due_now(resources_of(app).database, alone)
     with log() as one_post:
         assert await watcher.announce_due() == 1
-    await due_now(app, together)
+    await due_now(resources_of(app).database, together)
     with log() as six_posts:
         assert await watcher.announce_due() == 6
 
@@ -403,7 +385,7 @@ async def test_a_due_post_another_transaction_holds_is_left_for_the_next_pass(
         int((await publish(app, author, title=f"Post {n}", published_at=later))["id"])
         for n in range(3)
     ]
-    await due_now(app, ids)
+    await due_now(resources_of(app).database, ids)
     watcher = visibility_of(app)
     async with resources_of(app).database.transaction() as holding:
         await holding.execute(select(Post.id).where(Post.id == ids[1]).with_for_update())
