@@ -57,6 +57,7 @@ from fastblog.outbox import OutboxSender
 from fastblog.passwords import PasswordHasher
 from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, social_api, social_views, syndication
+from fastblog.posts import service as posts_service
 from fastblog.posts import views as posts_views
 from fastblog.posts.tag_list_cache import TagListCache
 from fastblog.posts.visibility import PostVisibility
@@ -223,6 +224,8 @@ def create_app(
         install_newsletter(visibility, issues)
         # An account's deletion: what other packages must do in its transaction.
         account_deletion = AccountDeletion()
+        # First: the day rows of the account's scheduled posts, before its cascade of posts.
+        account_deletion.on_delete(posts_service.lock_authors_scheduled_days)
         # ActivityPub reacts to the same events (fastblog.federation).
         federation = (
             Federation(

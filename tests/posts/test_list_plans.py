@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("fresh_tables")]
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 VALUES = {
     "now": NOW,
+    **queries.scheduled_bounds(NOW),
     "skip": 0,
     "limit": 11,
     "key_at": datetime(2026, 3, 3, 9, 5, tzinfo=UTC),

@@ -4,7 +4,7 @@ derived table (counters, tags, sequences, planner statistics) as the app would h
 import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from fastblog.config import Settings
 from fastblog.models import Post, PostCount, PostTag, Tag, TagPostCount, User, UserPostCount
-from fastblog.posts.models import COUNT_SLOTS, PUBLISHED
+from fastblog.posts.models import (
+    COUNT_SLOTS,
+    PUBLISHED,
+    ScheduledPostCount,
+    ScheduledTagPostCount,
+)
 from fastblog.seed import bulk, seed
 from fastblog.seed.bulk import Derived
 from fastblog.seed.vocabulary import TAGS
@@ -70,6 +75,41 @@ async def assert_user_and_tag_counts_agree(connection: AsyncConnection) -> None:
     differ = PostTag.published_at.is_distinct_from(Post.published_at)
     assert await connection.scalar(copies.where(differ)) == 0
     assert await connection.scalar(copies.where(PostTag.published_at.is_not(None))) > 0
+    await assert_scheduled_counts_agree(connection)
+
+
+async def scheduled_ahead(connection: AsyncConnection) -> tuple[dict[object, int], ...]:
+    """The day counters of migration 0030 for the days after today (what a total reads), and
+    the same recounted from posts and post_tags: by day, and by (tag id, day)."""
+    today = datetime.now(UTC).date()
+    tomorrow = datetime.combine(today, time(), UTC) + timedelta(days=1)
+    kept: dict[object, int] = {}
+    for day, n in await connection.execute(
+        select(ScheduledPostCount.day, ScheduledPostCount.posts).where(
+            ScheduledPostCount.day > today
+        )
+    ):
+        kept[day] = n
+    for tag_id, day, n in await connection.execute(
+        select(
+            ScheduledTagPostCount.tag_id, ScheduledTagPostCount.day, ScheduledTagPostCount.posts
+        ).where(ScheduledTagPostCount.day > today)
+    ):
+        kept[tag_id, day] = n
+    recount: Counter[object] = Counter()
+    ahead = select(Post.published_at).where(Post.published_at >= tomorrow)
+    for (at,) in await connection.execute(ahead):
+        recount[at.astimezone(UTC).date()] += 1
+    for tag_id, at in await connection.execute(
+        select(PostTag.tag_id, PostTag.published_at).where(PostTag.published_at >= tomorrow)
+    ):
+        recount[tag_id, at.astimezone(UTC).date()] += 1
+    return {key: n for key, n in kept.items() if n}, dict(recount)
+
+
+async def assert_scheduled_counts_agree(connection: AsyncConnection) -> None:
+    kept, recount = await scheduled_ahead(connection)
+    assert kept == recount
 
 
 async def test_a_seeded_blog_has_counters_tags_and_ids_as_the_app_keeps_them(
@@ -111,6 +151,25 @@ async def test_a_seeded_blog_has_counters_tags_and_ids_as_the_app_keeps_them(
     assert titles[:300] != titles[700:], "a second seed writes other posts"
     assert set((await connection.scalars(select(Tag.name))).all()) == set(TAGS)
     await connection.rollback()
+
+
+async def test_a_seed_counts_its_scheduled_posts_by_day(
+    settings: Settings, connection: AsyncConnection
+) -> None:
+    """The seed writes without the day counters' triggers (migration 0030), then recounts:
+    the posts it schedules over the coming month are left out of the totals."""
+    await seed(settings, users=3, posts=2000, now=datetime.now(UTC), workers=1)
+
+    kept, recount = await scheduled_ahead(connection)
+    assert kept == recount
+    assert recount, "the seed schedules a few posts (3 in 1,024)"
+    visible = await connection.scalar(
+        select(func.count()).select_from(Post).where(Post.published_at <= datetime.now(UTC))
+    )
+    await connection.rollback()
+    async with serving(settings) as client:
+        listed = await client.get("/api/posts", params={"limit": 1})
+    assert listed.json()["total"] == visible
 
 
 async def blog_rows(url: str) -> list[tuple[object, ...]]:

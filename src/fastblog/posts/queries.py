@@ -11,7 +11,7 @@ index on (published_at, id) serves every list newest first.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +40,8 @@ from fastblog.posts.models import (
     PostCount,
     PostLike,
     PostTag,
+    ScheduledPostCount,
+    ScheduledTagPostCount,
     Tag,
     TagCountVersion,
     TagPostCount,
@@ -52,6 +54,10 @@ NOW = bindparam("now", type_=Post.published_at.type)
 # The upper bound of a range that has none of its own (see _scheduled), as a value the
 # statement carries.
 NEVER = bindparam("never", END_OF_TIME, type_=Post.published_at.type)
+# The day of now (UTC) and the start of the next: where the day counters of scheduled posts
+# take over from an index range (see SCHEDULED); fetch_page binds them from its `now`.
+TODAY = bindparam("today", type_=ScheduledPostCount.day.type)
+TOMORROW = bindparam("tomorrow", type_=Post.published_at.type)
 VISIBLE = and_(Post.status == PUBLISHED, Post.published_at <= NOW)
 USER_ID = bindparam("user_id", type_=Post.user_id.type)
 TAG = bindparam("tag", type_=Tag.name.type)
@@ -190,20 +196,38 @@ def _counted(counter: Any, *where: Any, scheduled: Any) -> Any:  # pragma: no mu
     return select((counted - scheduled).label("total")).select_from(counter).where(*where)
 
 
-# All published posts: the trigger-kept counters (published posts), less the few scheduled
-# ones whose time has not come (an index range on published_at > now).
-SCHEDULED = _scheduled()
+def _ahead(counter: Any, *where: Any, later_today: Any) -> Any:  # pragma: no mutate block
+    """Published posts whose time has not come, in O(days ahead): the day counters of the
+    days after today (ScheduledPostCount: exact for those days, kept by triggers), plus
+    today's posts still ahead, an index range from now to the start of tomorrow."""
+    days = func.coalesce(func.sum(counter.posts), literal_column("0"))
+    after_today = select(days).where(*where, counter.day > TODAY).scalar_subquery()
+    return after_today + later_today
+
+
+# All published posts: the trigger-kept counters (published posts), less the scheduled ones
+# whose time has not come: one counter row per future day, and today's few by the index.
+# (Counted by the index alone, the ~3,000 scheduled posts at a million cost PostgreSQL 2,148
+# buffer hits, ~0.5 ms, on every list.)
+SCHEDULED = _ahead(
+    ScheduledPostCount,
+    later_today=_count(Post.published_at > NOW, Post.published_at < TOMORROW).scalar_subquery(),
+)
 TOTAL = _counted(PostCount, scheduled=SCHEDULED)
-# A user's and a tag's: their own counter rows (migration 0008), read by primary key.
+# A user's and a tag's: their own counter rows (migration 0008), read by primary key. A
+# user's scheduled posts are few, and a range of their own index.
 USER_TOTAL = _counted(
     UserPostCount, UserPostCount.user_id == USER_ID, scheduled=_scheduled(BY_USER)
 )
-# (A tag's scheduled posts: a range of post_tags' (tag_id, published_at, post_id) index.)
-TAG_SCHEDULED = (
-    select(func.count())
+# A tag's scheduled posts: its day counters (migration 0030), and today's a range of
+# post_tags' (tag_id, published_at, post_id) index.
+TAG_SCHEDULED = _ahead(
+    ScheduledTagPostCount,
+    ScheduledTagPostCount.tag_id == TAG_ID,
+    later_today=select(func.count())
     .select_from(PostTag)
-    .where(PostTag.tag_id == TAG_ID, PostTag.published_at > NOW)
-    .scalar_subquery()
+    .where(PostTag.tag_id == TAG_ID, PostTag.published_at > NOW, PostTag.published_at < TOMORROW)
+    .scalar_subquery(),
 )
 TAG_TOTAL = _counted(TagPostCount, TagPostCount.tag_id == TAG_ID, scheduled=TAG_SCHEDULED)
 # A user's posts with a tag: their counter rows (migration 0023), less their scheduled posts
@@ -496,6 +520,12 @@ class PostList:
     at_top: bool = True
 
 
+def scheduled_bounds(now: datetime) -> dict[str, Any]:
+    """TODAY and TOMORROW for `now`: its UTC day, and the start of the next."""
+    today = now.astimezone(UTC).date()
+    return {"today": today, "tomorrow": datetime.combine(today + timedelta(days=1), time(), UTC)}
+
+
 async def fetch_page(
     db: Database,
     *,
@@ -520,6 +550,7 @@ async def fetch_page(
     values: dict[str, Any] = {
         "viewer_id": viewer_id,
         "now": now,
+        **scheduled_bounds(now),
         "skip": 0 if before else skip,
         "limit": limit + 1,
         "key_at": key.at,

@@ -5,12 +5,12 @@ fastblog.posts.queries.)"""
 import asyncio
 from collections.abc import Iterable
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -30,6 +30,8 @@ from fastblog.posts.models import (
     Post,
     PostCount,
     PostTag,
+    ScheduledPostCount,
+    ScheduledTagPostCount,
     Tag,
     TagPostCount,
     UserPostCount,
@@ -207,32 +209,80 @@ def _counter_upsert(dialect: str, model: type[Any], *keys: str) -> Any:
     )
 
 
+def _day_upsert(dialect: str, model: type[Any], *keys: str) -> Any:
+    upsert = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
+    return upsert.on_conflict_do_update(
+        index_elements=[*keys, "day"], set_={"posts": model.__table__.c.posts}
+    )
+
+
+def scheduled_days(*published_at: datetime | None, now: datetime) -> list[date]:
+    """The UTC days of those publication times still ahead of `now`: the day counters
+    (ScheduledPostCount, migration 0030) a write of a post at those times changes."""
+    return sorted({at.astimezone(UTC).date() for at in published_at if at and at > now})
+
+
+async def _lock_days(session: AsyncSession, days: Iterable[date]) -> None:
+    dialect = session.get_bind().dialect.name
+    for day in sorted(set(days)):
+        await session.execute(_day_upsert(dialect, ScheduledPostCount), {"day": day, "posts": 0})
+
+
+async def lock_authors_scheduled_days(session: AsyncSession, user_id: int) -> None:
+    """Before an account's deletion (an AccountDeletion handler): the day rows of its
+    scheduled posts, locked first and in order, as every writer takes them (lock_counters).
+    The cascade then uncounts post after post, each one's day row, then its site's and
+    author's counter rows: unlocked before, the day row of a later post came after the
+    site's row of an earlier one, and an edit taking them the other way deadlocked with it.
+    Ahead of the database's own now(), which its triggers compare with."""
+    ahead = select(Post.published_at).where(Post.user_id == user_id, Post.published_at > func.now())
+    times = await session.scalars(ahead)
+    await _lock_days(session, {at.astimezone(UTC).date() for at in times if at is not None})
+
+
 async def lock_counters(
-    session: AsyncSession, *, post_id: int, user_id: int, tag_ids: Iterable[int]
+    session: AsyncSession,
+    *,
+    post_id: int,
+    user_id: int,
+    tag_ids: Iterable[int],
+    days: Iterable[date] = (),
 ) -> None:
     """Lock, before a write that changes them, the counter rows its triggers will change:
-    the site's, the author's, the tags' by id, then the author's with each tag, the one order
-    every writer takes (see migrations 0008 and 0023), so two writers sharing counter rows
-    wait for each other instead of deadlocking.
+    the scheduled posts' day rows (`days`: scheduled_days of the post's old and new
+    publication times), the site's, the author's, the tags' by id, the author's with each
+    tag, then each tag's day rows, the one order every writer takes (see migrations 0008,
+    0023 and 0030), so two writers sharing counter rows wait for each other instead of
+    deadlocking.
     (On SQLite writes never overlap; the same statements keep both roads alike.)"""
     dialect = session.get_bind().dialect.name
     slot = post_id % COUNT_SLOTS
+    days = sorted(set(days))
+    tag_ids = sorted(set(tag_ids))
+    await _lock_days(session, days)  # none for a post published now
     await session.execute(select(PostCount.slot).where(PostCount.slot == slot).with_for_update())
     await session.execute(
         _counter_upsert(dialect, UserPostCount, "user_id"),
         {"user_id": user_id, "slot": slot, "posts": 0},
     )
-    for tag_id in sorted(set(tag_ids)):
+    for tag_id in tag_ids:
         await session.execute(
             _counter_upsert(dialect, TagPostCount, "tag_id"),
             {"tag_id": tag_id, "slot": slot, "posts": 0},
         )
-    # Then the author's with each tag (migration 0023), which post_tags' triggers change last.
-    for tag_id in sorted(set(tag_ids)):
+    # Then the author's with each tag (migration 0023), which post_tags' triggers change
+    # after the tags', and last the tags' day rows (migration 0030), which they change last.
+    for tag_id in tag_ids:
         await session.execute(
             _counter_upsert(dialect, UserTagPostCount, "user_id", "tag_id"),
             {"user_id": user_id, "tag_id": tag_id, "slot": slot, "posts": 0},
         )
+    for tag_id in tag_ids:
+        for day in days:
+            await session.execute(
+                _day_upsert(dialect, ScheduledTagPostCount, "tag_id"),
+                {"tag_id": tag_id, "day": day, "posts": 0},
+            )
 
 
 async def create_post_with_tags(
@@ -392,8 +442,11 @@ async def edit_post(
         if tag_ids is not None or columns.get("status", locked.status) != locked.status:
             old_tags = select(PostTag.tag_id).where(PostTag.post_id == locked.id)
             involved = [*(await session.scalars(old_tags)).all(), *(tag_ids or [])]
+            # (A draft has no published_at: the status check constraint.)
+            at = locked.published_at
+            days = scheduled_days(at, columns.get("published_at", at), now=now)
             await lock_counters(
-                session, post_id=locked.id, user_id=locked.user_id, tag_ids=involved
+                session, post_id=locked.id, user_id=locked.user_id, tag_ids=involved, days=days
             )
         # A visible post whose readable content changed (and stays visible): edited.
         content_edited = "updated_at" in columns or tag_ids is not None

@@ -26,16 +26,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BindParameter, bindparam, delete, func, insert, select, text
+from sqlalchemy import BindParameter, Date, bindparam, cast, delete, func, insert, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from fastblog.db import utcnow
 from fastblog.db.ddl import lock_for_schema_change
 from fastblog.posts.models import (
     COUNT_SLOTS,
     Post,
     PostCount,
     PostTag,
+    ScheduledPostCount,
+    ScheduledTagPostCount,
     TagPostCount,
     UserPostCount,
     UserTagPostCount,
@@ -106,6 +109,35 @@ async def recount_users_with_tags(connection: AsyncConnection) -> None:
     )
 
 
+def _utc_day(connection: AsyncConnection, published_at: Any) -> Any:
+    """published_at's UTC day, as migration 0030's triggers write it."""
+    if connection.dialect.name == "sqlite":  # UTC text: its first ten characters
+        return func.substr(published_at, 1, 10)
+    return cast(func.timezone("UTC", published_at), Date)
+
+
+async def recount_scheduled(connection: AsyncConnection) -> None:
+    """scheduled_post_counts and scheduled_tag_post_counts as the triggers of migration 0030
+    keep them: the published posts (those with a published_at) still ahead of now, by UTC
+    day, and by tag and day from post_tags' own copy of published_at. Every row written:
+    at a million posts the seed schedules ~3,000 over the coming weeks."""
+    now = utcnow()
+    for model, keys in (
+        (ScheduledPostCount, (Post.published_at,)),
+        (ScheduledTagPostCount, (PostTag.tag_id, PostTag.published_at)),
+    ):
+        *group, published_at = keys
+        day = _utc_day(connection, published_at).label("day")
+        rows = (
+            select(*group, day, func.count())
+            .where(published_at > bindparam("now", now, type_=Post.published_at.type))
+            .group_by(*group, day)
+        )
+        names = [*(column.key for column in group), "day", "posts"]
+        await connection.execute(delete(model))
+        await connection.execute(insert(model).from_select(names, rows))
+
+
 # What the seed suspends while it loads and rebuilds after (after_bulk_load).
 DERIVED: tuple[Derived, ...] = (
     Derived(
@@ -129,6 +161,14 @@ DERIVED: tuple[Derived, ...] = (
         # A user's posts with a tag: their index, built once after the load too.
         indexes=("ix_post_tags_user_id_tag_id_published_at_post_id",),
         rebuild=recount_users_with_tags,
+    ),
+    Derived(
+        "scheduled posts' day counts",
+        triggers=(
+            ("posts", "posts_ahead_counted_on_insert"),
+            ("post_tags", "waiting_tag_posts_counted_on_insert"),
+        ),
+        rebuild=recount_scheduled,
     ),
     # The seed writes posts.body_text and posts.tag_names itself (fastblog.seed.rows), so
     # the search index needs no row-by-row work: FTS5 is built once, PostgreSQL's GIN index
