@@ -132,6 +132,7 @@ async def recount_scheduled(connection: AsyncConnection) -> None:
             select(*group, day, func.count())
             .where(published_at > bindparam("now", now, type_=Post.published_at.type))
             .group_by(*group, day)
+            .order_by(*group, day)  # a tag's days side by side (see migration 0030's fill)
         )
         names = [*(column.key for column in group), "day", "posts"]
         await connection.execute(delete(model))
