@@ -88,6 +88,7 @@ TESTS: dict[str, tuple[str, ...]] = {
         "tests/posts/test_views.py",  # the home page's pages
         "tests/posts/test_authorization.py",  # a draft's page: its author only
         "tests/posts/test_list_counts.py",  # the totals of the list, a user's, a tag's
+        "tests/posts/test_scheduled_totals.py",  # scheduled posts in the totals, by day
         "tests/users/test_profile.py",  # the author's bio and website under a post
     ),
     "fastblog.web.session": (
