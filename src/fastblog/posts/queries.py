@@ -11,7 +11,7 @@ index on (published_at, id) serves every list newest first.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -521,9 +521,15 @@ class PostList:
     at_top: bool = True
 
 
+def utc_day(at: datetime) -> date:
+    """The day a scheduled post's publication time counts under (ScheduledPostCount's day,
+    as migration 0030's triggers take it)."""
+    return at.astimezone(UTC).date()
+
+
 def scheduled_bounds(now: datetime) -> dict[str, Any]:
     """TODAY and TOMORROW for `now`: its UTC day, and the start of the next."""
-    today = now.astimezone(UTC).date()
+    today = utc_day(now)
     return {"today": today, "tomorrow": datetime.combine(today + timedelta(days=1), time(), UTC)}
 
 

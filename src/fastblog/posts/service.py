@@ -5,7 +5,7 @@ fastblog.posts.queries.)"""
 import asyncio
 from collections.abc import Iterable
 from concurrent.futures import Executor
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -201,31 +201,26 @@ async def _set_tags(session: AsyncSession, post_id: int, names: list[str]) -> No
     await _replace_tags(session, post_id, await _tag_ids(session, names))
 
 
-def _counter_upsert(dialect: str, model: type[Any], *keys: str) -> Any:
+def _counter_upsert(dialect: str, model: type[Any]) -> Any:
+    """A counter row by its primary key (slot or day included): a no-op update that still
+    locks the row (or creates it at zero)."""
     upsert = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
-    # A no-op update that still locks the row (or creates it at zero).
+    table = model.__table__
     return upsert.on_conflict_do_update(
-        index_elements=[*keys, "slot"], set_={"posts": model.__table__.c.posts}
-    )
-
-
-def _day_upsert(dialect: str, model: type[Any], *keys: str) -> Any:
-    upsert = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
-    return upsert.on_conflict_do_update(
-        index_elements=[*keys, "day"], set_={"posts": model.__table__.c.posts}
+        index_elements=list(table.primary_key.columns), set_={"posts": table.c.posts}
     )
 
 
 def scheduled_days(*published_at: datetime | None, now: datetime) -> list[date]:
     """The UTC days of those publication times still ahead of `now`: the day counters
     (ScheduledPostCount, migration 0030) a write of a post at those times changes."""
-    return sorted({at.astimezone(UTC).date() for at in published_at if at and at > now})
+    return sorted({queries.utc_day(at) for at in published_at if at and at > now})
 
 
 async def _lock_days(session: AsyncSession, days: Iterable[date]) -> None:
-    dialect = session.get_bind().dialect.name
+    upsert = _counter_upsert(session.get_bind().dialect.name, ScheduledPostCount)
     for day in sorted(set(days)):
-        await session.execute(_day_upsert(dialect, ScheduledPostCount), {"day": day, "posts": 0})
+        await session.execute(upsert, {"day": day, "posts": 0})
 
 
 async def lock_authors_scheduled_days(session: AsyncSession, user_id: int) -> None:
@@ -237,7 +232,7 @@ async def lock_authors_scheduled_days(session: AsyncSession, user_id: int) -> No
     Ahead of the database's own now(), which its triggers compare with."""
     ahead = select(Post.published_at).where(Post.user_id == user_id, Post.published_at > func.now())
     times = await session.scalars(ahead)
-    await _lock_days(session, {at.astimezone(UTC).date() for at in times if at is not None})
+    await _lock_days(session, {queries.utc_day(at) for at in times if at is not None})
 
 
 async def lock_counters(
@@ -262,25 +257,25 @@ async def lock_counters(
     await _lock_days(session, days)  # none for a post published now
     await session.execute(select(PostCount.slot).where(PostCount.slot == slot).with_for_update())
     await session.execute(
-        _counter_upsert(dialect, UserPostCount, "user_id"),
+        _counter_upsert(dialect, UserPostCount),
         {"user_id": user_id, "slot": slot, "posts": 0},
     )
     for tag_id in tag_ids:
         await session.execute(
-            _counter_upsert(dialect, TagPostCount, "tag_id"),
+            _counter_upsert(dialect, TagPostCount),
             {"tag_id": tag_id, "slot": slot, "posts": 0},
         )
     # Then the author's with each tag (migration 0023), which post_tags' triggers change
     # after the tags', and last the tags' day rows (migration 0030), which they change last.
     for tag_id in tag_ids:
         await session.execute(
-            _counter_upsert(dialect, UserTagPostCount, "user_id", "tag_id"),
+            _counter_upsert(dialect, UserTagPostCount),
             {"user_id": user_id, "tag_id": tag_id, "slot": slot, "posts": 0},
         )
     for tag_id in tag_ids:
         for day in days:
             await session.execute(
-                _day_upsert(dialect, ScheduledTagPostCount, "tag_id"),
+                _counter_upsert(dialect, ScheduledTagPostCount),
                 {"tag_id": tag_id, "day": day, "posts": 0},
             )
 
