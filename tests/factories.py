@@ -156,6 +156,16 @@ async def api_create_post(
     return await client.post("/api/posts", json=_body(defaults, fields), headers=headers)
 
 
+async def api_created_post(
+    client: httpx.AsyncClient, author: User | Mapping[str, Any], **fields: Any
+) -> dict[str, Any]:
+    """api_create_post that must succeed: the new post as the API returned it."""
+    response = await api_create_post(client, author, **fields)
+    assert response.status_code == 201, response.text
+    post: dict[str, Any] = response.json()
+    return post
+
+
 # Set while a StatementCounter block runs, in the context of the task that runs it: the
 # request the test sends inherits it (httpx's ASGI transport runs the app in that task; tasks
 # it starts copy the context; SQLAlchemy's greenlets take their caller's). The background

@@ -2,24 +2,15 @@
 scheduled post, in the site's, an author's and a tag's feed alike."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import feedparser
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.accounts.models import User
-from tests.factories import api_create_post, make_user
+from tests.factories import api_created_post, make_user
 
 pytestmark = pytest.mark.anyio
-
-
-async def create(client: httpx.AsyncClient, author: User, **fields: Any) -> dict[str, Any]:
-    response = await api_create_post(client, author, **fields)
-    assert response.status_code == 201, response.text
-    post: dict[str, Any] = response.json()
-    return post
 
 
 async def titles(client: httpx.AsyncClient, path: str) -> list[str]:
@@ -35,9 +26,9 @@ async def test_drafts_and_scheduled_posts_are_in_no_feed(
 ) -> None:
     ada = await make_user(session, username="ada")
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    await create(client, ada, title="Out now", tags=["garden"])
-    await create(client, ada, title="Secret draft", status="draft", tags=["garden"])
-    await create(client, ada, title="Not yet", published_at=tomorrow, tags=["garden"])
+    await api_created_post(client, ada, title="Out now", tags=["garden"])
+    await api_created_post(client, ada, title="Secret draft", status="draft", tags=["garden"])
+    await api_created_post(client, ada, title="Not yet", published_at=tomorrow, tags=["garden"])
 
     assert await titles(client, "/feed.xml") == ["Out now"]
     assert await titles(client, f"/users/{ada.id}/feed.xml") == ["Out now"]
@@ -49,8 +40,8 @@ async def test_a_tag_only_on_unpublished_posts_has_no_feed(
 ) -> None:
     ada = await make_user(session, username="ada")
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    await create(client, ada, title="Secret draft", status="draft", tags=["plans"])
-    await create(client, ada, title="Not yet", published_at=tomorrow, tags=["plans"])
+    await api_created_post(client, ada, title="Secret draft", status="draft", tags=["plans"])
+    await api_created_post(client, ada, title="Not yet", published_at=tomorrow, tags=["plans"])
 
     assert (await client.get("/tags/plans/feed.xml")).status_code == 404
     # The author exists, so their feed is there, and empty.
@@ -61,9 +52,9 @@ async def test_a_tags_feed_has_only_posts_with_that_tag(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     ada = await make_user(session, username="ada")
-    await create(client, ada, title="Roses", tags=["garden"])
-    await create(client, ada, title="Pistons", tags=["engines"])
-    await create(client, ada, title="No tags at all")
+    await api_created_post(client, ada, title="Roses", tags=["garden"])
+    await api_created_post(client, ada, title="Pistons", tags=["engines"])
+    await api_created_post(client, ada, title="No tags at all")
 
     assert await titles(client, "/tags/garden/feed.xml") == ["Roses"]
     assert await titles(client, "/tags/engines/feed.xml") == ["Pistons"]

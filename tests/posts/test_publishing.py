@@ -3,7 +3,6 @@
 import asyncio
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -11,10 +10,9 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.accounts.models import User
 from fastblog.posts.models import DRAFT, Post
 from tests.accounts import browser, browser_login, submit
-from tests.factories import api_create_post, login, make_user
+from tests.factories import api_create_post, api_created_post, login, make_user
 from tests.html import read_page
 
 pytestmark = pytest.mark.anyio
@@ -32,13 +30,6 @@ async def total(client: httpx.AsyncClient, url: str = "/api/posts") -> int:
     return value
 
 
-async def create(client: httpx.AsyncClient, author: User, **fields: Any) -> dict[str, Any]:
-    response = await api_create_post(client, author, **fields)
-    assert response.status_code == 201, response.text
-    post: dict[str, Any] = response.json()
-    return post
-
-
 async def move_publication(session: AsyncSession, post_id: int, when: datetime) -> None:
     """Time passes: the scheduled moment is now in the past (or the future)."""
     await session.execute(update(Post).where(Post.id == post_id).values(published_at=when))
@@ -50,7 +41,7 @@ async def test_a_draft_is_seen_by_its_author_only(
 ) -> None:
     author = await make_user(session)
     other = await make_user(session)
-    draft = await create(client, author, title="Secret plans", status="draft")
+    draft = await api_created_post(client, author, title="Secret plans", status="draft")
     assert (draft["status"], draft["published_at"]) == ("draft", None)
 
     assert (await client.get(f"/api/posts/{draft['id']}")).status_code == 404
@@ -82,7 +73,7 @@ async def test_publishing_a_draft_and_taking_it_back(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     author = await make_user(session)
-    draft = await create(client, author, status="draft")
+    draft = await api_created_post(client, author, status="draft")
     headers = await login(client, author)
     before = datetime.now(UTC)
 
@@ -109,9 +100,9 @@ async def test_a_scheduled_post_appears_when_its_time_comes(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     author = await make_user(session)
-    now_post = await create(client, author, title="Now")
+    now_post = await api_created_post(client, author, title="Now")
     tomorrow = datetime.now(UTC) + timedelta(days=1)
-    later = await create(client, author, title="Later", published_at=tomorrow.isoformat())
+    later = await api_created_post(client, author, title="Later", published_at=tomorrow.isoformat())
     assert datetime.fromisoformat(later["published_at"]) == tomorrow
 
     assert ids(await client.get("/api/posts")) == [now_post["id"]]
@@ -154,10 +145,12 @@ async def test_tags_are_normalized_shown_and_filtered(
 ) -> None:
     ada = await make_user(session, username="ada")
     bob = await make_user(session, username="bob")
-    first = await create(client, ada, title="First", tags=["Python", " Machine Learning "])
-    second = await create(client, bob, title="Second", tags=["python"])
-    await create(client, bob, title="Untagged")
-    await create(client, bob, title="Hidden", tags=["python", "secret"], status="draft")
+    first = await api_created_post(
+        client, ada, title="First", tags=["Python", " Machine Learning "]
+    )
+    second = await api_created_post(client, bob, title="Second", tags=["python"])
+    await api_created_post(client, bob, title="Untagged")
+    await api_created_post(client, bob, title="Hidden", tags=["python", "secret"], status="draft")
 
     assert first["tags"] == ["machine-learning", "python"]
     assert ids(await client.get("/api/posts", params={"tag": "python"})) == [
@@ -193,7 +186,7 @@ async def test_tags_are_normalized_shown_and_filtered(
 
 
 async def test_tags_in_any_script(client: httpx.AsyncClient, session: AsyncSession) -> None:
-    post = await create(client, await make_user(session), tags=["日本語", "Ελληνικά"])
+    post = await api_created_post(client, await make_user(session), tags=["日本語", "Ελληνικά"])
 
     assert post["tags"] == ["ελληνικά", "日本語"]
     page = await client.get("/tags/日本語")
@@ -228,7 +221,7 @@ async def test_bad_tags_are_a_422_on_the_tags_field(
 
 async def test_put_and_patch_change_tags(client: httpx.AsyncClient, session: AsyncSession) -> None:
     author = await make_user(session)
-    post = await create(client, author, tags=["one", "two"])
+    post = await api_created_post(client, author, tags=["one", "two"])
     headers = await login(client, author)
     url = f"/api/posts/{post['id']}"
 
@@ -246,7 +239,7 @@ async def test_the_canonical_page_has_the_slug_and_old_addresses_move_there(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     author = await make_user(session)
-    post = await create(client, author, title="Привет, мир")
+    post = await api_created_post(client, author, title="Привет, мир")
     assert post["slug"] == "privet-mir"
     canonical = f"/posts/{post['id']}/privet-mir"
 
@@ -271,7 +264,7 @@ async def test_edited_shows_once_title_or_content_change_after_publication(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     author = await make_user(session)
-    post = await create(client, author, title="Fresh", content="Words.")
+    post = await api_created_post(client, author, title="Fresh", content="Words.")
     headers = await login(client, author)
     url = f"/api/posts/{post['id']}"
     page_url = f"/posts/{post['id']}/fresh"
@@ -286,7 +279,7 @@ async def test_edited_shows_once_title_or_content_change_after_publication(
     assert edited.json()["content_html"] == "<p>Better words.</p>\n"
     assert "edited" in read_page(await client.get(page_url)).text
 
-    draft = await create(client, author, title="Draft", status="draft")
+    draft = await api_created_post(client, author, title="Draft", status="draft")
     await client.patch(f"/api/posts/{draft['id']}", json={"content": "More."}, headers=headers)
     await client.patch(f"/api/posts/{draft['id']}", json={"status": "published"}, headers=headers)
     assert "edited" not in read_page(await client.get(f"/posts/{draft['id']}/draft")).text
@@ -296,7 +289,7 @@ async def test_someone_elses_draft_cannot_be_changed_or_deleted_and_is_not_revea
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     author = await make_user(session)
-    draft = await create(client, author, status="draft")
+    draft = await api_created_post(client, author, status="draft")
     headers = await login(client, await make_user(session))
 
     for method, body in (("PATCH", {"title": "x"}), ("PUT", {"title": "x", "content": "y"})):

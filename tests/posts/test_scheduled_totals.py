@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.accounts.models import User
 from fastblog.db.compiled import compile_query
 from fastblog.posts import queries
 from fastblog.posts.models import (
@@ -23,17 +22,10 @@ from fastblog.posts.models import (
     Tag,
 )
 from fastblog.resources import Resources
-from tests.factories import api_create_post, due_now, login, make_user
+from tests.factories import api_created_post, due_now, login, make_user
 from tests.posts.scheduled import counters_ahead, today
 
 pytestmark = pytest.mark.anyio
-
-
-async def create(client: httpx.AsyncClient, author: User, **fields: Any) -> dict[str, Any]:
-    response = await api_create_post(client, author, **fields)
-    assert response.status_code == 201, response.text
-    post: dict[str, Any] = response.json()
-    return post
 
 
 async def told_and_shown(client: httpx.AsyncClient, url: str) -> tuple[int, int]:
@@ -62,11 +54,11 @@ async def test_a_post_scheduled_tomorrow_later_today_or_in_a_year_is_left_out_of
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     author = await make_user(session)
-    await create(client, author, title="Now", tags=["python"])
+    await api_created_post(client, author, title="Now", tags=["python"])
     now = datetime.now(UTC)
     times = [now + timedelta(days=1), now + timedelta(days=365), later_today()]
     for when in (at for at in times if at is not None):
-        await create(client, author, tags=["python"], published_at=when.isoformat())
+        await api_created_post(client, author, tags=["python"], published_at=when.isoformat())
 
     assert await told_and_shown(client, "/api/posts") == (1, 1)
     assert await told_and_shown(client, "/api/posts?tag=python") == (1, 1)
@@ -84,7 +76,7 @@ async def test_a_scheduled_post_whose_time_comes_joins_the_totals(
     counter of the day it left goes down."""
     author = await make_user(session)
     ahead = [
-        await create(
+        await api_created_post(
             client, author, title=f"Ahead {n}", tags=["python"], published_at=when.isoformat()
         )
         for n, when in enumerate(
@@ -105,9 +97,9 @@ async def test_a_scheduled_post_moved_unpublished_retagged_or_deleted_keeps_the_
 ) -> None:
     author = await make_user(session)
     headers = await login(client, author)
-    await create(client, author, title="Now", tags=["python", "sql"])
+    await api_created_post(client, author, title="Now", tags=["python", "sql"])
     in_three_days = datetime.now(UTC) + timedelta(days=3)
-    post = await create(
+    post = await api_created_post(
         client, author, title="Ahead", tags=["python"], published_at=in_three_days.isoformat()
     )
     url = f"/api/posts/{post['id']}"
@@ -141,8 +133,8 @@ async def test_a_deleted_authors_scheduled_posts_leave_the_counters(
     for author in (staying, leaving, leaving):
         for days in (1, 9):
             when = datetime.now(UTC) + timedelta(days=days)
-            await create(client, author, tags=["shared"], published_at=when.isoformat())
-    await create(client, staying, tags=["shared"])
+            await api_created_post(client, author, tags=["shared"], published_at=when.isoformat())
+    await api_created_post(client, staying, tags=["shared"])
 
     deleted = await client.delete(f"/api/users/{leaving.id}", headers=await login(client, leaving))
 
