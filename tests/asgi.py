@@ -11,6 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from fastblog.posts.tag_list_cache import TagListCache
 from fastblog.resources import Resources
+from fastblog.web.kept_pages import KeptPages
 
 _STATE = "_test_lifespan_state"
 
@@ -34,6 +35,11 @@ def resources_of(app: FastAPI) -> Resources:
 def tag_list_cache_of(app: FastAPI) -> TagListCache:
     cache: TagListCache = getattr(app.state, _STATE)["tag_list_cache"]
     return cache
+
+
+def kept_pages_of(app: FastAPI) -> KeptPages:
+    pages: KeptPages = getattr(app.state, _STATE)["kept_pages"]
+    return pages
 
 
 class WithLifespanState:

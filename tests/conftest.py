@@ -37,7 +37,13 @@ from fastblog.models import Base
 from fastblog.resources import Resources
 from fastblog.throttle import MemoryStore, login_throttle, mail_throttle
 from tests.apps import create_app
-from tests.asgi import asgi_transport, resources_of, started, tag_list_cache_of
+from tests.asgi import (
+    asgi_transport,
+    kept_pages_of,
+    resources_of,
+    started,
+    tag_list_cache_of,
+)
 from tests.connections import OpenConnections
 from tests.factories import CHEAP_ARGON2, TEST_SECRET_KEY, StatementCounter
 from tests.mutation_map import keep_the_mapped_tests
@@ -530,6 +536,8 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     # Emptied, tag_count_versions counts from zero again: a tag list kept in an earlier test
     # could meet its version.
     tag_list_cache_of(app).forget()
+    # And page_versions: a page kept in an earlier test could meet its version.
+    kept_pages_of(app).forget()
     # Failed logins and reset mails are counted per client address: a test must not inherit
     # earlier ones.
     resources = resources_of(app)

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # queued; what this process queues wakes it at once.
     federation_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
 
+    # Public pages (as a reader who is not logged in sees them) each process keeps and serves
+    # again while nothing they show has changed (fastblog.web.kept_pages); 0: none kept.
+    page_cache_mb: int = Field(default=32, ge=0, le=4096)
+
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # A picture for a post (POST /api/media, the post form's "Add a picture").

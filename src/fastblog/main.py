@@ -59,6 +59,7 @@ from fastblog.posts import api as posts_api
 from fastblog.posts import markdown, social_api, social_views, syndication
 from fastblog.posts import service as posts_service
 from fastblog.posts import views as posts_views
+from fastblog.posts.page_store import PageVersions
 from fastblog.posts.tag_list_cache import TagListCache
 from fastblog.posts.visibility import PostVisibility
 from fastblog.proxied import ProxySeenWarningMiddleware, ProxyWarning
@@ -78,6 +79,7 @@ from fastblog.throttle import (
     mail_throttle,
 )
 from fastblog.web import root_files
+from fastblog.web.kept_pages import KeptPages
 from fastblog.web.page_cache import PageCacheMiddleware
 from fastblog.web.session import PageSessionMiddleware
 from fastblog.web.static_files import STATIC_DIR, HashedStaticFiles, static_digests
@@ -220,6 +222,10 @@ def create_app(
         visibility = PostVisibility(database, settings)
         # GET /api/tags' answers, kept while the database says they are current.
         tag_list_cache = TagListCache(database)
+        # Public pages, kept while the database says they are current (PAGE_CACHE_MB).
+        kept_pages = KeptPages(
+            PageVersions(database), max_bytes=settings.page_cache_mb * 1024 * 1024
+        )
         issues = IssueSender(database, outbox, settings, site, pool)
         install_newsletter(visibility, issues)
         # An account's deletion: what other packages must do in its transaction.
@@ -264,6 +270,7 @@ def create_app(
                     "resources": resources,
                     "post_visibility": visibility,
                     "tag_list_cache": tag_list_cache,
+                    "kept_pages": kept_pages,
                     "account_deletion": account_deletion,
                     "federation": federation,
                     # The author page's "Follow from the fediverse" (fastblog.posts.views).

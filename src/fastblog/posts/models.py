@@ -287,6 +287,20 @@ class TagCountVersion(Base):
     changes: Mapped[int] = mapped_column(BigInteger)
 
 
+class PageVersion(Base):
+    """How many times anything a public page shows has changed: triggers on every table whose
+    rows a page shows to a reader who is not logged in (posts, tags, users, comments, the
+    site's settings ...: migration 0031) count each writing transaction. Like
+    TagCountVersion, the version is the sum of the COUNT_SLOTS rows and only ever grows: a
+    process that kept a page's HTML (fastblog.posts.page_store) knows from one read of eight
+    rows whether any worker on any host has changed what the page could show since."""
+
+    __tablename__ = "page_versions"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    changes: Mapped[int] = mapped_column(BigInteger)
+
+
 class ScheduledPostCount(Base):
     """For each UTC day, how many published posts with that day's published_at were in the
     future when last written, kept by triggers on posts (migration 0030).

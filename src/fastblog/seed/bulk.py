@@ -139,6 +139,19 @@ async def recount_scheduled(connection: AsyncConnection) -> None:
         await connection.execute(insert(model).from_select(names, rows))
 
 
+async def move_page_version(connection: AsyncConnection) -> None:
+    """page_versions moved once, as migration 0031's triggers move it for any write of
+    posts: a page a served blog's process kept before the load is rendered again."""
+    await connection.execute(
+        text(
+            "INSERT INTO page_versions (slot, changes) VALUES (0, 1)"
+            " ON CONFLICT (slot) DO UPDATE SET changes = page_versions.changes + 1"
+        )
+    )
+
+
+_EVENTS = ("insert", "update", "delete")  # migration 0031's SQLite triggers, one per event
+
 # What the seed suspends while it loads and rebuilds after (after_bulk_load).
 DERIVED: tuple[Derived, ...] = (
     Derived(
@@ -170,6 +183,18 @@ DERIVED: tuple[Derived, ...] = (
             ("post_tags", "waiting_tag_posts_counted_on_insert"),
         ),
         rebuild=recount_scheduled,
+    ),
+    # One move for the whole load, not one per row (a million queued events on PostgreSQL,
+    # whose triggers run at commit).
+    Derived(
+        "public pages' version",
+        triggers=(
+            *(("posts", f"posts_page_versioned_on_{event}") for event in _EVENTS),
+            *(("post_tags", f"post_tags_page_versioned_on_{event}") for event in _EVENTS),
+            ("posts", "posts_page_versioned"),  # PostgreSQL's
+            ("post_tags", "post_tags_page_versioned"),
+        ),
+        rebuild=move_page_version,
     ),
     # The seed writes posts.body_text and posts.tag_names itself (fastblog.seed.rows), so
     # the search index needs no row-by-row work: FTS5 is built once, PostgreSQL's GIN index

@@ -8,13 +8,19 @@
 
 A route that sets its own Cache-Control or ETag is left alone, and so is a streamed page (its
 bytes are not known until the end).
+
+A page for a request with no browser session that made none is also kept by the process
+(fastblog.web.kept_pages) and served from there, without being rendered, while the database
+says nothing it shows has changed.
 """
 
 import hashlib
+from datetime import UTC, datetime
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fastblog.web.kept_pages import KeptPage, KeptPages, PageKey, PageState
 from fastblog.web.session import SESSION_USER
 
 LOGGED_IN = "private, no-store"
@@ -42,6 +48,24 @@ class PageCacheMiddleware:
         if scope["type"] != "http" or scope["method"] != "GET" or "session" not in scope:
             await self.app(scope, receive, send)  # the API, files, probes: not pages
             return
+        pages = kept_pages_of(scope)
+        key: PageKey | None = None
+        state: PageState | None = None
+        if pages is not None and not scope["session"]:
+            # A reader with no browser session: the page may be one this process kept.
+            key = page_key(scope)
+            now = datetime.now(UTC)
+            kept = await pages.current(key, now)
+            if kept is not None:
+                await send_validated(
+                    scope,
+                    send,
+                    {"type": "http.response.start", "status": 200, "headers": list(kept.headers)},
+                    {"type": "http.response.body", "body": kept.body},
+                    kept.etag,
+                )
+                return
+            state = await pages.state_to_keep(key, now)
         start: Message | None = None
 
         async def send_with_validators(message: Message) -> None:
@@ -75,23 +99,52 @@ class PageCacheMiddleware:
             headers = MutableHeaders(scope=start)
             # The session as it is after the page was rendered: a token made for a form counts.
             headers["cache-control"] = ANONYMOUS_SESSION if scope["session"] else ANONYMOUS
-            etag = headers["etag"] = page_etag(body.get("body", b""))
-            if_none_match = next(
-                (value for name, value in scope["headers"] if name == b"if-none-match"), None
-            )
-            if if_none_match is None or not none_match(if_none_match.decode("latin-1"), etag):
-                await send(start)
-                await send(body)
-                return
-            kept = {b"cache-control", b"etag", b"vary", b"content-location", b"date", b"expires"}
-            not_modified = [(name, value) for name, value in headers.raw if name in kept]
-            # Vary as the 200 would have it (RFC 9110, 15.4.5): the page is compressible.
-            if not any(name == b"vary" for name, _ in not_modified):
-                not_modified.append((b"vary", b"Accept-Encoding"))
-            await send({"type": "http.response.start", "status": 304, "headers": not_modified})
-            await send({"type": "http.response.body", "body": b""})
+            content = body.get("body", b"")
+            etag = headers["etag"] = page_etag(content)
+            if (
+                state is not None
+                and key is not None
+                and pages is not None
+                and not scope["session"]
+                and "set-cookie" not in headers
+            ):
+                page = KeptPage(state.version, state.next_at, tuple(headers.raw), content, etag)
+                pages.keep(key, page)
+            await send_validated(scope, send, start, body, etag)
 
         await self.app(scope, receive, send_with_validators)
+
+
+def kept_pages_of(scope: Scope) -> KeptPages | None:
+    """The process's kept pages (the lifespan's state), if it keeps any."""
+    state = scope.get("state")
+    pages: KeptPages | None = state.get("kept_pages") if state else None
+    return pages if pages is not None and pages.enabled else None
+
+
+def page_key(scope: Scope) -> PageKey:
+    host = next((value for name, value in scope["headers"] if name == b"host"), b"")
+    return (scope.get("scheme", "http"), host, scope["path"], scope.get("query_string", b""))
+
+
+async def send_validated(
+    scope: Scope, send: Send, start: Message, body: Message, etag: str
+) -> None:
+    """The page, or a 304 without a body when the browser already has these bytes."""
+    if_none_match = next(
+        (value for name, value in scope["headers"] if name == b"if-none-match"), None
+    )
+    if if_none_match is None or not none_match(if_none_match.decode("latin-1"), etag):
+        await send(start)
+        await send(body)
+        return
+    kept = {b"cache-control", b"etag", b"vary", b"content-location", b"date", b"expires"}
+    not_modified = [(name, value) for name, value in start["headers"] if name in kept]
+    # Vary as the 200 would have it (RFC 9110, 15.4.5): the page is compressible.
+    if not any(name == b"vary" for name, _ in not_modified):
+        not_modified.append((b"vary", b"Accept-Encoding"))
+    await send({"type": "http.response.start", "status": 304, "headers": not_modified})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def is_html(headers: MutableHeaders) -> bool:

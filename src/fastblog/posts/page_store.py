@@ -1,0 +1,43 @@
+"""Where the kept public pages learn whether they are current (fastblog.web.kept_pages):
+page_versions' sum (migration 0031) and the time the next scheduled post comes out."""
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, literal_column, select
+
+from fastblog.db import Database
+from fastblog.posts.models import PageVersion, Post
+from fastblog.web.kept_pages import PageState
+
+# What a request for a kept page reads: eight rows.
+PAGE_VERSION = select(
+    func.coalesce(func.sum(PageVersion.changes), literal_column("0")).label("version")
+)
+# Before a page is rendered to be kept: the version and the next scheduled post's time (the
+# first entry of posts' (published_at, id) index past now; drafts have no published_at).
+NEXT_SCHEDULED = (
+    select(Post.published_at)
+    .where(Post.published_at > bindparam("now", type_=Post.published_at.type))
+    .order_by(Post.published_at)
+    # In the text, not a parameter: see fastblog.posts.queries.NEXT_TAGGED_SCHEDULED.
+    .limit(literal_column("1"))
+    .scalar_subquery()
+)
+PAGE_STATE = select(
+    PAGE_VERSION.scalar_subquery().label("version"), NEXT_SCHEDULED.label("next_at")
+)
+
+
+class PageVersions:
+    """The database's answer to "has anything a public page shows changed?"."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def current(self) -> int:
+        (row,) = await self.database.fetch(PAGE_VERSION)  # an aggregate: one row
+        return int(row["version"])  # PostgreSQL sums a BIGINT as a NUMERIC
+
+    async def state(self, now: datetime) -> PageState:
+        (row,) = await self.database.fetch(PAGE_STATE, {"now": now})
+        return PageState(int(row["version"]), row["next_at"])
