@@ -16,7 +16,10 @@ notifications, deliveries, leases, invitations, subscriptions.
 SQLite: row triggers (one writer at a time, so one slot will do). PostgreSQL: a deferred
 constraint trigger per table that runs at commit, after every lock the transaction takes, and
 moves one slot once per transaction (as 0029's): the only lock it adds is the last one taken,
-so it cannot close a deadlock cycle with the counters' own order.
+so it cannot close a deadlock cycle with the counters' own order. One consequence: PostgreSQL
+refuses DDL on a table with trigger events pending, so a transaction that writes one of these
+tables and then alters or indexes it (a later migration, the search index's rebuild) runs
+`SET CONSTRAINTS ALL IMMEDIATE` first.
 
 Revision ID: 3c61f0b2d9e4
 Revises: 8bab44cf14aa
