@@ -8,6 +8,7 @@ statement (the version's), so each test below starts from a page that was truly 
 
 import asyncio
 import importlib
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from fastblog.accounts.models import User
 from fastblog.config import Settings
 from fastblog.models import Base
+from fastblog.newsletter.models import Subscription
 from tests.accounts import browser, browser_login, read_form
 from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
@@ -535,9 +537,6 @@ NOT_SHOWN = {
     "ap_actor_keys": "signing keys, in ActivityPub JSON only (not a kept HTML page)",
     "ap_deliveries": "federation delivery bookkeeping",
     "ap_inbound": "federation inbox bookkeeping",
-    # Not so: /subscriptions/confirm/{token} and /unsubscribe/{token} show it to a reader with
-    # no session. Until migration 0031 versions it, those kept pages go stale.
-    "subscriptions": "FIXME: shown by the newsletter links' pages, not versioned yet",
 }
 
 
@@ -573,3 +572,62 @@ async def test_every_table_is_shown_and_versioned_or_said_not_shown(
             )
         )
         assert public <= set(rows.scalars()), public - set(rows.scalars())
+
+
+# Found while writing these tests: they fail until the code is fixed
+
+
+async def test_site_settings_changed_through_another_worker_show_on_this_ones_pages(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """Each process reads the settings again every second (fastblog.site.store: a change
+    shows everywhere within two seconds). A page a worker renders in that second, after the
+    version moved, shows the old title: it must not be kept as current at the new version,
+    or the old title stays until the next write (up to MAX_AGE) once the settings are read."""
+    boss = await admin(session)
+    await published(app, client, boss, title="Anything")
+    async with second_worker(settings) as (worker_a, a):
+        store = resources_of(worker_a).site
+        await keep(a, StatementCounter(resources_of(worker_a).database), "/")
+
+        changed = await client.patch(
+            "/api/site", json={"title": "Renamed"}, headers=await login(client, boss)
+        )
+        assert changed.status_code == 200, changed.text
+        for _ in range(2):  # before worker A reads the settings again (most likely): old title
+            await a.get("/")
+        for _ in range(200):  # until it has (10 s at most; a second by construction)
+            if store.current.title == "Renamed":
+                break
+            await asyncio.sleep(0.05)
+
+        assert "Renamed" in read_page(await a.get("/?page=1")).title  # a page rendered now
+        assert "Renamed" in read_page(await a.get("/")).title  # and the page kept
+
+
+async def test_a_newsletter_links_pages_show_the_subscription_as_it_is(
+    app: FastAPI, client: httpx.AsyncClient, count_statements: StatementCounter
+) -> None:
+    """The pages a newsletter mail's links open show a reader with no session the address's
+    subscriptions (the subscriptions table): confirmed or not, there or gone."""
+    token = secrets.token_urlsafe(32)
+    async with resources_of(app).database.transaction() as writing:
+        writing.add(Subscription(email="fan@example.com", token=token))
+        await writing.commit()
+    confirm = f"/subscriptions/confirm/{token}"
+    manage = f"/unsubscribe/{token}"
+    assert "Press the button" in text_of(await keep(client, count_statements, confirm))
+    assert "(not confirmed yet)" in text_of(await keep(client, count_statements, manage))
+
+    confirmed = await client.post(confirm)
+    assert confirmed.status_code == 303, confirmed.text
+    client.cookies.clear()  # the flash message's session: a reader with none again
+    assert "already confirmed" in text_of(await client.get(f"{confirm}?again"))  # rendered
+    assert "already confirmed" in text_of(await client.get(confirm))
+    assert "(not confirmed yet)" not in text_of(await client.get(manage))
+
+    await keep(client, count_statements, manage)
+    left = await client.post(manage, data={"List-Unsubscribe": "One-Click"})
+    assert left.status_code == 200, left.text
+    client.cookies.clear()
+    assert "not subscribed any more" in text_of(await client.get(manage))
