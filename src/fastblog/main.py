@@ -31,7 +31,7 @@ from fastblog.compression import CompressionMiddleware
 from fastblog.config import Settings, get_settings
 from fastblog.db import Database
 from fastblog.docs import install_docs
-from fastblog.errors import CATCH_ALL_ROUTE, install_error_handlers
+from fastblog.errors import CATCH_ALL_ROUTE, install_error_handlers, on_database_error
 from fastblog.federation import blocks_api as federation_blocks
 from fastblog.federation import routes as federation_routes
 from fastblog.federation.negotiation import ActivityNegotiationMiddleware
@@ -314,7 +314,7 @@ def create_app(
     # First added: innermost. Validators are made from a page's own bytes, before compression
     # (which gives the compressed variant its own ETag); HEAD is a GET whose body is dropped
     # after both, so its headers are the GET's.
-    app.add_middleware(PageCacheMiddleware)
+    app.add_middleware(PageCacheMiddleware, on_error=on_database_error)
     app.add_middleware(CompressionMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     if settings.federation_enabled:

@@ -15,9 +15,12 @@ says nothing it shows has changed.
 """
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fastblog.web.kept_pages import KeptPage, KeptPages, PageKey, PageState
@@ -40,9 +43,16 @@ def none_match(if_none_match: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
 
 
+# What answers a request whose kept page could not be checked (the database is away): the
+# app's own handler for a route's database error (fastblog.errors), so a page is a 503 then,
+# at once, rather than a second wait for the database in its route.
+ErrorResponder = Callable[[Request, Exception], Awaitable[Response]]
+
+
 class PageCacheMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, on_error: ErrorResponder | None = None) -> None:
         self.app = app
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or "session" not in scope:
@@ -55,7 +65,15 @@ class PageCacheMiddleware:
             # A reader with no browser session: the page may be one this process kept.
             key = page_key(scope)
             now = datetime.now(UTC)
-            kept = await pages.current(key, now)
+            try:
+                kept = await pages.current(key, now)
+                state = None if kept is not None else await pages.state_to_keep(key, now)
+            except Exception as exc:
+                if self.on_error is None:
+                    raise
+                response = await self.on_error(Request(scope, receive), exc)
+                await response(scope, receive, send)
+                return
             if kept is not None:
                 await send_validated(
                     scope,
@@ -65,7 +83,6 @@ class PageCacheMiddleware:
                     kept.etag,
                 )
                 return
-            state = await pages.state_to_keep(key, now)
         start: Message | None = None
 
         async def send_with_validators(message: Message) -> None:
