@@ -537,6 +537,7 @@ NOT_SHOWN = {
     "ap_actor_keys": "signing keys, in ActivityPub JSON only (not a kept HTML page)",
     "ap_deliveries": "federation delivery bookkeeping",
     "ap_inbound": "federation inbox bookkeeping",
+    "subscriptions": "shown only on a mail link's pages, private and never kept",
 }
 
 
@@ -605,28 +606,37 @@ async def test_site_settings_changed_through_another_worker_show_on_this_ones_pa
         assert "Renamed" in read_page(await a.get("/")).title  # and the page kept
 
 
-async def test_a_newsletter_links_pages_show_the_subscription_as_it_is(
+async def test_a_newsletter_links_pages_are_never_kept_and_show_the_subscription_as_it_is(
     app: FastAPI, client: httpx.AsyncClient, count_statements: StatementCounter
 ) -> None:
-    """The pages a newsletter mail's links open show a reader with no session the address's
-    subscriptions (the subscriptions table): confirmed or not, there or gone."""
+    """The pages a newsletter mail's links open show one address and its subscriptions to a
+    reader with no session: no cache may keep them (private, no-store), and they show the
+    subscription as it is now: confirmed or not, there or gone."""
     token = secrets.token_urlsafe(32)
     async with resources_of(app).database.transaction() as writing:
         writing.add(Subscription(email="fan@example.com", token=token))
         await writing.commit()
     confirm = f"/subscriptions/confirm/{token}"
     manage = f"/unsubscribe/{token}"
-    assert "Press the button" in text_of(await keep(client, count_statements, confirm))
-    assert "(not confirmed yet)" in text_of(await keep(client, count_statements, manage))
+    for url in (confirm, manage):
+        for n in range(4):
+            with count_statements() as statements:
+                page = await client.get(url)
+            assert page.headers["cache-control"] == "private, no-store"
+            assert "etag" not in page.headers
+            # Rendered each time: the subscription's own statement, never the version alone.
+            assert any("subscriptions" in sql for sql in statements), statements
+            if n >= 2:  # found not to be kept on the second request: the version not read again
+                assert not any("page_versions" in sql for sql in statements), statements
+    assert "Press the button" in text_of(await client.get(confirm))
+    assert "(not confirmed yet)" in text_of(await client.get(manage))
 
     confirmed = await client.post(confirm)
     assert confirmed.status_code == 303, confirmed.text
     client.cookies.clear()  # the flash message's session: a reader with none again
-    assert "already confirmed" in text_of(await client.get(f"{confirm}?again"))  # rendered
     assert "already confirmed" in text_of(await client.get(confirm))
     assert "(not confirmed yet)" not in text_of(await client.get(manage))
 
-    await keep(client, count_statements, manage)
     left = await client.post(manage, data={"List-Unsubscribe": "One-Click"})
     assert left.status_code == 200, left.text
     client.cookies.clear()
