@@ -224,7 +224,7 @@ def create_app(
         tag_list_cache = TagListCache(database)
         # Public pages, kept while the database says they are current (PAGE_CACHE_MB).
         kept_pages = KeptPages(
-            PageVersions(database), max_bytes=settings.page_cache_mb * 1024 * 1024
+            PageVersions(database, site), max_bytes=settings.page_cache_mb * 1024 * 1024
         )
         issues = IssueSender(database, outbox, settings, site, pool)
         install_newsletter(visibility, issues)

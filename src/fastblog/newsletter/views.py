@@ -92,6 +92,11 @@ async def subscribe_me(
     return redirect(safe_next(next))
 
 
+# A mail link's pages are one address's: no cache keeps them, this process's kept public
+# pages (fastblog.web.kept_pages) included.
+PRIVATE_PAGE = {"Cache-Control": "private, no-store"}
+
+
 @router.get("/subscriptions/confirm/{token}", name="confirm_subscription")
 async def confirm_page(request: Request, db: DatabaseDep, token: Token) -> HTMLResponse:
     """A page with one button that confirms (a GET changes nothing)."""
@@ -99,7 +104,9 @@ async def confirm_page(request: Request, db: DatabaseDep, token: Token) -> HTMLR
     if found is None:
         raise NotFoundError(LINK_GONE)
     context = {"token": token, "confirmed": found.confirmed_at is not None}
-    return templates.TemplateResponse(request, "newsletter/confirm.html", context)
+    return templates.TemplateResponse(
+        request, "newsletter/confirm.html", context, headers=PRIVATE_PAGE
+    )
 
 
 @router.post("/subscriptions/confirm/{token}")
@@ -121,7 +128,9 @@ async def manage_page(request: Request, db: DatabaseDep, token: Token) -> HTMLRe
     else:
         subscriptions = await service.subscriptions_of(db, found.email)
         context = {"token": token, "email": found.email, "subscriptions": subscriptions}
-    return templates.TemplateResponse(request, "newsletter/manage.html", context)
+    return templates.TemplateResponse(
+        request, "newsletter/manage.html", context, headers=PRIVATE_PAGE
+    )
 
 
 @router.post("/unsubscribe/{token}")

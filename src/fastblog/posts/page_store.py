@@ -1,5 +1,7 @@
 """Where the kept public pages learn whether they are current (fastblog.web.kept_pages):
-page_versions' sum (migration 0031) and the time the next scheduled post comes out."""
+page_versions' sum (migration 0031) and the time the next scheduled post comes out; and,
+before a page is rendered to be kept, this process's copy of the site settings brought up to
+the version."""
 
 from datetime import datetime
 
@@ -7,6 +9,8 @@ from sqlalchemy import bindparam, func, literal_column, select
 
 from fastblog.db import Database
 from fastblog.posts.models import PageVersion, Post
+from fastblog.site.models import SiteSettingsRow
+from fastblog.site.store import ROW_ID, SiteSettingsStore
 from fastblog.web.kept_pages import PageState
 
 # What a request for a kept page reads: eight rows.
@@ -23,16 +27,24 @@ NEXT_SCHEDULED = (
     .limit(literal_column("1"))
     .scalar_subquery()
 )
+# Which change the site settings' row is at: each process renders with its own copy, read
+# again every second (fastblog.site.store), which may be older than the version just read.
+SETTINGS_CHANGED = (
+    select(SiteSettingsRow.updated_at).where(SiteSettingsRow.id == ROW_ID).scalar_subquery()
+)
 PAGE_STATE = select(
-    PAGE_VERSION.scalar_subquery().label("version"), NEXT_SCHEDULED.label("next_at")
+    PAGE_VERSION.scalar_subquery().label("version"),
+    NEXT_SCHEDULED.label("next_at"),
+    SETTINGS_CHANGED.label("settings_changed_at"),
 )
 
 
 class PageVersions:
     """The database's answer to "has anything a public page shows changed?"."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, site: SiteSettingsStore) -> None:
         self.database = database
+        self.site = site
 
     async def current(self) -> int:
         (row,) = await self.database.fetch(PAGE_VERSION)  # an aggregate: one row
@@ -40,4 +52,7 @@ class PageVersions:
 
     async def state(self, now: datetime) -> PageState:
         (row,) = await self.database.fetch(PAGE_STATE, {"now": now})
+        # The settings the page will be rendered with: read again if another process changed
+        # them since this one's copy (after the version: never older than it).
+        await self.site.as_new_as(row["settings_changed_at"])
         return PageState(int(row["version"]), row["next_at"])

@@ -13,6 +13,7 @@ until there is one.
 """
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,7 +32,8 @@ REFRESH_SECONDS = 1.0
 ROW_ID = 1
 
 SETTINGS_ROW = select(
-    *(SiteSettingsRow.__table__.c[name] for name in SiteSettings.model_fields)
+    *(SiteSettingsRow.__table__.c[name] for name in SiteSettings.model_fields),
+    SiteSettingsRow.updated_at,  # which change this copy is (as_new_as); not a setting
 ).where(SiteSettingsRow.id == ROW_ID)
 
 
@@ -86,6 +88,14 @@ class SiteSettingsStore:
             self._row = row
             self.current = self._parse(row)
         return self.current
+
+    async def as_new_as(self, updated_at: datetime | None) -> None:
+        """Read the row again now unless this copy is the one last changed at `updated_at`
+        (None: there is no row). A page kept by the process (fastblog.web.kept_pages) must
+        not show settings older than the version it is kept at."""
+        loaded = self._row["updated_at"] if self._row is not None else None
+        if loaded != updated_at:
+            await self.refresh()
 
     def forget(self) -> None:
         """Back to the environment's values until the next read (tests empty the database)."""

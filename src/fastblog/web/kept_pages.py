@@ -78,6 +78,7 @@ class KeptPages:
         self._kept: OrderedDict[PageKey, KeptPage] = OrderedDict()
         self._bytes = 0
         self._asked_once: OrderedDict[PageKey, None] = OrderedDict()
+        self._refused: OrderedDict[PageKey, None] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -96,10 +97,10 @@ class KeptPages:
     async def state_to_keep(self, key: PageKey, now: datetime) -> PageState | None:
         """Before a render: the state to keep the page at, if it is asked for again (it was
         before); None for a page asked for the first time, which is only remembered."""
+        if key in self._refused:
+            return None
         if key not in self._kept and key not in self._asked_once:
-            self._asked_once[key] = None
-            if len(self._asked_once) > ASKED_ONCE_MAX:
-                self._asked_once.popitem(last=False)
+            _remember(self._asked_once, key)
             return None
         state = await self.versions.state(now)
         # A page may also change with time alone in ways no one listed here (a date shown
@@ -108,6 +109,13 @@ class KeptPages:
         if state.next_at is None or state.next_at > latest:
             return PageState(state.version, latest)
         return state
+
+    def refuse(self, key: PageKey) -> None:
+        """The page rendered for `key` could not be kept (it made a session, set a cookie, was
+        not a 200 page, or said `no-store`): later requests render it without reading the
+        state first. Remembered at most ASKED_ONCE_MAX times, the oldest forgotten first."""
+        self._asked_once.pop(key, None)
+        _remember(self._refused, key)
 
     def keep(self, key: PageKey, page: KeptPage) -> None:
         self._asked_once.pop(key, None)
@@ -128,4 +136,11 @@ class KeptPages:
         """Drop every kept page (tests empty the database, page_versions too)."""
         self._kept.clear()
         self._asked_once.clear()
+        self._refused.clear()
         self._bytes = 0
+
+
+def _remember(keys: OrderedDict[PageKey, None], key: PageKey) -> None:
+    keys[key] = None
+    if len(keys) > ASKED_ONCE_MAX:
+        keys.popitem(last=False)

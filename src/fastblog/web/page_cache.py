@@ -84,6 +84,7 @@ class PageCacheMiddleware:
                 )
                 return
         start: Message | None = None
+        kept_it = False
 
         async def send_with_validators(message: Message) -> None:
             nonlocal start
@@ -113,6 +114,7 @@ class PageCacheMiddleware:
             await send_page(pending, message)
 
         async def send_page(start: Message, body: Message) -> None:
+            nonlocal kept_it
             headers = MutableHeaders(scope=start)
             # The session as it is after the page was rendered: a token made for a form counts.
             headers["cache-control"] = ANONYMOUS_SESSION if scope["session"] else ANONYMOUS
@@ -127,9 +129,12 @@ class PageCacheMiddleware:
             ):
                 page = KeptPage(state.version, state.next_at, tuple(headers.raw), content, etag)
                 pages.keep(key, page)
+                kept_it = True
             await send_validated(scope, send, start, body, etag)
 
         await self.app(scope, receive, send_with_validators)
+        if state is not None and key is not None and pages is not None and not kept_it:
+            pages.refuse(key)
 
 
 def kept_pages_of(scope: Scope) -> KeptPages | None:
