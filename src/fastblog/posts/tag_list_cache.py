@@ -9,20 +9,23 @@ bytes of its last answer for each `limit` asked, with what they were read at:
   such write moves in its own transaction, whichever worker or host makes it;
 - the time the next scheduled post with a tag comes out, when the list changes with no write.
 
-A request reads the version (one statement of eight rows) and gets the kept bytes if it has
-not moved and that time has not come; otherwise the list is read again, with its version and
-next time in the same statement, and kept. Correctness rests on the version: a write is seen
+A request reads the version (one statement of eight rows, shared by the requests that asked
+for it before it started: fastblog.db.next_read) and gets the kept bytes if it has not moved
+and that time has not come; otherwise the list is read again, with its version and next time
+in the same statement, and kept. Correctness rests on the version: a write is seen
 by the first request that starts after it commits, on every process. The time only ends an
 entry's life early. Each process keeps its own entries (a few, at most MAX_ENTRIES `limit`
 values): the database, not the process, says whether they are current, so several workers and
 hosts need nothing shared between them.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from fastblog.db import Database, utcnow
+from fastblog.db.next_read import NextRead
 from fastblog.posts.queries import fetch_tag_list, fetch_tag_list_version
 from fastblog.posts.responses import TAG_LIST
 
@@ -47,6 +50,9 @@ class TagListCache:
     def __init__(self, database: Database, *, entries: int = MAX_ENTRIES) -> None:
         self.database = database
         self.entries = entries
+        # One read of the version for the requests that asked together (NextRead says why
+        # that is as right as a read each).
+        self._version = NextRead(functools.partial(fetch_tag_list_version, database))
         self._kept: dict[int, _Entry] = {}
 
     async def json(self, limit: int) -> bytes:
@@ -56,7 +62,7 @@ class TagListCache:
         if (
             kept is not None
             and kept.in_time(now)  # no statement when its time is up
-            and await fetch_tag_list_version(self.database) == kept.version
+            and await self._version() == kept.version
         ):
             return kept.body
         counts = await fetch_tag_list(self.database, now=now, limit=limit)

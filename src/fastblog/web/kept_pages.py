@@ -22,12 +22,12 @@ What is kept is decided by fastblog.web.page_cache: a 200 HTML page, for a reque
 browser session, that made none (no flash message, no CSRF token for a form).
 """
 
-import asyncio
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
+
+from fastblog.db.next_read import NextRead
 
 # (scheme, host, path, query): every part a page's bytes may depend on for a reader with no
 # session (pages carry absolute links to their own host).
@@ -35,7 +35,6 @@ PageKey = tuple[str, bytes, str, bytes]
 # Pages asked for once, remembered so that a second request keeps the page: a page read
 # once (a crawler's walk) is neither kept nor pays the version's statement.
 ASKED_ONCE_MAX = 4096
-T = TypeVar("T")
 # What an entry costs beyond its body (its key, headers, the objects): a rough figure, so
 # that many small pages cannot exceed the budget by much.
 ENTRY_OVERHEAD_BYTES = 512
@@ -70,52 +69,6 @@ class KeptPage:
     @property
     def size(self) -> int:
         return len(self.body) + ENTRY_OVERHEAD_BYTES
-
-
-class NextRead(Generic[T]):
-    """A read shared by the requests that asked for it before it started.
-
-    Many requests for kept pages arrive together (64 connections: dozens a turn of the event
-    loop), and each needs the version as it is *after* it arrived; one read that starts after
-    all of them arrived serves them all. So a request joins the next read, the one not started
-    yet, never one already under way (which may have read before the request's own write
-    committed); while a read is under way the next one waits for it to end, and then starts
-    for everyone who asked meanwhile. A request waits for at most two reads; under load the
-    database sees one statement per read, not one per request. An error reaches every request
-    that shared the read."""
-
-    def __init__(self, read: Callable[[], Awaitable[T]]) -> None:
-        self._read = read
-        self._next: asyncio.Future[T] | None = None  # asked for, not started
-        self._under_way = False
-        self._task: asyncio.Task[None] | None = None
-
-    async def __call__(self) -> T:
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-            if not self._under_way:
-                self._under_way = True
-                # Started by a task, so the requests of this turn of the loop join it too
-                # (kept referenced: the loop holds tasks weakly).
-                self._task = asyncio.get_running_loop().create_task(self._run())
-        # Shielded: a request that goes away does not cancel the read of those who stay.
-        return await asyncio.shield(self._next)
-
-    async def _run(self) -> None:
-        shared: asyncio.Future[T] | None = None
-        try:
-            while self._next is not None:
-                shared, self._next = self._next, None  # from now on, askers wait for the next
-                try:
-                    shared.set_result(await self._read())
-                except Exception as exc:
-                    shared.set_exception(exc)
-        finally:  # cancelled (the app stopping): no one is left waiting for a read forever
-            for waiting in (shared, self._next):
-                if waiting is not None and not waiting.done():
-                    waiting.cancel()
-            self._next = None
-            self._under_way = False
 
 
 class KeptPages:

@@ -1,5 +1,5 @@
-"""The version's read shared by the requests for kept pages that arrive together
-(fastblog.web.kept_pages.NextRead): one read for many, and never one that started before a
+"""The version's read shared by the requests for kept answers that arrive together
+(fastblog.db.next_read.NextRead): one read for many, and never one that started before a
 request arrived (it could have read before that request's own write committed)."""
 
 import asyncio
@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.web.kept_pages import NextRead
+from fastblog.db.next_read import NextRead
 from tests.asgi import resources_of
 from tests.factories import StatementCounter, api_created_post, make_user
 from tests.web.test_kept_pages import keep, settled
@@ -94,4 +94,22 @@ async def test_a_kept_page_asked_for_by_many_at_once_reads_the_version_once_or_s
     assert {page.status_code for page in pages} == {200}
     assert len({page.content for page in pages}) == 1
     versions = [sql for sql in statements if "page_versions" in sql]
+    assert 1 <= len(versions) < 30, statements
+
+
+async def test_the_tag_list_asked_for_by_many_at_once_reads_its_version_once_or_so(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    author = await make_user(session, username="author")
+    post = await api_created_post(client, author, title="Tagged", tags=["kept"])
+    await settled(app, post["id"])
+    first = await client.get("/api/tags")  # read and kept
+    assert first.json()["tags"] == [{"name": "kept", "posts": 1}]
+
+    everything = StatementCounter(resources_of(app).database, background=True)
+    with everything() as statements:
+        lists = await asyncio.gather(*(client.get("/api/tags") for _ in range(30)))
+
+    assert {answer.content for answer in lists} == {first.content}
+    versions = [sql for sql in statements if "tag_count_versions" in sql]
     assert 1 <= len(versions) < 30, statements
