@@ -25,6 +25,7 @@ from fastblog.accounts.models import User
 from fastblog.config import Settings
 from fastblog.models import Base
 from fastblog.newsletter.models import Subscription
+from fastblog.web.kept_pages import REFUSED_FOR, KeptPages, PageKey, PageState
 from tests.accounts import browser, browser_login, read_form
 from tests.apps import create_app
 from tests.asgi import asgi_transport, resources_of, started
@@ -641,3 +642,30 @@ async def test_a_newsletter_links_pages_are_never_kept_and_show_the_subscription
     assert left.status_code == 200, left.text
     client.cookies.clear()
     assert "not subscribed any more" in text_of(await client.get(manage))
+
+
+class StillVersions:
+    """A database whose version never moves (the tests below are about time alone)."""
+
+    async def current(self) -> int:
+        return 1
+
+    async def state(self, now: datetime) -> PageState:
+        return PageState(1, None)
+
+
+async def test_a_page_found_not_keepable_is_asked_for_again_after_a_while() -> None:
+    """A 404 or a 503 passes (a scheduled post comes out, the database comes back): a page
+    refused once is considered again after REFUSED_FOR, not never."""
+    pages = KeptPages(StillVersions(), max_bytes=1 << 20)
+    key: PageKey = ("http", b"blog", "/posts/7/later", b"")
+    now = datetime.now(UTC)
+    assert await pages.state_to_keep(key, now) is None  # asked once: remembered
+    assert await pages.state_to_keep(key, now) is not None  # asked again: to be kept
+    pages.refuse(key, now)  # it was a 404
+
+    assert await pages.state_to_keep(key, now + REFUSED_FOR / 2) is None
+    assert await pages.state_to_keep(key, now + REFUSED_FOR / 2) is None  # still refused
+    later = now + REFUSED_FOR * 2
+    assert await pages.state_to_keep(key, later) is None  # considered afresh: asked once
+    assert await pages.state_to_keep(key, later) is not None  # and again: to be kept

@@ -39,6 +39,7 @@ ASKED_ONCE_MAX = 4096
 # that many small pages cannot exceed the budget by much.
 ENTRY_OVERHEAD_BYTES = 512
 MAX_AGE = timedelta(minutes=10)
+REFUSED_FOR = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ class KeptPages:
         self._kept: OrderedDict[PageKey, KeptPage] = OrderedDict()
         self._bytes = 0
         self._asked_once: OrderedDict[PageKey, None] = OrderedDict()
-        self._refused: OrderedDict[PageKey, None] = OrderedDict()
+        self._refused: OrderedDict[PageKey, datetime] = OrderedDict()  # until when
 
     @property
     def enabled(self) -> bool:
@@ -100,8 +101,11 @@ class KeptPages:
     async def state_to_keep(self, key: PageKey, now: datetime) -> PageState | None:
         """Before a render: the state to keep the page at, if it is asked for again (it was
         before); None for a page asked for the first time, which is only remembered."""
-        if key in self._refused:
-            return None
+        refused_until = self._refused.get(key)
+        if refused_until is not None:
+            if now < refused_until:
+                return None
+            del self._refused[key]  # considered afresh: asked once, then kept
         if key not in self._kept and key not in self._asked_once:
             _remember(self._asked_once, key)
             return None
@@ -113,12 +117,17 @@ class KeptPages:
             return PageState(state.version, latest)
         return state
 
-    def refuse(self, key: PageKey) -> None:
+    def refuse(self, key: PageKey, now: datetime) -> None:
         """The page rendered for `key` could not be kept (it made a session, set a cookie, was
-        not a 200 page, or said `no-store`): later requests render it without reading the
-        state first. Remembered at most ASKED_ONCE_MAX times, the oldest forgotten first."""
+        not a 200 page, or said `no-store`): requests in the next REFUSED_FOR render it
+        without reading the state first. Not for longer: a 404 or a 503 passes (a scheduled
+        post comes out, the database comes back). At most ASKED_ONCE_MAX keys, the oldest
+        forgotten first."""
         self._asked_once.pop(key, None)
-        _remember(self._refused, key)
+        self._refused.pop(key, None)
+        self._refused[key] = now + REFUSED_FOR
+        if len(self._refused) > ASKED_ONCE_MAX:
+            self._refused.popitem(last=False)
 
     def keep(self, key: PageKey, page: KeptPage) -> None:
         self._asked_once.pop(key, None)

@@ -134,7 +134,7 @@ class PageCacheMiddleware:
 
         await self.app(scope, receive, send_with_validators)
         if state is not None and key is not None and pages is not None and not kept_it:
-            pages.refuse(key)
+            pages.refuse(key, now)
 
 
 def kept_pages_of(scope: Scope) -> KeptPages | None:
