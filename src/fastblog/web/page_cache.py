@@ -49,6 +49,19 @@ def none_match(if_none_match: str, etag: str) -> bool:
 ErrorResponder = Callable[[Request, Exception], Awaitable[Response]]
 
 
+class Keeping:
+    """A page being rendered to be kept at `state` (read before the render)."""
+
+    def __init__(self, pages: KeptPages, key: PageKey, state: PageState) -> None:
+        self.pages, self.key, self.state = pages, key, state
+        self.kept = False
+
+    def keep(self, headers: tuple[tuple[bytes, bytes], ...], body: bytes, etag: str) -> None:
+        version, expires_at = self.state.version, self.state.next_at
+        self.pages.keep(self.key, KeptPage(version, expires_at, headers, body, etag))
+        self.kept = True
+
+
 class PageCacheMiddleware:
     def __init__(self, app: ASGIApp, on_error: ErrorResponder | None = None) -> None:
         self.app = app
@@ -59,32 +72,35 @@ class PageCacheMiddleware:
             await self.app(scope, receive, send)  # the API, files, probes: not pages
             return
         pages = kept_pages_of(scope)
-        key: PageKey | None = None
-        state: PageState | None = None
-        if pages is not None and not scope["session"]:
-            # A reader with no browser session: the page may be one this process kept.
-            key = page_key(scope)
-            now = datetime.now(UTC)
-            try:
-                kept = await pages.current(key, now)
-                state = None if kept is not None else await pages.state_to_keep(key, now)
-            except Exception as exc:
-                if self.on_error is None:
-                    raise
-                response = await self.on_error(Request(scope, receive), exc)
-                await response(scope, receive, send)
-                return
-            if kept is not None:
-                await send_validated(
-                    scope,
-                    send,
-                    {"type": "http.response.start", "status": 200, "headers": list(kept.headers)},
-                    {"type": "http.response.body", "body": kept.body},
-                    kept.etag,
-                )
-                return
+        if pages is None or scope["session"]:
+            await self._render(scope, receive, send, None)
+            return
+        # A reader with no browser session: the page may be one this process kept.
+        key, now = page_key(scope), datetime.now(UTC)
+        try:
+            kept = await pages.current(key, now)
+            state = None if kept is not None else await pages.state_to_keep(key, now)
+        except Exception as exc:
+            if self.on_error is None:
+                raise
+            response = await self.on_error(Request(scope, receive), exc)
+            await response(scope, receive, send)
+            return
+        if kept is not None:
+            start = {"type": "http.response.start", "status": 200, "headers": list(kept.headers)}
+            body = {"type": "http.response.body", "body": kept.body}
+            await send_validated(scope, send, start, body, kept.etag)
+            return
+        keeping = Keeping(pages, key, state) if state is not None else None
+        await self._render(scope, receive, send, keeping)
+        if keeping is not None and not keeping.kept:
+            pages.refuse(key, now)
+
+    async def _render(
+        self, scope: Scope, receive: Receive, send: Send, keeping: Keeping | None
+    ) -> None:
+        """The page from the app, with its caching headers; kept if `keeping` and it may be."""
         start: Message | None = None
-        kept_it = False
 
         async def send_with_validators(message: Message) -> None:
             nonlocal start
@@ -114,27 +130,16 @@ class PageCacheMiddleware:
             await send_page(pending, message)
 
         async def send_page(start: Message, body: Message) -> None:
-            nonlocal kept_it
             headers = MutableHeaders(scope=start)
             # The session as it is after the page was rendered: a token made for a form counts.
             headers["cache-control"] = ANONYMOUS_SESSION if scope["session"] else ANONYMOUS
             content = body.get("body", b"")
             etag = headers["etag"] = page_etag(content)
-            if (
-                state is not None
-                and key is not None
-                and pages is not None
-                and not scope["session"]
-                and "set-cookie" not in headers
-            ):
-                page = KeptPage(state.version, state.next_at, tuple(headers.raw), content, etag)
-                pages.keep(key, page)
-                kept_it = True
+            if keeping is not None and not scope["session"] and "set-cookie" not in headers:
+                keeping.keep(tuple(headers.raw), content, etag)
             await send_validated(scope, send, start, body, etag)
 
         await self.app(scope, receive, send_with_validators)
-        if state is not None and key is not None and pages is not None and not kept_it:
-            pages.refuse(key, now)
 
 
 def kept_pages_of(scope: Scope) -> KeptPages | None:
