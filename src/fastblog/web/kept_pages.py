@@ -25,7 +25,7 @@ browser session, that made none (no flash message, no CSRF token for a form).
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from fastblog.db.next_read import NextRead
 
@@ -39,6 +39,7 @@ ASKED_ONCE_MAX = 4096
 # that many small pages cannot exceed the budget by much.
 ENTRY_OVERHEAD_BYTES = 512
 MAX_AGE = timedelta(minutes=10)
+V = TypeVar("V")
 REFUSED_FOR = timedelta(minutes=1)
 
 
@@ -107,7 +108,7 @@ class KeptPages:
                 return None
             del self._refused[key]  # considered afresh: asked once, then kept
         if key not in self._kept and key not in self._asked_once:
-            _remember(self._asked_once, key)
+            _remember(self._asked_once, key, None)
             return None
         state = await self.versions.state(now)
         # A page may also change with time alone in ways no one listed here (a date shown
@@ -124,10 +125,7 @@ class KeptPages:
         post comes out, the database comes back). At most ASKED_ONCE_MAX keys, the oldest
         forgotten first."""
         self._asked_once.pop(key, None)
-        self._refused.pop(key, None)
-        self._refused[key] = now + REFUSED_FOR
-        if len(self._refused) > ASKED_ONCE_MAX:
-            self._refused.popitem(last=False)
+        _remember(self._refused, key, now + REFUSED_FOR)
 
     def keep(self, key: PageKey, page: KeptPage) -> None:
         self._asked_once.pop(key, None)
@@ -152,7 +150,9 @@ class KeptPages:
         self._bytes = 0
 
 
-def _remember(keys: OrderedDict[PageKey, None], key: PageKey) -> None:
-    keys[key] = None
+def _remember(keys: OrderedDict[PageKey, V], key: PageKey, value: V) -> None:
+    """`key` as the newest of `keys`, at most ASKED_ONCE_MAX of them (the oldest dropped)."""
+    keys.pop(key, None)
+    keys[key] = value
     if len(keys) > ASKED_ONCE_MAX:
         keys.popitem(last=False)
