@@ -87,6 +87,12 @@ async def admin(session: AsyncSession) -> User:
     return await make_user(session, username="boss", role="admin")
 
 
+async def change_site(client: httpx.AsyncClient, boss: User, **changes: Any) -> None:
+    """The site's settings changed by an admin through the API."""
+    changed = await client.patch("/api/site", json=changes, headers=await login(client, boss))
+    assert changed.status_code == 200, changed.text
+
+
 async def settled(app: FastAPI, post_id: int) -> None:
     """The post watcher has announced the new post (a write that moves the version)."""
     for _ in range(200):
@@ -143,12 +149,9 @@ async def test_with_page_cache_mb_zero_every_request_renders(
 ) -> None:
     author = await make_user(session, username="author")
     await published(app, client, author, title="Never kept")
-    off = create_app(make_settings(settings.database_url, tmp_path / "media", page_cache_mb=0))
-    async with (
-        started(off) as resources,
-        httpx.AsyncClient(transport=asgi_transport(off), base_url="http://testserver") as other,
-    ):
-        counter = StatementCounter(resources.database)
+    off = make_settings(settings.database_url, tmp_path / "media", page_cache_mb=0)
+    async with second_worker(off) as (off_app, other):
+        counter = StatementCounter(resources_of(off_app).database)
         for _ in range(4):
             with counter() as statements:
                 response = await other.get("/")
@@ -234,10 +237,7 @@ async def test_a_comment_added_approved_and_deleted_shows_on_the_post_page(
     url = await post_url(client, post["id"])
 
     # Open comments: shown at once.
-    opened = await client.patch(
-        "/api/site", json={"comments": "open"}, headers=await login(client, boss)
-    )
-    assert opened.status_code == 200, opened.text
+    await change_site(client, boss, comments="open")
     await keep(client, count_statements, url)
     added = await client.post(
         f"/api/posts/{post['id']}/comments",
@@ -258,10 +258,7 @@ async def test_a_comment_added_approved_and_deleted_shows_on_the_post_page(
     assert "Plainly said" not in text_of(await client.get(url))
 
     # Held for approval: not shown while it waits, shown once approved.
-    moderated = await client.patch(
-        "/api/site", json={"comments": "approve_all"}, headers=await login(client, boss)
-    )
-    assert moderated.status_code == 200, moderated.text
+    await change_site(client, boss, comments="approve_all")
     await keep(client, count_statements, url)
     waiting = await client.post(
         f"/api/posts/{post['id']}/comments",
@@ -316,12 +313,7 @@ async def test_the_sites_new_title_shows_on_the_home_page(
     await published(app, client, boss, title="Anything")
     await keep(client, count_statements, "/")
 
-    changed = await client.patch(
-        "/api/site",
-        json={"title": "Renamed Blog", "footer": "A new footer"},
-        headers=await login(client, boss),
-    )
-    assert changed.status_code == 200, changed.text
+    await change_site(client, boss, title="Renamed Blog", footer="A new footer")
 
     home = read_page(await client.get("/"))
     assert "Renamed Blog" in home.title
@@ -592,10 +584,7 @@ async def test_site_settings_changed_through_another_worker_show_on_this_ones_pa
         store = resources_of(worker_a).site
         await keep(a, StatementCounter(resources_of(worker_a).database), "/")
 
-        changed = await client.patch(
-            "/api/site", json={"title": "Renamed"}, headers=await login(client, boss)
-        )
-        assert changed.status_code == 200, changed.text
+        await change_site(client, boss, title="Renamed")
         for _ in range(2):  # before worker A reads the settings again (most likely): old title
             await a.get("/")
         for _ in range(200):  # until it has (10 s at most; a second by construction)
