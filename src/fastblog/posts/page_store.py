@@ -5,18 +5,17 @@ the version."""
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, literal_column, select
+from sqlalchemy import bindparam, literal_column, select
 
 from fastblog.db import Database
 from fastblog.posts.models import PageVersion, Post
+from fastblog.posts.queries import fetch_version, version_of
 from fastblog.site.models import SiteSettingsRow
 from fastblog.site.store import ROW_ID, SiteSettingsStore
 from fastblog.web.kept_pages import PageState
 
 # What a request for a kept page reads: eight rows.
-PAGE_VERSION = select(
-    func.coalesce(func.sum(PageVersion.changes), literal_column("0")).label("version")
-)
+PAGE_VERSION = version_of(PageVersion)
 # Before a page is rendered to be kept: the version and the next scheduled post's time (the
 # first entry of posts' (published_at, id) index past now; drafts have no published_at).
 NEXT_SCHEDULED = (
@@ -47,8 +46,7 @@ class PageVersions:
         self.site = site
 
     async def current(self) -> int:
-        (row,) = await self.database.fetch(PAGE_VERSION)  # an aggregate: one row
-        return int(row["version"])  # PostgreSQL sums a BIGINT as a NUMERIC
+        return await fetch_version(self.database, PAGE_VERSION)
 
     async def state(self, now: datetime) -> PageState:
         (row,) = await self.database.fetch(PAGE_STATE, {"now": now})

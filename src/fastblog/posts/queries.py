@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Select,
     and_,
     bindparam,
     exists,
@@ -339,10 +340,14 @@ ONE = _posts(
 #   the list with no write at all (NULL: none is scheduled). The first entry of posts'
 #   (published_at, id) index past now whose post has a tag (a probe of post_tags' primary
 #   key), rather than post_tags' own copies, which no index orders by published_at alone.
+def version_of(model: Any) -> Select[Any]:
+    """A version kept in slots (TagCountVersion, PageVersion): the sum of their `changes`,
+    zero for an empty table."""
+    return select(func.coalesce(func.sum(model.changes), literal_column("0")).label("version"))
+
+
 # The version alone: what a process that kept the list reads on each request (eight rows).
-TAG_LIST_VERSION = select(
-    func.coalesce(func.sum(TagCountVersion.changes), literal_column("0")).label("version")
-)
+TAG_LIST_VERSION = version_of(TagCountVersion)
 NEXT_TAGGED_SCHEDULED = (
     select(Post.published_at)
     .where(
@@ -638,8 +643,13 @@ async def fetch_tag_list(db: Database, *, now: datetime, limit: int) -> TagCount
 
 async def fetch_tag_list_version(db: Database) -> int:
     """tag_count_versions' sum now: it has moved if and only if the tag list's inputs have."""
-    (row,) = await db.fetch(TAG_LIST_VERSION)  # an aggregate: one row
-    return int(row["version"])
+    return await fetch_version(db, TAG_LIST_VERSION)
+
+
+async def fetch_version(db: Database, version: Select[Any]) -> int:
+    """A version_of statement's value."""
+    (row,) = await db.fetch(version)  # an aggregate: one row
+    return int(row["version"])  # PostgreSQL sums a BIGINT as a NUMERIC
 
 
 async def fetch_tag_counts(db: Database, *, now: datetime, limit: int) -> list[Row]:
