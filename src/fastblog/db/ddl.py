@@ -65,6 +65,10 @@ async def lock_for_schema_change(
             await transaction.execute(text(f"SET LOCAL lock_timeout = '{LOCK_ATTEMPT_MS}ms'"))
             await transaction.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"))
             await transaction.execute(text("SET LOCAL lock_timeout = 0"))
+            # The versions' triggers run at commit (migrations 0029, 0031), and PostgreSQL
+            # refuses to alter or index a table with such events pending: in a transaction
+            # that changes the schema they run as their rows are written.
+            await transaction.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
             return
         except sa_exc.DBAPIError as exc:
             if not _gave_way(exc):

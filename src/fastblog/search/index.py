@@ -52,10 +52,6 @@ async def _run(db: Database, *statements: str, ddl: bool = True) -> None:
     async with db.transaction() as session:
         if ddl:  # every lock first, or a served blog's requests deadlock with us
             await lock_for_schema_change(session, TABLES)
-            if not _is_sqlite(db):
-                # The page version's triggers run at commit (migration 0031), and PostgreSQL
-                # refuses to index a table with such events pending: run them as they come.
-                await session.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
         for statement in statements:
             await session.execute(text(statement))
         await session.commit()

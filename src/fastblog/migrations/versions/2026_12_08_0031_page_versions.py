@@ -18,8 +18,8 @@ constraint trigger per table that runs at commit, after every lock the transacti
 moves one slot once per transaction (as 0029's): the only lock it adds is the last one taken,
 so it cannot close a deadlock cycle with the counters' own order. One consequence: PostgreSQL
 refuses DDL on a table with trigger events pending, so a transaction that writes one of these
-tables and then alters or indexes it (a later migration, the search index's rebuild) runs
-`SET CONSTRAINTS ALL IMMEDIATE` first.
+tables and then alters or indexes it runs `SET CONSTRAINTS ALL IMMEDIATE` first (the app's
+schema changes do, in fastblog.db.ddl.lock_for_schema_change; a later migration must).
 
 Revision ID: 3c61f0b2d9e4
 Revises: 8bab44cf14aa
