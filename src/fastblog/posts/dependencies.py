@@ -3,9 +3,9 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from fastblog.accounts.dependencies import OptionalTokenViewerDep, TokenViewerDep
+from fastblog.accounts.dependencies import TokenViewerDep
 from fastblog.db import utcnow
-from fastblog.dependencies import DatabaseDep, WriteSessionDep, resources_of
+from fastblog.dependencies import DatabaseDep, WriteSessionDep
 from fastblog.params import MAX_ID
 from fastblog.posts import service
 from fastblog.posts.markdown import MAX_TAG_CHARS, InvalidTagError, normalize_tag
@@ -39,21 +39,6 @@ async def visible_post(
     if post is None or not may_see(post, viewer_id, role, utcnow()):
         raise not_found()
     return post
-
-
-async def get_post_or_404(
-    request: Request, post_id: PostId, viewer: OptionalTokenViewerDep
-) -> dict[str, Any]:
-    """The post with its author, for whoever may read it (a draft: its author), or 404. The
-    database from the request: fastblog.dependencies.resources_of says why. (The viewer stays
-    a dependency of its own: solved first, a bad token is a 401 before a bad id's 422.)"""
-    db = resources_of(request).database
-    if viewer is None:
-        return await visible_post(db, post_id, None)
-    return await visible_post(db, post_id, viewer.id, viewer.role)
-
-
-PostDep = Annotated[dict[str, Any], Depends(get_post_or_404)]
 
 
 async def get_post_to_edit(
