@@ -22,6 +22,9 @@ MAX_CURSOR_ID = 2**63 - 1
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 BAD_CURSOR = "This cursor is not one this list gave out; start again without it"
+# One encoder for every cursor: json.dumps with options builds a new one a call, and a list
+# of posts writes a cursor on every request.
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,7 @@ class PageLinks:
 
 def encode_cursor(*parts: str | int | float) -> str:
     """An opaque cursor holding `parts` (JSON scalars), for decode_cursor."""
-    payload = json.dumps([CURSOR_VERSION, *parts], separators=(",", ":"), ensure_ascii=True)
+    payload = _CURSOR_JSON.encode([CURSOR_VERSION, *parts])
     return base64.urlsafe_b64encode(payload.encode()).rstrip(b"=").decode()
 
 
