@@ -38,7 +38,7 @@ from fastblog.posts.dependencies import (
 from fastblog.posts.models import PUBLISHED
 from fastblog.posts.permissions import check_edit
 from fastblog.posts.queries import fetch_page
-from fastblog.posts.responses import POST, POST_PAGE, json_response, post_json
+from fastblog.posts.responses import json_response, post_json
 from fastblog.posts.schemas import (
     PostCreate,
     PostPage,
@@ -97,7 +97,7 @@ async def _page(
     no_such_tag = tag is not None and wanted is None  # a text no tag can be
     if no_such_tag and user_id is None:
         empty = page_of([], total=0, skip=skip, limit=limit, older=None)
-        return json_response(POST_PAGE, empty)
+        return json_response(empty)
     now = utcnow()
     listing = await fetch_page(
         db,
@@ -114,7 +114,7 @@ async def _page(
     )
     posts = [post_json(post, now) for post in listing.posts]
     page = page_of(posts, total=listing.total, skip=skip, limit=limit, older=listing.older)
-    return json_response(POST_PAGE, page)
+    return json_response(page)
 
 
 @router.get("", response_model=PostPage, responses=E401_IF_SENT)
@@ -193,7 +193,7 @@ async def get_post(
         post = await visible_post(db, post_id, None)
     else:
         post = await visible_post(db, post_id, viewer.id, viewer.role)
-    return json_response(POST, post_json(post, utcnow()))  # fastblog.posts.responses: why
+    return json_response(post_json(post, utcnow()))  # fastblog.posts.responses: why
 
 
 async def _edit(

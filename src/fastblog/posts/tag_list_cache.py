@@ -27,7 +27,7 @@ from typing import Any
 from fastblog.db import Database, utcnow
 from fastblog.db.next_read import NextRead
 from fastblog.posts.queries import fetch_tag_list, fetch_tag_list_version
-from fastblog.posts.responses import TAG_LIST
+from fastblog.posts.responses import json_bytes
 
 # `limit` values kept at once: clients ask for the default (100), the sitemap reads its own
 # list; a crawler walking every value from 1 to 1000 only pushes out the oldest.
@@ -67,7 +67,7 @@ class TagListCache:
             return kept.body
         counts = await fetch_tag_list(self.database, now=now, limit=limit)
         content: Any = {"tags": counts.tags}  # rows of TagCount's fields (responses says why)
-        body = TAG_LIST.dump_json(content)
+        body = json_bytes(content)
         self._keep(limit, _Entry(counts.version, counts.next_at, body))
         return body
 
