@@ -1,5 +1,7 @@
 """Bearer tokens: logging in by email or username, and every way a token can be bad."""
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -9,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fastblog.accounts.models import User
+from fastblog.accounts.tokens import TokenClaims, read_token
 from tests.accounts import bearer
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import PASSWORD, login, make_user
@@ -172,3 +175,17 @@ async def test_me_is_private_and_a_profile_is_public(
         assert response.json()["username"] == "Alice"
         assert "email" not in response.json()
         assert "alice@example.com" not in response.text
+
+
+async def test_a_token_found_good_is_still_refused_once_expired_or_under_another_key() -> None:
+    """A good token is checked once per process and kept: its expiry is still read on every
+    use, and it is good only under the key that signed it."""
+    expires = int(time.time()) + 2
+    token = forged({"sub": "7", "exp": expires, "ver": 3})
+
+    assert read_token(token, secret=TEST_SECRET_KEY) == TokenClaims(7, 3)
+    assert read_token(token, secret=TEST_SECRET_KEY) == TokenClaims(7, 3)  # kept
+    assert read_token(token, secret="another-key" * 4) is None
+
+    await asyncio.sleep(expires - time.time() + 0.05)
+    assert read_token(token, secret=TEST_SECRET_KEY) is None
