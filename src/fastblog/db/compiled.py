@@ -12,14 +12,13 @@ types' `dialect_impl(dialect).bind_processor(...)` / `.result_processor(...)` fo
 names of a SELECT's or a RETURNING's columns. Rows come back as dicts keyed by those names.
 
 On SQLite one writer connection runs writes in order on its thread and a few `query_only`
-connections read in parallel (fastblog.db.sqlite_threads); on PostgreSQL an asyncpg pool
-serves both.
+connections read in parallel (fastblog.db.sqlite_threads); on PostgreSQL a few asyncpg
+connections serve both (fastblog.db.pg_connections).
 """
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,6 +27,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.sql.expression import Executable
 
 from fastblog.config import Settings
+from fastblog.db.pg_connections import PostgresConnections
 from fastblog.db.postgres_tls import plain_tcp_is_enough
 from fastblog.db.sqlite_threads import BatchingLane, SQLiteConnection
 
@@ -182,7 +182,7 @@ class SQLiteRunner:
 
 
 # A connection that died under us (server restart, pg_terminate_backend) or a server that
-# does not answer: the pool replaces the connection; the request gets a 503 or a retry.
+# does not answer: the connection is closed and replaced; the request gets a 503 or a retry.
 PG_UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
@@ -216,24 +216,19 @@ REQUEST_SETTINGS = {
 }
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    return None
-
-
 async def _fetch_planned(
     connection: asyncpg.Connection,
     sql: str,
     parameters: Sequence[Any],
     planner: Mapping[str, str],
-    seconds: float,  # asyncpg's own timeout (see PostgresRunner._fetch_on), not a cancellation
 ) -> list[asyncpg.Record]:
     """The statement in a transaction of its own whose planner settings are `planner` (SET
-    LOCAL: they end with it, so the pooled connection's next statement plans as usual). Two
-    round trips more than a plain statement (BEGIN, the settings; COMMIT)."""
+    LOCAL: they end with it, so the connection's next statement plans as usual). Two round
+    trips more than a plain statement (BEGIN, the settings; COMMIT)."""
     settings = "; ".join(f"SET LOCAL {name} = '{value}'" for name, value in planner.items())
     async with connection.transaction():
-        await connection.execute(settings, timeout=seconds)
-        rows: list[asyncpg.Record] = await connection.fetch(sql, *parameters, timeout=seconds)
+        await connection.execute(settings)
+        rows: list[asyncpg.Record] = await connection.fetch(sql, *parameters)
     return rows
 
 
@@ -244,45 +239,17 @@ class PostgresRunner:
         self._dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         # None: asyncpg's default; False: no TLS (fastblog.db.postgres_tls says why).
         self._ssl: bool | None = False if plain_tcp_is_enough(url) else None
-        self._pool_size = pool_size
         self._timeout = timeout
-        self._pool: asyncpg.Pool | None = None
-        self._creating = asyncio.Lock()
-        # Turns at the pool, first come first served. asyncpg's pool hands connections out
-        # through an asyncio.Queue, which lets a newcomer take a connection released for the
-        # longest waiter (it had been woken but not run yet); the waiter then queues again
-        # at the back. Under load some requests lost their turn over and over: at a million
-        # posts on PostgreSQL the list of 20 answered half its requests within 78 ms and a
-        # tenth after 570 ms. Python's semaphore wakes its waiters in order and lets nobody
-        # pass them, so a request waits for the requests that came before it, no more.
-        self._turns = asyncio.Semaphore(pool_size)
+        # Opened on first use, so the app starts (and says "not ready") while the database is
+        # down, and recovers by itself when it is back (fastblog.db.pg_connections: why not
+        # asyncpg's pool).
+        self._connections = PostgresConnections(self._connect, size=pool_size)
 
-    async def _pool_or_connect(self) -> asyncpg.Pool:
-        # Created on first use, so the app starts (and says "not ready") while the
-        # database is down, and recovers by itself when it is back.
-        if self._pool is not None:
-            return self._pool
-        async with self._creating:  # one pool, however many first requests arrive at once
-            if self._pool is None:
-                self._pool = await self._create_pool()
-        return self._pool
-
-    async def _create_pool(self) -> asyncpg.Pool:
-        return await asyncpg.create_pool(
-            self._dsn,
-            # No floor of idle connections: asyncpg would keep re-dialing a database
-            # that is down, with a traceback in the log each time.
-            min_size=0,
-            max_size=self._pool_size,
-            timeout=self._timeout,
-            command_timeout=self._timeout,
-            # By default a released connection gets RESET ALL, UNLISTEN, … : one more
-            # round trip per statement. The hot path's single autocommit statements
-            # change no session state, so only an open transaction (none) is rolled back.
-            reset=_keep_session,
-            server_settings=REQUEST_SETTINGS,
-            ssl=self._ssl,
+    async def _connect(self) -> asyncpg.Connection:
+        connection: asyncpg.Connection = await asyncpg.connect(
+            self._dsn, server_settings=REQUEST_SETTINGS, ssl=self._ssl
         )
+        return connection
 
     async def fetch(
         self,
@@ -298,55 +265,34 @@ class PostgresRunner:
         # A read is safe to repeat once on a fresh connection; a write is not.
         for attempt in range(1 if write else 2):
             try:
-                pool = await self._pool_or_connect()
-                async with self._turn():
-                    rows = await self._fetch_on(pool, query.sql, parameters, planner)
+                rows = await self._fetch_on(query.sql, parameters, planner)
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise ConstraintViolationError(str(exc)) from exc
             except PG_UNAVAILABLE as exc:
                 # One dead connection says the others may be dead too (a restarted or
-                # overloaded server kills them all): the pool dials afresh from now on, as
+                # overloaded server kills them all): the next statements dial afresh, as
                 # the ORM road's pre-ping does, and a read tries once more on a new one.
-                if self._pool is not None:
-                    await self._pool.expire_connections()
+                self._connections.expire()
                 if write or attempt == 1:
                     raise DatabaseUnavailableError(str(exc) or type(exc).__name__) from exc
                 continue
             return [query.row(row) for row in rows]
         raise AssertionError("unreachable")
 
-    @contextlib.asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """This request's turn at the pool, within the timeout (TimeoutError: the pool stayed
-        busy, as asyncpg's own acquire says it). Waiting here holds no connection, so a
-        cancellation while waiting leaves nothing behind."""
-        async with asyncio.timeout(self._timeout):
-            await self._turns.acquire()
-        try:
-            yield
-        finally:
-            self._turns.release()
-
     async def _fetch_on(
-        self,
-        pool: asyncpg.Pool,
-        sql: str,
-        parameters: Sequence[Any],
-        planner: Mapping[str, str] | None,
+        self, sql: str, parameters: Sequence[Any], planner: Mapping[str, str] | None
     ) -> list[asyncpg.Record]:
-        # asyncpg's own timeouts, not a cancellation from outside: a connection
-        # cancelled mid-statement could go back to the pool still busy.
-        async with pool.acquire(timeout=self._timeout) as connection:
+        # One deadline for the turn, the dialling and the statement (TimeoutError: the
+        # database is busy or away). A statement it cuts short closes its connection
+        # (fastblog.db.pg_connections), so none goes back still busy.
+        async with asyncio.timeout(self._timeout), self._connections.connection() as connection:
             if planner:
-                return await _fetch_planned(connection, sql, parameters, planner, self._timeout)
-            rows: list[asyncpg.Record] = await connection.fetch(
-                sql, *parameters, timeout=self._timeout
-            )
+                return await _fetch_planned(connection, sql, parameters, planner)
+            rows: list[asyncpg.Record] = await connection.fetch(sql, *parameters)
             return rows
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
+        await self._connections.close()
 
 
 def create_runner(settings: Settings, dialect: Dialect) -> StatementRunner:
