@@ -1,12 +1,14 @@
 """The compiled road's PostgreSQL connections: a few asyncpg connections, opened on first use,
 each kept for the next statement once its own is done, taken in the order they were asked for.
 
-Why not asyncpg's pool (measured: `SELECT $1` one at a time on uvloop, CPU per statement):
-its `acquire(timeout=…)` runs the wait in a task of its own on Python 3.11 (asyncpg's
-`wait_for` backport) and its `release()` in another (`asyncio.shield`), with a holder and a
-proxy object each time: 110-140 us a statement, where taking a connection off a list under a
-semaphore and running the statement costs 35-60 us, and a page's one statement is most of
-what PostgreSQL asks of the app. What the pool did that this must do too:
+Why not asyncpg's pool: its `acquire(timeout=…)` runs the wait in a task of its own on
+Python 3.11 (asyncpg's `wait_for` backport) and its `release()` in another
+(`asyncio.shield`), with a holder and a proxy object each time. Measured with callgrind
+(`bench.request_cpu --instructions`, PostgreSQL, 1,000 posts), the app's instructions a
+request: one post 1.16 -> 0.91 M, the list of 20 3.36 -> 3.10, a user's tagged posts 2.92 ->
+2.66, ~0.25 M a statement; in CPU time (`SELECT $1` one at a time on uvloop, a noisy
+machine) 110-160 us a statement through the pool, 35-100 through this. What the pool did
+that this must do too:
 
 - **Turns, first come first served**: Python's semaphore wakes its waiters in order and lets
   nobody pass them (asyncpg's queue let a newcomer take a connection released for the longest
