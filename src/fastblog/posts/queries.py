@@ -317,6 +317,12 @@ ONE = _posts(
 ).where(Post.id == bindparam("post_id"))
 
 
+def version_of(model: Any) -> Select[Any]:
+    """A version kept in slots (TagCountVersion, PageVersion): the sum of their `changes`,
+    zero for an empty table."""
+    return select(func.coalesce(func.sum(model.changes), literal_column("0")).label("version"))
+
+
 # Tags with their published posts, most used first (GET /api/tags, the sitemap): each tag's
 # trigger-kept counter rows (migration 0008) less its scheduled posts whose time has not come
 # (a range of post_tags' (tag_id, published_at, post_id) index), so the cost grows with the
@@ -340,12 +346,6 @@ ONE = _posts(
 #   the list with no write at all (NULL: none is scheduled). The first entry of posts'
 #   (published_at, id) index past now whose post has a tag (a probe of post_tags' primary
 #   key), rather than post_tags' own copies, which no index orders by published_at alone.
-def version_of(model: Any) -> Select[Any]:
-    """A version kept in slots (TagCountVersion, PageVersion): the sum of their `changes`,
-    zero for an empty table."""
-    return select(func.coalesce(func.sum(model.changes), literal_column("0")).label("version"))
-
-
 # The version alone: what a process that kept the list reads on each request (eight rows).
 TAG_LIST_VERSION = version_of(TagCountVersion)
 NEXT_TAGGED_SCHEDULED = (
